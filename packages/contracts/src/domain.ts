@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+export const Category = z.enum([
+  'fault_repair',
+  'new_connection',
+  'billing',
+  'consultation',
+  'complaint',
+  'report',
+  'service_request',
+]);
+export type Category = z.infer<typeof Category>;
+
+export const CustomerClass = z.enum(['resident', 'commercial', 'aquaculture', 'cold_storage', 'vulnerable', 'important']);
+export type CustomerClass = z.infer<typeof CustomerClass>;
+
+export const Urgency = z.enum(['normal', 'urgent', 'critical']);
+export type Urgency = z.infer<typeof Urgency>;
+
+export const GridKind = z.enum(['area', 'feeder', 'district']);
+export type GridKind = z.infer<typeof GridKind>;
+
+export const AreaType = z.enum(['urban', 'rural', 'remote']);
+export type AreaType = z.infer<typeof AreaType>;
+
+export const StaffRole = z.enum(['manager', 'assistant', 'supervisor', 'repair_crew', 'station_head']);
+export type StaffRole = z.infer<typeof StaffRole>;
+
+export const Stage = z.enum(['ack', 'arrive', 'resolve', 'callback']);
+export type Stage = z.infer<typeof Stage>;
+
+export const RequestStatus = z.enum([
+  'received',
+  'assigned',
+  'unroutable',
+  'acknowledged',
+  'en_route',
+  'arrived',
+  'resolved',
+  'closed',
+  'suspended',
+  'cancelled',
+]);
+export type RequestStatus = z.infer<typeof RequestStatus>;
+
+/** What a field app or operator may post to `/v1/work-orders/:id/events`. */
+export const WorkOrderEventType = z.enum([
+  'acknowledged',
+  'en_route',
+  'arrived',
+  'resolved',
+  'closed',
+  'suspended',
+  'resumed',
+  'reassigned',
+  'cancelled',
+]);
+export type WorkOrderEventType = z.infer<typeof WorkOrderEventType>;
+
+/** The work-order event that satisfies each SLA stage (DESIGN §7). */
+export const STAGE_SATISFIED_BY: Record<Stage, WorkOrderEventType> = {
+  ack: 'acknowledged',
+  arrive: 'arrived',
+  resolve: 'resolved',
+  callback: 'closed',
+};
+
+export const IsoDateTime = z.iso.datetime({ offset: true });
+
+export const Location = z
+  .object({
+    districtCode: z.string().trim().min(1).max(64).optional(),
+    feederCode: z.string().trim().min(1).max(64).optional(),
+    communityCode: z.string().trim().min(1).max(64).optional(),
+    lon: z.number().min(-180).max(180).optional(),
+    lat: z.number().min(-90).max(90).optional(),
+    address: z.string().max(500).optional(),
+  })
+  .strict();
+export type Location = z.infer<typeof Location>;
+
+export const Customer = z
+  .object({
+    accountNo: z.string().trim().min(1).max(64).optional(),
+    name: z.string().max(100).optional(),
+    phone: z.string().max(32).optional(),
+    classes: z.array(CustomerClass).max(6).optional(),
+  })
+  .strict();
+export type Customer = z.infer<typeof Customer>;
+
+export const Assignee = z.object({
+  staffId: z.string(),
+  name: z.string(),
+  role: StaffRole,
+});
+export type Assignee = z.infer<typeof Assignee>;
+
+/** A person reachable for notifications; phone in +86 E.164 where known. */
+export const Contact = Assignee.extend({
+  phone: z.string().optional(),
+  wecomUserId: z.string().optional(),
+});
+export type Contact = z.infer<typeof Contact>;

@@ -1,0 +1,42 @@
+import { context, propagation, trace, type Context } from '@opentelemetry/api';
+
+// Trace context travels in Kafka headers (`traceparent`, W3C) and in the CloudEvent's
+// `traceparent` extension, so one trace follows a request through all four services.
+
+type Carrier = Record<string, string>;
+
+/** The W3C traceparent of the active span, if any. */
+export function currentTraceparent(): string | undefined {
+  const carrier: Carrier = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** Headers carrying the active trace context, to add to an outgoing Kafka record. */
+export function traceHeaders(): Carrier {
+  const carrier: Carrier = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
+}
+
+/** Context extracted from an incoming record's headers, to run its handler in. */
+export function contextFromHeaders(headers: Carrier): Context {
+  return propagation.extract(context.active(), headers);
+}
+
+/** Runs `fn` inside a span that continues the trace carried by `headers`. */
+export async function withConsumerSpan<T>(name: string, headers: Carrier, fn: () => Promise<T>): Promise<T> {
+  const tracer = trace.getTracer('griddispatch');
+  return context.with(contextFromHeaders(headers), () =>
+    tracer.startActiveSpan(name, async (span) => {
+      try {
+        return await fn();
+      } catch (err) {
+        span.recordException(err as Error);
+        throw err;
+      } finally {
+        span.end();
+      }
+    }),
+  );
+}
