@@ -4,3 +4,4 @@ export * from './events/index.ts';
 export * from './http.ts';
 export * from './json-schema.ts';
 export * from './topics.ts';
+export * from './asyncapi.ts';
