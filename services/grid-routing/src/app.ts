@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import type { Pool } from 'pg';
+import type { Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
+import type { Bus, Subscription } from '@griddispatch/bus';
+import { Topics } from '@griddispatch/contracts';
+import { migrate, startRelay, type Relay } from '@griddispatch/db';
+import type { ServiceHandle } from '@griddispatch/http';
+import type { Logger } from '@griddispatch/observability';
+import { DEFAULT_POLICY, parsePolicy, type Policy } from '@griddispatch/sla';
+import { loadConfig, type GridRoutingConfig } from './config.ts';
+import { requestReceivedHandler } from './consumers/request-received.ts';
+import { RoutingDataCache } from './routing-data.ts';
+import { gridRoutes } from './routes/grids.routes.ts';
+import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
+import { SCHEMA, type RoutingContext } from './use-cases/route-request.ts';
+
+export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
+export const CONSUMER_GROUP = 'grid-routing';
+
+export interface GridRoutingDeps {
+  pool: Pool;
+  bus: Bus;
+  logger: Logger;
+  /** Default: parsed from the environment (`loadConfig`). */
+  config?: GridRoutingConfig;
+  /** Default: the file at `config.slaPolicyPath`, else packages/sla's DEFAULT_POLICY. */
+  policy?: Policy;
+  now?: () => Date;
+  /** Consumer group of the requests.received subscription. Default `grid-routing`. */
+  groupId?: string;
+}
+
+export interface GridRoutingHandle extends ServiceHandle {
+  /** For tests and the embedded start: resolves when every decision so far has been published. */
+  drained(): Promise<void>;
+}
+
+export async function loadPolicy(path: string | undefined): Promise<Policy> {
+  if (!path) return DEFAULT_POLICY;
+  return parsePolicy(await readFile(path, 'utf8'), path);
+}
+
+/** Composition root: migrations, policy, routing data; consumers and relay start in `start()`. */
+export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRoutingHandle> {
+  const config = deps.config ?? loadConfig();
+  const logger = deps.logger.child({ service: 'grid-routing' });
+  await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
+  const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
+  const data = new RoutingDataCache(deps.pool, config.nearestWithinMeters, logger);
+  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()) };
+
+  let subscription: Subscription | undefined;
+  let relay: Relay | undefined;
+
+  return {
+    name: 'grid-routing',
+    routes: async (app) => {
+      await app.register(gridRoutes({ pool: deps.pool }));
+      await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
+    },
+    async start() {
+      await data.listen();
+      await data.reload();
+      relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
+      subscription = await deps.bus.subscribe({
+        groupId: deps.groupId ?? CONSUMER_GROUP,
+        topics: [Topics.requestsReceived],
+        handler: requestReceivedHandler({ pool: deps.pool, logger, ctx }),
+      });
+      logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
+    },
+    async stop() {
+      await subscription?.stop();
+      subscription = undefined;
+      // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
+      await relay?.stop();
+      relay = undefined;
+      await data.close();
+    },
+    async ready() {
+      if (!subscription?.isRunning()) return false;
+      return (await deps.pool.query('SELECT 1')).rowCount === 1;
+    },
+    async drained() {
+      await relay?.drained();
+    },
+    registerMetrics(registry: Registry) {
+      new Gauge({
+        name: 'griddispatch_routing_outbox_backlog',
+        help: 'grid-routing outbox rows not yet published',
+        registers: [registry],
+        async collect() {
+          this.set(relay ? await relay.backlog() : 0);
+        },
+      });
+      new Gauge({
+        name: 'griddispatch_routing_unroutable',
+        help: 'requests waiting at the fallback desk (unroutable, not yet re-routed)',
+        registers: [registry],
+        async collect() {
+          const { rows } = await deps.pool.query<{ n: string }>("SELECT count(*) AS n FROM routing.routed_requests WHERE status = 'unroutable'");
+          this.set(Number(rows[0]?.n ?? 0));
+        },
+      });
+    },
+  };
+}

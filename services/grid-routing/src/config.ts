@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { parseDuration } from '@griddispatch/sla';
+
+// grid-routing's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown IANA time zone');
+
+export const GridRoutingEnv = z.object({
+  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
+  /** Path of the SLA policy file (DESIGN §7); unset → packages/sla's DEFAULT_POLICY. */
+  GD_SLA_POLICY: z.string().min(1).optional(),
+  /** A point just outside every polygon goes to the nearest grid within this distance. */
+  GD_NEAREST_METERS: z.coerce.number().min(0).default(500),
+  /** Fault calls from one 台区 within this window of the incident's latest call join it. */
+  GD_INCIDENT_WINDOW: duration.default(15 * 60_000),
+  /** Calls in one incident at which its urgency is raised to `urgent`. */
+  GD_INCIDENT_URGENT_CALLS: z.coerce.number().int().min(2).default(5),
+  /** Calls in one incident at which its urgency is raised to `critical`. */
+  GD_INCIDENT_CRITICAL_CALLS: z.coerce.number().int().min(2).default(20),
+  /** Where an unroutable request goes: the supply station's dispatch desk. */
+  GD_FALLBACK_DESK: z.string().min(1).default('station-desk'),
+});
+
+export interface GridRoutingConfig {
+  timeZone: string;
+  slaPolicyPath: string | undefined;
+  nearestWithinMeters: number;
+  incidentWindowMs: number;
+  incidentUrgentCalls: number;
+  incidentCriticalCalls: number;
+  fallbackDesk: string;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): GridRoutingConfig {
+  const parsed = GridRoutingEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`grid-routing configuration is invalid:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    timeZone: e.GD_TIME_ZONE,
+    slaPolicyPath: e.GD_SLA_POLICY,
+    nearestWithinMeters: e.GD_NEAREST_METERS,
+    incidentWindowMs: e.GD_INCIDENT_WINDOW,
+    incidentUrgentCalls: e.GD_INCIDENT_URGENT_CALLS,
+    incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
+    fallbackDesk: e.GD_FALLBACK_DESK,
+  };
+}

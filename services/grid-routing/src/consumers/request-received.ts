@@ -1,0 +1,44 @@
+import type { Pool } from 'pg';
+import type { IncomingMessage, MessageHandler } from '@griddispatch/bus';
+import { InvalidEventError, isEvent, parseEvent } from '@griddispatch/contracts';
+import { applyOnce, withTransaction } from '@griddispatch/db';
+import { eventLogger, withConsumerSpan, type Logger } from '@griddispatch/observability';
+import { routeRequest, SCHEMA, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
+
+export const CONSUMER = 'grid-routing.request-received';
+
+export interface RequestReceivedDeps {
+  pool: Pool;
+  logger: Logger;
+  ctx: RoutingContext;
+}
+
+/**
+ * requests.received → route the request. The inbox row, the routing decision and the outbox row
+ * commit together; a redelivered event (same id) finds its inbox row and changes nothing. A
+ * record that is not a request.received event throws InvalidEventError (→ DLQ at once).
+ */
+export async function handleRequestReceived(deps: RequestReceivedDeps, message: IncomingMessage): Promise<RouteOutcome | 'already_applied'> {
+  const event = parseEvent(message.value);
+  if (!isEvent(event, 'cn.griddispatch.request.received.v1')) {
+    throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+  }
+  const log = eventLogger(deps.logger, event);
+  return withConsumerSpan('grid-routing route request', message.headers, async () => {
+    const outcome = await withTransaction(deps.pool, async (client) => {
+      if (!(await applyOnce(client, SCHEMA, CONSUMER, event.id))) return 'already_applied' as const;
+      return routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: event.traceparent ?? message.headers.traceparent });
+    });
+    if (outcome === 'already_applied') log.debug('event already applied');
+    else if (outcome.status === 'duplicate') log.info('request already routed; nothing emitted');
+    else if (outcome.status === 'assigned') log.info({ gridId: outcome.gridId, incidentId: outcome.incidentId, resolvedBy: outcome.event.data.resolvedBy }, 'request assigned');
+    else log.warn({ reason: outcome.reason }, 'request unroutable; sent to the fallback desk');
+    return outcome;
+  });
+}
+
+export function requestReceivedHandler(deps: RequestReceivedDeps): MessageHandler {
+  return async (message) => {
+    await handleRequestReceived(deps, message);
+  };
+}

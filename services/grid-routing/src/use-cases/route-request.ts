@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import {
+  buildEvent,
+  CLOUDEVENTS_CONTENT_TYPE,
+  serializeEvent,
+  Topics,
+  type CloudEvent,
+  type CustomerClass,
+  type DispatchAssignedV1,
+  type RequestReceivedV1,
+  type Urgency,
+} from '@griddispatch/contracts';
+import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
+import { planFor, type Policy } from '@griddispatch/sla';
+import type { GridRoutingConfig } from '../config.ts';
+import { areaOf, chooseAssignees, contactsFor } from '../domain/directory.ts';
+import { maxUrgency, urgencyForCalls, withinWindow, type GroupingRules } from '../domain/incident.ts';
+import type { RoutingData, RoutingDataCache } from '../routing-data.ts';
+
+export const SCHEMA = 'routing';
+
+export interface RoutingContext {
+  data: RoutingDataCache;
+  config: GridRoutingConfig;
+  policy: Policy;
+  now: () => Date;
+}
+
+export type ResolvedBy = DispatchAssignedV1['resolvedBy'];
+
+export type Resolution =
+  | { ok: true; gridId: string; resolvedBy: ResolvedBy; districtCode: string | null; registryClasses: string[] }
+  | { ok: false; reason: string; registryClasses: string[] };
+
+export type RouteOutcome =
+  | { status: 'duplicate' }
+  | { status: 'assigned'; gridId: string; incidentId: string | null; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> }
+  | { status: 'unroutable'; reason: string; event: CloudEvent<'cn.griddispatch.dispatch.unroutable.v1'> };
+
+interface RequestMeta {
+  eventId: string;
+  traceparent?: string | undefined;
+}
+
+/**
+ * The issue's order: customer account → its 台区 → grid; the 台区 code; the point (inside a
+ * polygon, else the nearest grid within GD_NEAREST_METERS); the community code → area grid.
+ */
+export async function resolveRequest(client: PoolClient, data: RoutingData, request: RequestReceivedV1): Promise<Resolution> {
+  const tried: string[] = [];
+  let accountDistrictCode: string | undefined;
+  let registryClasses: string[] = [];
+  const accountNo = request.customer?.accountNo;
+  if (accountNo) {
+    const { rows } = await client.query<{ district_code: string; classes: string[] }>(
+      'SELECT district_code, classes FROM routing.customers WHERE account_no = $1',
+      [accountNo],
+    );
+    if (rows[0]) {
+      accountDistrictCode = rows[0].district_code;
+      registryClasses = rows[0].classes;
+    } else tried.push(`account ${accountNo} is not in the customer registry`);
+  }
+  const { districtCode, lon, lat, communityCode } = request.location;
+  if (accountDistrictCode || districtCode || (lon !== undefined && lat !== undefined)) {
+    const r = data.index.resolve({ accountDistrictCode, districtCode, lon, lat });
+    if (r.ok) return { ok: true, gridId: r.gridId, resolvedBy: r.resolvedBy, districtCode: r.districtCode, registryClasses };
+    tried.push(r.reason);
+  }
+  if (communityCode) {
+    const gridId = data.communities.get(communityCode);
+    if (gridId && data.directory.grids.has(gridId)) return { ok: true, gridId, resolvedBy: 'community', districtCode: null, registryClasses };
+    tried.push(`community code ${communityCode} is unknown`);
+  }
+  if (tried.length === 0) tried.push('the request names no account, 台区, point or community');
+  return { ok: false, reason: tried.join('; '), registryClasses };
+}
+
+interface IncidentLink {
+  incidentId: string;
+  incidentSize: number;
+  urgency: Urgency;
+}
+
+/**
+ * Trouble-call grouping: a fault call joins the 台区's incident whose latest call lies within the
+ * window, else opens a new one. Serialised per 台区 with a transaction-scoped advisory lock, so
+ * concurrent calls from one 台区 on different partitions cannot open two incidents.
+ */
+async function joinIncident(client: PoolClient, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules): Promise<IncidentLink> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
+  const { rows } = await client.query<{ id: string; last_call_at: Date; call_count: number; urgency: Urgency }>(
+    `SELECT id, last_call_at, call_count, urgency FROM routing.incidents
+      WHERE district_code = $1 AND last_call_at BETWEEN $2::timestamptz - $3 * interval '1 millisecond' AND $2::timestamptz + $3 * interval '1 millisecond'
+      ORDER BY last_call_at DESC LIMIT 1`,
+    [districtCode, at, rules.windowMs],
+  );
+  const open = rows[0];
+  if (open && withinWindow(open.last_call_at, at, rules)) {
+    const calls = open.call_count + 1;
+    const raised = maxUrgency(open.urgency, urgency, urgencyForCalls(calls, rules));
+    await client.query('UPDATE routing.incidents SET call_count = $2, urgency = $3, last_call_at = greatest(last_call_at, $4) WHERE id = $1', [
+      open.id,
+      calls,
+      raised,
+      at,
+    ]);
+    return { incidentId: open.id, incidentSize: calls, urgency: raised };
+  }
+  const id = randomUUID();
+  const level = maxUrgency(urgency, urgencyForCalls(1, rules));
+  await client.query(
+    'INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, call_count, urgency) VALUES ($1, $2, $3, $4, $4, 1, $5)',
+    [id, districtCode, gridId, at, level],
+  );
+  return { incidentId: id, incidentSize: 1, urgency: level };
+}
+
+function outboxRecord(topic: string, key: string, event: CloudEvent): OutboxRecord {
+  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
+  if (event.traceparent) headers.traceparent = event.traceparent;
+  return { topic, key, value: serializeEvent(event), headers };
+}
+
+export interface AssignOptions {
+  /** When the people on duty are looked up: the request's receipt, or now for a re-route. */
+  dutyAt: Date;
+  traceparent?: string | undefined;
+}
+
+/** Builds the assignment for a resolved request and writes the incident and outbox rows. */
+export async function assign(
+  ctx: RoutingContext,
+  client: PoolClient,
+  data: RoutingData,
+  request: RequestReceivedV1,
+  resolution: Extract<Resolution, { ok: true }>,
+  options: AssignOptions,
+): Promise<{ incidentId: string | null; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> }> {
+  const { directory } = data;
+  const grid = directory.grids.get(resolution.gridId);
+  if (!grid) throw new Error(`grid ${resolution.gridId} resolved by the index is missing from the directory`);
+  const receivedAt = new Date(request.receivedAt);
+  const classes = [...new Set([...(request.customer?.classes ?? []), ...resolution.registryClasses])].sort() as CustomerClass[];
+
+  let incident: IncidentLink | null = null;
+  if (request.category === 'fault_repair' && resolution.districtCode) {
+    incident = await joinIncident(client, resolution.districtCode, grid.id, receivedAt, request.urgency, {
+      windowMs: ctx.config.incidentWindowMs,
+      urgentCalls: ctx.config.incidentUrgentCalls,
+      criticalCalls: ctx.config.incidentCriticalCalls,
+    });
+  }
+  const urgency = maxUrgency(request.urgency, incident?.urgency ?? 'normal');
+  const sla = planFor(ctx.policy, { category: request.category, customerClasses: classes, urgency, areaType: grid.areaType, gridId: grid.id }, receivedAt);
+  const area = areaOf(directory, grid.id);
+  const payload: DispatchAssignedV1 = {
+    workOrderId: request.id,
+    request,
+    grid: { id: grid.id, name: grid.name, kind: grid.kind, areaType: grid.areaType, ...(area ? { areaId: area.id } : {}) },
+    resolvedBy: resolution.resolvedBy,
+    districtCode: resolution.districtCode,
+    assignees: chooseAssignees(directory, { gridId: grid.id, category: request.category, at: options.dutyAt, timeZone: ctx.config.timeZone }),
+    contacts: contactsFor(directory, grid.id),
+    customerClasses: classes,
+    homeVisit: classes.includes('vulnerable'),
+    incidentId: incident?.incidentId ?? null,
+    ...(incident ? { incidentSize: incident.incidentSize } : {}),
+    urgency,
+    sla,
+  };
+  const event = buildEvent({
+    type: 'cn.griddispatch.dispatch.assigned.v1',
+    source: 'grid-routing',
+    subject: request.id,
+    data: payload,
+    time: ctx.now(),
+    traceparent: options.traceparent,
+  });
+  await enqueueOutbox(client, SCHEMA, [outboxRecord(Topics.dispatchAssigned, grid.id, event)]);
+  return { incidentId: incident?.incidentId ?? null, event };
+}
+
+export async function emitUnroutable(
+  ctx: RoutingContext,
+  client: PoolClient,
+  request: RequestReceivedV1,
+  reason: string,
+  traceparent: string | undefined,
+): Promise<CloudEvent<'cn.griddispatch.dispatch.unroutable.v1'>> {
+  const event = buildEvent({
+    type: 'cn.griddispatch.dispatch.unroutable.v1',
+    source: 'grid-routing',
+    subject: request.id,
+    data: { workOrderId: request.id, request, reason, fallbackDesk: ctx.config.fallbackDesk },
+    time: ctx.now(),
+    traceparent,
+  });
+  await enqueueOutbox(client, SCHEMA, [outboxRecord(Topics.dispatchUnroutable, request.id, event)]);
+  return event;
+}
+
+/** Locks the request id for this transaction so two deliveries of it are decided one after the other. */
+export async function lockRequest(client: PoolClient, requestId: string): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.request:' || $1, 0))", [requestId]);
+}
+
+/**
+ * Routes one received request inside the caller's transaction (the consumer has already recorded
+ * the event id in the inbox there). A request this service already decided — e.g. re-published
+ * under a new event id — is left alone: it emits nothing new.
+ */
+export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta): Promise<RouteOutcome> {
+  await lockRequest(client, request.id);
+  const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
+  if (existing.rowCount) return { status: 'duplicate' };
+
+  const data = await ctx.data.current(client);
+  const resolution = await resolveRequest(client, data, request);
+  const routedAt = ctx.now();
+  if (!resolution.ok) {
+    const event = await emitUnroutable(ctx, client, request, resolution.reason, meta.traceparent);
+    await client.query(
+      `INSERT INTO routing.routed_requests (request_id, event_id, status, reason, request, routed_at)
+       VALUES ($1, $2, 'unroutable', $3, $4, $5)`,
+      [request.id, meta.eventId, resolution.reason, JSON.stringify(request), routedAt],
+    );
+    return { status: 'unroutable', reason: resolution.reason, event };
+  }
+  const { incidentId, event } = await assign(ctx, client, data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent });
+  await client.query(
+    `INSERT INTO routing.routed_requests (request_id, event_id, status, grid_id, incident_id, resolved_by, request, routed_at)
+     VALUES ($1, $2, 'assigned', $3, $4, $5, $6, $7)`,
+    [request.id, meta.eventId, resolution.gridId, incidentId, resolution.resolvedBy, JSON.stringify(request), routedAt],
+  );
+  return { status: 'assigned', gridId: resolution.gridId, incidentId, event };
+}
