@@ -1,0 +1,41 @@
+import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
+import { errorDetail, post } from './http.ts';
+import { normalizeCnMobile } from './phone.ts';
+import type { Channel, SendOutcome, SendRequest } from './types.ts';
+
+// SMS through a generic HTTP gateway (the station's SMS platform, or a relay in front of a cloud
+// SMS service). One JSON POST per message:
+//   { "to": "+8613800138000", "templateId": "SMS_123" | null, "params": {...}, "text": "…" }
+// with the configured auth header. 2xx means accepted; 5xx, 408, 429 are retried; other 4xx and
+// numbers that are not mainland mobiles fail for good (resending will not make them valid).
+
+export interface SmsGatewayOptions {
+  url: string;
+  /** e.g. `{ name: 'authorization', value: 'Bearer …' }`. */
+  authHeader?: { name: string; value: string };
+  timeoutMs: number;
+}
+
+export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
+  return {
+    name: 'sms',
+    async send(request: SendRequest): Promise<SendOutcome> {
+      const { payload } = request;
+      if (payload.channel !== 'sms') throw new Error(`sms channel got a ${payload.channel} payload`);
+      const to = normalizeCnMobile(request.recipient);
+      if (!to) return { kind: 'permanent', statusCode: null, error: 'invalid phone number (not a mainland mobile)' };
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (options.authHeader) headers[options.authHeader.name] = options.authHeader.value;
+      const body = JSON.stringify({ to, templateId: payload.templateId, params: payload.params, text: payload.text });
+      try {
+        const answer = await post(options.url, body, headers, options.timeoutMs);
+        const outcome = classifyHttpStatus(answer.status, answer.headers.get('retry-after'), request.now);
+        // 410 from a gateway is just another client error: there is no subscription to disable.
+        if (outcome.kind === 'gone') return { kind: 'permanent', statusCode: answer.status, error: errorDetail(answer) };
+        return outcome.kind === 'delivered' ? outcome : { ...outcome, error: errorDetail(answer) };
+      } catch (err) {
+        return networkFailure(err);
+      }
+    },
+  };
+}

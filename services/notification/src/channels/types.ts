@@ -1,0 +1,40 @@
+// What every channel module shares: the message a delivery row carries, and the outcome of one
+// send attempt. A channel classifies its own transport's answers (a WeCom errcode, an HTTP status)
+// into four outcomes; the delivery worker turns outcomes into retries, dead letters and disabled
+// subscriptions, so the retry rules live in one place (delivery/retry-policy.ts).
+
+export type ChannelName = 'webhook' | 'wecom' | 'sms' | 'log';
+
+export const CHANNELS: readonly ChannelName[] = ['webhook', 'wecom', 'sms', 'log'];
+
+/** What is stored in a delivery row's `payload`, rendered when the delivery is recorded. */
+export type DeliveryPayload =
+  | { channel: 'webhook'; eventId: string; body: string }
+  | { channel: 'wecom'; url: string; markdown: string }
+  | { channel: 'sms'; templateId: string | null; params: Record<string, string>; text: string }
+  | { channel: 'log'; text: string };
+
+export type SendOutcome =
+  | { kind: 'delivered'; statusCode: number | null }
+  /** Transient (5xx, timeout, 429, rate limit): try again later; `retryAfterMs` when the peer said when. */
+  | { kind: 'retry'; statusCode: number | null; error: string; retryAfterMs?: number }
+  /** Will never succeed as sent (other 4xx, invalid phone number, WeCom errcode). */
+  | { kind: 'permanent'; statusCode: number | null; error: string }
+  /** The receiver is gone for good (HTTP 410): the subscription is disabled. */
+  | { kind: 'gone'; statusCode: number; error: string };
+
+/** Everything one send needs; the worker fills it from the delivery row (and its subscription). */
+export interface SendRequest {
+  deliveryId: string;
+  recipient: string;
+  payload: DeliveryPayload;
+  /** Webhook target and signing secret, from the subscription at send time. */
+  webhook?: { url: string; secret: string };
+  /** The worker's clock: signatures carry this time. */
+  now: Date;
+}
+
+export interface Channel {
+  readonly name: ChannelName;
+  send(request: SendRequest): Promise<SendOutcome>;
+}

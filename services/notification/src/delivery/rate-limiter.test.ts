@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimiter, TokenBucket, parseRate } from './rate-limiter.ts';
+
+function clock(start = Date.parse('2026-11-23T06:00:00Z')) {
+  let t = start;
+  return { now: () => new Date(t), advance: (ms: number) => (t += ms) };
+}
+
+describe('parseRate', () => {
+  it('reads per-second, per-minute and per-hour rates', () => {
+    expect(parseRate('20/m')).toEqual({ tokens: 20, perMs: 60_000 });
+    expect(parseRate('50/s')).toEqual({ tokens: 50, perMs: 1000 });
+    expect(parseRate('1000/h')).toEqual({ tokens: 1000, perMs: 3_600_000 });
+    expect(parseRate('unlimited')).toBeNull();
+    expect(parseRate('0')).toBeNull();
+    expect(() => parseRate('fast')).toThrow(/invalid rate/);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('allows a burst up to capacity, then one token per interval', () => {
+    const c = clock();
+    const bucket = new TokenBucket({ tokens: 20, perMs: 60_000 }, c.now);
+    for (let i = 0; i < 20; i++) expect(bucket.tryTake()).toBe(true);
+    expect(bucket.tryTake()).toBe(false);
+    expect(bucket.waitMs()).toBe(3000);
+    c.advance(2999);
+    expect(bucket.tryTake()).toBe(false);
+    c.advance(1);
+    expect(bucket.tryTake()).toBe(true);
+    expect(bucket.tryTake()).toBe(false);
+  });
+
+  it('does not grow past its capacity while idle', () => {
+    const c = clock();
+    const bucket = new TokenBucket({ tokens: 2, perMs: 1000 }, c.now);
+    c.advance(60_000);
+    expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, false]);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('limits only the channels it has a rate for', () => {
+    const c = clock();
+    const limiter = new RateLimiter<'sms' | 'log'>({ sms: { tokens: 1, perMs: 1000 }, log: null }, c.now);
+    expect(limiter.tryTake('sms')).toBe(true);
+    expect(limiter.tryTake('sms')).toBe(false);
+    expect(limiter.waitMs('sms')).toBe(1000);
+    for (let i = 0; i < 100; i++) expect(limiter.tryTake('log')).toBe(true);
+  });
+});

@@ -1,0 +1,89 @@
+import type { SendOutcome } from '../channels/types.ts';
+
+// The retry rules of issue 6, in one pure module: retry 5xx, timeouts and 429 (honouring
+// Retry-After) with exponential backoff and jitter; never retry other 4xx; 410 means "gone".
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included; after the last failed one the delivery is dead. */
+  maxAttempts: number;
+  /** Delay before the 2nd attempt; doubles for each further attempt. */
+  baseDelayMs: number;
+  /** Cap on one delay (backoff and Retry-After alike). */
+  maxDelayMs: number;
+}
+
+/**
+ * Backoff before attempt `attempt + 1`, after `attempt` failed ones (attempt ≥ 1): "equal jitter" —
+ * half of the exponential step is fixed, half random — so retries of many deliveries that failed
+ * together spread out, yet the schedule keeps its exponential shape (each delay is in
+ * [step/2, step]).
+ */
+export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () => number): number {
+  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.round(step / 2 + (step / 2) * r);
+}
+
+/** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now.getTime());
+}
+
+/** Classifies an HTTP answer of a webhook receiver or gateway. */
+export function classifyHttpStatus(status: number, retryAfter: string | null, now: Date): SendOutcome {
+  if (status >= 200 && status < 300) return { kind: 'delivered', statusCode: status };
+  if (status === 410) return { kind: 'gone', statusCode: status, error: 'HTTP 410 Gone' };
+  if (status === 429 || status === 408 || status >= 500) {
+    const outcome: SendOutcome = { kind: 'retry', statusCode: status, error: `HTTP ${status}` };
+    const retryAfterMs = parseRetryAfter(retryAfter, now);
+    if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;
+    return outcome;
+  }
+  // 3xx are not followed (a receiver must answer at the URL it registered) and 4xx will not change.
+  return { kind: 'permanent', statusCode: status, error: `HTTP ${status}` };
+}
+
+/** Outcome of a request that got no HTTP answer at all (timeout, refused, reset, DNS). */
+export function networkFailure(err: unknown): SendOutcome {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return { kind: 'retry', statusCode: null, error: 'timeout' };
+  const detail = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  return { kind: 'retry', statusCode: null, error: `network error: ${detail}` };
+}
+
+export type NextStep =
+  | { status: 'delivered' }
+  | { status: 'pending'; nextAttemptAt: Date }
+  | { status: 'failed'; disableSubscription: boolean }
+  | { status: 'dead' };
+
+/** What becomes of a delivery after its `attempts`-th attempt ended with `outcome`. */
+export function nextStep(
+  policy: RetryPolicy,
+  outcome: SendOutcome,
+  attempts: number,
+  now: Date,
+  random: () => number,
+): NextStep {
+  switch (outcome.kind) {
+    case 'delivered':
+      return { status: 'delivered' };
+    case 'permanent':
+      return { status: 'failed', disableSubscription: false };
+    case 'gone':
+      return { status: 'failed', disableSubscription: true };
+    case 'retry': {
+      if (attempts >= policy.maxAttempts) return { status: 'dead' };
+      const delay =
+        outcome.retryAfterMs !== undefined
+          ? Math.min(policy.maxDelayMs, outcome.retryAfterMs)
+          : backoffDelayMs(policy, attempts, random);
+      return { status: 'pending', nextAttemptAt: new Date(now.getTime() + delay) };
+    }
+  }
+}
