@@ -1,0 +1,25 @@
+export { DEFAULT_POLICY } from './default-policy.ts';
+export {
+  CalendarError,
+  addWorkingTime,
+  isWorkingDay,
+  parseHoursRange,
+  workingDayMs,
+  workingTimeBetween,
+  type WorkingCalendar,
+} from './calendar.ts';
+export { DURATION_HINT, DurationError, formatDuration, parseDuration, parseDurationParts, type DurationParts } from './duration.ts';
+export { STAGES, durationMs, matchRule, planFor, policyCalendar, ruleMatches, type SlaFacts } from './plan.ts';
+export {
+  PolicyError,
+  PolicySchema,
+  parsePolicy,
+  type Calendar,
+  type Match,
+  type Policy,
+  type PolicyInput,
+  type PolicyIssue,
+  type Rule,
+  type Windows,
+} from './policy.ts';
+export { isValidTimeZone, localParts, zoneOffsetMs } from './zoned.ts';
