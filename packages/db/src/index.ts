@@ -1,1 +1,8 @@
 export * from './types.ts';
+export { createPool, withTransaction } from './pool.ts';
+export { migrate, MigrationError } from './migrate.ts';
+export { enqueueOutbox } from './outbox.ts';
+export { applyOnce } from './inbox.ts';
+export { startRelay } from './relay.ts';
+export { outboxChannel } from './identifiers.ts';
+export { startEmbeddedPostgres } from './embedded-postgres.ts';

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Bus } from '@griddispatch/bus';
+import type { Logger } from '@griddispatch/observability';
 
 export type { Pool, PoolClient };
 
@@ -11,15 +12,38 @@ export interface OutboxRecord {
   headers?: Record<string, string>;
 }
 
+export interface PoolOptions {
+  /** Connections in the pool. Default 10. */
+  max?: number;
+  /** Shown in `pg_stat_activity.application_name`. */
+  applicationName?: string;
+  /** Where idle-connection errors are logged. */
+  logger?: Logger;
+}
+
+export interface MigrateOptions {
+  /** The service's own schema; created if absent, together with its outbox and inbox tables. */
+  schema: string;
+  /** Folder of plain `.sql` files, applied in name order, each once. */
+  folder: string;
+  logger?: Logger;
+}
+
 export interface RelayOptions {
   pool: Pool;
   /** The owning service's schema: the relay reads `<schema>.outbox`. */
   schema: string;
-  bus: Bus;
+  /** Only `publish` is used: any Bus, or a stand-in in tests. */
+  bus: Pick<Bus, 'publish'>;
   /** Records per publish. Default 500. */
   batchSize?: number;
   /** Safety poll when no NOTIFY arrives. Default 1000 ms. */
   pollIntervalMs?: number;
+  /** First delay after a failed publish; doubles per failure, with jitter. Default 200 ms. */
+  retryBackoffMs?: number;
+  /** Upper bound of the retry delay. Default 30 s. */
+  maxRetryBackoffMs?: number;
+  logger?: Logger;
 }
 
 export interface Relay {
@@ -27,5 +51,21 @@ export interface Relay {
   drained(): Promise<void>;
   /** Unpublished rows right now (for /metrics). */
   backlog(): Promise<number>;
+  /** Finishes the batch in flight (if any), then stops listening and polling. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** `GD_DATA_DIR`. The cluster lives in `<dataDir>/postgres`. */
+  dataDir: string;
+  /** Port on 127.0.0.1. Default 5433 (5432 is left to a system PostgreSQL). */
+  port?: number;
+  logger?: Logger;
+}
+
+export interface EmbeddedPostgres {
+  /** Connection URL of the `griddispatch` database. */
+  url: string;
+  /** Fast shutdown of the server; resolves when it has exited. Idempotent. */
   stop(): Promise<void>;
 }

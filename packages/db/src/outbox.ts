@@ -1,0 +1,27 @@
+import { outboxChannel, schemaIdent } from './identifiers.ts';
+import type { OutboxRecord, PoolClient } from './types.ts';
+
+/**
+ * Appends records to `<schema>.outbox` on the caller's transaction and notifies the schema's relay;
+ * PostgreSQL delivers the NOTIFY only when (and if) that transaction commits.
+ *
+ * Write the state first and the outbox rows after it: the row lock on the aggregate then orders
+ * concurrent writers of one aggregate, so their outbox ids (the relay's publish order) follow
+ * their commit order.
+ */
+export async function enqueueOutbox(client: PoolClient, schema: string, records: OutboxRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const table = `${schemaIdent(schema)}.outbox`;
+  // One statement whatever the batch size: four array parameters, unnested in order.
+  await client.query(
+    `INSERT INTO ${table} (topic, key, value, headers)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+    [
+      records.map((r) => r.topic),
+      records.map((r) => r.key),
+      records.map((r) => r.value),
+      records.map((r) => JSON.stringify(r.headers ?? {})),
+    ],
+  );
+  await client.query('SELECT pg_notify($1, $2)', [outboxChannel(schema), '']);
+}
