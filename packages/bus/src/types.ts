@@ -34,11 +34,37 @@ export interface SubscribeOptions {
   maxAttempts?: number;
   /** First retry delay; doubles each attempt, with jitter. Default 100 ms. */
   retryBackoffMs?: number;
+  /** Upper bound of one retry delay. Default 30 s. */
+  maxRetryBackoffMs?: number;
+  /**
+   * Partitions this subscriber handles at the same time (records of one partition are always
+   * handled one after the other). Default 3.
+   */
+  concurrency?: number;
 }
 
 export interface Subscription {
-  /** Stops fetching, lets the in-flight handler finish and commits its offset. */
+  /**
+   * Stops fetching, lets the in-flight handler finish and commits its offset. A handler that
+   * fails while the subscription stops is neither retried nor committed: the record goes to the
+   * next consumer of the group.
+   */
   stop(): Promise<void>;
+  /** False once stopped, or when the consumer crashed and could not restart (for /readyz). */
+  isRunning(): boolean;
+}
+
+/** Committed position of one consumer group on one partition, against the end of the log. */
+export interface ConsumerLag {
+  groupId: string;
+  /** Logical topic name. */
+  topic: string;
+  partition: number;
+  /** Next offset the group will handle (everything before it is committed). */
+  committed: number;
+  /** Offset the next published record will get (Kafka's high watermark). */
+  end: number;
+  lag: number;
 }
 
 export interface Bus {
@@ -48,12 +74,30 @@ export interface Bus {
   /**
    * At-least-once: a record's offset is committed only after `handler` resolved. A handler that
    * throws is retried with backoff; after `maxAttempts` the record goes to `<topic>.dlq` with
-   * the error in headers (`x-dlq-error`, `x-dlq-attempts`, `x-dlq-source-partition`,
-   * `x-dlq-source-offset`) and the partition moves on. Records with one key are handled in order.
+   * the error in headers (see `DlqHeaders`) and the partition moves on. An error named
+   * `InvalidEventError` goes to the DLQ at once (a malformed record never parses on retry).
+   * Records with one key are handled in order. Resolves once the consumer joined its group.
    */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Full topic name as seen by Kafka tools: prefix + logical name. */
   topicName(topic: string): string;
+  /**
+   * Lag of every group subscribed through this bus, per partition of its topics. For tests
+   * (`waitForIdle`) and metrics.
+   */
+  consumerLag(): Promise<ConsumerLag[]>;
   /** Stops all subscriptions (draining in-flight handlers) and the producer. */
   close(): Promise<void>;
 }
+
+/** Headers a record carries on `<topic>.dlq`, besides the original record's own headers. */
+export const DlqHeaders = {
+  error: 'x-dlq-error',
+  errorName: 'x-dlq-error-name',
+  attempts: 'x-dlq-attempts',
+  sourceTopic: 'x-dlq-source-topic',
+  sourcePartition: 'x-dlq-source-partition',
+  sourceOffset: 'x-dlq-source-offset',
+  groupId: 'x-dlq-group-id',
+  failedAt: 'x-dlq-failed-at',
+} as const;

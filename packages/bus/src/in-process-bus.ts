@@ -1,0 +1,300 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
+import { backoffDelay, DEFAULTS, dlqHeaders, errorText, isPermanentError, partitionForKey, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
+import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription } from './types.ts';
+
+// The embedded mode's bus: Kafka's semantics in memory, so services behave the same in one
+// process as they do against a broker. Each topic is N partitions (key → murmur2, as Kafka);
+// each consumer group has its own committed offset per partition; members of a group split the
+// partitions; a partition's records are handled one at a time, committed only after the handler
+// resolved. Nothing survives a restart: durability in embedded mode comes from the outboxes.
+
+export interface InProcessBusOptions {
+  /** Prefix for `topicName()` and DLQ headers. Default `griddispatch.` (GD_TOPIC_PREFIX). */
+  prefix?: string;
+  logger: Logger;
+  /** Partitions per topic. Default 3. */
+  partitions?: number;
+}
+
+interface StoredRecord {
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+class PartitionLog {
+  /** Offset of records[0]; records below it were consumed by every group and dropped. */
+  base = 0;
+  records: StoredRecord[] = [];
+  get end(): number {
+    return this.base + this.records.length;
+  }
+  at(offset: number): StoredRecord | undefined {
+    return this.records[offset - this.base];
+  }
+  trimTo(offset: number): void {
+    if (offset <= this.base) return;
+    const drop = Math.min(offset - this.base, this.records.length);
+    // Splicing on every commit would make consumption quadratic; trim in chunks instead.
+    if (drop < 1024 && drop < this.records.length) return;
+    this.records.splice(0, drop);
+    this.base += drop;
+  }
+}
+
+interface Member {
+  id: number;
+  groupId: string;
+  topics: Set<string>;
+  options: SubscribeOptions;
+  policy: RetryPolicy;
+  concurrency: number;
+  active: number;
+  stopping: boolean;
+  stopped: boolean;
+  abort: AbortController;
+  inFlight: Set<Promise<void>>;
+}
+
+interface Cursor {
+  topic: string;
+  partition: number;
+  /** Next offset to handle; everything below is committed. */
+  committed: number;
+  owner: Member | null;
+  /** The worker draining this partition for its owner, if one runs. */
+  worker: Promise<void> | null;
+}
+
+interface Group {
+  id: string;
+  members: Member[];
+  cursors: Map<string, Cursor>;
+}
+
+export function createInProcessBus(options: InProcessBusOptions): Bus {
+  const prefix = options.prefix ?? DEFAULT_TOPIC_PREFIX;
+  const partitionCount = options.partitions ?? 3;
+  if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new Error(`partitions must be a positive integer, got ${partitionCount}`);
+  const logger = options.logger.child({ component: 'bus', bus: 'in-process' });
+  const topics = new Map<string, PartitionLog[]>();
+  const groups = new Map<string, Group>();
+  let nextMemberId = 1;
+  let closed = false;
+
+  const topicName = (topic: string) => `${prefix}${topic}`;
+
+  function logOf(topic: string): PartitionLog[] {
+    let logs = topics.get(topic);
+    if (!logs) {
+      logs = Array.from({ length: partitionCount }, () => new PartitionLog());
+      topics.set(topic, logs);
+    }
+    return logs;
+  }
+
+  const cursorKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+  /** Messages as stored; a DLQ copy keeps the original bytes (`Buffer`). */
+  function append(topic: string, messages: Array<Omit<OutgoingMessage, 'value'> & { value: string | Buffer }>): void {
+    const logs = logOf(topic);
+    for (const m of messages) {
+      const log = logs[partitionForKey(m.key, partitionCount)];
+      // Copies: a publisher reusing its buffers must not change what consumers see.
+      log?.records.push({ key: m.key, value: Buffer.from(m.value), headers: { ...(m.headers ?? {}) } });
+    }
+    for (const group of groups.values()) if (group.members.some((m) => m.topics.has(topic))) scheduleDrive(group);
+  }
+
+  // Handlers start on a later microtask, never inside publish() itself, as with a real broker:
+  // a publisher's code after `await publish()` must not interleave with its own consumers.
+  const driveScheduled = new Set<Group>();
+  function scheduleDrive(group: Group): void {
+    if (driveScheduled.has(group)) return;
+    driveScheduled.add(group);
+    queueMicrotask(() => {
+      driveScheduled.delete(group);
+      drive(group);
+    });
+  }
+
+  /** Kafka-style assignment: partition p of a topic goes to the p-th (mod n) live subscriber of it. */
+  function rebalance(group: Group): void {
+    for (const cursor of group.cursors.values()) {
+      const eligible = group.members.filter((m) => !m.stopping && m.topics.has(cursor.topic));
+      cursor.owner = eligible.length > 0 ? (eligible[cursor.partition % eligible.length] ?? null) : null;
+    }
+  }
+
+  /** Drops records every group of the topic has committed, so a long-running process stays small. */
+  function trim(topic: string, partition: number): void {
+    let min = Infinity;
+    for (const group of groups.values()) {
+      const cursor = group.cursors.get(cursorKey(topic, partition));
+      if (cursor) min = Math.min(min, cursor.committed);
+    }
+    if (min !== Infinity) topics.get(topic)?.[partition]?.trimTo(min);
+  }
+
+  function drive(group: Group): void {
+    for (const cursor of group.cursors.values()) {
+      if (cursor.worker) continue;
+      const owner = cursor.owner;
+      if (!owner || owner.stopping || owner.active >= owner.concurrency) continue;
+      if (cursor.committed >= (topics.get(cursor.topic)?.[cursor.partition]?.end ?? 0)) continue;
+      owner.active += 1;
+      const worker = work(group, cursor, owner).finally(() => {
+        owner.active -= 1;
+        owner.inFlight.delete(worker);
+        cursor.worker = null;
+        scheduleDrive(group);
+      });
+      cursor.worker = worker;
+      owner.inFlight.add(worker);
+    }
+  }
+
+  /** Handles the partition's records in order while `member` owns it and is not stopping. */
+  async function work(group: Group, cursor: Cursor, member: Member): Promise<void> {
+    const log = logOf(cursor.topic)[cursor.partition];
+    if (!log) return;
+    let handled = 0;
+    while (cursor.owner === member && !member.stopping) {
+      if (cursor.committed < log.base) cursor.committed = log.base;
+      const record = log.at(cursor.committed);
+      if (!record) return;
+      const offset = cursor.committed;
+      const outcome = await deliver(group, member, cursor, record, offset);
+      if (outcome === 'abandoned') return;
+      cursor.committed = offset + 1;
+      trim(cursor.topic, cursor.partition);
+      // A handler that resolves without real I/O would otherwise starve timers and sockets.
+      if (++handled % 64 === 0) await yieldToEventLoop();
+    }
+  }
+
+  async function deliver(group: Group, member: Member, cursor: Cursor, record: StoredRecord, offset: number): Promise<'done' | 'abandoned'> {
+    for (let attempt = 1; ; attempt += 1) {
+      const message: IncomingMessage = {
+        topic: cursor.topic,
+        key: record.key,
+        value: record.value,
+        headers: { ...record.headers },
+        partition: cursor.partition,
+        offset: String(offset),
+        attempt,
+      };
+      try {
+        await member.options.handler(message);
+        return 'done';
+      } catch (err) {
+        const where = { groupId: group.id, topic: cursor.topic, partition: cursor.partition, offset, attempt };
+        if (member.stopping) {
+          logger.info({ ...where, err: errorText(err) }, 'handler failed while stopping; record left uncommitted for the next consumer');
+          return 'abandoned';
+        }
+        if (isPermanentError(err) || attempt >= member.policy.maxAttempts) {
+          logger.error({ ...where, err }, 'record dead-lettered');
+          const headers = dlqHeaders(record.headers, err, attempt, { topic: topicName(cursor.topic), partition: cursor.partition, offset: String(offset), groupId: group.id });
+          append(dlqTopic(cursor.topic), [{ key: record.key, value: record.value, headers }]);
+          return 'done';
+        }
+        const delay = backoffDelay(member.policy, attempt);
+        logger.warn({ ...where, err: errorText(err), retryInMs: delay }, 'handler failed; retrying');
+        await sleep(delay, member.abort.signal);
+        if (member.stopping) return 'abandoned';
+      }
+    }
+  }
+
+  async function stopMember(group: Group, member: Member): Promise<void> {
+    if (member.stopping) {
+      while (member.inFlight.size > 0) await Promise.allSettled([...member.inFlight]);
+      return;
+    }
+    member.stopping = true;
+    member.abort.abort();
+    group.members = group.members.filter((m) => m !== member);
+    rebalance(group);
+    while (member.inFlight.size > 0) await Promise.allSettled([...member.inFlight]);
+    member.stopped = true;
+    logger.debug({ groupId: group.id, member: member.id }, 'subscriber stopped');
+    // Partitions it held go to the remaining members, from the committed offset.
+    scheduleDrive(group);
+  }
+
+  const bus: Bus = {
+    kind: 'in-process',
+
+    topicName,
+
+    async publish(topic, messages) {
+      if (closed) throw new Error('bus is closed');
+      append(topic, messages);
+    },
+
+    async subscribe(subscribeOptions) {
+      if (closed) throw new Error('bus is closed');
+      if (subscribeOptions.topics.length === 0) throw new Error('subscribe needs at least one topic');
+      let group = groups.get(subscribeOptions.groupId);
+      if (!group) {
+        group = { id: subscribeOptions.groupId, members: [], cursors: new Map() };
+        groups.set(group.id, group);
+      }
+      const member: Member = {
+        id: nextMemberId++,
+        groupId: group.id,
+        topics: new Set(subscribeOptions.topics),
+        options: subscribeOptions,
+        policy: retryPolicy(subscribeOptions),
+        concurrency: Math.max(1, subscribeOptions.concurrency ?? DEFAULTS.concurrency),
+        active: 0,
+        stopping: false,
+        stopped: false,
+        abort: new AbortController(),
+        inFlight: new Set(),
+      };
+      for (const topic of subscribeOptions.topics) {
+        const logs = logOf(topic);
+        logs.forEach((log, partition) => {
+          const key = cursorKey(topic, partition);
+          if (group.cursors.has(key)) return;
+          // A new group starts at the oldest retained record, or at the end (fromBeginning: false).
+          const committed = subscribeOptions.fromBeginning === false ? log.end : log.base;
+          group.cursors.set(key, { topic, partition, committed, owner: null, worker: null });
+        });
+      }
+      group.members.push(member);
+      rebalance(group);
+      scheduleDrive(group);
+      const joined = group;
+      return {
+        stop: () => stopMember(joined, member),
+        isRunning: () => !member.stopping && !closed,
+      } satisfies Subscription;
+    },
+
+    async consumerLag() {
+      const lags: ConsumerLag[] = [];
+      for (const group of groups.values()) {
+        for (const cursor of group.cursors.values()) {
+          // Only what a live subscriber is expected to consume counts (as `waitForIdle` needs).
+          if (!group.members.some((m) => !m.stopping && m.topics.has(cursor.topic))) continue;
+          const end = topics.get(cursor.topic)?.[cursor.partition]?.end ?? 0;
+          const committed = Math.max(cursor.committed, topics.get(cursor.topic)?.[cursor.partition]?.base ?? 0);
+          lags.push({ groupId: group.id, topic: cursor.topic, partition: cursor.partition, committed, end, lag: end - committed });
+        }
+      }
+      return lags;
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...groups.values()].flatMap((group) => [...group.members].map((member) => stopMember(group, member))));
+    },
+  };
+  return bus;
+}
