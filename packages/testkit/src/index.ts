@@ -1,2 +1,3 @@
 export * from './infra.ts';
 export * from './postgres.ts';
+export * from './kafka.ts';
