@@ -24,4 +24,25 @@ describe('log channel', () => {
     expect(line).toMatchObject({ recipient: 'desk:综合管控平台', deliveryId: 'd-1' });
     expect(line.msg).toBe('【无法派单】工单ABCD 联系 138****8000');
   });
+
+  it('stands in for SMS when no gateway is configured, saying so', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const channel = createLogChannel(createLogger({ service: 'notification', level: 'info', destination }), 'sms');
+    expect(channel.name).toBe('sms');
+    await channel.send({
+      deliveryId: 'd-2',
+      recipient: '+8613800138000',
+      payload: { channel: 'sms', templateId: null, params: {}, text: '【抢修派单】后湖3号网格' },
+      now: new Date(),
+    });
+    const line = JSON.parse(lines[0]!) as { msg: string; recipient: string };
+    expect(line.recipient).toBe('138****8000');
+    expect(line.msg).toMatch(/^SMS \(no gateway configured: NOTIFY_SMS_URL\) 【抢修派单】/);
+  });
 });

@@ -1,17 +1,21 @@
 import type { Logger } from '@griddispatch/observability';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
-// The log channel: the message as one log line. The fallback desk when no robot or gateway is
-// configured, and what a developer sees in the embedded start. Phone numbers in the text are
-// masked by the logger.
+// The log channel: the message as one log line. The operator desk when no robot or phone is
+// configured, and — standing in as the `sms` channel — where text messages go when no SMS
+// gateway is configured (the embedded start on a developer's machine). Phone numbers in the
+// text are masked by the logger.
 
-export function createLogChannel(logger: Logger): Channel {
+export function createLogChannel(logger: Logger, as: 'log' | 'sms' = 'log'): Channel {
   return {
-    name: 'log',
+    name: as,
     send(request: SendRequest): Promise<SendOutcome> {
       const { payload } = request;
-      if (payload.channel !== 'log') throw new Error(`log channel got a ${payload.channel} payload`);
-      logger.info({ channel: 'log', recipient: request.recipient, deliveryId: request.deliveryId }, payload.text);
+      if (payload.channel !== as || (payload.channel !== 'log' && payload.channel !== 'sms')) {
+        throw new Error(`${as} log channel got a ${payload.channel} payload`);
+      }
+      const note = as === 'sms' ? 'SMS (no gateway configured: NOTIFY_SMS_URL) ' : '';
+      logger.info({ channel: as, recipient: request.recipient, deliveryId: request.deliveryId }, `${note}${payload.text}`);
       return Promise.resolve({ kind: 'delivered', statusCode: null });
     },
   };

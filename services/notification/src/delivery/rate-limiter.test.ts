@@ -48,4 +48,12 @@ describe('RateLimiter', () => {
     expect(limiter.waitMs('sms')).toBe(1000);
     for (let i = 0; i < 100; i++) expect(limiter.tryTake('log')).toBe(true);
   });
+
+  it('keeps one bucket per scope (each WeCom robot has its own limit)', () => {
+    const c = clock();
+    const limiter = new RateLimiter<'wecom'>({ wecom: { tokens: 1, perMs: 60_000 } }, c.now);
+    expect(limiter.tryTake('wecom', 'robot-a')).toBe(true);
+    expect(limiter.tryTake('wecom', 'robot-a')).toBe(false);
+    expect(limiter.tryTake('wecom', 'robot-b')).toBe(true);
+  });
 });

@@ -55,21 +55,35 @@ export class TokenBucket {
   }
 }
 
-/** One bucket per key (channel); keys without a spec are never limited. */
-export class RateLimiter<K extends string> {
-  private readonly buckets = new Map<K, TokenBucket>();
+/**
+ * Buckets per channel; a channel's limit applies to each `scope` separately when one is given
+ * (each WeCom robot has its own 20-a-minute limit). Channels without a spec are never limited.
+ */
+export class RateLimiter<C extends string> {
+  private readonly buckets = new Map<string, TokenBucket>();
 
-  constructor(specs: Partial<Record<K, RateSpec | null>>, now: () => Date) {
-    for (const [key, spec] of Object.entries(specs) as [K, RateSpec | null][]) {
-      if (spec) this.buckets.set(key, new TokenBucket(spec, now));
+  constructor(
+    private readonly specs: Partial<Record<C, RateSpec | null>>,
+    private readonly now: () => Date,
+  ) {}
+
+  private bucket(channel: C, scope: string): TokenBucket | undefined {
+    const spec = this.specs[channel];
+    if (!spec) return undefined;
+    const key = `${channel}\u0000${scope}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(spec, this.now);
+      this.buckets.set(key, bucket);
     }
+    return bucket;
   }
 
-  tryTake(key: K): boolean {
-    return this.buckets.get(key)?.tryTake() ?? true;
+  tryTake(channel: C, scope = ''): boolean {
+    return this.bucket(channel, scope)?.tryTake() ?? true;
   }
 
-  waitMs(key: K): number {
-    return this.buckets.get(key)?.waitMs() ?? 0;
+  waitMs(channel: C, scope = ''): number {
+    return this.bucket(channel, scope)?.waitMs() ?? 0;
   }
 }

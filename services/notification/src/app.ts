@@ -1,0 +1,170 @@
+import type { Pool } from 'pg';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
+import { InvalidEventError, Topics } from '@griddispatch/contracts';
+import { migrate } from '@griddispatch/db';
+import type { ServiceHandle } from '@griddispatch/http';
+import type { Logger } from '@griddispatch/observability';
+import { createLogChannel } from './channels/log.ts';
+import { createSmsGatewayChannel } from './channels/sms-gateway.ts';
+import type { Channel, ChannelName } from './channels/types.ts';
+import { createWebhookChannel } from './channels/webhook.ts';
+import { createWecomRobotChannel } from './channels/wecom-robot.ts';
+import { loadConfig, type NotificationConfig } from './config.ts';
+import type { ConsumerDeps } from './consumers/consume.ts';
+import { dispatchAssignedHandler } from './consumers/dispatch-assigned.ts';
+import { dispatchUnroutableHandler } from './consumers/dispatch-unroutable.ts';
+import { slaBreachesHandler } from './consumers/sla-breaches.ts';
+import { slaWarningsHandler } from './consumers/sla-warnings.ts';
+import { workordersEventsHandler } from './consumers/workorders-events.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
+import { deliveryRoutes } from './routes/deliveries.routes.ts';
+import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
+import { SCHEMA } from './schema.ts';
+import { catalog } from './templates/index.ts';
+
+export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
+export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches];
+
+/** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
+const BUS_MAX_ATTEMPTS = 5;
+const BUS_RETRY_BACKOFF_MS = 500;
+
+export interface NotificationDeps {
+  pool: Pool;
+  bus: Bus;
+  logger: Logger;
+  /** Default: parsed from the environment (`loadConfig`). */
+  config?: NotificationConfig;
+  /** The worker's and consumers' clock (due times, backoff, signatures). */
+  now?: () => Date;
+  /** Jitter source of the backoff. */
+  random?: () => number;
+  /** Consumer group. Default `config.groupId` (`notification`). */
+  groupId?: string;
+  /**
+   * false: `start()` runs the consumers but not the delivery loop; tests drive sends with
+   * `tick()` and a controlled clock. Default true.
+   */
+  deliveryLoop?: boolean;
+}
+
+export interface NotificationHandle extends ServiceHandle {
+  /** Sends every delivery due now (by the injected clock) and records the results. */
+  tick(): Promise<number>;
+  /** Pending deliveries. */
+  backlog(): Promise<number>;
+}
+
+/** Composition root: migrations, channels, worker; consumers and the delivery loop start in `start()`. */
+export async function buildNotification(deps: NotificationDeps): Promise<NotificationHandle> {
+  const config = deps.config ?? loadConfig();
+  const logger = deps.logger.child({ service: 'notification' });
+  const now = deps.now ?? (() => new Date());
+  await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
+
+  const channels: Record<ChannelName, Channel> = {
+    webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs }),
+    wecom: createWecomRobotChannel({ timeoutMs: config.httpTimeoutMs }),
+    sms: config.sms ? createSmsGatewayChannel({ ...config.sms, timeoutMs: config.httpTimeoutMs }) : createLogChannel(logger, 'sms'),
+    log: createLogChannel(logger),
+  };
+
+  const attemptsTotal = new Counter({
+    name: 'griddispatch_notification_attempts_total',
+    help: 'notification send attempts by channel and outcome',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [],
+  });
+  const sendSeconds = new Histogram({
+    name: 'griddispatch_notification_send_seconds',
+    help: 'time to send one notification, by channel',
+    labelNames: ['channel'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [],
+  });
+
+  const worker = new DeliveryWorker({
+    pool: deps.pool,
+    channels,
+    retry: config.retry,
+    rates: config.rates,
+    concurrency: config.concurrency,
+    pollMs: config.pollMs,
+    leaseMs: Math.max(60_000, 3 * config.httpTimeoutMs),
+    now,
+    ...(deps.random ? { random: deps.random } : {}),
+    logger,
+    onAttempt(channel, outcome, latencyMs) {
+      attemptsTotal.inc({ channel, outcome });
+      sendSeconds.observe({ channel }, latencyMs / 1000);
+    },
+  });
+
+  const consumerDeps: ConsumerDeps = {
+    pool: deps.pool,
+    logger,
+    config,
+    catalog: catalog(config.locale, config.timeZone),
+    now,
+    wake: () => worker.wake(),
+    maxAttempts: BUS_MAX_ATTEMPTS,
+  };
+  const handlers: Record<string, MessageHandler> = {
+    [Topics.dispatchAssigned]: dispatchAssignedHandler(consumerDeps),
+    [Topics.dispatchUnroutable]: dispatchUnroutableHandler(consumerDeps),
+    [Topics.workordersEvents]: workordersEventsHandler(consumerDeps),
+    [Topics.slaWarnings]: slaWarningsHandler(consumerDeps),
+    [Topics.slaBreaches]: slaBreachesHandler(consumerDeps),
+  };
+
+  const loop = deps.deliveryLoop ?? true;
+  let subscription: Subscription | undefined;
+
+  return {
+    name: 'notification',
+    routes: async (app) => {
+      await app.register(subscriptionRoutes({ pool: deps.pool, now }));
+      await app.register(deliveryRoutes({ pool: deps.pool }));
+    },
+    async start() {
+      if (loop) await worker.start();
+      subscription = await deps.bus.subscribe({
+        groupId: deps.groupId ?? config.groupId,
+        topics: CONSUMED_TOPICS,
+        maxAttempts: BUS_MAX_ATTEMPTS,
+        retryBackoffMs: BUS_RETRY_BACKOFF_MS,
+        handler: async (message) => {
+          const handler = handlers[message.topic];
+          if (!handler) throw new InvalidEventError(`notification does not consume ${message.topic}`);
+          await handler(message);
+        },
+      });
+      logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms ? 'gateway' : 'log', deliveryLoop: loop }, 'notification started');
+    },
+    async stop() {
+      await subscription?.stop();
+      subscription = undefined;
+      await worker.stop();
+    },
+    async ready() {
+      if (!subscription?.isRunning()) return false;
+      if (loop && !worker.isRunning()) return false;
+      return (await deps.pool.query('SELECT 1')).rowCount === 1;
+    },
+    tick: () => worker.tick(),
+    backlog: () => worker.backlog(),
+    registerMetrics(registry: Registry) {
+      registry.registerMetric(attemptsTotal);
+      registry.registerMetric(sendSeconds);
+      new Gauge({
+        name: 'griddispatch_notification_pending',
+        help: 'notification deliveries waiting to be sent (incl. scheduled retries)',
+        registers: [registry],
+        async collect() {
+          this.set(await worker.backlog());
+        },
+      });
+    },
+  };
+}

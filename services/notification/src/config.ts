@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { SubscriptionEventName } from '@griddispatch/contracts';
+import type { ChannelName } from './channels/types.ts';
+import type { RetryPolicy } from './delivery/retry-policy.ts';
+import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
+import type { Locale } from './templates/index.ts';
+
+// notification's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown IANA time zone');
+
+const rate = z.string().transform((text, ctx) => {
+  try {
+    return parseRate(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const json = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, ctx): z.infer<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      return z.NEVER;
+    }
+    return parsed.data as z.infer<T>;
+  });
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const header = z.string().transform((text, ctx) => {
+  const i = text.indexOf(':');
+  if (i <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected "Header-Name: value"' });
+    return z.NEVER;
+  }
+  return { name: text.slice(0, i).trim().toLowerCase(), value: text.slice(i + 1).trim() };
+});
+
+export const NotificationEnv = z.object({
+  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
+  /** Language of SMS, WeCom and log messages. */
+  GD_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
+  /** Attempts per delivery, the first included; then it is dead (dead letter). */
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12),
+  /** Delay before the second attempt; doubles per attempt (with jitter), capped. */
+  NOTIFY_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(5_000),
+  NOTIFY_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
+  /** Per send; no answer within it counts as a transient failure. */
+  NOTIFY_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Token buckets: `N/s`, `N/m`, `N/h` or `unlimited`. WeCom's applies to each robot. */
+  NOTIFY_RATE_WEBHOOK: rate.default(parseRate('200/s')),
+  NOTIFY_RATE_WECOM: rate.default(parseRate('20/m')),
+  NOTIFY_RATE_SMS: rate.default(parseRate('50/s')),
+  NOTIFY_RATE_LOG: rate.default(null),
+  /** Sends in flight at once per process. */
+  NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Safety poll of the delivery worker when nothing wakes it. */
+  NOTIFY_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** SMS gateway (generic HTTP adapter). Unset → SMS messages go to the log. */
+  NOTIFY_SMS_URL: httpUrl.optional(),
+  /** e.g. `Authorization: Bearer …`. */
+  NOTIFY_SMS_AUTH_HEADER: header.optional(),
+  /** Gateway template id per event: `{"dispatch.assigned":"SMS_1001",…}`. */
+  NOTIFY_SMS_TEMPLATES: json(z.partialRecord(SubscriptionEventName, z.string().min(1))).default({}),
+  /** WeCom group robot per grid id (a district grid falls back to its area grid): `{"HH-G03":"https://qyapi…"}`. */
+  NOTIFY_WECOM_ROBOTS: json(z.record(z.string(), httpUrl)).default({}),
+  /** Robot for grids without their own. */
+  NOTIFY_WECOM_DEFAULT_ROBOT: httpUrl.optional(),
+  /** The operator desk (unroutable requests): its group robot and/or mobile numbers (comma-separated). */
+  NOTIFY_OPERATOR_WECOM_URL: httpUrl.optional(),
+  NOTIFY_OPERATOR_PHONES: z.string().optional(),
+  /** Kafka consumer group of the five consumed topics. */
+  NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
+});
+
+export interface NotificationConfig {
+  timeZone: string;
+  locale: Locale;
+  retry: RetryPolicy;
+  httpTimeoutMs: number;
+  rates: Record<ChannelName, RateSpec | null>;
+  concurrency: number;
+  pollMs: number;
+  sms: { url: string; authHeader?: { name: string; value: string } } | null;
+  smsTemplates: Partial<Record<SubscriptionEventName, string>>;
+  wecomRobots: Record<string, string>;
+  wecomDefaultRobot: string | null;
+  operatorDesk: { wecomUrl: string | null; phones: string[] };
+  groupId: string;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
+  const parsed = NotificationEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`notification configuration is invalid:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    timeZone: e.GD_TIME_ZONE,
+    locale: e.GD_LOCALE,
+    retry: { maxAttempts: e.NOTIFY_MAX_ATTEMPTS, baseDelayMs: e.NOTIFY_BACKOFF_BASE_MS, maxDelayMs: e.NOTIFY_BACKOFF_MAX_MS },
+    httpTimeoutMs: e.NOTIFY_HTTP_TIMEOUT_MS,
+    rates: { webhook: e.NOTIFY_RATE_WEBHOOK, wecom: e.NOTIFY_RATE_WECOM, sms: e.NOTIFY_RATE_SMS, log: e.NOTIFY_RATE_LOG },
+    concurrency: e.NOTIFY_CONCURRENCY,
+    pollMs: e.NOTIFY_POLL_MS,
+    sms: e.NOTIFY_SMS_URL ? { url: e.NOTIFY_SMS_URL, ...(e.NOTIFY_SMS_AUTH_HEADER ? { authHeader: e.NOTIFY_SMS_AUTH_HEADER } : {}) } : null,
+    smsTemplates: e.NOTIFY_SMS_TEMPLATES,
+    wecomRobots: e.NOTIFY_WECOM_ROBOTS,
+    wecomDefaultRobot: e.NOTIFY_WECOM_DEFAULT_ROBOT ?? null,
+    operatorDesk: {
+      wecomUrl: e.NOTIFY_OPERATOR_WECOM_URL ?? null,
+      phones: (e.NOTIFY_OPERATOR_PHONES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    },
+    groupId: e.NOTIFY_GROUP_ID,
+  };
+}

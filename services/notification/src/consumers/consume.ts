@@ -1,0 +1,86 @@
+import type { Pool, PoolClient } from 'pg';
+import type { IncomingMessage } from '@griddispatch/bus';
+import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type EventType } from '@griddispatch/contracts';
+import { applyOnce, withTransaction } from '@griddispatch/db';
+import { eventLogger, withConsumerSpan, type Logger } from '@griddispatch/observability';
+import type { NotificationConfig } from '../config.ts';
+import { SCHEMA } from '../schema.ts';
+import type { Catalog } from '../templates/index.ts';
+import { recordDeliveries, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
+import { loadWorkOrder, type WorkOrderRecord } from '../use-cases/remember-work-order.ts';
+
+export interface ConsumerDeps {
+  pool: Pool;
+  logger: Logger;
+  config: NotificationConfig;
+  catalog: Catalog;
+  now: () => Date;
+  /** Wakes the delivery worker once new deliveries are committed. */
+  wake: () => void;
+  /** The bus's attempts per record: on the last one, consumers stop waiting for missing context. */
+  maxAttempts: number;
+}
+
+export interface PlanInput<T extends EventType> {
+  client: PoolClient;
+  event: CloudEvent<T>;
+  /** The record value as received: the body integrators' webhooks get. */
+  raw: string;
+  message: IncomingMessage;
+  log: Logger;
+}
+
+export type Planner<T extends EventType> = (deps: ConsumerDeps, input: PlanInput<T>) => Promise<DeliveryDraft[]>;
+
+/** Thrown while an event's work order is not known yet (its dispatch.assigned is still on its way). */
+export class WorkOrderNotKnownYetError extends Error {
+  override name = 'WorkOrderNotKnownYetError';
+}
+
+/**
+ * The shape of every consumer: parse, check the type, and in ONE transaction record the event in
+ * the inbox and store its pending deliveries. A redelivered event finds its inbox row and changes
+ * nothing; the delivery rows' UNIQUE (event, channel, recipient) holds even without it.
+ */
+export async function consume<T extends EventType>(
+  deps: ConsumerDeps,
+  message: IncomingMessage,
+  type: T,
+  consumer: string,
+  plan: Planner<T>,
+): Promise<number | 'already_applied'> {
+  const event = parseEvent(message.value);
+  if (!isEvent(event, type)) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+  const log = eventLogger(deps.logger, event);
+  const raw = message.value.toString('utf8');
+  return withConsumerSpan(`notification ${consumer}`, message.headers, async () => {
+    const result = await withTransaction(deps.pool, async (client) => {
+      if (!(await applyOnce(client, SCHEMA, consumer, event.id))) return 'already_applied' as const;
+      const drafts = await plan(deps, { client, event, raw, message, log });
+      return recordDeliveries(client, event, drafts, deps.now());
+    });
+    if (result === 'already_applied') {
+      log.debug('event already applied');
+    } else {
+      if (result > 0) deps.wake();
+      log.info({ deliveries: result }, 'deliveries recorded');
+    }
+    return result;
+  });
+}
+
+/**
+ * The stored copy of the event's work order. While it is missing the bus retries the record (the
+ * work order's dispatch.assigned travels on another topic and may still be on its way); on the
+ * last attempt this returns null and the caller falls back to the operator desk, so the message
+ * is neither lost nor dead-lettered.
+ */
+export async function workOrderOrRetry<T extends EventType>(deps: ConsumerDeps, input: PlanInput<T>, workOrderId: string): Promise<WorkOrderRecord | null> {
+  const record = await loadWorkOrder(input.client, workOrderId);
+  if (record) return record;
+  if (input.message.attempt < deps.maxAttempts) {
+    throw new WorkOrderNotKnownYetError(`work order ${workOrderId} is not known yet (attempt ${input.message.attempt} of ${deps.maxAttempts})`);
+  }
+  input.log.warn('work order never dispatched here: notifying the operator desk instead of its grid');
+  return null;
+}

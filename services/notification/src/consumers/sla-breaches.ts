@@ -1,0 +1,38 @@
+import type { MessageHandler } from '@griddispatch/bus';
+import { EventTypeName } from '@griddispatch/contracts';
+import type { Mention } from '../templates/index.ts';
+import { assigneeContacts, contactsWithRoles, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
+import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
+
+export const CONSUMER = 'notification.sla-breaches';
+
+/**
+ * sla.breaches → escalation: everyone holding a role the breach's step names (level 1: e.g.
+ * assistant and repair crew; level 2: the supervisor) gets an SMS, the grid's group a card
+ * mentioning them, and `sla.breached` subscribers the event. A step naming no role goes to the
+ * assignees.
+ */
+const plan: Planner<typeof EventTypeName.slaBreached> = async (deps, input) => {
+  const { client, event, raw } = input;
+  const d = event.data;
+  const wo = await workOrderOrRetry(deps, input, d.workOrderId);
+  let staff;
+  if (wo) {
+    const people = d.notify.length > 0 ? contactsWithRoles(wo.contacts, d.notify) : assigneeContacts(wo.assignees, wo.contacts);
+    const mentions: Mention[] = people.map((p) => ({ name: p.name, role: p.role, ...(p.wecomUserId ? { wecomUserId: p.wecomUserId } : {}) }));
+    const rendered = deps.catalog.slaBreached(d, wo, mentions);
+    if (people.length === 0) input.log.warn({ roles: d.notify }, 'no contact holds the roles this escalation step names');
+    staff = [...smsDrafts(phonesOf(people), rendered, deps.config.smsTemplates['sla.breached'] ?? null), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
+  } else {
+    staff = deskDrafts(deps.config, 'operators', deps.catalog.slaBreached(d, null, []), 'sla.breached');
+  }
+  const subscribers = await findSubscribers(client, 'sla.breached', [d.gridId, wo?.areaId]);
+  return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+};
+
+export function slaBreachesHandler(deps: ConsumerDeps): MessageHandler {
+  return async (message) => {
+    await consume(deps, message, EventTypeName.slaBreached, CONSUMER, plan);
+  };
+}

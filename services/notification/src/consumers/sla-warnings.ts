@@ -1,0 +1,29 @@
+import type { MessageHandler } from '@griddispatch/bus';
+import { EventTypeName } from '@griddispatch/contracts';
+import { assigneeContacts, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
+import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
+
+export const CONSUMER = 'notification.sla-warnings';
+
+/** sla.warnings → the current assignees by SMS, the grid's group, and `sla.warning` subscribers. */
+const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
+  const { client, event, raw } = input;
+  const d = event.data;
+  const wo = await workOrderOrRetry(deps, input, d.workOrderId);
+  const rendered = deps.catalog.slaWarning(d, wo);
+  const staff = wo
+    ? [
+        ...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null),
+        ...wecomDrafts(wo.wecomRobotUrl, rendered),
+      ]
+    : deskDrafts(deps.config, 'operators', rendered, 'sla.warning');
+  const subscribers = await findSubscribers(client, 'sla.warning', [d.gridId, wo?.areaId]);
+  return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+};
+
+export function slaWarningsHandler(deps: ConsumerDeps): MessageHandler {
+  return async (message) => {
+    await consume(deps, message, EventTypeName.slaWarning, CONSUMER, plan);
+  };
+}

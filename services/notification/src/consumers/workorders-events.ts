@@ -1,0 +1,47 @@
+import type { MessageHandler } from '@griddispatch/bus';
+import { EventTypeName, type WorkOrderEventType } from '@griddispatch/contracts';
+import { deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
+import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
+import { replaceAssignees } from '../use-cases/remember-work-order.ts';
+import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
+
+export const CONSUMER = 'notification.workorders-events';
+
+/** Changes the grid's group hears about; the rest of the field app's updates go to integrators only. */
+const GROUP_WORTHY: ReadonlySet<WorkOrderEventType> = new Set(['reassigned', 'cancelled']);
+
+/**
+ * workorders.events → integrators subscribed to `workorder.updated` get every update. A
+ * reassignment also texts the new assignee and tells the grid's group (and makes the new assignee
+ * the one later warnings go to); a cancellation tells the group.
+ */
+const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input) => {
+  const { client, event, raw } = input;
+  const d = event.data;
+  const staff: DeliveryDraft[] = [];
+  let areaId: string | null = null;
+  if (GROUP_WORTHY.has(d.type)) {
+    const wo = await workOrderOrRetry(deps, input, d.workOrderId);
+    const rendered = deps.catalog.workOrderUpdated(d, wo);
+    if (!wo) {
+      staff.push(...deskDrafts(deps.config, 'operators', rendered, 'workorder.updated'));
+    } else {
+      areaId = wo.areaId;
+      if (d.type === 'reassigned' && d.assignee) {
+        const contact = wo.contacts.find((c) => c.staffId === d.assignee?.staffId);
+        await replaceAssignees(client, wo.workOrderId, [{ staffId: d.assignee.staffId, name: d.assignee.name, role: contact?.role ?? 'manager' }], deps.now());
+        if (contact) staff.push(...smsDrafts(phonesOf([contact]), rendered, deps.config.smsTemplates['workorder.updated'] ?? null));
+      }
+      staff.push(...wecomDrafts(wo.wecomRobotUrl, rendered));
+    }
+  }
+  const subscribers = await findSubscribers(client, 'workorder.updated', [d.gridId, areaId]);
+  return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+};
+
+export function workordersEventsHandler(deps: ConsumerDeps): MessageHandler {
+  return async (message) => {
+    await consume(deps, message, EventTypeName.workorderUpdated, CONSUMER, plan);
+  };
+}

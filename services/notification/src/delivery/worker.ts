@@ -1,0 +1,346 @@
+import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '@griddispatch/db';
+import type { Logger } from '@griddispatch/observability';
+import type { Channel, ChannelName, DeliveryPayload, SendOutcome } from '../channels/types.ts';
+import { SCHEMA } from '../schema.ts';
+import { RateLimiter, type RateSpec } from './rate-limiter.ts';
+import { nextStep, type RetryPolicy } from './retry-policy.ts';
+
+// The delivery worker: claims due pending deliveries, sends them through their channel, records
+// the attempt and decides what comes next (retry with backoff, delivered, failed, dead letter).
+//
+// Claiming is one UPDATE over a `FOR UPDATE SKIP LOCKED` selection that also pushes
+// next_attempt_at one lease ahead, so replicas never claim the same row, and a row claimed by a
+// process that died becomes due again when its lease runs out. The send happens outside any
+// transaction (no connection is held while a receiver thinks), and the result is written only if
+// the row is still the one we claimed (same attempt count).
+
+export const WAKE_CHANNEL = 'notification_deliveries';
+
+export interface DeliveryWorkerOptions {
+  pool: Pool;
+  channels: Record<ChannelName, Channel>;
+  retry: RetryPolicy;
+  rates: Partial<Record<ChannelName, RateSpec | null>>;
+  /** Sends in flight at once. */
+  concurrency: number;
+  /** Safety poll when nothing wakes the worker. */
+  pollMs: number;
+  /** How long a claim holds a row; must exceed the longest send (the HTTP timeout). */
+  leaseMs: number;
+  now: () => Date;
+  random?: () => number;
+  logger: Logger;
+  /** Rows one `tick()` claims at most. Default 500. */
+  batchSize?: number;
+  /** Called after every attempt (metrics). */
+  onAttempt?: (channel: ChannelName, outcome: SendOutcome['kind'], latencyMs: number) => void;
+}
+
+interface ClaimedRow {
+  id: string;
+  event_id: string;
+  work_order_id: string | null;
+  channel: ChannelName;
+  recipient: string;
+  subscription_id: string | null;
+  payload: DeliveryPayload;
+  attempts: number;
+}
+
+interface SubscriptionTarget {
+  url: string;
+  secret: string;
+  status: 'active' | 'disabled';
+  disabled_reason: string | null;
+}
+
+const T = `${SCHEMA}.deliveries`;
+
+export class DeliveryWorker {
+  private readonly limiter: RateLimiter<ChannelName>;
+  private readonly random: () => number;
+  private readonly batchSize: number;
+  private running = false;
+  private loopDone: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private listener: PoolClient | null = null;
+
+  constructor(private readonly o: DeliveryWorkerOptions) {
+    this.limiter = new RateLimiter(o.rates, o.now);
+    this.random = o.random ?? Math.random;
+    this.batchSize = o.batchSize ?? 500;
+  }
+
+  /** Claims every due delivery (up to the batch size), sends them and records the results. */
+  async tick(): Promise<number> {
+    const rows = await this.claim(this.batchSize);
+    const targets = await this.targets(rows);
+    const queue = rows.slice();
+    const lanes = Array.from({ length: Math.min(this.o.concurrency, queue.length) }, async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) await this.process(row, targets);
+    });
+    await Promise.all(lanes);
+    return rows.length;
+  }
+
+  /** Prompt delivery: the consumer calls this after committing new deliveries. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.listen();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming, lets the sends in flight finish and record their results. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    await Promise.all([...this.inFlight]);
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) {
+      await listener.query(`UNLISTEN ${WAKE_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Pending deliveries (for /metrics). */
+  async backlog(): Promise<number> {
+    const { rows } = await this.o.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${T} WHERE status = 'pending'`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  private async listen(): Promise<void> {
+    try {
+      const client = await this.o.pool.connect();
+      client.on('notification', () => this.wake());
+      client.on('error', (err) => {
+        this.o.logger.warn({ err }, 'delivery worker: LISTEN connection lost; polling until it is back');
+        if (this.listener === client) this.listener = null;
+        client.release(true);
+      });
+      await client.query(`LISTEN ${WAKE_CHANNEL}`);
+      this.listener = client;
+    } catch (err) {
+      this.o.logger.warn({ err }, 'delivery worker: LISTEN failed; polling only');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const free = this.o.concurrency - this.inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const rows = await this.claim(free);
+          claimed = rows.length;
+          const targets = await this.targets(rows);
+          for (const row of rows) {
+            const p: Promise<void> = this.process(row, targets).finally(() => {
+              this.inFlight.delete(p);
+              this.wake();
+            });
+            this.inFlight.add(p);
+          }
+        } catch (err) {
+          this.o.logger.error({ err }, 'delivery worker: claiming failed; retrying after the poll interval');
+        }
+      }
+      if (!this.running) break;
+      if (free > 0 && claimed === free) continue;
+      if (!this.listener && this.running) await this.listen();
+      await this.idle(free > 0 ? await this.untilNextDue() : this.o.pollMs);
+    }
+  }
+
+  private async untilNextDue(): Promise<number> {
+    try {
+      const { rows } = await this.o.pool.query<{ at: Date | null }>(`SELECT min(next_attempt_at) AS at FROM ${T} WHERE status = 'pending'`);
+      const at = rows[0]?.at;
+      if (!at) return this.o.pollMs;
+      return Math.min(this.o.pollMs, Math.max(0, at.getTime() - this.o.now().getTime()));
+    } catch {
+      return this.o.pollMs;
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.woken || ms <= 0) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+
+  private async claim(limit: number): Promise<ClaimedRow[]> {
+    const now = this.o.now();
+    const { rows } = await this.o.pool.query<ClaimedRow>(
+      `WITH due AS (
+         SELECT id FROM ${T}
+          WHERE status = 'pending' AND next_attempt_at <= $1
+          ORDER BY next_attempt_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)
+       UPDATE ${T} d SET next_attempt_at = $3
+         FROM due WHERE d.id = due.id
+       RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts`,
+      [now, limit, new Date(now.getTime() + this.o.leaseMs)],
+    );
+    return rows;
+  }
+
+  private async targets(rows: ClaimedRow[]): Promise<Map<string, SubscriptionTarget>> {
+    const ids = [...new Set(rows.map((r) => r.subscription_id).filter((id): id is string => id !== null))];
+    if (ids.length === 0) return new Map();
+    const { rows: subs } = await this.o.pool.query<SubscriptionTarget & { id: string }>(
+      `SELECT id, url, secret, status, disabled_reason FROM ${SCHEMA}.subscriptions WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(subs.map((s) => [s.id, s]));
+  }
+
+  private async process(row: ClaimedRow, targets: Map<string, SubscriptionTarget>): Promise<void> {
+    const log = this.o.logger.child({ deliveryId: row.id, eventId: row.event_id, workOrderId: row.work_order_id, channel: row.channel });
+    try {
+      let webhook: { url: string; secret: string } | undefined;
+      if (row.subscription_id) {
+        const sub = targets.get(row.subscription_id);
+        if (!sub || sub.status !== 'active') {
+          const reason = sub ? `subscription disabled: ${sub.disabled_reason ?? 'no reason given'}` : 'subscription deleted';
+          await this.finishUnsent(row, reason);
+          log.info({ subscriptionId: row.subscription_id, reason }, 'delivery dropped: its subscription is gone');
+          return;
+        }
+        webhook = { url: sub.url, secret: sub.secret };
+      }
+      const scope = row.channel === 'wecom' ? row.recipient : '';
+      if (!this.limiter.tryTake(row.channel, scope)) {
+        await this.defer(row, this.limiter.waitMs(row.channel, scope));
+        return;
+      }
+      await this.send(row, webhook, log);
+    } catch (err) {
+      // The lease brings the row back; nothing is lost, the attempt is simply not counted.
+      log.error({ err }, 'delivery worker: could not process a delivery; it is retried when its lease ends');
+    }
+  }
+
+  private async send(row: ClaimedRow, webhook: { url: string; secret: string } | undefined, log: Logger): Promise<void> {
+    const channel = this.o.channels[row.channel];
+    const startedAt = this.o.now();
+    const t0 = performance.now();
+    let outcome: SendOutcome;
+    try {
+      outcome = await channel.send({ deliveryId: row.id, recipient: row.recipient, payload: row.payload, now: startedAt, ...(webhook ? { webhook } : {}) });
+    } catch (err) {
+      outcome = { kind: 'retry', statusCode: null, error: `channel error: ${(err as Error).message}` };
+    }
+    const latencyMs = Math.round(performance.now() - t0);
+    const attempts = row.attempts + 1;
+    const now = this.o.now();
+    const step = nextStep(this.o.retry, outcome, attempts, now, this.random);
+    const error = outcome.kind === 'delivered' ? null : outcome.error;
+    this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
+
+    await withTransaction(this.o.pool, async (client) => {
+      const updated = await client.query(
+        `UPDATE ${T} SET status = $2, attempts = $3, last_status_code = $4, last_error = $5, latency_ms = $6,
+                next_attempt_at = $7, updated_at = $8, delivered_at = $9
+          WHERE id = $1 AND attempts = $10 AND status = 'pending'`,
+        [
+          row.id,
+          step.status,
+          attempts,
+          outcome.statusCode,
+          error,
+          latencyMs,
+          step.status === 'pending' ? step.nextAttemptAt : null,
+          now,
+          step.status === 'delivered' ? now : null,
+          row.attempts,
+        ],
+      );
+      if (updated.rowCount !== 1) {
+        // Another worker took the row over after our lease ran out; its result stands.
+        log.warn('delivery result not recorded: the row was claimed again meanwhile');
+        return;
+      }
+      await client.query(
+        `INSERT INTO ${SCHEMA}.delivery_attempts (delivery_id, attempt, started_at, outcome, status_code, error, latency_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [row.id, attempts, startedAt, outcome.kind, outcome.statusCode, error, latencyMs],
+      );
+      if (step.status === 'failed' && step.disableSubscription && row.subscription_id) {
+        await this.disableSubscription(client, row.subscription_id, `receiver answered HTTP 410 Gone at ${now.toISOString()}`, now);
+      }
+    });
+
+    const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
+    switch (step.status) {
+      case 'delivered':
+        log.debug(detail, 'delivered');
+        break;
+      case 'pending':
+        log.info({ ...detail, error, nextAttemptAt: step.nextAttemptAt.toISOString() }, 'delivery failed; will retry');
+        break;
+      case 'failed':
+        log.warn({ ...detail, error, subscriptionDisabled: step.disableSubscription }, 'delivery failed for good');
+        break;
+      case 'dead':
+        log.warn({ ...detail, error, recipient: row.recipient }, 'delivery dead-lettered after its last attempt');
+        break;
+    }
+  }
+
+  private async disableSubscription(client: PoolClient, subscriptionId: string, reason: string, now: Date): Promise<void> {
+    await client.query(
+      `UPDATE ${SCHEMA}.subscriptions SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1 AND status = 'active'`,
+      [subscriptionId, reason, now],
+    );
+    await client.query(
+      `UPDATE ${T} SET status = 'failed', last_error = $2, next_attempt_at = NULL, updated_at = $3
+        WHERE subscription_id = $1 AND status = 'pending'`,
+      [subscriptionId, `subscription disabled: ${reason}`, now],
+    );
+    this.o.logger.warn({ subscriptionId, reason }, 'subscription disabled');
+  }
+
+  private async finishUnsent(row: ClaimedRow, reason: string): Promise<void> {
+    await this.o.pool.query(
+      `UPDATE ${T} SET status = 'failed', last_error = $2, next_attempt_at = NULL, updated_at = $3
+        WHERE id = $1 AND attempts = $4 AND status = 'pending'`,
+      [row.id, reason, this.o.now(), row.attempts],
+    );
+  }
+
+  private async defer(row: ClaimedRow, waitMs: number): Promise<void> {
+    await this.o.pool.query(`UPDATE ${T} SET next_attempt_at = $2 WHERE id = $1 AND attempts = $3 AND status = 'pending'`, [
+      row.id,
+      new Date(this.o.now().getTime() + Math.max(1, waitMs)),
+      row.attempts,
+    ]);
+  }
+}

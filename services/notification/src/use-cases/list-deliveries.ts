@@ -1,0 +1,133 @@
+import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Pool } from 'pg';
+import { maskPhone } from '@griddispatch/observability';
+import type { ChannelName } from '../channels/types.ts';
+import { deliveries, deliveryAttempts, subscriptions, type DeliveryRow, type DeliveryStatus } from '../schema.ts';
+import type { Caller } from './manage-subscriptions.ts';
+
+// GET /v1/deliveries: so an integrator can see why a webhook failed — every attempt with its
+// status code, error and latency. Integrators see their own subscriptions' deliveries; admin
+// keys see all (SMS and WeCom included, phone numbers and robot keys masked).
+
+export interface DeliveryQuery {
+  eventId?: string;
+  subscriptionId?: string;
+  status?: DeliveryStatus;
+  cursor?: string;
+  limit: number;
+}
+
+export interface AttemptView {
+  attempt: number;
+  at: string;
+  outcome: 'delivered' | 'retry' | 'permanent' | 'gone';
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+}
+
+export interface DeliveryView {
+  id: string;
+  eventId: string;
+  eventType: string;
+  workOrderId: string | null;
+  channel: ChannelName;
+  recipient: string;
+  subscriptionId: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  latencyMs: number | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  deliveredAt: string | null;
+  history: AttemptView[];
+}
+
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+}
+
+function encodeCursor(row: DeliveryRow): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(at);
+    if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    return { at: date, id };
+  } catch {
+    throw new InvalidCursorError('cursor is not one this API returned');
+  }
+}
+
+/** What may be shown of a recipient: phones masked, robot keys hidden. */
+export function displayRecipient(channel: string, recipient: string): string {
+  if (channel === 'sms') return maskPhone(recipient);
+  if (channel === 'wecom') return recipient.replace(/([?&]key=)([^&]{0,4})[^&]*/i, '$1$2****');
+  return recipient;
+}
+
+export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: Caller): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+  const db = drizzle(pool);
+  const conditions: (SQL | undefined)[] = [];
+  if (query.eventId) conditions.push(eq(deliveries.eventId, query.eventId));
+  if (query.subscriptionId) conditions.push(eq(deliveries.subscriptionId, query.subscriptionId));
+  if (query.status) conditions.push(eq(deliveries.status, query.status));
+  if (!caller.admin) {
+    const own = db.select({ id: subscriptions.id }).from(subscriptions).where(eq(subscriptions.createdBy, caller.keyName));
+    conditions.push(inArray(deliveries.subscriptionId, own));
+  }
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    conditions.push(or(lt(deliveries.createdAt, c.at), and(eq(deliveries.createdAt, c.at), lt(deliveries.id, c.id))));
+  }
+  const rows = await db
+    .select()
+    .from(deliveries)
+    .where(and(...conditions))
+    .orderBy(desc(deliveries.createdAt), desc(deliveries.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const attempts =
+    page.length === 0
+      ? []
+      : await db
+          .select()
+          .from(deliveryAttempts)
+          .where(inArray(deliveryAttempts.deliveryId, page.map((r) => r.id)))
+          .orderBy(asc(deliveryAttempts.deliveryId), asc(deliveryAttempts.attempt));
+  const history = new Map<string, AttemptView[]>();
+  for (const a of attempts) {
+    const list = history.get(a.deliveryId) ?? [];
+    list.push({ attempt: a.attempt, at: a.startedAt.toISOString(), outcome: a.outcome, statusCode: a.statusCode, error: a.error, latencyMs: a.latencyMs });
+    history.set(a.deliveryId, list);
+  }
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      eventId: r.eventId,
+      eventType: r.eventType,
+      workOrderId: r.workOrderId,
+      channel: r.channel,
+      recipient: displayRecipient(r.channel, r.recipient),
+      subscriptionId: r.subscriptionId,
+      status: r.status,
+      attempts: r.attempts,
+      lastStatusCode: r.lastStatusCode,
+      lastError: r.lastError,
+      latencyMs: r.latencyMs,
+      nextAttemptAt: r.nextAttemptAt?.toISOString() ?? null,
+      createdAt: r.createdAt.toISOString(),
+      updatedAt: r.updatedAt.toISOString(),
+      deliveredAt: r.deliveredAt?.toISOString() ?? null,
+      history: history.get(r.id) ?? [],
+    })),
+    nextCursor: rows.length > query.limit && page.length > 0 ? encodeCursor(page[page.length - 1]!) : null,
+  };
+}
