@@ -79,7 +79,7 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
  */
 export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyInstance> {
   const { pool, logger, services } = options;
-  await migrate(pool, { schema: 'auth', folder: AUTH_MIGRATIONS });
+  await migrate(pool, { schema: 'auth', folder: AUTH_MIGRATIONS, logger });
   const keys = typeof options.apiKeys === 'string' ? parseApiKeys(options.apiKeys) : (options.apiKeys ?? []);
   await upsertApiKeys(pool, keys);
 

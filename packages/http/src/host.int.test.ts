@@ -1,0 +1,153 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createLogger } from '@griddispatch/observability';
+import { freshDatabase, type FreshDatabase } from '@griddispatch/testkit';
+import { createApiKey, HttpError, requireScope, revokeApiKey, type ServiceHandle } from './index.ts';
+import { buildHttpHost } from './host.ts';
+
+const logger = createLogger({ service: 'http-test', level: process.env.LOG_LEVEL ?? 'silent' });
+const WRITER = 'writer-secret-0001';
+const READER = 'reader-secret-0001';
+const ADMIN = 'admin-secret-00001';
+
+let ready = true;
+const service: ServiceHandle = {
+  name: 'echo',
+  start: async () => {},
+  stop: async () => {},
+  ready: async () => ready,
+  routes: async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+    app.post(
+      '/echo',
+      { preHandler: requireScope('requests:write'), schema: { body: z.object({ name: z.string().max(10), n: z.number().int() }).strict() } },
+      async (request) => ({ got: request.body, by: request.principal!.keyName }),
+    );
+    app.post('/form', { config: { formBody: true }, preHandler: requireScope('requests:write', { allowKeyParam: true }) }, async (request) => ({ body: request.body }));
+    app.get('/missing', { preHandler: requireScope('requests:read') }, async () => {
+      throw new HttpError(404, 'not_found', 'no such thing', { id: 'x' });
+    });
+    app.get('/crash', async () => {
+      throw new Error('password=hunter2 in a stack trace');
+    });
+  },
+};
+
+let db: FreshDatabase;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  db = await freshDatabase('http_host');
+  app = await buildHttpHost({
+    pool: db.pool,
+    logger,
+    services: [service],
+    apiKeys: `writer:${WRITER}:requests:write,reader:${READER}:requests:read,ops:${ADMIN}:admin`,
+    rateLimit: { max: 5, timeWindowMs: 60_000 },
+    bodyLimit: 1024,
+    keyCacheTtlMs: 0,
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+const json = (key: string | undefined, payload: unknown) => ({
+  method: 'POST' as const,
+  url: '/echo',
+  headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+  payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+});
+
+describe('HTTP host', () => {
+  it('stores only hashes of the bootstrap keys', async () => {
+    const { rows } = await db.pool.query<{ name: string; key_hash: string }>('SELECT name, key_hash FROM auth.api_keys ORDER BY name');
+    expect(rows.map((r) => r.name)).toEqual(['ops', 'reader', 'writer']);
+    expect(JSON.stringify(rows)).not.toContain(WRITER);
+  });
+
+  it('answers 401 without or with an unknown key, 403 without the scope, before reading the body', async () => {
+    const none = await app.inject(json(undefined, '{not json'));
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect(none.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    expect((await app.inject(json('nope-nope-nope', { name: 'a', n: 1 }))).statusCode).toBe(401);
+    const forbidden = await app.inject(json(READER, { name: 'a', n: 1 }));
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json().error).toMatchObject({ code: 'forbidden', details: { required: 'requests:write' } });
+    const admin = await app.inject(json(ADMIN, { name: 'a', n: 1 }));
+    expect(admin.statusCode).toBe(200);
+    expect(admin.json()).toEqual({ got: { name: 'a', n: 1 }, by: 'ops' });
+  });
+
+  it('answers 400 with field paths, 413 over the body limit and 415 for other media types', async () => {
+    const invalid = await app.inject(json(WRITER, { name: 'far too long a name', n: 1.5 }));
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().error.code).toBe('validation_failed');
+    expect(invalid.json().error.details.map((d: { path: string }) => d.path).sort()).toEqual(['n', 'name']);
+    expect((await app.inject(json(WRITER, '{"name":"a","name":"b","n":1}'))).json().error.code).toBe('invalid_json');
+    expect((await app.inject(json(WRITER, { name: 'x'.repeat(2000), n: 1 }))).statusCode).toBe(413);
+    const text = await app.inject({ ...json(WRITER, 'name=a'), headers: { authorization: `Bearer ${WRITER}`, 'content-type': 'text/plain' } });
+    expect(text.statusCode).toBe(415);
+    const form = await app.inject({ ...json(WRITER, 'name=a'), headers: { authorization: `Bearer ${WRITER}`, 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.statusCode).toBe(415);
+  });
+
+  it('accepts form bodies and an api_key field where a route opts in', async () => {
+    const res = await app.inject({ method: 'POST', url: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `api_key=${READER}x&a=1` });
+    expect(res.statusCode).toBe(401);
+    const ok = await app.inject({ method: 'POST', url: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `api_key=${ADMIN}&attribute%5Bx%5D=1` });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().body['attribute[x]']).toBe('1');
+  });
+
+  it('hides 5xx internals and keeps the error envelope for 404s', async () => {
+    const crash = await app.inject({ method: 'GET', url: '/crash' });
+    expect(crash.statusCode).toBe(500);
+    expect(crash.body).not.toContain('hunter2');
+    expect(crash.json().error.code).toBe('internal');
+    const missing = await app.inject({ method: 'GET', url: '/missing', headers: { authorization: `Bearer ${READER}` } });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: { code: 'not_found', message: 'no such thing', details: { id: 'x' } } });
+    expect((await app.inject({ method: 'GET', url: '/no/such/route' })).json().error.code).toBe('not_found');
+  });
+
+  it('rate-limits per key with 429 and Retry-After, other keys unaffected', async () => {
+    const key = await createApiKey(db.pool, 'burst', ['requests:write']);
+    const codes: number[] = [];
+    for (let i = 0; i < 7; i++) codes.push((await app.inject(json(key.secret, { name: 'a', n: i }))).statusCode);
+    expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const limited = await app.inject(json(key.secret, { name: 'a', n: 9 }));
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.json().error.code).toBe('rate_limited');
+    const other = await createApiKey(db.pool, 'calm', ['requests:write']);
+    expect((await app.inject(json(other.secret, { name: 'a', n: 1 }))).statusCode).toBe(200);
+  });
+
+  it('stops accepting a revoked key', async () => {
+    const key = await createApiKey(db.pool, 'temp', ['requests:write']);
+    expect((await app.inject(json(key.secret, { name: 'a', n: 1 }))).statusCode).toBe(200);
+    await revokeApiKey(db.pool, 'temp');
+    expect((await app.inject(json(key.secret, { name: 'a', n: 1 }))).statusCode).toBe(401);
+  });
+
+  it('serves healthz, readyz (503 when a service is not ready), metrics and the OpenAPI document', async () => {
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { database: true, echo: true } });
+    ready = false;
+    const notReady = await app.inject({ method: 'GET', url: '/readyz' });
+    ready = true;
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json().checks.echo).toBe(false);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/echo",status_code="401"\} \d+/);
+    expect(metrics.body).toContain('process_cpu_seconds_total');
+    const doc = await app.inject({ method: 'GET', url: '/docs/json' });
+    expect(doc.json().paths['/echo'].post.requestBody.content['application/json'].schema.properties.name).toMatchObject({ type: 'string', maxLength: 10 });
+    expect((await app.inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
+  });
+});
