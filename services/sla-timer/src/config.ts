@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
+
+// sla-timer's environment, parsed once at boot. DATABASE_URL, KAFKA_BROKERS, PORT and
+// GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const SlaTimerEnv = z.object({
+  /** Policy file (DESIGN §7) whose calendars and time zone count working-time windows; unset → built-in. */
+  GD_SLA_POLICY: z.string().min(1).optional(),
+  /** How often the scheduler looks for due timers it was not told about and loads the next ones. */
+  GD_SLA_POLL_INTERVAL: duration.default(2_000),
+  /** Timers due within this horizon are kept in memory and fired by an in-process timer. */
+  GD_SLA_LOOKAHEAD: duration.default(60_000),
+  /** Timers claimed and fired per transaction. */
+  GD_SLA_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** A timer fired more than this after it was due (downtime, backlog) is marked `late`. */
+  GD_SLA_LATE_AFTER: duration.default(10_000),
+});
+
+export interface SlaTimerConfig {
+  slaPolicyPath: string | undefined;
+  pollIntervalMs: number;
+  lookaheadMs: number;
+  batchSize: number;
+  lateAfterMs: number;
+}
+
+export const DEFAULT_CONFIG: SlaTimerConfig = {
+  slaPolicyPath: undefined,
+  pollIntervalMs: 2_000,
+  lookaheadMs: 60_000,
+  batchSize: 500,
+  lateAfterMs: 10_000,
+};
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): SlaTimerConfig {
+  const parsed = SlaTimerEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`sla-timer configuration is invalid:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    slaPolicyPath: e.GD_SLA_POLICY,
+    pollIntervalMs: e.GD_SLA_POLL_INTERVAL,
+    lookaheadMs: e.GD_SLA_LOOKAHEAD,
+    batchSize: e.GD_SLA_BATCH_SIZE,
+    lateAfterMs: e.GD_SLA_LATE_AFTER,
+  };
+}
+
+export async function loadPolicy(path: string | undefined): Promise<Policy> {
+  if (!path) return DEFAULT_POLICY;
+  return parsePolicy(await readFile(path, 'utf8'), path);
+}

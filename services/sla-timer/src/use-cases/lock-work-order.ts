@@ -1,0 +1,30 @@
+import type { PoolClient } from '@griddispatch/db';
+import type { LadderStep } from '../domain/ladder.ts';
+
+export interface WorkOrderRow {
+  work_order_id: string;
+  grid_id: string | null;
+  policy: string | null;
+  calendar: string | null;
+  escalation: LadderStep[] | null;
+  status: 'active' | 'stopped';
+  satisfied: string[];
+  paused_at: Date | null;
+  planned_at: Date | null;
+}
+
+/**
+ * The work order's row, created empty if this is the first we hear of it, and locked until the
+ * transaction ends. Everything that changes a work order's timers — consumers and the scheduler —
+ * locks this row first, so a stage satisfied while its breach fires cannot leave the next
+ * escalation step behind.
+ */
+export async function lockWorkOrder(client: PoolClient, workOrderId: string, now: Date): Promise<WorkOrderRow> {
+  const { rows } = await client.query<WorkOrderRow>(
+    `INSERT INTO sla_timer.work_orders (work_order_id, created_at, updated_at) VALUES ($1, $2, $2)
+     ON CONFLICT (work_order_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+     RETURNING work_order_id, grid_id, policy, calendar, escalation, status, satisfied, paused_at, planned_at`,
+    [workOrderId, now],
+  );
+  return rows[0]!;
+}
