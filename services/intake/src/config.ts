@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+// intake's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// KAFKA_BROKERS, PORT, GD_API_KEYS and GD_TOPIC_PREFIX are read by main.ts / the embedded start.
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown IANA time zone');
+
+export const IntakeEnv = z.object({
+  /** Wall-clock times from 95598 / 12345 (no offset) are read in this zone. */
+  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
+  /** Consumer group of the read model (replicas share it). */
+  GD_INTAKE_GROUP: z.string().min(1).default('intake.read-model'),
+});
+
+export interface IntakeConfig {
+  timeZone: string;
+  groupId: string;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
+  const parsed = IntakeEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`intake configuration is invalid:\n${lines.join('\n')}`);
+  }
+  return { timeZone: parsed.data.GD_TIME_ZONE, groupId: parsed.data.GD_INTAKE_GROUP };
+}

@@ -1,0 +1,6 @@
+import { EventTypeName } from '@griddispatch/contracts';
+import { recordSlaBreach } from '../use-cases/update-read-model.ts';
+import type { ReadModelHandler } from './types.ts';
+
+/** `sla.breached` → breach list, `breached` flag and timeline. */
+export const onSlaBreached: ReadModelHandler<typeof EventTypeName.slaBreached> = (client, event, log) => recordSlaBreach(client, event, log);

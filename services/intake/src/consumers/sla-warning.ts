@@ -1,0 +1,6 @@
+import { EventTypeName } from '@griddispatch/contracts';
+import { recordSlaWarning } from '../use-cases/update-read-model.ts';
+import type { ReadModelHandler } from './types.ts';
+
+/** `sla.warning` → timeline entry. */
+export const onSlaWarning: ReadModelHandler<typeof EventTypeName.slaWarning> = (client, event, log) => recordSlaWarning(client, event, log);

@@ -1,0 +1,6 @@
+import type { PoolClient } from 'pg';
+import type { CloudEvent, EventType } from '@griddispatch/contracts';
+import type { Logger } from '@griddispatch/observability';
+
+/** Applies one consumed event to the read model, inside the inbox transaction. */
+export type ReadModelHandler<T extends EventType> = (client: PoolClient, event: CloudEvent<T>, log: Logger) => Promise<void>;

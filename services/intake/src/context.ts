@@ -1,0 +1,14 @@
+import type { Pool } from 'pg';
+import type { Logger } from '@griddispatch/observability';
+
+export { SCHEMA } from './schema.ts';
+
+/** What use cases need; built once in app.ts. */
+export interface IntakeContext {
+  pool: Pool;
+  logger: Logger;
+  now: () => Date;
+}
+
+/** The read model's consumer name in `intake.inbox`, and its default consumer group. */
+export const READ_MODEL_CONSUMER = 'intake.read-model';

@@ -1,0 +1,2 @@
+export { buildIntake, type IntakeDeps, type IntakeHandle } from './app.ts';
+export { loadConfig, type IntakeConfig } from './config.ts';

@@ -1,0 +1,47 @@
+import { bigserial, boolean, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Assignee, Breach, Location, Customer } from './domain/types.ts';
+
+// Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL).
+export const SCHEMA = 'intake';
+export const intake = pgSchema(SCHEMA);
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const requests = intake.table('requests', {
+  id: uuid('id').primaryKey(),
+  source: text('source').notNull(),
+  externalId: text('external_id').notNull(),
+  bodyHash: text('body_hash').notNull(),
+  channel: text('channel').notNull(),
+  receivedBy: text('received_by').notNull(),
+  category: text('category').notNull(),
+  urgency: text('urgency').notNull(),
+  description: text('description'),
+  reportedAt: ts('reported_at'),
+  receivedAt: ts('received_at').notNull(),
+  customer: jsonb('customer').$type<Customer>(),
+  location: jsonb('location').$type<Location>().notNull(),
+  status: text('status').notNull(),
+  resumeStatus: text('resume_status'),
+  grid: jsonb('grid').$type<{ id: string; name: string; kind: 'area' | 'feeder' | 'district' }>(),
+  gridId: text('grid_id'),
+  incidentId: text('incident_id'),
+  assignees: jsonb('assignees').$type<Assignee[]>().notNull(),
+  sla: jsonb('sla').$type<{ policy: string; deadlines: Record<string, string> }>(),
+  breaches: jsonb('breaches').$type<(Breach & { policy?: string })[]>().notNull(),
+  breached: boolean('breached').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+export const timeline = intake.table('timeline', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  requestId: uuid('request_id').notNull(),
+  at: ts('at').notNull(),
+  type: text('type').notNull(),
+  by: text('by'),
+  note: text('note'),
+  eventId: text('event_id').notNull(),
+});
+
+export type RequestRow = typeof requests.$inferSelect;
+export type TimelineRow = typeof timeline.$inferSelect;

@@ -1,0 +1,143 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { Bus, IncomingMessage, Subscription } from '@griddispatch/bus';
+import { buildEvent, serializeEvent, type CloudEvent, type EventData, type EventType, EventTypes } from '@griddispatch/contracts';
+import { buildHttpHost, type RateLimitOptions } from '@griddispatch/http';
+import { createLogger } from '@griddispatch/observability';
+import { createTestInProcessBus, freshDatabase, testGroupId, waitForIdle, type FreshDatabase } from '@griddispatch/testkit';
+import { buildIntake, type IntakeHandle } from '../app.ts';
+
+// Builds intake the way the embedded start does (real PostgreSQL, a bus, one HTTP host) for
+// integration tests, and tears it down again.
+
+export const KEYS = {
+  writer: 'sgcc-95598-secret-0001',
+  reader: 'operator-desk-secret-01',
+  field: 'field-app-secret-000001',
+  admin: 'station-admin-secret-01',
+};
+
+const API_KEYS = [
+  `sgcc-95598:${KEYS.writer}:requests:write`,
+  `operator-desk:${KEYS.reader}:requests:read`,
+  `field-app:${KEYS.field}:workorders:write+requests:read`,
+  `station-admin:${KEYS.admin}:admin`,
+].join(',');
+
+export interface Harness {
+  db: FreshDatabase;
+  bus: Bus;
+  intake: IntakeHandle;
+  app: FastifyInstance;
+  /** Logical topics → records published there since the harness started. */
+  published: Map<string, IncomingMessage[]>;
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  post(url: string, body: unknown, key?: string): Promise<LightMyRequestResponse>;
+  get(url: string, key?: string): Promise<LightMyRequestResponse>;
+  /** Publishes an event as its producer would (for the read model). */
+  emit<T extends EventType>(type: T, data: EventData<T>, opts?: { id?: string; time?: Date }): Promise<CloudEvent<T>>;
+  /** Relay drained and every consumer idle. */
+  settle(): Promise<void>;
+  count(table: 'requests' | 'timeline' | 'outbox' | 'inbox'): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  bus?: Bus;
+  rateLimit?: RateLimitOptions | false;
+  bodyLimit?: number;
+  now?: () => Date;
+  /** Topics to record (default: requests.received and workorders.events). */
+  record?: string[];
+  /** Start relay and consumers (default true). */
+  start?: boolean;
+  relay?: { pollIntervalMs?: number; retryBackoffMs?: number; maxRetryBackoffMs?: number };
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const logger = createLogger({ service: 'intake-test', level: process.env.LOG_LEVEL ?? 'silent' });
+  const db = await freshDatabase('intake');
+  const bus = options.bus ?? createTestInProcessBus();
+  const intake = await buildIntake({
+    pool: db.pool,
+    bus,
+    logger,
+    config: { timeZone: 'Asia/Shanghai', groupId: testGroupId('intake') },
+    now: options.now,
+    relay: { pollIntervalMs: 250, ...options.relay },
+  });
+  const app = await buildHttpHost({
+    pool: db.pool,
+    logger,
+    apiKeys: API_KEYS,
+    services: [intake],
+    rateLimit: options.rateLimit ?? false,
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+  });
+  const published = new Map<string, IncomingMessage[]>();
+  const recorders: Subscription[] = [];
+  if (options.start ?? true) {
+    await intake.start();
+    recorders.push(
+      await bus.subscribe({
+        groupId: testGroupId('recorder'),
+        topics: options.record ?? ['requests.received', 'workorders.events'],
+        handler: async (m) => {
+          published.set(m.topic, [...(published.get(m.topic) ?? []), m]);
+        },
+      }),
+    );
+  }
+
+  const auth = (key: string | undefined) => (key ? { authorization: `Bearer ${key}` } : {});
+  const harness: Harness = {
+    db,
+    bus,
+    intake,
+    app,
+    published,
+    inject: (o) => app.inject(o) as Promise<LightMyRequestResponse>,
+    post: (url, body, key = KEYS.writer) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json', ...auth(key) },
+        payload: typeof body === 'string' ? body : JSON.stringify(body),
+      }) as Promise<LightMyRequestResponse>,
+    get: (url, key = KEYS.reader) => app.inject({ method: 'GET', url, headers: auth(key) }) as Promise<LightMyRequestResponse>,
+    async emit(type, data, opts = {}) {
+      const event = buildEvent({ type, source: type.includes('.sla.') ? 'sla-timer' : 'grid-routing', subject: (data as { workOrderId: string }).workOrderId, data, ...opts });
+      await bus.publish(EventTypes[type].topic, [{ key: event.subject, value: serializeEvent(event) }]);
+      return event;
+    },
+    async settle() {
+      await intake.drained();
+      await waitForIdle(bus, { settleMs: 50 });
+    },
+    async count(table) {
+      const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM intake.${table}`);
+      return Number(rows[0]!.n);
+    },
+    async close() {
+      await app.close();
+      for (const r of recorders) await r.stop();
+      await intake.stop();
+      await bus.close();
+      await db.drop();
+    },
+  };
+  return harness;
+}
+
+/** A valid POST /v1/requests body; `over` replaces top-level fields. */
+export function requestBody(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    source: '95598',
+    externalId: `GD-${Math.random().toString(36).slice(2, 10)}`,
+    category: 'fault_repair',
+    description: '养殖塘增氧机停电',
+    urgency: 'urgent',
+    customer: { accountNo: '4200105566', name: '张三', phone: '13812345678', classes: ['aquaculture'] },
+    location: { districtCode: 'HH-TQ-017', lon: 114.52, lat: 30.71, address: '后湖村三组' },
+    ...over,
+  };
+}

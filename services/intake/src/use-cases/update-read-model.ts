@@ -1,0 +1,135 @@
+import type { PoolClient } from 'pg';
+import type { CloudEvent } from '@griddispatch/contracts';
+import type { Logger } from '@griddispatch/observability';
+import type { Assignee, RequestStatus } from '../domain/types.ts';
+import { afterRouting, type WorkOrderState } from '../domain/work-order-state.ts';
+
+// Effects of the events intake consumes on its read model. Each runs inside the consumer's
+// transaction, after the inbox said the event is new; each also guards on the row's state, since
+// topics are not ordered against each other (a breach may overtake the assignment it belongs to).
+
+type Ev<T extends CloudEvent['type']> = CloudEvent<T>;
+
+interface Locked extends WorkOrderState {
+  assignees: Assignee[];
+}
+
+async function lock(client: PoolClient, id: string, log: Logger): Promise<Locked | null> {
+  const { rows } = await client.query<{ status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
+    'SELECT status, resume_status, assignees FROM intake.requests WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  const row = rows[0];
+  if (!row) {
+    // Every work order starts as an intake request; an id we never stored cannot be shown.
+    log.warn('event for a work order intake does not know; ignored');
+    return null;
+  }
+  return { status: row.status, resumeStatus: row.resume_status, assignees: row.assignees };
+}
+
+async function addTimeline(
+  client: PoolClient,
+  entry: { requestId: string; at: string; type: string; by?: string | undefined; note?: string | undefined; eventId: string },
+): Promise<boolean> {
+  const res = await client.query(
+    `INSERT INTO intake.timeline (request_id, at, type, by, note, event_id) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (event_id) DO NOTHING`,
+    [entry.requestId, entry.at, entry.type, entry.by ?? null, entry.note ?? null, entry.eventId],
+  );
+  return res.rowCount === 1;
+}
+
+export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.assigned.v1'>, log: Logger): Promise<void> {
+  const d = event.data;
+  const row = await lock(client, d.workOrderId, log);
+  if (!row) return;
+  const next = afterRouting(row, 'assigned');
+  await client.query(
+    `UPDATE intake.requests SET status = $2, resume_status = $3, grid = $4, grid_id = $5, incident_id = $6, assignees = $7,
+       sla = $8, updated_at = GREATEST(updated_at, $9) WHERE id = $1`,
+    [
+      d.workOrderId,
+      next.status,
+      next.resumeStatus,
+      JSON.stringify({ id: d.grid.id, name: d.grid.name, kind: d.grid.kind }),
+      d.grid.id,
+      d.incidentId,
+      JSON.stringify(d.assignees),
+      JSON.stringify({ policy: d.sla.policy, deadlines: d.sla.deadlines }),
+      event.time,
+    ],
+  );
+  await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})`, eventId: event.id });
+}
+
+export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>, log: Logger): Promise<void> {
+  const d = event.data;
+  const row = await lock(client, d.workOrderId, log);
+  if (!row) return;
+  const next = afterRouting(row, 'unroutable');
+  await client.query('UPDATE intake.requests SET status = $2, resume_status = $3, updated_at = GREATEST(updated_at, $4) WHERE id = $1', [
+    d.workOrderId,
+    next.status,
+    next.resumeStatus,
+    event.time,
+  ]);
+  await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'dispatch.unroutable', note: `${d.reason} → ${d.fallbackDesk}`, eventId: event.id });
+}
+
+/**
+ * Intake applied its own work-order events when it accepted them (same event id in the
+ * timeline): nothing to do. An event some other producer wrote is applied if it starts from the
+ * status we show (state guard); otherwise only its timeline entry is kept.
+ */
+export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.griddispatch.workorder.updated.v1'>, log: Logger): Promise<void> {
+  const d = event.data;
+  const row = await lock(client, d.workOrderId, log);
+  if (!row) return;
+  const added = await addTimeline(client, { requestId: d.workOrderId, at: d.at, type: `workorder.${d.type}`, by: d.by, note: d.note, eventId: event.id });
+  if (!added) return;
+  if (row.status !== d.previousStatus) {
+    log.info({ status: row.status, previousStatus: d.previousStatus }, 'work-order event does not follow the current status; timeline only');
+    return;
+  }
+  const resumeStatus = d.status === 'suspended' ? d.previousStatus : null;
+  let assignees = row.assignees;
+  if (d.assignee) assignees = [{ ...d.assignee, role: assignees[0]?.role ?? 'manager' }, ...assignees.slice(1)];
+  await client.query('UPDATE intake.requests SET status = $2, resume_status = $3, assignees = $4, updated_at = GREATEST(updated_at, $5) WHERE id = $1', [
+    d.workOrderId,
+    d.status,
+    resumeStatus,
+    JSON.stringify(assignees),
+    event.time,
+  ]);
+}
+
+export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger): Promise<void> {
+  const d = event.data;
+  if (!(await lock(client, d.workOrderId, log))) return;
+  const minutes = Math.max(0, Math.round(d.remainingMs / 60_000));
+  await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'sla.warning', note: `${d.stage} due ${d.deadline} (${minutes} min left)`, eventId: event.id });
+}
+
+export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger): Promise<void> {
+  const d = event.data;
+  if (!(await lock(client, d.workOrderId, log))) return;
+  // One entry per (stage, level), however often the breach is re-sent.
+  await client.query(
+    `UPDATE intake.requests SET breaches = breaches || $2::jsonb, breached = true, updated_at = GREATEST(updated_at, $4)
+     WHERE id = $1 AND NOT breaches @> $3::jsonb`,
+    [
+      d.workOrderId,
+      JSON.stringify([{ stage: d.stage, deadline: d.deadline, level: d.level, policy: d.policy }]),
+      JSON.stringify([{ stage: d.stage, level: d.level }]),
+      event.time,
+    ],
+  );
+  await addTimeline(client, {
+    requestId: d.workOrderId,
+    at: event.time,
+    type: 'sla.breached',
+    note: `${d.stage} deadline ${d.deadline} missed, level ${d.level}${d.late ? ' (late)' : ''}`,
+    eventId: event.id,
+  });
+}
