@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { migrate, startRelay, type Relay } from '@griddispatch/db';
+import { startRelay, type Relay } from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '@griddispatch/sla';
@@ -13,9 +13,9 @@ import { requestReceivedHandler } from './consumers/request-received.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
-import { SCHEMA, type RoutingContext } from './use-cases/route-request.ts';
+import { migrateRouting, SCHEMA } from './schema-migrations.ts';
+import type { RoutingContext } from './use-cases/route-request.ts';
 
-export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
 export const CONSUMER_GROUP = 'grid-routing';
 
 export interface GridRoutingDeps {
@@ -45,7 +45,7 @@ export async function loadPolicy(path: string | undefined): Promise<Policy> {
 export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRoutingHandle> {
   const config = deps.config ?? loadConfig();
   const logger = deps.logger.child({ service: 'grid-routing' });
-  await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
+  await migrateRouting(deps.pool, logger);
   const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
   const data = new RoutingDataCache(deps.pool, config.nearestWithinMeters, logger);
   const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()) };

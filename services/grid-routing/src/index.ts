@@ -1,2 +1,15 @@
 export { buildGridRouting, loadPolicy, type GridRoutingDeps, type GridRoutingHandle } from './app.ts';
 export { loadConfig, type GridRoutingConfig } from './config.ts';
+export {
+  importData,
+  importFilesIn,
+  loadSampleData,
+  type ApplyCounts,
+  type ImportFiles,
+  type ImportKind,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportReport,
+  type ImportSource,
+  type SampleDataOptions,
+} from './use-cases/import-data.ts';

@@ -1,9 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
-import { createGridIndex, type DistrictRecord, type GridRecord } from '@griddispatch/grid';
+import { createGridIndex, type CommunityRecord, type DistrictRecord, type GridIndex, type GridRecord, type RosterEntry, type Weekday } from '@griddispatch/grid';
 import type { AreaType, GridKind, StaffRole } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
 import type { Directory, GridInfo, GridMember, StaffInfo } from './domain/directory.ts';
-import type { RosterEntry } from './domain/roster.ts';
 
 // The in-memory routing data: the spatial/code index and the people directory, loaded from the
 // routing schema and replaced as a whole when an import bumps routing.data_version. Customers
@@ -13,11 +12,8 @@ export const DATA_VERSION_CHANNEL = 'routing_data_version';
 
 export interface RoutingData {
   version: number;
-  index: ReturnType<typeof createGridIndex>;
+  index: GridIndex;
   directory: Directory;
-  /** Community code (社区/村 administrative code) → area grid id. */
-  communities: ReadonlyMap<string, string>;
-  districtGrid: ReadonlyMap<string, string>;
 }
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
@@ -36,20 +32,18 @@ export async function loadRoutingData(db: Queryable, nearestWithinMeters: number
     db.query<{ code: string; name: string; feeder_code: string | null; grid_id: string }>(
       'SELECT code, name, feeder_code, grid_id FROM routing.districts ORDER BY code',
     ),
-    db.query<{ code: string; grid_id: string }>('SELECT code, grid_id FROM routing.communities'),
+    db.query<{ code: string; name: string; grid_id: string }>('SELECT code, name, grid_id FROM routing.communities ORDER BY code'),
     db.query<{ id: string; name: string; phone: string | null; wecom_user_id: string | null }>('SELECT id, name, phone, wecom_user_id FROM routing.staff'),
     db.query<{ grid_id: string; staff_id: string; role: StaffRole }>('SELECT grid_id, staff_id, role FROM routing.grid_staff ORDER BY grid_id, role, staff_id'),
-    db.query<{ staff_id: string; starts_at: Date | null; ends_at: Date | null; weekdays: number[] | null; start_time: string | null; end_time: string | null }>(
-      'SELECT staff_id, starts_at, ends_at, weekdays, start_time::text, end_time::text FROM routing.rosters ORDER BY id',
+    db.query<{ staff_id: string; days: number[]; start_time: string; end_time: string; valid_from: string | null; valid_to: string | null }>(
+      "SELECT staff_id, days, start_time, end_time, to_char(valid_from, 'YYYY-MM-DD') AS valid_from, to_char(valid_to, 'YYYY-MM-DD') AS valid_to FROM routing.rosters ORDER BY id",
     ),
   ]);
 
   const districtsByGrid = new Map<string, string[]>();
   const districtRecords: DistrictRecord[] = [];
-  const districtGrid = new Map<string, string>();
   for (const d of districts.rows) {
     districtRecords.push({ code: d.code, name: d.name, feederCode: d.feeder_code ?? '', gridId: d.grid_id });
-    districtGrid.set(d.code, d.grid_id);
     const list = districtsByGrid.get(d.grid_id) ?? [];
     list.push(d.code);
     districtsByGrid.set(d.grid_id, list);
@@ -64,7 +58,8 @@ export async function loadRoutingData(db: Queryable, nearestWithinMeters: number
     polygon: g.polygon,
     districts: districtsByGrid.get(g.id) ?? [],
   }));
-  const index = createGridIndex({ grids: gridRecords, districts: districtRecords, nearestWithinMeters });
+  const communityRecords: CommunityRecord[] = communities.rows.map((c) => ({ code: c.code, name: c.name, gridId: c.grid_id }));
+  const index = createGridIndex({ grids: gridRecords, districts: districtRecords, communities: communityRecords, nearestWithinMeters });
 
   const gridInfo = new Map<string, GridInfo>(
     grids.rows.map((g) => [g.id, { id: g.id, name: g.name, kind: g.kind, parentId: g.parent_id, areaType: g.area_type, communityCode: g.community_code }]),
@@ -78,23 +73,22 @@ export async function loadRoutingData(db: Queryable, nearestWithinMeters: number
   }
   const rosterMap = new Map<string, RosterEntry[]>();
   for (const r of rosters.rows) {
-    const entry: RosterEntry =
-      r.starts_at && r.ends_at
-        ? { kind: 'window', startsAt: r.starts_at, endsAt: r.ends_at }
-        : { kind: 'weekly', weekdays: r.weekdays ?? [], startTime: r.start_time ?? '00:00', endTime: r.end_time ?? '00:00' };
+    const entry: RosterEntry = {
+      staffId: r.staff_id,
+      days: r.days as Weekday[],
+      start: r.start_time,
+      end: r.end_time,
+      validFrom: r.valid_from,
+      validTo: r.valid_to,
+    };
     const list = rosterMap.get(r.staff_id) ?? [];
     list.push(entry);
     rosterMap.set(r.staff_id, list);
   }
-  const communityMap = new Map<string, string>(communities.rows.map((c) => [c.code, c.grid_id]));
-  for (const g of grids.rows) if (g.kind === 'area' && g.community_code && !communityMap.has(g.community_code)) communityMap.set(g.community_code, g.id);
-
   return {
     version,
     index,
     directory: { grids: gridInfo, staff: staffInfo, members: memberMap, rosters: rosterMap },
-    communities: communityMap,
-    districtGrid,
   };
 }
 

@@ -3,7 +3,8 @@ import type { IncomingMessage, MessageHandler } from '@griddispatch/bus';
 import { InvalidEventError, isEvent, parseEvent } from '@griddispatch/contracts';
 import { applyOnce, withTransaction } from '@griddispatch/db';
 import { eventLogger, withConsumerSpan, type Logger } from '@griddispatch/observability';
-import { routeRequest, SCHEMA, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
+import { SCHEMA } from '../schema-migrations.ts';
+import { routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
 
 export const CONSUMER = 'grid-routing.request-received';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StaffRole } from '@griddispatch/contracts';
 import { chooseAssignees, contactsFor, type Directory, type GridInfo } from './directory.ts';
-import type { RosterEntry } from './roster.ts';
+import type { RosterEntry } from '@griddispatch/grid';
 
 const TZ = 'Asia/Shanghai';
 const local = (iso: string) => new Date(`${iso}+08:00`); // 2026-11-23 is a Monday
@@ -29,12 +29,24 @@ function directory(rosters: Record<string, RosterEntry[]> = {}): Directory {
   };
 }
 
-const day: RosterEntry = { kind: 'weekly', weekdays: [1, 2, 3, 4, 5], startTime: '08:30', endTime: '17:30' };
-const evening: RosterEntry = { kind: 'weekly', weekdays: [1, 2, 3, 4, 5], startTime: '17:30', endTime: '22:00' };
-const night: RosterEntry = { kind: 'weekly', weekdays: [1, 2, 3, 4, 5, 6, 7], startTime: '22:00', endTime: '08:30' };
+const shift = (staffId: string, days: RosterEntry['days'], start: string, end: string, validTo: string | null = null): RosterEntry => ({
+  staffId,
+  days,
+  start,
+  end,
+  validFrom: null,
+  validTo,
+});
 
 describe('chooseAssignees', () => {
-  const rosters = { m1: [day], a1: [evening], c1: [night], c2: [day], h1: [day] };
+  const weekdays: RosterEntry['days'] = [1, 2, 3, 4, 5];
+  const rosters = {
+    m1: [shift('m1', weekdays, '08:30', '17:30')],
+    a1: [shift('a1', weekdays, '17:30', '22:00')],
+    c1: [shift('c1', [1, 2, 3, 4, 5, 6, 7], '22:00', '08:30')],
+    c2: [shift('c2', weekdays, '08:30', '17:30')],
+    h1: [shift('h1', weekdays, '08:30', '17:30')],
+  };
 
   it('takes the manager on duty; a consultation alerts nobody else', () => {
     const got = chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'consultation', at: local('2026-11-23T10:00:00'), timeZone: TZ });
@@ -49,6 +61,14 @@ describe('chooseAssignees', () => {
   it('falls back to the area repair crew on the night shift, across midnight', () => {
     const got = chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T02:00:00'), timeZone: TZ });
     expect(got.map((a) => [a.staffId, a.role])).toEqual([['c1', 'repair_crew']]);
+    // 08:29 is still the night shift; at 08:30 the day shift (manager) takes over.
+    expect(chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T08:29:00'), timeZone: TZ })[0]?.staffId).toBe('c1');
+    expect(chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T08:30:00'), timeZone: TZ })[0]?.staffId).toBe('m1');
+  });
+
+  it('treats staff without any roster as available', () => {
+    const got = chooseAssignees(directory(), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T03:00:00'), timeZone: TZ });
+    expect(got.map((a) => a.staffId)).toEqual(['m1']);
   });
 
   it('a fault repair also alerts the crew on duty', () => {
@@ -57,8 +77,8 @@ describe('chooseAssignees', () => {
   });
 
   it('with nobody on duty names the manager so someone is chased', () => {
-    const off: RosterEntry = { kind: 'window', startsAt: local('2020-01-01T00:00:00'), endsAt: local('2020-01-02T00:00:00') };
-    const got = chooseAssignees(directory({ m1: [off], a1: [off], c1: [off], c2: [off], h1: [off] }), {
+    const expired = (id: string) => [shift(id, [1, 2, 3, 4, 5, 6, 7], '00:00', '00:00', '2020-01-01')];
+    const got = chooseAssignees(directory({ m1: expired('m1'), a1: expired('a1'), c1: expired('c1'), c2: expired('c2'), h1: expired('h1') }), {
       gridId: 'grid-3',
       category: 'fault_repair',
       at: local('2026-11-23T10:00:00'),

@@ -1,5 +1,5 @@
 import type { AreaType, Assignee, Category, Contact, GridKind, StaffRole } from '@griddispatch/contracts';
-import { isOnDuty, type RosterEntry } from './roster.ts';
+import { isOnDuty, type RosterEntry } from '@griddispatch/grid';
 
 // The reference data a routing decision needs besides the spatial index, held in memory and
 // swapped as a whole when an import bumps the data version.
@@ -29,7 +29,14 @@ export interface Directory {
   grids: ReadonlyMap<string, GridInfo>;
   staff: ReadonlyMap<string, StaffInfo>;
   members: ReadonlyMap<string, readonly GridMember[]>;
+  /** Shifts per staff id; a staff member without any is always available. */
   rosters: ReadonlyMap<string, readonly RosterEntry[]>;
+}
+
+export function onDuty(directory: Directory, staffId: string, at: Date, timeZone: string): boolean {
+  const shifts = directory.rosters.get(staffId);
+  if (!shifts || shifts.length === 0) return true;
+  return shifts.some((shift) => isOnDuty(shift, at, timeZone));
 }
 
 /** The grid, its parent, … up to the root; stops on a cycle. */
@@ -52,12 +59,18 @@ export function areaOf(directory: Directory, gridId: string): GridInfo | undefin
   return ancestry(directory, gridId).find((g) => g.kind === 'area');
 }
 
-/** Everyone reachable for the grid and the grids above it, nearest grid first, one entry per person and role. */
+const ROLE_ORDER: readonly StaffRole[] = ['manager', 'assistant', 'supervisor', 'repair_crew', 'station_head'];
+const byRole = (a: GridMember, b: GridMember) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.staffId < b.staffId ? -1 : a.staffId > b.staffId ? 1 : 0);
+
+/**
+ * Everyone reachable for the grid and the grids above it (its area, the station), nearest grid
+ * first and 一格三员 order within a grid, one entry per person and role.
+ */
 export function contactsFor(directory: Directory, gridId: string): Contact[] {
   const out: Contact[] = [];
   const seen = new Set<string>();
   for (const grid of ancestry(directory, gridId)) {
-    for (const m of directory.members.get(grid.id) ?? []) {
+    for (const m of [...(directory.members.get(grid.id) ?? [])].sort(byRole)) {
       const key = `${m.staffId}/${m.role}`;
       const person = directory.staff.get(m.staffId);
       if (!person || seen.has(key)) continue;
@@ -86,7 +99,7 @@ export interface AssignmentInput {
  */
 export function chooseAssignees(directory: Directory, input: AssignmentInput): Assignee[] {
   const chain = ancestry(directory, input.gridId);
-  const onDuty = (a: Assignee) => isOnDuty(directory.rosters.get(a.staffId), input.at, input.timeZone);
+  const available = (a: Assignee) => onDuty(directory, a.staffId, input.at, input.timeZone);
   const holders = (grid: GridInfo, role: StaffRole): Assignee[] => {
     const found: Assignee[] = [];
     for (const m of directory.members.get(grid.id) ?? []) {
@@ -106,15 +119,15 @@ export function chooseAssignees(directory: Directory, input: AssignmentInput): A
   /** Holders on duty in the nearest grid that has any on duty. */
   const nearestOnDuty = (role: StaffRole): Assignee[] => {
     for (const grid of chain) {
-      const found = holders(grid, role).filter(onDuty);
+      const found = holders(grid, role).filter(available);
       if (found.length > 0) return found;
     }
     return [];
   };
 
   const crew = nearestOnDuty('repair_crew');
-  const manager = nearest('manager').filter(onDuty);
-  const assistant = nearest('assistant').filter(onDuty);
+  const manager = nearest('manager').filter(available);
+  const assistant = nearest('assistant').filter(available);
   let assignees: Assignee[];
   if (manager.length > 0) assignees = manager.slice(0, 1);
   else if (assistant.length > 0) assignees = assistant.slice(0, 1);

@@ -16,10 +16,10 @@ CREATE TABLE routing.grids (
 CREATE INDEX grids_parent_idx ON routing.grids (parent_id);
 
 CREATE TABLE routing.feeders (
-  code       text PRIMARY KEY,
-  name       text NOT NULL,
-  grid_id    text REFERENCES routing.grids (id) DEFERRABLE INITIALLY DEFERRED,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  code         text PRIMARY KEY,
+  name         text NOT NULL,
+  area_grid_id text REFERENCES routing.grids (id) DEFERRABLE INITIALLY DEFERRED,
+  updated_at   timestamptz NOT NULL DEFAULT now()
 );
 
 -- 台区 (transformer districts).
@@ -28,6 +28,8 @@ CREATE TABLE routing.districts (
   name        text NOT NULL,
   feeder_code text,
   grid_id     text NOT NULL REFERENCES routing.grids (id) DEFERRABLE INITIALLY DEFERRED,
+  lon         double precision,
+  lat         double precision,
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX districts_grid_idx ON routing.districts (grid_id);
@@ -68,21 +70,18 @@ CREATE TABLE routing.grid_staff (
 );
 CREATE INDEX grid_staff_staff_idx ON routing.grid_staff (staff_id);
 
--- Duty rosters. Either a one-off window (starts_at/ends_at) or a weekly shift: local times in
--- GD_TIME_ZONE on the given ISO weekdays (1 = Monday); end_time <= start_time crosses midnight.
+-- Duty rosters: weekly shifts in local wall-clock time of GD_TIME_ZONE (packages/grid RosterEntry).
+-- A shift starts on each ISO weekday in `days` (1 = Monday) at start_time; end_time <= start_time
+-- ends the next day (crosses midnight). valid_from/valid_to bound the days a shift starts on.
 -- A staff member with no roster row is treated as always on duty (rosters not managed).
 CREATE TABLE routing.rosters (
   id         bigserial PRIMARY KEY,
   staff_id   text NOT NULL REFERENCES routing.staff (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
-  starts_at  timestamptz,
-  ends_at    timestamptz,
-  weekdays   smallint[],
-  start_time time,
-  end_time   time,
-  CHECK (
-    (starts_at IS NOT NULL AND ends_at IS NOT NULL AND ends_at > starts_at AND weekdays IS NULL)
-    OR (starts_at IS NULL AND ends_at IS NULL AND weekdays IS NOT NULL AND start_time IS NOT NULL AND end_time IS NOT NULL)
-  )
+  days       smallint[] NOT NULL,
+  start_time text NOT NULL CHECK (start_time ~ '^\d{1,2}:\d{2}$'),
+  end_time   text NOT NULL CHECK (end_time ~ '^\d{1,2}:\d{2}$'),
+  valid_from date,
+  valid_to   date
 );
 CREATE INDEX rosters_staff_idx ON routing.rosters (staff_id);
 

@@ -17,8 +17,8 @@ import type { GridRoutingConfig } from '../config.ts';
 import { areaOf, chooseAssignees, contactsFor } from '../domain/directory.ts';
 import { maxUrgency, urgencyForCalls, withinWindow, type GroupingRules } from '../domain/incident.ts';
 import type { RoutingData, RoutingDataCache } from '../routing-data.ts';
+import { SCHEMA } from '../schema-migrations.ts';
 
-export const SCHEMA = 'routing';
 
 export interface RoutingContext {
   data: RoutingDataCache;
@@ -63,15 +63,10 @@ export async function resolveRequest(client: PoolClient, data: RoutingData, requ
     } else tried.push(`account ${accountNo} is not in the customer registry`);
   }
   const { districtCode, lon, lat, communityCode } = request.location;
-  if (accountDistrictCode || districtCode || (lon !== undefined && lat !== undefined)) {
-    const r = data.index.resolve({ accountDistrictCode, districtCode, lon, lat });
+  if (accountDistrictCode || districtCode || (lon !== undefined && lat !== undefined) || communityCode) {
+    const r = data.index.resolve({ accountDistrictCode, districtCode, lon, lat, communityCode });
     if (r.ok) return { ok: true, gridId: r.gridId, resolvedBy: r.resolvedBy, districtCode: r.districtCode, registryClasses };
     tried.push(r.reason);
-  }
-  if (communityCode) {
-    const gridId = data.communities.get(communityCode);
-    if (gridId && data.directory.grids.has(gridId)) return { ok: true, gridId, resolvedBy: 'community', districtCode: null, registryClasses };
-    tried.push(`community code ${communityCode} is unknown`);
   }
   if (tried.length === 0) tried.push('the request names no account, 台区, point or community');
   return { ok: false, reason: tried.join('; '), registryClasses };
