@@ -11,7 +11,7 @@ import { migrate } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import { ApiKeyStore, hoistAuthentication, parseApiKeys, upsertApiKeys, type ApiKeySpec } from './auth.ts';
 import { createErrorHandler, HttpError, notFoundHandler } from './errors.ts';
-import { parseStrictJson } from './json.ts';
+import { decodeUtf8, parseStrictJson } from './json.ts';
 import { createMetricsRegistry, instrumentHttp } from './metrics.ts';
 import type { ServiceHandle } from './service.ts';
 
@@ -106,9 +106,9 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
 
   // Strict JSON for every JSON media type; text/plain and everything else → 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseStrictJson(body as string));
+      done(null, parseStrictJson(decodeUtf8(body as Buffer)));
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -16,7 +16,7 @@ export {
 } from './auth.ts';
 export { HttpError, toErrorResponse, type ErrorPayload, type FieldIssue } from './errors.ts';
 export { buildHttpHost, DEFAULT_BODY_LIMIT, type HttpHostOptions, type RateLimitOptions } from './host.ts';
-export { findDuplicateKey, findUnstorableText, parseStrictJson } from './json.ts';
+export { decodeUtf8, findDuplicateKey, findUnstorableText, parseStrictJson } from './json.ts';
 export { createMetricsRegistry } from './metrics.ts';
 export type { ServiceHandle } from './service.ts';
 export { httpEnvSchema, parseHttpEnv, type HttpEnv } from './env.ts';

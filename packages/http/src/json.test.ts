@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from './errors.ts';
-import { findDuplicateKey, parseStrictJson } from './json.ts';
+import { decodeUtf8, findDuplicateKey, parseStrictJson } from './json.ts';
 
 function rejection(text: string): HttpError {
   try {
@@ -30,5 +30,10 @@ describe('strict JSON', () => {
       expect(err).toBeInstanceOf(HttpError);
       expect(err.statusCode).toBe(400);
     }
+  });
+
+  it('refuses bytes that are not UTF-8 instead of replacing them', () => {
+    expect(decodeUtf8(Buffer.from('{"a":"停电"}'))).toBe('{"a":"停电"}');
+    expect(() => decodeUtf8(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]))).toThrow(HttpError);
   });
 });

@@ -73,6 +73,17 @@ export function findUnstorableText(value: unknown): string | null {
   return null;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text; bytes that are not UTF-8 are a 400, not silently replaced by U+FFFD. */
+export function decodeUtf8(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new HttpError(400, 'invalid_text', 'body is not valid UTF-8');
+  }
+}
+
 /** Strict JSON: valid syntax, no duplicate keys, storable Unicode text. Throws HttpError 400. */
 export function parseStrictJson(text: string): unknown {
   if (text.trim() === '') throw new HttpError(400, 'invalid_json', 'body is empty but content-type is application/json');

@@ -2,15 +2,14 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { CreateRequestBody } from '@griddispatch/contracts';
 
-// Intake's view of CreateRequestBody: the contract's schema plus the text rules that keep
-// identifiers usable (no invisible or direction-changing characters, which make two keys look
-// equal while they are not) and phone numbers dialable.
+// Intake's view of CreateRequestBody: the contract's schema plus text rules that keep
+// identifiers usable and phone numbers dialable.
 
-// Matching control characters is the point of these two patterns.
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/;
-// Free text may hold newlines and tabs, and RTL text, but no other control characters and
-// no explicit bidi overrides (they reorder what an operator reads on the console).
+// Identifiers: letters (any script) and digits with a few separators. No spaces, quotes,
+// brackets or invisible characters — what 95598, 12345 and account numbers use, and nothing
+// that makes two keys look equal while they are not.
+const IDENTIFIER = /^[\p{L}\p{N}][\p{L}\p{N}._:/#-]*$/u;
+// Matching control characters is the point of this pattern.
 // eslint-disable-next-line no-control-regex
 const FREE_TEXT_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
 const PHONE = /^\+?[0-9][0-9 ()-]{3,30}$/;
@@ -28,7 +27,9 @@ function checkText(body: z.output<typeof CreateRequestBody>): Issue[] {
     [['location', 'communityCode'], body.location.communityCode],
   ];
   for (const [path, value] of identifiers) {
-    if (value !== undefined && INVISIBLE.test(value)) issues.push({ path, message: 'must not contain control, zero-width or bidi characters' });
+    if (value !== undefined && !IDENTIFIER.test(value)) {
+      issues.push({ path, message: 'may contain only letters, digits and . _ : / # - (no spaces, quotes or invisible characters)' });
+    }
   }
   const freeText: [(string | number)[], string | undefined][] = [
     [['description'], body.description],

@@ -141,3 +141,42 @@ export function requestBody(over: Record<string, unknown> = {}): Record<string, 
     ...over,
   };
 }
+
+/** dispatch.assigned data as grid-routing would publish it for `request`. */
+export function assignedData(
+  request: { id: string; receivedAt?: string },
+  over: { gridId?: string; gridName?: string; incidentId?: string | null; deadlines?: Record<string, string> } = {},
+): EventData<'cn.griddispatch.dispatch.assigned.v1'> {
+  const receivedAt = request.receivedAt ?? new Date().toISOString();
+  return {
+    workOrderId: request.id,
+    request: {
+      id: request.id,
+      source: '95598',
+      externalId: 'GD-X',
+      category: 'fault_repair',
+      receivedAt,
+      urgency: 'urgent',
+      location: { districtCode: 'HH-TQ-017' },
+    },
+    grid: { id: over.gridId ?? 'grid-hh-3', name: over.gridName ?? '后湖3号网格', kind: 'district', areaType: 'rural' },
+    resolvedBy: 'district',
+    districtCode: 'HH-TQ-017',
+    assignees: [
+      { staffId: 'staff-hh-07', name: '王建国', role: 'manager' },
+      { staffId: 'crew-hh-1', name: '后湖抢修班', role: 'repair_crew' },
+    ],
+    contacts: [],
+    customerClasses: ['aquaculture'],
+    homeVisit: false,
+    incidentId: over.incidentId ?? null,
+    urgency: 'urgent',
+    sla: {
+      policy: 'aquaculture-circle',
+      deadlines: over.deadlines ?? { ack: '2026-11-23T12:05:00.000Z', arrive: '2026-11-23T12:30:00.000Z', resolve: '2026-11-23T14:00:00.000Z' },
+      warnBeforeMs: 300_000,
+      escalation: [],
+      calendar: null,
+    },
+  };
+}
