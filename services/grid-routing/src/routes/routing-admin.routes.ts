@@ -46,7 +46,8 @@ export function routingAdminRoutes(deps: { pool: Pool; ctx: RoutingContext }): F
           tags: ['routing'],
           summary: 'Re-resolve an unroutable request after the grid data was fixed (or name its grid)',
           params: z.object({ id: z.string().min(1) }),
-          body: z.strictObject({ gridId: z.string().min(1).optional() }).optional(),
+          // Fastify hands a missing body over as null.
+          body: z.strictObject({ gridId: z.string().min(1).optional() }).nullish(),
           response: { 200: RerouteResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
         },
       },

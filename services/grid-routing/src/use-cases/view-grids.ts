@@ -18,7 +18,7 @@ interface GridRow {
 const SELECT_GRIDS = `
   SELECT g.id, g.name, g.kind, g.parent_id, g.area_type, g.community_code, g.polygon,
          coalesce((SELECT array_agg(d.code ORDER BY d.code) FROM routing.districts d WHERE d.grid_id = g.id), '{}') AS districts,
-         coalesce((SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'role', gs.role) ORDER BY gs.role, s.id)
+         coalesce((SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'role', gs.role) ORDER BY array_position(ARRAY['manager', 'assistant', 'supervisor', 'repair_crew', 'station_head'], gs.role), s.id)
                      FROM routing.grid_staff gs JOIN routing.staff s ON s.id = gs.staff_id WHERE gs.grid_id = g.id), '[]') AS staff
     FROM routing.grids g`;
 
