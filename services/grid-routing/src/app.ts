@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
@@ -7,8 +6,8 @@ import { Topics } from '@griddispatch/contracts';
 import { startRelay, type Relay } from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from '@griddispatch/sla';
-import { loadConfig, type GridRoutingConfig } from './config.ts';
+import type { Policy } from '@griddispatch/sla';
+import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 import { requestReceivedHandler } from './consumers/request-received.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
@@ -34,11 +33,6 @@ export interface GridRoutingDeps {
 export interface GridRoutingHandle extends ServiceHandle {
   /** For tests and the embedded start: resolves when every decision so far has been published. */
   drained(): Promise<void>;
-}
-
-export async function loadPolicy(path: string | undefined): Promise<Policy> {
-  if (!path) return DEFAULT_POLICY;
-  return parsePolicy(await readFile(path, 'utf8'), path);
 }
 
 /** Composition root: migrations, policy, routing data; consumers and relay start in `start()`. */

@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { parseDuration } from '@griddispatch/sla';
+import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
 
 // grid-routing's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -64,4 +65,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
     fallbackDesk: e.GD_FALLBACK_DESK,
   };
+}
+
+/** The SLA policy named by GD_SLA_POLICY, validated (PolicyError names file, rule and field); else the built-in one. */
+export async function loadPolicy(path: string | undefined): Promise<Policy> {
+  if (!path) return DEFAULT_POLICY;
+  return parsePolicy(await readFile(path, 'utf8'), path);
 }

@@ -1,5 +1,5 @@
-export { buildGridRouting, loadPolicy, type GridRoutingDeps, type GridRoutingHandle } from './app.ts';
-export { loadConfig, type GridRoutingConfig } from './config.ts';
+export { buildGridRouting, type GridRoutingDeps, type GridRoutingHandle } from './app.ts';
+export { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 export {
   importData,
   importFilesIn,

@@ -109,6 +109,11 @@ export class RoutingDataCache {
     private readonly logger: Logger,
   ) {}
 
+  /** Version of the data in memory; undefined before the first load. */
+  loadedVersion(): number | undefined {
+    return this.data?.version;
+  }
+
   async current(db: Queryable = this.pool): Promise<RoutingData> {
     const version = await readDataVersion(db);
     // A load already in flight may predate the import that bumped the version: load again.
