@@ -28,7 +28,9 @@ export async function ensureTopics(
   const missing = wanted.filter((w) => !existing.has(w.topic));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy KRaft broker
+      // answers for a moment after creating a topic; waitForLeaders() below tolerates it.
+      waitForLeaders: false,
       topics: missing.map((w) => ({
         topic: w.topic,
         numPartitions: w.definition.partitions,
@@ -36,6 +38,7 @@ export async function ensureTopics(
         configEntries: Object.entries(w.definition.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });
+    await waitForLeaders(admin, missing.map((w) => w.topic));
     logger.info({ topics: missing.map((w) => w.topic) }, 'created Kafka topics');
   }
   const present = wanted.filter((w) => existing.has(w.topic));
@@ -52,6 +55,24 @@ export async function ensureTopics(
     }
     return { topic: w.topic, partitions, created: false };
   });
+}
+
+const NOT_YET_THERE = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Until every partition of `topics` has a leader, so producers and consumers can use them. */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      const ready = metadata.topics.length === topics.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+    } catch (err) {
+      if (!NOT_YET_THERE.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics have no leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 const PINO_TO_KAFKAJS: [number, logLevel][] = [
