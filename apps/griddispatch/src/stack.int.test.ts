@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInProcessBus, type Bus } from '@griddispatch/bus';
+import type { RequestView } from '@griddispatch/contracts';
+import { parseHttpEnv } from '@griddispatch/http';
+import { createLogger } from '@griddispatch/observability';
+import { freshDatabase } from '@griddispatch/testkit';
+import { buildStack, type Stack } from './stack.ts';
+
+// The embedded composition end to end: one HTTP host, four services, the in-process bus, a real
+// PostgreSQL with the sample county. What a station sees on its first start.
+
+const auth = { authorization: 'Bearer e2e-secret' };
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let bus: Bus;
+let stack: Stack;
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value)) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}
+
+async function view(id: string): Promise<RequestView> {
+  const res = await stack.host.inject({ method: 'GET', url: `/v1/requests/${id}`, headers: auth });
+  return res.json() as RequestView;
+}
+
+beforeAll(async () => {
+  db = await freshDatabase('stack');
+  const logger = createLogger({ service: 'stack-test', level: process.env.LOG_LEVEL ?? 'warn' });
+  bus = createInProcessBus({ prefix: 'griddispatch.', logger });
+  const http = parseHttpEnv({ GD_API_KEYS: 'e2e:e2e-secret:admin', GD_RATE_LIMIT_MAX: '0' });
+  stack = await buildStack({ pool: db.pool, bus, logger, http, sampleData: true });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await bus?.close();
+  await db?.drop();
+});
+
+describe('embedded stack', () => {
+  it('serves the sample county’s grids', async () => {
+    const res = await stack.host.inject({ method: 'GET', url: '/v1/grids', headers: auth });
+    expect(res.statusCode).toBe(200);
+    const names = (res.json() as { items: { name: string }[] }).items.map((g) => g.name);
+    expect(names).toContain('后湖3号网格');
+  });
+
+  it('dispatches an aquaculture outage on the 30-minute circle and follows the field app', async () => {
+    const post = await stack.host.inject({
+      method: 'POST',
+      url: '/v1/requests',
+      headers: auth,
+      payload: {
+        source: '95598',
+        externalId: 'GD-E2E-0001',
+        category: 'fault_repair',
+        description: '鱼塘增氧机停电',
+        customer: { classes: ['aquaculture'] },
+        location: { districtCode: 'HH-TQ-017' },
+      },
+    });
+    expect(post.statusCode).toBe(202);
+    const { id } = post.json() as { id: string };
+
+    const assigned = await eventually(() => view(id), (v) => v.status === 'assigned');
+    expect(assigned.grid?.name).toMatch(/^后湖\d号网格$/);
+    expect(assigned.assignees.length).toBeGreaterThan(0);
+    expect(assigned.sla?.policy).toBe('aquaculture-circle');
+    const arrive = Date.parse(assigned.sla!.deadlines.arrive!);
+    expect(arrive - Date.parse(assigned.receivedAt)).toBeLessThanOrEqual(30 * 60_000 + 1000);
+
+    const ack = await stack.host.inject({
+      method: 'POST',
+      url: `/v1/work-orders/${id}/events`,
+      headers: auth,
+      payload: { type: 'acknowledged', by: 'manager-app' },
+    });
+    expect(ack.statusCode).toBeLessThan(300);
+    const acknowledged = await eventually(() => view(id), (v) => v.status === 'acknowledged');
+    expect(acknowledged.timeline.map((t) => t.type)).toEqual(expect.arrayContaining(['request.received', 'dispatch.assigned']));
+
+    const illegal = await stack.host.inject({
+      method: 'POST',
+      url: `/v1/work-orders/${id}/events`,
+      headers: auth,
+      payload: { type: 'closed' },
+    });
+    expect(illegal.statusCode).toBe(409);
+  });
+
+  it('answers readiness with every service up', async () => {
+    const res = await stack.host.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+  });
+});
