@@ -12,6 +12,27 @@ import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
 
+/** Sleeps that `interrupt()` cuts short (stop must not wait out a retry delay). */
+class Pause {
+  private readonly waiting = new Set<() => void>();
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiting.add(done);
+    });
+  }
+
+  interrupt(): void {
+    for (const done of [...this.waiting]) done();
+  }
+}
+
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
 
 export interface IntakeDeps {
@@ -23,6 +44,11 @@ export interface IntakeDeps {
   now?: () => Date;
   /** Outbox relay tuning (tests shorten the safety poll). */
   relay?: { batchSize?: number; pollIntervalMs?: number; retryBackoffMs?: number; maxRetryBackoffMs?: number };
+  /**
+   * How long `start()` waits for the read-model consumer to join its group before it returns and
+   * keeps trying in the background (Kafka may be away at boot: intake still accepts). Default 10 s.
+   */
+  consumerStartWaitMs?: number;
 }
 
 export interface IntakeHandle extends ServiceHandle {
@@ -39,6 +65,27 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
 
   let subscription: Subscription | undefined;
   let relay: Relay | undefined;
+  let stopped = true;
+  let joining: Promise<void> | undefined;
+  const pause = new Pause();
+
+  // Keeps trying to join until it works or the service stops: requests are accepted and stored
+  // meanwhile (the relay catches up), only the read model waits.
+  async function joinReadModel(): Promise<void> {
+    let delay = 500;
+    while (!stopped) {
+      try {
+        const joined = await deps.bus.subscribe({ groupId: config.groupId, topics: [...READ_MODEL_TOPICS], handler: readModelHandler(ctx) });
+        if (stopped) await joined.stop();
+        else subscription = joined;
+        return;
+      } catch (err) {
+        logger.warn({ err, retryInMs: delay }, 'read-model consumer could not join its group; retrying');
+        await pause.sleep(delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
 
   return {
     name: 'intake',
@@ -49,11 +96,18 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(open311Routes(ctx));
     },
     async start() {
+      stopped = false;
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger, ...deps.relay });
-      subscription = await deps.bus.subscribe({ groupId: config.groupId, topics: [...READ_MODEL_TOPICS], handler: readModelHandler(ctx) });
-      logger.info({ groupId: config.groupId, timeZone: config.timeZone }, 'intake started');
+      joining = joinReadModel();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([joining, new Promise<void>((resolve) => (timer = setTimeout(resolve, deps.consumerStartWaitMs ?? 10_000)))]);
+      clearTimeout(timer);
+      logger.info({ groupId: config.groupId, timeZone: config.timeZone, consuming: subscription !== undefined }, 'intake started');
     },
     async stop() {
+      stopped = true;
+      pause.interrupt();
+      await joining;
       await subscription?.stop();
       subscription = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.

@@ -51,6 +51,9 @@ export interface HarnessOptions {
   /** Start relay and consumers (default true). */
   start?: boolean;
   relay?: { pollIntervalMs?: number; retryBackoffMs?: number; maxRetryBackoffMs?: number };
+  consumerStartWaitMs?: number;
+  /** waitForIdle timeout in settle(). Default 15 s. */
+  settleTimeoutMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -64,6 +67,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config: { timeZone: 'Asia/Shanghai', groupId: testGroupId('intake') },
     now: options.now,
     relay: { pollIntervalMs: 250, ...options.relay },
+    ...(options.consumerStartWaitMs !== undefined ? { consumerStartWaitMs: options.consumerStartWaitMs } : {}),
   });
   const app = await buildHttpHost({
     pool: db.pool,
@@ -75,12 +79,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const published = new Map<string, IncomingMessage[]>();
   const recorders: Subscription[] = [];
-  if (options.start ?? true) {
-    await intake.start();
+  const record = options.record ?? ['requests.received', 'workorders.events'];
+  if (options.start ?? true) await intake.start();
+  if ((options.start ?? true) && record.length > 0) {
     recorders.push(
       await bus.subscribe({
         groupId: testGroupId('recorder'),
-        topics: options.record ?? ['requests.received', 'workorders.events'],
+        topics: record,
         handler: async (m) => {
           published.set(m.topic, [...(published.get(m.topic) ?? []), m]);
         },
@@ -111,7 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async settle() {
       await intake.drained();
-      await waitForIdle(bus, { settleMs: 50 });
+      await waitForIdle(bus, { settleMs: 50, timeoutMs: options.settleTimeoutMs ?? 15_000 });
     },
     async count(table) {
       const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM intake.${table}`);

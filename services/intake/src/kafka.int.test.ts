@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaBus, type Bus, type IncomingMessage, type Subscription } from '@griddispatch/bus';
+import { CLOUDEVENTS_CONTENT_TYPE, parseEvent, RequestView, type RequestReceivedV1 } from '@griddispatch/contracts';
+import { createTestKafkaBus, testGroupId, testTopicPrefix, waitForIdle } from '@griddispatch/testkit';
+import { assignedData, KEYS, requestBody, startHarness, type Harness } from './testing/harness.ts';
+
+// intake through real PostgreSQL and real Kafka: the way into requests.received, the read model
+// fed from Kafka, and a Kafka outage that intake rides out with its outbox.
+
+const run = promisify(execFile);
+const KAFKA_SH = new URL('../../../infra/kafka/kafka.sh', import.meta.url).pathname;
+const silent = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('intake with Kafka and PostgreSQL', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ bus: await createTestKafkaBus({ clientId: 'intake-test' }), settleTimeoutMs: 30_000 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('puts an accepted request on requests.received, keyed by its id', async () => {
+    const body = requestBody();
+    const res = await h.post('/v1/requests', body);
+    expect(res.statusCode).toBe(202);
+    const { id } = res.json();
+    const record = await eventually('the record on requests.received', async () => (h.published.get('requests.received') ?? []).find((m) => m.key === id));
+    expect(record.headers['content-type']).toBe(CLOUDEVENTS_CONTENT_TYPE);
+    const event = parseEvent(record.value);
+    expect(event).toMatchObject({ specversion: '1.0', type: 'cn.griddispatch.request.received.v1', source: '/griddispatch/intake', subject: id });
+    const data = event.data as RequestReceivedV1;
+    expect(data).toMatchObject({ id, source: '95598', externalId: body.externalId, category: 'fault_repair', urgency: 'urgent' });
+    expect(await h.count('outbox')).toBe(0);
+  });
+
+  it('builds the read model from events on Kafka and publishes work-order events there', async () => {
+    const { id } = (await h.post('/v1/requests', requestBody())).json();
+    await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }));
+    const assigned = await eventually('the assignment in the read model', async () => {
+      const view = RequestView.parse((await h.get(`/v1/requests/${id}`)).json());
+      return view.status === 'assigned' ? view : undefined;
+    });
+    expect(assigned.grid).toEqual({ id: 'grid-hh-3', name: '后湖3号网格', kind: 'district' });
+    expect((await h.post(`/v1/work-orders/${id}/events`, { type: 'acknowledged', by: '王建国' }, KEYS.field)).statusCode).toBe(200);
+    const record = await eventually('the record on workorders.events', async () => (h.published.get('workorders.events') ?? []).find((m) => m.key === id));
+    expect(parseEvent(record.value).data).toMatchObject({ workOrderId: id, type: 'acknowledged', previousStatus: 'assigned', status: 'acknowledged' });
+    // Intake consumes its own event too; the timeline keeps one entry for it.
+    await h.settle();
+    const view = RequestView.parse((await h.get(`/v1/requests/${id}`)).json());
+    expect(view.timeline.map((t) => t.type)).toEqual(['request.received', 'dispatch.assigned', 'workorder.acknowledged']);
+  });
+});
+
+describe('Kafka outage', () => {
+  // A broker of our own on a port no other test uses: down while requests come in, then started.
+  const port = '29592';
+  const env = { ...process.env, KAFKA_PORT: port };
+  const prefix = testTopicPrefix();
+  let h: Harness | undefined;
+  let reader: Bus | undefined;
+  let readerSub: Subscription | undefined;
+
+  afterAll(async () => {
+    await readerSub?.stop();
+    await reader?.close();
+    await h?.close();
+    await run('bash', [KAFKA_SH, 'down'], { env, timeout: 90_000 });
+  }, 180_000);
+
+  it('accepts 100 requests while Kafka is down and publishes each exactly once when it is back', async () => {
+    await expect(run('bash', [KAFKA_SH, 'status'], { env })).rejects.toMatchObject({ code: 3 });
+    const bus = createKafkaBus({ brokers: [`127.0.0.1:${port}`], prefix, clientId: 'intake-outage', logger: silent, publishRetries: 1 });
+    h = await startHarness({ bus, record: [], consumerStartWaitMs: 0, relay: { retryBackoffMs: 200, maxRetryBackoffMs: 2_000 } });
+
+    const ids: string[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => h!.post('/v1/requests', requestBody())));
+      for (const a of answers) {
+        expect(a.statusCode).toBe(202);
+        ids.push(a.json().id);
+      }
+    }
+    expect(new Set(ids).size).toBe(100);
+    expect(await h.count('outbox')).toBe(100);
+    expect((await h.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await h.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+
+    await run('bash', [KAFKA_SH, 'up'], { env: { ...env, GD_TOPIC_PREFIX: prefix }, timeout: 180_000 });
+    await eventually('the outbox to drain', async () => (await h!.count('outbox')) === 0, 120_000);
+
+    reader = createKafkaBus({ brokers: [`127.0.0.1:${port}`], prefix, clientId: 'intake-outage-reader', logger: silent });
+    const seen: IncomingMessage[] = [];
+    readerSub = await reader.subscribe({ groupId: testGroupId('outage-reader'), topics: ['requests.received'], handler: async (m) => void seen.push(m) });
+    await eventually('100 records', async () => seen.length >= 100, 60_000);
+    await waitForIdle(reader, { timeoutMs: 30_000, settleMs: 1_000 });
+    expect(seen).toHaveLength(100);
+    expect(new Set(seen.map((m) => m.key))).toEqual(new Set(ids));
+    expect(new Set(seen.map((m) => parseEvent(m.value).id)).size).toBe(100);
+    await eventually('intake to report ready once its consumer joined', async () => (await h!.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 60_000);
+  }, 300_000);
+});
