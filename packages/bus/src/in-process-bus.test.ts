@@ -65,3 +65,20 @@ describe('in-process bus', () => {
     await expect(bus.publish('t', [{ key: 'k', value: 'v' }])).rejects.toThrow('closed');
   });
 });
+
+describe('in-process bus fairness', () => {
+  it('gives every partition a turn when a subscriber handles fewer partitions at once than are busy', async () => {
+    const bus = createInProcessBus({ logger, partitions: 3 });
+    const order: number[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], concurrency: 1, handler: async (m) => void order.push(m.partition) });
+    // Keys spread over all three partitions, 300 records each.
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    await bus.publish('t', Array.from({ length: 2400 }, (_, i) => ({ key: keys[i % keys.length] as string, value: String(i) })));
+    await waitForIdle(bus);
+    expect(new Set(order).size).toBe(3);
+    // Partitions take turns: the first partition's records do not all come first.
+    const firstPartition = order[0];
+    expect(order.slice(0, 200).every((p) => p === firstPartition)).toBe(false);
+    await bus.close();
+  });
+});

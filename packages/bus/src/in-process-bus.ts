@@ -18,6 +18,9 @@ export interface InProcessBusOptions {
   partitions?: number;
 }
 
+/** Records a worker handles in a row before it gives other partitions a turn. */
+const RUN_LENGTH = 64;
+
 interface StoredRecord {
   key: string;
   value: Buffer;
@@ -70,6 +73,8 @@ interface Cursor {
 
 interface Group {
   id: string;
+  /** Where the next drive() starts its scan, for fairness between partitions. */
+  turn: number;
   members: Member[];
   cursors: Map<string, Cursor>;
 }
@@ -139,7 +144,12 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
   }
 
   function drive(group: Group): void {
-    for (const cursor of group.cursors.values()) {
+    // Start the scan at a rotating position: with fewer slots than busy partitions, every
+    // partition gets its turn (a worker hands its slot back after a run of records).
+    const cursors = [...group.cursors.values()];
+    const start = cursors.length > 0 ? group.turn++ % cursors.length : 0;
+    for (let i = 0; i < cursors.length; i += 1) {
+      const cursor = cursors[(start + i) % cursors.length] as Cursor;
       if (cursor.worker) continue;
       const owner = cursor.owner;
       if (!owner || owner.stopping || owner.active >= owner.concurrency) continue;
@@ -170,8 +180,12 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       if (outcome === 'abandoned') return;
       cursor.committed = offset + 1;
       trim(cursor.topic, cursor.partition);
-      // A handler that resolves without real I/O would otherwise starve timers and sockets.
-      if (++handled % 64 === 0) await yieldToEventLoop();
+      if (++handled >= RUN_LENGTH) {
+        // Hand the slot back (drive() continues elsewhere, then here), and let timers and
+        // sockets run: a handler without real I/O would otherwise starve them.
+        await yieldToEventLoop();
+        return;
+      }
     }
   }
 
@@ -240,7 +254,7 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       if (subscribeOptions.topics.length === 0) throw new Error('subscribe needs at least one topic');
       let group = groups.get(subscribeOptions.groupId);
       if (!group) {
-        group = { id: subscribeOptions.groupId, members: [], cursors: new Map() };
+        group = { id: subscribeOptions.groupId, turn: 0, members: [], cursors: new Map() };
         groups.set(group.id, group);
       }
       const member: Member = {

@@ -226,14 +226,20 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     }
 
     const context: DeliveryContext = { groupId, policy, log, abort: abort.signal, isStopping: () => stopping, handler: subscribeOptions.handler, publishDlq, topicName, logicalName, heartbeatIntervalMs: timings.heartbeatInterval };
-    await consumer.connect();
-    await consumer.subscribe({ topics: topics.map(topicName), fromBeginning });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, subscribeOptions.concurrency ?? DEFAULTS.concurrency),
-      eachBatch: (payload) => handleBatch(context, payload),
-    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: topics.map(topicName), fromBeginning });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, subscribeOptions.concurrency ?? DEFAULTS.concurrency),
+        eachBatch: (payload) => handleBatch(context, payload),
+      });
+    } catch (err) {
+      stopping = true;
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
     log.debug({ topics }, 'subscribed');
 
     let stopped: Promise<void> | null = null;
