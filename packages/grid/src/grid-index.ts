@@ -97,18 +97,25 @@ export function createGridIndex(options: GridIndexOptions): GridIndex {
     return best;
   }
 
+  let qkx = 0;
+  let found: { grid: number; meters: number }[] = [];
+  const nearVisitor = (i: number): boolean => {
+    const part = parts[i] as IndexedPart;
+    const meters = distanceToPolygonBoundary(part.poly, qx, qy, qkx);
+    if (meters <= nearestMeters) found.push({ grid: part.grid, meters });
+    return false;
+  };
+
   function nearestGrid(lon: number, lat: number): { grid: number; meters: number } | null {
     if (!tree || nearestMeters === 0) return null;
     const kx = metersPerDegreeLon(lat);
     const dLat = nearestMeters / METERS_PER_DEGREE;
     const dLon = kx > 1e-6 ? nearestMeters / kx : 360;
-    const found: { grid: number; meters: number }[] = [];
-    tree.search(lon - dLon, lat - dLat, lon + dLon, lat + dLat, (i) => {
-      const part = parts[i] as IndexedPart;
-      const meters = distanceToPolygonBoundary(part.poly, lon, lat, kx);
-      if (meters <= nearestMeters) found.push({ grid: part.grid, meters });
-      return false;
-    });
+    qx = lon;
+    qy = lat;
+    qkx = kx;
+    found = [];
+    tree.search(lon - dLon, lat - dLat, lon + dLon, lat + dLat, nearVisitor);
     if (found.length === 0) return null;
     let min = Infinity;
     for (const f of found) if (f.meters < min) min = f.meters;
@@ -120,33 +127,32 @@ export function createGridIndex(options: GridIndexOptions): GridIndex {
     return pick;
   }
 
-  function resolve(q: GridQuery): Resolution {
-    const notes: string[] = [];
-    const byDistrict = (code: string, resolvedBy: 'account' | 'district', label: string): Resolution | null => {
-      const d = districtByCode.get(code);
-      if (!d) {
-        notes.push(`${label} 台区 '${code}' is unknown`);
-        return null;
-      }
-      if (!gridPos.has(d.gridId)) {
-        notes.push(`${label} 台区 '${code}' belongs to unknown grid '${d.gridId}'`);
-        return null;
-      }
-      return { ok: true, gridId: d.gridId, resolvedBy, districtCode: d.code };
-    };
+  /** A district's grid as a resolution, or a note saying why it cannot route. */
+  function viaDistrict(code: string, resolvedBy: 'account' | 'district'): Resolution | string {
+    const d = districtByCode.get(code);
+    const label = resolvedBy === 'account' ? "the account's" : 'the given';
+    if (!d) return `${label} 台区 '${code}' is unknown`;
+    if (!gridPos.has(d.gridId)) return `${label} 台区 '${code}' belongs to unknown grid '${d.gridId}'`;
+    return { ok: true, gridId: d.gridId, resolvedBy, districtCode: d.code };
+  }
 
+  function resolve(q: GridQuery): Resolution {
+    // Notes are only built on the way to a failure; the common paths allocate just the answer.
+    let notes: string[] | null = null;
     if (q.accountDistrictCode) {
-      const r = byDistrict(q.accountDistrictCode, 'account', "the account's");
-      if (r) return r;
+      const r = viaDistrict(q.accountDistrictCode, 'account');
+      if (typeof r !== 'string') return r;
+      (notes ??= []).push(r);
     }
     if (q.districtCode) {
-      const r = byDistrict(q.districtCode, 'district', 'the given');
-      if (r) return r;
+      const r = viaDistrict(q.districtCode, 'district');
+      if (typeof r !== 'string') return r;
+      (notes ??= []).push(r);
     }
     const { lon, lat } = q;
     if (lon !== undefined && lon !== null && lat !== undefined && lat !== null) {
       if (!Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) {
-        notes.push(`point (${lon}, ${lat}) is not a valid WGS 84 coordinate`);
+        (notes ??= []).push(`point (${lon}, ${lat}) is not a valid WGS 84 coordinate`);
       } else {
         const g = pointGrid(lon, lat);
         if (g !== -1) return { ok: true, gridId: (grids[g] as GridRecord).id, resolvedBy: 'point', districtCode: null };
@@ -160,15 +166,15 @@ export function createGridIndex(options: GridIndexOptions): GridIndex {
             distanceMeters: Math.round(near.meters * 10) / 10,
           };
         }
-        notes.push(`point (${lon}, ${lat}) lies in no grid and none is within ${nearestMeters} m`);
+        (notes ??= []).push(`point (${lon}, ${lat}) lies in no grid and none is within ${nearestMeters} m`);
       }
     }
     if (q.communityCode) {
       const gridId = communityGrid.get(q.communityCode);
       if (gridId) return { ok: true, gridId, resolvedBy: 'community', districtCode: null };
-      notes.push(`community code '${q.communityCode}' is unknown`);
+      (notes ??= []).push(`community code '${q.communityCode}' is unknown`);
     }
-    if (notes.length === 0) return { ok: false, reason: 'no account 台区, 台区 code, point or community code was given' };
+    if (notes === null) return { ok: false, reason: 'no account 台区, 台区 code, point or community code was given' };
     return { ok: false, reason: `no grid found: ${notes.join('; ')}` };
   }
 

@@ -4,13 +4,16 @@ export type * from './types.ts';
 export {
   BOUNDARY_EPSILON_DEG,
   METERS_PER_DEGREE,
+  compileGeometry,
   containsPoint,
   distanceToBoundaryMeters,
   geometryBBox,
   haversineMeters,
+  locateInPolygon,
   locatePoint,
   ringSignedArea,
   type BBox,
+  type CompiledPolygon,
   type PointLocation,
 } from './geometry.ts';
 export { createGridIndex, type GridIndex, type GridIndexOptions } from './grid-index.ts';

@@ -32,85 +32,106 @@ export class CsvReader {
       this.first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
+    // Hot loop over every character of a possibly 50 MB file: state lives in locals and an
+    // unquoted field is scanned by a tight inner loop.
     const n = text.length;
+    let state = this.state;
+    let field = this.field;
     let i = 0;
     let start = 0;
     while (i < n) {
-      const c = text.charCodeAt(i);
-      switch (this.state) {
-        case State.RecordStart:
-          if (c === LF) {
-            this.line++;
-            i++;
-            continue;
-          }
-          if (c === CR) {
-            i++;
-            continue;
-          }
-          this.recordLine = this.line;
-          this.state = State.FieldStart;
-          continue;
-        case State.FieldStart:
-          if (c === QUOTE) {
-            this.state = State.Quoted;
-            i++;
-            start = i;
-            continue;
-          }
-          this.state = State.Unquoted;
-          start = i;
-          continue;
-        case State.Unquoted:
-          if (c === COMMA) {
-            this.field += text.slice(start, i);
-            this.endField();
-            this.state = State.FieldStart;
-            i++;
-            continue;
-          }
-          if (c === LF || c === CR) {
-            this.field += text.slice(start, i);
-            i = this.endRecord(c, i);
-            continue;
-          }
+      if (state === State.RecordStart) {
+        const c = text.charCodeAt(i);
+        if (c === LF) {
+          this.line++;
           i++;
           continue;
-        case State.Quoted:
-          if (c === QUOTE) {
-            this.field += text.slice(start, i);
-            this.state = State.QuoteInQuoted;
-            i++;
-            continue;
-          }
-          if (c === LF) this.line++;
+        }
+        if (c === CR) {
           i++;
           continue;
-        case State.QuoteInQuoted:
-          if (c === QUOTE) {
-            this.field += '"';
-            this.state = State.Quoted;
-            i++;
-            start = i;
-            continue;
-          }
-          if (c === COMMA) {
-            this.endField();
-            this.state = State.FieldStart;
-            i++;
-            continue;
-          }
-          if (c === LF || c === CR) {
-            i = this.endRecord(c, i);
-            continue;
-          }
-          this.sink.error(`unexpected character ${JSON.stringify(text[i])} after a closing quote`, this.line);
-          this.state = State.Unquoted;
-          start = i;
-          continue;
+        }
+        this.recordLine = this.line;
+        state = State.FieldStart;
       }
+      if (state === State.FieldStart) {
+        if (text.charCodeAt(i) === QUOTE) {
+          state = State.Quoted;
+          i++;
+          start = i;
+          continue;
+        }
+        state = State.Unquoted;
+        start = i;
+      }
+      if (state === State.Unquoted) {
+        let c = 0;
+        while (i < n) {
+          c = text.charCodeAt(i);
+          if (c === COMMA || c === LF || c === CR) break;
+          i++;
+        }
+        if (i === n) break;
+        this.fields.push(field + text.slice(start, i));
+        field = '';
+        if (c === COMMA) {
+          state = State.FieldStart;
+          i++;
+          continue;
+        }
+        this.endRecord(c);
+        state = State.RecordStart;
+        i++;
+        continue;
+      }
+      if (state === State.Quoted) {
+        const q = text.indexOf('"', i);
+        const stop = q === -1 ? n : q;
+        for (let k = text.indexOf('\n', i); k !== -1 && k < stop; k = text.indexOf('\n', k + 1)) this.line++;
+        if (q === -1) {
+          i = n;
+          break;
+        }
+        field += text.slice(start, q);
+        state = State.QuoteInQuoted;
+        i = q + 1;
+        continue;
+      }
+      // QuoteInQuoted: a quote just closed, or it is the first of a doubled quote.
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) {
+        field += '"';
+        state = State.Quoted;
+        i++;
+        start = i;
+        continue;
+      }
+      if (c === COMMA) {
+        this.fields.push(field);
+        field = '';
+        state = State.FieldStart;
+        i++;
+        continue;
+      }
+      if (c === LF || c === CR) {
+        this.fields.push(field);
+        field = '';
+        this.endRecord(c);
+        state = State.RecordStart;
+        i++;
+        continue;
+      }
+      if (c === 32 || c === 9) {
+        i++; // blanks between a closing quote and the comma, as some spreadsheets write
+        continue;
+      }
+      this.sink.error(`unexpected character ${JSON.stringify(text[i])} after a closing quote`, this.line);
+      state = State.Unquoted;
+      start = i;
     }
-    if (this.state === State.Unquoted || this.state === State.Quoted) this.field += text.slice(start, n);
+    if (state === State.Unquoted || state === State.Quoted) field += text.slice(start, n);
+    this.state = state;
+    this.field = field;
   }
 
   /** Flushes the last record; reports a quote left open. */
@@ -131,16 +152,13 @@ export class CsvReader {
     this.field = '';
   }
 
-  /** Ends the record at a newline char at index i; returns the next index to read. */
-  private endRecord(c: number, i: number): number {
-    this.endField();
+  /** Emits the record whose last field was just pushed; `c` is the newline character. */
+  private endRecord(c: number): void {
     const fields = this.fields;
     this.fields = [];
     this.sink.record(fields, this.recordLine);
-    this.state = State.RecordStart;
+    // A CR only ends the record; the LF of a CRLF then counts the line in RecordStart.
     if (c === LF) this.line++;
-    // A CR is skipped here; the LF of a CRLF then counts the line in RecordStart.
-    return i + 1;
   }
 }
 

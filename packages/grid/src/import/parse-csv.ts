@@ -12,13 +12,47 @@ export interface CsvParseOptions {
   progressEveryRows?: number;
 }
 
+export interface CsvStreamOptions<T> extends CsvParseOptions {
+  /**
+   * Receives the good records in batches (awaited, so a slow database write holds the stream
+   * back). When given, the result's `records`/`lines` stay empty: a million customers need not
+   * sit in memory. Problems are still collected for the whole file, so a caller that writes
+   * batches into a staging table can still refuse to apply a file with problems.
+   */
+  onBatch?: (records: T[], lines: number[]) => void | Promise<void>;
+  /** Most records per batch. Default 5,000. */
+  batchSize?: number;
+}
+
+/** The row being decoded; one instance is reused for every row (no closures per row). */
+class Row implements RowContext {
+  fields: string[] = [];
+  line = 0;
+  failed = false;
+
+  constructor(
+    private readonly columns: Map<string, number>,
+    private readonly problems: ProblemList,
+  ) {}
+
+  get(column: string): string {
+    const i = this.columns.get(column);
+    return i === undefined ? '' : (this.fields[i] ?? '').trim();
+  }
+
+  fail(code: ImportProblemCode, message: string): void {
+    this.failed = true;
+    this.problems.add(this.line, code, message);
+  }
+}
+
 /** Header handling, row decoding, duplicates and progress for one CSV file, fed by a CsvReader. */
 class CsvFileParser<K extends CsvKind> {
   readonly file: string;
   readonly problems: ProblemList;
   readonly records: CsvRecordOf<K>[] = [];
   readonly lines: number[] = [];
-  private columns: Map<string, number> | null = null;
+  private row: Row | null = null;
   private headerBroken = false;
   private headerWidth = 0;
   private readonly seen = new Map<string, number>();
@@ -26,6 +60,8 @@ class CsvFileParser<K extends CsvKind> {
   bytes = 0;
   private readonly every: number;
   readonly reader: CsvReader;
+  private readonly decode: (row: RowContext) => CsvRecordOf<K> | null;
+  private readonly keyOf: ((r: CsvRecordOf<K>) => string) | null;
 
   constructor(
     private readonly kind: K,
@@ -34,6 +70,8 @@ class CsvFileParser<K extends CsvKind> {
     this.file = options.file ?? CSV_FORMATS[kind].file;
     this.problems = new ProblemList(this.file, options.maxProblems);
     this.every = Math.max(1, options.progressEveryRows ?? 50_000);
+    this.decode = DECODERS[kind] as (row: RowContext) => CsvRecordOf<K> | null;
+    this.keyOf = RECORD_KEYS[kind] as ((r: CsvRecordOf<K>) => string) | null;
     this.reader = new CsvReader({
       record: (fields, line) => this.onRecord(fields, line),
       error: (message, line) => this.problems.add(line, 'syntax', message),
@@ -55,12 +93,13 @@ class CsvFileParser<K extends CsvKind> {
       this.problems.add(line, 'missing_column', `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the header must name ${format.required.join(', ')}`);
       this.headerBroken = true;
     }
-    this.columns = columns;
+    this.row = new Row(columns, this.problems);
     this.headerWidth = fields.length;
   }
 
   private onRecord(fields: string[], line: number): void {
-    if (this.columns === null) {
+    const row = this.row;
+    if (row === null) {
       this.onHeader(fields, line);
       return;
     }
@@ -71,21 +110,12 @@ class CsvFileParser<K extends CsvKind> {
       this.problems.add(line, 'syntax', `row has ${fields.length} fields, the header has ${this.headerWidth}`);
       return;
     }
-    const columns = this.columns;
-    let failed = false;
-    const ctx: RowContext = {
-      get: (column) => {
-        const i = columns.get(column);
-        return i === undefined ? '' : (fields[i] ?? '').trim();
-      },
-      fail: (code: ImportProblemCode, message: string) => {
-        failed = true;
-        this.problems.add(line, code, message);
-      },
-    };
-    const record = DECODERS[this.kind](ctx) as CsvRecordOf<K> | null;
-    if (record === null || failed) return;
-    const keyOf = RECORD_KEYS[this.kind] as ((r: CsvRecordOf<K>) => string) | null;
+    row.fields = fields;
+    row.line = line;
+    row.failed = false;
+    const record = this.decode(row);
+    if (record === null || row.failed) return;
+    const keyOf = this.keyOf;
     if (keyOf) {
       const key = keyOf(record);
       const first = this.seen.get(key);
@@ -99,9 +129,19 @@ class CsvFileParser<K extends CsvKind> {
     this.lines.push(line);
   }
 
+  /** Takes the records read so far (for batch delivery). */
+  drain(): { records: CsvRecordOf<K>[]; lines: number[] } {
+    const out = { records: this.records.splice(0), lines: this.lines.splice(0) };
+    return out;
+  }
+
+  get pending(): number {
+    return this.records.length;
+  }
+
   finish(): ParsedFile<CsvRecordOf<K>> {
     this.reader.end();
-    if (this.columns === null) this.problems.add(null, 'missing_column', `the file is empty; expected a header ${CSV_FORMATS[this.kind].header.join(',')}`);
+    if (this.row === null) this.problems.add(null, 'missing_column', `the file is empty; expected a header ${CSV_FORMATS[this.kind].header.join(',')}`);
     this.options.onProgress?.({ rows: this.rows, bytes: this.bytes });
     return { file: this.file, records: this.records, lines: this.lines, problems: this.problems.done() };
   }
@@ -122,10 +162,19 @@ export function parseCsv<K extends CsvKind>(kind: K, text: string, options: CsvP
 export async function parseCsvStream<K extends CsvKind>(
   kind: K,
   source: AsyncIterable<string | Uint8Array>,
-  options: CsvParseOptions = {},
+  options: CsvStreamOptions<CsvRecordOf<K>> = {},
 ): Promise<ParsedFile<CsvRecordOf<K>>> {
   const parser = new CsvFileParser(kind, options);
   const decoder = new TextDecoder('utf-8');
+  const batchSize = Math.max(1, options.batchSize ?? 5_000);
+  const onBatch = options.onBatch;
+  const deliver = async (all: boolean): Promise<void> => {
+    if (!onBatch) return;
+    while (parser.pending >= batchSize || (all && parser.pending > 0)) {
+      const { records, lines } = parser.drain();
+      for (let i = 0; i < records.length; i += batchSize) await onBatch(records.slice(i, i + batchSize), lines.slice(i, i + batchSize));
+    }
+  };
   for await (const chunk of source) {
     if (typeof chunk === 'string') {
       parser.bytes += Buffer.byteLength(chunk);
@@ -134,9 +183,12 @@ export async function parseCsvStream<K extends CsvKind>(
       parser.bytes += chunk.byteLength;
       parser.reader.push(decoder.decode(chunk, { stream: true }));
     }
+    await deliver(false);
   }
   const tail = decoder.decode();
   if (tail) parser.reader.push(tail);
+  parser.reader.end();
+  await deliver(true);
   return parser.finish();
 }
 
