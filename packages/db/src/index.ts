@@ -5,4 +5,4 @@ export { enqueueOutbox } from './outbox.ts';
 export { applyOnce } from './inbox.ts';
 export { startRelay } from './relay.ts';
 export { outboxChannel } from './identifiers.ts';
-export { startEmbeddedPostgres } from './embedded-postgres.ts';
+export { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
