@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
-import { InvalidEventError, Topics } from '@griddispatch/contracts';
+import { Topics } from '@griddispatch/contracts';
 import { migrate } from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
@@ -24,11 +24,12 @@ import { SCHEMA } from './schema.ts';
 import { catalog } from './templates/index.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
-export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches];
+export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
 const BUS_MAX_ATTEMPTS = 5;
 const BUS_RETRY_BACKOFF_MS = 500;
+
 
 export interface NotificationDeps {
   pool: Pool;
@@ -40,7 +41,7 @@ export interface NotificationDeps {
   now?: () => Date;
   /** Jitter source of the backoff. */
   random?: () => number;
-  /** Consumer group. Default `config.groupId` (`notification`). */
+  /** Prefix of the consumer groups (one per topic: `<prefix>.<topic>`). Default `config.groupId` (`notification`). */
   groupId?: string;
   /**
    * false: `start()` runs the consumers but not the delivery loop; tests drive sends with
@@ -110,7 +111,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     wake: () => worker.wake(),
     maxAttempts: BUS_MAX_ATTEMPTS,
   };
-  const handlers: Record<string, MessageHandler> = {
+  const handlers: Record<(typeof CONSUMED_TOPICS)[number], MessageHandler> = {
     [Topics.dispatchAssigned]: dispatchAssignedHandler(consumerDeps),
     [Topics.dispatchUnroutable]: dispatchUnroutableHandler(consumerDeps),
     [Topics.workordersEvents]: workordersEventsHandler(consumerDeps),
@@ -119,7 +120,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   };
 
   const loop = deps.deliveryLoop ?? true;
-  let subscription: Subscription | undefined;
+  let subscriptions: Subscription[] = [];
 
   return {
     name: 'notification',
@@ -129,26 +130,28 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     },
     async start() {
       if (loop) await worker.start();
-      subscription = await deps.bus.subscribe({
-        groupId: deps.groupId ?? config.groupId,
-        topics: CONSUMED_TOPICS,
-        maxAttempts: BUS_MAX_ATTEMPTS,
-        retryBackoffMs: BUS_RETRY_BACKOFF_MS,
-        handler: async (message) => {
-          const handler = handlers[message.topic];
-          if (!handler) throw new InvalidEventError(`notification does not consume ${message.topic}`);
-          await handler(message);
-        },
-      });
+      // One consumer group per topic: a topic whose records wait (an SLA event whose work order
+      // is not known yet) never holds up another's, and each topic's lag shows on its own.
+      subscriptions = await Promise.all(
+        Object.entries(handlers).map(([topic, handler]) =>
+          deps.bus.subscribe({
+            groupId: `${deps.groupId ?? config.groupId}.${topic}`,
+            topics: [topic],
+            maxAttempts: BUS_MAX_ATTEMPTS,
+            retryBackoffMs: BUS_RETRY_BACKOFF_MS,
+            handler,
+          }),
+        ),
+      );
       logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms ? 'gateway' : 'log', deliveryLoop: loop }, 'notification started');
     },
     async stop() {
-      await subscription?.stop();
-      subscription = undefined;
+      await Promise.all(subscriptions.map((sub) => sub.stop()));
+      subscriptions = [];
       await worker.stop();
     },
     async ready() {
-      if (!subscription?.isRunning()) return false;
+      if (subscriptions.length === 0 || !subscriptions.every((sub) => sub.isRunning())) return false;
       if (loop && !worker.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },

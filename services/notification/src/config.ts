@@ -87,7 +87,7 @@ export const NotificationEnv = z.object({
   /** The operator desk (unroutable requests): its group robot and/or mobile numbers (comma-separated). */
   NOTIFY_OPERATOR_WECOM_URL: httpUrl.optional(),
   NOTIFY_OPERATOR_PHONES: z.string().optional(),
-  /** Kafka consumer group of the five consumed topics. */
+  /** Prefix of the Kafka consumer groups, one per consumed topic (`notification.sla.breaches`, …). */
   NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
 });
 

@@ -1,5 +1,5 @@
 import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
-import { errorDetail, post } from './http.ts';
+import { errorDetail, header, post } from './http.ts';
 import { normalizeCnMobile } from './phone.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
@@ -29,7 +29,7 @@ export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
       const body = JSON.stringify({ to, templateId: payload.templateId, params: payload.params, text: payload.text });
       try {
         const answer = await post(options.url, body, headers, options.timeoutMs);
-        const outcome = classifyHttpStatus(answer.status, answer.headers.get('retry-after'), request.now);
+        const outcome = classifyHttpStatus(answer.status, header(answer, 'retry-after'), request.now);
         // 410 from a gateway is just another client error: there is no subscription to disable.
         if (outcome.kind === 'gone') return { kind: 'permanent', statusCode: answer.status, error: errorDetail(answer) };
         return outcome.kind === 'delivered' ? outcome : { ...outcome, error: errorDetail(answer) };

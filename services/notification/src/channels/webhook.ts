@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@griddispatch/contracts';
 import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
-import { errorDetail, post } from './http.ts';
+import { errorDetail, header, post } from './http.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
 // Integrators' webhooks, signed per Standard Webhooks (DESIGN §4): `webhook-id` is the CloudEvent
@@ -32,7 +32,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel {
       };
       try {
         const answer = await post(webhook.url, payload.body, headers, options.timeoutMs);
-        const outcome = classifyHttpStatus(answer.status, answer.headers.get('retry-after'), request.now);
+        const outcome = classifyHttpStatus(answer.status, header(answer, 'retry-after'), request.now);
         return outcome.kind === 'delivered' || outcome.kind === 'gone' ? outcome : { ...outcome, error: errorDetail(answer) };
       } catch (err) {
         return networkFailure(err);

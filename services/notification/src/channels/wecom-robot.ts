@@ -1,6 +1,6 @@
 import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
 import { truncateUtf8 } from '../templates/index.ts';
-import { errorDetail, post } from './http.ts';
+import { errorDetail, header, post } from './http.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
 // 企业微信群机器人: POST {"msgtype":"markdown","markdown":{"content":…}} to the robot's webhook URL
@@ -35,7 +35,7 @@ export function createWecomRobotChannel(options: WecomRobotOptions): Channel {
       } catch (err) {
         return networkFailure(err);
       }
-      const http = classifyHttpStatus(answer.status, answer.headers.get('retry-after'), request.now);
+      const http = classifyHttpStatus(answer.status, header(answer, 'retry-after'), request.now);
       if (http.kind !== 'delivered') return http.kind === 'gone' ? http : { ...http, error: errorDetail(answer) };
       let result: { errcode?: unknown; errmsg?: unknown };
       try {

@@ -57,6 +57,7 @@ describe('HTTP classification', () => {
       kind: 'retry',
       error: 'network error: ECONNREFUSED',
     });
+    expect(networkFailure(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toMatchObject({ error: 'network error: ECONNRESET' });
   });
 });
 

@@ -50,9 +50,9 @@ export function classifyHttpStatus(status: number, retryAfter: string | null, no
 
 /** Outcome of a request that got no HTTP answer at all (timeout, refused, reset, DNS). */
 export function networkFailure(err: unknown): SendOutcome {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return { kind: 'retry', statusCode: null, error: 'timeout' };
-  const detail = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  const detail = e.code ?? e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
   return { kind: 'retry', statusCode: null, error: `network error: ${detail}` };
 }
 

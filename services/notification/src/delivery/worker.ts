@@ -46,13 +46,11 @@ interface ClaimedRow {
   subscription_id: string | null;
   payload: DeliveryPayload;
   attempts: number;
-}
-
-interface SubscriptionTarget {
-  url: string;
-  secret: string;
-  status: 'active' | 'disabled';
-  disabled_reason: string | null;
+  /** The subscription (webhooks), null when it was deleted. */
+  sub_url: string | null;
+  sub_secret: string | null;
+  sub_status: 'active' | 'disabled' | null;
+  sub_disabled_reason: string | null;
 }
 
 const T = `${SCHEMA}.deliveries`;
@@ -77,10 +75,9 @@ export class DeliveryWorker {
   /** Claims every due delivery (up to the batch size), sends them and records the results. */
   async tick(): Promise<number> {
     const rows = await this.claim(this.batchSize);
-    const targets = await this.targets(rows);
     const queue = rows.slice();
     const lanes = Array.from({ length: Math.min(this.o.concurrency, queue.length) }, async () => {
-      for (let row = queue.shift(); row; row = queue.shift()) await this.process(row, targets);
+      for (let row = queue.shift(); row; row = queue.shift()) await this.process(row);
     });
     await Promise.all(lanes);
     return rows.length;
@@ -148,9 +145,8 @@ export class DeliveryWorker {
         try {
           const rows = await this.claim(free);
           claimed = rows.length;
-          const targets = await this.targets(rows);
           for (const row of rows) {
-            const p: Promise<void> = this.process(row, targets).finally(() => {
+            const p: Promise<void> = this.process(row).finally(() => {
               this.inFlight.delete(p);
               this.wake();
             });
@@ -195,6 +191,7 @@ export class DeliveryWorker {
     });
   }
 
+  /** Claims due rows (pushing them one lease ahead) and joins their subscription, in one statement. */
   private async claim(limit: number): Promise<ClaimedRow[]> {
     const now = this.o.now();
     const { rows } = await this.o.pool.query<ClaimedRow>(
@@ -203,38 +200,30 @@ export class DeliveryWorker {
           WHERE status = 'pending' AND next_attempt_at <= $1
           ORDER BY next_attempt_at
           LIMIT $2
-          FOR UPDATE SKIP LOCKED)
-       UPDATE ${T} d SET next_attempt_at = $3
-         FROM due WHERE d.id = due.id
-       RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts`,
+          FOR UPDATE SKIP LOCKED),
+       claimed AS (
+         UPDATE ${T} d SET next_attempt_at = $3
+           FROM due WHERE d.id = due.id
+         RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts)
+       SELECT c.*, s.url AS sub_url, s.secret AS sub_secret, s.status AS sub_status, s.disabled_reason AS sub_disabled_reason
+         FROM claimed c LEFT JOIN ${SCHEMA}.subscriptions s ON s.id = c.subscription_id`,
       [now, limit, new Date(now.getTime() + this.o.leaseMs)],
     );
     return rows;
   }
 
-  private async targets(rows: ClaimedRow[]): Promise<Map<string, SubscriptionTarget>> {
-    const ids = [...new Set(rows.map((r) => r.subscription_id).filter((id): id is string => id !== null))];
-    if (ids.length === 0) return new Map();
-    const { rows: subs } = await this.o.pool.query<SubscriptionTarget & { id: string }>(
-      `SELECT id, url, secret, status, disabled_reason FROM ${SCHEMA}.subscriptions WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    return new Map(subs.map((s) => [s.id, s]));
-  }
-
-  private async process(row: ClaimedRow, targets: Map<string, SubscriptionTarget>): Promise<void> {
+  private async process(row: ClaimedRow): Promise<void> {
     const log = this.o.logger.child({ deliveryId: row.id, eventId: row.event_id, workOrderId: row.work_order_id, channel: row.channel });
     try {
       let webhook: { url: string; secret: string } | undefined;
       if (row.subscription_id) {
-        const sub = targets.get(row.subscription_id);
-        if (!sub || sub.status !== 'active') {
-          const reason = sub ? `subscription disabled: ${sub.disabled_reason ?? 'no reason given'}` : 'subscription deleted';
+        if (row.sub_status !== 'active' || !row.sub_url || !row.sub_secret) {
+          const reason = row.sub_status ? `subscription disabled: ${row.sub_disabled_reason ?? 'no reason given'}` : 'subscription deleted';
           await this.finishUnsent(row, reason);
           log.info({ subscriptionId: row.subscription_id, reason }, 'delivery dropped: its subscription is gone');
           return;
         }
-        webhook = { url: sub.url, secret: sub.secret };
+        webhook = { url: row.sub_url, secret: row.sub_secret };
       }
       const scope = row.channel === 'wecom' ? row.recipient : '';
       if (!this.limiter.tryTake(row.channel, scope)) {
@@ -265,38 +254,38 @@ export class DeliveryWorker {
     const error = outcome.kind === 'delivered' ? null : outcome.error;
     this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
 
-    await withTransaction(this.o.pool, async (client) => {
-      const updated = await client.query(
-        `UPDATE ${T} SET status = $2, attempts = $3, last_status_code = $4, last_error = $5, latency_ms = $6,
+    // The result and its attempt-log row in one statement (one round trip, atomic); only if the
+    // row is still ours — another worker may have taken it over after our lease ran out.
+    const recorded = await this.o.pool.query(
+      `WITH updated AS (
+         UPDATE ${T} SET status = $2, attempts = $3, last_status_code = $4, last_error = $5, latency_ms = $6,
                 next_attempt_at = $7, updated_at = $8, delivered_at = $9
-          WHERE id = $1 AND attempts = $10 AND status = 'pending'`,
-        [
-          row.id,
-          step.status,
-          attempts,
-          outcome.statusCode,
-          error,
-          latencyMs,
-          step.status === 'pending' ? step.nextAttemptAt : null,
-          now,
-          step.status === 'delivered' ? now : null,
-          row.attempts,
-        ],
-      );
-      if (updated.rowCount !== 1) {
-        // Another worker took the row over after our lease ran out; its result stands.
-        log.warn('delivery result not recorded: the row was claimed again meanwhile');
-        return;
-      }
-      await client.query(
-        `INSERT INTO ${SCHEMA}.delivery_attempts (delivery_id, attempt, started_at, outcome, status_code, error, latency_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [row.id, attempts, startedAt, outcome.kind, outcome.statusCode, error, latencyMs],
-      );
-      if (step.status === 'failed' && step.disableSubscription && row.subscription_id) {
-        await this.disableSubscription(client, row.subscription_id, `receiver answered HTTP 410 Gone at ${now.toISOString()}`, now);
-      }
-    });
+          WHERE id = $1 AND attempts = $10 AND status = 'pending'
+         RETURNING id)
+       INSERT INTO ${SCHEMA}.delivery_attempts (delivery_id, attempt, started_at, outcome, status_code, error, latency_ms)
+       SELECT id, $3, $11, $12, $4, $5, $6 FROM updated`,
+      [
+        row.id,
+        step.status,
+        attempts,
+        outcome.statusCode,
+        error,
+        latencyMs,
+        step.status === 'pending' ? step.nextAttemptAt : null,
+        now,
+        step.status === 'delivered' ? now : null,
+        row.attempts,
+        startedAt,
+        outcome.kind,
+      ],
+    );
+    if (recorded.rowCount !== 1) {
+      log.warn('delivery result not recorded: the row was claimed again meanwhile');
+      return;
+    }
+    if (step.status === 'failed' && step.disableSubscription && row.subscription_id) {
+      await this.disableSubscription(row.subscription_id, `receiver answered HTTP 410 Gone at ${now.toISOString()}`, now);
+    }
 
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
@@ -315,16 +304,19 @@ export class DeliveryWorker {
     }
   }
 
-  private async disableSubscription(client: PoolClient, subscriptionId: string, reason: string, now: Date): Promise<void> {
-    await client.query(
-      `UPDATE ${SCHEMA}.subscriptions SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1 AND status = 'active'`,
-      [subscriptionId, reason, now],
-    );
-    await client.query(
-      `UPDATE ${T} SET status = 'failed', last_error = $2, next_attempt_at = NULL, updated_at = $3
-        WHERE subscription_id = $1 AND status = 'pending'`,
-      [subscriptionId, `subscription disabled: ${reason}`, now],
-    );
+  /** The subscription and its deliveries not yet sent, in one transaction. */
+  private async disableSubscription(subscriptionId: string, reason: string, now: Date): Promise<void> {
+    await withTransaction(this.o.pool, async (client) => {
+      await client.query(
+        `UPDATE ${SCHEMA}.subscriptions SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1 AND status = 'active'`,
+        [subscriptionId, reason, now],
+      );
+      await client.query(
+        `UPDATE ${T} SET status = 'failed', last_error = $2, next_attempt_at = NULL, updated_at = $3
+          WHERE subscription_id = $1 AND status = 'pending'`,
+        [subscriptionId, `subscription disabled: ${reason}`, now],
+      );
+    });
     this.o.logger.warn({ subscriptionId, reason }, 'subscription disabled');
   }
 

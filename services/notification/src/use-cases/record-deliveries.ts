@@ -25,12 +25,16 @@ export async function recordDeliveries(client: PoolClient, event: CloudEvent, dr
   for (const d of drafts) unique.set(`${d.channel}\u0000${d.recipient}`, d);
   const rows = [...unique.values()];
   if (rows.length === 0) return 0;
-  const result = await client.query(
-    `INSERT INTO ${SCHEMA}.deliveries
-       (id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, status, attempts, next_attempt_at, created_at, updated_at)
-     SELECT id, $1, $2, $3, channel, recipient, subscription_id, payload, 'pending', 0, $4, $4, $4
-       FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::jsonb[]) AS d(id, channel, recipient, subscription_id, payload)
-     ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING`,
+  // Insert and wake in one statement; the NOTIFY is delivered only if the transaction commits.
+  const result = await client.query<{ inserted: number }>(
+    `WITH inserted AS (
+       INSERT INTO ${SCHEMA}.deliveries
+         (id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, status, attempts, next_attempt_at, created_at, updated_at)
+       SELECT id, $1, $2, $3, channel, recipient, subscription_id, payload, 'pending', 0, $4, $4, $4
+         FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::jsonb[]) AS d(id, channel, recipient, subscription_id, payload)
+       ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING
+       RETURNING 1)
+     SELECT count(*)::int AS inserted, CASE WHEN count(*) > 0 THEN pg_notify($10, '') END AS woke FROM inserted`,
     [
       event.id,
       event.type,
@@ -41,9 +45,9 @@ export async function recordDeliveries(client: PoolClient, event: CloudEvent, dr
       rows.map((r) => r.recipient),
       rows.map((r) => r.subscriptionId),
       rows.map((r) => JSON.stringify(r.payload)),
+      WAKE_CHANNEL,
     ],
   );
-  const inserted = result.rowCount ?? 0;
-  if (inserted > 0) await client.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, '']);
+  const inserted = result.rows[0]?.inserted ?? 0;
   return inserted;
 }
