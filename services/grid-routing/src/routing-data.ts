@@ -1,8 +1,10 @@
+import { asc } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool, PoolClient } from 'pg';
 import { createGridIndex, type CommunityRecord, type DistrictRecord, type GridIndex, type GridRecord, type RosterEntry, type Weekday } from '@griddispatch/grid';
-import type { AreaType, GridKind, StaffRole } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
 import type { Directory, GridInfo, GridMember, StaffInfo } from './domain/directory.ts';
+import * as t from './schema.ts';
 
 // The in-memory routing data: the spatial/code index and the people directory, loaded from the
 // routing schema and replaced as a whole when an import bumps routing.data_version. Customers
@@ -23,68 +25,56 @@ export async function readDataVersion(db: Queryable): Promise<number> {
   return Number(rows[0]?.version ?? 0);
 }
 
-export async function loadRoutingData(db: Queryable, nearestWithinMeters: number): Promise<RoutingData> {
-  const version = await readDataVersion(db);
-  const [grids, districts, communities, staff, members, rosters] = await Promise.all([
-    db.query<{ id: string; name: string; kind: GridKind; parent_id: string | null; area_type: AreaType; community_code: string | null; polygon: GridRecord['polygon'] }>(
-      'SELECT id, name, kind, parent_id, area_type, community_code, polygon FROM routing.grids ORDER BY id',
-    ),
-    db.query<{ code: string; name: string; feeder_code: string | null; grid_id: string }>(
-      'SELECT code, name, feeder_code, grid_id FROM routing.districts ORDER BY code',
-    ),
-    db.query<{ code: string; name: string; grid_id: string }>('SELECT code, name, grid_id FROM routing.communities ORDER BY code'),
-    db.query<{ id: string; name: string; phone: string | null; wecom_user_id: string | null }>('SELECT id, name, phone, wecom_user_id FROM routing.staff'),
-    db.query<{ grid_id: string; staff_id: string; role: StaffRole }>('SELECT grid_id, staff_id, role FROM routing.grid_staff ORDER BY grid_id, role, staff_id'),
-    db.query<{ staff_id: string; days: number[]; start_time: string; end_time: string; valid_from: string | null; valid_to: string | null }>(
-      "SELECT staff_id, days, start_time, end_time, to_char(valid_from, 'YYYY-MM-DD') AS valid_from, to_char(valid_to, 'YYYY-MM-DD') AS valid_to FROM routing.rosters ORDER BY id",
-    ),
+export async function loadRoutingData(pool: Pool, nearestWithinMeters: number): Promise<RoutingData> {
+  const db = drizzle(pool);
+  const version = await readDataVersion(pool);
+  const [gridRows, districtRows, communityRows, staffRows, memberRows, rosterRows] = await Promise.all([
+    db.select().from(t.grids).orderBy(asc(t.grids.id)),
+    db.select().from(t.districts).orderBy(asc(t.districts.code)),
+    db.select().from(t.communities).orderBy(asc(t.communities.code)),
+    db.select().from(t.staff),
+    db.select().from(t.gridStaff),
+    db.select().from(t.rosters).orderBy(asc(t.rosters.id)),
   ]);
 
   const districtsByGrid = new Map<string, string[]>();
   const districtRecords: DistrictRecord[] = [];
-  for (const d of districts.rows) {
-    districtRecords.push({ code: d.code, name: d.name, feederCode: d.feeder_code ?? '', gridId: d.grid_id });
-    const list = districtsByGrid.get(d.grid_id) ?? [];
+  for (const d of districtRows) {
+    districtRecords.push({ code: d.code, name: d.name, feederCode: d.feederCode ?? '', gridId: d.gridId });
+    const list = districtsByGrid.get(d.gridId) ?? [];
     list.push(d.code);
-    districtsByGrid.set(d.grid_id, list);
+    districtsByGrid.set(d.gridId, list);
   }
-  const gridRecords: GridRecord[] = grids.rows.map((g) => ({
+  const gridRecords: GridRecord[] = gridRows.map((g) => ({
     id: g.id,
     name: g.name,
     kind: g.kind,
-    parentId: g.parent_id,
-    areaType: g.area_type,
-    communityCode: g.community_code,
+    parentId: g.parentId,
+    areaType: g.areaType,
+    communityCode: g.communityCode,
     polygon: g.polygon,
     districts: districtsByGrid.get(g.id) ?? [],
   }));
-  const communityRecords: CommunityRecord[] = communities.rows.map((c) => ({ code: c.code, name: c.name, gridId: c.grid_id }));
+  const communityRecords: CommunityRecord[] = communityRows.map((c) => ({ code: c.code, name: c.name, gridId: c.gridId }));
   const index = createGridIndex({ grids: gridRecords, districts: districtRecords, communities: communityRecords, nearestWithinMeters });
 
   const gridInfo = new Map<string, GridInfo>(
-    grids.rows.map((g) => [g.id, { id: g.id, name: g.name, kind: g.kind, parentId: g.parent_id, areaType: g.area_type, communityCode: g.community_code }]),
+    gridRows.map((g) => [g.id, { id: g.id, name: g.name, kind: g.kind, parentId: g.parentId, areaType: g.areaType, communityCode: g.communityCode }]),
   );
-  const staffInfo = new Map<string, StaffInfo>(staff.rows.map((s) => [s.id, { id: s.id, name: s.name, phone: s.phone, wecomUserId: s.wecom_user_id }]));
+  const staffInfo = new Map<string, StaffInfo>(staffRows.map((s) => [s.id, { id: s.id, name: s.name, phone: s.phone, wecomUserId: s.wecomUserId }]));
   const memberMap = new Map<string, GridMember[]>();
-  for (const m of members.rows) {
-    const list = memberMap.get(m.grid_id) ?? [];
-    list.push({ staffId: m.staff_id, role: m.role });
-    memberMap.set(m.grid_id, list);
+  for (const m of memberRows) {
+    const list = memberMap.get(m.gridId) ?? [];
+    list.push({ staffId: m.staffId, role: m.role });
+    memberMap.set(m.gridId, list);
   }
   const rosterMap = new Map<string, RosterEntry[]>();
-  for (const r of rosters.rows) {
-    const entry: RosterEntry = {
-      staffId: r.staff_id,
-      days: r.days as Weekday[],
-      start: r.start_time,
-      end: r.end_time,
-      validFrom: r.valid_from,
-      validTo: r.valid_to,
-    };
-    const list = rosterMap.get(r.staff_id) ?? [];
-    list.push(entry);
-    rosterMap.set(r.staff_id, list);
+  for (const r of rosterRows) {
+    const list = rosterMap.get(r.staffId) ?? [];
+    list.push({ staffId: r.staffId, days: r.days as Weekday[], start: r.startTime, end: r.endTime, validFrom: r.validFrom, validTo: r.validTo });
+    rosterMap.set(r.staffId, list);
   }
+
   return {
     version,
     index,

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { RequestReceivedV1 } from '@griddispatch/contracts';
 import { withTransaction } from '@griddispatch/db';
-import { assign, lockRequest, resolveRequest, type RoutingContext } from './route-request.ts';
+import { assign, resolveRequest, type RoutingContext } from './route-request.ts';
 
 export type RerouteOutcome =
   | { status: 'not_found' }
@@ -19,7 +19,6 @@ export type RerouteOutcome =
  */
 export async function rerouteRequest(ctx: RoutingContext, pool: Pool, requestId: string, options: { gridId?: string } = {}): Promise<RerouteOutcome> {
   return withTransaction(pool, async (client) => {
-    await lockRequest(client, requestId);
     const { rows } = await client.query<{ status: string; grid_id: string | null; request: unknown }>(
       'SELECT status, grid_id, request FROM routing.routed_requests WHERE request_id = $1 FOR UPDATE',
       [requestId],

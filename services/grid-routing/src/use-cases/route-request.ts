@@ -19,7 +19,6 @@ import { maxUrgency, urgencyForCalls, withinWindow, type GroupingRules } from '.
 import type { RoutingData, RoutingDataCache } from '../routing-data.ts';
 import { SCHEMA } from '../schema-migrations.ts';
 
-
 export interface RoutingContext {
   data: RoutingDataCache;
   config: GridRoutingConfig;
@@ -196,18 +195,14 @@ export async function emitUnroutable(
   return event;
 }
 
-/** Locks the request id for this transaction so two deliveries of it are decided one after the other. */
-export async function lockRequest(client: PoolClient, requestId: string): Promise<void> {
-  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.request:' || $1, 0))", [requestId]);
-}
-
 /**
  * Routes one received request inside the caller's transaction (the consumer has already recorded
  * the event id in the inbox there). A request this service already decided — e.g. re-published
- * under a new event id — is left alone: it emits nothing new.
+ * under a new event id — is left alone: it emits nothing new. Deliveries of one request share its
+ * partition (key = request id) and are handled one after the other; should two ever race, the
+ * routed_requests primary key fails the second transaction and its retry finds the decision.
  */
 export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta): Promise<RouteOutcome> {
-  await lockRequest(client, request.id);
   const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
   if (existing.rowCount) return { status: 'duplicate' };
 
