@@ -12,7 +12,7 @@ import { DEFAULT_POLICY } from '@griddispatch/sla';
 import { loadConfig } from '../services/grid-routing/src/config.ts';
 import { handleRequestReceived } from '../services/grid-routing/src/consumers/request-received.ts';
 import { RoutingDataCache } from '../services/grid-routing/src/routing-data.ts';
-import { loadSampleData } from '../services/grid-routing/src/use-cases/import-data.ts';
+import { loadSampleData } from '../services/grid-routing/src/use-cases/load-sample-data.ts';
 import type { RoutingContext } from '../services/grid-routing/src/use-cases/route-request.ts';
 
 // grid-routing's decisions with everything a real one does, against a real PostgreSQL: parse the

@@ -3,7 +3,6 @@ export { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 export {
   importData,
   importFilesIn,
-  loadSampleData,
   type ApplyCounts,
   type ImportFiles,
   type ImportKind,
@@ -11,5 +10,5 @@ export {
   type ImportProgress,
   type ImportReport,
   type ImportSource,
-  type SampleDataOptions,
 } from './use-cases/import-data.ts';
+export { loadSampleData, type SampleDataOptions } from './use-cases/load-sample-data.ts';

@@ -6,7 +6,8 @@ import { csvLine, formatProblems, gridsToGeoJson, toCsv } from '@griddispatch/gr
 import { freshDatabase, type FreshDatabase } from '@griddispatch/testkit';
 import { fixtureCounty } from '../testing/fixture-county.ts';
 import { assigned, requestEvent, startHarness, type Harness } from '../testing/harness.ts';
-import { importData, importFilesIn, loadSampleData, type ImportProgress } from './import-data.ts';
+import { importData, importFilesIn, type ImportProgress } from './import-data.ts';
+import { loadSampleData } from './load-sample-data.ts';
 
 const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
 

@@ -5,26 +5,23 @@ import type { Pool, PoolClient } from 'pg';
 import {
   checkImport,
   CSV_FORMATS,
-  generateSampleCounty,
   GRIDS_FILE,
-  IMPORT_FILE_NAMES,
   parseCsv,
   parseCsvStream,
   parseGridsGeoJson,
   sortProblems,
   type CsvKind,
   type GridRecord,
-  type ImportFileTexts,
   type ImportProblem,
   type KnownIds,
   type ParsedFile,
   type ParsedImport,
-  type SampleCounty,
 } from '@griddispatch/grid';
 import { withTransaction } from '@griddispatch/db';
-import type { Logger } from '@griddispatch/observability';
-import { DATA_VERSION_CHANNEL } from '../routing-data.ts';
 import { migrateRouting } from '../schema-migrations.ts';
+import { applyRecords, defaultName, IMPORT_LOCK, ORDER, type ApplyCounts, type ImportKind, type ImportProgress, type ImportRecords } from './apply-records.ts';
+
+export type { ApplyCounts, ImportKind, ImportProgress } from './apply-records.ts';
 
 // `griddispatch import`: read the station's files (grids.geojson and the CSV files of
 // packages/grid's formats), check all of them against each other and the stored data, and only
@@ -32,18 +29,10 @@ import { migrateRouting } from '../schema-migrations.ts';
 // Records are upserted by their codes, so re-importing a corrected file updates in place. After
 // the commit the data version is bumped and NOTIFYed; running routers reload their index.
 
-export type ImportKind = keyof ImportFileTexts;
-
 /** A file path, or the text itself (tests, uploads) with the name used in problem reports. */
 export type ImportSource = string | { text: string; name?: string };
 
 export type ImportFiles = Partial<Record<ImportKind, ImportSource>>;
-
-export type ImportProgress =
-  | { phase: 'read'; file: string; rows: number; bytes: number }
-  | { phase: 'check'; files: number }
-  | { phase: 'apply'; file: string; rows: number; total: number }
-  | { phase: 'done'; version: number };
 
 export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
@@ -51,27 +40,9 @@ export interface ImportOptions {
   maxProblems?: number;
 }
 
-export interface ApplyCounts {
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  /** Rows replaced (rosters: the previous schedule). */
-  removed?: number;
-}
-
 export type ImportReport =
   | { ok: true; version: number; counts: Partial<Record<ImportKind, ApplyCounts>> }
   | { ok: false; problems: ImportProblem[] };
-
-export type ImportRecords = Partial<Omit<SampleCounty, 'grids'>> & { grids?: GridRecord[] };
-
-const ORDER: readonly ImportKind[] = ['grids', 'feeders', 'districts', 'communities', 'customers', 'staff', 'rosters'];
-const BATCH_ROWS = 5_000;
-const IMPORT_LOCK = "pg_advisory_xact_lock(hashtextextended('routing.import', 0))";
-
-function defaultName(kind: ImportKind): string {
-  return IMPORT_FILE_NAMES[kind];
-}
 
 /** The standard import files found in a directory (grids.geojson, districts.csv, …). */
 export async function importFilesIn(dir: string): Promise<ImportFiles> {
@@ -123,143 +94,6 @@ async function knownIds(client: PoolClient, parsed: ParsedImport): Promise<Known
   return known;
 }
 
-/** Splits into batches, counting rows for progress. */
-function* batches<T>(rows: readonly T[], size = BATCH_ROWS): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
-}
-
-type Upsert = { sql: string; toRow: (record: never) => Record<string, unknown> };
-
-// One statement per batch: the batch as a JSON array expanded by jsonb_to_recordset; a row that
-// is already identical is not rewritten, so a re-import reports what really changed.
-const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
-  grids: {
-    sql: `INSERT INTO routing.grids AS t (id, name, kind, parent_id, area_type, community_code, polygon)
-          SELECT id, name, kind, parent_id, area_type, community_code, polygon
-            FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, kind text, parent_id text, area_type text, community_code text, polygon jsonb)
-          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id, area_type = EXCLUDED.area_type,
-            community_code = EXCLUDED.community_code, polygon = EXCLUDED.polygon, updated_at = now()
-          WHERE (t.name, t.kind, t.parent_id, t.area_type, t.community_code, t.polygon)
-                IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_id, EXCLUDED.area_type, EXCLUDED.community_code, EXCLUDED.polygon)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (g: GridRecord) => ({ id: g.id, name: g.name, kind: g.kind, parent_id: g.parentId, area_type: g.areaType, community_code: g.communityCode, polygon: g.polygon }),
-  },
-  feeders: {
-    sql: `INSERT INTO routing.feeders AS t (code, name, area_grid_id)
-          SELECT code, name, area_grid_id FROM jsonb_to_recordset($1::jsonb) AS r(code text, name text, area_grid_id text)
-          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_grid_id = EXCLUDED.area_grid_id, updated_at = now()
-          WHERE (t.name, t.area_grid_id) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.area_grid_id)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (f: NonNullable<ImportRecords['feeders']>[number]) => ({ code: f.code, name: f.name, area_grid_id: f.areaGridId }),
-  },
-  districts: {
-    sql: `INSERT INTO routing.districts AS t (code, name, feeder_code, grid_id, lon, lat)
-          SELECT code, name, feeder_code, grid_id, lon, lat
-            FROM jsonb_to_recordset($1::jsonb) AS r(code text, name text, feeder_code text, grid_id text, lon double precision, lat double precision)
-          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, feeder_code = EXCLUDED.feeder_code, grid_id = EXCLUDED.grid_id,
-            lon = EXCLUDED.lon, lat = EXCLUDED.lat, updated_at = now()
-          WHERE (t.name, t.feeder_code, t.grid_id, t.lon, t.lat) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.feeder_code, EXCLUDED.grid_id, EXCLUDED.lon, EXCLUDED.lat)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (d: NonNullable<ImportRecords['districts']>[number]) => ({ code: d.code, name: d.name, feeder_code: d.feederCode, grid_id: d.gridId, lon: d.lon ?? null, lat: d.lat ?? null }),
-  },
-  communities: {
-    sql: `INSERT INTO routing.communities AS t (code, name, grid_id)
-          SELECT code, name, grid_id FROM jsonb_to_recordset($1::jsonb) AS r(code text, name text, grid_id text)
-          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, grid_id = EXCLUDED.grid_id, updated_at = now()
-          WHERE (t.name, t.grid_id) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.grid_id)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (c: NonNullable<ImportRecords['communities']>[number]) => ({ code: c.code, name: c.name, grid_id: c.gridId }),
-  },
-  customers: {
-    sql: `INSERT INTO routing.customers AS t (account_no, district_code, classes, name, phone)
-          SELECT account_no, district_code, coalesce(classes, '{}'), name, phone
-            FROM jsonb_to_recordset($1::jsonb) AS r(account_no text, district_code text, classes text[], name text, phone text)
-          ON CONFLICT (account_no) DO UPDATE SET district_code = EXCLUDED.district_code, classes = EXCLUDED.classes, name = EXCLUDED.name,
-            phone = EXCLUDED.phone, updated_at = now()
-          WHERE (t.district_code, t.classes, t.name, t.phone) IS DISTINCT FROM (EXCLUDED.district_code, EXCLUDED.classes, EXCLUDED.name, EXCLUDED.phone)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (c: NonNullable<ImportRecords['customers']>[number]) => ({
-      account_no: c.accountNo,
-      district_code: c.districtCode,
-      classes: c.classes,
-      name: c.name ?? null,
-      phone: c.phone ?? null,
-    }),
-  },
-  staff: {
-    sql: `INSERT INTO routing.staff AS t (id, name, phone)
-          SELECT id, name, phone FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, phone text)
-          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = now()
-          WHERE (t.name, t.phone) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (s: NonNullable<ImportRecords['staff']>[number]) => ({ id: s.id, name: s.name, phone: s.phone }),
-  },
-};
-
-async function upsert(client: PoolClient, kind: Exclude<ImportKind, 'rosters'>, records: readonly unknown[], progress: (rows: number) => void): Promise<ApplyCounts> {
-  const { sql, toRow } = UPSERTS[kind];
-  const counts: ApplyCounts = { inserted: 0, updated: 0, unchanged: 0 };
-  let done = 0;
-  for (const batch of batches(records)) {
-    const { rows } = await client.query<{ inserted: boolean }>(sql, [JSON.stringify(batch.map((r) => toRow(r as never)))]);
-    const inserted = rows.filter((r) => r.inserted).length;
-    counts.inserted += inserted;
-    counts.updated += rows.length - inserted;
-    counts.unchanged += batch.length - rows.length;
-    done += batch.length;
-    progress(done);
-  }
-  return counts;
-}
-
-/**
- * Writes checked records inside the caller's transaction. A staff file replaces the grid roles
- * of the staff it lists; a rosters file replaces the whole roster (it is the schedule).
- */
-export async function applyRecords(client: PoolClient, records: ImportRecords, onProgress?: ImportOptions['onProgress']): Promise<{ version: number; counts: Partial<Record<ImportKind, ApplyCounts>> }> {
-  await client.query(`SELECT ${IMPORT_LOCK}`);
-  const counts: Partial<Record<ImportKind, ApplyCounts>> = {};
-  for (const kind of ORDER) {
-    const list = records[kind];
-    if (!list) continue;
-    const file = defaultName(kind);
-    const progress = (rows: number) => onProgress?.({ phase: 'apply', file, rows, total: list.length });
-    if (kind === 'rosters') {
-      const rosters = records.rosters ?? [];
-      const before = await client.query('DELETE FROM routing.rosters');
-      for (const [i, batch] of [...batches(rosters)].entries()) {
-        await client.query(
-          `INSERT INTO routing.rosters (staff_id, days, start_time, end_time, valid_from, valid_to)
-           SELECT staff_id, days, start_time, end_time, valid_from, valid_to
-             FROM jsonb_to_recordset($1::jsonb) AS r(staff_id text, days smallint[], start_time text, end_time text, valid_from date, valid_to date)`,
-          [JSON.stringify(batch.map((r) => ({ staff_id: r.staffId, days: r.days, start_time: r.start, end_time: r.end, valid_from: r.validFrom, valid_to: r.validTo })))],
-        );
-        progress(Math.min(rosters.length, (i + 1) * BATCH_ROWS));
-      }
-      counts.rosters = { inserted: rosters.length, updated: 0, unchanged: 0, removed: before.rowCount ?? 0 };
-      continue;
-    }
-    counts[kind] = await upsert(client, kind, list, progress);
-    if (kind === 'staff') {
-      const staff = records.staff ?? [];
-      await client.query('DELETE FROM routing.grid_staff WHERE staff_id = ANY($1::text[])', [staff.map((s) => s.id)]);
-      for (const batch of batches(staff.flatMap((s) => s.assignments.map((a) => ({ staff_id: s.id, grid_id: a.gridId, role: a.role }))))) {
-        await client.query(
-          `INSERT INTO routing.grid_staff (grid_id, staff_id, role)
-           SELECT grid_id, staff_id, role FROM jsonb_to_recordset($1::jsonb) AS r(grid_id text, staff_id text, role text)
-           ON CONFLICT DO NOTHING`,
-          [JSON.stringify(batch)],
-        );
-      }
-    }
-  }
-  const { rows } = await client.query<{ version: string }>('UPDATE routing.data_version SET version = version + 1, updated_at = now() RETURNING version');
-  const version = Number(rows[0]?.version ?? 0);
-  // Delivered at commit: routers LISTENing reload their in-memory index.
-  await client.query('SELECT pg_notify($1, $2)', [DATA_VERSION_CHANNEL, String(version)]);
-  return { version, counts };
-}
-
 /**
  * Reads, checks and applies a set of import files. Any problem → `{ ok: false, problems }` with
  * file and line of each, and nothing written. Files are optional: a station may re-import only
@@ -293,35 +127,4 @@ export async function importData(pool: Pool, files: ImportFiles, options: Import
   });
   if (report.ok) options.onProgress?.({ phase: 'done', version: report.version });
   return report;
-}
-
-export interface SampleDataOptions {
-  /** Copies of the sample county (packages/grid). Default 1. */
-  scale?: number;
-  seed?: number;
-  /** Multiplies the customer accounts only. Default = scale. */
-  customerScale?: number;
-  onProgress?: ImportOptions['onProgress'];
-  /** Logs when generation and loading start (a large scale takes a while). */
-  logger?: Logger;
-}
-
-/**
- * Loads the deterministic sample county (DESIGN §9) when the routing schema holds no grids yet,
- * so a first embedded start dispatches at once. Returns null when data was already there.
- */
-export async function loadSampleData(pool: Pool, options: SampleDataOptions = {}): Promise<{ version: number; counts: Partial<Record<ImportKind, ApplyCounts>> } | null> {
-  await migrateRouting(pool, options.logger);
-  const empty = async (db: Pick<Pool | PoolClient, 'query'>) => (await db.query('SELECT 1 FROM routing.grids LIMIT 1')).rowCount === 0;
-  if (!(await empty(pool))) return null;
-  options.logger?.info({ scale: options.scale ?? 1 }, 'routing data is empty: loading the sample county');
-  const county = generateSampleCounty({ scale: options.scale ?? 1, seed: options.seed ?? 1, ...(options.customerScale ? { customerScale: options.customerScale } : {}) });
-  const result = await withTransaction(pool, async (client) => {
-    await client.query(`SELECT ${IMPORT_LOCK}`);
-    // Another process may have loaded it while the county was generated.
-    if (!(await empty(client))) return null;
-    return applyRecords(client, county, options.onProgress);
-  });
-  if (result) options.onProgress?.({ phase: 'done', version: result.version });
-  return result;
 }
