@@ -21,6 +21,9 @@ import { createLogger } from '@griddispatch/observability';
 // the same run. Each server runs in its own child process; autocannon drives it from this one
 // with the same connections and duration, every request with a fresh externalId (no duplicate
 // fast path). Relays and consumers run during the measurement, as in production.
+// A second yardstick: the durable-commit ceiling of the machine's PostgreSQL — transactions of
+// one small INSERT + pg_notify (what every accepted request needs at least) on 10 connections
+// (intake's pool size), measured for the same duration.
 
 const DURATION_S = Number(process.env.BENCH_INTAKE_SECONDS ?? 10);
 const WARMUP_S = 2;
@@ -206,6 +209,50 @@ async function measure(mode: Mode): Promise<Result> {
   }
 }
 
+/** Transactions/s of BEGIN; INSERT; pg_notify; COMMIT on `connections` connections. */
+async function commitCeiling(seconds: number, connections = 10): Promise<{ transactionsPerSecond: number; p50Ms: number; p99Ms: number }> {
+  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `bench_commit_${runId}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const u = new URL(server);
+  u.pathname = `/${dbName}`;
+  const pool = new pg.Pool({ connectionString: u.toString(), max: connections });
+  // pool.end() resolves before its sockets are closed; DROP … WITH (FORCE) then ends them.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('CREATE TABLE t (id bigserial PRIMARY KEY, v jsonb NOT NULL)');
+    const value = body('ceiling');
+    const latencies: number[] = [];
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        const client = await pool.connect();
+        try {
+          while (performance.now() < end) {
+            const t = performance.now();
+            await client.query('BEGIN');
+            await client.query('INSERT INTO t (v) VALUES ($1)', [value]);
+            await client.query("SELECT pg_notify('bench', '')");
+            await client.query('COMMIT');
+            latencies.push(performance.now() - t);
+          }
+        } finally {
+          client.release();
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+    return { transactionsPerSecond: Math.round(latencies.length / seconds), p50Ms: at(0.5), p99Ms: at(0.99) };
+  } finally {
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const results: Result[] = [];
@@ -213,6 +260,8 @@ async function main(): Promise<void> {
     process.stdout.write(`measuring ${LABELS[mode]} (${WARMUP_S}s warm-up + ${DURATION_S}s, ${CONNECTIONS} connections)...\n`);
     results.push(await measure(mode));
   }
+  process.stdout.write(`measuring the PostgreSQL commit ceiling (INSERT + NOTIFY per transaction, 10 connections, ${DURATION_S}s)...\n`);
+  const ceiling = await commitCeiling(DURATION_S);
   const hello = results[0]!;
   const rows = results.map((r) => ({
     setup: r.label,
@@ -224,6 +273,14 @@ async function main(): Promise<void> {
     'non-2xx': r.non2xx + r.errors,
   }));
   console.table(rows);
+  process.stdout.write(
+    `PostgreSQL commit ceiling: ${ceiling.transactionsPerSecond} tx/s (p50 ${ceiling.p50Ms} ms, p99 ${ceiling.p99Ms} ms); ` +
+      results
+        .slice(1)
+        .map((r) => `${r.mode} reaches ${Math.round((100 * r.requestsPerSecond) / ceiling.transactionsPerSecond)}% of it`)
+        .join(', ') +
+      '\n',
+  );
   for (const r of results.slice(1)) {
     process.stdout.write(`${r.mode}: ${r.accepted} answered 202, ${r.stored} rows stored (incl. warm-up), outbox backlog right after the run: ${r.outboxBacklogAfter}\n`);
   }
@@ -233,7 +290,8 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
     config: { durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS, kafkaBrokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
     results,
-    ratios: Object.fromEntries(results.slice(1).map((r) => [r.mode, { throughput: r.requestsPerSecond / hello.requestsPerSecond, p50: r.p50Ms / Math.max(hello.p50Ms, 0.5), p99: r.p99Ms / Math.max(hello.p99Ms, 0.5) }])),
+    postgresCommitCeiling: ceiling,
+    ratios: Object.fromEntries(results.slice(1).map((r) => [r.mode, { throughput: r.requestsPerSecond / hello.requestsPerSecond, ofCommitCeiling: r.requestsPerSecond / ceiling.transactionsPerSecond, p50: r.p50Ms / Math.max(hello.p50Ms, 0.5), p99: r.p99Ms / Math.max(hello.p99Ms, 0.5) }])),
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

@@ -29,17 +29,42 @@ export interface CreateRequestResult {
 export async function createRequest(ctx: IntakeContext, input: CreateRequestInput): Promise<CreateRequestResult> {
   const { body } = input;
   const hash = bodyHash(body);
+  const id = randomUUID();
+  const receivedAt = ctx.now();
+  const urgency = body.urgency ?? 'normal';
+  const traceparent = currentTraceparent();
+  const event = buildEvent({
+    type: EventTypeName.requestReceived,
+    source: 'intake',
+    subject: id,
+    time: receivedAt,
+    ...(traceparent ? { traceparent } : {}),
+    data: {
+      id,
+      source: body.source,
+      externalId: body.externalId,
+      category: body.category,
+      description: body.description,
+      reportedAt: body.reportedAt,
+      receivedAt: receivedAt.toISOString(),
+      urgency,
+      customer: body.customer,
+      location: body.location,
+    },
+  });
   return withTransaction(ctx.pool, async (client) => {
-    const id = randomUUID();
-    const receivedAt = ctx.now();
-    const urgency = body.urgency ?? 'normal';
+    // One statement for the row and its first timeline entry; on a conflict neither is written.
     const inserted = await client.query(
-      `INSERT INTO intake.requests (id, source, external_id, body_hash, channel, received_by, category, urgency,
-         description, reported_at, received_at, customer, location, status, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', $11)
-       ON CONFLICT (source, external_id) DO NOTHING`,
+      `WITH inserted AS (
+         INSERT INTO intake.requests (id, source, external_id, body_hash, channel, received_by, category, urgency,
+           description, reported_at, received_at, customer, location, status, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', $11)
+         ON CONFLICT (source, external_id) DO NOTHING
+         RETURNING id, received_at)
+       INSERT INTO intake.timeline (request_id, at, type, by, event_id)
+       SELECT id, received_at, 'request.received', $6, $14 FROM inserted`,
       [id, body.source, body.externalId, hash, input.channel, input.receivedBy, body.category, urgency, body.description ?? null,
-        body.reportedAt ?? null, receivedAt, body.customer ? JSON.stringify(body.customer) : null, JSON.stringify(body.location)],
+        body.reportedAt ?? null, receivedAt, body.customer ? JSON.stringify(body.customer) : null, JSON.stringify(body.location), event.id],
     );
     if (inserted.rowCount === 0) {
       const { rows } = await client.query<{ id: string; body_hash: string; status: RequestStatus }>(
@@ -55,31 +80,6 @@ export async function createRequest(ctx: IntakeContext, input: CreateRequestInpu
       }
       return { id: existing.id, status: existing.status, duplicate: true };
     }
-
-    const traceparent = currentTraceparent();
-    const event = buildEvent({
-      type: EventTypeName.requestReceived,
-      source: 'intake',
-      subject: id,
-      time: receivedAt,
-      ...(traceparent ? { traceparent } : {}),
-      data: {
-        id,
-        source: body.source,
-        externalId: body.externalId,
-        category: body.category,
-        description: body.description,
-        reportedAt: body.reportedAt,
-        receivedAt: receivedAt.toISOString(),
-        urgency,
-        customer: body.customer,
-        location: body.location,
-      },
-    });
-    await client.query(
-      `INSERT INTO intake.timeline (request_id, at, type, by, event_id) VALUES ($1, $2, 'request.received', $3, $4)`,
-      [id, receivedAt, input.receivedBy, event.id],
-    );
     await enqueueOutbox(client, SCHEMA, [
       {
         topic: Topics.requestsReceived,
