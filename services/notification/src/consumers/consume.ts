@@ -7,7 +7,7 @@ import type { NotificationConfig } from '../config.ts';
 import { SCHEMA } from '../schema.ts';
 import type { Catalog } from '../templates/index.ts';
 import { recordDeliveries, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
-import { loadWorkOrder, type WorkOrderRecord } from '../use-cases/remember-work-order.ts';
+import type { WorkOrderRecord } from '../use-cases/remember-work-order.ts';
 
 export interface ConsumerDeps {
   pool: Pool;
@@ -70,14 +70,13 @@ export async function consume<T extends EventType>(
 }
 
 /**
- * The stored copy of the event's work order. While it is missing the bus retries the record (the
- * work order's dispatch.assigned travels on another topic and may still be on its way); on the
- * last attempt this returns null and the caller falls back to the operator desk, so the message
- * is neither lost nor dead-lettered.
+ * The event's work order as stored from its dispatch. While it is missing the bus retries the
+ * record (the work order's dispatch.assigned travels on another topic and may still be on its
+ * way); on the last attempt this returns null and the caller falls back to the operator desk, so
+ * the message is neither lost nor dead-lettered.
  */
-export async function workOrderOrRetry<T extends EventType>(deps: ConsumerDeps, input: PlanInput<T>, workOrderId: string): Promise<WorkOrderRecord | null> {
-  const record = await loadWorkOrder(input.client, workOrderId);
-  if (record) return record;
+export function workOrderOrRetry<T extends EventType>(deps: ConsumerDeps, input: PlanInput<T>, workOrderId: string, found: WorkOrderRecord | null): WorkOrderRecord | null {
+  if (found) return found;
   if (input.message.attempt < deps.maxAttempts) {
     throw new WorkOrderNotKnownYetError(`work order ${workOrderId} is not known yet (attempt ${input.message.attempt} of ${deps.maxAttempts})`);
   }

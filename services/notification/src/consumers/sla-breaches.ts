@@ -2,7 +2,7 @@ import type { MessageHandler } from '@griddispatch/bus';
 import { EventTypeName } from '@griddispatch/contracts';
 import type { Mention } from '../templates/index.ts';
 import { assigneeContacts, contactsWithRoles, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
-import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-breaches';
@@ -16,7 +16,8 @@ export const CONSUMER = 'notification.sla-breaches';
 const plan: Planner<typeof EventTypeName.slaBreached> = async (deps, input) => {
   const { client, event, raw } = input;
   const d = event.data;
-  const wo = await workOrderOrRetry(deps, input, d.workOrderId);
+  const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'sla.breached', [d.gridId]);
+  const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
   let staff;
   if (wo) {
     const people = d.notify.length > 0 ? contactsWithRoles(wo.contacts, d.notify) : assigneeContacts(wo.assignees, wo.contacts);
@@ -27,7 +28,6 @@ const plan: Planner<typeof EventTypeName.slaBreached> = async (deps, input) => {
   } else {
     staff = deskDrafts(deps.config, 'operators', deps.catalog.slaBreached(d, null, []), 'sla.breached');
   }
-  const subscribers = await findSubscribers(client, 'sla.breached', [d.gridId, wo?.areaId]);
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 

@@ -1,7 +1,7 @@
 import type { MessageHandler } from '@griddispatch/bus';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
-import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-warnings';
@@ -10,7 +10,8 @@ export const CONSUMER = 'notification.sla-warnings';
 const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
   const { client, event, raw } = input;
   const d = event.data;
-  const wo = await workOrderOrRetry(deps, input, d.workOrderId);
+  const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'sla.warning', [d.gridId]);
+  const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
   const rendered = deps.catalog.slaWarning(d, wo);
   const staff = wo
     ? [
@@ -18,7 +19,6 @@ const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
         ...wecomDrafts(wo.wecomRobotUrl, rendered),
       ]
     : deskDrafts(deps.config, 'operators', rendered, 'sla.warning');
-  const subscribers = await findSubscribers(client, 'sla.warning', [d.gridId, wo?.areaId]);
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 

@@ -1,7 +1,7 @@
 import type { MessageHandler } from '@griddispatch/bus';
 import { EventTypeName, type WorkOrderEventType } from '@griddispatch/contracts';
 import { deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
-import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import { replaceAssignees } from '../use-cases/remember-work-order.ts';
 import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
@@ -19,15 +19,14 @@ const GROUP_WORTHY: ReadonlySet<WorkOrderEventType> = new Set(['reassigned', 'ca
 const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input) => {
   const { client, event, raw } = input;
   const d = event.data;
+  const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'workorder.updated', [d.gridId]);
   const staff: DeliveryDraft[] = [];
-  let areaId: string | null = null;
   if (GROUP_WORTHY.has(d.type)) {
-    const wo = await workOrderOrRetry(deps, input, d.workOrderId);
+    const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
     const rendered = deps.catalog.workOrderUpdated(d, wo);
     if (!wo) {
       staff.push(...deskDrafts(deps.config, 'operators', rendered, 'workorder.updated'));
     } else {
-      areaId = wo.areaId;
       if (d.type === 'reassigned' && d.assignee) {
         const contact = wo.contacts.find((c) => c.staffId === d.assignee?.staffId);
         await replaceAssignees(client, wo.workOrderId, [{ staffId: d.assignee.staffId, name: d.assignee.name, role: contact?.role ?? 'manager' }], deps.now());
@@ -36,7 +35,6 @@ const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input)
       staff.push(...wecomDrafts(wo.wecomRobotUrl, rendered));
     }
   }
-  const subscribers = await findSubscribers(client, 'workorder.updated', [d.gridId, areaId]);
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 

@@ -4,6 +4,7 @@ import type { Logger } from '@griddispatch/observability';
 import type { Channel, ChannelName, DeliveryPayload, SendOutcome } from '../channels/types.ts';
 import { SCHEMA } from '../schema.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
+import { ResultWriter } from './result-writer.ts';
 import { nextStep, type RetryPolicy } from './retry-policy.ts';
 
 // The delivery worker: claims due pending deliveries, sends them through their channel, records
@@ -57,6 +58,7 @@ const T = `${SCHEMA}.deliveries`;
 
 export class DeliveryWorker {
   private readonly limiter: RateLimiter<ChannelName>;
+  private readonly results: ResultWriter;
   private readonly random: () => number;
   private readonly batchSize: number;
   private running = false;
@@ -65,9 +67,12 @@ export class DeliveryWorker {
   private woken = false;
   private readonly inFlight = new Set<Promise<void>>();
   private listener: PoolClient | null = null;
+  /** Earliest next_attempt_at this worker set (ms), so the loop wakes for it without polling. */
+  private nextDueAt: number | null = null;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
+    this.results = new ResultWriter(o.pool);
     this.random = o.random ?? Math.random;
     this.batchSize = o.batchSize ?? 500;
   }
@@ -142,6 +147,8 @@ export class DeliveryWorker {
       const free = this.o.concurrency - this.inFlight.size;
       let claimed = 0;
       if (free > 0) {
+        // Whatever was due by now is claimed below; later times are noted again as they are set.
+        if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
           const rows = await this.claim(free);
           claimed = rows.length;
@@ -159,19 +166,22 @@ export class DeliveryWorker {
       if (!this.running) break;
       if (free > 0 && claimed === free) continue;
       if (!this.listener && this.running) await this.listen();
-      await this.idle(free > 0 ? await this.untilNextDue() : this.o.pollMs);
+      await this.idle(free > 0 ? this.untilNextDue() : this.o.pollMs);
     }
   }
 
-  private async untilNextDue(): Promise<number> {
-    try {
-      const { rows } = await this.o.pool.query<{ at: Date | null }>(`SELECT min(next_attempt_at) AS at FROM ${T} WHERE status = 'pending'`);
-      const at = rows[0]?.at;
-      if (!at) return this.o.pollMs;
-      return Math.min(this.o.pollMs, Math.max(0, at.getTime() - this.o.now().getTime()));
-    } catch {
-      return this.o.pollMs;
-    }
+  /**
+   * How long the loop may sleep: until the earliest retry or deferral this worker scheduled, at
+   * most the poll interval (which also finds rows other replicas scheduled, or left behind).
+   */
+  private untilNextDue(): number {
+    if (this.nextDueAt === null) return this.o.pollMs;
+    return Math.min(this.o.pollMs, Math.max(0, this.nextDueAt - this.o.now().getTime()));
+  }
+
+  private noteDue(at: Date): void {
+    const t = at.getTime();
+    if (this.nextDueAt === null || t < this.nextDueAt) this.nextDueAt = t;
   }
 
   private idle(ms: number): Promise<void> {
@@ -191,13 +201,20 @@ export class DeliveryWorker {
     });
   }
 
-  /** Claims due rows (pushing them one lease ahead) and joins their subscription, in one statement. */
+  /**
+   * Claims due rows (pushing them one lease ahead) and joins their subscription, in one statement.
+   * The claim commits without waiting for the WAL flush (`synchronous_commit` off for this
+   * statement's transaction only): a claim lost in a database crash merely makes the row due
+   * again at its old time — the same as a claim whose worker died — while the results, which
+   * must not be lost, are written with the normal durable commit.
+   */
   private async claim(limit: number): Promise<ClaimedRow[]> {
     const now = this.o.now();
     const { rows } = await this.o.pool.query<ClaimedRow>(
-      `WITH due AS (
+      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+       due AS (
          SELECT id FROM ${T}
-          WHERE status = 'pending' AND next_attempt_at <= $1
+          WHERE status = 'pending' AND next_attempt_at <= $1 AND (SELECT setting FROM relaxed) = 'off'
           ORDER BY next_attempt_at
           LIMIT $2
           FOR UPDATE SKIP LOCKED),
@@ -254,32 +271,22 @@ export class DeliveryWorker {
     const error = outcome.kind === 'delivered' ? null : outcome.error;
     this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
 
-    // The result and its attempt-log row in one statement (one round trip, atomic); only if the
-    // row is still ours — another worker may have taken it over after our lease ran out.
-    const recorded = await this.o.pool.query(
-      `WITH updated AS (
-         UPDATE ${T} SET status = $2, attempts = $3, last_status_code = $4, last_error = $5, latency_ms = $6,
-                next_attempt_at = $7, updated_at = $8, delivered_at = $9
-          WHERE id = $1 AND attempts = $10 AND status = 'pending'
-         RETURNING id)
-       INSERT INTO ${SCHEMA}.delivery_attempts (delivery_id, attempt, started_at, outcome, status_code, error, latency_ms)
-       SELECT id, $3, $11, $12, $4, $5, $6 FROM updated`,
-      [
-        row.id,
-        step.status,
-        attempts,
-        outcome.statusCode,
-        error,
-        latencyMs,
-        step.status === 'pending' ? step.nextAttemptAt : null,
-        now,
-        step.status === 'delivered' ? now : null,
-        row.attempts,
-        startedAt,
-        outcome.kind,
-      ],
-    );
-    if (recorded.rowCount !== 1) {
+    const recorded = await this.results.write({
+      deliveryId: row.id,
+      claimedAttempts: row.attempts,
+      status: step.status,
+      attempts,
+      outcome: outcome.kind,
+      statusCode: outcome.statusCode,
+      error,
+      latencyMs,
+      nextAttemptAt: step.status === 'pending' ? step.nextAttemptAt : null,
+      deliveredAt: step.status === 'delivered' ? now : null,
+      startedAt,
+      now,
+    });
+    if (!recorded) {
+      // Another worker took the row over after our lease ran out; its result stands.
       log.warn('delivery result not recorded: the row was claimed again meanwhile');
       return;
     }
@@ -287,6 +294,7 @@ export class DeliveryWorker {
       await this.disableSubscription(row.subscription_id, `receiver answered HTTP 410 Gone at ${now.toISOString()}`, now);
     }
 
+    if (step.status === 'pending') this.noteDue(step.nextAttemptAt);
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
       case 'delivered':
@@ -329,10 +337,8 @@ export class DeliveryWorker {
   }
 
   private async defer(row: ClaimedRow, waitMs: number): Promise<void> {
-    await this.o.pool.query(`UPDATE ${T} SET next_attempt_at = $2 WHERE id = $1 AND attempts = $3 AND status = 'pending'`, [
-      row.id,
-      new Date(this.o.now().getTime() + Math.max(1, waitMs)),
-      row.attempts,
-    ]);
+    const at = new Date(this.o.now().getTime() + Math.max(1, waitMs));
+    await this.o.pool.query(`UPDATE ${T} SET next_attempt_at = $2 WHERE id = $1 AND attempts = $3 AND status = 'pending'`, [row.id, at, row.attempts]);
+    this.noteDue(at);
   }
 }

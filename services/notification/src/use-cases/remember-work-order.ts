@@ -39,21 +39,21 @@ export async function rememberWorkOrder(client: PoolClient, data: DispatchAssign
   );
 }
 
-export async function loadWorkOrder(client: PoolClient, workOrderId: string): Promise<WorkOrderRecord | null> {
-  const { rows } = await client.query<{
-    work_order_id: string;
-    grid_id: string;
-    grid_name: string;
-    area_id: string | null;
-    district_code: string | null;
-    category: WorkOrderContext['category'];
-    customer_classes: string[];
-    assignees: Assignee[];
-    contacts: Contact[];
-    wecom_robot_url: string | null;
-  }>(`SELECT * FROM ${SCHEMA}.work_order_contacts WHERE work_order_id = $1`, [workOrderId]);
-  const r = rows[0];
-  if (!r) return null;
+/** The table's row (as `to_jsonb` gives it) as the record the consumers use. */
+export interface WorkOrderContactsJson {
+  work_order_id: string;
+  grid_id: string;
+  grid_name: string;
+  area_id: string | null;
+  district_code: string | null;
+  category: WorkOrderContext['category'];
+  customer_classes: string[];
+  assignees: Assignee[];
+  contacts: Contact[];
+  wecom_robot_url: string | null;
+}
+
+export function workOrderRecord(r: WorkOrderContactsJson): WorkOrderRecord {
   return {
     workOrderId: r.work_order_id,
     gridId: r.grid_id,

@@ -1,0 +1,104 @@
+import type { Pool } from 'pg';
+import type { SendOutcome } from '../channels/types.ts';
+import type { DeliveryStatus } from '../schema.ts';
+import { SCHEMA } from '../schema.ts';
+
+// Writes attempt results in batches, group-commit style: a result waits only while the previous
+// write is in flight, and everything that queued meanwhile goes out in the next single
+// statement. A lone result is written at once; under load, one fsync covers many deliveries
+// instead of one each, which leaves the connections and the disk to the consumers.
+
+export interface AttemptResult {
+  deliveryId: string;
+  /** Attempts the row had when claimed: the write applies only if it still has them. */
+  claimedAttempts: number;
+  status: DeliveryStatus;
+  attempts: number;
+  outcome: SendOutcome['kind'];
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  startedAt: Date;
+  now: Date;
+}
+
+interface Queued {
+  result: AttemptResult;
+  resolve: (recorded: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 500;
+
+export class ResultWriter {
+  private queue: Queued[] = [];
+  private flushing = false;
+
+  constructor(private readonly pool: Pool) {}
+
+  /** Resolves true once written; false when another worker had taken the row over meanwhile. */
+  write(result: AttemptResult): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ result, resolve, reject });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const written = await this.flush(batch.map((q) => q.result));
+          for (const q of batch) q.resolve(written.has(q.result.deliveryId));
+        } catch (err) {
+          for (const q of batch) q.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** The results and their attempt-log rows in one statement (atomic); returns the ids written. */
+  private async flush(results: AttemptResult[]): Promise<Set<string>> {
+    const col = <T>(pick: (r: AttemptResult) => T) => results.map(pick);
+    const { rows } = await this.pool.query<{ delivery_id: string }>(
+      `WITH r AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::int[],
+                              $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
+           AS r(id, claimed_attempts, status, attempts, outcome, status_code, error, latency_ms,
+                next_attempt_at, delivered_at, started_at, now)),
+       updated AS (
+         UPDATE ${SCHEMA}.deliveries d
+            SET status = r.status, attempts = r.attempts, last_status_code = r.status_code, last_error = r.error,
+                latency_ms = r.latency_ms, next_attempt_at = r.next_attempt_at, updated_at = r.now, delivered_at = r.delivered_at
+           FROM r
+          WHERE d.id = r.id AND d.attempts = r.claimed_attempts AND d.status = 'pending'
+         RETURNING d.id)
+       INSERT INTO ${SCHEMA}.delivery_attempts (delivery_id, attempt, started_at, outcome, status_code, error, latency_ms)
+       SELECT r.id, r.attempts, r.started_at, r.outcome, r.status_code, r.error, r.latency_ms
+         FROM r JOIN updated u ON u.id = r.id
+       RETURNING delivery_id`,
+      [
+        col((r) => r.deliveryId),
+        col((r) => r.claimedAttempts),
+        col((r) => r.status),
+        col((r) => r.attempts),
+        col((r) => r.outcome),
+        col((r) => r.statusCode),
+        col((r) => r.error),
+        col((r) => r.latencyMs),
+        col((r) => r.nextAttemptAt),
+        col((r) => r.deliveredAt),
+        col((r) => r.startedAt),
+        col((r) => r.now),
+      ],
+    );
+    return new Set(rows.map((r) => r.delivery_id));
+  }
+}
