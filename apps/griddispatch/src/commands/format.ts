@@ -1,0 +1,198 @@
+import type { Category, RequestStatus, Stage } from '@griddispatch/contracts';
+
+// Text helpers shared by the operator commands: local times in GD_TIME_ZONE, "time left",
+// terminal colours, and tables aligned for Chinese text (a CJK character takes two columns).
+
+export const CATEGORY_WORDS: Record<Category, string> = {
+  fault_repair: '故障报修',
+  new_connection: '业扩报装',
+  billing: '电费',
+  consultation: '咨询',
+  complaint: '投诉',
+  report: '举报',
+  service_request: '服务申请',
+};
+
+export const STAGE_WORDS: Record<Stage, string> = { ack: '响应', arrive: '到达', resolve: '办结', callback: '回访' };
+
+export const STATUS_WORDS: Record<RequestStatus, string> = {
+  received: '已受理',
+  assigned: '已派单',
+  unroutable: '无法派单',
+  acknowledged: '已响应',
+  en_route: '在途',
+  arrived: '已到达',
+  resolved: '已办结',
+  closed: '已关闭',
+  suspended: '挂起',
+  cancelled: '已取消',
+};
+
+/** Stages a request in `status` has already satisfied (DESIGN §7: a stage ends with its event). */
+export function satisfiedStages(status: RequestStatus): Set<Stage> {
+  const order: RequestStatus[] = ['acknowledged', 'en_route', 'arrived', 'resolved', 'closed'];
+  const at = order.indexOf(status);
+  const done = new Set<Stage>();
+  if (at >= 0) done.add('ack');
+  if (at >= order.indexOf('arrived')) done.add('arrive');
+  if (at >= order.indexOf('resolved')) done.add('resolve');
+  if (at >= order.indexOf('closed')) done.add('callback');
+  return done;
+}
+
+/** Statuses with no running clock: nothing is due. */
+export function isSettled(status: RequestStatus): boolean {
+  return status === 'closed' || status === 'cancelled' || status === 'unroutable';
+}
+
+// --- time --------------------------------------------------------------------------------------
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function partsOf(date: Date, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, f);
+  }
+  const out = { year: '', month: '', day: '', hour: '', minute: '', second: '' };
+  for (const p of f.formatToParts(date)) if (p.type in out) out[p.type as keyof typeof out] = p.value;
+  return out;
+}
+
+/** `14:05:12` in the zone. */
+export function clockTime(date: Date, timeZone: string): string {
+  const p = partsOf(date, timeZone);
+  return `${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** `2026-11-03 14:05:12` in the zone. */
+export function dateTime(date: Date, timeZone: string): string {
+  const p = partsOf(date, timeZone);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** A deadline as an operator reads it: `14:32` today, `11-04 09:00` on another day. */
+export function deadlineTime(deadline: Date, now: Date, timeZone: string): string {
+  const d = partsOf(deadline, timeZone);
+  const n = partsOf(now, timeZone);
+  const hm = `${d.hour}:${d.minute}`;
+  if (d.year === n.year && d.month === n.month && d.day === n.day) return hm;
+  return d.year === n.year ? `${d.month}-${d.day} ${hm}` : `${d.year}-${d.month}-${d.day} ${hm}`;
+}
+
+/** When something happened, as short as is unambiguous: `14:05:12` today, `11-02 09:14` this year. */
+export function eventTime(date: Date, now: Date, timeZone: string): string {
+  const d = partsOf(date, timeZone);
+  const n = partsOf(now, timeZone);
+  if (d.year === n.year && d.month === n.month && d.day === n.day) return `${d.hour}:${d.minute}:${d.second}`;
+  return d.year === n.year ? `${d.month}-${d.day} ${d.hour}:${d.minute}` : `${d.year}-${d.month}-${d.day}`;
+}
+
+/** Compact duration, rounded down: `45s`, `27m`, `1h05m`, `2d03h`. */
+export function compactDuration(ms: number): string {
+  const s = Math.floor(Math.abs(ms) / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+/** `剩余 27m` before the deadline, `已过 3m` after it. */
+export function timeLeft(deadline: Date, now: Date): { text: string; overdue: boolean; ms: number } {
+  const ms = deadline.getTime() - now.getTime();
+  return ms >= 0 ? { text: `剩余 ${compactDuration(ms)}`, overdue: false, ms } : { text: `已过 ${compactDuration(ms)}`, overdue: true, ms };
+}
+
+// --- colours -------------------------------------------------------------------------------------
+
+const STYLES = {
+  dim: [2, 22],
+  bold: [1, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  blue: [34, 39],
+  magenta: [35, 39],
+  cyan: [36, 39],
+} as const;
+export type Style = keyof typeof STYLES;
+
+export type Paint = (style: Style | Style[], text: string) => string;
+
+/** ANSI styling when `enabled` (stdout is a terminal), plain text otherwise. */
+export function painter(enabled: boolean): Paint {
+  if (!enabled) return (_style, text) => text;
+  return (style, text) => {
+    const list = Array.isArray(style) ? style : [style];
+    return list.reduce((acc, s) => `\u001b[${STYLES[s][0]}m${acc}\u001b[${STYLES[s][1]}m`, text);
+  };
+}
+
+// Matching the escape character is the point of this pattern.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+function isWide(code: number): boolean {
+  return (
+    (code >= 0x1100 && code <= 0x115f) ||
+    (code >= 0x2e80 && code <= 0x303e) ||
+    (code >= 0x3041 && code <= 0x33ff) ||
+    (code >= 0x3400 && code <= 0x4dbf) ||
+    (code >= 0x4e00 && code <= 0x9fff) ||
+    (code >= 0xa000 && code <= 0xa4cf) ||
+    (code >= 0xac00 && code <= 0xd7a3) ||
+    (code >= 0xf900 && code <= 0xfaff) ||
+    (code >= 0xfe30 && code <= 0xfe4f) ||
+    (code >= 0xff00 && code <= 0xff60) ||
+    (code >= 0xffe0 && code <= 0xffe6) ||
+    (code >= 0x20000 && code <= 0x3fffd)
+  );
+}
+
+/** Columns `text` takes on a terminal: CJK and full-width characters count two, colours none. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text.replace(ANSI, '')) width += isWide(ch.codePointAt(0) ?? 0) ? 2 : 1;
+  return width;
+}
+
+export function padDisplay(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
+/** Cuts `text` to at most `width` columns, marking the cut with `…`. */
+export function truncateDisplay(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  let out = '';
+  let used = 0;
+  for (const ch of text) {
+    const w = isWide(ch.codePointAt(0) ?? 0) ? 2 : 1;
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return `${out}…`;
+}
+
+/** Rows under a header, columns separated by two spaces; the last column is not padded. */
+export function renderTable(headers: string[], rows: string[][], paint: Paint = painter(false)): string {
+  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : padDisplay(c, widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [paint('bold', line(headers)), ...rows.map(line)].join('\n') + '\n';
+}
