@@ -27,8 +27,7 @@ export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
 export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
-const BUS_MAX_ATTEMPTS = 5;
-const BUS_RETRY_BACKOFF_MS = 500;
+const CONSUMER_RETRY = { maxAttempts: 5, backoffMs: 500 };
 
 
 export interface NotificationDeps {
@@ -48,6 +47,8 @@ export interface NotificationDeps {
    * `tick()` and a controlled clock. Default true.
    */
   deliveryLoop?: boolean;
+  /** Bus attempts per record and first retry delay. Default 5 attempts from 500 ms. */
+  consumerRetry?: { maxAttempts: number; backoffMs: number };
 }
 
 export interface NotificationHandle extends ServiceHandle {
@@ -102,6 +103,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     },
   });
 
+  const retry = deps.consumerRetry ?? CONSUMER_RETRY;
   const consumerDeps: ConsumerDeps = {
     pool: deps.pool,
     logger,
@@ -109,7 +111,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     catalog: catalog(config.locale, config.timeZone),
     now,
     wake: () => worker.wake(),
-    maxAttempts: BUS_MAX_ATTEMPTS,
+    maxAttempts: retry.maxAttempts,
   };
   const handlers: Record<(typeof CONSUMED_TOPICS)[number], MessageHandler> = {
     [Topics.dispatchAssigned]: dispatchAssignedHandler(consumerDeps),
@@ -137,8 +139,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
           deps.bus.subscribe({
             groupId: `${deps.groupId ?? config.groupId}.${topic}`,
             topics: [topic],
-            maxAttempts: BUS_MAX_ATTEMPTS,
-            retryBackoffMs: BUS_RETRY_BACKOFF_MS,
+            maxAttempts: retry.maxAttempts,
+            retryBackoffMs: retry.backoffMs,
             handler,
           }),
         ),

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitForIdle } from '@griddispatch/bus';
 import { parseEvent } from '@griddispatch/contracts';
 import {
   assignedData,
@@ -112,6 +113,28 @@ describe('escalation', () => {
     h.smsGateway.received.length = 0;
     await h.deliver(warningEvent(warningData(data.workOrderId)));
     expect(smsTo(h.smsGateway.received)).toEqual([expect.objectContaining({ to: '+8613800000002', text: expect.stringMatching(/^【时限预警】后湖3号网格/) })]);
+  });
+
+  it('waits for a breach whose dispatch is still on its way, then escalates to the named roles', async () => {
+    const data = assignedData();
+    const breach = breachedEvent(breachedData(data.workOrderId, { level: 2, notify: ['supervisor'] }));
+    await h.publish(breach); // sla.breaches overtakes dispatch.assigned (another topic)
+    await h.publish(assignedEvent(data));
+    await waitForIdle(h.bus);
+    await h.service.tick();
+    const breachSms = await deliveryRows(h, 'event_id = $1', [breach.id]);
+    expect(breachSms.map((r) => [r.channel, r.recipient])).toEqual([
+      ['sms', '+8613800000003'],
+      ['wecom', `${h.robot.url}?key=robot-hh`],
+    ]);
+    expect(h.deskRobot.received).toHaveLength(0);
+  });
+
+  it('tells the operator desk about a breach of a work order it never saw dispatched', async () => {
+    const breach = breachedEvent(breachedData('never-dispatched', { level: 1 }));
+    await h.deliver(breach);
+    expect(await deliveryRows(h, 'event_id = $1', [breach.id])).toEqual([expect.objectContaining({ channel: 'wecom', recipient: `${h.deskRobot.url}?key=desk`, status: 'delivered' })]);
+    expect(JSON.parse(h.deskRobot.received[0]!.body).markdown.content).toContain('网格HH-G03');
   });
 
   it('sends ordinary work-order updates to subscribers only', async () => {

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
+import { displayRecipient } from '../channels/recipient.ts';
 import type { Channel, ChannelName, DeliveryPayload, SendOutcome } from '../channels/types.ts';
 import { SCHEMA } from '../schema.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
@@ -307,7 +308,7 @@ export class DeliveryWorker {
         log.warn({ ...detail, error, subscriptionDisabled: step.disableSubscription }, 'delivery failed for good');
         break;
       case 'dead':
-        log.warn({ ...detail, error, recipient: row.recipient }, 'delivery dead-lettered after its last attempt');
+        log.warn({ ...detail, error, recipient: displayRecipient(row.channel, row.recipient) }, 'delivery dead-lettered after its last attempt');
         break;
     }
   }

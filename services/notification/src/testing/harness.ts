@@ -91,6 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       now: clock.now,
       random: options.random ?? (() => 1),
       deliveryLoop: options.deliveryLoop ?? false,
+      consumerRetry: { maxAttempts: 3, backoffMs: 20 },
     });
   let service = await build();
   await service.start();

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
-import { maskPhone } from '@griddispatch/observability';
+import { displayRecipient } from '../channels/recipient.ts';
 import type { ChannelName } from '../channels/types.ts';
 import { deliveries, deliveryAttempts, subscriptions, type DeliveryRow, type DeliveryStatus } from '../schema.ts';
 import type { Caller } from './manage-subscriptions.ts';
@@ -64,13 +64,6 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
   } catch {
     throw new InvalidCursorError('cursor is not one this API returned');
   }
-}
-
-/** What may be shown of a recipient: phones masked, robot keys hidden. */
-export function displayRecipient(channel: string, recipient: string): string {
-  if (channel === 'sms') return maskPhone(recipient);
-  if (channel === 'wecom') return recipient.replace(/([?&]key=)([^&]{0,4})[^&]*/i, '$1$2****');
-  return recipient;
 }
 
 export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: Caller): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
