@@ -67,7 +67,7 @@ export class DeliveryWorker {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private readonly inFlight = new Set<Promise<void>>();
-  private listener: PoolClient | null = null;
+  private listener: { client: PoolClient; drop: (broken: boolean) => void } | null = null;
   /** Earliest next_attempt_at this worker set (ms), so the loop wakes for it without polling. */
   private nextDueAt: number | null = null;
 
@@ -110,10 +110,14 @@ export class DeliveryWorker {
     await this.loopDone;
     await Promise.all([...this.inFlight]);
     const listener = this.listener;
-    this.listener = null;
     if (listener) {
-      await listener.query(`UNLISTEN ${WAKE_CHANNEL}`).catch(() => undefined);
-      listener.release();
+      try {
+        await listener.client.query(`UNLISTEN ${WAKE_CHANNEL}`);
+        listener.drop(false);
+      } catch (err) {
+        this.o.logger.debug({ err }, 'delivery worker: UNLISTEN failed; discarding the connection');
+        listener.drop(true);
+      }
     }
   }
 
@@ -127,19 +131,38 @@ export class DeliveryWorker {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /** A connection LISTENing for other replicas' consumers; without it the worker still polls. */
   private async listen(): Promise<void> {
+    let client: PoolClient;
     try {
-      const client = await this.o.pool.connect();
-      client.on('notification', () => this.wake());
-      client.on('error', (err) => {
-        this.o.logger.warn({ err }, 'delivery worker: LISTEN connection lost; polling until it is back');
-        if (this.listener === client) this.listener = null;
-        client.release(true);
-      });
+      client = await this.o.pool.connect();
+    } catch (err) {
+      this.o.logger.warn({ err }, 'delivery worker: no connection for LISTEN; polling only');
+      return;
+    }
+    let released = false;
+    const drop = (broken: boolean) => {
+      if (released) return;
+      released = true;
+      if (this.listener?.client === client) this.listener = null;
+      client.off('notification', onNotification);
+      client.off('error', onError);
+      // A connection whose socket failed is discarded; a healthy one went through UNLISTEN.
+      client.release(broken);
+    };
+    const onNotification = () => this.wake();
+    const onError = (err: Error) => {
+      this.o.logger.warn({ err }, 'delivery worker: LISTEN connection lost; polling until it is back');
+      drop(true);
+    };
+    client.on('notification', onNotification);
+    client.on('error', onError);
+    try {
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
-      this.listener = client;
+      this.listener = { client, drop };
     } catch (err) {
       this.o.logger.warn({ err }, 'delivery worker: LISTEN failed; polling only');
+      drop(true);
     }
   }
 
