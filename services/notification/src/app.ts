@@ -134,7 +134,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       if (loop) await worker.start();
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.
-      subscriptions = await Promise.all(
+      const joined = await Promise.allSettled(
         Object.entries(handlers).map(([topic, handler]) =>
           deps.bus.subscribe({
             groupId: `${deps.groupId ?? config.groupId}.${topic}`,
@@ -145,6 +145,14 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
           }),
         ),
       );
+      subscriptions = joined.flatMap((j) => (j.status === 'fulfilled' ? [j.value] : []));
+      const failed = joined.find((j): j is PromiseRejectedResult => j.status === 'rejected');
+      if (failed) {
+        await Promise.all(subscriptions.map((sub) => sub.stop()));
+        subscriptions = [];
+        await worker.stop();
+        throw failed.reason;
+      }
       logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms ? 'gateway' : 'log', deliveryLoop: loop }, 'notification started');
     },
     async stop() {
