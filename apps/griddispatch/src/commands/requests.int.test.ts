@@ -108,7 +108,7 @@ describe('griddispatch requests', () => {
     const { code, out } = await run(requests, ['list']);
     expect(code).toBe(0);
     const [header, ...rows] = out.trimEnd().split('\n');
-    expect(header).toMatch(/^收到 +编号 +来源 +类别 +状态 +网格 +负责人 +下一截止 +超时$/);
+    expect(header).toMatch(/^收到 +编号 +来源 +类别 +状态 +网格 +负责人 +故障事件 +下一截止 +超时$/);
     // 20 shown (the default limit), then the hint.
     expect(rows.at(-1)).toBe('20 shown; more with --limit 40');
     const table = rows.slice(0, -1);

@@ -25,7 +25,8 @@ Requests over the HTTP API (GD_URL, default http://127.0.0.1:8080; key GD_API_KE
 embedded start's development key). Times in GD_TIME_ZONE; names are masked.
 
   list               newest first, as a table: received, id, source, category, status, grid,
-                     assignee, next deadline with the time left, SLA breaches
+                     assignee, incident (repeated fault calls grouped), next deadline with the
+                     time left, SLA breaches
     --status S       ${RequestStatus.options.join(', ')}
     --grid G         grid id (e.g. HH-G03)
     --category C     ${Category.options.join(', ')}
@@ -94,10 +95,12 @@ export function renderRequestTable(items: RequestSummary[], opts: RenderOptions)
     STATUS_WORDS[r.status],
     r.grid?.name ?? '—',
     assigneesText(r),
+    // Repeated fault calls from one 台区 share an incident (one crew, one repair): the same short id.
+    r.incidentId ? r.incidentId.slice(0, 8) : '',
     deadlineCell(r, opts, paint),
     breachCell(r, paint),
   ]);
-  return renderTable(['收到', '编号', '来源', '类别', '状态', '网格', '负责人', '下一截止', '超时'], rows, paint);
+  return renderTable(['收到', '编号', '来源', '类别', '状态', '网格', '负责人', '故障事件', '下一截止', '超时'], rows, paint);
 }
 
 /** The detail view of `requests show`. */

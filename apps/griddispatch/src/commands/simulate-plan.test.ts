@@ -133,7 +133,8 @@ describe('summary', () => {
     stats.record({ status: 202, duplicate: true, latencyMs: 16 });
     stats.record({ status: 429, latencyMs: 18 });
     stats.record({ status: 'ECONNRESET', latencyMs: 3000 });
-    const s = stats.summary(1000);
+    // Answers took half a second longer than the sending.
+    const s = stats.summary(1500, 1000);
     expect(s).toMatchObject({ planned: 10, sent: 10, completed: 9, accepted: 6, duplicates: 1, errors: 2 });
     expect(s.errorsByStatus).toEqual([
       ['429', 1],
@@ -143,6 +144,7 @@ describe('summary', () => {
     expect(s.latency).toEqual({ p50: 14, p99: 40, max: 40 });
 
     const text = formatSummary(s, { ratePerSecond: 10, stormFeeders: ['10kV湖滨线 (HH-10kV-01)'], url: 'http://127.0.0.1:8080' });
+    expect(text).toContain('10 of 10 requests sent to http://127.0.0.1:8080 in 1.5s (target 10/s, achieved 10.0/s)');
     expect(text).toContain('accepted 202   6');
     expect(text).toContain('duplicates     1');
     expect(text).toContain('errors         2   (429 ×1, ECONNRESET ×1)');

@@ -306,7 +306,10 @@ export interface Summary {
   errors: number;
   errorsByStatus: [string, number][];
   latency: { p50: number; p99: number; max: number } | null;
+  /** The whole run, answers included. */
   elapsedMs: number;
+  /** From the start until the last request was due to leave plus one interval: what the rate is measured over. */
+  sendWindowMs: number;
 }
 
 /** Nearest-rank percentile of ascending values. */
@@ -342,7 +345,7 @@ export class SimStats {
     return this.results.filter((r) => r.status !== 202).length;
   }
 
-  summary(elapsedMs: number): Summary {
+  summary(elapsedMs: number, sendWindowMs = elapsedMs): Summary {
     const byStatus = new Map<string, number>();
     let accepted = 0;
     let duplicates = 0;
@@ -365,6 +368,7 @@ export class SimStats {
       errorsByStatus: [...byStatus].sort((a, b) => b[1] - a[1]),
       latency: latencies.length > 0 ? { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! } : null,
       elapsedMs,
+      sendWindowMs,
     };
   }
 }
@@ -377,7 +381,7 @@ function ms(value: number): string {
 export function formatSummary(s: Summary, ctx: { ratePerSecond: number; stormFeeders: string[]; url: string }): string {
   const secs = s.elapsedMs / 1000;
   const lines = [
-    `simulate: ${s.sent} of ${s.planned} requests sent to ${ctx.url} in ${secs.toFixed(1)}s (target ${ctx.ratePerSecond}/s, achieved ${secs > 0 ? (s.sent / secs).toFixed(1) : '0'}/s)`,
+    `simulate: ${s.sent} of ${s.planned} requests sent to ${ctx.url} in ${secs.toFixed(1)}s (target ${ctx.ratePerSecond}/s, achieved ${(s.sent / Math.max(0.001, s.sendWindowMs / 1000)).toFixed(1)}/s)`,
   ];
   if (ctx.stormFeeders.length > 0) lines.push(`  storm on       ${ctx.stormFeeders.join(', ')}`);
   lines.push(`  sent           ${s.sent}`);

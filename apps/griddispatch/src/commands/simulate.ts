@@ -200,17 +200,24 @@ export async function simulate(args: string[], io: CliIo): Promise<number> {
       await sleep(wait, io.signal);
     }
 
-    // Let the answers in flight come back (bounded), still reporting progress.
-    const drainUntil = performance.now() + DRAIN_MS;
-    while (pending.size > 0 && performance.now() < drainUntil) {
-      await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, PROGRESS_TTY_MS))]);
+    // Offered load ends when the schedule does: the last request left one interval before it.
+    const sendWindowMs = Math.max(1, performance.now() - start, (stats.sent * 1000) / rate);
+    // The run lasts its duration; then the answers still in flight come back (bounded). Progress goes on.
+    const scheduleEnd = start + durationMs;
+    const drainUntil = Math.max(performance.now(), scheduleEnd) + DRAIN_MS;
+    for (;;) {
+      const now = performance.now();
+      const waitForSchedule = !io.signal.aborted && now < scheduleEnd;
+      if ((pending.size === 0 && !waitForSchedule) || now >= drainUntil) break;
+      const tick = new Promise((r) => setTimeout(r, waitForSchedule ? Math.min(PROGRESS_TTY_MS, scheduleEnd - now) : PROGRESS_TTY_MS));
+      await (pending.size > 0 ? Promise.race([Promise.all(pending), tick]) : tick);
       progress();
     }
     const elapsedMs = performance.now() - start;
     progress(true);
     poster.close();
     if (io.signal.aborted) io.stderr.write('simulate: interrupted\n');
-    const summary = stats.summary(elapsedMs);
+    const summary = stats.summary(elapsedMs, sendWindowMs);
     io.stdout.write(formatSummary(summary, { ratePerSecond: rate, stormFeeders: generator.stormFeeders, url: config.url }));
     return summary.errors === 0 && summary.completed === planned ? 0 : 1;
   });
