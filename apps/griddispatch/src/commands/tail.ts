@@ -52,6 +52,10 @@ export async function tail(args: string[], io: CliIo): Promise<number> {
     // No offsets are ever committed, so the group leaves nothing behind on the broker.
     const groupId = throwawayGroupId('tail');
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1000, allowAutoTopicCreation: false });
+    // kafkajs restarts a crashed consumer by itself; the operator should still know why lines stopped.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      io.stderr.write(`tail: Kafka consumer failed (${payload.error.message})${payload.restart ? '; reconnecting' : ''}\n`);
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topics: fullNames, fromBeginning });
