@@ -1,9 +1,4 @@
-import { dlq } from './commands/dlq.ts';
 import { cli } from './commands/io.ts';
-import { requests } from './commands/requests.ts';
-import { simulate } from './commands/simulate.ts';
-import { start } from './commands/start.ts';
-import { tail } from './commands/tail.ts';
 
 const USAGE = `usage: griddispatch <command>
 
@@ -14,26 +9,32 @@ commands:
   requests         list | show <id>: requests, their grid, deadlines and timeline (HTTP API)
   dlq              list | replay <topic>: dead letters, and publishing them again
   simulate         realistic requests at a fixed rate (--storm: a typhoon surge)
+  import <dir>     load grids, 台区, customers, staff and rosters (checked first, all or nothing)
 
 griddispatch <command> --help for a command's options. Environment: GD_URL, GD_API_KEY,
-KAFKA_BROKERS, GD_TOPIC_PREFIX, GD_TIME_ZONE.
+KAFKA_BROKERS, GD_TOPIC_PREFIX, GD_TIME_ZONE, DATABASE_URL, GD_DATA_DIR.
 `;
 
-const commands: Record<string, (args: string[]) => Promise<void>> = {
-  start: () => start(),
-  tail: cli(tail),
-  requests: cli(requests),
-  dlq: cli(dlq),
-  simulate: cli(simulate),
+// Loaded on demand: `start` and `import` pull in every service, which operators' quick
+// commands (tail, requests) should not wait for.
+const commands: Record<string, () => Promise<(args: string[]) => Promise<void>>> = {
+  start: async () => (await import('./commands/start.ts')).start,
+  tail: async () => cli((await import('./commands/tail.ts')).tail),
+  requests: async () => cli((await import('./commands/requests.ts')).requests),
+  dlq: async () => cli((await import('./commands/dlq.ts')).dlq),
+  simulate: async () => cli((await import('./commands/simulate.ts')).simulate),
+  import: async () => cli((await import('./commands/import.ts')).importCommand),
 };
 
 const [name, ...args] = process.argv.slice(2);
-const command = name ? commands[name] : undefined;
-if (!command) {
+const load = name ? commands[name] : undefined;
+if (!load) {
   process.stderr.write(name && name !== '--help' ? `unknown command: ${name}\n\n${USAGE}` : USAGE);
   process.exit(name && name !== '--help' ? 2 : 0);
 }
-await command(args).catch((err: unknown) => {
-  process.stderr.write(`griddispatch ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+await load()
+  .then((command) => command(args))
+  .catch((err: unknown) => {
+    process.stderr.write(`griddispatch ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
