@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createInProcessBus, createKafkaBus, waitForIdle, type Bus } from '@griddispatch/bus';
 import { EventTypeName, EventTypes, buildEvent, serializeEvent, type CloudEvent, type DispatchAssignedV1 } from '@griddispatch/contracts';
@@ -18,6 +18,8 @@ import { freshDatabase } from '@griddispatch/testkit';
 //   sign, POST, record the attempt).
 // - paced: records published one by one at a moderate rate; p50/p99 from the publish call to
 //   the webhook arriving at the receiver (a quiet system's latency).
+// - worker: the delivery worker alone, draining N pending webhook deliveries inserted in bulk
+//   (claim, sign, POST, batched result writes): the sending half, without the consumers.
 // - yardstick: a raw HTTP POST loop (node:http keep-alive, same body, same concurrency as the worker) to the
 //   same receiver: the ceiling the HTTP part alone allows on this machine.
 // Kafka when a broker answers (KAFKA_BROKERS or 127.0.0.1:9092), else (or with
@@ -227,7 +229,22 @@ async function main(): Promise<void> {
     await until(() => paced.every((e) => receiver.arrivals.has(e.id)), 60_000, 'paced deliveries');
     const pacedLat = paced.map((e) => receiver.arrivals.get(e.id)! - sentAt.get(e.id)!).sort((a, b) => a - b);
 
-    for (let i = 0; i < 200 && (await service.backlog()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Worker alone: bulk-insert pending webhook deliveries, wake the worker, time the drain.
+    const subscriptionId = created.json<{ id: string }>().id;
+    const drainBody = serializeEvent(flood[0]!);
+    const drainBase = receiver.count();
+    await db.pool.query(
+      `INSERT INTO notification.deliveries (id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, status, attempts, next_attempt_at, created_at, updated_at)
+       SELECT gen_random_uuid(), e.id, 'cn.griddispatch.sla.breached.v1', 'bench', 'webhook', $1::text, $1::uuid,
+              jsonb_build_object('channel', 'webhook', 'eventId', e.id, 'body', $2::text), 'pending', 0, now(), now(), now()
+         FROM (SELECT 'drain-' || g AS id FROM generate_series(1, $3::int) g) e`,
+      [subscriptionId, drainBody, FLOOD],
+    );
+    const td = performance.now();
+    await db.pool.query("SELECT pg_notify('notification_deliveries', '')");
+    await until(() => receiver.count() - drainBase >= FLOOD, 60_000, 'worker drain');
+    const drainSeconds = (performance.now() - td) / 1000;
+    for (let i = 0; i < 500 && (await service.backlog()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
     const { rows } = await db.pool.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM notification.deliveries GROUP BY status');
     const statuses = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 
@@ -270,6 +287,12 @@ async function main(): Promise<void> {
         p99Ms: round(percentile(pacedLat, 99)),
         maxMs: round(pacedLat[pacedLat.length - 1] ?? NaN),
       },
+      worker: {
+        what: 'delivery worker alone draining pending webhook deliveries (claim, sign, POST, record)',
+        deliveries: FLOOD,
+        seconds: round(drainSeconds),
+        deliveriesPerSecond: round(FLOOD / drainSeconds, 0),
+      },
       yardstick: {
         what: `raw node:http POST loop (keep-alive), ${CONCURRENCY} concurrent, same receiver and body`,
         requests: FLOOD,
@@ -277,6 +300,8 @@ async function main(): Promise<void> {
         requestsPerSecond: round(FLOOD / rawSeconds, 0),
       },
       ratioToRawPost: round(FLOOD / floodSeconds / (FLOOD / rawSeconds), 3),
+      workerRatioToRawPost: round(FLOOD / drainSeconds / (FLOOD / rawSeconds), 3),
+      loadAverage: loadavg().map((l) => round(l)),
       deliveryStatuses: statuses,
       totalSeconds: round((performance.now() - started) / 1000, 1),
     };
@@ -286,7 +311,8 @@ async function main(): Promise<void> {
       [
         `flood:  ${result.flood.deliveriesPerSecond} deliveries/s (${FLOOD} in ${result.flood.seconds} s; consumers recorded them at ${result.flood.recordedPerSecond}/s), p50 ${result.flood.p50Ms} ms, p99 ${result.flood.p99Ms} ms (queueing included)`,
         `paced:  ${PACED} at ${PACED_RATE}/s: publish → webhook received p50 ${result.paced.p50Ms} ms, p99 ${result.paced.p99Ms} ms, max ${result.paced.maxMs} ms`,
-        `raw:    ${result.yardstick.requestsPerSecond} POST/s → notification reaches ${(result.ratioToRawPost * 100).toFixed(1)} % of a raw POST loop`,
+        `worker: ${result.worker.deliveriesPerSecond} deliveries/s draining pending rows alone`,
+        `raw:    ${result.yardstick.requestsPerSecond} POST/s → end to end ${(result.ratioToRawPost * 100).toFixed(1)} %, worker alone ${(result.workerRatioToRawPost * 100).toFixed(1)} % of a raw POST loop (load average ${result.loadAverage.join(' ')})`,
         `statuses: ${JSON.stringify(statuses)}; wrote bench/results/notification.json`,
       ].join('\n'),
     );
