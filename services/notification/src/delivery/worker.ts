@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { withTransaction } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import { displayRecipient } from '../channels/recipient.ts';
@@ -7,6 +7,7 @@ import { SCHEMA } from '../schema.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
 import { ResultWriter } from './result-writer.ts';
 import { nextStep, type RetryPolicy } from './retry-policy.ts';
+import { Wakeup } from './wakeup.ts';
 
 // The delivery worker: claims due pending deliveries, sends them through their channel, records
 // the attempt and decides what comes next (retry with backoff, delivered, failed, dead letter).
@@ -16,8 +17,6 @@ import { nextStep, type RetryPolicy } from './retry-policy.ts';
 // process that died becomes due again when its lease runs out. The send happens outside any
 // transaction (no connection is held while a receiver thinks), and the result is written only if
 // the row is still the one we claimed (same attempt count).
-
-export const WAKE_CHANNEL = 'notification_deliveries';
 
 export interface DeliveryWorkerOptions {
   pool: Pool;
@@ -64,16 +63,15 @@ export class DeliveryWorker {
   private readonly batchSize: number;
   private running = false;
   private loopDone: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
   private readonly inFlight = new Set<Promise<void>>();
-  private listener: { client: PoolClient; drop: (broken: boolean) => void } | null = null;
+  private readonly wakeup: Wakeup;
   /** Earliest next_attempt_at this worker set (ms), so the loop wakes for it without polling. */
   private nextDueAt: number | null = null;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
     this.results = new ResultWriter(o.pool);
+    this.wakeup = new Wakeup(o.pool, o.logger);
     this.random = o.random ?? Math.random;
     this.batchSize = o.batchSize ?? 500;
   }
@@ -91,14 +89,13 @@ export class DeliveryWorker {
 
   /** Prompt delivery: the consumer calls this after committing new deliveries. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.wakeup.wake();
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.listen();
+    await this.wakeup.listen();
     this.loopDone = this.loop();
   }
 
@@ -109,16 +106,7 @@ export class DeliveryWorker {
     this.wake();
     await this.loopDone;
     await Promise.all([...this.inFlight]);
-    const listener = this.listener;
-    if (listener) {
-      try {
-        await listener.client.query(`UNLISTEN ${WAKE_CHANNEL}`);
-        listener.drop(false);
-      } catch (err) {
-        this.o.logger.debug({ err }, 'delivery worker: UNLISTEN failed; discarding the connection');
-        listener.drop(true);
-      }
-    }
+    await this.wakeup.unlisten();
   }
 
   isRunning(): boolean {
@@ -129,41 +117,6 @@ export class DeliveryWorker {
   async backlog(): Promise<number> {
     const { rows } = await this.o.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${T} WHERE status = 'pending'`);
     return Number(rows[0]?.n ?? 0);
-  }
-
-  /** A connection LISTENing for other replicas' consumers; without it the worker still polls. */
-  private async listen(): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await this.o.pool.connect();
-    } catch (err) {
-      this.o.logger.warn({ err }, 'delivery worker: no connection for LISTEN; polling only');
-      return;
-    }
-    let released = false;
-    const drop = (broken: boolean) => {
-      if (released) return;
-      released = true;
-      if (this.listener?.client === client) this.listener = null;
-      client.off('notification', onNotification);
-      client.off('error', onError);
-      // A connection whose socket failed is discarded; a healthy one went through UNLISTEN.
-      client.release(broken);
-    };
-    const onNotification = () => this.wake();
-    const onError = (err: Error) => {
-      this.o.logger.warn({ err }, 'delivery worker: LISTEN connection lost; polling until it is back');
-      drop(true);
-    };
-    client.on('notification', onNotification);
-    client.on('error', onError);
-    try {
-      await client.query(`LISTEN ${WAKE_CHANNEL}`);
-      this.listener = { client, drop };
-    } catch (err) {
-      this.o.logger.warn({ err }, 'delivery worker: LISTEN failed; polling only');
-      drop(true);
-    }
   }
 
   private async loop(): Promise<void> {
@@ -189,8 +142,8 @@ export class DeliveryWorker {
       }
       if (!this.running) break;
       if (free > 0 && claimed === free) continue;
-      if (!this.listener && this.running) await this.listen();
-      await this.idle(free > 0 ? this.untilNextDue() : this.o.pollMs);
+      if (!this.wakeup.listening()) await this.wakeup.listen();
+      await this.wakeup.sleep(free > 0 ? this.untilNextDue() : this.o.pollMs);
     }
   }
 
@@ -206,23 +159,6 @@ export class DeliveryWorker {
   private noteDue(at: Date): void {
     const t = at.getTime();
     if (this.nextDueAt === null || t < this.nextDueAt) this.nextDueAt = t;
-  }
-
-  private idle(ms: number): Promise<void> {
-    if (this.woken || ms <= 0) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { CloudEvent } from '@griddispatch/contracts';
 import type { ChannelName, DeliveryPayload } from '../channels/types.ts';
-import { WAKE_CHANNEL } from '../delivery/worker.ts';
+import { WAKE_CHANNEL } from '../delivery/wakeup.ts';
 import { SCHEMA } from '../schema.ts';
 
 /** One message to one recipient through one channel, before it is stored. */
