@@ -157,12 +157,13 @@ async function publish(bus: Bus, events: CloudEvent[]): Promise<void> {
 
 async function main(): Promise<void> {
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const kafka = process.env.BENCH_NOTIFY_BUS !== 'in-process' && (await portOpen(brokers[0]!));
+  const forcedInProcess = process.env.BENCH_NOTIFY_BUS === 'in-process';
+  const kafka = !forcedInProcess && (await portOpen(brokers[0]!));
   const prefix = `bench.${runId}.`;
   const bus = kafka ? createKafkaBus({ brokers, prefix, clientId: 'bench-notification', logger }) : createInProcessBus({ prefix, logger });
   const db = await freshDatabase('bench_notification');
   const receiver = await startReceiver();
-  console.log(`bus: ${kafka ? `Kafka (${brokers.join(',')})` : 'in-process (no Kafka broker answered)'}; PostgreSQL: ${new URL(db.url).host}`);
+  console.log(`bus: ${kafka ? `Kafka (${brokers.join(',')})` : `in-process (${forcedInProcess ? 'BENCH_NOTIFY_BUS=in-process' : 'no Kafka broker answered'})`}; PostgreSQL: ${new URL(db.url).host}`);
 
   const config = loadConfig({ NOTIFY_RATE_WEBHOOK: 'unlimited', NOTIFY_CONCURRENCY: String(CONCURRENCY), NOTIFY_POLL_MS: '1000' });
   const service = await buildNotification({ pool: db.pool, bus, logger, config, groupId: `bench-notification-${runId}` });
