@@ -57,6 +57,32 @@ describe('Kafka bus', () => {
     }
   });
 
+  it('keeps one group name of two prefixes apart: both deployments read all their records', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const groupId = `shared-${suffix}`;
+    const a = createKafkaBus({ brokers, prefix: `test.${suffix}.a.`, clientId: 'bus-group-a', logger });
+    const b = createKafkaBus({ brokers, prefix: `test.${suffix}.b.`, clientId: 'bus-group-b', logger });
+    try {
+      const gotA: string[] = [];
+      const gotB: string[] = [];
+      // Same group id, different topics: on one Kafka group the assignor would hand each member
+      // partitions of the other's topic, and some of each topic's partitions would go unread.
+      await a.subscribe({ groupId, topics: ['orders'], handler: async (m) => void gotA.push(m.key) });
+      await b.subscribe({ groupId, topics: ['shipments'], handler: async (m) => void gotB.push(m.key) });
+      const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+      await a.publish('orders', keys.map((key) => ({ key, value: 'o' })));
+      await b.publish('shipments', keys.map((key) => ({ key, value: 's' })));
+      await Promise.all([waitForIdle(a, { timeoutMs: 30_000 }), waitForIdle(b, { timeoutMs: 30_000 })]);
+      expect(gotA.sort()).toEqual([...keys].sort());
+      expect(gotB.sort()).toEqual([...keys].sort());
+      await admin.connect();
+      const { groups } = await admin.describeGroups([`test.${suffix}.a.${groupId}`, `test.${suffix}.b.${groupId}`]);
+      expect(groups.map((g) => g.members.length)).toEqual([1, 1]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('a new consumer joins its group quickly', async () => {
     const prefix = `test.${randomBytes(4).toString('hex')}.`;
     const bus = createKafkaBus({ brokers, prefix, clientId: 'bus-join', logger });

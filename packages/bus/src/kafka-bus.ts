@@ -16,6 +16,10 @@ import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptio
 // - Consumers: one kafkajs consumer per subscribe(), eachBatch with auto-resolve and auto-commit
 //   off: an offset is resolved only after its handler resolved (or the record reached the DLQ)
 //   and committed at the end of each batch, every 100 records, and before a rebalance or stop.
+// - Consumer groups are namespaced like topics: group `sla-timer` is `<prefix>sla-timer` on the
+//   broker. Two deployments (or test runs) with different prefixes on one cluster would otherwise
+//   share a group while subscribing to different topics, and kafkajs' assignor hands each member
+//   partitions of topics it did not subscribe to (dropped with a warning): records go unread.
 
 export interface KafkaBusOptions {
   brokers: string[] | string;
@@ -74,6 +78,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   });
 
   const topicName = (topic: string) => `${prefix}${topic}`;
+  const groupName = (groupId: string) => `${prefix}${groupId}`;
   const logicalName = (full: string) => (full.startsWith(prefix) ? full.slice(prefix.length) : full);
   let closed = false;
 
@@ -197,13 +202,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     await ensure([...topics, ...topics.filter((t) => !t.endsWith('.dlq')).map(dlqTopic)]);
     const policy = retryPolicy(subscribeOptions);
     const fromBeginning = subscribeOptions.fromBeginning ?? true;
-    const log = logger.child({ groupId });
+    const log = logger.child({ groupId: groupName(groupId) });
     const abort = new AbortController();
     let stopping = false;
     let crashed = false;
 
     const consumer = kafka.consumer({
-      groupId,
+      groupId: groupName(groupId),
       sessionTimeout: timings.sessionTimeout,
       rebalanceTimeout: timings.rebalanceTimeout,
       heartbeatInterval: timings.heartbeatInterval,
@@ -276,7 +281,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       if (seen.has(sub.groupId)) continue;
       seen.add(sub.groupId);
       const topics = [...new Set([...subscriptions].filter((s) => s.groupId === sub.groupId).flatMap((s) => s.topics))];
-      const committed = await client.fetchOffsets({ groupId: sub.groupId, topics: topics.map(topicName) });
+      const committed = await client.fetchOffsets({ groupId: groupName(sub.groupId), topics: topics.map(topicName) });
       for (const topic of topics) {
         const ends = await client.fetchTopicOffsets(topicName(topic));
         const group = committed.find((c) => c.topic === topicName(topic));

@@ -23,7 +23,11 @@ export interface IncomingMessage {
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
 export interface SubscribeOptions {
-  /** Consumer group: replicas with the same group share partitions. */
+  /**
+   * Consumer group: replicas with the same group share partitions. On Kafka the group carries the
+   * topic prefix like the topics do (`griddispatch.sla-timer`); everything this interface reports
+   * (lag, DLQ headers) uses the name given here.
+   */
   groupId: string;
   /** Logical topic names, without the prefix. */
   topics: string[];
