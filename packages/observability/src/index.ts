@@ -1,2 +1,3 @@
 export * from './logger.ts';
 export * from './tracing.ts';
+export * from './telemetry.ts';

@@ -1,0 +1,75 @@
+import { createRequire } from 'node:module';
+import type { IncomingMessage } from 'node:http';
+import type { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+
+// The OpenTelemetry SDK of one service process (distributed mode). What it gives us:
+// - the W3C trace-context propagator, so `traceHeaders()` / `withConsumerSpan()` (tracing.ts)
+//   write and read `traceparent` on Kafka records;
+// - a tracer provider, so spans have real ids: an incoming HTTP request opens a server span
+//   (continuing the caller's `traceparent` header, if any), and intake's events carry it;
+// - export per the standard OTEL_* variables when OTEL_EXPORTER_OTLP_ENDPOINT (or the
+//   traces-specific one) is set; otherwise nothing leaves the process, but the ids and the
+//   propagation still work, so a trace can be followed through the Kafka records.
+// kafkajs is deliberately not auto-instrumented: its producer span would replace the
+// `traceparent` header the outbox row carries with the relay's own (unrelated) context.
+
+export interface TelemetryOptions {
+  serviceName: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  /** True when spans are exported (an OTLP endpoint is configured). */
+  exporting: boolean;
+  /** Flushes and stops the SDK; call after the service stopped. */
+  shutdown(): Promise<void>;
+}
+
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Spans get ids and are propagated, but go nowhere. */
+const noExport: tracing.SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
+export function otlpConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/**
+ * Starts the SDK (the first thing a main.ts does after its imports). Loaded lazily: the SDK is
+ * heavy and only distributed processes want it. `OTEL_SDK_DISABLED=true` turns it all off.
+ */
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const env = options.env ?? process.env;
+  const exporting = otlpConfigured(env);
+  const [{ NodeSDK }, { HttpInstrumentation }] = await Promise.all([import('@opentelemetry/sdk-node'), import('@opentelemetry/instrumentation-http')]);
+  const http = new HttpInstrumentation({
+    ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+    // Outgoing calls (webhooks, SMS, WeCom) are traced only inside a trace, not as new roots.
+    requireParentforOutgoingSpans: true,
+  });
+  const sdk: NodeSDK = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? options.serviceName,
+    instrumentations: [http],
+    // Unset endpoint: keep the tracer provider (real span ids) but export nothing, and no
+    // metric or log exporters either (Prometheus metrics come from prom-client).
+    ...(exporting ? {} : { spanProcessors: [noExport], metricReaders: [], logRecordProcessors: [] }),
+  });
+  sdk.start();
+  // The instrumentation patches `http` when it is next required. Static imports ran before this
+  // function (ESM hoists them), so require it once now: the patch goes on the module's shared
+  // Server prototype, which the host's Fastify server uses.
+  createRequire(import.meta.url)('node:http');
+  let stopped: Promise<void> | null = null;
+  return {
+    exporting,
+    shutdown() {
+      stopped ??= sdk.shutdown();
+      return stopped;
+    },
+  };
+}
