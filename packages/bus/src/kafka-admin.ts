@@ -91,6 +91,9 @@ export function kafkajsLevel(logger: Logger): logLevel {
 
 const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
+/** kafkajs' text for REBALANCE_IN_PROGRESS (logged by its connection for Heartbeat / SyncGroup answers). */
+const REBALANCING = 'The group is rebalancing, so a rejoin is needed';
+
 /** kafkajs' own logging (joins, rebalances, retries) as pino lines tagged `kafkajs: <namespace>`. */
 export function pinoLogCreator(logger: Logger): logCreator {
   return () =>
@@ -100,6 +103,9 @@ export function pinoLogCreator(logger: Logger): logCreator {
       // The bus bounds the idempotent producer's retries on purpose (publish() must fail while
       // the broker is down, for the outbox relay to back off); that is not worth a warning at every boot.
       if (message === BOUNDED_RETRIES_WARNING) logger.debug(entry, message);
+      // A replica joining or leaving makes every member's heartbeat answer "rebalancing" once;
+      // kafkajs logs that as an error although the consumer simply rejoins.
+      else if (level === logLevel.ERROR && (fields as { error?: unknown }).error === REBALANCING) logger.info(entry, message);
       else if (level === logLevel.ERROR) logger.error(entry, message);
       else if (level === logLevel.WARN) logger.warn(entry, message);
       else if (level === logLevel.INFO) logger.info(entry, message);
