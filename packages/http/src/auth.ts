@@ -141,43 +141,60 @@ function bearerToken(request: FastifyRequest): string | null | undefined {
   return match ? match[1]! : null;
 }
 
-function keyParam(value: unknown): string | undefined {
-  if (value && typeof value === 'object' && 'api_key' in value) {
-    const key = (value as { api_key: unknown }).api_key;
+function keyField(value: unknown, field: string): string | undefined {
+  if (value && typeof value === 'object' && field in value) {
+    const key = (value as Record<string, unknown>)[field];
     if (typeof key === 'string' && key.length > 0) return key;
   }
   return undefined;
 }
 
-async function authenticate(request: FastifyRequest, allowKeyParam: boolean, required: boolean): Promise<void> {
+/** Where a route accepts the key besides the Authorization header. */
+interface KeyParam {
+  /** Query (and, with `body`, form) field carrying the key. */
+  field: string;
+  body: boolean;
+}
+
+function keyParamOf(option: boolean | string | undefined): KeyParam | null {
+  if (option === true) return { field: 'api_key', body: true };
+  if (typeof option === 'string' && option.length > 0) return { field: option, body: false };
+  return null;
+}
+
+async function authenticate(request: FastifyRequest, param: KeyParam | null, required: boolean, scopes: Scope[]): Promise<void> {
   if (request.principal) return;
   const token = bearerToken(request);
   if (token === null) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
-  const secret = token ?? (allowKeyParam ? (keyParam(request.query) ?? keyParam(request.body)) : undefined);
+  const fromParam = token === undefined && param ? (keyField(request.query, param.field) ?? (param.body ? keyField(request.body, param.field) : undefined)) : undefined;
+  const secret = token ?? fromParam;
   if (secret === undefined) {
     if (!required) return;
     throw new HttpError(401, 'unauthorized', 'missing API key: send "Authorization: Bearer <api key>"');
   }
   const principal = await request.server.apiKeyStore.lookup(secret);
   if (!principal) throw new HttpError(401, 'unauthorized', 'unknown or revoked API key');
-  request.principal = principal;
+  // A key that travelled in a URL (logs, browser history) grants only what this route needs.
+  request.principal = fromParam === undefined ? principal : { keyName: principal.keyName, scopes: new Set(scopes.filter((s) => hasScope(principal, s))) };
 }
 
 const SCOPE_MARK = Symbol.for('griddispatch.requireScope');
 
 interface ScopeMark {
   scope: Scope;
-  allowKeyParam: boolean;
+  keyParam: KeyParam | null;
 }
 
 type MarkedHook = preHandlerAsyncHookHandler & { [SCOPE_MARK]?: ScopeMark };
 
 export interface RequireScopeOptions {
   /**
-   * Also accept the key as an `api_key` query or form field (Open311 GeoReport v2 clients do
-   * this). Such routes authenticate after the body is parsed.
+   * Also accept the key outside the Authorization header. `true`: as an `api_key` query or form
+   * field (Open311 GeoReport v2 clients do this; such routes authenticate after the body is
+   * parsed). A string: as that query parameter only (`'key'` for the board's EventSource, which
+   * cannot send headers). A key taken from a parameter grants only the route's scope.
    */
-  allowKeyParam?: boolean;
+  allowKeyParam?: boolean | string;
 }
 
 /**
@@ -186,15 +203,15 @@ export interface RequireScopeOptions {
  * caller gets 401 before anything about its body is parsed or validated.
  */
 export function requireScope(scope: Scope, options: RequireScopeOptions = {}): preHandlerAsyncHookHandler {
-  const allowKeyParam = options.allowKeyParam ?? false;
+  const keyParam = keyParamOf(options.allowKeyParam);
   const hook: MarkedHook = async function scopeCheck(request: FastifyRequest, _reply: FastifyReply) {
-    await authenticate(request, allowKeyParam, true);
+    await authenticate(request, keyParam, true, [scope]);
     const principal = request.principal!;
     if (!hasScope(principal, scope)) {
       throw new HttpError(403, 'forbidden', `API key "${principal.keyName}" lacks scope ${scope}`, { required: scope });
     }
   };
-  hook[SCOPE_MARK] = { scope, allowKeyParam };
+  hook[SCOPE_MARK] = { scope, keyParam };
   return hook;
 }
 
@@ -207,8 +224,10 @@ function scopeMarks(route: RouteOptions): ScopeMark[] {
 export function hoistAuthentication(route: RouteOptions): void {
   const marks = scopeMarks(route);
   if (marks.length === 0) return;
-  const allowKeyParam = marks.some((m) => m.allowKeyParam);
-  const early: onRequestAsyncHookHandler = async (request) => authenticate(request, allowKeyParam, !allowKeyParam);
+  const keyParam = marks.find((m) => m.keyParam)?.keyParam ?? null;
+  // A key in a form body is only readable after parsing: then the preHandler decides.
+  const early: onRequestAsyncHookHandler = async (request) =>
+    authenticate(request, keyParam, !keyParam?.body, marks.map((m) => m.scope));
   const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
   route.onRequest = [early, ...existing];
 }

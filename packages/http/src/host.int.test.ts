@@ -26,6 +26,10 @@ const service: ServiceHandle = {
       async (request) => ({ got: request.body, by: request.principal!.keyName }),
     );
     app.post('/form', { config: { formBody: true }, preHandler: requireScope('requests:write', { allowKeyParam: true }) }, async (request) => ({ body: request.body }));
+    app.get('/watch', { preHandler: requireScope('requests:read', { allowKeyParam: 'key' }) }, async (request) => ({
+      by: request.principal!.keyName,
+      scopes: [...request.principal!.scopes],
+    }));
     app.get('/missing', { preHandler: requireScope('requests:read') }, async () => {
       throw new HttpError(404, 'not_found', 'no such thing', { id: 'x' });
     });
@@ -103,6 +107,21 @@ describe('HTTP host', () => {
     const ok = await app.inject({ method: 'POST', url: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `api_key=${ADMIN}&attribute%5Bx%5D=1` });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().body['attribute[x]']).toBe('1');
+  });
+
+  it('accepts a ?key= query parameter only where a route names it, granting only that route’s scope', async () => {
+    const admin = await createApiKey(db.pool, 'board-viewer', ['admin']);
+    const writer = await createApiKey(db.pool, 'board-writer', ['requests:write']);
+    const ok = await app.inject({ method: 'GET', url: `/watch?key=${admin.secret}` });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ by: 'board-viewer', scopes: ['requests:read'] });
+    // Through the header the same key keeps all its scopes.
+    const header = await app.inject({ method: 'GET', url: '/watch', headers: { authorization: `Bearer ${admin.secret}` } });
+    expect(header.json().scopes).toEqual(['admin']);
+    expect((await app.inject({ method: 'GET', url: `/watch?key=${writer.secret}` })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/watch' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: `/watch?api_key=${admin.secret}` })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: `/missing?key=${admin.secret}` })).statusCode).toBe(401);
   });
 
   it('hides 5xx internals and keeps the error envelope for 404s', async () => {

@@ -4,10 +4,12 @@ import type { Bus, Subscription } from '@griddispatch/bus';
 import { migrate, startRelay, type Relay } from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
-import { loadConfig, type IntakeConfig } from './config.ts';
+import { BoardHub } from './board/hub.ts';
+import { DEFAULT_GRIDS_URL, loadConfig, type IntakeConfig } from './config.ts';
 import { READ_MODEL_TOPICS, readModelHandler } from './consumers/index.ts';
 import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
+import { boardRoutes } from './routes/board.routes.ts';
 import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
@@ -49,6 +51,10 @@ export interface IntakeDeps {
    * keeps trying in the background (Kafka may be away at boot: intake still accepts). Default 10 s.
    */
   consumerStartWaitMs?: number;
+  /** Bus attempts per read-model record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
+  consumerRetry?: { maxAttempts: number; backoffMs: number };
+  /** Dispatch board tuning (tests shorten the heartbeat). */
+  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
 }
 
 export interface IntakeHandle extends ServiceHandle {
@@ -68,6 +74,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
   let stopped = true;
   let joining: Promise<void> | undefined;
   const pause = new Pause();
+  const hub = new BoardHub({ pool: deps.pool, logger, coalesceMs: deps.board?.coalesceMs, bufferSize: deps.board?.bufferSize });
 
   // Keeps trying to join until it works or the service stops: requests are accepted and stored
   // meanwhile (the relay catches up), only the read model waits.
@@ -75,7 +82,12 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     let delay = 500;
     while (!stopped) {
       try {
-        const joined = await deps.bus.subscribe({ groupId: config.groupId, topics: [...READ_MODEL_TOPICS], handler: readModelHandler(ctx) });
+        const joined = await deps.bus.subscribe({
+          groupId: config.groupId,
+          topics: [...READ_MODEL_TOPICS],
+          handler: readModelHandler(ctx),
+          ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
+        });
         if (stopped) await joined.stop();
         else subscription = joined;
         return;
@@ -94,10 +106,12 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(adapterRoutes({ ...ctx, timeZone: config.timeZone }));
       await app.register(workOrderRoutes(ctx));
       await app.register(open311Routes(ctx));
+      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs }));
     },
     async start() {
       stopped = false;
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger, ...deps.relay });
+      hub.start();
       joining = joinReadModel();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([joining, new Promise<void>((resolve) => (timer = setTimeout(resolve, deps.consumerStartWaitMs ?? 10_000)))]);
@@ -113,6 +127,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
+      await hub.stop();
     },
     async ready() {
       if (!subscription?.isRunning()) return false;
@@ -128,6 +143,33 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
         registers: [registry],
         async collect() {
           this.set(relay ? await relay.backlog() : 0);
+        },
+      });
+      new Gauge({
+        name: 'griddispatch_intake_consumer_lag',
+        help: 'records on the read model’s topics not yet applied by intake’s consumer group, by topic',
+        labelNames: ['topic'] as const,
+        registers: [registry],
+        async collect() {
+          // A broker that does not answer must not break the whole scrape: the gauge goes stale.
+          const lags = await deps.bus.consumerLag().catch((err: unknown) => {
+            logger.warn({ err }, 'consumer lag unavailable for /metrics');
+            return null;
+          });
+          if (!lags) return;
+          this.reset();
+          for (const topic of READ_MODEL_TOPICS) this.set({ topic }, 0);
+          const byTopic = new Map<string, number>();
+          for (const l of lags) if (l.groupId === config.groupId) byTopic.set(l.topic, (byTopic.get(l.topic) ?? 0) + l.lag);
+          for (const [topic, lag] of byTopic) this.set({ topic }, lag);
+        },
+      });
+      new Gauge({
+        name: 'griddispatch_intake_board_streams',
+        help: 'dispatch-board event streams (SSE) open on this replica',
+        registers: [registry],
+        collect() {
+          this.set(hub.streams);
         },
       });
     },

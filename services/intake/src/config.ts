@@ -12,16 +12,30 @@ const timeZone = z.string().refine((tz) => {
   }
 }, 'unknown IANA time zone');
 
+/** Relative to /board, so the page also works behind a path prefix. */
+export const DEFAULT_GRIDS_URL = 'v1/grids';
+
 export const IntakeEnv = z.object({
   /** Wall-clock times from 95598 / 12345 (no offset) are read in this zone. */
   GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
   /** Consumer group of the read model (replicas share it). */
   GD_INTAKE_GROUP: z.string().min(1).default('intake.read-model'),
+  /**
+   * Where the board's page fetches grid outlines (grid-routing's `GET /v1/grids`). Default: the
+   * page's own origin (embedded mode, or one ingress in front of all services). A different
+   * origin must allow the page's origin (CORS) and is added to the page's connect-src.
+   */
+  GD_GRIDS_URL: z
+    .string()
+    .refine((v) => /^https?:\/\/[^/]/.test(v) || /^\.{0,2}\/?[\w./-]*$/.test(v), 'an http(s) URL or a path')
+    .default(DEFAULT_GRIDS_URL),
 });
 
 export interface IntakeConfig {
   timeZone: string;
   groupId: string;
+  /** GD_GRIDS_URL; default DEFAULT_GRIDS_URL. */
+  gridsUrl?: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
@@ -30,5 +44,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`intake configuration is invalid:\n${lines.join('\n')}`);
   }
-  return { timeZone: parsed.data.GD_TIME_ZONE, groupId: parsed.data.GD_INTAKE_GROUP };
+  return { timeZone: parsed.data.GD_TIME_ZONE, groupId: parsed.data.GD_INTAKE_GROUP, gridsUrl: parsed.data.GD_GRIDS_URL };
 }

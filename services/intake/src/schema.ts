@@ -1,5 +1,5 @@
 import { bigserial, boolean, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import type { Assignee, Breach, Location, Customer } from './domain/types.ts';
+import type { Assignee, Breach, Location, Customer, Stage } from './domain/types.ts';
 
 // Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL).
 export const SCHEMA = 'intake';
@@ -30,6 +30,7 @@ export const requests = intake.table('requests', {
   sla: jsonb('sla').$type<{ policy: string; deadlines: Record<string, string> }>(),
   breaches: jsonb('breaches').$type<(Breach & { policy?: string })[]>().notNull(),
   breached: boolean('breached').notNull(),
+  warnings: jsonb('warnings').$type<{ stage: Stage; deadline: string }[]>().notNull(),
   updatedAt: ts('updated_at').notNull(),
 });
 

@@ -1,8 +1,10 @@
 import type { IncomingMessage, MessageHandler } from '@griddispatch/bus';
-import { EventTypeName, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
+import { EventTypeName, EventTypes, InvalidEventError, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { applyOnce, withTransaction } from '@griddispatch/db';
 import { eventLogger, withConsumerSpan } from '@griddispatch/observability';
+import { notifyBoard } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
+import { isUuid } from '../use-cases/view-request.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
 import { onDispatchUnroutable } from './dispatch-unroutable.ts';
 import { onSlaBreached } from './sla-breached.ts';
@@ -13,7 +15,9 @@ import { onWorkorderUpdated } from './workorder-updated.ts';
 /** Topics the read model follows. */
 export const READ_MODEL_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches];
 
-const HANDLERS: { [T in EventType]?: ReadModelHandler<T> } = {
+type ReadModelEventType = Exclude<EventType, typeof EventTypeName.requestReceived>;
+
+const HANDLERS: { [T in ReadModelEventType]: ReadModelHandler<T> } = {
   [EventTypeName.dispatchAssigned]: onDispatchAssigned,
   [EventTypeName.dispatchUnroutable]: onDispatchUnroutable,
   [EventTypeName.workorderUpdated]: onWorkorderUpdated,
@@ -21,27 +25,38 @@ const HANDLERS: { [T in EventType]?: ReadModelHandler<T> } = {
   [EventTypeName.slaBreached]: onSlaBreached,
 };
 
+function isReadModelEvent(event: CloudEvent): event is CloudEvent<ReadModelEventType> {
+  return Object.hasOwn(HANDLERS, event.type);
+}
+
 /**
  * One subscription for the read model. A record that is not a valid event throws
  * InvalidEventError (→ DLQ at once); a failing effect throws (→ retried, then DLQ). The inbox
- * mark and the effect commit together, so a redelivery changes nothing.
+ * mark and the effect commit together, so a redelivery changes nothing. The boards hear of the
+ * change at commit (NOTIFY, see board/changes.ts).
  */
 export function readModelHandler(ctx: IntakeContext, consumer = READ_MODEL_CONSUMER): MessageHandler {
   return async (message: IncomingMessage) => {
     const event = parseEvent(message.value);
-    const handler = HANDLERS[event.type] as ReadModelHandler<EventType> | undefined;
+    // Per-key order holds only on an event's own topic: one published elsewhere is malformed.
+    const home = EventTypes[event.type].topic;
+    if (home !== message.topic) throw new InvalidEventError(`${event.type} belongs on ${home}, not ${message.topic}`);
     const log = eventLogger(ctx.logger, event);
-    if (!handler) {
+    if (!isReadModelEvent(event)) {
       log.debug({ topic: message.topic }, 'event type not used by the read model');
       return;
     }
+    // intake issued every work order id there is, as a UUID: anything else is not an id at all.
+    if (!isUuid(event.data.workOrderId)) throw new InvalidEventError(`work order id ${JSON.stringify(event.data.workOrderId.slice(0, 100))} is not a UUID`);
+    const handler = HANDLERS[event.type] as ReadModelHandler<ReadModelEventType>;
     await withConsumerSpan(`intake ${event.type}`, message.headers, () =>
       withTransaction(ctx.pool, async (client) => {
         if (!(await applyOnce(client, SCHEMA, consumer, event.id))) {
           log.debug('already applied');
           return;
         }
-        await handler(client, event as CloudEvent<EventType>, log);
+        await handler(client, event, log);
+        await notifyBoard(client, event.data.workOrderId, EventTypes[event.type].short);
       }),
     );
   };

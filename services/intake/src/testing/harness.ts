@@ -54,6 +54,7 @@ export interface HarnessOptions {
   consumerStartWaitMs?: number;
   /** waitForIdle timeout in settle(). Default 15 s. */
   settleTimeoutMs?: number;
+  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -68,6 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     now: options.now,
     relay: { pollIntervalMs: 250, ...options.relay },
     ...(options.consumerStartWaitMs !== undefined ? { consumerStartWaitMs: options.consumerStartWaitMs } : {}),
+    ...(options.board ? { board: options.board } : {}),
   });
   const app = await buildHttpHost({
     pool: db.pool,

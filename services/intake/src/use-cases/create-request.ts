@@ -3,6 +3,7 @@ import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, To
 import { enqueueOutbox, withTransaction } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
+import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
 import { SCHEMA, type IntakeContext } from '../context.ts';
 import { bodyHash, type IntakeRequestBody } from '../domain/request-body.ts';
 
@@ -53,18 +54,23 @@ export async function createRequest(ctx: IntakeContext, input: CreateRequestInpu
     },
   });
   return withTransaction(ctx.pool, async (client) => {
-    // One statement for the row and its first timeline entry; on a conflict neither is written.
+    // One statement for the row, its first timeline entry and the board's NOTIFY (sent at
+    // commit); on a conflict none of them happens.
     const inserted = await client.query(
       `WITH inserted AS (
          INSERT INTO intake.requests (id, source, external_id, body_hash, channel, received_by, category, urgency,
            description, reported_at, received_at, customer, location, status, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', $11)
          ON CONFLICT (source, external_id) DO NOTHING
-         RETURNING id, received_at)
-       INSERT INTO intake.timeline (request_id, at, type, by, event_id)
-       SELECT id, received_at, 'request.received', $6, $14 FROM inserted`,
+         RETURNING id, received_at),
+       entry AS (
+         INSERT INTO intake.timeline (request_id, at, type, by, event_id)
+         SELECT id, received_at, 'request.received', $6, $14 FROM inserted
+         RETURNING request_id)
+       SELECT pg_notify($15, $16) FROM entry`,
       [id, body.source, body.externalId, hash, input.channel, input.receivedBy, body.category, urgency, body.description ?? null,
-        body.reportedAt ?? null, receivedAt, body.customer ? JSON.stringify(body.customer) : null, JSON.stringify(body.location), event.id],
+        body.reportedAt ?? null, receivedAt, body.customer ? JSON.stringify(body.customer) : null, JSON.stringify(body.location), event.id,
+        BOARD_CHANNEL, boardPayload(id, 'request.received')],
     );
     if (inserted.rowCount === 0) {
       const { rows } = await client.query<{ id: string; body_hash: string; status: RequestStatus }>(

@@ -2,6 +2,7 @@ import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, To
 import { enqueueOutbox, withTransaction } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
+import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
 import { SCHEMA, type IntakeContext } from '../context.ts';
 import type { Assignee } from '../domain/types.ts';
 import { transition } from '../domain/work-order-state.ts';
@@ -83,9 +84,12 @@ export async function recordWorkOrderEvent(
       `UPDATE intake.requests SET status = $2, resume_status = $3, assignees = $4, updated_at = $5 WHERE id = $1`,
       [workOrderId, result.state.status, result.state.resumeStatus, JSON.stringify(assignees), now],
     );
+    // The timeline entry and the board's NOTIFY (sent at commit) in one round trip.
     await client.query(
-      `INSERT INTO intake.timeline (request_id, at, type, by, note, event_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [workOrderId, at, `workorder.${body.type}`, by, body.note ?? null, event.id],
+      `WITH entry AS (
+         INSERT INTO intake.timeline (request_id, at, type, by, note, event_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING request_id)
+       SELECT pg_notify($7, $8) FROM entry`,
+      [workOrderId, at, `workorder.${body.type}`, by, body.note ?? null, event.id, BOARD_CHANNEL, boardPayload(workOrderId, 'workorder.updated')],
     );
     await enqueueOutbox(client, SCHEMA, [
       {

@@ -107,6 +107,12 @@ export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.gr
 export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger): Promise<void> {
   const d = event.data;
   if (!(await lock(client, d.workOrderId, log))) return;
+  // One entry per stage (the board shows a warned stage amber until it is done).
+  await client.query(`UPDATE intake.requests SET warnings = warnings || $2::jsonb WHERE id = $1 AND NOT warnings @> $3::jsonb`, [
+    d.workOrderId,
+    JSON.stringify([{ stage: d.stage, deadline: d.deadline }]),
+    JSON.stringify([{ stage: d.stage }]),
+  ]);
   const minutes = Math.max(0, Math.round(d.remainingMs / 60_000));
   await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'sla.warning', note: `${d.stage} due ${d.deadline} (${minutes} min left)`, eventId: event.id });
 }

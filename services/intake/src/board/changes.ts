@@ -1,0 +1,38 @@
+import type { PoolClient } from 'pg';
+import { EventTypes, type EventType } from '@griddispatch/contracts';
+
+// How the dispatch board learns that a work order changed. Every transaction that changes a
+// row the board shows also sends a NOTIFY on this channel; PostgreSQL delivers it only when (and
+// if) the transaction commits, in commit order, to every intake replica — so a board connected
+// to replica B sees a change that replica A's consumer applied.
+
+export const BOARD_CHANNEL = 'intake_board';
+
+/** What happened to the work order: the short name of the event behind it (`sla.breached`). */
+export type BoardChange = (typeof EventTypes)[EventType]['short'];
+const BOARD_CHANGES: readonly string[] = Object.values(EventTypes).map((t) => t.short);
+
+export interface BoardNotice {
+  id: string;
+  change: BoardChange;
+}
+
+/** The NOTIFY payload (a few dozen bytes; listeners read the row itself). */
+export function boardPayload(id: string, change: BoardChange): string {
+  return JSON.stringify({ id, change } satisfies BoardNotice);
+}
+
+export function parseBoardPayload(payload: string | undefined): BoardNotice | null {
+  try {
+    const value = JSON.parse(payload ?? '') as Partial<BoardNotice>;
+    if (typeof value.id !== 'string' || typeof value.change !== 'string' || !BOARD_CHANGES.includes(value.change)) return null;
+    return { id: value.id, change: value.change! };
+  } catch {
+    return null;
+  }
+}
+
+/** Tells the boards, at commit, that work order `id` changed. */
+export async function notifyBoard(client: PoolClient, id: string, change: BoardChange): Promise<void> {
+  await client.query('SELECT pg_notify($1, $2)', [BOARD_CHANNEL, boardPayload(id, change)]);
+}

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { inArray } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Category } from '@griddispatch/contracts';
+import type { Logger } from '@griddispatch/observability';
+import { requests } from '../schema.ts';
+import { isUuid } from '../use-cases/view-request.ts';
+import { toBoardItem, type BoardItem } from './board-view.ts';
+import { BOARD_CHANNEL, parseBoardPayload, type BoardChange, type BoardNotice } from './changes.ts';
+
+/** One update on the board's stream: the work order as it is now, and what changed it. */
+export interface BoardEvent {
+  /** `<stream epoch>-<sequence>`: what a reconnecting EventSource sends back as Last-Event-ID. */
+  id: string;
+  changes: BoardChange[];
+  workOrder: BoardItem;
+}
+
+export interface BoardFilter {
+  /** Only work orders routed to one of these grids. */
+  gridIds?: ReadonlySet<string>;
+  category?: Category;
+}
+
+export interface BoardSubscriber {
+  filter: BoardFilter;
+  deliver(event: BoardEvent): void;
+  /** Updates were lost (database connection dropped): the client must reload its snapshot. */
+  reset(reason: string): void;
+  /** The hub stops (service shutdown): end the stream. */
+  close(): void;
+}
+
+export function matchesFilter(item: BoardItem, filter: BoardFilter): boolean {
+  if (filter.category && item.category !== filter.category) return false;
+  if (filter.gridIds && (!item.grid || !filter.gridIds.has(item.grid.id))) return false;
+  return true;
+}
+
+export interface BoardHubOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  /** Notifications arriving within this window are read in one query. Default 10 ms. */
+  coalesceMs?: number;
+  /** Events kept for Last-Event-ID resume. Default 2000. */
+  bufferSize?: number;
+}
+
+/**
+ * Fans the read model's changes out to this replica's board streams. It LISTENs on
+ * BOARD_CHANNEL (one connection per replica, reconnecting), reads the changed rows — only while
+ * someone is watching — and hands each subscriber the ones its filter matches. NOTIFY arrives in
+ * commit order and every event carries the whole row as committed, so a client that applies
+ * events in order after its snapshot ends up with the current state.
+ *
+ * Resume is cheap and honest: the last `bufferSize` events stay in memory under ids of this
+ * hub's epoch; a Last-Event-ID from that window is replayed, anything else (another replica,
+ * a restart, a gap while nobody watched) is refused and the client reloads its snapshot.
+ */
+export class BoardHub {
+  private readonly epoch = randomBytes(4).toString('hex');
+  private readonly subscribers = new Set<BoardSubscriber>();
+  private readonly buffer: { seq: number; event: BoardEvent }[] = [];
+  private readonly coalesceMs: number;
+  private readonly bufferSize: number;
+  private readonly logger: Logger;
+  private seq = 0;
+  /** Events after this sequence number are all in `buffer`: a resume from here on is complete. */
+  private floor = 0;
+  private pending: BoardNotice[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private listener: pg.Client | undefined;
+  private listening: Promise<void> | undefined;
+  private stopping = false;
+  private isLive = false;
+  private wakeRetry: (() => void) | undefined;
+
+  constructor(private readonly options: BoardHubOptions) {
+    this.coalesceMs = options.coalesceMs ?? 10;
+    this.bufferSize = options.bufferSize ?? 2000;
+    this.logger = options.logger.child({ component: 'board-hub' });
+  }
+
+  get streams(): number {
+    return this.subscribers.size;
+  }
+
+  /** True while the LISTEN connection is up (changes reach the boards). */
+  get live(): boolean {
+    return this.isLive;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.listening ??= this.listen();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wakeRetry?.();
+    await this.listener?.end().catch((err: unknown) => this.logger.debug({ err }, 'closing the LISTEN connection'));
+    await this.listening;
+    this.listening = undefined;
+    await this.flushing;
+    for (const subscriber of [...this.subscribers]) subscriber.close();
+    this.subscribers.clear();
+  }
+
+  /**
+   * Adds a stream. With a `lastEventId` from this hub's resume window, `replay` holds the events
+   * after it that match the filter (the caller writes them before anything newer) and `resumed`
+   * is true; otherwise the client needs a fresh snapshot.
+   */
+  subscribe(subscriber: BoardSubscriber, lastEventId?: string): { resumed: boolean; replay: BoardEvent[]; unsubscribe(): void } {
+    const after = lastEventId ? this.sequenceOf(lastEventId) : null;
+    const resumed = after !== null && after >= this.floor && after <= this.seq;
+    const replay = resumed ? this.buffer.filter(({ seq, event }) => seq > after && matchesFilter(event.workOrder, subscriber.filter)).map((b) => b.event) : [];
+    this.subscribers.add(subscriber);
+    return { resumed, replay, unsubscribe: () => this.subscribers.delete(subscriber) };
+  }
+
+  /** For tests and the stream's hello: the id the next event will follow. */
+  get streamId(): string {
+    return this.epoch;
+  }
+
+  private sequenceOf(eventId: string): number | null {
+    const match = /^([0-9a-f]{8})-(\d{1,15})$/.exec(eventId);
+    if (!match || match[1] !== this.epoch) return null;
+    return Number(match[2]);
+  }
+
+  /** Forget the resume window: what happened since cannot be replayed. */
+  private gap(): void {
+    this.seq += 1;
+    this.floor = this.seq;
+    this.buffer.length = 0;
+  }
+
+  private onNotice(notice: BoardNotice): void {
+    this.pending.push(notice);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.flushing || this.stopping) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.schedule();
+      });
+    }, this.coalesceMs);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    if (this.subscribers.size === 0) {
+      // Nobody watches: skip the read; a later resume from before this point reloads instead.
+      this.gap();
+      return;
+    }
+    const changes = new Map<string, BoardChange[]>();
+    for (const { id, change } of batch) {
+      if (!isUuid(id)) continue;
+      const list = changes.get(id) ?? [];
+      changes.delete(id); // re-insert: the order of last change
+      changes.set(id, [...list, change]);
+    }
+    let rows;
+    try {
+      rows = await drizzle(this.options.pool).select().from(requests).where(inArray(requests.id, [...changes.keys()]));
+    } catch (err) {
+      this.logger.warn({ err, changes: batch.length }, 'board: could not read changed work orders; boards reload');
+      this.broadcastReset('updates were lost; reload');
+      return;
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const [id, list] of changes) {
+      const row = byId.get(id);
+      if (!row) continue;
+      this.seq += 1;
+      const event: BoardEvent = { id: `${this.epoch}-${this.seq}`, changes: list, workOrder: toBoardItem(row) };
+      this.buffer.push({ seq: this.seq, event });
+      if (this.buffer.length > this.bufferSize) this.floor = this.buffer.shift()!.seq;
+      for (const subscriber of this.subscribers) if (matchesFilter(event.workOrder, subscriber.filter)) subscriber.deliver(event);
+    }
+  }
+
+  private broadcastReset(reason: string): void {
+    this.gap();
+    for (const subscriber of this.subscribers) subscriber.reset(reason);
+  }
+
+  private async listen(): Promise<void> {
+    let delay = 500;
+    let connectedBefore = false;
+    while (!this.stopping) {
+      const client = new pg.Client({ ...this.options.pool.options, application_name: 'griddispatch-intake-board' });
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      client.on('error', (err) => {
+        if (!this.stopping) this.logger.warn({ err }, 'board: LISTEN connection failed');
+      });
+      client.on('notification', (message) => {
+        const notice = parseBoardPayload(message.payload);
+        if (notice) this.onNotice(notice);
+        else this.logger.warn({ payload: message.payload }, 'board: unreadable notification ignored');
+      });
+      // Known before it connects, so stop() can end it at any point.
+      this.listener = client;
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${BOARD_CHANNEL}`);
+        delay = 500;
+        this.isLive = true;
+        // Changes committed while we were not listening are lost: the boards reload.
+        if (connectedBefore) this.broadcastReset('reconnected to the database; reload');
+        connectedBefore = true;
+        await ended;
+        if (!this.stopping) this.logger.warn('board: LISTEN connection lost; reconnecting');
+      } catch (err) {
+        if (!this.stopping) this.logger.warn({ err, retryInMs: delay }, 'board: cannot LISTEN; retrying');
+      }
+      this.isLive = false;
+      this.listener = undefined;
+      await client.end().catch((err: unknown) => this.logger.debug({ err }, 'closing the LISTEN connection'));
+      if (this.stopping) return;
+      await this.pause(delay);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+
+  /** A retry delay that stop() cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeRetry = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeRetry = done;
+    });
+  }
+}
