@@ -61,12 +61,22 @@ export class InvalidEventError extends Error {
   }
 }
 
+// Fatal: bytes that are not UTF-8 would otherwise turn into U+FFFD and the event be applied
+// with content nobody sent (JSON on the wire is UTF-8, RFC 8259 §8.1).
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses a record value into a typed event; throws InvalidEventError for anything else (→ DLQ). */
 export function parseEvent(value: Buffer | string | null): CloudEvent {
   if (value === null) throw new InvalidEventError('empty record value');
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : UTF8.decode(value);
+  } catch {
+    throw new InvalidEventError('record value is not UTF-8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     throw new InvalidEventError(`record value is not JSON: ${(err as Error).message}`);
   }
