@@ -28,6 +28,8 @@ export interface GridRoutingDeps {
   now?: () => Date;
   /** Consumer group of the requests.received subscription. Default `grid-routing`. */
   groupId?: string;
+  /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
+  consumerRetry?: { maxAttempts: number; backoffMs: number };
 }
 
 export interface GridRoutingHandle extends ServiceHandle {
@@ -61,6 +63,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         groupId: deps.groupId ?? CONSUMER_GROUP,
         topics: [Topics.requestsReceived],
         handler: requestReceivedHandler({ pool: deps.pool, logger, ctx }),
+        ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
     },

@@ -33,6 +33,8 @@ export interface SlaTimerDeps {
    * fires until `tick()` — for tests with an injected clock.
    */
   timers?: 'auto' | 'manual';
+  /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
+  consumerRetry?: { maxAttempts: number; backoffMs: number };
 }
 
 export interface SlaTimerHandle extends ServiceHandle {
@@ -99,6 +101,7 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
         groupId: deps.groupId ?? CONSUMER_GROUP,
         topics: [Topics.dispatchAssigned, Topics.workordersEvents],
         handler,
+        ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
       if ((deps.timers ?? 'auto') === 'auto') scheduler.start();
       logger.info({ timeZone: policy.timeZone, calendars: Object.keys(policy.calendars), ...config }, 'sla-timer started');
