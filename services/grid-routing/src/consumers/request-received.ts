@@ -8,6 +8,8 @@ import { routeRequest, type RouteOutcome, type RoutingContext } from '../use-cas
 
 export const CONSUMER = 'grid-routing.request-received';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface RequestReceivedDeps {
   pool: Pool;
   logger: Logger;
@@ -24,6 +26,8 @@ export async function handleRequestReceived(deps: RequestReceivedDeps, message: 
   if (!isEvent(event, 'cn.griddispatch.request.received.v1')) {
     throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
   }
+  // The request id becomes the work order id every service keys on; intake issues UUIDs only.
+  if (!UUID.test(event.data.id)) throw new InvalidEventError(`request id ${JSON.stringify(event.data.id.slice(0, 100))} is not a UUID`);
   const log = eventLogger(deps.logger, event);
   return withConsumerSpan('grid-routing route request', message.headers, async () => {
     const outcome = await withTransaction(deps.pool, async (client) => {
