@@ -3,10 +3,12 @@ import { createKafkaBus } from '@griddispatch/bus';
 import { DEFAULT_TOPIC_PREFIX } from '@griddispatch/contracts';
 import { createPool } from '@griddispatch/db';
 import { buildHttpHost, onShutdownSignal, parseHttpEnv } from '@griddispatch/http';
-import { createLogger } from '@griddispatch/observability';
+import { createLogger, startTelemetry } from '@griddispatch/observability';
 import { buildGridRouting } from './app.ts';
 import { loadConfig } from './config.ts';
+import { loadSampleData } from './use-cases/load-sample-data.ts';
 
+const telemetry = await startTelemetry({ serviceName: 'grid-routing' });
 const logger = createLogger({ service: 'grid-routing' });
 const { DATABASE_URL, KAFKA_BROKERS, GD_TOPIC_PREFIX } = process.env;
 if (!DATABASE_URL || !KAFKA_BROKERS) throw new Error('distributed grid-routing needs DATABASE_URL and KAFKA_BROKERS');
@@ -15,6 +17,8 @@ const http = parseHttpEnv();
 const pool = createPool(DATABASE_URL, { applicationName: 'grid-routing', logger });
 const bus = createKafkaBus({ brokers: KAFKA_BROKERS.split(','), prefix: GD_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX, clientId: 'grid-routing', logger });
 const service = await buildGridRouting({ pool, bus, logger, config: loadConfig() });
+// GD_SAMPLE_DATA=1 (local stacks, demos): an empty routing schema gets the sample county (DESIGN §9).
+if (process.env.GD_SAMPLE_DATA === '1') await loadSampleData(pool, { logger });
 const host = await buildHttpHost({ pool, logger, apiKeys: http.apiKeys, services: [service], rateLimit: http.rateLimit, bodyLimit: http.bodyLimit });
 
 await service.start();
@@ -25,4 +29,5 @@ onShutdownSignal(logger, async () => {
   await service.stop();
   await bus.close();
   await pool.end();
+  await telemetry.shutdown();
 });

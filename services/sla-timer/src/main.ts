@@ -3,10 +3,11 @@ import { createKafkaBus } from '@griddispatch/bus';
 import { DEFAULT_TOPIC_PREFIX } from '@griddispatch/contracts';
 import { createPool } from '@griddispatch/db';
 import { buildHttpHost, onShutdownSignal, parseHttpEnv } from '@griddispatch/http';
-import { createLogger } from '@griddispatch/observability';
+import { createLogger, startTelemetry } from '@griddispatch/observability';
 import { buildSlaTimer } from './app.ts';
 import { loadConfig } from './config.ts';
 
+const telemetry = await startTelemetry({ serviceName: 'sla-timer' });
 const logger = createLogger({ service: 'sla-timer' });
 const { DATABASE_URL, KAFKA_BROKERS, GD_TOPIC_PREFIX } = process.env;
 if (!DATABASE_URL || !KAFKA_BROKERS) throw new Error('distributed sla-timer needs DATABASE_URL and KAFKA_BROKERS');
@@ -25,4 +26,5 @@ onShutdownSignal(logger, async () => {
   await service.stop();
   await bus.close();
   await pool.end();
+  await telemetry.shutdown();
 });

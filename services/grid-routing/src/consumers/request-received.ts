@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { IncomingMessage, MessageHandler } from '@griddispatch/bus';
 import { InvalidEventError, isEvent, parseEvent } from '@griddispatch/contracts';
 import { applyOnce, withTransaction } from '@griddispatch/db';
-import { eventLogger, withConsumerSpan, type Logger } from '@griddispatch/observability';
+import { currentTraceparent, eventLogger, withConsumerSpan, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
 
@@ -32,7 +32,7 @@ export async function handleRequestReceived(deps: RequestReceivedDeps, message: 
   return withConsumerSpan('grid-routing route request', message.headers, async () => {
     const outcome = await withTransaction(deps.pool, async (client) => {
       if (!(await applyOnce(client, SCHEMA, CONSUMER, event.id))) return 'already_applied' as const;
-      return routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: event.traceparent ?? message.headers.traceparent });
+      return routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent });
     });
     if (outcome === 'already_applied') log.debug('event already applied');
     else if (outcome.status === 'duplicate') log.info('request already routed; nothing emitted');

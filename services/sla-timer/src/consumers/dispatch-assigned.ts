@@ -1,7 +1,7 @@
 import type { IncomingMessage } from '@griddispatch/bus';
 import { InvalidEventError, isEvent, parseEvent } from '@griddispatch/contracts';
 import { applyOnce, withTransaction, type Pool } from '@griddispatch/db';
-import { eventLogger, withConsumerSpan } from '@griddispatch/observability';
+import { currentTraceparent, eventLogger, withConsumerSpan } from '@griddispatch/observability';
 import { SCHEMA, type TimerContext } from '../use-cases/context.ts';
 import { schedulePlan, type SchedulePlanOutcome } from '../use-cases/schedule-plan.ts';
 
@@ -34,7 +34,7 @@ export async function handleDispatchAssigned(deps: ConsumerDeps, message: Incomi
         gridId: data.grid.id,
         plan: data.sla,
         openedAt: new Date(data.request.receivedAt),
-        traceparent: event.traceparent ?? message.headers.traceparent,
+        traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent,
       });
     });
     if (outcome === 'already_applied') log.debug('event already applied');
