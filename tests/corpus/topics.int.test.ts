@@ -288,6 +288,12 @@ describe('bad-input corpus on every consumed topic', () => {
       expect(m.headers[DlqHeaders.attempts], `${where}: ${m.headers[DlqHeaders.error]}`).toBe(attempts);
     }
 
+    // One key per topic: every record shared one partition, so each valid record really came after the bad ones.
+    for (const topic of Object.keys(CONSUMERS)) {
+      const partitions = new Set(received().filter((m) => m.topic === dlqTopic(topic)).map((m) => m.headers[DlqHeaders.sourcePartition]));
+      expect(partitions.size, topic).toBe(1);
+    }
+
     // Prototype-pollution keys stayed data.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     for (const service of [intake, routing, slaTimer, notification] as ServiceHandle[]) expect(await service.ready(), service.name).toBe(true);
