@@ -208,7 +208,7 @@ report_sample() {
   secret="$(cut -d, -f1 <<<"$GD_API_KEYS" | cut -d: -f2)"
   grids="$(curl -s -m 5 -H "Authorization: Bearer $secret" "http://127.0.0.1:$(port_of grid-routing 1)/v1/grids" | jq -r '.items | length' 2>/dev/null || true)"
   if [[ "$grids" =~ ^[0-9]+$ ]]; then
-    say "routing data: $grids grids$([[ "$LOAD_SAMPLE" == 1 ]] && echo ' (the sample county is loaded into an empty database)')"
+    say "routing data: $grids grids$([[ "$LOAD_SAMPLE" == 1 ]] && echo ' (GD_SAMPLE_DATA=1: the sample county loads only into a database without grids)')"
   else
     say "routing data: could not list /v1/grids with the first key of GD_API_KEYS (needs requests:read)"
   fi
@@ -261,7 +261,7 @@ EOF
 # STOP_TIMEOUT. Reports each one.
 stop_instances() {
   (($# > 0)) || return 0
-  local name pid started=$SECONDS
+  local name pid started=$SECONDS t0="${EPOCHREALTIME/./}" ms
   declare -A pids=()
   for name in "$@"; do
     if pid="$(managed_pid "$name")"; then
@@ -276,7 +276,8 @@ stop_instances() {
       [[ -n "${pids[$name]:-}" ]] || continue
       pid="${pids[$name]}"
       if ! kill -0 "$pid" 2>/dev/null; then
-        say "stopped $name (pid $pid) after $((SECONDS - started))s"
+        ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+        say "stopped $name (pid $pid) after $((ms / 1000)).$((ms % 1000 / 100))s"
         rm -f "$RUN/$name.pid" "$RUN/$name.port"
         unset "pids[$name]"
       elif ((SECONDS - started >= STOP_TIMEOUT)); then

@@ -65,8 +65,11 @@ beforeAll(async () => {
   const policyPath = join(logDir, 'sla-policy.json');
   await writeFile(policyPath, JSON.stringify(POLICY));
   receiver = await startWebhookReceiver();
+  // The test runner's own variables (VITEST_*, NODE_ENV=test) stay out: the processes run as
+  // `pnpm stack:up` runs them.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'NODE_ENV'));
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     DATABASE_URL: db.url,
     KAFKA_BROKERS: brokers.join(','),
     GD_TOPIC_PREFIX: prefix,
@@ -107,7 +110,7 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   // 95598 (the customer-service system's own fields) and Open311 (form-encoded) requests.
   const intake = urlOf('intake');
   const post95598 = async (body: Record<string, unknown>) => {
-    const res = await call(`${intake}/v1/requests/95598`, { key: KEYS.c95598, json: { slsj: localTime(new Date(), 'Asia/Shanghai'), ...body } });
+    const res = await call(`${intake}/v1/requests/95598`, { key: KEYS.c95598, json: body });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     return res.body as { id: string; duplicate: boolean };
   };
@@ -116,11 +119,12 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
     return (res.body as { service_request_id: string }[])[0]!.service_request_id;
   };
-  const f1Body = { gdbh: `E2E${run}01`, ywlb: '01', jjcd: '2', tqbh: district(4).code, gzdz: '后湖村三组', slnr: '全组停电' };
+  const slsj = localTime(new Date(), 'Asia/Shanghai'); // 受理时间, wall clock in 95598's zone
+  const f1Body = { slsj, gdbh: `E2E${run}01`, ywlb: '01', jjcd: '2', tqbh: district(4).code, gzdz: '后湖村三组', slnr: '全组停电' };
   const f1 = await post95598(f1Body);
-  const f2 = await post95598({ gdbh: `E2E${run}02`, ywlb: '01', khbh: fishFarm.accountNo, khmc: '张三', lxdh: '13812345678', khfl: ['03'], slnr: '增氧机停电' });
-  const s1 = await post95598({ gdbh: `E2E${run}03`, ywlb: '04', tqbh: district(30).code, slnr: '咨询电价' });
-  const retry = await post95598(f1Body); // the 95598 system retries: same request, no new event
+  const f2 = await post95598({ slsj, gdbh: `E2E${run}02`, ywlb: '01', khbh: fishFarm.accountNo, khmc: '张三', lxdh: '13812345678', khfl: ['03'], slnr: '增氧机停电' });
+  const s1 = await post95598({ slsj, gdbh: `E2E${run}03`, ywlb: '04', tqbh: district(30).code, slnr: '咨询电价' });
+  const retry = await post95598(f1Body); // the 95598 system retries the same body: same id, no new event
   expect(retry).toEqual({ id: f1.id, status: expect.any(String), duplicate: true });
   const f3 = await postOpen311({ service_code: 'fault_repair', 'attribute[district_code]': district(40).code, 'attribute[external_id]': `e2e-${run}-1`, description: '线路跳闸' });
   const s2 = await postOpen311({ service_code: 'consultation', lat: String(district(60).lat), long: String(district(60).lon), 'attribute[external_id]': `e2e-${run}-2`, description: '咨询' });
