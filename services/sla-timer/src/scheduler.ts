@@ -25,15 +25,17 @@ const MAX_IN_MEMORY = 500_000;
 /**
  * Fires due timers, promptly and without hammering the database. The timers due within
  * `lookaheadMs` are loaded into an in-memory heap and one `setTimeout` waits for the earliest; the
- * service's own consumers add what they schedule. A poll every `pollIntervalMs` fires anything
- * due that memory did not know (timers another replica scheduled, a missed hint) and loads the
- * next slice of the horizon. Any number of replicas: the claim in `fireDueTimers` keeps them from
+ * service's own consumers add what they schedule at once. A poll every `pollIntervalMs` fires
+ * anything due that memory did not know, loads the next slice of the horizon and the timers
+ * inserted since the last poll (another replica's). Any number of replicas: the claim in `fireDueTimers` keeps them from
  * firing one timer twice. Tests drive it with `tick()` and an injected clock instead.
  */
 export class TimerScheduler {
   private readonly heap = new MinHeap();
   /** Due times up to here are in the heap (or were fired). */
   private loadedUntil = Number.NEGATIVE_INFINITY;
+  /** Timer ids up to here were looked at by a poll. */
+  private seenId = '0';
   private wakeTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -56,6 +58,7 @@ export class TimerScheduler {
     if (this.running) return;
     this.running = true;
     this.loadedUntil = Number.NEGATIVE_INFINITY;
+    this.seenId = '0';
     this.heap.clear();
     this.schedulePoll(0);
   }
@@ -140,20 +143,33 @@ export class TimerScheduler {
     this.arm();
   }
 
-  /** Loads due times of pending timers between the loaded horizon and now + lookahead. */
+  /**
+   * Loads into memory the due times of pending timers that are due by now + lookahead and either
+   * fall in the newly reached part of the horizon or were inserted since the last poll (by another
+   * replica, or straight into the table). A timer whose row commits after a later id was seen, or
+   * one resumed by another replica, is not in memory: the poll's claim fires it, within one
+   * poll interval.
+   */
   private async loadHorizon(): Promise<void> {
     const now = this.opts.ctx.now().getTime();
     const horizon = now + this.opts.lookaheadMs;
-    const from = Number.isFinite(this.loadedUntil) ? new Date(this.loadedUntil) : new Date(0);
     const room = MAX_IN_MEMORY - this.heap.size;
     if (room <= 0) return;
+    const { rows: top } = await this.opts.pool.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM sla_timer.timers');
+    const maxId = top[0]!.id;
+    const first = !Number.isFinite(this.loadedUntil);
+    const from = new Date(first ? 0 : this.loadedUntil);
+    // The first load takes the whole horizon by due time; no need to walk the ids as well.
+    const seenId = first ? maxId : this.seenId;
     const { rows } = await this.opts.pool.query<{ due_ms: string }>(
       `SELECT (extract(epoch FROM due_at) * 1000)::bigint AS due_ms FROM sla_timer.timers
-        WHERE state = 'pending' AND due_at > $1 AND due_at <= $2
+        WHERE state = 'pending' AND due_at <= $2
+          AND (due_at > $1 OR (id > $4::bigint AND id <= $5::bigint))
         ORDER BY due_at LIMIT $3`,
-      [from, new Date(horizon), room],
+      [from, new Date(horizon), room, seenId, maxId],
     );
     for (const row of rows) this.heap.push(Number(row.due_ms));
+    this.seenId = maxId;
     // When memory is full, load the rest of the slice later.
     this.loadedUntil = rows.length === room ? Number(rows[rows.length - 1]!.due_ms) : horizon;
   }
