@@ -23,3 +23,7 @@ export function migrateLockName(schema: string): string {
 export function relayLockName(schema: string): string {
   return `griddispatch:relay:${schema}`;
 }
+
+export function retentionLockName(schema: string): string {
+  return `griddispatch:retention:${schema}`;
+}

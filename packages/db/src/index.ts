@@ -6,3 +6,14 @@ export { applyOnce } from './inbox.ts';
 export { startRelay } from './relay.ts';
 export { outboxChannel } from './identifiers.ts';
 export { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+export {
+  inboxRetention,
+  loadRetentionConfig,
+  RetentionEnv,
+  startRetention,
+  type Retention,
+  type RetentionConfig,
+  type RetentionOptions,
+  type RetentionRule,
+  type RetentionSweep,
+} from './retention.ts';

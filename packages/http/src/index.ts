@@ -17,7 +17,16 @@ export {
 export { HttpError, toErrorResponse, type ErrorPayload, type FieldIssue } from './errors.ts';
 export { buildHttpHost, DEFAULT_BODY_LIMIT, type HttpHostOptions, type RateLimitOptions } from './host.ts';
 export { decodeUtf8, findDuplicateKey, findUnstorableText, parseStrictJson } from './json.ts';
-export { createMetricsRegistry } from './metrics.ts';
+export {
+  createMetricsRegistry,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  registerProbeGauge,
+  registerServiceMetrics,
+  sharedProbe,
+  type ProbeOptions,
+  type ProbeSample,
+  type ServiceMetricsOptions,
+} from './metrics.ts';
 export type { ServiceHandle } from './service.ts';
 export { httpEnvSchema, parseHttpEnv, type HttpEnv } from './env.ts';
 export { onShutdownSignal } from './shutdown.ts';
