@@ -32,7 +32,7 @@ function isReadModelEvent(event: CloudEvent): event is CloudEvent<ReadModelEvent
 /**
  * One subscription for the read model. A record that is not a valid event throws
  * InvalidEventError (→ DLQ at once); a failing effect throws (→ retried, then DLQ). The inbox
- * mark and the effect commit together, so a redelivery changes nothing. The boards hear of the
+ * mark and the effect commit together, so a redelivery changes nothing. The boards hear of a
  * change at commit (NOTIFY, see board/changes.ts).
  */
 export function readModelHandler(ctx: IntakeContext, consumer = READ_MODEL_CONSUMER): MessageHandler {
@@ -55,8 +55,7 @@ export function readModelHandler(ctx: IntakeContext, consumer = READ_MODEL_CONSU
           log.debug('already applied');
           return;
         }
-        await handler(client, event, log);
-        await notifyBoard(client, event.data.workOrderId, EventTypes[event.type].short);
+        if (await handler(client, event, log)) await notifyBoard(client, event.data.workOrderId, EventTypes[event.type].short);
       }),
     );
   };

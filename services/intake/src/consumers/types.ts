@@ -2,5 +2,8 @@ import type { PoolClient } from 'pg';
 import type { CloudEvent, EventType } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
 
-/** Applies one consumed event to the read model, inside the inbox transaction. */
-export type ReadModelHandler<T extends EventType> = (client: PoolClient, event: CloudEvent<T>, log: Logger) => Promise<void>;
+/**
+ * Applies one consumed event to the read model, inside the inbox transaction. Resolves to
+ * whether what the dispatch board shows of the work order changed.
+ */
+export type ReadModelHandler<T extends EventType> = (client: PoolClient, event: CloudEvent<T>, log: Logger) => Promise<boolean>;

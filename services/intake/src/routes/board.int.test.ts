@@ -110,6 +110,9 @@ describe('dispatch board', () => {
     const ack = await h.post(`/v1/work-orders/${id}/events`, { type: 'acknowledged' }, KEYS.field);
     expect(ack.statusCode).toBe(200);
     expect(body(await s.next(about(id, 'workorder.updated'), 1000)).workOrder).toMatchObject({ status: 'acknowledged', next: { stage: 'arrive' }, open: true });
+    // Intake's consumer also sees its own workorders.events record; that changes nothing, so no event.
+    await h.settle();
+    expect(s.pending().filter(about(id))).toEqual([]);
 
     const cancel = await h.post(`/v1/work-orders/${id}/events`, { type: 'cancelled' }, KEYS.field);
     expect(cancel.statusCode).toBe(200);

@@ -7,6 +7,8 @@ import { afterRouting, type WorkOrderState } from '../domain/work-order-state.ts
 // Effects of the events intake consumes on its read model. Each runs inside the consumer's
 // transaction, after the inbox said the event is new; each also guards on the row's state, since
 // topics are not ordered against each other (a breach may overtake the assignment it belongs to).
+// Each answers whether what the dispatch board shows of the work order changed (a timeline
+// entry alone does not), so the boards hear only of real changes.
 
 type Ev<T extends CloudEvent['type']> = CloudEvent<T>;
 
@@ -40,10 +42,10 @@ async function addTimeline(
   return res.rowCount === 1;
 }
 
-export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.assigned.v1'>, log: Logger): Promise<void> {
+export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.assigned.v1'>, log: Logger): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
-  if (!row) return;
+  if (!row) return false;
   const next = afterRouting(row, 'assigned');
   await client.query(
     `UPDATE intake.requests SET status = $2, resume_status = $3, grid = $4, grid_id = $5, incident_id = $6, assignees = $7,
@@ -61,12 +63,13 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
     ],
   );
   await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})`, eventId: event.id });
+  return true;
 }
 
-export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>, log: Logger): Promise<void> {
+export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>, log: Logger): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
-  if (!row) return;
+  if (!row) return false;
   const next = afterRouting(row, 'unroutable');
   await client.query('UPDATE intake.requests SET status = $2, resume_status = $3, updated_at = GREATEST(updated_at, $4) WHERE id = $1', [
     d.workOrderId,
@@ -75,6 +78,7 @@ export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddis
     event.time,
   ]);
   await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'dispatch.unroutable', note: `${d.reason} → ${d.fallbackDesk}`, eventId: event.id });
+  return true;
 }
 
 /**
@@ -82,15 +86,15 @@ export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddis
  * timeline): nothing to do. An event some other producer wrote is applied if it starts from the
  * status we show (state guard); otherwise only its timeline entry is kept.
  */
-export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.griddispatch.workorder.updated.v1'>, log: Logger): Promise<void> {
+export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.griddispatch.workorder.updated.v1'>, log: Logger): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
-  if (!row) return;
+  if (!row) return false;
   const added = await addTimeline(client, { requestId: d.workOrderId, at: d.at, type: `workorder.${d.type}`, by: d.by, note: d.note, eventId: event.id });
-  if (!added) return;
+  if (!added) return false;
   if (row.status !== d.previousStatus) {
     log.info({ status: row.status, previousStatus: d.previousStatus }, 'work-order event does not follow the current status; timeline only');
-    return;
+    return false;
   }
   const resumeStatus = d.status === 'suspended' ? d.previousStatus : null;
   let assignees = row.assignees;
@@ -102,26 +106,28 @@ export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.gr
     JSON.stringify(assignees),
     event.time,
   ]);
+  return true;
 }
 
-export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger): Promise<void> {
+export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger): Promise<boolean> {
   const d = event.data;
-  if (!(await lock(client, d.workOrderId, log))) return;
+  if (!(await lock(client, d.workOrderId, log))) return false;
   // One entry per stage (the board shows a warned stage amber until it is done).
-  await client.query(`UPDATE intake.requests SET warnings = warnings || $2::jsonb WHERE id = $1 AND NOT warnings @> $3::jsonb`, [
+  const warned = await client.query(`UPDATE intake.requests SET warnings = warnings || $2::jsonb WHERE id = $1 AND NOT warnings @> $3::jsonb`, [
     d.workOrderId,
     JSON.stringify([{ stage: d.stage, deadline: d.deadline }]),
     JSON.stringify([{ stage: d.stage }]),
   ]);
   const minutes = Math.max(0, Math.round(d.remainingMs / 60_000));
   await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'sla.warning', note: `${d.stage} due ${d.deadline} (${minutes} min left)`, eventId: event.id });
+  return warned.rowCount === 1;
 }
 
-export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger): Promise<void> {
+export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger): Promise<boolean> {
   const d = event.data;
-  if (!(await lock(client, d.workOrderId, log))) return;
+  if (!(await lock(client, d.workOrderId, log))) return false;
   // One entry per (stage, level), however often the breach is re-sent.
-  await client.query(
+  const breached = await client.query(
     `UPDATE intake.requests SET breaches = breaches || $2::jsonb, breached = true, updated_at = GREATEST(updated_at, $4)
      WHERE id = $1 AND NOT breaches @> $3::jsonb`,
     [
@@ -138,4 +144,5 @@ export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddisp
     note: `${d.stage} deadline ${d.deadline} missed, level ${d.level}${d.late ? ' (late)' : ''}`,
     eventId: event.id,
   });
+  return breached.rowCount === 1;
 }
