@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { migrate } from '@griddispatch/db';
-import type { ServiceHandle } from '@griddispatch/http';
+import { loadRetentionConfig, migrate, startRetention, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
 import { createSmsGatewayChannel } from './channels/sms-gateway.ts';
@@ -18,6 +18,7 @@ import { slaBreachesHandler } from './consumers/sla-breaches.ts';
 import { slaWarningsHandler } from './consumers/sla-warnings.ts';
 import { workordersEventsHandler } from './consumers/workorders-events.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
+import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
@@ -49,6 +50,8 @@ export interface NotificationDeps {
   deliveryLoop?: boolean;
   /** Bus attempts per record and first retry delay. Default 5 attempts from 500 ms. */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
+  /** Housekeeping of finished deliveries and inbox marks. Default: `loadRetentionConfig()` (environment). */
+  retention?: RetentionConfig;
 }
 
 export interface NotificationHandle extends ServiceHandle {
@@ -123,6 +126,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
 
   const loop = deps.deliveryLoop ?? true;
   let subscriptions: Subscription[] = [];
+  const groupPrefix = deps.groupId ?? config.groupId;
+  const retentionConfig = deps.retention ?? loadRetentionConfig();
+  let retention: Retention | undefined;
 
   return {
     name: 'notification',
@@ -137,7 +143,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       const joined = await Promise.allSettled(
         Object.entries(handlers).map(([topic, handler]) =>
           deps.bus.subscribe({
-            groupId: `${deps.groupId ?? config.groupId}.${topic}`,
+            groupId: `${groupPrefix}.${topic}`,
             topics: [topic],
             maxAttempts: retry.maxAttempts,
             retryBackoffMs: retry.backoffMs,
@@ -153,9 +159,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         await worker.stop();
         throw failed.reason;
       }
+      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: notificationRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now, logger });
       logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms ? 'gateway' : 'log', deliveryLoop: loop }, 'notification started');
     },
     async stop() {
+      await retention?.stop();
+      retention = undefined;
       await Promise.all(subscriptions.map((sub) => sub.stop()));
       subscriptions = [];
       await worker.stop();
@@ -170,12 +179,29 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     registerMetrics(registry: Registry) {
       registry.registerMetric(attemptsTotal);
       registry.registerMetric(sendSeconds);
-      new Gauge({
-        name: 'griddispatch_notification_pending',
-        help: 'notification deliveries waiting to be sent (incl. scheduled retries)',
-        registers: [registry],
-        async collect() {
-          this.set(await worker.backlog());
+      registerServiceMetrics(registry, {
+        service: 'notification',
+        pool: deps.pool,
+        schema: SCHEMA,
+        bus: deps.bus,
+        consumers: CONSUMED_TOPICS.map((topic) => ({ group: `${groupPrefix}.${topic}`, topics: [topic] })),
+        logger,
+      });
+      registerProbeGauge(registry, {
+        name: 'griddispatch_notification_deliveries',
+        help: 'Deliveries not delivered, by status (pending incl. scheduled retries, failed, dead) and channel',
+        labelNames: ['status', 'channel'] as const,
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ status: string; channel: string; n: number }>(
+            `SELECT status, channel, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE status <> 'delivered' GROUP BY status, channel`,
+          );
+          const samples = new Map<string, { labels: { status: string; channel: string }; value: number }>();
+          for (const status of ['pending', 'failed', 'dead']) {
+            for (const channel of Object.keys(channels)) samples.set(`${status}/${channel}`, { labels: { status, channel }, value: 0 });
+          }
+          for (const r of rows) samples.set(`${r.status}/${r.channel}`, { labels: { status: r.status, channel: r.channel }, value: r.n });
+          return [...samples.values()];
         },
       });
     },
