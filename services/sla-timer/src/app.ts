@@ -2,14 +2,15 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
 import { InvalidEventError, Topics } from '@griddispatch/contracts';
-import { migrate, startRelay, type Pool, type Relay } from '@griddispatch/db';
-import type { ServiceHandle } from '@griddispatch/http';
+import { loadRetentionConfig, migrate, startRelay, startRetention, type Pool, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type SlaTimerConfig } from './config.ts';
 import { handleDispatchAssigned, type ConsumerDeps } from './consumers/dispatch-assigned.ts';
 import { handleWorkOrderUpdated } from './consumers/workorder-updated.ts';
 import { WALL_CLOCK, workClock, type WorkClock } from './domain/work-clock.ts';
+import { slaTimerRetention } from './retention.ts';
 import { TimerScheduler, type TickResult } from './scheduler.ts';
 import { SCHEMA, type TimerContext } from './use-cases/context.ts';
 import type { FiredTimer } from './use-cases/fire-due-timers.ts';
@@ -35,6 +36,8 @@ export interface SlaTimerDeps {
   timers?: 'auto' | 'manual';
   /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
+  /** Housekeeping of stopped work orders' timers and inbox marks. Default: `loadRetentionConfig()` (environment). */
+  retention?: RetentionConfig;
 }
 
 export interface SlaTimerHandle extends ServiceHandle {
@@ -92,21 +95,28 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
 
   let subscription: Subscription | undefined;
   let relay: Relay | undefined;
+  const groupId = deps.groupId ?? CONSUMER_GROUP;
+  const consumedTopics = [Topics.dispatchAssigned, Topics.workordersEvents];
+  const retentionConfig = deps.retention ?? loadRetentionConfig();
+  let retention: Retention | undefined;
 
   return {
     name: 'sla-timer',
     async start() {
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
       subscription = await deps.bus.subscribe({
-        groupId: deps.groupId ?? CONSUMER_GROUP,
-        topics: [Topics.dispatchAssigned, Topics.workordersEvents],
+        groupId,
+        topics: consumedTopics,
         handler,
         ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
       if ((deps.timers ?? 'auto') === 'auto') scheduler.start();
+      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: slaTimerRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ timeZone: policy.timeZone, calendars: Object.keys(policy.calendars), ...config }, 'sla-timer started');
     },
     async stop() {
+      await retention?.stop();
+      retention = undefined;
       await subscription?.stop();
       subscription = undefined;
       await scheduler.stop();
@@ -143,13 +153,18 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
           lateness.observe(Math.max(0, f.firedAt.getTime() - f.dueAt.getTime()) / 1000);
         }
       });
-      new Gauge({
+      registerProbeGauge(registry, {
         name: 'griddispatch_sla_timers_pending',
-        help: 'SLA timers waiting to fire',
-        registers: [registry],
-        async collect() {
-          const { rows } = await deps.pool.query<{ n: string }>("SELECT count(*) AS n FROM sla_timer.timers WHERE state = 'pending'");
-          this.set(Number(rows[0]?.n ?? 0));
+        help: 'SLA timers waiting to fire, by kind (paused ones — suspended work orders — not included)',
+        labelNames: ['kind'] as const,
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ kind: string; n: number }>(
+            "SELECT kind, count(*)::int AS n FROM sla_timer.timers WHERE state = 'pending' GROUP BY kind",
+          );
+          const byKind = new Map<string, number>([['warning', 0], ['breach', 0], ['escalation', 0]]);
+          for (const r of rows) byKind.set(r.kind, r.n);
+          return [...byKind].map(([kind, value]) => ({ labels: { kind }, value }));
         },
       });
       new Gauge({
@@ -160,13 +175,13 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
           this.set(scheduler.inMemory);
         },
       });
-      new Gauge({
-        name: 'griddispatch_sla_outbox_backlog',
-        help: 'sla-timer outbox rows not yet published',
-        registers: [registry],
-        async collect() {
-          this.set(relay ? await relay.backlog() : 0);
-        },
+      registerServiceMetrics(registry, {
+        service: 'sla-timer',
+        pool: deps.pool,
+        schema: SCHEMA,
+        bus: deps.bus,
+        consumers: [{ group: groupId, topics: consumedTopics }],
+        logger,
       });
     },
   };
