@@ -1,14 +1,15 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
-import { Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { startRelay, type Relay } from '@griddispatch/db';
-import type { ServiceHandle } from '@griddispatch/http';
+import { loadRetentionConfig, startRelay, startRetention, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 import { requestReceivedHandler } from './consumers/request-received.ts';
+import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
@@ -30,6 +31,8 @@ export interface GridRoutingDeps {
   groupId?: string;
   /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
+  /** Housekeeping of old decisions, incidents and inbox marks. Default: `loadRetentionConfig()` (environment). */
+  retention?: RetentionConfig;
 }
 
 export interface GridRoutingHandle extends ServiceHandle {
@@ -48,6 +51,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
 
   let subscription: Subscription | undefined;
   let relay: Relay | undefined;
+  const groupId = deps.groupId ?? CONSUMER_GROUP;
+  const retentionConfig = deps.retention ?? loadRetentionConfig();
+  let retention: Retention | undefined;
+  const decisions = new Counter({
+    name: 'griddispatch_routing_decisions_total',
+    help: 'Routing decisions by result (assigned, unroutable) and how the grid was found (account, district, point, nearest, community; none when unroutable)',
+    labelNames: ['result', 'resolved_by'] as const,
+    registers: [],
+  });
 
   return {
     name: 'grid-routing',
@@ -60,14 +72,26 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await data.reload();
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
       subscription = await deps.bus.subscribe({
-        groupId: deps.groupId ?? CONSUMER_GROUP,
+        groupId,
         topics: [Topics.requestsReceived],
-        handler: requestReceivedHandler({ pool: deps.pool, logger, ctx }),
+        handler: requestReceivedHandler({
+          pool: deps.pool,
+          logger,
+          ctx,
+          onOutcome(outcome) {
+            if (outcome === 'already_applied' || outcome.status === 'duplicate') return;
+            if (outcome.status === 'assigned') decisions.inc({ result: 'assigned', resolved_by: outcome.event.data.resolvedBy });
+            else decisions.inc({ result: 'unroutable', resolved_by: 'none' });
+          },
+        }),
         ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
+      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
     },
     async stop() {
+      await retention?.stop();
+      retention = undefined;
       await subscription?.stop();
       subscription = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
@@ -83,21 +107,22 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await relay?.drained();
     },
     registerMetrics(registry: Registry) {
-      new Gauge({
-        name: 'griddispatch_routing_outbox_backlog',
-        help: 'grid-routing outbox rows not yet published',
-        registers: [registry],
-        async collect() {
-          this.set(relay ? await relay.backlog() : 0);
-        },
+      registerServiceMetrics(registry, {
+        service: 'grid-routing',
+        pool: deps.pool,
+        schema: SCHEMA,
+        bus: deps.bus,
+        consumers: [{ group: groupId, topics: [Topics.requestsReceived] }],
+        logger,
       });
-      new Gauge({
+      registry.registerMetric(decisions);
+      registerProbeGauge(registry, {
         name: 'griddispatch_routing_unroutable',
         help: 'requests waiting at the fallback desk (unroutable, not yet re-routed)',
-        registers: [registry],
-        async collect() {
-          const { rows } = await deps.pool.query<{ n: string }>("SELECT count(*) AS n FROM routing.routed_requests WHERE status = 'unroutable'");
-          this.set(Number(rows[0]?.n ?? 0));
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM routing.routed_requests WHERE status = 'unroutable'");
+          return [{ value: rows[0]?.n ?? 0 }];
         },
       });
     },

@@ -14,6 +14,8 @@ export interface RequestReceivedDeps {
   pool: Pool;
   logger: Logger;
   ctx: RoutingContext;
+  /** Told each record's outcome once it committed (metrics). */
+  onOutcome?: (outcome: RouteOutcome | 'already_applied') => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function handleRequestReceived(deps: RequestReceivedDeps, message: 
 
 export function requestReceivedHandler(deps: RequestReceivedDeps): MessageHandler {
   return async (message) => {
-    await handleRequestReceived(deps, message);
+    const outcome = await handleRequestReceived(deps, message);
+    deps.onOutcome?.(outcome);
   };
 }
