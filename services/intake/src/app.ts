@@ -1,15 +1,17 @@
 import type { Pool } from 'pg';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
-import { migrate, startRelay, type Relay } from '@griddispatch/db';
-import type { ServiceHandle } from '@griddispatch/http';
+import { loadRetentionConfig, migrate, startRelay, startRetention, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
+import { BOARD_OPEN_STATUSES } from './board/board-view.ts';
 import { BoardHub } from './board/hub.ts';
 import { DEFAULT_GRIDS_URL, loadConfig, type IntakeConfig } from './config.ts';
 import { READ_MODEL_TOPICS, readModelHandler } from './consumers/index.ts';
 import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { boardRoutes } from './routes/board.routes.ts';
+import { intakeRetention } from './retention.ts';
 import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
@@ -55,6 +57,8 @@ export interface IntakeDeps {
   consumerRetry?: { maxAttempts: number; backoffMs: number };
   /** Dispatch board tuning (tests shorten the heartbeat). */
   board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
+  /** Housekeeping of closed work orders and inbox marks. Default: `loadRetentionConfig()` (environment). */
+  retention?: RetentionConfig;
 }
 
 export interface IntakeHandle extends ServiceHandle {
@@ -67,7 +71,20 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
   const config = deps.config ?? loadConfig();
   const logger = deps.logger.child({ service: 'intake' });
   await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
-  const ctx: IntakeContext = { pool: deps.pool, logger, now: deps.now ?? (() => new Date()) };
+  const requestsTotal = new Counter({
+    name: 'griddispatch_intake_requests_total',
+    help: 'Requests accepted (stored, 202) or recognised as retries of one already stored (duplicate), by channel',
+    labelNames: ['channel', 'result'] as const,
+    registers: [],
+  });
+  const ctx: IntakeContext = {
+    pool: deps.pool,
+    logger,
+    now: deps.now ?? (() => new Date()),
+    onAccepted: (channel, duplicate) => requestsTotal.inc({ channel, result: duplicate ? 'duplicate' : 'accepted' }),
+  };
+  const retentionConfig = deps.retention ?? loadRetentionConfig();
+  let retention: Retention | undefined;
 
   let subscription: Subscription | undefined;
   let relay: Relay | undefined;
@@ -112,6 +129,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       stopped = false;
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger, ...deps.relay });
       hub.start();
+      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: intakeRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       joining = joinReadModel();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([joining, new Promise<void>((resolve) => (timer = setTimeout(resolve, deps.consumerStartWaitMs ?? 10_000)))]);
@@ -121,6 +139,8 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     async stop() {
       stopped = true;
       pause.interrupt();
+      await retention?.stop();
+      retention = undefined;
       await joining;
       await subscription?.stop();
       subscription = undefined;
@@ -137,31 +157,29 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await relay?.drained();
     },
     registerMetrics(registry: Registry) {
-      new Gauge({
-        name: 'griddispatch_intake_outbox_backlog',
-        help: 'intake outbox rows (accepted requests, work-order events) not yet published',
-        registers: [registry],
-        async collect() {
-          this.set(relay ? await relay.backlog() : 0);
-        },
+      // Outbox backlog and the read model's consumer lag, under the names every service uses.
+      registerServiceMetrics(registry, {
+        service: 'intake',
+        pool: deps.pool,
+        schema: SCHEMA,
+        bus: deps.bus,
+        consumers: [{ group: config.groupId, topics: READ_MODEL_TOPICS }],
+        logger,
       });
-      new Gauge({
-        name: 'griddispatch_intake_consumer_lag',
-        help: 'records on the read model’s topics not yet applied by intake’s consumer group, by topic',
-        labelNames: ['topic'] as const,
-        registers: [registry],
-        async collect() {
-          // A broker that does not answer must not break the whole scrape: the gauge goes stale.
-          const lags = await deps.bus.consumerLag().catch((err: unknown) => {
-            logger.warn({ err }, 'consumer lag unavailable for /metrics');
-            return null;
-          });
-          if (!lags) return;
-          this.reset();
-          for (const topic of READ_MODEL_TOPICS) this.set({ topic }, 0);
-          const byTopic = new Map<string, number>();
-          for (const l of lags) if (l.groupId === config.groupId) byTopic.set(l.topic, (byTopic.get(l.topic) ?? 0) + l.lag);
-          for (const [topic, lag] of byTopic) this.set({ topic }, lag);
+      registry.registerMetric(requestsTotal);
+      registerProbeGauge(registry, {
+        name: 'griddispatch_intake_work_orders_open',
+        help: 'Open work orders (received … arrived, suspended) by status',
+        labelNames: ['status'] as const,
+        logger,
+        async read() {
+          // Spelled out (constants), so PostgreSQL matches requests_open_idx's predicate.
+          const { rows } = await deps.pool.query<{ status: string; n: number }>(
+            `SELECT status, count(*)::int AS n FROM intake.requests WHERE status IN (${BOARD_OPEN_STATUSES.map((st) => `'${st}'`).join(', ')}) GROUP BY status`,
+          );
+          const byStatus = new Map<string, number>(BOARD_OPEN_STATUSES.map((s) => [s, 0]));
+          for (const r of rows) byStatus.set(r.status, r.n);
+          return [...byStatus].map(([status, value]) => ({ labels: { status }, value }));
         },
       });
       new Gauge({

@@ -8,6 +8,8 @@ export interface IntakeContext {
   pool: Pool;
   logger: Logger;
   now: () => Date;
+  /** Told of each request stored (or found to be a retry of one), after its commit (metrics). */
+  onAccepted?: (channel: string, duplicate: boolean) => void;
 }
 
 /** The read model's consumer name in `intake.inbox`, and its default consumer group. */

@@ -193,8 +193,8 @@ describe('dispatch board', () => {
 
   it('reports consumer lag, outbox backlog and open board streams in /metrics', async () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^griddispatch_intake_consumer_lag\{topic="sla\.breaches"\} 0$/m);
-    expect(metrics).toMatch(/^griddispatch_intake_outbox_backlog \d+$/m);
+    expect(metrics).toMatch(/^griddispatch_consumer_lag\{service="intake",group="[^"]+",topic="sla\.breaches"\} 0$/m);
+    expect(metrics).toMatch(/^griddispatch_outbox_backlog\{service="intake"\} \d+$/m);
     expect(metrics).toMatch(/^griddispatch_intake_board_streams [1-9]\d*$/m);
   });
 

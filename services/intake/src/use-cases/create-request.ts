@@ -53,7 +53,7 @@ export async function createRequest(ctx: IntakeContext, input: CreateRequestInpu
       location: body.location,
     },
   });
-  return withTransaction(ctx.pool, async (client) => {
+  const result = await withTransaction(ctx.pool, async (client): Promise<CreateRequestResult> => {
     // One statement for the row, its first timeline entry and the board's NOTIFY (sent at
     // commit); on a conflict none of them happens.
     const inserted = await client.query(
@@ -96,4 +96,6 @@ export async function createRequest(ctx: IntakeContext, input: CreateRequestInpu
     ]);
     return { id, status: 'received' as const, duplicate: false };
   });
+  ctx.onAccepted?.(input.channel, result.duplicate);
+  return result;
 }

@@ -1,0 +1,23 @@
+import { inboxRetention, type RetentionConfig, type RetentionRule } from '@griddispatch/db';
+
+/**
+ * What the retention sweeper may delete in schema `intake`: a closed or cancelled work order —
+ * its request row, which is also the (source, externalId) idempotency record, and its timeline —
+ * once it last changed `keepFor` ago (after that, GET /v1/requests/:id answers 404 and the same
+ * source id would be accepted as a new request). Open work orders, resolved ones awaiting their
+ * callback and suspended ones are never touched. Inbox marks go after `inboxKeepFor`.
+ */
+export function intakeRetention(config: RetentionConfig): RetentionRule[] {
+  return [
+    {
+      table: 'requests',
+      column: 'updated_at',
+      olderThanMs: config.keepFor,
+      // received_at <= updated_at: the extra bound lets PostgreSQL walk requests_received_idx.
+      where: "status IN ('closed', 'cancelled') AND received_at < $1",
+      key: 'id',
+      children: [{ table: 'timeline', column: 'request_id' }],
+    },
+    inboxRetention(config),
+  ];
+}
