@@ -197,6 +197,29 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
       });
     });
 
+    it('retries a record past maxAttempts while its database is unreachable, and never dead-letters it', async () => {
+      bus = await freshBus();
+      const calls: string[] = [];
+      const dead: IncomingMessage[] = [];
+      await sub({
+        maxAttempts: 2,
+        handler: async (m) => {
+          calls.push(`${text(m)}@${m.attempt}`);
+          if (text(m) === 'during-restart' && m.attempt < 5) {
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+          }
+        },
+      });
+      await sub({ groupId: `${group}-dlq`, topics: [dlqTopic('orders')], handler: async (m) => void dead.push(m) });
+      await bus.publish('orders', [
+        { key: 'wo-1', value: 'during-restart' },
+        { key: 'wo-1', value: 'next' },
+      ]);
+      await idle();
+      expect(calls).toEqual(['during-restart@1', 'during-restart@2', 'during-restart@3', 'during-restart@4', 'during-restart@5', 'next@1']);
+      expect(dead).toEqual([]);
+    });
+
     it('dead-letters a malformed event at once, without retrying', async () => {
       bus = await freshBus();
       const attempts: number[] = [];

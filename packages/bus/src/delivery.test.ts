@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, partitionForKey } from './delivery.ts';
+import { backoffDelay, deadLetterNow, isDependencyUnavailable, partitionForKey, retryDelay, UNREACHABLE_MAX_BACKOFF_MS } from './delivery.ts';
 import { loadTopicsFile, topicDefinition } from './topics.ts';
 import { ALL_TOPICS, dlqTopic } from '@griddispatch/contracts';
 
@@ -25,6 +25,44 @@ describe('backoffDelay', () => {
     expect(backoffDelay(policy, 3, () => 1)).toBe(400);
     expect(backoffDelay(policy, 10, () => 1)).toBe(1000);
     expect(backoffDelay(policy, 10, () => 0)).toBe(500);
+  });
+});
+
+describe('dependency unavailable (the database restarting) never dead-letters a record', () => {
+  const policy = { maxAttempts: 3, retryBackoffMs: 100, maxRetryBackoffMs: 30_000 };
+  const coded = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
+
+  it('recognises connection errors of Node and node-postgres, and PostgreSQL shutting down', () => {
+    expect(isDependencyUnavailable(coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'))).toBe(true);
+    expect(isDependencyUnavailable(coded('ECONNRESET'))).toBe(true);
+    expect(isDependencyUnavailable(coded('57P01', 'terminating connection due to administrator command'))).toBe(true);
+    expect(isDependencyUnavailable(coded('57P03', 'the database system is starting up'))).toBe(true);
+    expect(isDependencyUnavailable(coded('08006'))).toBe(true);
+    expect(isDependencyUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDependencyUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(true);
+    expect(isDependencyUnavailable(new Error('query failed', { cause: coded('ECONNREFUSED') }))).toBe(true);
+    expect(isDependencyUnavailable(new AggregateError([coded('ECONNREFUSED')], 'connect failed'))).toBe(true);
+  });
+
+  it('leaves other errors to the attempt budget: constraint violations, bugs, missing context', () => {
+    expect(isDependencyUnavailable(coded('23505', 'duplicate key value violates unique constraint'))).toBe(false);
+    expect(isDependencyUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(false);
+    expect(isDependencyUnavailable(Object.assign(new Error('work order not known yet'), { name: 'WorkOrderNotKnownYetError' }))).toBe(false);
+    expect(isDependencyUnavailable('ECONNREFUSED')).toBe(false);
+  });
+
+  it('dead-letters after maxAttempts unless the dependency is away; a malformed record at once', () => {
+    expect(deadLetterNow(policy, new Error('cannot apply'), 2)).toBe(false);
+    expect(deadLetterNow(policy, new Error('cannot apply'), 3)).toBe(true);
+    expect(deadLetterNow(policy, coded('ECONNREFUSED'), 3)).toBe(false);
+    expect(deadLetterNow(policy, coded('57P01'), 500)).toBe(false);
+    expect(deadLetterNow(policy, Object.assign(new Error('bad'), { name: 'InvalidEventError' }), 1)).toBe(true);
+  });
+
+  it('keeps retrying an unreachable dependency at most every few seconds, however long it is away', () => {
+    expect(retryDelay(policy, coded('ECONNREFUSED'), 1000, () => 1)).toBe(UNREACHABLE_MAX_BACKOFF_MS);
+    expect(retryDelay(policy, coded('ECONNREFUSED'), 1, () => 1)).toBe(100);
+    expect(retryDelay(policy, new Error('cannot apply'), 10, () => 1)).toBe(30_000);
   });
 });
 

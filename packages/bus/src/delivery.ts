@@ -38,6 +38,42 @@ export function isPermanentError(err: unknown): boolean {
   return err instanceof Error && err.name === 'InvalidEventError';
 }
 
+// A handler whose database (or other dependency) is unreachable fails for every record alike: the
+// records are healthy, and dead-lettering them would empty the partition into the DLQ during a
+// restart of PostgreSQL. Such errors are retried until the dependency answers (or the consumer
+// stops), without using up the record's attempts; the partition waits, as it must to keep order.
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// PostgreSQL SQLSTATEs: class 08 connection exception; 57P01–57P03 the server shutting down,
+// crashed or starting up; 53300 too many connections.
+const UNREACHABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+// node-postgres reports a dropped connection or a pool timeout without a code.
+const UNREACHABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/** Delays between retries of such errors stay short: the handler resumes soon after the dependency is back. */
+export const UNREACHABLE_MAX_BACKOFF_MS = 5_000;
+
+/** True when `err` (or an error it wraps) says a dependency is unreachable rather than the record bad. */
+export function isDependencyUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNREACHABLE_SQLSTATE.test(code))) return true;
+  if (UNREACHABLE_MESSAGE.test(err.message)) return true;
+  if (err instanceof AggregateError && err.errors.some((e) => isDependencyUnavailable(e, depth + 1))) return true;
+  return isDependencyUnavailable(err.cause, depth + 1);
+}
+
+/** Whether a record whose handler failed with `err` on `attempt` goes to the DLQ now. */
+export function deadLetterNow(policy: RetryPolicy, err: unknown, attempt: number): boolean {
+  if (isPermanentError(err)) return true;
+  return attempt >= policy.maxAttempts && !isDependencyUnavailable(err);
+}
+
+/** Delay before the next attempt after `err`. */
+export function retryDelay(policy: RetryPolicy, err: unknown, failedAttempt: number, random: () => number = Math.random): number {
+  if (!isDependencyUnavailable(err)) return backoffDelay(policy, failedAttempt, random);
+  return backoffDelay({ ...policy, maxRetryBackoffMs: Math.min(policy.maxRetryBackoffMs, UNREACHABLE_MAX_BACKOFF_MS) }, Math.min(failedAttempt, 30), random);
+}
+
 export function errorText(err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   // Headers travel with every fetch of the DLQ record; a stack trace belongs in the log.

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
-import { backoffDelay, DEFAULTS, dlqHeaders, errorText, isPermanentError, partitionForKey, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
+import { deadLetterNow, DEFAULTS, dlqHeaders, errorText, isDependencyUnavailable, partitionForKey, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
 import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription } from './types.ts';
 
 // The embedded mode's bus: Kafka's semantics in memory, so services behave the same in one
@@ -209,14 +209,14 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
           logger.info({ ...where, err: errorText(err) }, 'handler failed while stopping; record left uncommitted for the next consumer');
           return 'abandoned';
         }
-        if (isPermanentError(err) || attempt >= member.policy.maxAttempts) {
+        if (deadLetterNow(member.policy, err, attempt)) {
           logger.error({ ...where, err }, 'record dead-lettered');
           const headers = dlqHeaders(record.headers, err, attempt, { topic: topicName(cursor.topic), partition: cursor.partition, offset: String(offset), groupId: group.id });
           append(dlqTopic(cursor.topic), [{ key: record.key, value: record.value, headers }]);
           return 'done';
         }
-        const delay = backoffDelay(member.policy, attempt);
-        logger.warn({ ...where, err: errorText(err), retryInMs: delay }, 'handler failed; retrying');
+        const delay = retryDelay(member.policy, err, attempt);
+        logger.warn({ ...where, err: errorText(err), retryInMs: delay }, isDependencyUnavailable(err) ? 'handler failed: a dependency is unreachable; retrying until it answers' : 'handler failed; retrying');
         await sleep(delay, member.abort.signal);
         if (member.stopping) return 'abandoned';
       }

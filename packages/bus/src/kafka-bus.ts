@@ -1,7 +1,7 @@
 import { Kafka, Partitioners, type Admin, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
-import { backoffDelay, DEFAULTS, dlqHeaders, errorText, isPermanentError, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
+import { backoffDelay, deadLetterNow, DEFAULTS, dlqHeaders, errorText, isDependencyUnavailable, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
 import { ensureTopics, kafkajsLevel, pinoLogCreator } from './kafka-admin.ts';
 import { loadTopicsFile, type TopicsFile } from './topics.ts';
 import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription } from './types.ts';
@@ -388,13 +388,13 @@ async function deliver(ctx: DeliveryContext, payload: EachBatchPayload, topic: s
       ctx.log.warn({ ...where, err: errorText(err) }, 'handler failed during a rebalance; the partition\'s next owner retries it');
       return { outcome: 'abandoned', heartbeatError };
     }
-    if (isPermanentError(err) || attempt >= ctx.policy.maxAttempts) {
+    if (deadLetterNow(ctx.policy, err, attempt)) {
       ctx.log.error({ ...where, err }, 'record dead-lettered');
       const dlq = { key, value, headers: dlqHeaders(headers, err, attempt, { topic: ctx.topicName(topic), partition, offset: record.offset, groupId: ctx.groupId }) };
       return publishDlqUntilDone(ctx, payload, topic, dlq);
     }
-    const delay = backoffDelay(ctx.policy, attempt);
-    ctx.log.warn({ ...where, err: errorText(err), retryInMs: delay }, 'handler failed; retrying');
+    const delay = retryDelay(ctx.policy, err, attempt);
+    ctx.log.warn({ ...where, err: errorText(err), retryInMs: delay }, isDependencyUnavailable(err) ? 'handler failed: a dependency is unreachable; retrying until it answers' : 'handler failed; retrying');
     const interrupted = await sleepWithHeartbeats(ctx, payload, delay);
     if (interrupted) return { outcome: 'abandoned', heartbeatError: interrupted };
     if (ctx.isStopping()) return { outcome: 'abandoned' };

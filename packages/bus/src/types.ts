@@ -79,8 +79,10 @@ export interface Bus {
    * At-least-once: a record's offset is committed only after `handler` resolved. A handler that
    * throws is retried with backoff; after `maxAttempts` the record goes to `<topic>.dlq` with
    * the error in headers (see `DlqHeaders`) and the partition moves on. An error named
-   * `InvalidEventError` goes to the DLQ at once (a malformed record never parses on retry).
-   * Records with one key are handled in order. Resolves once the consumer joined its group.
+   * `InvalidEventError` goes to the DLQ at once (a malformed record never parses on retry). An
+   * error saying a dependency is unreachable (connection refused or reset, PostgreSQL shutting
+   * down or not accepting connections; see `isDependencyUnavailable`) never dead-letters: the
+   * record is retried until the dependency answers, and the partition waits. Records with one key are handled in order. Resolves once the consumer joined its group.
    */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Full topic name as seen by Kafka tools: prefix + logical name. */
