@@ -5,7 +5,7 @@ import { displayRecipient } from '../channels/recipient.ts';
 import type { Channel, ChannelName, DeliveryPayload, SendOutcome } from '../channels/types.ts';
 import { SCHEMA } from '../schema.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
-import { ResultWriter } from './result-writer.ts';
+import { ResultWriter, type AttemptResult } from './result-writer.ts';
 import { nextStep, type RetryPolicy } from './retry-policy.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -52,9 +52,14 @@ interface ClaimedRow {
   sub_secret: string | null;
   sub_status: 'active' | 'disabled' | null;
   sub_disabled_reason: string | null;
+  /** Wall-clock ms when this worker's lease on the row ends (set after the claim, not a column). */
+  leaseEndsAt: number;
 }
 
 const T = `${SCHEMA}.deliveries`;
+
+/** A result write stops retrying this long before the lease ends, so no other worker has resent it yet. */
+const RESULT_WRITE_MARGIN_MS = 5_000;
 
 export class DeliveryWorker {
   private readonly limiter: RateLimiter<ChannelName>;
@@ -170,7 +175,8 @@ export class DeliveryWorker {
    */
   private async claim(limit: number): Promise<ClaimedRow[]> {
     const now = this.o.now();
-    const { rows } = await this.o.pool.query<ClaimedRow>(
+    const claimedAt = Date.now();
+    const { rows } = await this.o.pool.query<Omit<ClaimedRow, 'leaseEndsAt'>>(
       `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
        due AS (
          SELECT id FROM ${T}
@@ -186,7 +192,28 @@ export class DeliveryWorker {
          FROM claimed c LEFT JOIN ${SCHEMA}.subscriptions s ON s.id = c.subscription_id`,
       [now, limit, new Date(now.getTime() + this.o.leaseMs)],
     );
-    return rows;
+    const leaseEndsAt = claimedAt + this.o.leaseMs;
+    return rows.map((row) => ({ ...row, leaseEndsAt }));
+  }
+
+  /**
+   * The send happened: its result must land, or the lease brings the row back and the recipient
+   * gets the message twice. While the database is briefly away (a restart, a failover) the write
+   * is retried for as long as this worker's lease holds — nobody else sends the row meanwhile —
+   * keeping a margin; only then the error is left to the lease.
+   */
+  private async writeResult(row: ClaimedRow, log: Logger, result: AttemptResult): Promise<boolean> {
+    const giveUpAt = row.leaseEndsAt - RESULT_WRITE_MARGIN_MS;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.results.write(result);
+      } catch (err) {
+        if (Date.now() >= giveUpAt) throw err;
+        const retryInMs = Math.min(1_000, 50 * 2 ** attempt, Math.max(0, giveUpAt - Date.now()));
+        log.warn({ err, attempt, retryInMs }, 'delivery result not written yet (database unavailable?); retrying while the lease holds');
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
   }
 
   private async process(row: ClaimedRow): Promise<void> {
@@ -231,7 +258,7 @@ export class DeliveryWorker {
     const error = outcome.kind === 'delivered' ? null : outcome.error;
     this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
 
-    const recorded = await this.results.write({
+    const recorded = await this.writeResult(row, log, {
       deliveryId: row.id,
       claimedAttempts: row.attempts,
       status: step.status,
