@@ -104,11 +104,13 @@ export function renderLatencyChart(input: ChartInput): string {
       .filter((p): p is string => p !== null);
     if (pts.length > 1) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
     s.values.forEach((v, j) => {
-      const x = sx(input.x[j]!);
       if (v === null) {
+        // Side by side, so the arrows of several series at one rate stay visible.
+        const x = sx(input.x[j]!) + (i - (input.series.length - 1) / 2) * 11;
         const y = M.top + 2;
         out.push(`<path d="M${round(x - 5)},${round(y + 9)} L${round(x)},${round(y)} L${round(x + 5)},${round(y + 9)} Z" fill="${s.color}"><title>${escapeXml(`${s.name} at ${input.x[j]}/s: more than the wait`)}</title></path>`);
       } else {
+        const x = sx(input.x[j]!);
         out.push(`<circle cx="${round(x)}" cy="${round(sy(v))}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name} at ${input.x[j]}/s: ${Math.round(v)} ms`)}</title></circle>`);
       }
     });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pg from 'pg';
 import { generateSampleCounty } from '@griddispatch/grid';
 import { createCallSource, type CallSource } from './calls.ts';
 import { consumerLag, kafkaClient, OutputWatcher, wallNow, type GroupLag } from './kafka.ts';
@@ -61,6 +62,12 @@ export interface StepResult {
     firedLateness: Distribution;
   };
   lag: { afterSend: GroupLag[]; afterWait: GroupLag[] };
+  /**
+   * Transactions (pg_stat_database.xact_commit: read-only statements outside a transaction count
+   * too; flushed by PostgreSQL with up to a few seconds' delay) in this run's database, per accepted
+   * request, and on the whole server per second (other work on the machine included).
+   */
+  postgres: { transactions: number; transactionsPerAcceptedRequest: number | null; serverTransactionsPerSecond: number };
   usage: WindowUsage;
   /** This process's event-loop delay p99 during the step: the measuring error of receipt times. */
   benchLoopDelayP99Ms: number;
@@ -72,6 +79,7 @@ const sumLag = (lags: GroupLag[]) => lags.reduce((s, g) => s + g.total, 0);
 
 interface Ctx {
   stack: Stack;
+  pgStats: pg.Client;
   watcher: OutputWatcher;
   admin: Admin;
   poster: Poster;
@@ -86,6 +94,14 @@ async function lagNow(ctx: Ctx): Promise<GroupLag[]> {
   return consumerLag(ctx.admin, ctx.stack.prefix, [ctx.watcherGroup]);
 }
 
+async function transactionCounts(ctx: Ctx): Promise<{ ours: number; all: number }> {
+  const { rows } = await ctx.pgStats.query<{ ours: string | null; total: string | null }>(
+    'SELECT sum(xact_commit) FILTER (WHERE datname = $1) AS ours, sum(xact_commit) AS total FROM pg_stat_database',
+    [ctx.stack.database],
+  );
+  return { ours: Number(rows[0]?.ours ?? 0), all: Number(rows[0]?.total ?? 0) };
+}
+
 async function runStep(ctx: Ctx, rate: number): Promise<StepResult> {
   const { options, watcher, say } = ctx;
   const count = Math.max(1, Math.floor((rate * options.durationMs) / 1000));
@@ -94,6 +110,7 @@ async function runStep(ctx: Ctx, rate: number): Promise<StepResult> {
   let inFlight = 0;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  const txBefore = await transactionCounts(ctx);
   const stepStart = wallNow() + 100;
   const label = `${rate}/s`;
   const progress = (phase: string) => {
@@ -150,6 +167,7 @@ async function runStep(ctx: Ctx, rate: number): Promise<StepResult> {
   loop.disable();
   const afterWait = await lagNow(ctx);
   const usage = ctx.sampler.window(stepStart, waitEnd);
+  const txAfter = await transactionCounts(ctx);
 
   // --- numbers -----------------------------------------------------------------------------
   const errorsByStatus: Record<string, number> = {};
@@ -230,6 +248,11 @@ async function runStep(ctx: Ctx, rate: number): Promise<StepResult> {
       firedLateness: distribution(firedMs),
     },
     lag: { afterSend, afterWait },
+    postgres: {
+      transactions: txAfter.ours - txBefore.ours,
+      transactionsPerAcceptedRequest: acceptedCount > 0 ? Math.round(((txAfter.ours - txBefore.ours) / acceptedCount) * 10) / 10 : null,
+      serverTransactionsPerSecond: Math.round((txAfter.all - txBefore.all) / Math.max(0.001, (wallNow() - stepStart) / 1000)),
+    },
     usage,
     benchLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e5) / 10,
     waitedSeconds: Math.round((waitEnd - sendEnd) / 100) / 10,
@@ -283,19 +306,30 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
     { name: 'kafka broker (shared)', pids: () => findPids({ cmdline: 'kafka.Kafka' }) },
     { name: 'postgres (all, shared)', pids: () => findPids({ comm: 'postgres' }) },
   ]);
+  const pgStats = new pg.Client({ connectionString: serverUrl, application_name: 'bench-e2e-stats' });
   const steps: StepResult[] = [];
   let stoppedBecause = 'every rate held';
   let exampleCall: unknown = null;
   let avgDispatchBytes = 0;
   try {
     await admin.connect();
+    await pgStats.connect();
     await watcher.start();
     sampler.start();
     const calls = createCallSource({ county: generateSampleCounty({ seed: 1, scale: options.scale }), mix: 'day', seed: 20261123, runId });
     exampleCall = createCallSource({ county: generateSampleCounty({ seed: 1, scale: 1 }), mix: 'day', seed: 1, runId: 'hello' }).next(new Date());
-    const ctx: Ctx = { stack, watcher, admin, poster, calls, sampler, options, watcherGroup, say };
+    const ctx: Ctx = { stack, pgStats, watcher, admin, poster, calls, sampler, options, watcherGroup, say };
     // Yardsticks and teardown take about this long; the ladder stops early enough to leave room.
     const reserveMs = (options.helloSeconds + 6) * 1000 + (options.quick ? 12_000 : 25_000);
+    // Warm-up at the first rate, not reported: JIT, connection pools, first fetches of every consumer.
+    if (options.warmupMs > 0) {
+      const rate = options.rates[0]!;
+      say(`warm-up: ${rate}/s for ${options.warmupMs / 1000}s (not reported) ...`);
+      const warm = await runStep({ ...ctx, options: { ...options, durationMs: options.warmupMs, waitMs: 15_000 } }, rate);
+      say(`  warm-up done: ${warm.dispatch.assigned + warm.dispatch.unroutable}/${warm.requests.planned} dispatched, POST→dispatch p50 ${formatMs(warm.dispatch.latency.p50)}`);
+      const settleUntil = Date.now() + 15_000;
+      while (sumLag(await lagNow(ctx)) > 0 && Date.now() < settleUntil) await new Promise((r) => setTimeout(r, 500));
+    }
     for (const rate of options.rates) {
       const expectedStepMs = options.durationMs + Math.min(options.waitMs, 5_000) + 2_000;
       if (Date.now() - started + expectedStepMs + reserveMs > options.budgetMs) {
@@ -311,7 +345,8 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
       say(
         `  ${rate}/s: accepted ${step.requests.accepted}/${step.requests.planned} (${step.acceptedPerSecond}/s), errors ${step.requests.errors + step.requests.unanswered}; ` +
           `POST→dispatch p50 ${formatMs(d.p50)} p99 ${formatMs(d.p99)} max ${formatMs(d.max)}; achieved ${step.achievedPerSecond}/s; ` +
-          `breach lateness p99 ${formatMs(step.breaches.lateness.p99)} (${step.breaches.observed}/${step.breaches.expected}); lag after ${sumLag(step.lag.afterWait)}; machine CPU ${step.usage.machineBusyPercent}%`,
+          `breach lateness p99 ${formatMs(step.breaches.lateness.p99)} (${step.breaches.observed}/${step.breaches.expected}); lag after ${sumLag(step.lag.afterWait)}; ` +
+          `${step.postgres.transactionsPerAcceptedRequest ?? '—'} PostgreSQL transactions/request, server ${step.postgres.serverTransactionsPerSecond}/s; machine CPU ${step.usage.machineBusyPercent}%`,
       );
       if (step.verdict.saturated) {
         stoppedBecause = `saturated at ${rate}/s: ${step.verdict.reasons.join('; ')}`;
@@ -329,6 +364,7 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
     poster.close();
     await watcher.stop().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+    await pgStats.end().catch(() => undefined);
     say('stopping the stack (SIGTERM, drain), dropping the database and the run topics ...');
     await stack.stop();
   }

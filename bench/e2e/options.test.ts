@@ -4,8 +4,8 @@ import { parseOptions, UsageError } from './options.ts';
 describe('parseOptions', () => {
   it('defaults to the rate ladder, and --quick shortens it', () => {
     const full = parseOptions([]);
-    expect(full).toMatchObject({ mode: 'e2e', options: { rates: [125, 250, 500, 1000, 2000, 4000], durationMs: 20_000, p99BoundMs: 2000, budgetMs: 300_000 } });
-    expect(parseOptions(['--quick'])).toMatchObject({ mode: 'e2e', options: { rates: [100, 300], durationMs: 8000, budgetMs: 90_000 } });
+    expect(full).toMatchObject({ mode: 'e2e', options: { rates: [25, 50, 100, 250, 500, 1000, 2000, 4000], durationMs: 20_000, p99BoundMs: 2000, budgetMs: 300_000 } });
+    expect(parseOptions(['--quick'])).toMatchObject({ mode: 'e2e', options: { rates: [25, 100], durationMs: 8000, budgetMs: 90_000 } });
   });
 
   it('takes rates, durations and ignores the "--" pnpm passes through', () => {

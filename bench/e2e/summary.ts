@@ -32,7 +32,7 @@ function stepRow(s: StepResult): string {
   const d = s.dispatch.latency;
   const b = s.breaches.lateness;
   const errors = s.requests.errors + s.requests.unanswered;
-  return `| ${s.offeredPerSecond} | ${s.acceptedPerSecond} | ${s.achievedPerSecond} | ${errors} | ${formatMs(s.http.p50)} / ${formatMs(s.http.p99)} | ${formatMs(d.p50)} / ${formatMs(d.p99)} / ${formatMs(d.max)} | ${s.breaches.observed}/${s.breaches.expected}: ${formatMs(b.p50)} / ${formatMs(b.p99)} / ${formatMs(b.max)} | ${lagText(s.lag.afterSend)} → ${lagText(s.lag.afterWait)} | ${s.usage.machineBusyPercent} % |${s.verdict.saturated ? ' **saturated**' : ''}`;
+  return `| ${s.offeredPerSecond} | ${s.acceptedPerSecond} | ${s.achievedPerSecond} | ${errors} | ${formatMs(s.http.p50)} / ${formatMs(s.http.p99)} | ${formatMs(d.p50)} / ${formatMs(d.p99)} / ${formatMs(d.max)} | ${s.breaches.observed}/${s.breaches.expected}: ${formatMs(b.p50)} / ${formatMs(b.p99)} / ${formatMs(b.max)} | ${lagText(s.lag.afterSend)} → ${lagText(s.lag.afterWait)} | ${s.postgres.transactionsPerAcceptedRequest ?? '—'} · ${s.postgres.serverTransactionsPerSecond}/s | ${s.usage.machineBusyPercent} % |${s.verdict.saturated ? ' **saturated**' : ''}`;
 }
 
 export function ladderSummary(result: LadderResult): string {
@@ -60,8 +60,8 @@ export function ladderSummary(result: LadderResult): string {
       `Highest rate that held: ${sat.highestSustainedRate ?? '—'}/s. **Saturation throughput** (highest end-to-end dispatches/s observed): **${sat.throughputPerSecond}/s**.`,
     '',
   );
-  lines.push('| offered /s | accepted /s | achieved /s | errors | HTTP 202 p50 / p99 | POST→dispatch p50 / p99 / max | breaches seen/due: lateness p50 / p99 / max | lag end of sending → after wait | machine CPU |');
-  lines.push('| --: | --: | --: | --: | --: | --: | --: | --- | --: |');
+  lines.push('| offered /s | accepted /s | achieved /s | errors | HTTP 202 p50 / p99 | POST→dispatch p50 / p99 / max | breaches seen/due: lateness p50 / p99 / max | lag end of sending → after wait | PostgreSQL transactions per request · server /s | machine CPU |');
+  lines.push('| --: | --: | --: | --: | --: | --: | --: | --- | --: | --: |');
   for (const s of result.steps) lines.push(stepRow(s));
   lines.push('', '![latency against offered rate](e2e-latency.svg)', '');
 
@@ -105,6 +105,7 @@ export function ladderSummary(result: LadderResult): string {
     `- A rate is saturated when end-to-end throughput (dispatches / time from the first due request to the last dispatch) is below 90 % of the offered rate, when POST→dispatch p99 is above ${formatMs(c.p99BoundMs)}, ` +
       `or when more than 1 % of requests fail. Requests not dispatched ${c.waitMs / 1000} s after the last one was sent count as slower than everything observed ("> wait"), never as the slowest seen.`,
   );
+  lines.push('- PostgreSQL transactions: `pg_stat_database.xact_commit` of the run\'s database per accepted request (every service\'s transactions — intake, relays, consumers, timers, deliveries, auth look-ups, polls; a statement outside a transaction counts as one), and of the whole server per second; PostgreSQL flushes these counters with a few seconds\' delay, so they are approximate per rate.');
   lines.push('- Consumer lag per group from the broker\'s committed offsets (kafkajs admin); CPU and RSS from `/proc/<pid>/stat` and `status` every second. Kafka and PostgreSQL are shared with the rest of the machine, so their figures include others\' work.');
   lines.push('- Raw numbers: `bench/results/e2e-latest.json` (not committed).', '');
   return `${lines.join('\n')}\n`;
