@@ -93,7 +93,9 @@ export function renderLatencyChart(input: ChartInput): string {
   if (input.saturation) {
     const x = round(sx(input.saturation.rate));
     out.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + plotH}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${Number(x) + 4}" y="${M.top + 12}" fill="#c0392b" font-size="11">${escapeXml(input.saturation.label)}</text>`);
+    // Label on the side of the line with room for it.
+    const right = Number(x) < M.left + plotW - 110;
+    out.push(`<text x="${Number(x) + (right ? 4 : -4)}" y="${M.top + 12}" text-anchor="${right ? 'start' : 'end'}" fill="#c0392b" font-size="11">${escapeXml(input.saturation.label)}</text>`);
   }
 
   // Series: a polyline through the known points; unknown ones as an arrow at the top edge.

@@ -294,7 +294,7 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
   say(`bench:e2e run ${runId}: rates ${options.rates.join(', ')}/s × ${options.durationMs / 1000}s, p99 bound ${formatMs(options.p99BoundMs)}, budget ${options.budgetMs / 1000}s`);
   say(`machine: ${machine.cpus} CPUs (${machine.cpu}), load average ${machine.loadavg.join(' ')} — shared with whatever else runs here`);
 
-  const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy, runDir, say });
+  const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy, runDir, say, env: options.serviceEnv });
   const kafka = kafkaClient(brokers, `bench-e2e-${runId}`);
   const admin = kafka.admin();
   const watcherGroup = `${stack.prefix}bench-watcher`;

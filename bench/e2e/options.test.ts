@@ -21,6 +21,14 @@ describe('parseOptions', () => {
     expect(parseOptions(['--storm', '--calls', '20000', '--minutes', '0.5'])).toMatchObject({ mode: 'storm', options: { calls: 20_000, minutes: 0.5 } });
   });
 
+  it('passes --env to the services', () => {
+    expect(parseOptions(['--env', 'NOTIFY_RATE_SMS=unlimited', '--env', 'LOG_LEVEL=info'])).toMatchObject({
+      mode: 'e2e',
+      options: { serviceEnv: { NOTIFY_RATE_SMS: 'unlimited', LOG_LEVEL: 'info' } },
+    });
+    expect(() => parseOptions(['--env', 'nope'])).toThrow('NAME=value');
+  });
+
   it('refuses what it cannot honour', () => {
     expect(() => parseOptions(['--rates', '500,abc'])).toThrow(UsageError);
     expect(() => parseOptions(['--rates', '1000,500'])).toThrow('ascending');

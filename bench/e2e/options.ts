@@ -23,6 +23,8 @@ processes) under open-loop load of 95598 work orders at each rate until saturati
   --budget D         stop climbing when the next rate would not fit (default 5m; --quick 90s)
   --scale N          copies of the sample county (default 1)
   --quick            a short run: rates 25,100, 8 s each, short yardsticks (≤ 90 s in all)
+  --env NAME=value   extra environment for every service, repeatable (e.g. --env NOTIFY_RATE_SMS=unlimited
+                     to see what a setting costs); recorded in the results
 
 Storm (--storm): N fault calls in M minutes (open loop, N/(60·M) per second) clustered on the
 台区 of F feeders, then: every call accounted for (once on dispatch.assigned or
@@ -68,6 +70,8 @@ export interface E2eOptions {
   quick: boolean;
   helloSeconds: number;
   producerRecords: number;
+  /** Extra environment for every service (`--env NAME=value`, repeatable). */
+  serviceEnv: Record<string, string>;
 }
 
 export interface StormOptions {
@@ -77,6 +81,7 @@ export interface StormOptions {
   scale: number;
   drainTimeoutMs: number;
   quick: boolean;
+  serviceEnv: Record<string, string>;
 }
 
 export type Parsed = { mode: 'help' } | { mode: 'e2e'; options: E2eOptions } | { mode: 'storm'; options: StormOptions };
@@ -111,11 +116,18 @@ function interpret(argv: string[]): Parsed {
       minutes: { type: 'string' },
       feeders: { type: 'string' },
       'drain-timeout': { type: 'string' },
+      env: { type: 'string', multiple: true },
     },
   });
   if (values.help) return { mode: 'help' };
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const quick = values.quick ?? false;
+  const serviceEnv: Record<string, string> = {};
+  for (const pair of values.env ?? []) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!m) throw new UsageError(`--env takes NAME=value, got "${pair}"`);
+    serviceEnv[m[1]!] = m[2]!;
+  }
   if (values.storm) {
     for (const flag of ['rates', 'duration', 'warmup', 'wait', 'p99-bound', 'breach-after', 'budget'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to the rate ladder, not to --storm`);
@@ -129,6 +141,7 @@ function interpret(argv: string[]): Parsed {
         scale: positive('scale', values.scale, 2),
         drainTimeoutMs: duration('drain-timeout', values['drain-timeout'], 20 * 60_000),
         quick,
+        serviceEnv,
       },
     };
   }
@@ -151,6 +164,7 @@ function interpret(argv: string[]): Parsed {
       quick,
       helloSeconds: quick ? 3 : 10,
       producerRecords: quick ? 100_000 : 500_000,
+      serviceEnv,
     },
   };
 }

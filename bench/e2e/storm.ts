@@ -104,7 +104,7 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
   );
   say(`machine: ${machine.cpus} CPUs, load average ${machine.loadavg.join(' ')}`);
 
-  const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy: null, runDir, say });
+  const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy: null, runDir, say, env: options.serviceEnv });
   const kafka = kafkaClient(brokers, `bench-storm-${runId}`);
   const admin = kafka.admin();
   const watcherGroup = `${stack.prefix}bench-watcher`;
@@ -363,6 +363,8 @@ export function stormSummary(r: StormResult): string {
       `Zipf-weighted per 台区 and with one caller in ten calling back. Distributed stack: four services as separate processes, shared Kafka broker, fresh PostgreSQL database, the built-in SLA policy.`,
     '',
   );
+  const env = Object.entries(r.config.serviceEnv);
+  if (env.length > 0) lines.push(`**Service environment set for this run**: ${env.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`, '');
   lines.push('| | |', '| --- | --: |');
   lines.push(`| calls accepted (202) | ${a.accepted} of ${s.planned}; errors ${s.errors}, unanswered ${s.unanswered} |`);
   lines.push(`| accepted per second (first call → last answer) | ${s.acceptedPerSecond}/s (target ${r.config.targetPerSecond}/s) |`);

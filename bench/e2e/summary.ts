@@ -54,6 +54,8 @@ export function ladderSummary(result: LadderResult): string {
       `ack window of ${c.breachAfterMs / 1000} s that nobody meets, so every one breaches during the run.`,
     '',
   );
+  const env = Object.entries(c.serviceEnv);
+  if (env.length > 0) lines.push(`**Service environment set for this run**: ${env.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`, '');
   const sat = result.saturation;
   lines.push(
     `**Saturation**: ${sat.rate !== null ? `at ${sat.rate}/s offered (${sat.reasons.join('; ')})` : `not reached (${result.stoppedBecause})`}. ` +
