@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, type Admin, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
 import { backoffDelay, deadLetterNow, DEFAULTS, dlqHeaders, errorText, isDependencyUnavailable, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
@@ -207,20 +207,26 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     let stopping = false;
     let crashed = false;
 
-    const consumer = kafka.consumer({
-      groupId: groupName(groupId),
-      sessionTimeout: timings.sessionTimeout,
-      rebalanceTimeout: timings.rebalanceTimeout,
-      heartbeatInterval: timings.heartbeatInterval,
-      // Bounds how long stop() waits for an idle fetch and how late a rebalance is noticed.
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-      retry: { restartOnFailure: async () => !stopping },
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-      if (!payload.restart) crashed = true;
-    });
+    const makeConsumer = () => {
+      const made = kafka.consumer({
+        groupId: groupName(groupId),
+        sessionTimeout: timings.sessionTimeout,
+        rebalanceTimeout: timings.rebalanceTimeout,
+        heartbeatInterval: timings.heartbeatInterval,
+        // Bounds how long stop() waits for an idle fetch and how late a rebalance is noticed.
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: false,
+        retry: { restartOnFailure: async () => !stopping },
+      });
+      made.on(made.events.CRASH, ({ payload }) => {
+        log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+        if (payload.restart || made !== consumer || stopping) return;
+        crashed = true;
+        replaceCrashed();
+      });
+      return made;
+    };
+    let consumer = makeConsumer();
 
     const floors = new Map<string, number>();
     if (!fromBeginning) {
@@ -231,15 +237,48 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     }
 
     const context: DeliveryContext = { groupId, policy, log, abort: abort.signal, isStopping: () => stopping, handler: subscribeOptions.handler, publishDlq, topicName, logicalName, heartbeatIntervalMs: timings.heartbeatInterval };
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: topics.map(topicName), fromBeginning });
-      await consumer.run({
+    const run = async (c: Consumer) => {
+      await c.connect();
+      await c.subscribe({ topics: topics.map(topicName), fromBeginning });
+      await c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: Math.max(1, subscribeOptions.concurrency ?? DEFAULTS.concurrency),
         eachBatch: (payload) => handleBatch(context, payload),
       });
+    };
+
+    // kafkajs gives up for good on errors it deems non-retriable — after a broker restart,
+    // typically "Failed to find group coordinator" while the broker loads its offsets
+    // (tulios/kafkajs#1445, #1630) — and the group would go unread until the process restarts.
+    // Such a consumer is replaced by a new one, with backoff, until one runs or the subscription stops.
+    let replacing: Promise<void> | null = null;
+    function replaceCrashed(): void {
+      replacing ??= (async () => {
+        for (let attempt = 1; !stopping; attempt += 1) {
+          await sleep(backoffDelay({ maxAttempts: Infinity, retryBackoffMs: 1_000, maxRetryBackoffMs: 30_000 }, Math.min(attempt, 10)), abort.signal);
+          if (stopping) break;
+          const next = makeConsumer();
+          consumer = next;
+          try {
+            await run(next);
+            crashed = false;
+            log.warn({ attempt }, 'crashed consumer replaced; consuming again');
+            break;
+          } catch (err) {
+            log.error({ err: errorText(err), attempt }, 'could not replace the crashed consumer; retrying');
+            await next.disconnect().catch(() => undefined);
+          }
+        }
+      })().finally(() => {
+        replacing = null;
+        // A replacement that crashed the moment it started is replaced in turn.
+        if (crashed && !stopping) replaceCrashed();
+      });
+    }
+
+    try {
+      await run(consumer);
     } catch (err) {
       stopping = true;
       await consumer.disconnect().catch(() => undefined);
@@ -257,6 +296,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         stopped ??= (async () => {
           stopping = true;
           abort.abort();
+          await replacing;
           // kafkajs waits for the running eachBatch (our in-flight handler) before leaving the group.
           await consumer.disconnect();
           subscriptions.delete(active);
