@@ -87,6 +87,10 @@ export async function waitUntilQuiet(pool: pg.Pool, kafka: KafkaLog, options: Qu
       quietChecks = 0;
       last = `backlog not readable: ${(err as Error).message}`;
     }
+    if (quietChecks === 0 && Date.now() - started > 10_000) {
+      const notReady = await notReadyServices(options.services);
+      if (notReady.length > 0) last += `; not ready: ${notReady.join(', ')}`;
+    }
     if (Date.now() > nextReport) {
       options.log(`  waiting for quiet (${Math.round((Date.now() - started) / 1000)} s): ${last}`);
       nextReport = Date.now() + 15_000;
@@ -94,6 +98,21 @@ export async function waitUntilQuiet(pool: pg.Pool, kafka: KafkaLog, options: Qu
     if (Date.now() - started > options.timeoutMs) throw new Error(`not quiet after ${options.timeoutMs} ms: ${last}`);
     await sleep(1_000);
   }
+}
+
+/** Services whose /readyz does not answer 200 (a consumer that died, a dependency away). */
+async function notReadyServices(services: ServiceProcess[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of services) {
+    try {
+      const res = await fetch(`${s.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      const body = await res.text();
+      if (res.status !== 200) out.push(`${s.name} ${body}`);
+    } catch (err) {
+      out.push(`${s.name} (${(err as Error).message})`);
+    }
+  }
+  return out;
 }
 
 // --- accounting ----------------------------------------------------------------------------------

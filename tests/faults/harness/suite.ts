@@ -26,8 +26,11 @@ export interface Profile {
   kafkaDownMs: number;
   postgresRestarts: number;
   postgresDownMs: number;
+  /** The slow receiver answers after this long, for the whole load window (below notification's 10 s timeout). */
   slowReceiverMs: number;
+  /** The failing receiver answers 500 for this long from the start of the load, then 200. */
   failingReceiverMs: number;
+  /** Longest wait for quiet after a scenario (a notification lease left by a kill runs 60 s). */
   quietTimeoutMs: number;
 }
 
