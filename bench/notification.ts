@@ -11,7 +11,7 @@ import { buildNotification, loadConfig } from '@griddispatch/notification';
 import { createLogger } from '@griddispatch/observability';
 import { freshDatabase } from '@griddispatch/testkit';
 
-// Notification delivery: `npx tsx bench/notification.ts` (≤ 2 min).
+// Notification delivery: `pnpm bench:notification` (≤ 2 min).
 // - flood: N sla.breaches records published in batches as fast as the bus takes them; deliveries
 //   per second to one local webhook receiver (signed Standard Webhooks POSTs), the whole path:
 //   consumer (inbox + subscription match + delivery row, one transaction) → worker (claim,

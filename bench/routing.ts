@@ -18,7 +18,7 @@ import {
 } from '@griddispatch/grid';
 
 // Grid resolution at the scale of DESIGN §9's benchmark: 10,016 polygons, 1,000,000 customer
-// accounts. `npx tsx bench/routing.ts` (env BENCH_ROUTING_QUERIES to change the query count).
+// accounts. `pnpm bench:routing` (env BENCH_ROUTING_QUERIES to change the query count).
 // A routing decision = what grid-routing does per request in memory: for an account, look the
 // account up in a customer registry (a Map here, standing in for the service's lookup) and
 // resolve its 台区; otherwise resolve the 台区 code, the point, or the community code.

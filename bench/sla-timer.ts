@@ -10,7 +10,7 @@ import { Topics, isEvent, parseEvent } from '@griddispatch/contracts';
 import { DEFAULT_POLICY } from '@griddispatch/sla';
 import { buildSlaTimer, type SlaTimerHandle } from '@griddispatch/sla-timer';
 
-// SLA timers at scale: `npx tsx bench/sla-timer.ts [--pending 1000000] [--scale 1] [--rate 1000]
+// SLA timers at scale: `pnpm bench:sla-timer [--pending 1000000] [--scale 1] [--rate 1000]
 // [--seconds 30] [--burst 10000]`. Bounded to about 3 minutes at the defaults.
 //  1. N pending timers (far in the future) in sla_timer.timers: table size, insert time, and the
 //     scheduler process's memory — which must not grow with N (only the next minute is in memory).

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDependencyUnavailable } from '@griddispatch/bus';
 import type { Logger } from '@griddispatch/observability';
 
 /**
@@ -78,6 +79,11 @@ export function toErrorResponse(err: FastifyError | HttpError | Error): { status
     return { status: 400, body: payload('invalid_json', fe.message), internal: false };
   }
   const status = fe.statusCode ?? 500;
+  // PostgreSQL restarting or failing over, the pool exhausted: the caller should retry, not page
+  // anyone about a bug. Nothing was stored (the transaction did not commit).
+  if (status >= 500 && isDependencyUnavailable(err)) {
+    return { status: 503, body: payload('unavailable', `temporarily unavailable: the database is not answering; retry in ${RETRY_AFTER_S} s`), internal: false };
+  }
   if (status >= 400 && status < 500) {
     const code = status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : 'bad_request';
     return { status, body: payload(code, fe.message), internal: false };
@@ -85,14 +91,20 @@ export function toErrorResponse(err: FastifyError | HttpError | Error): { status
   return { status: 500, body: payload('internal', 'internal error; the incident was logged'), internal: true };
 }
 
+/** Seconds a caller is told to wait when the database is away (a restart takes a few). */
+const RETRY_AFTER_S = 5;
+
 /** One error handler for the whole host; 5xx internals are logged, never sent. */
 export function createErrorHandler(logger: Logger) {
   return function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
     const { status, body, internal } = toErrorResponse(err);
-    if (internal) {
-      logger.error({ err, reqId: request.id, method: request.method, route: request.routeOptions.url }, 'request failed');
-    }
+    const where = { reqId: request.id, method: request.method, route: request.routeOptions.url };
+    if (internal) logger.error({ err, ...where }, 'request failed');
     if (status === 401) void reply.header('www-authenticate', 'Bearer');
+    if (status === 503) {
+      logger.warn({ err: err.message, ...where }, 'request refused: the database is not answering');
+      void reply.header('retry-after', String(RETRY_AFTER_S));
+    }
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   };
 }

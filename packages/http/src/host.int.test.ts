@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '@griddispatch/observability';
@@ -36,14 +37,26 @@ const service: ServiceHandle = {
     app.get('/crash', async () => {
       throw new Error('password=hunter2 in a stack trace');
     });
+    app.get('/stopped-database', { config: { rateLimit: false } }, async () => {
+      await stopped.query('SELECT 1');
+    });
+    app.get('/busy-database', { config: { rateLimit: false } }, async () => {
+      await busy.query('SELECT 1');
+    });
   },
 };
 
 let db: FreshDatabase;
 let app: FastifyInstance;
+// Nothing listens on port 1; `busy` has its only connection taken.
+const stopped = new pg.Pool({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 1_000 });
+let busy: pg.Pool;
+let busyHolder: pg.PoolClient;
 
 beforeAll(async () => {
   db = await freshDatabase('http_host');
+  busy = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 200 });
+  busyHolder = await busy.connect();
   app = await buildHttpHost({
     pool: db.pool,
     logger,
@@ -57,6 +70,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  busyHolder?.release();
+  await Promise.all([busy?.end(), stopped.end()]);
   await db?.drop();
 });
 
@@ -122,6 +137,15 @@ describe('HTTP host', () => {
     expect((await app.inject({ method: 'GET', url: '/watch' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: `/watch?api_key=${admin.secret}` })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: `/missing?key=${admin.secret}` })).statusCode).toBe(401);
+  });
+
+  it('answers 503 with Retry-After, not 500, while the database is stopped or its pool exhausted', async () => {
+    for (const url of ['/stopped-database', '/busy-database']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json().error.code).toBe('unavailable');
+    }
   });
 
   it('hides 5xx internals and keeps the error envelope for 404s', async () => {

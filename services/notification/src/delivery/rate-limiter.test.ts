@@ -18,24 +18,22 @@ describe('parseRate', () => {
 });
 
 describe('TokenBucket', () => {
-  it('allows a burst up to capacity, then one token per interval', () => {
+  it('allows a burst up to capacity, then queues each caller one interval behind the previous', () => {
     const c = clock();
     const bucket = new TokenBucket({ tokens: 20, perMs: 60_000 }, c.now);
-    for (let i = 0; i < 20; i++) expect(bucket.tryTake()).toBe(true);
-    expect(bucket.tryTake()).toBe(false);
-    expect(bucket.waitMs()).toBe(3000);
-    c.advance(2999);
-    expect(bucket.tryTake()).toBe(false);
-    c.advance(1);
-    expect(bucket.tryTake()).toBe(true);
-    expect(bucket.tryTake()).toBe(false);
+    for (let i = 0; i < 20; i++) expect(bucket.reserve()).toBe(0);
+    expect([bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([3000, 6000, 9000]);
+    c.advance(9000);
+    expect(bucket.reserve()).toBe(3000); // the three reserved tokens were the ones that came meanwhile
+    c.advance(3000);
+    expect(bucket.reserve()).toBe(3000);
   });
 
   it('does not grow past its capacity while idle', () => {
     const c = clock();
     const bucket = new TokenBucket({ tokens: 2, perMs: 1000 }, c.now);
     c.advance(60_000);
-    expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, false]);
+    expect([bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([0, 0, 500]);
   });
 });
 
@@ -43,17 +41,16 @@ describe('RateLimiter', () => {
   it('limits only the channels it has a rate for', () => {
     const c = clock();
     const limiter = new RateLimiter<'sms' | 'log'>({ sms: { tokens: 1, perMs: 1000 }, log: null }, c.now);
-    expect(limiter.tryTake('sms')).toBe(true);
-    expect(limiter.tryTake('sms')).toBe(false);
-    expect(limiter.waitMs('sms')).toBe(1000);
-    for (let i = 0; i < 100; i++) expect(limiter.tryTake('log')).toBe(true);
+    expect(limiter.reserve('sms')).toBe(0);
+    expect(limiter.reserve('sms')).toBe(1000);
+    for (let i = 0; i < 100; i++) expect(limiter.reserve('log')).toBe(0);
   });
 
   it('keeps one bucket per scope (each WeCom robot has its own limit)', () => {
     const c = clock();
     const limiter = new RateLimiter<'wecom'>({ wecom: { tokens: 1, perMs: 60_000 } }, c.now);
-    expect(limiter.tryTake('wecom', 'robot-a')).toBe(true);
-    expect(limiter.tryTake('wecom', 'robot-a')).toBe(false);
-    expect(limiter.tryTake('wecom', 'robot-b')).toBe(true);
+    expect(limiter.reserve('wecom', 'robot-a')).toBe(0);
+    expect(limiter.reserve('wecom', 'robot-a')).toBe(60_000);
+    expect(limiter.reserve('wecom', 'robot-b')).toBe(0);
   });
 });

@@ -37,21 +37,14 @@ export class TokenBucket {
     this.available = Math.min(this.spec.tokens, this.available + (elapsed * this.spec.tokens) / this.spec.perMs);
   }
 
-  /** Takes a token if one is there. */
-  tryTake(): boolean {
+  /**
+   * Takes the next token, now or later: milliseconds until it is the caller's (0: now). The
+   * bucket goes into debt, so each later caller queues behind the earlier ones.
+   */
+  reserve(): number {
     this.refill();
-    if (this.available >= 1) {
-      this.available -= 1;
-      return true;
-    }
-    return false;
-  }
-
-  /** Milliseconds until the next token (0 when one is available now). */
-  waitMs(): number {
-    this.refill();
-    if (this.available >= 1) return 0;
-    return Math.ceil(((1 - this.available) * this.spec.perMs) / this.spec.tokens);
+    this.available -= 1;
+    return this.available >= 0 ? 0 : Math.ceil((-this.available * this.spec.perMs) / this.spec.tokens);
   }
 }
 
@@ -79,11 +72,8 @@ export class RateLimiter<C extends string> {
     return bucket;
   }
 
-  tryTake(channel: C, scope = ''): boolean {
-    return this.bucket(channel, scope)?.tryTake() ?? true;
-  }
-
-  waitMs(channel: C, scope = ''): number {
-    return this.bucket(channel, scope)?.waitMs() ?? 0;
+  /** See `TokenBucket.reserve`; 0 for a channel without a limit. */
+  reserve(channel: C, scope = ''): number {
+    return this.bucket(channel, scope)?.reserve() ?? 0;
   }
 }

@@ -144,6 +144,18 @@ describe('rate limits', () => {
     expect(h.webhook.received).toHaveLength(5);
     expect((await deliveryRows(h, "channel = 'webhook'")).map((r) => [r.status, r.attempts])).toEqual(Array(5).fill(['delivered', 1]));
   });
+
+  it('puts each delivery over the rate off once, to its turn, instead of re-claiming the backlog', async () => {
+    h = await startHarness({ env: { NOTIFY_RATE_WEBHOOK: '2/s' } });
+    await subscribe(h, { url: h.webhook.url, events: ['dispatch.unroutable'] });
+    await h.deliver(unroutableEvent(), unroutableEvent(), unroutableEvent(), unroutableEvent(), unroutableEvent());
+    const waiting = await deliveryRows(h, "channel = 'webhook' AND status = 'pending'");
+    const offsets = waiting.map((r) => new Date(r.next_attempt_at!).getTime() - h.clock.now().getTime()).sort((a, b) => a - b);
+    expect(offsets).toEqual([500, 1000, 1500]);
+    h.clock.advance(500);
+    expect(await h.service.tick()).toBe(1); // only the row whose turn it is
+    expect(h.webhook.received).toHaveLength(3);
+  });
 });
 
 describe('replicas', () => {

@@ -72,6 +72,9 @@ export class DeliveryWorker {
   private readonly wakeup: Wakeup;
   /** Earliest next_attempt_at this worker set (ms), so the loop wakes for it without polling. */
   private nextDueAt: number | null = null;
+  /** Rows put off for a rate limit → when their reserved token is due (ms). */
+  private readonly reserved = new Map<string, number>();
+  private reservationsPrunedAt = 0;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
@@ -229,11 +232,7 @@ export class DeliveryWorker {
         }
         webhook = { url: row.sub_url, secret: row.sub_secret };
       }
-      const scope = row.channel === 'wecom' ? row.recipient : '';
-      if (!this.limiter.tryTake(row.channel, scope)) {
-        await this.defer(row, this.limiter.waitMs(row.channel, scope));
-        return;
-      }
+      if (await this.putOffForRateLimit(row)) return;
       await this.send(row, webhook, log);
     } catch (err) {
       // The lease brings the row back; nothing is lost, the attempt is simply not counted.
@@ -323,9 +322,25 @@ export class DeliveryWorker {
     );
   }
 
-  private async defer(row: ClaimedRow, waitMs: number): Promise<void> {
-    const at = new Date(this.o.now().getTime() + Math.max(1, waitMs));
-    await this.o.pool.query(`UPDATE ${T} SET next_attempt_at = $2 WHERE id = $1 AND attempts = $3 AND status = 'pending'`, [row.id, at, row.attempts]);
-    this.noteDue(at);
+  /**
+   * Over its channel's rate, a row is put off once, to the time of the token it reserves (a robot
+   * with 60 messages waiting at 20 a minute gets them at 3 s intervals), and sent without another
+   * token when it comes back to this worker: one UPDATE per row, not one per row per poll.
+   */
+  private async putOffForRateLimit(row: ClaimedRow): Promise<boolean> {
+    if (this.reserved.delete(row.id)) return false;
+    const waitMs = this.limiter.reserve(row.channel, row.channel === 'wecom' ? row.recipient : '');
+    if (waitMs === 0) return false;
+    const now = this.o.now().getTime();
+    const at = now + waitMs;
+    // Reservations of rows another replica sent (or that were dropped) are forgotten a lease later.
+    if (now - this.reservationsPrunedAt > this.o.leaseMs) {
+      for (const [id, due] of this.reserved) if (due < now - this.o.leaseMs) this.reserved.delete(id);
+      this.reservationsPrunedAt = now;
+    }
+    this.reserved.set(row.id, at);
+    await this.o.pool.query(`UPDATE ${T} SET next_attempt_at = $2 WHERE id = $1 AND attempts = $3 AND status = 'pending'`, [row.id, new Date(at), row.attempts]);
+    this.noteDue(new Date(at));
+    return true;
   }
 }
