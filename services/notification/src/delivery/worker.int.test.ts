@@ -150,7 +150,8 @@ describe('rate limits', () => {
     await subscribe(h, { url: h.webhook.url, events: ['dispatch.unroutable'] });
     await h.deliver(unroutableEvent(), unroutableEvent(), unroutableEvent(), unroutableEvent(), unroutableEvent());
     const waiting = await deliveryRows(h, "channel = 'webhook' AND status = 'pending'");
-    const offsets = waiting.map((r) => new Date(r.next_attempt_at!).getTime() - h.clock.now().getTime()).sort((a, b) => a - b);
+    const now = h.clock.now().getTime();
+    const offsets = waiting.map((r) => new Date(r.next_attempt_at!).getTime() - now).sort((a, b) => a - b);
     expect(offsets).toEqual([500, 1000, 1500]);
     h.clock.advance(500);
     expect(await h.service.tick()).toBe(1); // only the row whose turn it is
