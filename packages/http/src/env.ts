@@ -21,8 +21,19 @@ export interface HttpEnv {
   bodyLimit: number;
 }
 
+/**
+ * A service's environment through its schema, read once at boot. An empty variable counts as
+ * unset; every bad value is named in one error, so the process stops with all of them at once.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>, what: string): z.infer<S> {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  throw new Error(`${what} configuration is invalid:\n${lines.join('\n')}`);
+}
+
 export function parseHttpEnv(env: NodeJS.ProcessEnv = process.env): HttpEnv {
-  const e = httpEnvSchema.parse(env);
+  const e = parseEnv(httpEnvSchema, env, 'HTTP');
   return {
     port: e.PORT,
     host: e.HOST,

@@ -28,5 +28,5 @@ export {
   type ServiceMetricsOptions,
 } from './metrics.ts';
 export type { ServiceHandle } from './service.ts';
-export { httpEnvSchema, parseHttpEnv, type HttpEnv } from './env.ts';
+export { httpEnvSchema, parseEnv, parseHttpEnv, type HttpEnv } from './env.ts';
 export { onShutdownSignal } from './shutdown.ts';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
+import { parseEnv } from '@griddispatch/http';
 
 // grid-routing's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -50,12 +51,7 @@ export interface GridRoutingConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): GridRoutingConfig {
-  const parsed = GridRoutingEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`grid-routing configuration is invalid:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(GridRoutingEnv, env, 'grid-routing');
   return {
     timeZone: e.GD_TIME_ZONE,
     slaPolicyPath: e.GD_SLA_POLICY,

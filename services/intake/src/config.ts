@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '@griddispatch/http';
 
 // intake's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT, GD_API_KEYS and GD_TOPIC_PREFIX are read by main.ts / the embedded start.
@@ -39,10 +40,6 @@ export interface IntakeConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
-  const parsed = IntakeEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`intake configuration is invalid:\n${lines.join('\n')}`);
-  }
-  return { timeZone: parsed.data.GD_TIME_ZONE, groupId: parsed.data.GD_INTAKE_GROUP, gridsUrl: parsed.data.GD_GRIDS_URL };
+  const e = parseEnv(IntakeEnv, env, 'intake');
+  return { timeZone: e.GD_TIME_ZONE, groupId: e.GD_INTAKE_GROUP, gridsUrl: e.GD_GRIDS_URL };
 }

@@ -4,6 +4,7 @@ import type { ChannelName } from './channels/types.ts';
 import type { RetryPolicy } from './delivery/retry-policy.ts';
 import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
 import type { Locale } from './templates/index.ts';
+import { parseEnv } from '@griddispatch/http';
 
 // notification's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -108,12 +109,7 @@ export interface NotificationConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
-  const parsed = NotificationEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`notification configuration is invalid:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(NotificationEnv, env, 'notification');
   return {
     timeZone: e.GD_TIME_ZONE,
     locale: e.GD_LOCALE,

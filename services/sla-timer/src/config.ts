@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
+import { parseEnv } from '@griddispatch/http';
 
 // sla-timer's environment, parsed once at boot. DATABASE_URL, KAFKA_BROKERS, PORT and
 // GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -44,12 +45,7 @@ export const DEFAULT_CONFIG: SlaTimerConfig = {
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): SlaTimerConfig {
-  const parsed = SlaTimerEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`sla-timer configuration is invalid:\n${lines.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(SlaTimerEnv, env, 'sla-timer');
   return {
     slaPolicyPath: e.GD_SLA_POLICY,
     pollIntervalMs: e.GD_SLA_POLL_INTERVAL,

@@ -1,5 +1,5 @@
 import { createInProcessBus, createKafkaBus, type Bus } from '@griddispatch/bus';
-import { onShutdownSignal, parseHttpEnv } from '@griddispatch/http';
+import { onShutdownSignal, parseEnv, parseHttpEnv } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { openDatabase } from '../database.ts';
 import { CliEnv } from '../env.ts';
@@ -9,7 +9,7 @@ const DEV_KEYS = 'dev:dev-secret:admin';
 
 /** `griddispatch start`: the whole stack in one process (README's first command). */
 export async function start(): Promise<void> {
-  const env = CliEnv.parse(process.env);
+  const env = parseEnv(CliEnv, process.env, 'embedded stack');
   const logger = createLogger({ service: 'griddispatch' });
   const devKeys = !process.env.GD_API_KEYS;
   if (devKeys) {
