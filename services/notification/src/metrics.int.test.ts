@@ -4,7 +4,7 @@ import { loadRetentionConfig, startRetention } from '@griddispatch/db';
 import { buildHttpHost } from '@griddispatch/http';
 import { CONSUMED_TOPICS } from './app.ts';
 import { notificationRetention } from './retention.ts';
-import { unroutableEvent } from './testing/fixtures.ts';
+import { assignedData, assignedEvent, unroutableEvent } from './testing/fixtures.ts';
 import { startHarness, subscribe, type Harness } from './testing/harness.ts';
 
 // What an operator reads on /metrics of the notification service, and what the retention
@@ -74,6 +74,7 @@ describe('notification retention', () => {
     await subscribe(h, { url: `${h.webhook.url}?down`, events: ['dispatch.unroutable'] });
     h.webhook.respond((r) => (r.path.includes('down') ? { status: 503 } : { status: 204 }));
     await h.deliver(unroutableEvent());
+    await h.deliver(assignedEvent(assignedData({ incidentId: 'incident-1', incidentSize: 1 })));
     const pendingBefore = await count('deliveries', "status = 'pending'");
     expect(pendingBefore).toBe(1);
     const finishedBefore = await count('deliveries', "status <> 'pending'");
@@ -86,13 +87,14 @@ describe('notification retention', () => {
 
     // Inside the window nothing goes.
     const early = sweepAt(6 * DAY);
-    expect(await early.sweep()).toEqual({ swept: true, deleted: { deliveries: 0, inbox: 0 } });
+    expect(await early.sweep()).toEqual({ swept: true, deleted: { deliveries: 0, incident_notices: 0, inbox: 0 } });
     await early.stop();
 
     const late = sweepAt(31 * DAY);
     const result = await late.sweep();
     await late.stop();
     expect(result.deleted.deliveries).toBe(finishedBefore);
+    expect(result.deleted.incident_notices).toBe(1);
     expect(result.deleted.inbox).toBeGreaterThan(0);
     expect(await count('deliveries')).toBe(1);
     expect(await count('deliveries', "status = 'pending'")).toBe(1);

@@ -3,12 +3,14 @@ import { inboxRetention, type RetentionConfig, type RetentionRule } from '@gridd
 /**
  * What the retention sweeper may delete in schema `notification`: deliveries that are finished
  * (delivered, failed, dead — never pending, which the worker still owes) once `keepFor` old,
- * their attempts with them (ON DELETE CASCADE), and inbox marks after `inboxKeepFor`.
+ * their attempts with them (ON DELETE CASCADE), incidents' "staff were told" marks, and inbox
+ * marks after `inboxKeepFor`.
  * Subscriptions and work orders' contacts stay: a work order may be open longer than any window.
  */
 export function notificationRetention(config: RetentionConfig): RetentionRule[] {
   return [
     { table: 'deliveries', column: 'created_at', olderThanMs: config.keepFor, where: "status <> 'pending'" },
+    { table: 'incident_notices', column: 'created_at', olderThanMs: config.keepFor },
     inboxRetention(config),
   ];
 }

@@ -38,7 +38,18 @@ export const workOrderContacts = notification.table('work_order_contacts', {
   wecomRobotUrl: text('wecom_robot_url'),
   sourceEventId: text('source_event_id').notNull(),
   updatedAt: ts('updated_at').notNull(),
+  incidentId: text('incident_id'),
 });
+
+export const incidentNotices = notification.table(
+  'incident_notices',
+  {
+    incidentId: text('incident_id').notNull(),
+    notice: text('notice').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.incidentId, t.notice] })],
+);
 
 export const deliveries = notification.table(
   'deliveries',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitForIdle } from '@griddispatch/bus';
@@ -177,5 +178,42 @@ describe('exactly once per recipient and channel', () => {
     h.smsGateway.received.length = 0;
     await h.deliver(breachedEvent(breachedData(data.workOrderId, { level: 3, notify: ['supervisor', 'station_head'] })));
     expect(smsTo(h.smsGateway.received).map((s) => s.to)).toEqual(['+8613800000003']);
+  });
+});
+
+describe('trouble-call incidents', () => {
+  const incidentCall = (incidentId: string, incidentSize: number) => assignedData({ incidentId, incidentSize });
+
+  it('tells staff of an incident once, and again as it passes 10 and 100 calls; subscribers get every call', async () => {
+    await subscribe(h, { url: h.webhook.url, events: ['dispatch.assigned'] });
+    const incident = randomUUID();
+    for (const size of [1, 2, 3, 9, 10, 11, 99, 100, 101]) await h.deliver(assignedEvent(incidentCall(incident, size)));
+    expect(h.webhook.received).toHaveLength(9);
+    expect(h.smsGateway.received).toHaveLength(3);
+    const cards = h.robot.received.map((r) => (JSON.parse(r.body) as { markdown: { content: string } }).markdown.content);
+    expect(cards).toHaveLength(3);
+    expect(cards[1]).toContain('同台区已合并10起报修');
+    expect(cards[2]).toContain('同台区已合并100起报修');
+    // Another incident (another 台区, or the same one after the window) is news again.
+    await h.deliver(assignedEvent(incidentCall(randomUUID(), 1)));
+    expect(h.smsGateway.received).toHaveLength(4);
+  });
+
+  it('escalates each stage and level of an incident once, not once per caller', async () => {
+    const incident = randomUUID();
+    const calls = [incidentCall(incident, 1), incidentCall(incident, 2), incidentCall(incident, 3)];
+    for (const call of calls) await h.deliver(assignedEvent(call));
+    h.smsGateway.received.length = 0;
+    h.robot.received.length = 0;
+    for (const call of calls) await h.deliver(warningEvent(warningData(call.workOrderId)));
+    for (const call of calls) await h.deliver(breachedEvent(breachedData(call.workOrderId, { level: 2, notify: ['supervisor'] })));
+    for (const call of calls) await h.deliver(breachedEvent(breachedData(call.workOrderId, { level: 3, notify: ['supervisor'] })));
+    expect(smsTo(h.smsGateway.received).map((s) => s.text.slice(0, s.text.indexOf('】') + 1))).toEqual(['【时限预警】', '【超时告警·2级】', '【超时告警·3级】']);
+    expect(h.robot.received).toHaveLength(3);
+  });
+
+  it('keeps telling staff of each work order that is in no incident', async () => {
+    for (let i = 0; i < 3; i++) await h.deliver(assignedEvent(assignedData({ incidentId: null })));
+    expect(h.smsGateway.received).toHaveLength(3);
   });
 });

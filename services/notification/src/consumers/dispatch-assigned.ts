@@ -2,6 +2,7 @@ import type { MessageHandler } from '@griddispatch/bus';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { dispatchNotice, firstNotice } from '../use-cases/incident-notices.ts';
 import { rememberWorkOrder } from '../use-cases/remember-work-order.ts';
 import { consume, type ConsumerDeps, type Planner } from './consume.ts';
 
@@ -10,7 +11,8 @@ export const CONSUMER = 'notification.dispatch-assigned';
 /**
  * dispatch.assigned → the assignees get an SMS, the grid's WeCom group a markdown card, and
  * integrators subscribed to `dispatch.assigned` (for this grid or its area) the CloudEvent. The
- * grid's people are kept for the work order's later warnings and escalations.
+ * grid's people are kept for the work order's later warnings and escalations. A call that joined
+ * an incident staff were already told of reaches integrators only (see incident-notices.ts).
  */
 const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { client, event, raw }) => {
   const d = event.data;
@@ -18,11 +20,10 @@ const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { clie
   await rememberWorkOrder(client, d, robot, event.id, deps.now());
   const rendered = deps.catalog.dispatchAssigned(d);
   const subscribers = await findSubscribers(client, 'dispatch.assigned', [d.grid.id, d.grid.areaId]);
-  return [
-    ...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, deps.config.smsTemplates['dispatch.assigned'] ?? null),
-    ...wecomDrafts(robot, rendered),
-    ...webhookDrafts(subscribers, event.id, raw),
-  ];
+  const staff = (await firstNotice(client, d.incidentId, dispatchNotice(d.incidentSize), deps.now()))
+    ? [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, deps.config.smsTemplates['dispatch.assigned'] ?? null), ...wecomDrafts(robot, rendered)]
+    : [];
+  return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
 export function dispatchAssignedHandler(deps: ConsumerDeps): MessageHandler {

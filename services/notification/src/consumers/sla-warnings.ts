@@ -2,23 +2,29 @@ import type { MessageHandler } from '@griddispatch/bus';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
+import { firstNotice } from '../use-cases/incident-notices.ts';
 import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-warnings';
 
-/** sla.warnings → the current assignees by SMS, the grid's group, and `sla.warning` subscribers. */
+/**
+ * sla.warnings → the current assignees by SMS, the grid's group, and `sla.warning` subscribers.
+ * Staff hear of each stage of an incident once, not once per caller.
+ */
 const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
   const { client, event, raw } = input;
   const d = event.data;
   const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'sla.warning', [d.gridId]);
   const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
   const rendered = deps.catalog.slaWarning(d, wo);
-  const staff = wo
-    ? [
-        ...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null),
-        ...wecomDrafts(wo.wecomRobotUrl, rendered),
-      ]
-    : deskDrafts(deps.config, 'operators', rendered, 'sla.warning');
+  const staff = !wo
+    ? deskDrafts(deps.config, 'operators', rendered, 'sla.warning')
+    : (await firstNotice(client, wo.incidentId, `warning:${d.stage}`, deps.now()))
+      ? [
+          ...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null),
+          ...wecomDrafts(wo.wecomRobotUrl, rendered),
+        ]
+      : [];
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 

@@ -9,19 +9,21 @@ export interface WorkOrderRecord extends WorkOrderContext {
   assignees: Assignee[];
   contacts: Contact[];
   wecomRobotUrl: string | null;
+  /** The trouble-call incident the work order joined (fault calls of one 台区), if any. */
+  incidentId: string | null;
 }
 
 /** Keeps (or refreshes, on a re-dispatch) the copy of a work order's dispatch. */
 export async function rememberWorkOrder(client: PoolClient, data: DispatchAssignedV1, robotUrl: string | null, eventId: string, now: Date): Promise<void> {
   await client.query(
     `INSERT INTO ${SCHEMA}.work_order_contacts
-       (work_order_id, grid_id, grid_name, area_id, district_code, category, customer_classes, assignees, contacts, wecom_robot_url, source_event_id, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       (work_order_id, grid_id, grid_name, area_id, district_code, category, customer_classes, assignees, contacts, wecom_robot_url, source_event_id, updated_at, incident_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (work_order_id) DO UPDATE SET
        grid_id = EXCLUDED.grid_id, grid_name = EXCLUDED.grid_name, area_id = EXCLUDED.area_id,
        district_code = EXCLUDED.district_code, category = EXCLUDED.category, customer_classes = EXCLUDED.customer_classes,
        assignees = EXCLUDED.assignees, contacts = EXCLUDED.contacts, wecom_robot_url = EXCLUDED.wecom_robot_url,
-       source_event_id = EXCLUDED.source_event_id, updated_at = EXCLUDED.updated_at`,
+       source_event_id = EXCLUDED.source_event_id, updated_at = EXCLUDED.updated_at, incident_id = EXCLUDED.incident_id`,
     [
       data.workOrderId,
       data.grid.id,
@@ -35,6 +37,7 @@ export async function rememberWorkOrder(client: PoolClient, data: DispatchAssign
       robotUrl,
       eventId,
       now,
+      data.incidentId,
     ],
   );
 }
@@ -51,6 +54,7 @@ export interface WorkOrderContactsJson {
   assignees: Assignee[];
   contacts: Contact[];
   wecom_robot_url: string | null;
+  incident_id: string | null;
 }
 
 export function workOrderRecord(r: WorkOrderContactsJson): WorkOrderRecord {
@@ -65,6 +69,7 @@ export function workOrderRecord(r: WorkOrderContactsJson): WorkOrderRecord {
     assignees: r.assignees,
     contacts: r.contacts,
     wecomRobotUrl: r.wecom_robot_url,
+    incidentId: r.incident_id,
   };
 }
 
