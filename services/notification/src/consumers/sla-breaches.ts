@@ -20,17 +20,15 @@ const plan: Planner<typeof EventTypeName.slaBreached> = async (deps, input) => {
   const d = event.data;
   const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'sla.breached', [d.gridId]);
   const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
-  let staff: DeliveryDraft[];
-  if (wo && !(await firstNotice(client, wo.incidentId, `breach:${d.stage}:${d.level}`, deps.now()))) {
-    staff = [];
-  } else if (wo) {
+  let staff: DeliveryDraft[] = [];
+  if (!wo) {
+    staff = deskDrafts(deps.config, 'operators', deps.catalog.slaBreached(d, null, []), 'sla.breached');
+  } else if (await firstNotice(client, wo.incidentId, `breach:${d.stage}:${d.level}`, deps.now())) {
     const people = d.notify.length > 0 ? contactsWithRoles(wo.contacts, d.notify) : assigneeContacts(wo.assignees, wo.contacts);
     const mentions: Mention[] = people.map((p) => ({ name: p.name, role: p.role, ...(p.wecomUserId ? { wecomUserId: p.wecomUserId } : {}) }));
     const rendered = deps.catalog.slaBreached(d, wo, mentions);
     if (people.length === 0) input.log.warn({ roles: d.notify }, 'no contact holds the roles this escalation step names');
     staff = [...smsDrafts(phonesOf(people), rendered, deps.config.smsTemplates['sla.breached'] ?? null), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
-  } else {
-    staff = deskDrafts(deps.config, 'operators', deps.catalog.slaBreached(d, null, []), 'sla.breached');
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };

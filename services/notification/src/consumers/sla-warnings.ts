@@ -3,6 +3,7 @@ import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import { firstNotice } from '../use-cases/incident-notices.ts';
+import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-warnings';
@@ -17,14 +18,12 @@ const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
   const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'sla.warning', [d.gridId]);
   const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
   const rendered = deps.catalog.slaWarning(d, wo);
-  const staff = !wo
-    ? deskDrafts(deps.config, 'operators', rendered, 'sla.warning')
-    : (await firstNotice(client, wo.incidentId, `warning:${d.stage}`, deps.now()))
-      ? [
-          ...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null),
-          ...wecomDrafts(wo.wecomRobotUrl, rendered),
-        ]
-      : [];
+  let staff: DeliveryDraft[] = [];
+  if (!wo) {
+    staff = deskDrafts(deps.config, 'operators', rendered, 'sla.warning');
+  } else if (await firstNotice(client, wo.incidentId, `warning:${d.stage}`, deps.now())) {
+    staff = [...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
+  }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
