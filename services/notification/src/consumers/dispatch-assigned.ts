@@ -3,6 +3,7 @@ import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
 import { dispatchNotice, firstNotice } from '../use-cases/incident-notices.ts';
+import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import { rememberWorkOrder } from '../use-cases/remember-work-order.ts';
 import { consume, type ConsumerDeps, type Planner } from './consume.ts';
 
@@ -18,11 +19,12 @@ const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { clie
   const d = event.data;
   const robot = robotFor(deps.config, d.grid.id, d.grid.areaId);
   await rememberWorkOrder(client, d, robot, event.id, deps.now());
-  const rendered = deps.catalog.dispatchAssigned(d);
   const subscribers = await findSubscribers(client, 'dispatch.assigned', [d.grid.id, d.grid.areaId]);
-  const staff = (await firstNotice(client, d.incidentId, dispatchNotice(d.incidentSize), deps.now()))
-    ? [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, deps.config.smsTemplates['dispatch.assigned'] ?? null), ...wecomDrafts(robot, rendered)]
-    : [];
+  let staff: DeliveryDraft[] = [];
+  if (await firstNotice(client, d.incidentId, dispatchNotice(d.incidentSize), deps.now())) {
+    const rendered = deps.catalog.dispatchAssigned(d);
+    staff = [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, deps.config.smsTemplates['dispatch.assigned'] ?? null), ...wecomDrafts(robot, rendered)];
+  }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 

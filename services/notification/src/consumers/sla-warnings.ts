@@ -17,11 +17,11 @@ const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
   const d = event.data;
   const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'sla.warning', [d.gridId]);
   const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
-  const rendered = deps.catalog.slaWarning(d, wo);
   let staff: DeliveryDraft[] = [];
   if (!wo) {
-    staff = deskDrafts(deps.config, 'operators', rendered, 'sla.warning');
+    staff = deskDrafts(deps.config, 'operators', deps.catalog.slaWarning(d, null), 'sla.warning');
   } else if (await firstNotice(client, wo.incidentId, `warning:${d.stage}`, deps.now())) {
+    const rendered = deps.catalog.slaWarning(d, wo);
     staff = [...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
