@@ -12,16 +12,20 @@ import type { OutboxRecord, PoolClient } from './types.ts';
 export async function enqueueOutbox(client: PoolClient, schema: string, records: OutboxRecord[]): Promise<void> {
   if (records.length === 0) return;
   const table = `${schemaIdent(schema)}.outbox`;
-  // One statement whatever the batch size: four array parameters, unnested in order.
+  // One statement (one round trip) whatever the batch size: four array parameters, unnested in
+  // order, and the NOTIFY in the same statement (a data-modifying WITH always runs to completion).
   await client.query(
-    `INSERT INTO ${table} (topic, key, value, headers)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+    `WITH inserted AS (
+       INSERT INTO ${table} (topic, key, value, headers)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+     )
+     SELECT pg_notify($5, '')`,
     [
       records.map((r) => r.topic),
       records.map((r) => r.key),
       records.map((r) => r.value),
       records.map((r) => JSON.stringify(r.headers ?? {})),
+      outboxChannel(schema),
     ],
   );
-  await client.query('SELECT pg_notify($1, $2)', [outboxChannel(schema), '']);
 }

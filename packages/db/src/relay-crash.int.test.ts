@@ -97,6 +97,8 @@ describe('outbox relay killed in the middle of a batch', () => {
     //    before deleting its rows.
     const crashing = startRelayProcess({ CRASH_AFTER_BATCHES: '3' });
     expect(await crashing.reported('published-not-deleted')).toEqual({ event: 'published-not-deleted', count: BATCH });
+    // The second batch's DELETE runs while the third is being published: let it land first.
+    await waitFor(async () => (await outboxCount()) === EVENTS - 2 * BATCH, 10_000, 'the second batch to be deleted');
     crashing.child.kill('SIGKILL');
     expect((await crashing.exited).signal).toBe('SIGKILL');
     expect(await outboxCount()).toBe(EVENTS - 2 * BATCH); // the third batch is still there: it will go out again

@@ -1,18 +1,10 @@
 import pg from 'pg';
-import type { OutgoingMessage } from '@griddispatch/bus';
 import { outboxChannel, relayLockName, schemaIdent } from './identifiers.ts';
 import { dbLogger } from './pool.ts';
-import type { Relay, RelayOptions } from './types.ts';
+import { chunksByTopic, type OutboxRow } from './relay-chunks.ts';
+import type { PoolClient, Relay, RelayOptions } from './types.ts';
 
-interface OutboxRow {
-  id: string;
-  topic: string;
-  key: string;
-  value: string;
-  headers: Record<string, string>;
-}
-
-type CycleResult = { kind: 'published'; count: number } | { kind: 'locked' };
+type RoundResult = { kind: 'published'; count: number; batches: number } | { kind: 'locked' };
 
 /** A sleep that `wake()` cuts short. */
 class Waker {
@@ -22,6 +14,11 @@ class Waker {
   wake(): void {
     this.signalled = true;
     this.wakeUp?.();
+  }
+
+  /** Forgets wake-ups so far: called right before a read that will see what they announced. */
+  clear(): void {
+    this.signalled = false;
   }
 
   /** Resolves after `ms`, or at once/early when woken; consumes the wake-up. */
@@ -41,91 +38,149 @@ class Waker {
   }
 }
 
+/** Waits for every operation, then throws the first failure: nothing is left running behind a throw. */
+async function settleAll<T extends readonly unknown[]>(ops: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(ops);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /**
  * Publishes `<schema>.outbox` to the bus (DESIGN §5). Woken by NOTIFY from `enqueueOutbox` (on a
- * dedicated LISTEN connection that reconnects) or by the poll timer. Each cycle takes a batch in id
- * order inside a transaction holding the schema's relay advisory lock — so across replicas one relay
- * publishes at a time, which keeps per-key order — publishes it grouped by topic, deletes the rows
- * and commits. A crash between publish and commit republishes the batch (at-least-once; consumers
- * dedupe with the inbox). A failed publish is retried with backoff until it succeeds: nothing is
- * dropped and nothing overtakes it.
+ * dedicated LISTEN connection that reconnects), or by a slow safety poll.
+ *
+ * A round holds the schema's relay advisory lock (session level, on one connection), so across
+ * replicas one relay publishes at a time, and pipelines batches of up to `batchSize` rows in id
+ * order until a read comes back empty: while batch N is being published, batch N-1 (already
+ * acknowledged) is deleted with one statement and batch N+1 is read; N+1 is published only after
+ * N was acknowledged. A busy outbox therefore keeps one round going and is never polled.
+ *
+ * Batch N+1 is "the first rows in id order that are not in flight", not "ids after N": ids are
+ * taken at insert and transactions commit out of order, so a row with a lower id can become
+ * visible after N was read. Writers of one aggregate are serialised by its row lock, so such a
+ * row has no later row of its key in N, and publishing it next keeps per-key order; skipping it
+ * until after higher ids of its key would not.
+ *
+ * A crash between an acknowledgement and its delete republishes those rows (at-least-once;
+ * consumers dedupe with the inbox). A failed publish ends the round and is retried with backoff
+ * from the oldest row: nothing is dropped and nothing overtakes it.
  */
 export function startRelay(opts: RelayOptions): Relay {
   const { pool, schema, bus } = opts;
-  const batchSize = opts.batchSize ?? 500;
-  const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  const batchSize = opts.batchSize ?? 5000;
+  const maxPublishBytes = opts.maxPublishBytes ?? 900_000;
+  const pollIntervalMs = opts.pollIntervalMs ?? 5000;
   const retryBackoffMs = opts.retryBackoffMs ?? 200;
   const maxRetryBackoffMs = opts.maxRetryBackoffMs ?? 30_000;
   const logger = dbLogger(opts.logger).child({ component: 'outbox-relay', schema });
   const table = `${schemaIdent(schema)}.outbox`;
   const channel = outboxChannel(schema);
+  const lockName = relayLockName(schema);
 
   const waker = new Waker();
   const cycleListeners = new Set<() => void>();
-  // Backoff sleeps that stop() cuts short (a failed batch was rolled back: nothing is in flight).
+  // Backoff sleeps that stop() cuts short (a failed round left nothing in flight).
   const stopWaiters = new Set<() => void>();
   let stopping = false;
   let listener: pg.Client | undefined;
 
-  async function cycle(): Promise<CycleResult> {
+  function batchDone(): void {
+    for (const notify of [...cycleListeners]) notify();
+  }
+
+  async function read(client: PoolClient, inFlight: string[]): Promise<OutboxRow[]> {
+    waker.clear();
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT id, topic, key, value, headers FROM ${table} WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`,
+      [inFlight, batchSize],
+    );
+    return rows;
+  }
+
+  async function remove(ids: string[]): Promise<void> {
+    if (ids.length > 0) await pool.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  async function publish(rows: OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    // Topics go out side by side (a Kafka bus sends them in one request); a topic's chunks one
+    // after the other, each after the previous was acknowledged, which keeps its keys in order.
+    const topics = [...chunksByTopic(rows, maxPublishBytes)];
+    await settleAll(
+      topics.map(async ([topic, chunks]) => {
+        for (const chunk of chunks) await bus.publish(topic, chunk);
+      }),
+    );
+  }
+
+  /** Batches until the outbox is empty (or stop()), on `client`, which holds the relay lock. */
+  async function pipeline(client: PoolClient, lockLost: () => Error | undefined): Promise<RoundResult> {
+    let count = 0;
+    let batches = 0;
+    let acked: string[] = []; // published, not yet deleted
+    try {
+      let batch = await read(client, []);
+      while (batch.length > 0 && !stopping) {
+        // Without the lock another replica may already be publishing these rows.
+        const lost = lockLost();
+        if (lost) throw lost;
+        const ids = batch.map((r) => r.id);
+        const [, , next] = await settleAll<[void, void, OutboxRow[]]>([publish(batch), remove(acked), read(client, acked.concat(ids))]);
+        acked = ids;
+        count += batch.length;
+        batches += 1;
+        logger.debug({ count: batch.length }, 'outbox batch published');
+        batchDone();
+        batch = next;
+      }
+    } finally {
+      // Also after a failure: what was acknowledged need not go out again.
+      await remove(acked).catch((err: unknown) => logger.warn({ err, rows: acked.length }, 'outbox relay: published rows not deleted; they will be published again'));
+    }
+    return { kind: 'published', count, batches };
+  }
+
+  async function round(): Promise<RoundResult> {
     const client = await pool.connect();
     let connectionError: Error | undefined;
     const onError = (err: Error) => {
       connectionError = err;
     };
     client.on('error', onError);
-    let rollbackFailed = false;
+    let mayHoldLock = false;
     try {
-      await client.query('BEGIN');
-      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked', [
-        relayLockName(schema),
-      ]);
-      if (!lock.rows[0]?.locked) {
-        // Another relay of this schema is publishing; it loops until the outbox is empty.
-        await client.query('ROLLBACK');
-        return { kind: 'locked' };
+      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [lockName]);
+      // Another relay of this schema is publishing; it goes on until the outbox is empty.
+      if (!lock.rows[0]?.locked) return { kind: 'locked' };
+      mayHoldLock = true;
+      try {
+        return await pipeline(client, () => connectionError);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockName]).then(
+          () => (mayHoldLock = false),
+          (err: unknown) => logger.debug({ err }, 'outbox relay: unlock failed; closing the connection instead'),
+        );
       }
-      const { rows } = await client.query<OutboxRow>(`SELECT id, topic, key, value, headers FROM ${table} ORDER BY id LIMIT $1`, [
-        batchSize,
-      ]);
-      if (rows.length > 0) {
-        const byTopic = new Map<string, OutgoingMessage[]>();
-        for (const row of rows) {
-          const messages = byTopic.get(row.topic) ?? [];
-          messages.push({ key: row.key, value: row.value, headers: row.headers });
-          byTopic.set(row.topic, messages);
-        }
-        for (const [topic, messages] of byTopic) await bus.publish(topic, messages);
-        await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-      }
-      await client.query('COMMIT');
-      return { kind: 'published', count: rows.length };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {
-        rollbackFailed = true;
-      });
-      throw err;
     } finally {
       client.off('error', onError);
-      client.release(rollbackFailed || connectionError !== undefined);
+      // A connection that may still hold the lock is closed, never pooled: that releases it.
+      client.release(mayHoldLock || connectionError !== undefined);
     }
   }
 
   async function run(): Promise<void> {
     let failures = 0;
-    let again = true; // first cycle at once: rows may have been written while no relay ran
+    let again = true; // first round at once: rows may have been written while no relay ran
     while (!stopping) {
       if (!again) await waker.sleep(pollIntervalMs);
       if (stopping) break;
       again = false;
       try {
-        const result = await cycle();
+        const result = await round();
         if (failures > 0) logger.info({ failures }, 'outbox relay recovered');
         failures = 0;
-        if (result.kind === 'published') {
-          if (result.count > 0) logger.debug({ count: result.count }, 'outbox batch published');
-          again = result.count === batchSize;
-        }
+        if (result.kind === 'published' && result.count > 0) logger.debug({ count: result.count, batches: result.batches }, 'outbox drained');
       } catch (err) {
         failures += 1;
         const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (failures - 1));
@@ -142,10 +197,9 @@ export function startRelay(opts: RelayOptions): Relay {
         });
         again = true;
       }
-      for (const notify of [...cycleListeners]) notify();
+      batchDone();
     }
   }
-
   async function listen(): Promise<void> {
     let delay = 500;
     while (!stopping) {

@@ -35,9 +35,11 @@ export interface RelayOptions {
   schema: string;
   /** Only `publish` is used: any Bus, or a stand-in in tests. */
   bus: Pick<Bus, 'publish'>;
-  /** Records per publish. Default 500. */
+  /** Rows read (and deleted) per batch; a batch goes out in publish calls of at most `maxPublishBytes`. Default 5000. */
   batchSize?: number;
-  /** Safety poll when no NOTIFY arrives. Default 1000 ms. */
+  /** Upper bound of one publish call, under Kafka's `message.max.bytes` (1 MiB by default). Default 900,000. */
+  maxPublishBytes?: number;
+  /** Safety poll for a NOTIFY that never came (a busy outbox is never polled). Default 5000 ms. */
   pollIntervalMs?: number;
   /** First delay after a failed publish; doubles per failure, with jitter. Default 200 ms. */
   retryBackoffMs?: number;
@@ -51,7 +53,7 @@ export interface Relay {
   drained(): Promise<void>;
   /** Unpublished rows right now (for /metrics). */
   backlog(): Promise<number>;
-  /** Finishes the batch in flight (if any), then stops listening and polling. */
+  /** Finishes the batch in flight (if any; the one read ahead stays for the next relay), then stops listening and polling. */
   stop(): Promise<void>;
 }
 

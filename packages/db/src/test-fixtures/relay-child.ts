@@ -1,7 +1,7 @@
 // Child process for relay-crash.int.test.ts: an outbox relay publishing to real Kafka. With
 // CRASH_AFTER_BATCHES=n it reports and then hangs right after the n-th batch reached Kafka —
-// before the batch's rows are deleted and its transaction commits — so the test can SIGKILL it
-// exactly in that window. Without it, it reports once the outbox is drained and stops on SIGTERM.
+// before the batch's rows are deleted — so the test can SIGKILL it exactly in that window.
+// Without it, it reports once the outbox is drained and stops on SIGTERM.
 import type { Bus, OutgoingMessage } from '@griddispatch/bus';
 import { createKafkaBus } from '@griddispatch/bus';
 import { createLogger } from '@griddispatch/observability';
