@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.data/**', '**/.data/**', 'infra/kafka/.cache/**', 'bench/results/**', '**/drizzle/**'] },
+  { ignores: ['**/node_modules/**', 'dist/**', '.data/**', '**/.data/**', 'infra/kafka/.cache/**', 'bench/results/**', '**/drizzle/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

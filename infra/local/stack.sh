@@ -66,7 +66,7 @@ managed_pid() {
   local name="$1" service="${1%-*}" pid
   [[ -f "$RUN/$name.pid" ]] || return 1
   pid="$(cat "$RUN/$name.pid")"
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "services/$service/src/main.ts"; then
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE "dist/$service\.js|services/$service/src/main\.ts"; then
     echo "$pid"
     return 0
   fi
@@ -166,7 +166,7 @@ start_instance() {
   (
     cd "$ROOT"
     DATABASE_URL="$(database_url)" PORT="$port" HOST="$HOST" GD_SAMPLE_DATA="$sample" \
-      nohup setsid node --import tsx "services/$service/src/main.ts" >"$RUN/$name.log" 2>&1 </dev/null 9>&- &
+      nohup setsid node --enable-source-maps "dist/$service.js" >"$RUN/$name.log" 2>&1 </dev/null 9>&- &
     echo $! >"$RUN/$name.pid"
   )
   echo "$port" >"$RUN/$name.port"
@@ -226,6 +226,7 @@ cmd_up() {
   done
   command -v node >/dev/null || die "node is not installed"
   [[ -x "$ROOT/node_modules/.bin/tsx" ]] || die "node_modules is missing: run 'pnpm install' first"
+  (cd "$ROOT" && node_modules/.bin/tsx infra/build/build.ts) || die "build failed (pnpm build)"
   ensure_database
   ensure_kafka
   STARTED=()

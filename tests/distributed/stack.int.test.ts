@@ -12,8 +12,8 @@ import { spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess
 import { deleteRun, kafkaClient, readAllRecords, topicsWithPrefix } from './harness/topics.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
 
-// The distributed stack end to end: each service a real process (`node --import tsx
-// services/<s>/src/main.ts`), two replicas of grid-routing and of sla-timer, the real Kafka broker
+// The distributed stack end to end: each service a real process (`node dist/<s>.js`, the compiled
+// build, as `pnpm stack:up` runs it), two replicas of grid-routing and of sla-timer, the real Kafka broker
 // and a fresh PostgreSQL database. Requests come in the 95598 and Open311 shapes, the field app
 // reports progress, a fault nobody acknowledges breaches its seconds-long window, and the breach
 // reaches an integrator's webhook. Then every record on every topic of the run is read back and

@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { compiledEntry } from '../../../infra/build/build.ts';
 
-// Each service as a real child process, as `pnpm stack:up` runs it: `node --import tsx
-// services/<service>/src/main.ts` with its own PORT, in its own process group (so the tsx /
-// esbuild helpers go down with it), stdout and stderr in a log file.
+// Each service as a real child process, as `pnpm stack:up` runs it: `node dist/<service>.js` (the
+// compiled build, made once per test run) with its own PORT, in its own process group, stdout
+// and stderr in a log file.
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -42,7 +43,7 @@ export async function spawnService(service: ServiceName, n: number, env: NodeJS.
   const name = `${service}-${n}`;
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/src/main.ts`], {
+  const child = spawn(process.execPath, await compiledEntry(service), {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', fd, fd],
