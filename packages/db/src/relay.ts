@@ -126,13 +126,18 @@ export function startRelay(opts: RelayOptions): Relay {
         const lost = lockLost();
         if (lost) throw lost;
         const ids = batch.map((r) => r.id);
-        const [, , next] = await settleAll<[void, void, OutboxRow[]]>([publish(batch), remove(acked), read(client, acked.concat(ids))]);
-        acked = ids;
+        const [published, removed, next] = await Promise.allSettled([publish(batch), remove(acked), read(client, acked.concat(ids))]);
+        // Whatever else failed, keep track of what is acknowledged and not yet deleted.
+        if (removed.status === 'fulfilled') acked = [];
+        if (published.status === 'fulfilled') acked = acked.concat(ids);
+        if (published.status === 'rejected') throw published.reason;
+        if (removed.status === 'rejected') throw removed.reason;
+        if (next.status === 'rejected') throw next.reason;
         count += batch.length;
         batches += 1;
         logger.debug({ count: batch.length }, 'outbox batch published');
         batchDone();
-        batch = next;
+        batch = next.value;
       }
     } finally {
       // Also after a failure: what was acknowledged need not go out again.
