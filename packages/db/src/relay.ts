@@ -4,6 +4,13 @@ import { dbLogger } from './pool.ts';
 import { chunksByTopic, type OutboxRow } from './relay-chunks.ts';
 import type { PoolClient, Relay, RelayOptions } from './types.ts';
 
+// After the outbox ran empty, a round keeps the lock (and its connection) this long for the next
+// NOTIFY, so a steady stream of rows is not one lock/unlock per row.
+const LINGER_MS = 1000;
+// Acknowledged rows wait this long for the next read to take their DELETE along, before being
+// deleted on their own: at a steady stream, one statement (one transaction) per batch.
+const DELETE_AFTER_MS = 50;
+
 type RoundResult = { kind: 'published'; count: number; batches: number } | { kind: 'locked' };
 
 /** A sleep that `wake()` cuts short. */
@@ -16,13 +23,18 @@ class Waker {
     this.wakeUp?.();
   }
 
+  /** Whether a wake-up came since the last clear() or sleep(). */
+  woken(): boolean {
+    return this.signalled;
+  }
+
   /** Forgets wake-ups so far: called right before a read that will see what they announced. */
   clear(): void {
     this.signalled = false;
   }
 
-  /** Resolves after `ms`, or at once/early when woken; consumes the wake-up. */
-  async sleep(ms: number): Promise<void> {
+  /** Resolves after `ms`, or at once/early when woken; consumes the wake-up. True when woken. */
+  async sleep(ms: number): Promise<boolean> {
     if (!this.signalled) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);
@@ -34,16 +46,16 @@ class Waker {
       });
       this.wakeUp = undefined;
     }
+    const woken = this.signalled;
     this.signalled = false;
+    return woken;
   }
 }
 
 /** Waits for every operation, then throws the first failure: nothing is left running behind a throw. */
-async function settleAll<T extends readonly unknown[]>(ops: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const results = await Promise.allSettled(ops);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+async function settleAll(ops: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(ops)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /**
@@ -51,10 +63,14 @@ async function settleAll<T extends readonly unknown[]>(ops: { [K in keyof T]: Pr
  * dedicated LISTEN connection that reconnects), or by a slow safety poll.
  *
  * A round holds the schema's relay advisory lock (session level, on one connection), so across
- * replicas one relay publishes at a time, and pipelines batches of up to `batchSize` rows in id
- * order until a read comes back empty: while batch N is being published, batch N-1 (already
- * acknowledged) is deleted with one statement and batch N+1 is read; N+1 is published only after
- * N was acknowledged. A busy outbox therefore keeps one round going and is never polled.
+ * replicas one relay publishes at a time, and publishes batches of up to `batchSize` rows in id
+ * order. Under a backlog (a full batch) it pipelines: while batch N is being published, one
+ * statement deletes batch N-1 (already acknowledged) and reads batch N+1; N+1 is published only
+ * after N was acknowledged. Caught up (a shorter batch), that statement runs after the
+ * acknowledgement instead, so it takes in everything that arrived meanwhile. Either way a batch
+ * costs one round trip to PostgreSQL beside its publish. When the outbox runs empty the round
+ * keeps the lock for LINGER_MS, woken by the next NOTIFY: a busy outbox is one long round, never
+ * polled and never re-locked.
  *
  * Batch N+1 is "the first rows in id order that are not in flight", not "ids after N": ids are
  * taken at insert and transactions commit out of order, so a row with a lower id can become
@@ -84,26 +100,30 @@ export function startRelay(opts: RelayOptions): Relay {
   const stopWaiters = new Set<() => void>();
   let stopping = false;
   let listener: pg.Client | undefined;
+  // Published and acknowledged, not yet deleted: goes with the next statement (or after
+  // DELETE_AFTER_MS), and backlog() does not count it.
+  let acked: string[] = [];
 
   function batchDone(): void {
     for (const notify of [...cycleListeners]) notify();
   }
 
-  async function read(client: PoolClient, inFlight: string[]): Promise<OutboxRow[]> {
+  /**
+   * One statement, one round trip: deletes `done` (rows whose publish was acknowledged) and reads
+   * the next batch, skipping those and `inFlight` (the batch being published). The SELECT sees the
+   * table as it was before the DELETE of the same statement: hence `done` in the exclusion too.
+   */
+  async function deleteAndRead(client: PoolClient, done: string[], inFlight: string[]): Promise<OutboxRow[]> {
     waker.clear();
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT id, topic, key, value, headers FROM ${table} WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`,
-      [inFlight, batchSize],
-    );
+    const select = `SELECT id, topic, key, value, headers FROM ${table} WHERE NOT (id = ANY($1::bigint[])) ORDER BY id LIMIT $2`;
+    const { rows } =
+      done.length === 0
+        ? await client.query<OutboxRow>(select, [inFlight, batchSize])
+        : await client.query<OutboxRow>(`WITH gone AS (DELETE FROM ${table} WHERE id = ANY($3::bigint[])) ${select}`, [done.concat(inFlight), batchSize, done]);
     return rows;
   }
 
-  async function remove(ids: string[]): Promise<void> {
-    if (ids.length > 0) await pool.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [ids]);
-  }
-
   async function publish(rows: OutboxRow[]): Promise<void> {
-    if (rows.length === 0) return;
     // Topics go out side by side (a Kafka bus sends them in one request); a topic's chunks one
     // after the other, each after the previous was acknowledged, which keeps its keys in order.
     const topics = [...chunksByTopic(rows, maxPublishBytes)];
@@ -112,38 +132,6 @@ export function startRelay(opts: RelayOptions): Relay {
         for (const chunk of chunks) await bus.publish(topic, chunk);
       }),
     );
-  }
-
-  /** Batches until the outbox is empty (or stop()), on `client`, which holds the relay lock. */
-  async function pipeline(client: PoolClient, lockLost: () => Error | undefined): Promise<RoundResult> {
-    let count = 0;
-    let batches = 0;
-    let acked: string[] = []; // published, not yet deleted
-    try {
-      let batch = await read(client, []);
-      while (batch.length > 0 && !stopping) {
-        // Without the lock another replica may already be publishing these rows.
-        const lost = lockLost();
-        if (lost) throw lost;
-        const ids = batch.map((r) => r.id);
-        const [published, removed, next] = await Promise.allSettled([publish(batch), remove(acked), read(client, acked.concat(ids))]);
-        // Whatever else failed, keep track of what is acknowledged and not yet deleted.
-        if (removed.status === 'fulfilled') acked = [];
-        if (published.status === 'fulfilled') acked = acked.concat(ids);
-        if (published.status === 'rejected') throw published.reason;
-        if (removed.status === 'rejected') throw removed.reason;
-        if (next.status === 'rejected') throw next.reason;
-        count += batch.length;
-        batches += 1;
-        logger.debug({ count: batch.length }, 'outbox batch published');
-        batchDone();
-        batch = next.value;
-      }
-    } finally {
-      // Also after a failure: what was acknowledged need not go out again.
-      await remove(acked).catch((err: unknown) => logger.warn({ err, rows: acked.length }, 'outbox relay: published rows not deleted; they will be published again'));
-    }
-    return { kind: 'published', count, batches };
   }
 
   async function round(): Promise<RoundResult> {
@@ -159,11 +147,63 @@ export function startRelay(opts: RelayOptions): Relay {
       // Another relay of this schema is publishing; it goes on until the outbox is empty.
       if (!lock.rows[0]?.locked) return { kind: 'locked' };
       mayHoldLock = true;
+      let count = 0;
+      let batches = 0;
       try {
-        return await pipeline(client, () => connectionError);
+        let batch = await deleteAndRead(client, [], []);
+        while (!stopping) {
+          if (batch.length === 0) {
+            // Nothing to publish: wait for a NOTIFY, holding the lock (and the acknowledged rows,
+            // which go with the next read: one statement per batch under a steady stream).
+            if (await waker.sleep(acked.length > 0 ? DELETE_AFTER_MS : LINGER_MS)) {
+              batch = await deleteAndRead(client, acked, []);
+              acked = [];
+            } else if (acked.length > 0) {
+              await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [acked]);
+              acked = [];
+            } else {
+              break;
+            }
+            continue;
+          }
+          // Without the lock another replica may already be publishing these rows.
+          if (connectionError) throw connectionError;
+          const ids = batch.map((r) => r.id);
+          if (batch.length === batchSize) {
+            // A backlog: read the next batch while this one is being published.
+            const [published, next] = await Promise.allSettled([publish(batch), deleteAndRead(client, acked, ids)]);
+            // Whatever failed, keep track of what is acknowledged and not yet deleted.
+            if (next.status === 'fulfilled') acked = [];
+            if (published.status === 'fulfilled') acked = acked.concat(ids);
+            if (published.status === 'rejected') throw published.reason;
+            if (next.status === 'rejected') throw next.reason;
+            batch = next.value;
+          } else {
+            // Caught up: a read now would find only what arrives during the publish. After the
+            // acknowledgement: at once if a NOTIFY came meanwhile, else at the next one.
+            await publish(batch);
+            acked = acked.concat(ids);
+            batch = [];
+            if (waker.woken()) {
+              batch = await deleteAndRead(client, acked, []);
+              acked = [];
+            }
+          }
+          count += ids.length;
+          batches += 1;
+          logger.debug({ count: ids.length }, 'outbox batch published');
+          batchDone();
+        }
+        return { kind: 'published', count, batches };
       } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockName]).then(
-          () => (mayHoldLock = false),
+        // The last acknowledged rows go with the unlock, in one statement. If that fails, the
+        // connection is closed (which releases the lock) and the rows deleted below.
+        const unlock = 'SELECT pg_advisory_unlock(hashtextextended($1, 0))';
+        await (acked.length === 0 ? client.query(unlock, [lockName]) : client.query(`WITH gone AS (DELETE FROM ${table} WHERE id = ANY($2::bigint[])) ${unlock}`, [lockName, acked])).then(
+          () => {
+            acked = [];
+            mayHoldLock = false;
+          },
           (err: unknown) => logger.debug({ err }, 'outbox relay: unlock failed; closing the connection instead'),
         );
       }
@@ -171,6 +211,11 @@ export function startRelay(opts: RelayOptions): Relay {
       client.off('error', onError);
       // A connection that may still hold the lock is closed, never pooled: that releases it.
       client.release(mayHoldLock || connectionError !== undefined);
+      if (acked.length > 0) {
+        await pool
+          .query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [acked])
+          .catch((err: unknown) => logger.warn({ err, rows: acked.length }, 'outbox relay: published rows not deleted; they will be published again'));
+      }
     }
   }
 
@@ -251,7 +296,7 @@ export function startRelay(opts: RelayOptions): Relay {
   const listening = listen();
 
   async function backlog(): Promise<number> {
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE NOT (id = ANY($1::bigint[]))`, [acked]);
     return rows[0]?.n ?? 0;
   }
 
