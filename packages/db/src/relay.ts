@@ -101,7 +101,7 @@ export function startRelay(opts: RelayOptions): Relay {
   let stopping = false;
   let listener: pg.Client | undefined;
   // Published and acknowledged, not yet deleted: goes with the next statement (or after
-  // DELETE_AFTER_MS), and backlog() does not count it.
+  // DELETE_AFTER_MS, or at once when someone waits in drained()).
   let acked: string[] = [];
 
   function batchDone(): void {
@@ -296,7 +296,7 @@ export function startRelay(opts: RelayOptions): Relay {
   const listening = listen();
 
   async function backlog(): Promise<number> {
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE NOT (id = ANY($1::bigint[]))`, [acked]);
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
     return rows[0]?.n ?? 0;
   }
 
@@ -306,6 +306,8 @@ export function startRelay(opts: RelayOptions): Relay {
       for (;;) {
         if ((await backlog()) === 0) return;
         if (stopping) throw new Error(`outbox relay for ${schema} stopped before the outbox was drained`);
+        // Published rows waiting for the next read to take their DELETE along: delete them now.
+        if (acked.length > 0) waker.wake();
         // Re-check after this relay's next cycle, or soon if another replica holds the lock.
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, 50);
