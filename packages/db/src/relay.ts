@@ -2,6 +2,7 @@ import pg from 'pg';
 import { outboxChannel, relayLockName, schemaIdent } from './identifiers.ts';
 import { dbLogger } from './pool.ts';
 import { chunksByTopic, type OutboxRow } from './relay-chunks.ts';
+import { Waker } from './relay-waker.ts';
 import type { PoolClient, Relay, RelayOptions } from './types.ts';
 
 // After the outbox ran empty, a round keeps the lock (and its connection) this long for the next
@@ -12,45 +13,6 @@ const LINGER_MS = 1000;
 const DELETE_AFTER_MS = 50;
 
 type RoundResult = { kind: 'published'; count: number; batches: number } | { kind: 'locked' };
-
-/** A sleep that `wake()` cuts short. */
-class Waker {
-  private wakeUp: (() => void) | undefined;
-  private signalled = false;
-
-  wake(): void {
-    this.signalled = true;
-    this.wakeUp?.();
-  }
-
-  /** Whether a wake-up came since the last clear() or sleep(). */
-  woken(): boolean {
-    return this.signalled;
-  }
-
-  /** Forgets wake-ups so far: called right before a read that will see what they announced. */
-  clear(): void {
-    this.signalled = false;
-  }
-
-  /** Resolves after `ms`, or at once/early when woken; consumes the wake-up. True when woken. */
-  async sleep(ms: number): Promise<boolean> {
-    if (!this.signalled) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, ms);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
-      this.wakeUp = undefined;
-    }
-    const woken = this.signalled;
-    this.signalled = false;
-    return woken;
-  }
-}
 
 /** Waits for every operation, then throws the first failure: nothing is left running behind a throw. */
 async function settleAll(ops: Promise<unknown>[]): Promise<void> {
@@ -67,8 +29,9 @@ async function settleAll(ops: Promise<unknown>[]): Promise<void> {
  * order. Under a backlog (a full batch) it pipelines: while batch N is being published, one
  * statement deletes batch N-1 (already acknowledged) and reads batch N+1; N+1 is published only
  * after N was acknowledged. Caught up (a shorter batch), that statement runs after the
- * acknowledgement instead, so it takes in everything that arrived meanwhile. Either way a batch
- * costs one round trip to PostgreSQL beside its publish. When the outbox runs empty the round
+ * acknowledgement instead (at the next NOTIFY, or after DELETE_AFTER_MS with the DELETE alone), so
+ * it takes in everything that arrived meanwhile. Either way a batch costs one round trip to
+ * PostgreSQL beside its publish. When the outbox runs empty the round
  * keeps the lock for LINGER_MS, woken by the next NOTIFY: a busy outbox is one long round, never
  * polled and never re-locked.
  *
