@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Context } from '@opentelemetry/api';
+import { context, propagation, trace, type Context, type Link } from '@opentelemetry/api';
 
 // Trace context travels in Kafka headers (`traceparent`, W3C) and in the CloudEvent's
 // `traceparent` extension, so one trace follows a request through all four services.
@@ -39,4 +39,35 @@ export async function withConsumerSpan<T>(name: string, headers: Carrier, fn: ()
       }
     }),
   );
+}
+
+/**
+ * Runs `fn` inside one span for a batch of records, linked to each record's trace: a span per
+ * record would cost more than the record's own work.
+ */
+export async function withBatchSpan<T>(name: string, headers: Carrier[], fn: () => Promise<T>): Promise<T> {
+  const tracer = trace.getTracer('griddispatch');
+  const links: Link[] = [];
+  for (const carrier of headers) {
+    const linked = trace.getSpanContext(contextFromHeaders(carrier));
+    if (linked) links.push({ context: linked });
+  }
+  return tracer.startActiveSpan(name, { links, attributes: { 'messaging.batch.message_count': headers.length } }, async (span) => {
+    try {
+      return await fn();
+    } catch (err) {
+      span.recordException(err as Error);
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * Runs `fn` in the trace context a record carries, without a span of its own: what `fn` publishes
+ * (`currentTraceparent()`) continues the record's trace.
+ */
+export function inRecordContext<T>(headers: Carrier, fn: () => T): T {
+  return context.with(contextFromHeaders(headers), fn);
 }
