@@ -1,6 +1,6 @@
 import type { BatchHandler, IncomingMessage, MessageHandler } from '@griddispatch/bus';
 import { InvalidEventError } from '@griddispatch/contracts';
-import { inRecordContext, withBatchSpan } from '@griddispatch/observability';
+import { withBatchSpan, withConsumerSpan } from '@griddispatch/observability';
 import { claimEvents } from './inbox.ts';
 import { withTransaction } from './pool.ts';
 import type { Pool, PoolClient } from './types.ts';
@@ -17,11 +17,11 @@ export interface InboxConsumerSpec<E extends { id: string }, R> {
   schema: string;
   /** Inbox name of this consumer, e.g. `sla-timer.dispatch-assigned`. */
   consumer: string;
-  /** Span name for a batch. */
+  /** Span name for a batch and for each record's effect. */
   spanName: string;
   /** Parses and checks one record; throws InvalidEventError for a malformed one (→ DLQ at once). */
   parse(message: IncomingMessage): E;
-  /** The effect of one new event, on the batch's transaction, in the record's trace context. */
+  /** The effect of one new event, on the batch's transaction, in a span that continues the record's trace. */
   apply(client: PoolClient, event: E, message: IncomingMessage): Promise<R>;
   /** After the commit, with the events applied now, in order (metrics, wake-ups, logs). */
   applied?(results: Applied<E, R>[]): void;
@@ -49,7 +49,7 @@ export function inboxConsumer<E extends { id: string }, R>(spec: InboxConsumerSp
           // Applied before, or repeated earlier in this batch.
           if (!fresh.delete(event.id)) continue;
           const message = messages[i] as IncomingMessage;
-          applied.push({ event, message, result: await inRecordContext(message.headers, () => spec.apply(client, event, message)) });
+          applied.push({ event, message, result: await withConsumerSpan(spec.spanName, message.headers, () => spec.apply(client, event, message)) });
         }
         return applied;
       }),

@@ -64,10 +64,3 @@ export async function withBatchSpan<T>(name: string, headers: Carrier[], fn: () 
   });
 }
 
-/**
- * Runs `fn` in the trace context a record carries, without a span of its own: what `fn` publishes
- * (`currentTraceparent()`) continues the record's trace.
- */
-export function inRecordContext<T>(headers: Carrier, fn: () => T): T {
-  return context.with(contextFromHeaders(headers), fn);
-}
