@@ -3,7 +3,7 @@ import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddi
 import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
-import { routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
+import { prepareBatch, routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
 
 export const CONSUMER = 'grid-routing.request-received';
 
@@ -37,8 +37,9 @@ export function requestReceivedConsumer(deps: RequestReceivedDeps): InboxConsume
     consumer: CONSUMER,
     spanName: 'grid-routing route requests',
     parse: parseRequestReceived,
-    apply: (client, event, message) =>
-      routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent }),
+    prepare: (client, events) => prepareBatch(deps.ctx, client, events.map((e) => e.data)),
+    apply: (client, event, message, batch) =>
+      routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent }, batch),
     applied(results) {
       for (const { event, result } of results) {
         deps.onOutcome?.(result);

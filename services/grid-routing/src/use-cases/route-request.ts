@@ -46,19 +46,38 @@ interface RequestMeta {
  * The issue's order: customer account → its 台区 → grid; the 台区 code; the point (inside a
  * polygon, else the nearest grid within GD_NEAREST_METERS); the community code → area grid.
  */
-export async function resolveRequest(client: PoolClient, data: RoutingData, request: RequestReceivedV1): Promise<Resolution> {
+export async function resolveRequest(client: PoolClient, data: RoutingData, request: RequestReceivedV1, customers?: CustomerRegistry): Promise<Resolution> {
+  const accountNo = request.customer?.accountNo;
+  const registry = customers ?? (accountNo ? await lookUpCustomers(client, [accountNo]) : new Map());
+  return resolveWith(data, request, registry);
+}
+
+interface RegistryEntry {
+  districtCode: string;
+  classes: string[];
+}
+
+/** Customer registry entries by account number, for the accounts looked up. */
+type CustomerRegistry = Map<string, RegistryEntry>;
+
+async function lookUpCustomers(client: PoolClient, accountNos: string[]): Promise<CustomerRegistry> {
+  const { rows } = await client.query<{ account_no: string; district_code: string; classes: string[] }>(
+    'SELECT account_no, district_code, classes FROM routing.customers WHERE account_no = ANY($1::text[])',
+    [accountNos],
+  );
+  return new Map(rows.map((row) => [row.account_no, { districtCode: row.district_code, classes: row.classes }]));
+}
+
+function resolveWith(data: RoutingData, request: RequestReceivedV1, customers: CustomerRegistry): Resolution {
   const tried: string[] = [];
   let accountDistrictCode: string | undefined;
   let registryClasses: string[] = [];
   const accountNo = request.customer?.accountNo;
   if (accountNo) {
-    const { rows } = await client.query<{ district_code: string; classes: string[] }>(
-      'SELECT district_code, classes FROM routing.customers WHERE account_no = $1',
-      [accountNo],
-    );
-    if (rows[0]) {
-      accountDistrictCode = rows[0].district_code;
-      registryClasses = rows[0].classes;
+    const entry = customers.get(accountNo);
+    if (entry) {
+      accountDistrictCode = entry.districtCode;
+      registryClasses = entry.classes;
     } else tried.push(`account ${accountNo} is not in the customer registry`);
   }
   const { districtCode, lon, lat, communityCode } = request.location;
@@ -69,6 +88,40 @@ export async function resolveRequest(client: PoolClient, data: RoutingData, requ
   }
   if (tried.length === 0) tried.push('the request names no account, 台区, point or community');
   return { ok: false, reason: tried.join('; '), registryClasses };
+}
+
+/** What the requests of one consumed batch share: read once, and their 台区 locked in one order. */
+export interface RoutingBatch {
+  data: RoutingData;
+  /** Requests already decided (before this batch, or earlier in it). */
+  routed: Set<string>;
+  resolutions: Map<string, Resolution>;
+}
+
+/**
+ * Reads a batch's routing decisions, customers and data version in three statements, resolves
+ * every request in memory, and takes the incident locks of all its fault calls' 台区 in sorted
+ * order — so batches on different partitions queue behind each other instead of deadlocking.
+ */
+export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requests: RequestReceivedV1[]): Promise<RoutingBatch> {
+  const data = await ctx.data.current(client);
+  const { rows } = await client.query<{ request_id: string }>('SELECT request_id FROM routing.routed_requests WHERE request_id = ANY($1::text[])', [
+    requests.map((r) => r.id),
+  ]);
+  const accounts = [...new Set(requests.flatMap((r) => (r.customer?.accountNo ? [r.customer.accountNo] : [])))];
+  const customers = accounts.length > 0 ? await lookUpCustomers(client, accounts) : new Map<string, RegistryEntry>();
+  const resolutions = new Map(requests.map((r) => [r.id, resolveWith(data, r, customers)]));
+  const districts = new Set<string>();
+  for (const r of requests) {
+    const resolution = resolutions.get(r.id);
+    if (r.category === 'fault_repair' && resolution?.ok && resolution.districtCode) districts.add(resolution.districtCode);
+  }
+  if (districts.size > 0) {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [
+      [...districts].sort(),
+    ]);
+  }
+  return { data, routed: new Set(rows.map((row) => row.request_id)), resolutions };
 }
 
 interface IncidentLink {
@@ -202,12 +255,16 @@ export async function emitUnroutable(
  * partition (key = request id) and are handled one after the other; should two ever race, the
  * routed_requests primary key fails the second transaction and its retry finds the decision.
  */
-export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta): Promise<RouteOutcome> {
-  const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
-  if (existing.rowCount) return { status: 'duplicate' };
-
-  const data = await ctx.data.current(client);
-  const resolution = await resolveRequest(client, data, request);
+export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta, batch?: RoutingBatch): Promise<RouteOutcome> {
+  if (batch) {
+    if (batch.routed.has(request.id)) return { status: 'duplicate' };
+    batch.routed.add(request.id);
+  } else {
+    const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
+    if (existing.rowCount) return { status: 'duplicate' };
+  }
+  const data = batch?.data ?? (await ctx.data.current(client));
+  const resolution = batch?.resolutions.get(request.id) ?? (await resolveRequest(client, data, request));
   const routedAt = ctx.now();
   if (!resolution.ok) {
     const event = await emitUnroutable(ctx, client, request, resolution.reason, meta.traceparent);
