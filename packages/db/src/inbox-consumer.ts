@@ -36,6 +36,8 @@ export interface InboxConsumerSpec<E extends { id: string }, R, P = undefined> {
   orderKey?(event: E): string;
   /** The effect of one new event, on the batch's transaction, in a span that continues the record's trace. */
   apply(client: PoolClient, event: E, message: IncomingMessage, prepared: P): Promise<R>;
+  /** After the last effect, before the commit: what the batch's effects collected, written at once. */
+  finish?(client: PoolClient, prepared: P): Promise<void>;
   /** After the commit, with the events applied now, in order (metrics, wake-ups, logs). */
   applied?(results: Applied<E, R>[]): void;
 }
@@ -67,6 +69,7 @@ export function inboxConsumer<E extends { id: string }, R, P = undefined>(spec: 
         for (const { event, message } of todo) {
           applied.push({ event, message, result: await withConsumerSpan(spec.spanName, message.headers, () => spec.apply(client, event, message, prepared)) });
         }
+        await spec.finish?.(client, prepared);
         return applied;
       }),
     );

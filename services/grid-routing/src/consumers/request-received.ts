@@ -3,7 +3,7 @@ import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddi
 import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
-import { prepareBatch, routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
+import { finishBatch, prepareBatch, routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
 
 export const CONSUMER = 'grid-routing.request-received';
 
@@ -40,6 +40,7 @@ export function requestReceivedConsumer(deps: RequestReceivedDeps): InboxConsume
     prepare: (client, events) => prepareBatch(deps.ctx, client, events.map((e) => e.data)),
     apply: (client, event, message, batch) =>
       routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent }, batch),
+    finish: finishBatch,
     applied(results) {
       for (const { event, result } of results) {
         deps.onOutcome?.(result);
