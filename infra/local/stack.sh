@@ -425,7 +425,7 @@ stop_instances() {
         rm -f "$RUN/$name.pid" "$RUN/$name.port"
         unset "pids[$name]"
       elif ((SECONDS - started >= STOP_TIMEOUT)); then
-        say "$name (pid $pid) still running after ${STOP_TIMEOUT}s; killing it (SIGKILL loses nothing: DESIGN §5)"
+        say "$name (pid $pid) still running after ${STOP_TIMEOUT}s; killing it (SIGKILL loses nothing: docs/architecture.md#reliability-rules)"
         kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
         rm -f "$RUN/$name.pid" "$RUN/$name.port"
         unset "pids[$name]"

@@ -3,7 +3,7 @@ import PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
-// Personal data never reaches the logs in clear (DESIGN §5): names keep their first character,
+// Personal data never reaches the logs in clear (docs/architecture.md#reliability-rules): names keep their first character,
 // phone numbers their first 3 and last 4 digits (the usual masking in Chinese customer service).
 export function maskName(name: string): string {
   const chars = [...name];
