@@ -2,8 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Who may import whom (STYLE.md): services talk only through topics, so a service imports packages,
-// never another service; plumbing in packages/ knows no service; tests and benchmarks use a
-// package's or a service's public exports (its package.json "exports"), not its private files.
+// never another service; plumbing in packages/ knows no service; tests, benchmarks and the CLI use
+// a package's or a service's public exports (its package.json "exports"), not its private files.
 const SERVICES = ['intake', 'grid-routing', 'sla-timer', 'notification'];
 
 /** `@griddispatch/<service>` or a relative path into services/<service>, for each of `services`. */
@@ -51,7 +51,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**/*.ts', 'tests/**/*.ts'],
+    files: ['bench/**/*.ts', 'tests/**/*.ts', 'apps/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [privateFiles] }] },
   },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
