@@ -9,11 +9,7 @@ import { pino } from 'pino';
 import { buildEvent, serializeEvent, type RequestReceivedV1 } from '@griddispatch/contracts';
 import { BENCH_SCALE, generateSampleCounty } from '@griddispatch/grid';
 import { DEFAULT_POLICY } from '@griddispatch/sla';
-import { loadConfig } from '../services/grid-routing/src/config.ts';
-import { requestReceivedConsumer } from '../services/grid-routing/src/consumers/request-received.ts';
-import { RoutingDataCache } from '../services/grid-routing/src/routing-data.ts';
-import { loadSampleData } from '../services/grid-routing/src/use-cases/load-sample-data.ts';
-import type { RouteOutcome, RoutingContext } from '../services/grid-routing/src/use-cases/route-request.ts';
+import { loadConfig, loadSampleData, requestReceivedConsumer, RoutingDataCache, type RouteOutcome, type RoutingContext } from '@griddispatch/grid-routing';
 
 // grid-routing's decisions with everything a real one does, against a real PostgreSQL: parse the
 // request.received event, inbox row, customer lookup (1,000,000 accounts in routing.customers),

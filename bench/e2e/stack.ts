@@ -13,7 +13,7 @@ import { deleteRunArtifacts, kafkaClient } from './kafka.ts';
 // on the shared broker (so consumer groups are fresh too: the bus prefixes them), the sample
 // county loaded with grid-routing's own loader, and the four services started as separate
 // processes from their own main.ts (`node --import tsx services/<s>/src/main.ts`), exactly as
-// DESIGN §6 runs them. Each service's output goes to a log file in the run directory.
+// the distributed mode runs them (docs/architecture.md#run-modes). Each service's output goes to a log file in the run directory.
 
 export const SERVICES = ['intake', 'grid-routing', 'sla-timer', 'notification'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -27,7 +27,7 @@ export interface StackOptions {
   serverUrl: string;
   /** Copies of the sample county to load. */
   scale: number;
-  /** SLA policy document (DESIGN §7), written to the run directory; null → the built-in policy. */
+  /** SLA policy document (docs/architecture.md#sla-policy), written to the run directory; null → the built-in policy. */
   policy: object | null;
   /** Where service logs and the policy file go. */
   runDir: string;

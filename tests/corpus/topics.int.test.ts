@@ -32,7 +32,7 @@ import { malformedRecords, noise, validEvent } from './fixtures.ts';
 //                   (its dispatch may still be on its way) and on the last attempt goes to the
 //                   operator desk instead of the grid — never dead-lettered, never dropped.
 //     (grid-routing: every requests.received introduces its request; there is no unknown one.)
-// - An event id seen before, with other content: the event id is the dedupe key (DESIGN §5), so
+// - An event id seen before, with other content: the event id is the dedupe key (docs/architecture.md#reliability-rules), so
 //   it is a redelivery: committed, and the first content stands.
 // - SQL injection in ids: ids travel as bind parameters, never as SQL. Event ids are opaque
 //   strings (CloudEvents), so such an event is applied like any other. Work-order ids are the

@@ -24,7 +24,7 @@ export interface Stack {
 }
 
 /**
- * All four services in one process behind one HTTP host (DESIGN §6 "embedded"). The services are
+ * All four services in one process behind one HTTP host (docs/architecture.md#run-modes, "embedded"). The services are
  * composed through their public `buildX` only; they still talk to each other only over the bus.
  */
 export async function buildStack(deps: StackDeps): Promise<Stack> {

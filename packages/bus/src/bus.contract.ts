@@ -4,7 +4,7 @@ import { dlqTopic, parseEvent } from '@griddispatch/contracts';
 import { DlqHeaders, type Bus, type IncomingMessage, type MessageHandler, type SubscribeOptions, type Subscription } from './types.ts';
 import { BusNotIdleError, waitForIdle } from './wait-for-idle.ts';
 
-// The behaviour services rely on, run against every Bus implementation (DESIGN §6: "the
+// The behaviour services rely on, run against every Bus implementation (docs/architecture.md#run-modes: "the
 // in-process bus and the Kafka bus pass the same contract test suite"). Each test gets its own
 // bus with a fresh topic prefix, so runs against a shared broker never see each other's records.
 

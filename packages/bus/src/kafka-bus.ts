@@ -12,7 +12,7 @@ import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptio
 //   one request at a time; calls that arrive while a request is out are coalesced into the next.
 //   Its retries are bounded (publishRetries) so publish() rejects while the broker is away and
 //   the outbox relay backs off; a republished record may then land twice, which consumers'
-//   inboxes absorb (DESIGN §5).
+//   inboxes absorb (docs/architecture.md#reliability-rules).
 // - Consumers: one kafkajs consumer per subscribe(), eachBatch with auto-resolve and auto-commit
 //   off: an offset is resolved only after its handler (or the batch handler of its chunk)
 //   resolved, or the record reached the DLQ, and committed at the end of each fetched batch,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseApiKeys } from './auth.ts';
 import { DEFAULT_BODY_LIMIT, type RateLimitOptions } from './host.ts';
 
-/** The host's part of the environment (DESIGN §4 Configuration), for every main.ts. */
+/** The host's part of the environment (docs/architecture.md#configuration), for every main.ts. */
 export const httpEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),

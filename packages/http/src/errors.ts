@@ -5,7 +5,7 @@ import type { Logger } from '@griddispatch/observability';
 
 /**
  * The one error type route code throws. Everything a client sees goes through `errorHandler`
- * as `{ error: { code, message, details? } }` (DESIGN §4).
+ * as `{ error: { code, message, details? } }` (docs/architecture.md#http-api).
  */
 export class HttpError extends Error {
   override name = 'HttpError';

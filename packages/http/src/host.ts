@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { migrate } from '@griddispatch/db';
-import type { Logger } from '@griddispatch/observability';
+import { withRequestTrace, type Logger } from '@griddispatch/observability';
 import { ApiKeyStore, hoistAuthentication, parseApiKeys, upsertApiKeys, type ApiKeySpec } from './auth.ts';
 import { createErrorHandler, HttpError, notFoundHandler } from './errors.ts';
 import { decodeUtf8, parseStrictJson } from './json.ts';
@@ -104,6 +104,9 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     if (request.url.includes('%00')) throw new HttpError(400, 'invalid_text', 'the URL contains a NUL character (%00)');
   });
   app.setNotFoundHandler(notFoundHandler);
+  // The handler and the route's own preHandlers (auth) run inside the request's trace, so what
+  // it emits carries `traceparent` (packages/observability/src/tracing.ts).
+  app.addHook('preHandler', (request, _reply, done) => withRequestTrace(request.headers, done));
 
   const registry = options.metrics ?? createMetricsRegistry();
   app.decorate('metricsRegistry', registry);

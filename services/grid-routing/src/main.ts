@@ -17,7 +17,7 @@ const http = parseHttpEnv();
 const pool = createPool(DATABASE_URL, { applicationName: 'grid-routing', logger });
 const bus = createKafkaBus({ brokers: KAFKA_BROKERS.split(','), prefix: GD_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX, clientId: 'grid-routing', logger });
 const service = await buildGridRouting({ pool, bus, logger, config: loadConfig() });
-// GD_SAMPLE_DATA=1 (local stacks, demos): an empty routing schema gets the sample county (DESIGN §9).
+// GD_SAMPLE_DATA=1 (local stacks, demos): an empty routing schema gets the sample county (docs/architecture.md#sample-data).
 if (process.env.GD_SAMPLE_DATA === '1') await loadSampleData(pool, { logger });
 const host = await buildHttpHost({ pool, logger, apiKeys: http.apiKeys, services: [service], rateLimit: http.rateLimit, bodyLimit: http.bodyLimit });
 
