@@ -54,6 +54,8 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     consumer,
     spanName: 'intake update read model',
     parse: parseReadModelEvent,
+    // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
+    orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : ''),
     async apply(client, event) {
       const log = eventLogger(ctx.logger, event);
       if (!isReadModelEvent(event)) {

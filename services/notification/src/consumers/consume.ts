@@ -52,6 +52,8 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
       if (!isEvent(event, type)) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
       return event;
     },
+    // Batches lock incident notices and work orders in one order, so they cannot deadlock.
+    orderKey: (event) => orderKeyOf(event.data as { workOrderId: string; incidentId?: string | null }),
     async apply(client, event, message) {
       const log = eventLogger(deps.logger, event);
       const drafts = await plan(deps, { client, event, raw: message.value.toString('utf8'), message, log });
@@ -63,6 +65,10 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
       for (const { event, result } of results) eventLogger(deps.logger, event).debug({ deliveries: result }, 'deliveries recorded');
     },
   });
+}
+
+function orderKeyOf(data: { workOrderId: string; incidentId?: string | null }): string {
+  return `${data.incidentId ?? ''}|${data.workOrderId}`;
 }
 
 /**

@@ -29,6 +29,8 @@ export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
       if (!isEvent(event, 'cn.griddispatch.dispatch.assigned.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
       return event;
     },
+    // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
+    orderKey: (event) => event.data.workOrderId,
     apply: (client, { data, traceparent }, message) =>
       schedulePlan(client, deps.ctx, {
         workOrderId: data.workOrderId,

@@ -36,6 +36,8 @@ export function workOrderUpdatedConsumer(deps: ConsumerDeps): InboxConsumer {
       if (!isEvent(event, 'cn.griddispatch.workorder.updated.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
       return event;
     },
+    // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
+    orderKey: (event) => event.data.workOrderId,
     apply: (client, event) => followWorkOrder(client, deps, event.data),
     applied(results) {
       const dues = results.flatMap(({ result }) => result.dues);
