@@ -10,9 +10,10 @@ commands:
   dlq              list | replay <topic>: dead letters, and publishing them again
   simulate         realistic requests at a fixed rate (--storm: a typhoon surge)
   import <dir>     load grids, 台区, customers, staff and rosters (checked first, all or nothing)
+  keys             create | revoke | list: API keys kept in the database
 
 griddispatch <command> --help for a command's options. Environment: GD_URL, GD_API_KEY,
-KAFKA_BROKERS, GD_TOPIC_PREFIX, GD_TIME_ZONE, DATABASE_URL, GD_DATA_DIR.
+KAFKA_BROKERS, GD_TOPIC_PREFIX, GD_TIME_ZONE, DATABASE_URL, GD_DATA_DIR, GD_KEY_PEPPER.
 `;
 
 // Loaded on demand: `start` and `import` pull in every service, which operators' quick
@@ -24,6 +25,7 @@ const commands: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   dlq: async () => cli((await import('./commands/dlq.ts')).dlq),
   simulate: async () => cli((await import('./commands/simulate.ts')).simulate),
   import: async () => cli((await import('./commands/import.ts')).importCommand),
+  keys: async () => cli((await import('./commands/keys.ts')).keys),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,7 +1,8 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelemetry, type Telemetry } from './telemetry.ts';
+import { redactQuery, startTelemetry, type Telemetry } from './telemetry.ts';
 import { currentTraceparent, traceHeaders, withConsumerSpan } from './tracing.ts';
 
 // The SDK as a service process starts it (no OTLP endpoint: nothing exported): an HTTP request
@@ -18,7 +19,13 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     // Like Fastify: the handler answers after the body arrived, in a later tick.
     req.resume();
-    req.on('end', () => setImmediate(() => res.end(JSON.stringify({ traceparent: currentTraceparent() ?? null }))));
+    req.on('end', () =>
+      setImmediate(() => {
+        // What the exporter would get: the server span's attributes (an SDK span has them).
+        const span = trace.getActiveSpan() as unknown as { attributes?: Record<string, unknown> } | undefined;
+        res.end(JSON.stringify({ traceparent: currentTraceparent() ?? null, query: span?.attributes?.['url.query'] ?? null }));
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -28,7 +35,7 @@ afterAll(async () => {
   await telemetry?.shutdown();
 });
 
-function call(path: string, headers: Record<string, string> = {}): Promise<{ traceparent: string | null }> {
+function call(path: string, headers: Record<string, string> = {}): Promise<{ traceparent: string | null; query?: string | null }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
       let body = '';
@@ -56,6 +63,12 @@ describe('startTelemetry without an OTLP endpoint', () => {
     const { traceparent } = await call('/v1/requests', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     expect(traceId(traceparent ?? undefined)).toBe('0af7651916cd43dd8448eb211c80319c');
     expect(traceparent).not.toContain('b7ad6b7169203331');
+  });
+
+  it('records url.query with keys and tokens redacted', async () => {
+    const { query } = await call('/open311/v2/requests.json?service_code=billing&api_key=gdk_secret123&Token=gdst_abc');
+    expect(query).toBe('service_code=billing&api_key=REDACTED&Token=REDACTED');
+    expect(redactQuery('key=a&key=b&gridId=G1')).toBe('key=REDACTED&gridId=G1');
   });
 
   it('leaves health and metrics probes untraced', async () => {
