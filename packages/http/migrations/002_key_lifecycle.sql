@@ -14,6 +14,9 @@ ALTER TABLE auth.api_keys
   ADD COLUMN sources text[],
   ADD COLUMN rate_limit integer CHECK (rate_limit > 0);
 UPDATE auth.api_keys SET revoked_by = 'removed' WHERE revoked_by IS NULL AND revoked_at IS NOT NULL;
+-- Unique among active keys only: a secret may move to a new name (the old row is revoked).
+ALTER TABLE auth.api_keys DROP CONSTRAINT api_keys_key_hash_key;
+CREATE UNIQUE INDEX api_keys_active_hash ON auth.api_keys (key_hash) WHERE revoked_at IS NULL;
 
 -- The generated pepper (only when GD_KEY_PEPPER is not set) and a fingerprint of the pepper in
 -- use, so a process started with another pepper refuses instead of locking every key out.

@@ -67,28 +67,31 @@ export async function syncApiKeys(pool: Pool, pepper: string, keys: ApiKeySpec[]
   try {
     await client.query('BEGIN');
     await client.query("SELECT pg_advisory_xact_lock(hashtextextended('griddispatch.auth.keys', 0))");
-    const existing = new Map(
-      (await client.query<{ name: string; key_hash: string; revoked_by: string | null }>('SELECT name, key_hash, revoked_by FROM auth.api_keys')).rows.map((r) => [r.name, r]),
-    );
-    const stillRevoked: string[] = [];
-    for (const key of keys) {
-      const hash = hashApiKey(pepper, key.secret);
-      const keepRevoked = existing.get(key.name)?.revoked_by === 'cli' && existing.get(key.name)?.key_hash === hash;
-      if (keepRevoked) stillRevoked.push(key.name);
-      await client.query(
-        `INSERT INTO auth.api_keys (name, key_hash, scopes, sources, rate_limit, origin) VALUES ($1, $2, $3, $4, $5, 'env')
-         ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, scopes = EXCLUDED.scopes, sources = EXCLUDED.sources,
-           rate_limit = EXCLUDED.rate_limit, origin = 'env', updated_at = now(),
-           revoked_at = CASE WHEN $6 THEN auth.api_keys.revoked_at END,
-           revoked_by = CASE WHEN $6 THEN auth.api_keys.revoked_by END`,
-        [key.name, hash, key.scopes, key.sources ?? null, key.ratePerMinute ?? null, keepRevoked],
-      );
-    }
+    // Removed first: a secret moving to a new name must not collide with its old, active row.
     const removed = await client.query<{ name: string }>(
       `UPDATE auth.api_keys SET revoked_at = now(), revoked_by = 'removed', updated_at = now()
        WHERE origin = 'env' AND revoked_at IS NULL AND NOT (name = ANY($1::text[])) RETURNING name`,
       [keys.map((k) => k.name)],
     );
+    const revokedByCli = new Set(
+      (await client.query<{ key_hash: string }>("SELECT key_hash FROM auth.api_keys WHERE revoked_by = 'cli'")).rows.map((r) => r.key_hash),
+    );
+    const stillRevoked: string[] = [];
+    for (const key of keys) {
+      const hash = hashApiKey(pepper, key.secret);
+      // Whatever name it is listed under, a secret an operator revoked stays revoked.
+      const keepRevoked = revokedByCli.has(hash);
+      if (keepRevoked) stillRevoked.push(key.name);
+      await client.query(
+        `INSERT INTO auth.api_keys (name, key_hash, scopes, sources, rate_limit, origin, revoked_at, revoked_by)
+         VALUES ($1, $2, $3, $4, $5, 'env', CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN 'cli' END)
+         ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, scopes = EXCLUDED.scopes, sources = EXCLUDED.sources,
+           rate_limit = EXCLUDED.rate_limit, origin = 'env', updated_at = now(),
+           revoked_at = CASE WHEN $6 THEN coalesce(auth.api_keys.revoked_at, now()) END,
+           revoked_by = CASE WHEN $6 THEN 'cli' END`,
+        [key.name, hash, key.scopes, key.sources ?? null, key.ratePerMinute ?? null, keepRevoked],
+      );
+    }
     await client.query('COMMIT');
     return { stillRevoked, removed: removed.rows.map((r) => r.name).sort() };
   } catch (err) {

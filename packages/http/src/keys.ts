@@ -23,6 +23,8 @@ export const DEV_SECRET = 'dev-secret';
 /** Secrets are random: 128 bits is 22 base64url characters or 32 hexadecimal ones. */
 export const MIN_SECRET_BITS = 128;
 
+const BY_LENGTH = [...SCOPES].sort((a, b) => b.length - a.length);
+
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
 }
@@ -57,11 +59,14 @@ function parseRest(rest: string, where: string): Pick<ApiKeySpec, 'scopes' | 'so
   const scopes: Scope[] = [];
   let i = 0;
   for (;;) {
-    const token = /^[a-z]+(?::[a-z]+)?/.exec(rest.slice(i))?.[0];
-    if (!token) throw new Error(`${where}: expected a scope at "${rest.slice(i)}" (known: ${SCOPES.join(', ')})`);
-    if (!isScope(token)) throw new Error(`${where}: unknown scope "${token}" (known: ${SCOPES.join(', ')})`);
-    scopes.push(token);
-    i += token.length;
+    // A known scope followed by `+`, `:` or the end (`admin:open311` is admin, then a source).
+    const known = BY_LENGTH.find((s) => rest.startsWith(s, i) && (i + s.length === rest.length || '+:'.includes(rest[i + s.length]!)));
+    if (!known) {
+      const token = /^[^+:]*(?::[a-z]+)?/.exec(rest.slice(i))?.[0] ?? '';
+      throw new Error(`${where}: unknown scope "${token}" (known: ${SCOPES.join(', ')})`);
+    }
+    scopes.push(known);
+    i += known.length;
     if (rest[i] !== '+') break;
     i += 1;
   }
@@ -91,6 +96,7 @@ function parseRest(rest: string, where: string): Pick<ApiKeySpec, 'scopes' | 'so
 export function parseApiKeys(spec: string | undefined, options: ParseOptions = {}): ApiKeySpec[] {
   if (!spec || spec.trim() === '') return [];
   const names = new Set<string>();
+  const secrets = new Map<string, string>();
   return spec
     .split(',')
     .map((entry) => entry.trim())
@@ -105,6 +111,9 @@ export function parseApiKeys(spec: string | undefined, options: ParseOptions = {
       if (!KEY_NAME.test(name)) throw new Error(`GD_API_KEYS entry ${i + 1}: bad key name "${name}"`);
       if (names.has(name)) throw new Error(`${where}: the name is listed twice`);
       names.add(name);
+      const twin = secrets.get(secret);
+      if (twin !== undefined) throw new Error(`${where}: the secret is also the secret of "${twin}"; every key needs its own`);
+      secrets.set(secret, name);
       const weak = options.allowDevSecret && secret === DEV_SECRET ? null : secretStrengthProblem(secret);
       if (weak) throw new Error(`${where}: the secret ${weak}`);
       return { name, secret, ...parseRest(entry.slice(second + 1), where) };
