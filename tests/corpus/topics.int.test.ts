@@ -167,7 +167,7 @@ beforeAll(async () => {
     const res = await host.inject({
       method: 'POST',
       url: '/v1/requests',
-      headers: { authorization: 'Bearer corpus-secret-0000001' },
+      headers: { authorization: 'Bearer corpus-secret-0000001-topics' },
       payload: { source: '95598', externalId: `CORPUS-KNOWN-${i}`, category: 'fault_repair', location: { districtCode: 'HH-TQ-017' } },
     });
     expect(res.statusCode).toBe(202);
