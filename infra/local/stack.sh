@@ -45,6 +45,8 @@ local_secret() {
 if [[ -z "${GD_API_KEYS:-}" ]]; then GD_API_KEYS="local:gdk_$(local_secret api-key):admin"; fi
 if [[ -z "${GD_KEY_PEPPER:-}" ]]; then GD_KEY_PEPPER="$(local_secret key-pepper)"; fi
 export GD_API_KEYS GD_KEY_PEPPER
+# /docs only where nobody else can reach it, as the embedded start does.
+if [[ "$HOST" == 127.0.0.1 ]]; then export GD_DOCS="${GD_DOCS:-1}"; fi
 
 # Start order follows the events (consumers before producers); stop order is the reverse.
 SERVICES=(notification sla-timer grid-routing intake)

@@ -81,3 +81,18 @@ describe('stream tokens', () => {
     expect(tokens.verify(`${token}x`, 1_000)).toBeNull();
   });
 });
+
+describe('shared rate limiter, one replica', () => {
+  it('carries the previous window over the boundary, fading, and says when to retry', async () => {
+    const { SharedRateLimiter } = await import('./rate-limit.ts');
+    const limiter = new SharedRateLimiter({ pool: undefined as never, logger: undefined as never, windowMs: 60_000 });
+    const at = (s: number) => 600_000 * 60 + s * 1000; // a window boundary at s = 0
+    for (let i = 0; i < 10; i++) expect(limiter.take('k', 10, at(-5)).ok).toBe(true);
+    const refused = limiter.take('k', 10, at(-4));
+    expect(refused).toMatchObject({ ok: false, retryAfterSeconds: 4 });
+    // Just after the boundary the ten still count almost fully; halfway through, half of them.
+    expect(limiter.take('k', 10, at(1)).ok).toBe(false);
+    const half = [0, 1, 2, 3, 4, 5].map(() => limiter.take('k', 10, at(30)).ok);
+    expect(half.filter(Boolean).length).toBe(5);
+  });
+});

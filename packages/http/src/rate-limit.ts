@@ -16,6 +16,8 @@ interface KeyState {
   shared: number;
   /** Our admissions since the last sync, not yet in `shared`. */
   sinceSync: number;
+  /** The previous window's total as last known: it still counts, fading over this window. */
+  previous: number;
 }
 
 export interface SharedRateLimiterOptions {
@@ -29,15 +31,16 @@ export interface SharedRateLimiterOptions {
 /**
  * Per-key request limits that hold across replicas, without a database round trip per request.
  *
- * Fixed windows (one minute by default). Every replica counts its own admissions in memory and,
+ * Windows of one minute by default (the previous window's count fading over the current one, so
+ * the limit holds over any minute, approximately, not just within clock minutes). Every replica counts its own admissions in memory and,
  * once a second, in ONE statement: adds them to `auth.rate_usage` (a row per key, window and
  * replica), marks itself alive in `auth.rate_replicas`, and reads back each key's total and the
  * number of live replicas N. Between two syncs a replica admits at most
- * `floor((limit − total) / N)` requests of a key: its lease on an equal share of what is left.
- * The shares add up to no more than what is left, so N replicas together stay within the limit
- * (while N is known; a replica that has just started takes up to limit/N before its first sync).
- * The price: near the end of a window up to N−1 requests are refused early, and a refused caller
- * may be told to retry in a second (its replica's share is spent, others may still have some).
+ * `floor((limit − total) / N)` requests of a key (at least one while any is left): its lease on
+ * an equal share of what is left. The shares add up to what is left, so N replicas together stay
+ * within the limit, plus at most N−1 when fewer than N are left (while N is known; a replica that
+ * has just started takes up to limit/N before its first sync). A refused caller may be told to
+ * retry in a second: its replica's share is spent, others may still have some.
  * A sync that fails (database down) is logged; admissions continue against the last known total.
  */
 export class SharedRateLimiter {
@@ -58,19 +61,30 @@ export class SharedRateLimiter {
     this.roll(now);
     let state = this.keys.get(keyName);
     if (!state) {
-      state = { limit, shared: 0, sinceSync: 0 };
+      state = { limit, shared: 0, sinceSync: 0, previous: 0 };
       this.keys.set(keyName, state);
     }
     state.limit = limit;
-    const left = limit - state.shared;
-    const lease = Math.floor(left / this.replicas);
-    if (state.sinceSync < lease && state.shared + state.sinceSync < limit) {
+    const { windowMs } = this.options;
+    const windowStart = this.window * windowMs;
+    // A sliding window, approximated: the previous window's count weighs what is left of it, so a
+    // caller cannot spend two windows' worth around a boundary.
+    const carried = Math.ceil(state.previous * (1 - (now - windowStart) / windowMs));
+    const left = limit - carried - state.shared;
+    // Fewer left than replicas: one each rather than none (a 1/min key must still get its one).
+    const lease = left > 0 ? Math.max(1, Math.floor(left / this.replicas)) : 0;
+    if (state.sinceSync < lease && carried + state.shared + state.sinceSync < limit) {
       state.sinceSync += 1;
       return { ok: true, limit, retryAfterSeconds: 0 };
     }
-    const windowEnd = (this.window + 1) * this.options.windowMs;
-    const retryAfterSeconds = left - state.sinceSync > 0 ? 1 : Math.max(1, Math.ceil((windowEnd - now) / 1000));
-    return { ok: false, limit, retryAfterSeconds };
+    const current = state.shared + state.sinceSync;
+    let waitMs: number;
+    if (left - state.sinceSync > 0) waitMs = 1_000; // other replicas may still have a share
+    else if (current < limit && state.previous > 0) {
+      // When the previous window has faded enough to make room for one more.
+      waitMs = windowStart + windowMs * (1 - (limit - current - 1) / state.previous) - now;
+    } else waitMs = windowStart + windowMs - now;
+    return { ok: false, limit, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
   }
 
   start(): void {
@@ -91,8 +105,12 @@ export class SharedRateLimiter {
   private roll(now: number): void {
     const window = Math.floor(now / this.options.windowMs);
     if (window === this.window) return;
+    const next = new Map<string, KeyState>();
+    if (window === this.window + 1) {
+      for (const [name, s] of this.keys) next.set(name, { limit: s.limit, shared: 0, sinceSync: 0, previous: s.shared + s.sinceSync });
+    }
     this.window = window;
-    this.keys = new Map();
+    this.keys = next;
   }
 
   /** One round trip: add our counts, say we are alive, read every tracked key's total and N. */
