@@ -18,6 +18,8 @@ export const httpEnvSchema = z.object({
   GD_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
   /** Serve /docs (Swagger UI and the OpenAPI document); default per entry point. */
   GD_DOCS: flag.optional(),
+  /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). */
+  GD_TRUST_PROXY: z.string().optional(),
   GD_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_BODY_LIMIT),
 });
 
@@ -29,6 +31,7 @@ export interface HttpEnv {
   rateLimit: RateLimitOptions | false;
   authFailuresPerMinute: number;
   docs: boolean;
+  trustProxy: string | undefined;
   bodyLimit: number;
 }
 
@@ -60,6 +63,7 @@ export function parseHttpEnv(env: NodeJS.ProcessEnv = process.env, options: Pars
     rateLimit: e.GD_RATE_LIMIT_MAX === 0 ? false : { max: e.GD_RATE_LIMIT_MAX, timeWindowMs: e.GD_RATE_LIMIT_WINDOW_MS },
     authFailuresPerMinute: e.GD_AUTH_FAILURE_LIMIT,
     docs: e.GD_DOCS ?? options.docsByDefault ?? false,
+    trustProxy: e.GD_TRUST_PROXY,
     bodyLimit: e.GD_BODY_LIMIT_BYTES,
   };
 }
@@ -89,6 +93,7 @@ export function hostOptions(http: HttpEnv) {
     rateLimit: http.rateLimit,
     authFailuresPerMinute: http.authFailuresPerMinute,
     docs: http.docs,
+    trustProxy: http.trustProxy,
     bodyLimit: http.bodyLimit,
   };
 }

@@ -66,6 +66,12 @@ export interface HttpHostOptions {
   authFailuresPerMinute?: number;
   /** Serve the Swagger UI and OpenAPI document at /docs (GD_DOCS). Default true. */
   docs?: boolean;
+  /**
+   * GD_TRUST_PROXY: addresses or CIDRs of the reverse proxies in front (comma-separated), whose
+   * X-Forwarded-For names the client. Without it, behind a proxy every caller has the proxy's
+   * address, and the failed-authentication limit would be shared by all of them.
+   */
+  trustProxy?: string;
   /** Share a registry with other code; default: a new one with the default process metrics. */
   metrics?: Registry;
   /** OpenAPI title. */
@@ -122,6 +128,7 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestIdHeader: 'x-request-id',
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     return503OnClosing: true,
     // Errors before routing (a URL that is not valid percent-encoded UTF-8) get our error body too.
     frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),

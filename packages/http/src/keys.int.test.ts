@@ -128,6 +128,15 @@ describe('failed authentications', () => {
     }
   });
 
+  it('counts per client behind a trusted proxy (GD_TRUST_PROXY), not per proxy', async () => {
+    const app = await host({ apiKeys: `caller:${CALLER}:requests:read`, trustProxy: '10.9.0.1' });
+    const via = (key: string, client: string) =>
+      app.inject({ method: 'GET', url: '/whoami', headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': client }, remoteAddress: '10.9.0.1' });
+    for (let i = 0; i < 25; i++) await via(`junk-${i}-Hk3vQ9zLm2xP7wRt5yBn4c`, '203.0.113.5');
+    expect((await via('junk-x-Hk3vQ9zLm2xP7wRt5yBn4c', '203.0.113.5')).statusCode).toBe(429);
+    expect((await via(CALLER, '203.0.113.6')).statusCode).toBe(200);
+  });
+
   it('lets a cached key through from an address that is throttled', async () => {
     const app = await host({ apiKeys: `caller:${CALLER}:requests:read`, keyCacheTtlMs: 60_000 });
     expect((await get(app, CALLER, '10.0.0.9')).statusCode).toBe(200);
