@@ -117,7 +117,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const prefix = `bench.e2e.${runId}.`;
   const database = `bench_e2e_${runId}`;
   const url = databaseUrl(options.serverUrl, database);
-  const apiKey = `bench-e2e-${runId}-secret`;
+  const apiKey = `bench-e2e-${runId}-secret-0123456789`;
   mkdirSync(options.runDir, { recursive: true });
   const children: { name: ServiceName; child: ChildProcess }[] = [];
   let stopping = false;
@@ -206,7 +206,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         HOST: '127.0.0.1',
         GD_RATE_LIMIT_MAX: '0',
         LOG_LEVEL: process.env.BENCH_SERVICE_LOG_LEVEL ?? 'warn',
-        ...(name === 'intake' ? { GD_API_KEYS: `bench-e2e:${apiKey}:requests:write+requests:read` } : {}),
+        // Every process gets the whole key list (they share the database) and the same pepper.
+        GD_API_KEYS: `bench-e2e:${apiKey}:requests:write+requests:read`,
+        GD_KEY_PEPPER: `bench-e2e-key-pepper-${runId}-0123456789abcdef`,
         ...(policyPath ? { GD_SLA_POLICY: policyPath } : {}),
         ...options.env,
       };

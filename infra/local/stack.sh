@@ -22,9 +22,11 @@
 #
 # Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/griddispatch, database
 # created if absent), KAFKA_BROKERS (default: kafka.sh's broker on 127.0.0.1:9092), GD_TOPIC_PREFIX,
-# GD_API_KEYS (default dev:dev-secret:admin), STACK_HOST (default 127.0.0.1: where the front door and
-# the services listen), STACK_PORT_BASE (default 8080), STACK_RUN_DIR (default infra/local/.run),
-# STACK_START_TIMEOUT / STACK_STOP_TIMEOUT (seconds, default 180 / 40). Everything
+# GD_API_KEYS and GD_KEY_PEPPER (default: an admin key `local` and a pepper generated at the first
+# `up` and kept in the run dir — the service processes have no built-in key), STACK_HOST (default
+# 127.0.0.1: where the front door and the services listen), STACK_PORT_BASE (default 8080),
+# STACK_RUN_DIR (default infra/local/.run), STACK_START_TIMEOUT / STACK_STOP_TIMEOUT (seconds,
+# default 180 / 40). Everything
 # else (LOG_LEVEL, GD_SLA_POLICY, GD_TIME_ZONE, OTEL_*, NOTIFY_*) is passed to the services as is.
 set -euo pipefail
 
@@ -40,7 +42,22 @@ START_TIMEOUT="${STACK_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-40}"
 DEFAULT_DATABASE_URL="postgres://postgres@127.0.0.1:5432/griddispatch"
 export GD_TOPIC_PREFIX="${GD_TOPIC_PREFIX:-griddispatch.}"
-export GD_API_KEYS="${GD_API_KEYS:-dev:dev-secret:admin}"
+
+# The services refuse to start without keys and a pepper: a local stack generates its own once
+# (random, readable only by this user) instead of a well-known key on a listening port.
+local_secret() {
+  local file="$RUN/$1"
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$RUN"
+    (umask 077 && node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))" >"$file")
+  fi
+  cat "$file"
+}
+if [[ -z "${GD_API_KEYS:-}" ]]; then GD_API_KEYS="local:gdk_$(local_secret api-key):admin"; fi
+if [[ -z "${GD_KEY_PEPPER:-}" ]]; then GD_KEY_PEPPER="$(local_secret key-pepper)"; fi
+export GD_API_KEYS GD_KEY_PEPPER
+# /docs only where nobody else can reach it, as the embedded start does.
+if [[ "$HOST" == 127.0.0.1 ]]; then export GD_DOCS="${GD_DOCS:-1}"; fi
 
 # Start order follows the events (consumers before producers); stop order is the reverse.
 SERVICES=(notification sla-timer grid-routing intake)

@@ -17,7 +17,7 @@ import { deleteRun, kafkaClient } from './harness/topics.ts';
 // `status` and `down`. The run dir, ports, database and topic prefix are this test's own.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const key = () => randomBytes(12).toString('hex');
+const key = () => randomBytes(16).toString('hex');
 const KEYS = { c95598: key(), civic: key(), field: key(), reader: key(), integrator: key(), ops: key() };
 const API_KEYS = [
   `sgcc-95598:${KEYS.c95598}:requests:write`,

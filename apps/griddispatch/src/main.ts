@@ -10,9 +10,10 @@ commands:
   dlq              list | replay <topic>: dead letters, and publishing them again
   simulate         realistic requests at a fixed rate (--storm: a typhoon surge)
   import <dir>     load grids, 台区, customers, staff and rosters (checked first, all or nothing)
+  keys             create | revoke | list: API keys kept in the database
 
 griddispatch <command> --help for a command's options. Environment: GD_URL, GD_API_KEY,
-KAFKA_BROKERS, GD_TOPIC_PREFIX, GD_TIME_ZONE, DATABASE_URL, GD_DATA_DIR.
+KAFKA_BROKERS, GD_TOPIC_PREFIX, GD_TIME_ZONE, DATABASE_URL, GD_DATA_DIR, GD_KEY_PEPPER.
 `;
 
 const START_USAGE = `usage: griddispatch start
@@ -50,6 +51,7 @@ const commands: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   dlq: async () => cli((await import('./commands/dlq.ts')).dlq),
   simulate: async () => cli((await import('./commands/simulate.ts')).simulate),
   import: async () => cli((await import('./commands/import.ts')).importCommand),
+  keys: async () => cli((await import('./commands/keys.ts')).keys),
 };
 
 // Help goes to stdout with exit 0 (so `griddispatch --help | less` works); a missing or unknown

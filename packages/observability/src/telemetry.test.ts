@@ -1,7 +1,8 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelemetry, type Telemetry } from './telemetry.ts';
+import { redactQuery, startTelemetry, type Telemetry } from './telemetry.ts';
 import { currentTraceparent, traceHeaders, withConsumerSpan, withRequestTrace } from './tracing.ts';
 
 // The SDK as a service process starts it without an exporter: nothing exported and nothing
@@ -20,7 +21,13 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     // Like Fastify: the handler answers after the body arrived, in a later tick.
     req.resume();
-    req.on('end', () => setImmediate(() => res.end(JSON.stringify({ traceparent: currentTraceparent() ?? null }))));
+    req.on('end', () =>
+      setImmediate(() => {
+        // What the exporter would get: the server span's attributes (an SDK span has them).
+        const span = trace.getActiveSpan() as unknown as { attributes?: Record<string, unknown> } | undefined;
+        res.end(JSON.stringify({ traceparent: currentTraceparent() ?? null, query: span?.attributes?.['url.query'] ?? null }));
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -30,7 +37,7 @@ afterAll(async () => {
   await telemetry?.shutdown();
 });
 
-function call(path: string, headers: Record<string, string> = {}): Promise<{ traceparent: string | null }> {
+function call(path: string, headers: Record<string, string> = {}): Promise<{ traceparent: string | null; query?: string | null }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
       let body = '';
@@ -73,6 +80,11 @@ describe('startTelemetry without an exporter', () => {
       const outer = currentTraceparent();
       expect(withRequestTrace({}, () => currentTraceparent())).toBe(outer);
     });
+  });
+
+  it('redacts keys and tokens in a query string (what traces record as url.query)', () => {
+    expect(redactQuery('service_code=billing&api_key=gdk_secret123&Token=gdst_abc')).toBe('service_code=billing&api_key=REDACTED&Token=REDACTED');
+    expect(redactQuery('key=a&key=b&gridId=G1')).toBe('key=REDACTED&gridId=G1');
   });
 
   it('continues a trace from Kafka headers in a consumer span, and passes it on', async () => {

@@ -29,6 +29,22 @@ export interface Telemetry {
 
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * Query parameters whose values never reach a span (`url.query`, `url.full`): API keys
+ * (Open311's `api_key`, old board links' `key`), stream tokens, and the keys of outgoing
+ * webhook URLs (a WeCom robot is addressed by `?key=`).
+ */
+export const REDACTED_QUERY_PARAMS = ['key', 'api_key', 'apikey', 'token', 'access_token', 'sig', 'signature'];
+
+/** `a=1&key=secret` → `a=1&key=REDACTED`, parameter names kept, matched case-insensitively. */
+export function redactQuery(query: string): string {
+  const params = new URLSearchParams(query);
+  for (const name of new Set(params.keys())) {
+    if (REDACTED_QUERY_PARAMS.includes(name.toLowerCase())) params.set(name, 'REDACTED');
+  }
+  return params.toString();
+}
+
 /** Spans get ids and are propagated, but go nowhere. */
 const noExport: tracing.SpanProcessor = {
   onStart: () => undefined,
@@ -48,6 +64,14 @@ async function httpInstrumentation() {
   const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
   return new HttpInstrumentation({
     ignoreIncomingRequestHook: (request: IncomingMessage) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+    // The instrumentation's own redaction matches names case-sensitively; the hook's
+    // attributes are applied last, so `url.query` is ours.
+    redactedQueryParams: REDACTED_QUERY_PARAMS,
+    redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
+    startIncomingSpanHook: (request: IncomingMessage) => {
+      const at = (request.url ?? '').indexOf('?');
+      return at < 0 ? {} : { 'url.query': redactQuery((request.url ?? '').slice(at + 1)) };
+    },
     // Outgoing calls (webhooks, SMS, WeCom) are traced only inside a trace, not as new roots.
     requireParentforOutgoingSpans: true,
   });
