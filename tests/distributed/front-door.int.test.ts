@@ -134,7 +134,10 @@ it('serves every public path through one front door, over replicas, and stops wi
   const run = randomBytes(3).toString('hex');
 
   // The board's live stream, opened first: every frame must pass nginx as it is written.
-  const stream = await fetch(`${base}/v1/events/stream?key=${KEYS.reader}`, { headers: { accept: 'text/event-stream' } });
+  const issued = await fetch(`${base}/v1/stream-tokens`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.reader}` } });
+  expect(issued.status).toBe(200);
+  const { token } = (await issued.json()) as { token: string };
+  const stream = await fetch(`${base}/v1/events/stream?token=${token}`, { headers: { accept: 'text/event-stream' } });
   expect(stream.status).toBe(200);
   expect(stream.headers.get('content-type')).toContain('text/event-stream');
   const seen = { text: '' };
@@ -195,7 +198,7 @@ it('serves every public path through one front door, over replicas, and stops wi
   // Both replicas answered grid requests: each one's own /metrics counts some.
   for (const replica of ['grid-routing-1', 'grid-routing-2']) {
     const port = (await readFile(join(runDir, `${replica}.port`), 'utf8')).trim();
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${KEYS.ops}` } })).text();
     expect(metrics, replica).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/grids"[^}]*\} [1-9]/);
   }
 
@@ -221,7 +224,9 @@ it('serves every public path through one front door, over replicas, and stops wi
   expect((await fetch(`${base}/docs/json`)).status).toBe(200);
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
   expect((await fetch(`${base}/readyz`)).status).toBe(200);
-  expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  // Metrics need a metrics:read (or admin) key, through the front door as on the service's port.
+  expect((await fetch(`${base}/metrics`)).status).toBe(401);
+  expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${KEYS.ops}` } })).status).toBe(200);
 
   const status = await stack(['status'], 30_000);
   expect(status.code, status.out).toBe(0);
