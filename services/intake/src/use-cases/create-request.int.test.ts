@@ -41,7 +41,7 @@ async function holdTheWriter(): Promise<{ release(): Promise<void>; blockers: Pr
   const blockers = [h.post('/v1/requests', requestBody()), h.post('/v1/requests', requestBody())];
   for (let waiting = 0; waiting < 2; await sleep(10)) {
     const { rows } = await h.db.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO "intake".outbox%'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%outbox%'`,
     );
     waiting = rows[0]!.n;
   }
