@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics } from '@griddispatch/contracts';
 import type { Pool } from '@griddispatch/db';
-import type { Logger } from '@griddispatch/observability';
-import { currentTraceparent } from '@griddispatch/observability';
+import { currentTraceparent, type Logger } from '@griddispatch/observability';
 import type { IntakeContext } from '../context.ts';
 import { bodyHash, type IntakeRequestBody } from '../domain/request-body.ts';
 import { GroupCommitWriter } from './group-commit-writer.ts';
