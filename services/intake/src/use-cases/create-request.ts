@@ -29,9 +29,9 @@ export function createRequestWriter(pool: Pool, logger: Logger): RequestWriter {
 }
 
 /**
- * Stores a new request and its `requests.received` event (docs/architecture.md#reliability-rules). It resolves only after
- * the COMMIT of the transaction that wrote it — shared with the requests that arrived at the
- * same time (group commit) — so the caller's 202 means stored. (source, externalId) is the
+ * Stores a new request and its `requests.received` event (docs/architecture.md#reliability-rules).
+ * It resolves only after the COMMIT of the transaction that wrote it — shared with the requests
+ * that arrived at the same time (group commit) — so the caller's 202 means stored. (source, externalId) is the
  * idempotency key: a retry gets the same id with duplicate=true, another body under the key 409.
  */
 export async function createRequest(ctx: IntakeContext, input: CreateRequestInput): Promise<CreateRequestResult> {

@@ -8,9 +8,9 @@ import type { GroupOutcome } from './group-commit-writer.ts';
 
 // The SQL behind POST /v1/requests (and the adapters and Open311): a request row, its first
 // timeline entry, the board's NOTIFY and the `requests.received` outbox row, all in one
-// transaction (docs/architecture.md#reliability-rules). (source, externalId) is the idempotency key: the unique constraint
-// makes concurrent writers of one key wait for each other, so exactly one inserts and the others
-// find its row. `storeRequests` writes a whole group with one statement per table;
+// transaction (docs/architecture.md#reliability-rules). (source, externalId) is the idempotency
+// key: the unique constraint makes concurrent writers of one key wait for each other, so exactly
+// one inserts and the others find its row. `storeRequests` writes a whole group with one statement per table;
 // `storeRequest` writes one request alone.
 
 /** A request ready to be written: id, event and fingerprint were fixed when it arrived. */
