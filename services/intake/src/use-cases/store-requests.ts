@@ -10,8 +10,8 @@ import type { GroupOutcome } from './group-commit-writer.ts';
 // timeline entry, the board's NOTIFY and the `requests.received` outbox row, all in one
 // transaction (docs/architecture.md#reliability-rules). (source, externalId) is the idempotency
 // key: the unique constraint makes concurrent writers of one key wait for each other, so exactly
-// one inserts and the others find its row. `storeRequests` writes a whole group with one statement per table;
-// `storeRequest` writes one request alone.
+// one inserts and the others find its row. `storeRequests` writes a whole group with one
+// statement per table; `storeRequest` writes one request alone.
 
 /** A request ready to be written: id, event and fingerprint were fixed when it arrived. */
 export interface PreparedRequest {
