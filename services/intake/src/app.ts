@@ -15,6 +15,7 @@ import { intakeRetention } from './retention.ts';
 import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
+import { createRequestWriter } from './use-cases/create-request.ts';
 
 /** Sleeps that `interrupt()` cuts short (stop must not wait out a retry delay). */
 class Pause {
@@ -81,6 +82,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     pool: deps.pool,
     logger,
     now: deps.now ?? (() => new Date()),
+    requestWriter: createRequestWriter(deps.pool, logger),
     onAccepted: (channel, duplicate) => requestsTotal.inc({ channel, result: duplicate ? 'duplicate' : 'accepted' }),
   };
   const retentionConfig = deps.retention ?? loadRetentionConfig();
