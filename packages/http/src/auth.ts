@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandle
 import type { Pool } from 'pg';
 import { HttpError } from './errors.ts';
 
-export const SCOPES = ['requests:write', 'requests:read', 'workorders:write', 'subscriptions:write', 'admin'] as const;
+export const SCOPES = ['requests:write', 'requests:read', 'workorders:write', 'subscriptions:write', 'pii:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface Principal {
