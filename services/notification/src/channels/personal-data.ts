@@ -11,7 +11,9 @@ import { createHmac } from 'node:crypto';
 //                               not reversible by trying every account number without the key
 //   address, wecomUserId      → dropped
 //   lon / lat                 → rounded to 2 decimals (about 1 km: the area, not the house)
-//   description / note / reason (free text) → every run of 7+ digits masked like a phone
+//   description / note / reason (free text) → every run of 7+ digits masked like a phone, and
+//                               the names the event's own fields carry reduced (a name the
+//                               fields do not carry cannot be recognised in free text)
 //   by                        → kept when it is an id (`S-mgr`, a key name), else reduced like a name
 
 export interface Redactor {
@@ -54,37 +56,56 @@ export function maskDigitRuns(text: string): string {
 const ID_LIKE = /^[A-Za-z0-9._:@/-]{1,100}$/;
 
 export function createRedactor(hashKey: string): Redactor {
+  /** Every person's name the data carries in its fields, so free text naming them is reduced too. */
+  const namesIn = (value: unknown, key: string | null, found: Set<string>): Set<string> => {
+    if (Array.isArray(value)) for (const v of value) namesIn(v, key, found);
+    else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v === 'string' && ((k === 'name' && !(key !== null && NOT_PERSON_KEYS.has(key))) || (k === 'by' && !ID_LIKE.test(v)))) {
+          if ([...v.trim()].length >= 2) found.add(v.trim());
+        } else {
+          namesIn(v, k, found);
+        }
+      }
+    }
+    return found;
+  };
+  const freeText = (text: string, names: ReadonlySet<string>): string => {
+    let out = maskDigitRuns(text);
+    for (const name of names) out = out.split(name).join(reduceName(name));
+    return out;
+  };
   /** `key`: the field holding `value` (a person's `name` is told from a grid's by it). */
-  const walk = (value: unknown, key: string | null): unknown => {
-    if (Array.isArray(value)) return value.map((v) => walk(v, key));
+  const walk = (value: unknown, key: string | null, names: ReadonlySet<string>): unknown => {
+    if (Array.isArray(value)) return value.map((v) => walk(v, key, names));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
         if (DROPPED_KEYS.has(k)) continue;
-        out[k] = redactField(k, v, key);
+        out[k] = redactField(k, v, key, names);
       }
       return out;
     }
     return value;
   };
-  const redactField = (k: string, v: unknown, objectKey: string | null): unknown => {
+  const redactField = (k: string, v: unknown, objectKey: string | null, names: ReadonlySet<string>): unknown => {
     if (typeof v === 'string') {
       if (PHONE_KEYS.has(k)) return maskPhone(v);
       if (k === 'accountNo') return hashAccount(v, hashKey);
       if (k === 'name') return objectKey !== null && NOT_PERSON_KEYS.has(objectKey) ? v : reduceName(v);
-      if (FREE_TEXT_KEYS.has(k)) return maskDigitRuns(v);
+      if (FREE_TEXT_KEYS.has(k)) return freeText(v, names);
       if (k === 'by') return ID_LIKE.test(v) ? v : reduceName(v);
       return v;
     }
     if (typeof v === 'number' && (k === 'lon' || k === 'lat')) return Math.round(v * 100) / 100;
     if (k === 'phones' && Array.isArray(v)) return v.map((p) => (typeof p === 'string' ? maskPhone(p) : p));
-    return walk(v, k);
+    return walk(v, k, names);
   };
   return {
     redactEvent(body: string): string {
       const event = JSON.parse(body) as Record<string, unknown>;
       if (!('data' in event)) return body;
-      return JSON.stringify({ ...event, data: walk(event.data, null) });
+      return JSON.stringify({ ...event, data: walk(event.data, null, namesIn(event.data, null, new Set())) });
     },
   };
 }
