@@ -7,7 +7,7 @@ import { assignedEvent } from '../testing/fixtures.ts';
 import { startReceiver, type Receiver } from '../testing/receiver.ts';
 import { createRedactor } from './personal-data.ts';
 import type { SendRequest } from './types.ts';
-import { createWebhookChannel } from './webhook.ts';
+import { createWebhookChannel, webhookErrorWord } from './webhook.ts';
 import { checkTarget, type Resolver, type TargetPolicy } from './webhook-target.ts';
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -162,5 +162,17 @@ describe('webhook targets (hostile integrator)', () => {
     names['public.integrator.test'] = ['203.0.113.10', '2001:db8::10'];
     await expect(checkTarget('https://public.integrator.test/hook', strict)).resolves.toBeUndefined();
     await expect(checkTarget('https://93.184.216.34/hook', strict)).resolves.toBeUndefined();
+  });
+});
+
+describe('webhookErrorWord', () => {
+  it('shows rows written before issue 17 in our words, never the receiver text', () => {
+    expect(webhookErrorWord('HTTP 500: <html>internal admin console</html>')).toBe('http_500');
+    expect(webhookErrorWord('HTTP 410 Gone')).toBe('http_410');
+    expect(webhookErrorWord('network error: ECONNREFUSED')).toBe('connection_failed');
+    expect(webhookErrorWord('http_503')).toBe('http_503');
+    expect(webhookErrorWord('refused_address')).toBe('refused_address');
+    expect(webhookErrorWord('subscription disabled: no delivery succeeded since 2026-11-23T06:02:00.000Z')).toMatch(/^subscription disabled/);
+    expect(webhookErrorWord(null)).toBeNull();
   });
 });

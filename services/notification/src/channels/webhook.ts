@@ -74,3 +74,17 @@ export function webhookFailure(err: unknown): SendOutcome {
   if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return { kind: 'retry', statusCode: null, error: 'dns_failed' };
   return { kind: 'retry', statusCode: null, error: 'connection_failed' };
 }
+
+const OUR_WORDS = /^(http_\d{3}|timeout|connection_failed|dns_failed|refused_address|unreadable_event|subscription_not_found|subscription deleted|subscription disabled: .*)$/;
+
+/**
+ * A webhook delivery's error as the delivery log shows it: our own words. Rows written before
+ * issue 17 (or by a replica not yet upgraded) may still hold a receiver's answer or a socket
+ * error's text; they are shown as the word it stands for, never as written.
+ */
+export function webhookErrorWord(error: string | null): string | null {
+  if (error === null || OUR_WORDS.test(error)) return error;
+  const http = /^HTTP (\d{3})\b/.exec(error);
+  if (http) return `http_${http[1]}`;
+  return error.startsWith('timeout') ? 'timeout' : 'connection_failed';
+}
