@@ -35,6 +35,18 @@ export class SubscriptionHealth {
       since = rows[0]?.failing_since ?? null;
     }
     if (since !== null && now.getTime() - since.getTime() >= this.disableAfterMs) {
+      // The success that would have cleared the mark may have happened on another replica that
+      // claimed its row before the mark was set (and so did not know to clear it): look first.
+      // This runs once per subscription a day at most.
+      const { rows } = await this.pool.query<{ last: Date | null }>(
+        `SELECT max(delivered_at) AS last FROM ${SCHEMA}.deliveries WHERE subscription_id = $1 AND delivered_at >= $2`,
+        [id, since],
+      );
+      const last = rows[0]?.last ?? null;
+      if (last !== null) {
+        await this.pool.query(`UPDATE ${SCHEMA}.subscriptions SET failing_since = $2 WHERE id = $1`, [id, now]);
+        return;
+      }
       await this.disable(id, `no delivery succeeded since ${since.toISOString()}`, now);
     }
   }
