@@ -176,13 +176,13 @@ async function main(): Promise<void> {
     NOTIFY_POLL_MS: '1000',
   });
   const service = await buildNotification({ pool: db.pool, bus, logger, config, groupId: `bench-notification-${runId}` });
-  const host = await buildHttpHost({ pool: db.pool, logger, apiKeys: `bench:bench-secret-${runId}:subscriptions:write`, services: [service], rateLimit: false });
+  const host = await buildHttpHost({ pool: db.pool, logger, apiKeys: `bench:bench-secret-0123456789-${runId}:subscriptions:write`, services: [service], rateLimit: false });
   try {
     await service.start();
     const created = await host.inject({
       method: 'POST',
       url: '/v1/subscriptions',
-      headers: { authorization: `Bearer bench-secret-${runId}` },
+      headers: { authorization: `Bearer bench-secret-0123456789-${runId}` },
       payload: { url: receiver.url, events: ['sla.breached'] },
     });
     if (created.statusCode !== 201) throw new Error(`subscription not created: ${created.statusCode} ${created.body}`);

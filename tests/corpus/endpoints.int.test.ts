@@ -4,7 +4,7 @@ import { ALL_TOPICS } from '@griddispatch/contracts';
 import { parseHttpEnv } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { freshDatabase, testGroupId, testTopicPrefix, type FreshDatabase } from '@griddispatch/testkit';
-import { buildStack, type Stack } from '../../apps/griddispatch/src/stack.ts';
+import { buildStack, type Stack } from '@griddispatch/cli/stack';
 
 // The bad-input corpus for every endpoint (issue 8), against the embedded stack (four services,
 // one HTTP host, the in-process bus, a real PostgreSQL). Every case is refused with the right

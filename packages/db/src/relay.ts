@@ -42,7 +42,7 @@ class Waker {
 }
 
 /**
- * Publishes `<schema>.outbox` to the bus (DESIGN §5). Woken by NOTIFY from `enqueueOutbox` (on a
+ * Publishes `<schema>.outbox` to the bus (docs/architecture.md#reliability-rules). Woken by NOTIFY from `enqueueOutbox` (on a
  * dedicated LISTEN connection that reconnects) or by the poll timer. Each cycle takes a batch in id
  * order inside a transaction holding the schema's relay advisory lock — so across replicas one relay
  * publishes at a time, which keeps per-key order — publishes it grouped by topic, deletes the rows

@@ -7,7 +7,7 @@ import type { Logger } from '@griddispatch/observability';
 import { BOARD_OPEN_STATUSES } from './board/board-view.ts';
 import { BoardHub } from './board/hub.ts';
 import { DEFAULT_GRIDS_URL, loadConfig, type IntakeConfig } from './config.ts';
-import { READ_MODEL_TOPICS, readModelHandler } from './consumers/index.ts';
+import { READ_MODEL_TOPICS, readModelConsumer } from './consumers/index.ts';
 import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { boardRoutes } from './routes/board.routes.ts';
@@ -102,7 +102,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
         const joined = await deps.bus.subscribe({
           groupId: config.groupId,
           topics: [...READ_MODEL_TOPICS],
-          handler: readModelHandler(ctx),
+          ...readModelConsumer(ctx),
           ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
         });
         if (stopped) await joined.stop();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseEnv } from '@griddispatch/http';
 
-// intake's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// intake's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT, GD_API_KEYS and GD_TOPIC_PREFIX are read by main.ts / the embedded start.
 
 const timeZone = z.string().refine((tz) => {

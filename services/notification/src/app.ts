@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
+import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRetention, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { loadRetentionConfig, migrate, startRetention, type InboxConsumer, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
@@ -14,11 +14,11 @@ import { systemResolver, type Resolver, type TargetPolicy } from './channels/web
 import { createWecomRobotChannel } from './channels/wecom-robot.ts';
 import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
-import { dispatchAssignedHandler } from './consumers/dispatch-assigned.ts';
-import { dispatchUnroutableHandler } from './consumers/dispatch-unroutable.ts';
-import { slaBreachesHandler } from './consumers/sla-breaches.ts';
-import { slaWarningsHandler } from './consumers/sla-warnings.ts';
-import { workordersEventsHandler } from './consumers/workorders-events.ts';
+import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
+import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
+import { slaBreachedConsumer } from './consumers/sla-breached.ts';
+import { slaWarningConsumer } from './consumers/sla-warning.ts';
+import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
@@ -125,12 +125,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
   };
-  const handlers: Record<(typeof CONSUMED_TOPICS)[number], MessageHandler> = {
-    [Topics.dispatchAssigned]: dispatchAssignedHandler(consumerDeps),
-    [Topics.dispatchUnroutable]: dispatchUnroutableHandler(consumerDeps),
-    [Topics.workordersEvents]: workordersEventsHandler(consumerDeps),
-    [Topics.slaWarnings]: slaWarningsHandler(consumerDeps),
-    [Topics.slaBreaches]: slaBreachesHandler(consumerDeps),
+  const consumers: Record<(typeof CONSUMED_TOPICS)[number], InboxConsumer> = {
+    [Topics.dispatchAssigned]: dispatchAssignedConsumer(consumerDeps),
+    [Topics.dispatchUnroutable]: dispatchUnroutableConsumer(consumerDeps),
+    [Topics.workordersEvents]: workOrderUpdatedConsumer(consumerDeps),
+    [Topics.slaWarnings]: slaWarningConsumer(consumerDeps),
+    [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
   };
 
   const loop = deps.deliveryLoop ?? true;
@@ -150,13 +150,13 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.
       const joined = await Promise.allSettled(
-        Object.entries(handlers).map(([topic, handler]) =>
+        Object.entries(consumers).map(([topic, consumer]) =>
           deps.bus.subscribe({
             groupId: `${groupPrefix}.${topic}`,
             topics: [topic],
             maxAttempts: retry.maxAttempts,
             retryBackoffMs: retry.backoffMs,
-            handler,
+            ...consumer,
           }),
         ),
       );

@@ -6,7 +6,7 @@ import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
 import type { Locale } from './templates/index.ts';
 import { parseEnv } from '@griddispatch/http';
 
-// notification's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// notification's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
 
 const timeZone = z.string().refine((tz) => {

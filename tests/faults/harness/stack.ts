@@ -14,7 +14,7 @@ import { freePort, ServiceProcess } from './processes.ts';
 export const SERVICE_NAMES = ['intake', 'grid-routing', 'sla-timer', 'notification'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-export const API_KEY = 'faults-suite-secret';
+export const API_KEY = 'faults-suite-secret-00001';
 
 /**
  * Every request matches one rule: ack within 2 s, resolve within 4 s, a warning 1 s ahead of each,
@@ -90,6 +90,8 @@ export async function startFaultStack(options: StackOptions = {}): Promise<Fault
       GD_TOPIC_PREFIX: topicPrefix,
       HOST: '127.0.0.1',
       GD_API_KEYS: `faults:${API_KEY}:admin`,
+      // Service processes refuse to start without their own pepper (http/env.ts).
+      GD_KEY_PEPPER: 'faults-suite-key-pepper-0123456789abcdef',
       GD_RATE_LIMIT_MAX: '0',
       GD_SLA_POLICY: policyFile,
       LOG_LEVEL: process.env.GD_FAULTS_LOG_LEVEL ?? 'info',

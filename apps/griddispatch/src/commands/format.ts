@@ -28,7 +28,7 @@ export const STATUS_WORDS: Record<RequestStatus, string> = {
   cancelled: '已取消',
 };
 
-/** Stages a request in `status` has already satisfied (DESIGN §7: a stage ends with its event). */
+/** Stages a request in `status` has already satisfied (docs/architecture.md#sla-policy: a stage ends with its event). */
 export function satisfiedStages(status: RequestStatus): Set<Stage> {
   const order: RequestStatus[] = ['acknowledged', 'en_route', 'arrived', 'resolved', 'closed'];
   const at = order.indexOf(status);

@@ -38,8 +38,8 @@ const BoardFilterQuery = z.object({ gridId: GridIds.optional(), category: Catego
 const SnapshotQuery = BoardFilterQuery.extend({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }).strict();
 
 const StreamQuery = BoardFilterQuery.extend({
-  /** For EventSource, which cannot send an Authorization header: accepted on this route only, as read scope. */
-  key: z.string().max(200).optional(),
+  /** For EventSource, which cannot send an Authorization header: a stream token (POST /v1/stream-tokens), never an API key. */
+  token: z.string().max(300).optional(),
   /** Same as the Last-Event-ID header (which takes precedence). */
   lastEventId: z.string().max(64).optional(),
 }).strict();
@@ -64,7 +64,7 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
     });
 
     // The page holds no data (everything comes from the authenticated API calls it makes), so
-    // it is served without a key; the key arrives as /board?key=….
+    // it is served without a key; the key arrives as /board#key=… and stays in the browser.
     app.get('/board', { schema: { hide: true } }, async (_request, reply) =>
       reply
         .header('content-type', 'text/html; charset=utf-8')
@@ -102,14 +102,14 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
     app.get(
       '/v1/events/stream',
       {
-        preHandler: requireScope('requests:read', { allowKeyParam: 'key' }),
+        preHandler: requireScope('requests:read', { streamToken: 'token' }),
         schema: {
           summary: 'Live work-order updates (Server-Sent Events)',
           description:
             'text/event-stream. First `event: hello` ({streamId, resumed, serverTime}); then one `event: workorder` per change ' +
             '({changes, workOrder}) with an `id:` for Last-Event-ID resume; `event: reset` when updates were lost (reload the ' +
             'snapshot); a `: heartbeat` comment every 15 s. Filters: gridId (comma-separated), category. Auth: Bearer, or ' +
-            '?key= (read scope, this route only). Format in services/intake/README.md.',
+            '?token= with a stream token from POST /v1/stream-tokens (never an API key). Format in services/intake/README.md.',
           tags: ['board'],
           querystring: StreamQuery,
           // 200 is a stream (described above); errors are the usual JSON bodies (400, 401, 403, 429).

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Category, CustomerClass, RequestStatus, type Category as CategoryT } from '@griddispatch/contracts';
-import { hasScope, HttpError, requireScope, toErrorResponse, type FieldIssue } from '@griddispatch/http';
+import { hasScope, HttpError, requireScope, requireSource, toErrorResponse, type FieldIssue } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
 import type { RequestRow } from '../schema.ts';
@@ -211,6 +211,8 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
       const { status, body, internal } = toErrorResponse(err as Error);
       if (internal) ctx.logger.error({ err, reqId: request.id, route: request.routeOptions.url }, 'request failed');
       if (status === 401) void reply.header('www-authenticate', 'Bearer');
+      const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
       return reply.code(status).send([{ code: status, description: body.error.message }]);
     });
     const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -236,7 +238,7 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
       '/open311/v2/requests.json',
       {
         config: { formBody: true },
-        preHandler: requireScope('requests:write', { allowKeyParam: true }),
+        preHandler: [requireScope('requests:write', { allowKeyParam: true }), requireSource(() => 'open311')],
         schema: {
           summary: 'Create a service request (form-encoded)',
           description:

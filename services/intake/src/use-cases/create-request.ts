@@ -22,7 +22,7 @@ export interface CreateRequestResult {
 }
 
 /**
- * Stores a new request and its `requests.received` event in one transaction (DESIGN §5); the
+ * Stores a new request and its `requests.received` event in one transaction (docs/architecture.md#reliability-rules); the
  * caller answers 202 only after this resolves, i.e. after COMMIT. (source, externalId) is the
  * idempotency key: the unique constraint makes concurrent identical POSTs wait for each other,
  * so exactly one inserts and the others find its row.

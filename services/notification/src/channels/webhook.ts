@@ -7,7 +7,7 @@ import type { Redactor } from './personal-data.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 import { guardedLookup, hostOf, resolveChecked, type TargetPolicy } from './webhook-target.ts';
 
-// Integrators' webhooks, signed per Standard Webhooks (DESIGN §4): `webhook-id` is the CloudEvent
+// Integrators' webhooks, signed per Standard Webhooks (docs/architecture.md#http-api): `webhook-id` is the CloudEvent
 // id (the same on every retry, so a receiver can dedupe), `webhook-timestamp` the attempt's time,
 // `webhook-signature` `v1,<base64 HMAC-SHA256>` over `id.timestamp.body` with the subscription's
 // secret. The body is the CloudEvent JSON — redacted when the subscription may not see personal

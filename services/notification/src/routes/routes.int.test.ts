@@ -10,10 +10,10 @@ import { startHarness, type Harness } from '../testing/harness.ts';
 let h: Harness;
 let app: FastifyInstance;
 const keys = {
-  a: 'integrator-a-secret',
-  b: 'integrator-b-secret',
+  a: 'integrator-a-secret-00001',
+  b: 'integrator-b-secret-00001',
   admin: 'operations-admin-secret',
-  reader: 'read-only-secret',
+  reader: 'read-only-secret-0000001',
 };
 
 beforeAll(async () => {
