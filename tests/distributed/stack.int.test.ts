@@ -78,6 +78,8 @@ beforeAll(async () => {
     GD_SLA_POLICY: policyPath,
     GD_SAMPLE_DATA: '1',
     LOG_LEVEL: 'info',
+    // The webhook receiver listens on loopback, which production refuses (issue 17.1).
+    NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
   };
   for (const [service, replicas] of TOPOLOGY) {
     for (let n = 1; n <= replicas; n += 1) procs.push(await spawnService(service, n, env, logDir));

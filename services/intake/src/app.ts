@@ -57,7 +57,7 @@ export interface IntakeDeps {
   /** Bus attempts per read-model record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
   /** Dispatch board tuning (tests shorten the heartbeat). */
-  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
+  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number; streamsPerKey?: number };
   /** Housekeeping of closed work orders and inbox marks. Default: `loadRetentionConfig()` (environment). */
   retention?: RetentionConfig;
 }
@@ -125,7 +125,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(adapterRoutes({ ...ctx, timeZone: config.timeZone }));
       await app.register(workOrderRoutes(ctx));
       await app.register(open311Routes(ctx));
-      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs }));
+      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
     },
     async start() {
       stopped = false;

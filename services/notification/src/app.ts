@@ -8,7 +8,9 @@ import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
 import { createSmsGatewayChannel } from './channels/sms-gateway.ts';
 import type { Channel, ChannelName } from './channels/types.ts';
+import { createRedactor } from './channels/personal-data.ts';
 import { createWebhookChannel } from './channels/webhook.ts';
+import { systemResolver, type Resolver, type TargetPolicy } from './channels/webhook-target.ts';
 import { createWecomRobotChannel } from './channels/wecom-robot.ts';
 import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
@@ -22,6 +24,7 @@ import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
+import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
@@ -50,6 +53,8 @@ export interface NotificationDeps {
   deliveryLoop?: boolean;
   /** Bus attempts per record and first retry delay. Default 5 attempts from 500 ms. */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
+  /** Resolves webhook hosts (tests inject names that resolve to chosen addresses). Default: the system resolver. */
+  resolve?: Resolver;
   /** Housekeeping of finished deliveries and inbox marks. Default: `loadRetentionConfig()` (environment). */
   retention?: RetentionConfig;
 }
@@ -68,8 +73,11 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const now = deps.now ?? (() => new Date());
   await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
 
+  const target: TargetPolicy = { allowPrivate: config.webhook.allowPrivate, resolve: deps.resolve ?? systemResolver };
+  if (config.webhook.allowPrivate) logger.warn('NOTIFY_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback and private addresses (development and tests only)');
+  const redactor = createRedactor(config.piiHashKey ?? (await storedPiiHashKey(deps.pool)));
   const channels: Record<ChannelName, Channel> = {
-    webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs }),
+    webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs, target, redactor }),
     wecom: createWecomRobotChannel({ timeoutMs: config.httpTimeoutMs }),
     sms: config.sms ? createSmsGatewayChannel({ ...config.sms, timeoutMs: config.httpTimeoutMs }) : createLogChannel(logger, 'sms'),
     log: createLogChannel(logger),
@@ -95,6 +103,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     retry: config.retry,
     rates: config.rates,
     concurrency: config.concurrency,
+    webhook: config.webhook,
     pollMs: config.pollMs,
     leaseMs: Math.max(60_000, 3 * config.httpTimeoutMs),
     now,
@@ -133,7 +142,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   return {
     name: 'notification',
     routes: async (app) => {
-      await app.register(subscriptionRoutes({ pool: deps.pool, now }));
+      await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
     },
     async start() {

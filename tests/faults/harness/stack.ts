@@ -102,6 +102,8 @@ export async function startFaultStack(options: StackOptions = {}): Promise<Fault
       // SMS goes to the log channel here (no gateway); its 50/s default would make the drain, not
       // the faults, the slow part of every scenario.
       NOTIFY_RATE_SMS: 'unlimited',
+      // The test's webhook receivers listen on loopback, which production refuses (issue 17.1).
+      NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
       ...options.env,
     };
     const services = {} as Record<ServiceName, ServiceProcess>;

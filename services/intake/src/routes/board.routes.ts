@@ -3,10 +3,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Category } from '@griddispatch/contracts';
-import { requireScope } from '@griddispatch/http';
+import { HttpError, requireScope } from '@griddispatch/http';
 import { BoardItem } from '../board/board-view.ts';
 import type { BoardEvent, BoardHub } from '../board/hub.ts';
 import { renderBoardPage } from '../board/page.ts';
+import { StreamLimit } from '../board/stream-limit.ts';
 import type { IntakeContext } from '../context.ts';
 import { listOpenWorkOrders } from '../use-cases/list-open-work-orders.ts';
 import { errorResponses } from './errors.ts';
@@ -18,6 +19,8 @@ export interface BoardRoutesDeps {
   gridsUrl: string;
   /** Comment line on idle streams, so proxies and browsers keep them open. Default 15 s. */
   heartbeatMs?: number;
+  /** Open streams per API key on this replica (GD_STREAMS_PER_KEY). Default 10. */
+  streamsPerKey?: number;
 }
 
 /** A client that reads slower than this is dropped; it reconnects and resumes or reloads. */
@@ -50,6 +53,7 @@ function frame(fields: { id?: string; event: string; data: unknown }): string {
 export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
   const page = renderBoardPage({ gridsUrl: deps.gridsUrl });
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const streamLimit = new StreamLimit(deps.streamsPerKey ?? 10);
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const openStreams = new Set<() => void>();
@@ -112,6 +116,13 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
+        const acquired = streamLimit.acquire(request.principal!.keyName);
+        if (!acquired) {
+          throw new HttpError(429, 'too_many_streams', `API key "${request.principal!.keyName}" already has ${streamLimit.maxPerKey} event streams open; close one first`, {
+            max: streamLimit.maxPerKey,
+          });
+        }
+        const release: () => void = acquired;
         const { gridId, category } = request.query;
         const header = request.headers['last-event-id'];
         const lastEventId = (typeof header === 'string' && header.length <= 64 ? header : undefined) ?? request.query.lastEventId;
@@ -127,19 +138,26 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
           stream.write(text);
         };
         const deliver = (event: BoardEvent) => write(frame({ id: event.id, event: 'workorder', data: { changes: event.changes, workOrder: event.workOrder } }));
-        const subscription = deps.hub.subscribe(
-          {
-            filter: { ...(gridId ? { gridIds: new Set(gridId) } : {}), ...(category ? { category } : {}) },
-            deliver,
-            reset: (reason) => write(frame({ event: 'reset', data: { reason } })),
-            close: () => end(),
-          },
-          lastEventId,
-        );
+        let subscription: ReturnType<BoardHub['subscribe']>;
+        try {
+          subscription = deps.hub.subscribe(
+            {
+              filter: { ...(gridId ? { gridIds: new Set(gridId) } : {}), ...(category ? { category } : {}) },
+              deliver,
+              reset: (reason) => write(frame({ event: 'reset', data: { reason } })),
+              close: () => end(),
+            },
+            lastEventId,
+          );
+        } catch (err) {
+          release();
+          throw err;
+        }
         const heartbeat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
         function end() {
           if (ended) return;
           ended = true;
+          release();
           clearInterval(heartbeat);
           subscription.unsubscribe();
           openStreams.delete(end);

@@ -60,7 +60,7 @@ export interface HarnessOptions {
   consumerStartWaitMs?: number;
   /** waitForIdle timeout in settle(). Default 15 s. */
   settleTimeoutMs?: number;
-  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
+  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number; streamsPerKey?: number };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
