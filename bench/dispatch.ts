@@ -9,16 +9,13 @@ import { pino } from 'pino';
 import { buildEvent, serializeEvent, type RequestReceivedV1 } from '@griddispatch/contracts';
 import { BENCH_SCALE, generateSampleCounty } from '@griddispatch/grid';
 import { DEFAULT_POLICY } from '@griddispatch/sla';
-import { loadConfig } from '../services/grid-routing/src/config.ts';
-import { handleRequestReceived } from '../services/grid-routing/src/consumers/request-received.ts';
-import { RoutingDataCache } from '../services/grid-routing/src/routing-data.ts';
-import { loadSampleData } from '../services/grid-routing/src/use-cases/load-sample-data.ts';
-import type { RoutingContext } from '../services/grid-routing/src/use-cases/route-request.ts';
+import { loadConfig, loadSampleData, requestReceivedConsumer, RoutingDataCache, type RouteOutcome, type RoutingContext } from '@griddispatch/grid-routing';
 
 // grid-routing's decisions with everything a real one does, against a real PostgreSQL: parse the
 // request.received event, inbox row, customer lookup (1,000,000 accounts in routing.customers),
 // index resolution (10,016 polygons), people on duty, incident grouping for fault calls, SLA plan,
-// dispatch event into the outbox, routed-request row — one transaction per decision.
+// dispatch event into the outbox, routed-request row — one transaction per decision, then one
+// per batch of decisions (the consumer's batch path, as the bus hands over fetched records).
 // `pnpm bench:dispatch`. Env: BENCH_DISPATCH_DECISIONS per concurrency level (default 3,000),
 // BENCH_DISPATCH_SCALE=small for a quick run on the scale-1 county, DATABASE_URL (server).
 // The in-memory resolver alone is measured by bench/routing.ts.
@@ -29,6 +26,7 @@ const DECISIONS = Number(process.env.BENCH_DISPATCH_DECISIONS ?? 3_000);
 const SMALL = process.env.BENCH_DISPATCH_SCALE === 'small';
 const SCALE = SMALL ? { scale: 1 } : BENCH_SCALE;
 const CONCURRENCY = [1, 3, 8];
+const BATCHES = [50, 200];
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Unroutable requests are logged at warn: the bench makes 5 % of them on purpose.
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'error' });
@@ -105,7 +103,12 @@ try {
   log(`routing data in memory: ${dataMb} MB heap, loaded in ${reloadMs} ms`);
 
   const ctx: RoutingContext = { data: cache, config: loadConfig({}), policy: DEFAULT_POLICY, now: () => new Date() };
-  const deps = { pool, logger, ctx };
+  let outcomes: Record<string, number> = {};
+  const count = (outcome: RouteOutcome) => {
+    const key = outcome.status === 'assigned' ? `assigned:${outcome.event.data.resolvedBy}` : outcome.status;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+  };
+  const consumer = requestReceivedConsumer({ pool, logger, ctx, onOutcome: count });
 
   // Query mix of a working day: most calls quote the account; some only a 台区 code, a location,
   // or a community; a few resolve to nothing (unroutable). 60 % fault repairs, so grouping runs.
@@ -143,32 +146,33 @@ try {
   });
 
   // Warm up (JIT, connections, plans).
-  for (let i = 0; i < 500; i++) await handleRequestReceived(deps, message(nextRequest()));
+  for (let i = 0; i < 500; i++) await consumer.handler(message(nextRequest()));
 
   const runs = [];
-  for (const concurrency of CONCURRENCY) {
+  const modes = [...CONCURRENCY.map((concurrency) => ({ concurrency, batch: 1 })), ...BATCHES.map((batch) => ({ concurrency: 3, batch }))];
+  for (const { concurrency, batch } of modes) {
     const latencies: number[] = [];
-    const outcomes: Record<string, number> = {};
+    outcomes = {};
     const queue = Array.from({ length: DECISIONS }, () => message(nextRequest()));
     let next = 0;
     t = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < queue.length) {
-          const m = queue[next++]!;
+          const chunk = queue.slice(next, next + batch);
+          next += chunk.length;
           const s0 = performance.now();
-          const outcome = await handleRequestReceived(deps, m);
+          if (batch === 1) await consumer.handler(chunk[0]!);
+          else await consumer.batchHandler(chunk);
           latencies.push(performance.now() - s0);
-          const key = outcome === 'already_applied' ? outcome : outcome.status === 'assigned' ? `assigned:${outcome.event.data.resolvedBy}` : outcome.status;
-          outcomes[key] = (outcomes[key] ?? 0) + 1;
         }
       }),
     );
     const seconds = (performance.now() - t) / 1000;
     latencies.sort((a, b) => a - b);
     const q = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!, 2);
-    const run = { concurrency, decisions: DECISIONS, perSecond: round(DECISIONS / seconds, 0), p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1), outcomes };
-    log(`concurrency ${concurrency}: ${run.perSecond} decisions/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms ${JSON.stringify(outcomes)}`);
+    const run = { concurrency, batch, decisions: DECISIONS, perSecond: round(DECISIONS / seconds, 0), p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1), outcomes };
+    log(`concurrency ${concurrency}, batch ${batch}: ${run.perSecond} decisions/s, ${batch === 1 ? 'decision' : 'batch'} p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms ${JSON.stringify(outcomes)}`);
     runs.push(run);
   }
   await cache.close();

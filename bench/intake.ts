@@ -153,7 +153,9 @@ const LABELS: Record<Mode, string> = {
 };
 
 function start(mode: Mode): Promise<{ child: ChildProcess; port: number; setupMs: number; ask: (m: string) => Promise<ChildMessage> }> {
-  const child = fork(new URL(import.meta.url).pathname, ['--serve', mode], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_PROFILE_DIR: each server writes a V8 CPU profile there (`pnpm bench:profile <dir>`).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}/intake-${mode}`] : [];
+  const child = fork(new URL(import.meta.url).pathname, ['--serve', mode], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = (m: string) =>
     new Promise<ChildMessage>((resolve) => {
       child.once('message', (reply) => resolve(reply as ChildMessage));

@@ -165,15 +165,24 @@ async function main(): Promise<void> {
   const receiver = await startReceiver();
   console.log(`bus: ${kafka ? `Kafka (${brokers.join(',')})` : `in-process (${forcedInProcess ? 'BENCH_NOTIFY_BUS=in-process' : 'no Kafka broker answered'})`}; PostgreSQL: ${new URL(db.url).host}`);
 
-  const config = loadConfig({ NOTIFY_RATE_WEBHOOK: 'unlimited', NOTIFY_CONCURRENCY: String(CONCURRENCY), NOTIFY_POLL_MS: '1000' });
+  // One subscription takes the whole flood here: the per-subscription cap (issue 17.5) is lifted
+  // so the worker's throughput is what is measured; the receiver is on loopback.
+  const config = loadConfig({
+    NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
+    NOTIFY_RATE_WEBHOOK: 'unlimited',
+    NOTIFY_CONCURRENCY: String(CONCURRENCY),
+    NOTIFY_WEBHOOK_CONCURRENCY: String(CONCURRENCY),
+    NOTIFY_WEBHOOK_PER_SUBSCRIPTION: String(CONCURRENCY),
+    NOTIFY_POLL_MS: '1000',
+  });
   const service = await buildNotification({ pool: db.pool, bus, logger, config, groupId: `bench-notification-${runId}` });
-  const host = await buildHttpHost({ pool: db.pool, logger, apiKeys: `bench:bench-secret-${runId}:subscriptions:write`, services: [service], rateLimit: false });
+  const host = await buildHttpHost({ pool: db.pool, logger, apiKeys: `bench:bench-secret-0123456789-${runId}:subscriptions:write`, services: [service], rateLimit: false });
   try {
     await service.start();
     const created = await host.inject({
       method: 'POST',
       url: '/v1/subscriptions',
-      headers: { authorization: `Bearer bench-secret-${runId}` },
+      headers: { authorization: `Bearer bench-secret-0123456789-${runId}` },
       payload: { url: receiver.url, events: ['sla.breached'] },
     });
     if (created.statusCode !== 201) throw new Error(`subscription not created: ${created.statusCode} ${created.body}`);

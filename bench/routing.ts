@@ -17,7 +17,7 @@ import {
   type Position,
 } from '@griddispatch/grid';
 
-// Grid resolution at the scale of DESIGN §9's benchmark: 10,016 polygons, 1,000,000 customer
+// Grid resolution at the benchmark scale of docs/architecture.md#sample-data: 10,016 polygons, 1,000,000 customer
 // accounts. `pnpm bench:routing` (env BENCH_ROUTING_QUERIES to change the query count).
 // A routing decision = what grid-routing does per request in memory: for an account, look the
 // account up in a customer registry (a Map here, standing in for the service's lookup) and

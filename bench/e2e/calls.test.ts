@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateSampleCounty } from '@griddispatch/grid';
-import { Payload95598 } from '../../services/intake/src/adapters/95598.ts';
+import { Payload95598 } from '@griddispatch/intake';
 import { createCallSource, shanghaiLocal, stormFeeders } from './calls.ts';
 
 const county = generateSampleCounty({ seed: 1, scale: 2 });

@@ -13,7 +13,7 @@ import { deleteRunArtifacts, kafkaClient } from './kafka.ts';
 // on the shared broker (so consumer groups are fresh too: the bus prefixes them), the sample
 // county loaded with grid-routing's own loader, and the four services started as separate
 // processes from their own main.ts (`node --import tsx services/<s>/src/main.ts`), exactly as
-// DESIGN §6 runs them. Each service's output goes to a log file in the run directory.
+// the distributed mode runs them (docs/architecture.md#run-modes). Each service's output goes to a log file in the run directory.
 
 export const SERVICES = ['intake', 'grid-routing', 'sla-timer', 'notification'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -27,7 +27,7 @@ export interface StackOptions {
   serverUrl: string;
   /** Copies of the sample county to load. */
   scale: number;
-  /** SLA policy document (DESIGN §7), written to the run directory; null → the built-in policy. */
+  /** SLA policy document (docs/architecture.md#sla-policy), written to the run directory; null → the built-in policy. */
   policy: object | null;
   /** Where service logs and the policy file go. */
   runDir: string;
@@ -117,7 +117,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const prefix = `bench.e2e.${runId}.`;
   const database = `bench_e2e_${runId}`;
   const url = databaseUrl(options.serverUrl, database);
-  const apiKey = `bench-e2e-${runId}-secret`;
+  const apiKey = `bench-e2e-${runId}-secret-0123456789`;
   mkdirSync(options.runDir, { recursive: true });
   const children: { name: ServiceName; child: ChildProcess }[] = [];
   let stopping = false;
@@ -206,7 +206,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         HOST: '127.0.0.1',
         GD_RATE_LIMIT_MAX: '0',
         LOG_LEVEL: process.env.BENCH_SERVICE_LOG_LEVEL ?? 'warn',
-        ...(name === 'intake' ? { GD_API_KEYS: `bench-e2e:${apiKey}:requests:write+requests:read` } : {}),
+        // Every process gets the whole key list (they share the database) and the same pepper.
+        GD_API_KEYS: `bench-e2e:${apiKey}:requests:write+requests:read`,
+        GD_KEY_PEPPER: `bench-e2e-key-pepper-${runId}-0123456789abcdef`,
         ...(policyPath ? { GD_SLA_POLICY: policyPath } : {}),
         ...options.env,
       };

@@ -15,7 +15,7 @@ import { distribution, formatMs, histogram, type Distribution } from './stats.ts
 // calls per 台区 and customers calling back. Then: is every call accounted for (exactly once on
 // dispatch.assigned or dispatch.unroutable, by request id)? How were the calls grouped into
 // incidents? How long after the last call until the backlog was gone?
-// The built-in SLA policy (DESIGN §7) is used: this scenario is about dispatch under a surge.
+// The built-in SLA policy (docs/architecture.md#sla-policy) is used: this scenario is about dispatch under a surge.
 
 const INCIDENT_BUCKETS = [1, 2, 5, 20, 100, 1000];
 

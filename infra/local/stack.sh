@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
 # The distributed stack on this machine, without Docker: Kafka (infra/kafka/kafka.sh, or a broker
-# that already answers), the machine's PostgreSQL, and each service as its own Node process.
+# that already answers), the machine's PostgreSQL, each service as its own Node process, and one
+# front door (nginx from Debian's packages) that routes the public API by path to them.
 #
 #   stack.sh up [--replicas routing=2,sla=2] [--no-sample]
-#                     start what is not running, wait until every process answers /readyz
-#   stack.sh down     SIGTERM every process (then the broker, if `up` started it), wait, report
-#   stack.sh status   each process with its pid, URL and readiness (exit 0 all ready, 1 some not, 3 none)
-#   stack.sh logs [name]   follow the logs (all, or e.g. grid-routing-2)
+#                     start what is not running, wait until every process answers /readyz, then
+#                     start (or reload) the front door on STACK_PORT_BASE
+#   stack.sh down     stop the front door, SIGTERM every process (then the broker, if `up` started
+#                     it), wait, report
+#   stack.sh status   the front door and each process with its pid, URL and readiness (exit 0 all
+#                     ready, 1 some not, 3 none)
+#   stack.sh logs [name]   follow the logs (all, or e.g. grid-routing-2, front-door)
 #
+# Ports: the front door listens on STACK_PORT_BASE (default 8080); the services behind it on
+# STACK_PORT_BASE + 100 + their offset: intake 8180, grid-routing 8181, sla-timer 8182,
+# notification 8183. Replica n of a service: + 10*(n-1) (grid-routing-2 8191, sla-timer-2 8192, …).
 # Replicas: `--replicas` takes service=count pairs (intake, routing|grid-routing, sla|sla-timer,
-# notification), 1-9 each. Replica n of a service listens on its base port + 10*(n-1): intake 8080,
-# grid-routing 8081, sla-timer 8082, notification 8083; grid-routing-2 8091, sla-timer-2 8092, …
-# Logs and pid files: infra/local/.run/<service>-<n>.{log,pid,port}.
+# notification), 1-9 each; the front door balances over the replicas of each service.
+# Logs and pid files: infra/local/.run/<service>-<n>.{log,pid,port}; the front door's generated
+# config, log and pid under infra/local/.run/front-door/.
 #
 # Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/griddispatch, database
 # created if absent), KAFKA_BROKERS (default: kafka.sh's broker on 127.0.0.1:9092), GD_TOPIC_PREFIX,
-# GD_API_KEYS (default dev:dev-secret:admin), STACK_HOST (default 127.0.0.1), STACK_PORT_BASE
-# (default 8080), STACK_START_TIMEOUT / STACK_STOP_TIMEOUT (seconds, default 180 / 40). Everything
+# GD_API_KEYS and GD_KEY_PEPPER (default: an admin key `local` and a pepper generated at the first
+# `up` and kept in the run dir — the service processes have no built-in key), STACK_HOST (default
+# 127.0.0.1: where the front door and the services listen), STACK_PORT_BASE (default 8080),
+# STACK_RUN_DIR (default infra/local/.run), STACK_START_TIMEOUT / STACK_STOP_TIMEOUT (seconds,
+# default 180 / 40). Everything
 # else (LOG_LEVEL, GD_SLA_POLICY, GD_TIME_ZONE, OTEL_*, NOTIFY_*) is passed to the services as is.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-RUN="$HERE/.run"
+RUN="${STACK_RUN_DIR:-$HERE/.run}"
+NGINX_TEMPLATE="$ROOT/infra/nginx/front-door.conf.template"
+FRONT="$RUN/front-door"
 KAFKA_SH="$ROOT/infra/kafka/kafka.sh"
 HOST="${STACK_HOST:-127.0.0.1}"
 PORT_BASE="${STACK_PORT_BASE:-8080}"
@@ -30,7 +42,22 @@ START_TIMEOUT="${STACK_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-40}"
 DEFAULT_DATABASE_URL="postgres://postgres@127.0.0.1:5432/griddispatch"
 export GD_TOPIC_PREFIX="${GD_TOPIC_PREFIX:-griddispatch.}"
-export GD_API_KEYS="${GD_API_KEYS:-dev:dev-secret:admin}"
+
+# The services refuse to start without keys and a pepper: a local stack generates its own once
+# (random, readable only by this user) instead of a well-known key on a listening port.
+local_secret() {
+  local file="$RUN/$1"
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$RUN"
+    (umask 077 && node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))" >"$file")
+  fi
+  cat "$file"
+}
+if [[ -z "${GD_API_KEYS:-}" ]]; then GD_API_KEYS="local:gdk_$(local_secret api-key):admin"; fi
+if [[ -z "${GD_KEY_PEPPER:-}" ]]; then GD_KEY_PEPPER="$(local_secret key-pepper)"; fi
+export GD_API_KEYS GD_KEY_PEPPER
+# /docs only where nobody else can reach it, as the embedded start does.
+if [[ "$HOST" == 127.0.0.1 ]]; then export GD_DOCS="${GD_DOCS:-1}"; fi
 
 # Start order follows the events (consumers before producers); stop order is the reverse.
 SERVICES=(notification sla-timer grid-routing intake)
@@ -49,14 +76,15 @@ port_offset() {
 
 what_it_serves() {
   case "$1" in
-    intake) echo "public API: /v1/requests, /v1/work-orders, /open311/v2, /board, /docs" ;;
-    grid-routing) echo "/v1/grids, /v1/routing/unroutable, /docs" ;;
+    intake) echo "/v1/requests, /v1/work-orders, /v1/board, /v1/events/stream, /open311/v2, /board, /docs" ;;
+    grid-routing) echo "/v1/grids, /v1/routing/unroutable, /v1/requests/:id/reroute, /docs" ;;
     sla-timer) echo "/readyz, /metrics" ;;
     notification) echo "/v1/subscriptions, /v1/deliveries, /docs" ;;
   esac
 }
 
-port_of() { echo $((PORT_BASE + $(port_offset "$1") + 10 * ($2 - 1))); }
+# The services sit behind the front door, 100 ports above it.
+port_of() { echo $((PORT_BASE + 100 + $(port_offset "$1") + 10 * ($2 - 1))); }
 
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
@@ -130,6 +158,129 @@ ensure_kafka() {
   # `down` stops the broker only when this `up` started it.
   if ((started_here)) && bash "$KAFKA_SH" status 2>/dev/null | grep -q 'pid'; then touch "$RUN/kafka.started"; fi
   say "Kafka: $KAFKA_BROKERS"
+}
+
+# --- front door (nginx) -----------------------------------------------------------------------
+# nginx from Debian's packages, run from a config generated under $FRONT (`-p` prefix): no system
+# service and no files outside the run dir. As root, its workers run as nobody.
+NGINX=""
+
+nginx_bin() {
+  command -v nginx 2>/dev/null && return 0
+  [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx && return 0
+  return 1
+}
+
+ensure_nginx() {
+  NGINX="$(nginx_bin)" && return 0
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    say "nginx is not installed; installing Debian's nginx-light for the front door"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; } || die "could not install nginx-light"
+    NGINX="$(nginx_bin)" || die "nginx-light installed but no nginx binary found"
+  else
+    die "nginx is not installed (the front door): sudo apt-get install -y nginx-light"
+  fi
+}
+
+# The front door's master pid, if it runs from this run dir.
+front_pid() {
+  local pid
+  [[ -f "$FRONT/nginx.pid" ]] || return 1
+  pid="$(cat "$FRONT/nginx.pid")"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$FRONT/nginx.conf"; then
+    echo "$pid"
+    return 0
+  fi
+  return 1
+}
+
+# `server 127.0.0.1:<port> …;` for each running replica of SERVICE.
+upstream_servers() {
+  local service="$1" name out=""
+  for name in $(known_instances); do
+    [[ "${name%-*}" == "$service" ]] && managed_pid "$name" >/dev/null || continue
+    out+="server 127.0.0.1:$(cat "$RUN/$name.port") max_fails=1 fail_timeout=2s; "
+  done
+  [[ -n "$out" ]] || die "front door: no running $service process to route to"
+  echo "$out"
+}
+
+render_front_door() {
+  local conf user_line=""
+  mkdir -p "$FRONT/tmp"
+  conf="$(<"$NGINX_TEMPLATE")"
+  conf="${conf//'${GD_LISTEN}'/$HOST:$PORT_BASE}"
+  conf="${conf//'${GD_INTAKE_SERVERS}'/$(upstream_servers intake)}"
+  conf="${conf//'${GD_GRID_ROUTING_SERVERS}'/$(upstream_servers grid-routing)}"
+  conf="${conf//'${GD_NOTIFICATION_SERVERS}'/$(upstream_servers notification)}"
+  printf '%s\n' "$conf" >"$FRONT/front-door.conf"
+  if [[ $EUID -eq 0 ]]; then
+    user_line="user nobody $(getent group nogroup >/dev/null && echo nogroup || echo nobody);"
+  fi
+  cat >"$FRONT/nginx.conf" <<CONF
+# Generated by infra/local/stack.sh up: edit infra/nginx/front-door.conf.template instead.
+$user_line
+worker_processes 1;
+worker_shutdown_timeout 5s;
+pid $FRONT/nginx.pid;
+error_log $FRONT/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $FRONT/access.log;
+  client_body_temp_path $FRONT/tmp/body;
+  proxy_temp_path $FRONT/tmp/proxy;
+  fastcgi_temp_path $FRONT/tmp/fastcgi;
+  uwsgi_temp_path $FRONT/tmp/uwsgi;
+  scgi_temp_path $FRONT/tmp/scgi;
+  include $FRONT/front-door.conf;
+}
+CONF
+}
+
+nginx_cmd() { "$NGINX" -p "$FRONT/" -c "$FRONT/nginx.conf" -e "$FRONT/error.log" "$@"; }
+
+# Starts the front door, or reloads it with the current replicas when it already runs.
+start_front_door() {
+  local pid t0=$SECONDS
+  render_front_door
+  if ! nginx_cmd -t -q 2>"$FRONT/check.log"; then
+    cat "$FRONT/check.log" >&2
+    return 1
+  fi
+  if pid="$(front_pid)"; then
+    nginx_cmd -s reload
+    say "front door: reloaded nginx (pid $pid) with the running replicas"
+    return 0
+  fi
+  # nginx puts itself in the background; its pid file is how status and down find it.
+  nginx_cmd 9>&- || return 1
+  until port_open 127.0.0.1 "$PORT_BASE"; do
+    if ((SECONDS - t0 >= 10)); then
+      tail -n 20 "$FRONT/error.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  say "front door: nginx (pid $(front_pid || echo '?')) on http://$HOST:$PORT_BASE, config ${FRONT#"$ROOT"/}/nginx.conf"
+}
+
+stop_front_door() {
+  local pid t0=$SECONDS
+  if ! pid="$(front_pid)"; then
+    rm -f "$FRONT/nginx.pid"
+    return 0
+  fi
+  # QUIT: stop accepting, finish the requests in flight (open board streams get 5 s).
+  kill -QUIT "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS - t0 >= STOP_TIMEOUT)); then
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$FRONT/nginx.pid"
+  say "stopped the front door (nginx pid $pid) after $((SECONDS - t0))s"
 }
 
 # --- up ---------------------------------------------------------------------------------------
@@ -206,7 +357,7 @@ wait_ready() {
 report_sample() {
   local secret grids
   secret="$(cut -d, -f1 <<<"$GD_API_KEYS" | cut -d: -f2)"
-  grids="$(curl -s -m 5 -H "Authorization: Bearer $secret" "http://127.0.0.1:$(port_of grid-routing 1)/v1/grids" | jq -r '.items | length' 2>/dev/null || true)"
+  grids="$(curl -s -m 5 -H "Authorization: Bearer $secret" "http://127.0.0.1:$PORT_BASE/v1/grids" | jq -r '.items | length' 2>/dev/null || true)"
   if [[ "$grids" =~ ^[0-9]+$ ]]; then
     say "routing data: $grids grids$([[ "$LOAD_SAMPLE" == 1 ]] && echo ' (GD_SAMPLE_DATA=1: the sample county loads only into a database without grids)')"
   else
@@ -227,6 +378,10 @@ cmd_up() {
   command -v node >/dev/null || die "node is not installed"
   [[ -x "$ROOT/node_modules/.bin/tsx" ]] || die "node_modules is missing: run 'pnpm install' first"
   (cd "$ROOT" && node_modules/.bin/tsx infra/build/build.ts) || die "build failed (pnpm build)"
+  ensure_nginx
+  if ! front_pid >/dev/null && port_open 127.0.0.1 "$PORT_BASE"; then
+    die "port $PORT_BASE for the front door is taken by another program (set STACK_PORT_BASE)"
+  fi
   ensure_database
   ensure_kafka
   STARTED=()
@@ -244,16 +399,22 @@ cmd_up() {
   done
   ((${#extra[@]} == 0)) || say "also running from an earlier 'up': ${extra[*]} (left as is)"
   wait_ready
+  if ! start_front_door; then
+    say "the front door did not start; stopping what this command started"
+    stop_instances "${STARTED[@]}"
+    exit 1
+  fi
   report_sample
   print_table
   local secret
   secret="$(cut -d, -f1 <<<"$GD_API_KEYS" | cut -d: -f2)"
   cat <<EOF
 
-API keys: GD_API_KEYS=$GD_API_KEYS (Bearer <secret>). Try:
-  curl -s -H 'Authorization: Bearer $secret' http://127.0.0.1:$(port_of intake 1)/v1/requests
-In distributed mode each service answers its own routes: grids on grid-routing's port, subscriptions
-and deliveries on notification's (infra/local/README.md). Stop: pnpm stack:down
+One address for the whole API: http://$HOST:$PORT_BASE (the front door routes each path to its
+service: infra/local/README.md). API keys: GD_API_KEYS=$GD_API_KEYS (Bearer <secret>). Try:
+  curl -s -H 'Authorization: Bearer $secret' http://127.0.0.1:$PORT_BASE/v1/requests
+  the dispatch board: http://127.0.0.1:$PORT_BASE/board?key=$secret
+Stop: pnpm stack:down
 EOF
 }
 
@@ -282,7 +443,7 @@ stop_instances() {
         rm -f "$RUN/$name.pid" "$RUN/$name.port"
         unset "pids[$name]"
       elif ((SECONDS - started >= STOP_TIMEOUT)); then
-        say "$name (pid $pid) still running after ${STOP_TIMEOUT}s; killing it (SIGKILL loses nothing: DESIGN §5)"
+        say "$name (pid $pid) still running after ${STOP_TIMEOUT}s; killing it (SIGKILL loses nothing: docs/architecture.md#reliability-rules)"
         kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
         rm -f "$RUN/$name.pid" "$RUN/$name.port"
         unset "pids[$name]"
@@ -301,6 +462,7 @@ cmd_down() {
       [[ "${name%-*}" == "$service" ]] && instances+=("$name")
     done
   done
+  stop_front_door
   if ((${#instances[@]} == 0)); then
     say "no service processes are running"
   else
@@ -319,6 +481,16 @@ cmd_down() {
 print_table() {
   local name pid port code state
   printf '\n%-16s %-8s %-24s %-10s %s\n' PROCESS PID URL READYZ SERVES
+  if pid="$(front_pid)"; then
+    case "$(readyz "$PORT_BASE")" in
+      200) state=ready ;;
+      503) state="not ready" ;;
+      *) state="no answer" ;;
+    esac
+    printf '%-16s %-8s %-24s %-10s %s\n' front-door "$pid" "http://$HOST:$PORT_BASE" "$state" "the public API, routed by path (nginx)"
+  elif [[ -f "$FRONT/nginx.conf" ]]; then
+    printf '%-16s %-8s %-24s %-10s %s\n' front-door - "http://$HOST:$PORT_BASE" exited "the public API, routed by path (nginx)"
+  fi
   for name in $(known_instances); do
     port="$(cat "$RUN/$name.port" 2>/dev/null || echo '?')"
     if pid="$(managed_pid "$name")"; then
@@ -340,11 +512,15 @@ cmd_status() {
   local names total=0 ready=0 name pid
   names="$(known_instances)"
   if [[ -n "${KAFKA_BROKERS:-}" ]]; then say "Kafka: $KAFKA_BROKERS (KAFKA_BROKERS)"; else bash "$KAFKA_SH" status | sed 's/^/  /' || true; fi
-  if [[ -z "$names" ]]; then
+  if [[ -z "$names" ]] && ! front_pid >/dev/null; then
     say "no service processes (start: pnpm stack:up)"
     return 3
   fi
   print_table
+  if front_pid >/dev/null; then
+    total=$((total + 1))
+    [[ "$(readyz "$PORT_BASE")" == 200 ]] && ready=$((ready + 1))
+  fi
   for name in $names; do
     if pid="$(managed_pid "$name")"; then
       total=$((total + 1))
@@ -359,11 +535,12 @@ cmd_status() {
 
 cmd_logs() {
   if [[ $# -gt 0 ]]; then
-    [[ -f "$RUN/$1.log" ]] || die "no log for '$1' (names: $(known_instances | tr '\n' ' '))"
+    [[ "$1" == front-door ]] && exec tail -n 50 -f "$FRONT/error.log" "$FRONT/access.log"
+    [[ -f "$RUN/$1.log" ]] || die "no log for '$1' (names: front-door $(known_instances | tr '\n' ' '))"
     exec tail -n 50 -f "$RUN/$1.log"
   fi
   compgen -G "$RUN/*.log" >/dev/null || die "no logs yet in ${RUN#"$ROOT"/}"
-  exec tail -n 20 -f "$RUN"/*.log
+  exec tail -n 20 -f "$RUN"/*.log "$FRONT"/*.log
 }
 
 main() {

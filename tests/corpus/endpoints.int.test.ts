@@ -4,7 +4,7 @@ import { ALL_TOPICS } from '@griddispatch/contracts';
 import { parseHttpEnv } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { freshDatabase, testGroupId, testTopicPrefix, type FreshDatabase } from '@griddispatch/testkit';
-import { buildStack, type Stack } from '../../apps/griddispatch/src/stack.ts';
+import { buildStack, type Stack } from '@griddispatch/cli/stack';
 
 // The bad-input corpus for every endpoint (issue 8), against the embedded stack (four services,
 // one HTTP host, the in-process bus, a real PostgreSQL). Every case is refused with the right
@@ -303,6 +303,10 @@ add('POST /v1/subscriptions', [
   bad('empty grid id', withSub({ gridIds: [''] }), 400, 'validation_failed'),
   bad('gridIds as a string', withSub({ gridIds: 'HH-G03' }), 400, 'validation_failed'),
   bad('choosing its own secret', withSub({ secret: 'whsec_AAAA' }), 400, 'validation_failed'),
+  // Our own network (issue 17.1; the corpus runs without NOTIFY_WEBHOOK_ALLOW_PRIVATE).
+  bad('loopback url', withSub({ url: 'http://127.0.0.1:8080/v1/requests' }), 422, 'refused_target'),
+  bad('cloud metadata url', withSub({ url: 'http://169.254.169.254/latest/meta-data/' }), 422, 'refused_target'),
+  bad('IPv4-mapped IPv6 loopback url', withSub({ url: 'http://[::ffff:127.0.0.1]/' }), 422, 'refused_target'),
 ]);
 
 const subscription = (id: string) => `/v1/subscriptions/${id}`;

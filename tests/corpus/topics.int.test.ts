@@ -32,7 +32,7 @@ import { malformedRecords, noise, validEvent } from './fixtures.ts';
 //                   (its dispatch may still be on its way) and on the last attempt goes to the
 //                   operator desk instead of the grid — never dead-lettered, never dropped.
 //     (grid-routing: every requests.received introduces its request; there is no unknown one.)
-// - An event id seen before, with other content: the event id is the dedupe key (DESIGN §5), so
+// - An event id seen before, with other content: the event id is the dedupe key (docs/architecture.md#reliability-rules), so
 //   it is a redelivery: committed, and the first content stands.
 // - SQL injection in ids: ids travel as bind parameters, never as SQL. Event ids are opaque
 //   strings (CloudEvents), so such an event is applied like any other. Work-order ids are the
@@ -143,7 +143,7 @@ beforeAll(async () => {
   routing = await buildGridRouting({ pool: db.pool, bus: routingBus, logger, config: routingConfig({}), policy: DEFAULT_POLICY, groupId: groups.routing, consumerRetry: FAST_RETRY });
   slaTimer = await buildSlaTimer({ pool: db.pool, bus: slaBus, logger, config: slaTimerConfig({}), policy: DEFAULT_POLICY, groupId: groups.slaTimer, timers: 'manual', consumerRetry: FAST_RETRY });
   notification = await buildNotification({ pool: db.pool, bus: notificationBus, logger, config: notificationConfig({}), groupId: groups.notification, deliveryLoop: false, consumerRetry: FAST_RETRY });
-  host = await buildHttpHost({ pool: db.pool, logger, services: [intake], apiKeys: 'corpus:corpus-secret-0000001:admin', rateLimit: false });
+  host = await buildHttpHost({ pool: db.pool, logger, services: [intake], apiKeys: 'corpus:corpus-secret-0000001-topics:admin', rateLimit: false });
   await Promise.all([intake, routing, slaTimer, notification].map((s) => s.start()));
 
   const collect = async (b: Bus, topics: Topic[]) => {
@@ -167,7 +167,7 @@ beforeAll(async () => {
     const res = await host.inject({
       method: 'POST',
       url: '/v1/requests',
-      headers: { authorization: 'Bearer corpus-secret-0000001' },
+      headers: { authorization: 'Bearer corpus-secret-0000001-topics' },
       payload: { source: '95598', externalId: `CORPUS-KNOWN-${i}`, category: 'fault_repair', location: { districtCode: 'HH-TQ-017' } },
     });
     expect(res.statusCode).toBe(202);

@@ -19,7 +19,7 @@ import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-re
 // reaches an integrator's webhook. Then every record on every topic of the run is read back and
 // checked as a CloudEvent, and every request is accounted for exactly once.
 
-const key = () => randomBytes(12).toString('hex');
+const key = () => randomBytes(16).toString('hex');
 const KEYS = { c95598: key(), civic: key(), field: key(), integrator: key(), ops: key() };
 const API_KEYS = [
   `sgcc-95598:${KEYS.c95598}:requests:write+requests:read`,
@@ -74,9 +74,12 @@ beforeAll(async () => {
     KAFKA_BROKERS: brokers.join(','),
     GD_TOPIC_PREFIX: prefix,
     GD_API_KEYS: API_KEYS,
+    GD_KEY_PEPPER: randomBytes(32).toString('base64url'),
     GD_SLA_POLICY: policyPath,
     GD_SAMPLE_DATA: '1',
     LOG_LEVEL: 'info',
+    // The webhook receiver listens on loopback, which production refuses (issue 17.1).
+    NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
   };
   for (const [service, replicas] of TOPOLOGY) {
     for (let n = 1; n <= replicas; n += 1) procs.push(await spawnService(service, n, env, logDir));

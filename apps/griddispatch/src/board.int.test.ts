@@ -149,8 +149,14 @@ describe('dispatch board in Chromium', () => {
   let breachedId: string;
 
   it('draws the sample county’s grids and goes live', async () => {
-    await page.goto(`${base}/board?key=${READER}`);
+    const urls: string[] = [];
+    page.on('request', (request) => urls.push(request.url()));
+    // The key in the fragment: it never reaches a server, a log or a Referer.
+    await page.goto(`${base}/board#key=${READER}`);
     await page.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
+    // No request carried the key in its URL; the event stream took a short-lived token.
+    expect(urls.filter((u) => u.includes(READER))).toEqual([]);
+    expect(urls.some((u) => /\/v1\/events\/stream\?.*token=gdst_/.test(u))).toBe(true);
     const withPolygon = grids.filter((g) => g.polygon !== null).length;
     expect(withPolygon).toBeGreaterThanOrEqual(30);
     expect(await page.locator('svg#map path.grid').count()).toBeGreaterThanOrEqual(withPolygon);

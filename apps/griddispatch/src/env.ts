@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '@griddispatch/contracts';
 
-/** The environment the CLI's database- and bus-facing commands share (DESIGN §4 Configuration). */
+/** The environment the CLI's database- and bus-facing commands share (docs/architecture.md#configuration). */
 export const CliEnv = z.object({
   KAFKA_BROKERS: z.string().optional(),
   DATABASE_URL: z.string().optional(),

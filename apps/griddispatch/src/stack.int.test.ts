@@ -9,7 +9,7 @@ import { buildStack, type Stack } from './stack.ts';
 // The embedded composition end to end: one HTTP host, four services, the in-process bus, a real
 // PostgreSQL with the sample county. What a station sees on its first start.
 
-const auth = { authorization: 'Bearer e2e-secret' };
+const auth = { authorization: 'Bearer e2e-secret-0123456789abcdef' };
 let db: Awaited<ReturnType<typeof freshDatabase>>;
 let bus: Bus;
 let stack: Stack;
@@ -34,7 +34,7 @@ beforeAll(async () => {
   db = await freshDatabase('stack');
   const logger = createLogger({ service: 'stack-test', level: process.env.LOG_LEVEL ?? 'warn' });
   bus = createInProcessBus({ prefix: 'griddispatch.', logger });
-  const http = parseHttpEnv({ GD_API_KEYS: 'e2e:e2e-secret:admin', GD_RATE_LIMIT_MAX: '0' });
+  const http = parseHttpEnv({ GD_API_KEYS: 'e2e:e2e-secret-0123456789abcdef:admin', GD_RATE_LIMIT_MAX: '0' });
   stack = await buildStack({ pool: db.pool, bus, logger, http, sampleData: true });
 });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import type { Bus } from '@griddispatch/bus';
-import { buildHttpHost, type ServiceHandle, type HttpEnv } from '@griddispatch/http';
+import { buildHttpHost, hostOptions, type ServiceHandle, type HttpEnv } from '@griddispatch/http';
 import { buildGridRouting, loadSampleData } from '@griddispatch/grid-routing';
 import { buildIntake } from '@griddispatch/intake';
 import { buildNotification } from '@griddispatch/notification';
@@ -24,7 +24,7 @@ export interface Stack {
 }
 
 /**
- * All four services in one process behind one HTTP host (DESIGN §6 "embedded"). The services are
+ * All four services in one process behind one HTTP host (docs/architecture.md#run-modes, "embedded"). The services are
  * composed through their public `buildX` only; they still talk to each other only over the bus.
  */
 export async function buildStack(deps: StackDeps): Promise<Stack> {
@@ -44,9 +44,7 @@ export async function buildStack(deps: StackDeps): Promise<Stack> {
     pool,
     logger,
     services,
-    apiKeys: deps.http.apiKeys,
-    rateLimit: deps.http.rateLimit,
-    bodyLimit: deps.http.bodyLimit,
+    ...hostOptions(deps.http),
     title: 'grid-dispatch',
   });
   for (const service of services) await service.start();

@@ -4,7 +4,7 @@ import { dlqTopic, parseEvent } from '@griddispatch/contracts';
 import { DlqHeaders, type Bus, type IncomingMessage, type MessageHandler, type SubscribeOptions, type Subscription } from './types.ts';
 import { BusNotIdleError, waitForIdle } from './wait-for-idle.ts';
 
-// The behaviour services rely on, run against every Bus implementation (DESIGN §6: "the
+// The behaviour services rely on, run against every Bus implementation (docs/architecture.md#run-modes: "the
 // in-process bus and the Kafka bus pass the same contract test suite"). Each test gets its own
 // bus with a fresh topic prefix, so runs against a shared broker never see each other's records.
 
@@ -302,6 +302,61 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
       await eventually(() => next.includes('marker'), 'the marker record');
       await idle();
       expect(next).toEqual(['marker']);
+    });
+
+    it('hands a batch handler consecutive records of one partition, in order, each once', async () => {
+      bus = await freshBus();
+      const keys = Array.from({ length: 10 }, (_, i) => `wo-${i}`);
+      const perKey = 30;
+      for (let seq = 0; seq < perKey; seq += 1) await bus.publish('orders', keys.map((key) => ({ key, value: `${key}#${seq}` })));
+      const batches: IncomingMessage[][] = [];
+      await sub({
+        maxBatchSize: 50,
+        batchHandler: async (messages) => void batches.push(messages),
+        handler: async () => {
+          throw new Error('the record path is not used while batches succeed');
+        },
+      });
+      await idle();
+      const seen = new Map<string, number[]>();
+      for (const batch of batches) {
+        expect(batch.length).toBeLessThanOrEqual(50);
+        expect(new Set(batch.map((m) => m.partition)).size).toBe(1);
+        const offsets = batch.map((m) => Number(m.offset));
+        expect(offsets).toEqual(offsets.map((_, i) => (offsets[0] as number) + i));
+        for (const m of batch) {
+          expect(m.attempt).toBe(1);
+          const [key, seq] = text(m).split('#') as [string, string];
+          seen.set(key, [...(seen.get(key) ?? []), Number(seq)]);
+        }
+      }
+      for (const key of keys) expect(seen.get(key), key).toEqual(Array.from({ length: perKey }, (_, i) => i));
+      // 300 records fetched together arrive in far fewer calls than records.
+      expect(batches.length).toBeLessThan(60);
+    });
+
+    it('applies a failed batch record by record: the poison record alone reaches the DLQ', async () => {
+      bus = await freshBus();
+      const applied: string[] = [];
+      const dead: IncomingMessage[] = [];
+      const values = Array.from({ length: 40 }, (_, i) => (i === 17 ? 'poison' : `r${i}`));
+      await bus.publish('orders', values.map((value) => ({ key: 'wo-1', value })));
+      await sub({
+        maxAttempts: 2,
+        batchHandler: async (messages) => {
+          if (messages.some((m) => text(m) === 'poison')) throw new Error('batch contains a bad record');
+          applied.push(...messages.map(text));
+        },
+        handler: async (m) => {
+          if (text(m) === 'poison') throw new Error('cannot apply poison');
+          applied.push(text(m));
+        },
+      });
+      await sub({ groupId: `${group}-dlq`, topics: [dlqTopic('orders')], handler: async (m) => void dead.push(m) });
+      await idle();
+      expect(applied).toEqual(values.filter((v) => v !== 'poison'));
+      expect(dead.map(text)).toEqual(['poison']);
+      expect(dead[0]?.headers).toMatchObject({ [DlqHeaders.error]: 'Error: cannot apply poison', [DlqHeaders.attempts]: '2' });
     });
 
     it('waitForIdle waits for handlers and reports the lagging group when they do not finish', async () => {

@@ -8,7 +8,12 @@ export const DEFAULTS = {
   retryBackoffMs: 100,
   maxRetryBackoffMs: 30_000,
   concurrency: 3,
+  maxBatchSize: 500,
 } as const;
+
+export function maxBatchSize(options: SubscribeOptions): number {
+  return Math.max(1, options.maxBatchSize ?? DEFAULTS.maxBatchSize);
+}
 
 export interface RetryPolicy {
   maxAttempts: number;

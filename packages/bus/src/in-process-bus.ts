@@ -1,14 +1,15 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
-import { deadLetterNow, DEFAULTS, dlqHeaders, errorText, isDependencyUnavailable, partitionForKey, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
+import { deadLetterNow, DEFAULTS, maxBatchSize, dlqHeaders, errorText, isDependencyUnavailable, partitionForKey, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
 import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription } from './types.ts';
 
 // The embedded mode's bus: Kafka's semantics in memory, so services behave the same in one
 // process as they do against a broker. Each topic is N partitions (key → murmur2, as Kafka);
 // each consumer group has its own committed offset per partition; members of a group split the
-// partitions; a partition's records are handled one at a time, committed only after the handler
-// resolved. Nothing survives a restart: durability in embedded mode comes from the outboxes.
+// partitions; a partition's records are handled in order (one at a time, or in batches for a
+// batch handler), committed only after the handler resolved. Nothing survives a restart:
+// durability in embedded mode comes from the outboxes.
 
 export interface InProcessBusOptions {
   /** Prefix for `topicName()` and DLQ headers. Default `griddispatch.` (GD_TOPIC_PREFIX). */
@@ -170,17 +171,30 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
   async function work(group: Group, cursor: Cursor, member: Member): Promise<void> {
     const log = logOf(cursor.topic)[cursor.partition];
     if (!log) return;
+    const batchSize = member.options.batchHandler ? maxBatchSize(member.options) : 1;
     let handled = 0;
     while (cursor.owner === member && !member.stopping) {
       if (cursor.committed < log.base) cursor.committed = log.base;
-      const record = log.at(cursor.committed);
-      if (!record) return;
-      const offset = cursor.committed;
-      const outcome = await deliver(group, member, cursor, record, offset);
-      if (outcome === 'abandoned') return;
-      cursor.committed = offset + 1;
-      trim(cursor.topic, cursor.partition);
-      if (++handled >= RUN_LENGTH) {
+      const first = cursor.committed;
+      const records: StoredRecord[] = [];
+      for (let offset = first; offset < log.end && records.length < batchSize; offset += 1) records.push(log.at(offset) as StoredRecord);
+      if (records.length === 0) return;
+      const batch = member.options.batchHandler ? await deliverBatch(group, member, cursor, records, first) : 'failed';
+      if (batch === 'abandoned') return;
+      if (batch === 'done') {
+        cursor.committed = first + records.length;
+        trim(cursor.topic, cursor.partition);
+      } else {
+        for (const [i, record] of records.entries()) {
+          if (cursor.owner !== member || member.stopping) return;
+          const outcome = await deliver(group, member, cursor, record, first + i);
+          if (outcome === 'abandoned') return;
+          cursor.committed = first + i + 1;
+          trim(cursor.topic, cursor.partition);
+        }
+      }
+      handled += records.length;
+      if (handled >= RUN_LENGTH) {
         // Hand the slot back (drive() continues elsewhere, then here), and let timers and
         // sockets run: a handler without real I/O would otherwise starve them.
         await yieldToEventLoop();
@@ -189,19 +203,32 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
     }
   }
 
+  const incoming = (cursor: Cursor, record: StoredRecord, offset: number, attempt: number): IncomingMessage => ({
+    topic: cursor.topic,
+    key: record.key,
+    value: record.value,
+    headers: { ...record.headers },
+    partition: cursor.partition,
+    offset: String(offset),
+    attempt,
+  });
+
+  /** 'failed' hands the records to the record path (retries, DLQ). */
+  async function deliverBatch(group: Group, member: Member, cursor: Cursor, records: StoredRecord[], first: number): Promise<'done' | 'failed' | 'abandoned'> {
+    try {
+      await member.options.batchHandler?.(records.map((record, i) => incoming(cursor, record, first + i, 1)));
+      return 'done';
+    } catch (err) {
+      if (member.stopping) return 'abandoned';
+      logger.warn({ groupId: group.id, topic: cursor.topic, partition: cursor.partition, offset: first, records: records.length, err: errorText(err) }, 'batch failed; applying its records one by one');
+      return 'failed';
+    }
+  }
+
   async function deliver(group: Group, member: Member, cursor: Cursor, record: StoredRecord, offset: number): Promise<'done' | 'abandoned'> {
     for (let attempt = 1; ; attempt += 1) {
-      const message: IncomingMessage = {
-        topic: cursor.topic,
-        key: record.key,
-        value: record.value,
-        headers: { ...record.headers },
-        partition: cursor.partition,
-        offset: String(offset),
-        attempt,
-      };
       try {
-        await member.options.handler(message);
+        await member.options.handler(incoming(cursor, record, offset, attempt));
         return 'done';
       } catch (err) {
         const where = { groupId: group.id, topic: cursor.topic, partition: cursor.partition, offset, attempt };

@@ -1,7 +1,7 @@
 import { Kafka, Partitioners, type Admin, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
-import { backoffDelay, deadLetterNow, DEFAULTS, dlqHeaders, errorText, isDependencyUnavailable, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
+import { backoffDelay, deadLetterNow, DEFAULTS, maxBatchSize, dlqHeaders, errorText, isDependencyUnavailable, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
 import { ensureTopics, kafkajsLevel, pinoLogCreator } from './kafka-admin.ts';
 import { loadTopicsFile, type TopicsFile } from './topics.ts';
 import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription } from './types.ts';
@@ -12,10 +12,11 @@ import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptio
 //   one request at a time; calls that arrive while a request is out are coalesced into the next.
 //   Its retries are bounded (publishRetries) so publish() rejects while the broker is away and
 //   the outbox relay backs off; a republished record may then land twice, which consumers'
-//   inboxes absorb (DESIGN §5).
+//   inboxes absorb (docs/architecture.md#reliability-rules).
 // - Consumers: one kafkajs consumer per subscribe(), eachBatch with auto-resolve and auto-commit
-//   off: an offset is resolved only after its handler resolved (or the record reached the DLQ)
-//   and committed at the end of each batch, every 100 records, and before a rebalance or stop.
+//   off: an offset is resolved only after its handler (or the batch handler of its chunk)
+//   resolved, or the record reached the DLQ, and committed at the end of each fetched batch,
+//   every 100 records, and before a rebalance or stop.
 // - Consumer groups are namespaced like topics: group `sla-timer` is `<prefix>sla-timer` on the
 //   broker. Two deployments (or test runs) with different prefixes on one cluster would otherwise
 //   share a group while subscribing to different topics, and kafkajs' assignor hands each member
@@ -236,7 +237,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       }
     }
 
-    const context: DeliveryContext = { groupId, policy, log, abort: abort.signal, isStopping: () => stopping, handler: subscribeOptions.handler, publishDlq, topicName, logicalName, heartbeatIntervalMs: timings.heartbeatInterval };
+    const context: DeliveryContext = { groupId, policy, log, abort: abort.signal, isStopping: () => stopping, handler: subscribeOptions.handler, batchHandler: subscribeOptions.batchHandler, maxBatchSize: maxBatchSize(subscribeOptions), publishDlq, topicName, logicalName, heartbeatIntervalMs: timings.heartbeatInterval };
     const run = async (c: Consumer) => {
       await c.connect();
       await c.subscribe({ topics: topics.map(topicName), fromBeginning });
@@ -358,6 +359,8 @@ interface DeliveryContext {
   abort: AbortSignal;
   isStopping(): boolean;
   handler: SubscribeOptions['handler'];
+  batchHandler: SubscribeOptions['batchHandler'];
+  maxBatchSize: number;
   publishDlq(topic: string, message: RawMessage): Promise<void>;
   topicName(topic: string): string;
   logicalName(full: string): string;
@@ -374,8 +377,10 @@ function headersOf(headers: IHeaders | undefined): Record<string, string> {
 }
 
 /**
- * One partition's batch, in order. Stops early (leaving the rest unresolved, so it is fetched
- * again) when the consumer stops, the partition was revoked, or a rebalance started.
+ * One partition's batch, in order: in chunks through the batch handler when there is one (a
+ * failed chunk through the record path), else record by record. Stops early (leaving the rest
+ * unresolved, so it is fetched again) when the consumer stops, the partition was revoked, or a
+ * rebalance started.
  */
 async function handleBatch(ctx: DeliveryContext, payload: EachBatchPayload): Promise<void> {
   const { batch } = payload;
@@ -385,15 +390,28 @@ async function handleBatch(ctx: DeliveryContext, payload: EachBatchPayload): Pro
     sinceCommit = 0;
     await payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
   };
+  const running = () => payload.isRunning() && !payload.isStale() && !ctx.isStopping();
   try {
-    for (const record of batch.messages) {
-      if (!payload.isRunning() || payload.isStale() || ctx.isStopping()) break;
-      const { outcome, heartbeatError } = await deliver(ctx, payload, topic, batch.partition, record);
-      if (outcome === 'done') payload.resolveOffset(record.offset);
-      // kafkajs rejoins the group when eachBatch throws the heartbeat's rebalance error.
-      if (heartbeatError) throw heartbeatError;
-      if (outcome === 'abandoned') break;
-      if (++sinceCommit >= COMMIT_EVERY) await commit();
+    const records = batch.messages;
+    const size = ctx.batchHandler ? ctx.maxBatchSize : 1;
+    for (let start = 0; start < records.length && running(); start += size) {
+      const chunk = records.slice(start, start + size);
+      const whole: ChunkOutcome = ctx.batchHandler ? await deliverChunk(ctx, payload, topic, batch.partition, chunk) : { outcome: 'failed' };
+      if (whole.outcome === 'done') payload.resolveOffset((chunk[chunk.length - 1] as KafkaMessage).offset);
+      if (whole.heartbeatError) throw whole.heartbeatError;
+      if (whole.outcome === 'abandoned') break;
+      if (whole.outcome === 'failed') {
+        for (const record of chunk) {
+          if (!running()) return;
+          const { outcome, heartbeatError } = await deliver(ctx, payload, topic, batch.partition, record);
+          if (outcome === 'done') payload.resolveOffset(record.offset);
+          // kafkajs rejoins the group when eachBatch throws the heartbeat's rebalance error.
+          if (heartbeatError) throw heartbeatError;
+          if (outcome === 'abandoned') return;
+        }
+      }
+      sinceCommit += chunk.length;
+      if (sinceCommit >= COMMIT_EVERY) await commit();
     }
   } finally {
     // Also before a rebalance: what was handled is committed before the partitions move.
@@ -401,14 +419,41 @@ async function handleBatch(ctx: DeliveryContext, payload: EachBatchPayload): Pro
   }
 }
 
+const incoming = (topic: string, partition: number, record: KafkaMessage, attempt: number): IncomingMessage => ({
+  topic,
+  key: record.key?.toString() ?? '',
+  value: record.value ?? Buffer.alloc(0),
+  headers: headersOf(record.headers),
+  partition,
+  offset: record.offset,
+  attempt,
+});
+
+/** 'failed' hands the chunk to the record path (retries, DLQ). */
+type ChunkOutcome = { outcome: 'done' | 'failed' | 'abandoned'; heartbeatError?: unknown };
+
+async function deliverChunk(ctx: DeliveryContext, payload: EachBatchPayload, topic: string, partition: number, records: KafkaMessage[]): Promise<ChunkOutcome> {
+  const messages = records.map((record) => incoming(topic, partition, record, 1));
+  let failure: { err: unknown } | null = null;
+  const heartbeatError = await withHeartbeats(ctx, payload, async () => {
+    try {
+      await ctx.batchHandler?.(messages);
+    } catch (err) {
+      failure = { err };
+    }
+  });
+  if (!failure) return { outcome: 'done', heartbeatError };
+  const { err } = failure as { err: unknown };
+  if (ctx.isStopping() || heartbeatError) return { outcome: 'abandoned', heartbeatError };
+  ctx.log.warn({ topic, partition, offset: records[0]?.offset, records: records.length, err: errorText(err) }, 'batch failed; applying its records one by one');
+  return { outcome: 'failed' };
+}
+
 type Outcome = { outcome: 'done' | 'abandoned'; heartbeatError?: unknown };
 
 async function deliver(ctx: DeliveryContext, payload: EachBatchPayload, topic: string, partition: number, record: KafkaMessage): Promise<Outcome> {
-  const headers = headersOf(record.headers);
-  const key = record.key?.toString() ?? '';
-  const value = record.value ?? Buffer.alloc(0);
   for (let attempt = 1; ; attempt += 1) {
-    const message: IncomingMessage = { topic, key, value, headers: { ...headers }, partition, offset: record.offset, attempt };
+    const message = incoming(topic, partition, record, attempt);
     let failure: { err: unknown } | null = null;
     const heartbeatError = await withHeartbeats(ctx, payload, async () => {
       try {
@@ -430,7 +475,7 @@ async function deliver(ctx: DeliveryContext, payload: EachBatchPayload, topic: s
     }
     if (deadLetterNow(ctx.policy, err, attempt)) {
       ctx.log.error({ ...where, err }, 'record dead-lettered');
-      const dlq = { key, value, headers: dlqHeaders(headers, err, attempt, { topic: ctx.topicName(topic), partition, offset: record.offset, groupId: ctx.groupId }) };
+      const dlq = { key: message.key, value: message.value, headers: dlqHeaders(headersOf(record.headers), err, attempt, { topic: ctx.topicName(topic), partition, offset: record.offset, groupId: ctx.groupId }) };
       return publishDlqUntilDone(ctx, payload, topic, dlq);
     }
     const delay = retryDelay(ctx.policy, err, attempt);

@@ -22,6 +22,14 @@ export interface IncomingMessage {
 
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
+/**
+ * Consecutive records of ONE partition, in offset order (at most `maxBatchSize`), each with
+ * `attempt: 1`. Resolving commits them all. Throwing hands the same records, one by one, to the
+ * record `handler` with its usual retries and DLQ, so a poison record reaches the DLQ alone and
+ * the others are applied by the record path; the next batch goes to the batch handler again.
+ */
+export type BatchHandler = (messages: IncomingMessage[]) => Promise<void>;
+
 export interface SubscribeOptions {
   /**
    * Consumer group: replicas with the same group share partitions. On Kafka the group carries the
@@ -32,6 +40,13 @@ export interface SubscribeOptions {
   /** Logical topic names, without the prefix. */
   topics: string[];
   handler: MessageHandler;
+  /**
+   * Set-at-a-time path: records fetched together are handed over together (see BatchHandler);
+   * `handler` remains the path for retries and for isolating a poison record.
+   */
+  batchHandler?: BatchHandler;
+  /** Most records one batch handler call gets. Default 500. */
+  maxBatchSize?: number;
   /** Start at the earliest retained record when the group has no committed offset. Default true. */
   fromBeginning?: boolean;
   /** Attempts per record before it goes to `<topic>.dlq`. Default 5. */

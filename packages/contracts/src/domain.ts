@@ -57,7 +57,7 @@ export const WorkOrderEventType = z.enum([
 ]);
 export type WorkOrderEventType = z.infer<typeof WorkOrderEventType>;
 
-/** The work-order event that satisfies each SLA stage (DESIGN §7). */
+/** The work-order event that satisfies each SLA stage (docs/architecture.md#sla-policy). */
 export const STAGE_SATISFIED_BY: Record<Stage, WorkOrderEventType> = {
   ack: 'acknowledged',
   arrive: 'arrived',

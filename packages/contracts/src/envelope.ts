@@ -4,7 +4,7 @@ import { EventTypes, type EventData, type EventType } from './events/index.ts';
 
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
 
-/** CloudEvents 1.0, structured JSON mode (DESIGN §4). */
+/** CloudEvents 1.0, structured JSON mode (docs/architecture.md#topics-and-events). */
 export const CloudEventEnvelope = z.object({
   specversion: z.literal('1.0'),
   id: z.string().min(1),

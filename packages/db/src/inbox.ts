@@ -13,3 +13,16 @@ export async function applyOnce(client: PoolClient, schema: string, consumer: st
   );
   return result.rowCount === 1;
 }
+
+/**
+ * `applyOnce` for a batch, in one statement: returns the ids of `eventIds` that `consumer` had
+ * not applied (an id repeated within the batch is returned once; apply its first occurrence).
+ */
+export async function claimEvents(client: PoolClient, schema: string, consumer: string, eventIds: string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const result = await client.query<{ event_id: string }>(
+    `INSERT INTO ${schemaIdent(schema)}.inbox (consumer, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, eventIds],
+  );
+  return new Set(result.rows.map((row) => row.event_id));
+}

@@ -2,7 +2,7 @@ export * from './types.ts';
 export { createPool, withTransaction } from './pool.ts';
 export { migrate, MigrationError } from './migrate.ts';
 export { enqueueOutbox } from './outbox.ts';
-export { applyOnce } from './inbox.ts';
+export { applyOnce, claimEvents } from './inbox.ts';
 export { startRelay } from './relay.ts';
 export { outboxChannel } from './identifiers.ts';
 export { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
@@ -17,3 +17,4 @@ export {
   type RetentionRule,
   type RetentionSweep,
 } from './retention.ts';
+export { byTopic, inboxConsumer, type Applied, type InboxConsumer, type InboxConsumerSpec } from './inbox-consumer.ts';

@@ -21,8 +21,8 @@ async function settleAll(ops: Promise<unknown>[]): Promise<void> {
 }
 
 /**
- * Publishes `<schema>.outbox` to the bus (DESIGN §5). Woken by NOTIFY from `enqueueOutbox` (on a
- * dedicated LISTEN connection that reconnects), or by a slow safety poll.
+ * Publishes `<schema>.outbox` to the bus (docs/architecture.md#reliability-rules). Woken by NOTIFY
+ * from `enqueueOutbox` (on a dedicated LISTEN connection that reconnects), or by a slow safety poll.
  *
  * A round holds the schema's relay advisory lock (session level, on one connection), so across
  * replicas one relay publishes at a time, and publishes batches of up to `batchSize` rows in id

@@ -1,21 +1,24 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
-import type { Pool } from 'pg';
+import type { AuthFailureLimiter } from './auth-failures.ts';
 import { HttpError } from './errors.ts';
+import type { ApiKeyStore, Principal } from './key-store.ts';
+import type { Scope } from './keys.ts';
+import type { SharedRateLimiter } from './rate-limit.ts';
+import type { StreamTokens } from './stream-tokens.ts';
 
-export const SCOPES = ['requests:write', 'requests:read', 'workorders:write', 'subscriptions:write', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, generateApiKeySecret, hashApiKey, parseApiKeys, type ApiKeySpec, type Scope } from './keys.ts';
+export { ApiKeyStore, createApiKey, listApiKeys, revokeApiKey, type Principal } from './key-store.ts';
 
-export interface Principal {
-  /** Name of the API key (the calling system), e.g. `sgcc-95598`. */
-  keyName: string;
-  scopes: ReadonlySet<Scope>;
-}
-
-export interface ApiKeySpec {
-  name: string;
-  secret: string;
-  scopes: Scope[];
+/** What authentication needs at run time; built by the host. */
+export interface AuthRuntime {
+  store: ApiKeyStore;
+  failures: AuthFailureLimiter;
+  tokens: StreamTokens;
+  /** Per-key limits; null: no limits. */
+  limiter: SharedRateLimiter | null;
+  /** Requests per minute for keys without their own limit. */
+  defaultPerMinute: number;
+  windowMs: number;
 }
 
 declare module 'fastify' {
@@ -24,114 +27,17 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyInstance {
-    apiKeyStore: ApiKeyStore;
+    auth: AuthRuntime;
   }
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-function isScope(value: string): value is Scope {
-  return (SCOPES as readonly string[]).includes(value);
-}
-
-/** Parses `GD_API_KEYS` (`name:secret:scope+scope,...`, secrets without `:`); throws naming the bad entry. */
-export function parseApiKeys(spec: string | undefined): ApiKeySpec[] {
-  if (!spec || spec.trim() === '') return [];
-  return spec
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry, i) => {
-      // Scopes contain colons themselves (`requests:write`), so a secret may not.
-      const first = entry.indexOf(':');
-      const second = entry.indexOf(':', first + 1);
-      if (first <= 0 || second < 0) throw new Error(`GD_API_KEYS entry ${i + 1}: expected name:secret:scope+scope`);
-      const name = entry.slice(0, first);
-      const secret = entry.slice(first + 1, second);
-      const scopes = entry.slice(second + 1).split('+').filter(Boolean);
-      if (!NAME.test(name)) throw new Error(`GD_API_KEYS entry ${i + 1}: bad key name "${name}"`);
-      if (secret.length < 8) throw new Error(`GD_API_KEYS entry ${i + 1} (${name}): secret must be at least 8 characters`);
-      if (scopes.length === 0) throw new Error(`GD_API_KEYS entry ${i + 1} (${name}): no scopes`);
-      for (const s of scopes) if (!isScope(s)) throw new Error(`GD_API_KEYS entry ${i + 1} (${name}): unknown scope "${s}" (known: ${SCOPES.join(', ')})`);
-      return { name, secret, scopes: scopes as Scope[] };
-    });
-}
-
-export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-/** A new high-entropy secret: `gdk_` + 32 random bytes, base64url. */
-export function generateApiKeySecret(): string {
-  return `gdk_${randomBytes(32).toString('base64url')}`;
-}
-
-/** Creates or replaces the named keys (bootstrap from GD_API_KEYS). */
-export async function upsertApiKeys(pool: Pool, keys: ApiKeySpec[]): Promise<void> {
-  for (const key of keys) {
-    await pool.query(
-      `INSERT INTO auth.api_keys (name, key_hash, scopes) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, scopes = EXCLUDED.scopes,
-         updated_at = now(), revoked_at = NULL`,
-      [key.name, hashApiKey(key.secret), key.scopes],
-    );
-  }
-}
-
-/** Creates a key and returns its secret (shown once; only the hash is kept). */
-export async function createApiKey(pool: Pool, name: string, scopes: Scope[]): Promise<{ name: string; secret: string }> {
-  if (!NAME.test(name)) throw new Error(`bad key name "${name}"`);
-  const secret = generateApiKeySecret();
-  await upsertApiKeys(pool, [{ name, secret, scopes }]);
-  return { name, secret };
-}
-
-export async function revokeApiKey(pool: Pool, name: string): Promise<boolean> {
-  const res = await pool.query('UPDATE auth.api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL', [name]);
-  return (res.rowCount ?? 0) > 0;
-}
-
-interface CacheEntry {
-  principal: Principal | null;
-  expires: number;
-}
-
-/**
- * Looks keys up by hash, with a short cache so a busy caller costs one query per TTL, not one
- * per request. A revoked key stops working within `ttlMs`.
- */
-export class ApiKeyStore {
-  private readonly cache = new Map<string, CacheEntry>();
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly ttlMs = 10_000,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  async lookup(secret: string): Promise<Principal | null> {
-    const hash = hashApiKey(secret);
-    const now = Date.now();
-    const hit = this.cache.get(hash);
-    if (hit && hit.expires > now) return hit.principal;
-    const res = await this.pool.query<{ name: string; scopes: string[] }>(
-      'SELECT name, scopes FROM auth.api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-      [hash],
-    );
-    const row = res.rows[0];
-    const principal = row ? { keyName: row.name, scopes: new Set(row.scopes.filter(isScope)) } : null;
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(hash, { principal, expires: now + this.ttlMs });
-    return principal;
-  }
-
-  invalidate(): void {
-    this.cache.clear();
-  }
-}
-
-export function hasScope(principal: Principal, scope: Scope): boolean {
+export function hasScope(principal: Pick<Principal, 'scopes'>, scope: Scope): boolean {
   return principal.scopes.has(scope) || principal.scopes.has('admin');
+}
+
+/** Whether the key may post requests with this `source` (GD_API_KEYS `:source+source`). */
+export function mayUseSource(principal: Principal, source: string): boolean {
+  return principal.sources === null || principal.sources.has(source);
 }
 
 function bearerToken(request: FastifyRequest): string | null | undefined {
@@ -141,78 +47,159 @@ function bearerToken(request: FastifyRequest): string | null | undefined {
   return match ? match[1]! : null;
 }
 
-function keyField(value: unknown, field: string): string | undefined {
-  if (value && typeof value === 'object' && field in value) {
-    const key = (value as Record<string, unknown>)[field];
-    if (typeof key === 'string' && key.length > 0) return key;
+function field(value: unknown, name: string): string | undefined {
+  if (value && typeof value === 'object' && name in value) {
+    const v = (value as Record<string, unknown>)[name];
+    if (typeof v === 'string' && v.length > 0) return v;
   }
   return undefined;
 }
 
-/** Where a route accepts the key besides the Authorization header. */
-interface KeyParam {
-  /** Query (and, with `body`, form) field carrying the key. */
+/** Where a route accepts a credential besides the Authorization header. */
+interface CredentialParam {
   field: string;
+  /** Also in a form body (Open311 POST). */
   body: boolean;
+  /** API keys accepted there too (Open311's `api_key`); otherwise stream tokens only. */
+  apiKeys: boolean;
 }
 
-function keyParamOf(option: boolean | string | undefined): KeyParam | null {
-  if (option === true) return { field: 'api_key', body: true };
-  if (typeof option === 'string' && option.length > 0) return { field: option, body: false };
+function paramOf(options: RequireScopeOptions): CredentialParam | null {
+  if (options.allowKeyParam) return { field: 'api_key', body: true, apiKeys: true };
+  if (options.streamToken) return { field: options.streamToken, body: false, apiKeys: false };
   return null;
 }
 
-async function authenticate(request: FastifyRequest, param: KeyParam | null, required: boolean, scopes: Scope[]): Promise<void> {
+function tooManyFailures(retryAfterSeconds: number): HttpError {
+  return new HttpError(429, 'too_many_failed_authentications', `too many failed authentications from this address; retry in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
+}
+
+async function principalOfKey(request: FastifyRequest, secret: string): Promise<Principal> {
+  const { store, failures } = request.server.auth;
+  const hash = store.hash(secret);
+  const known = store.cached(hash);
+  if (known) return known;
+  // Before the lookup: an address that keeps failing costs neither a query nor a log line.
+  const wait = failures.retryAfterSeconds(request.ip);
+  if (wait > 0) throw tooManyFailures(wait);
+  const principal = await store.lookup(hash);
+  if (!principal) {
+    failures.fail(request.ip);
+    throw new HttpError(401, 'unauthorized', 'unknown or revoked API key');
+  }
+  return principal;
+}
+
+async function principalOfStreamToken(request: FastifyRequest, token: string): Promise<Principal> {
+  const { store, failures, tokens } = request.server.auth;
+  const wait = failures.retryAfterSeconds(request.ip);
+  if (wait > 0) throw tooManyFailures(wait);
+  const name = tokens.verify(token);
+  const key = name === null ? null : await store.byName(name);
+  if (!key) {
+    failures.fail(request.ip);
+    throw new HttpError(401, 'unauthorized', 'invalid or expired stream token: get a new one from POST /v1/stream-tokens');
+  }
+  // Read-only, whatever the key may do otherwise; it posts nothing.
+  return { keyName: key.keyName, scopes: new Set(hasScope(key, 'requests:read') ? (['requests:read'] as const) : []), sources: new Set(), ratePerMinute: key.ratePerMinute };
+}
+
+function takeRate(request: FastifyRequest, principal: Principal): void {
+  const { limiter, defaultPerMinute, windowMs } = request.server.auth;
+  if (!limiter) return;
+  const perMinute = principal.ratePerMinute ?? defaultPerMinute;
+  const limit = Math.max(1, Math.round((perMinute * windowMs) / 60_000));
+  const decision = limiter.take(principal.keyName, limit);
+  if (!decision.ok) {
+    throw new HttpError(429, 'rate_limited', `rate limit of ${decision.limit} requests per ${windowMs / 1000} s for key "${principal.keyName}" exceeded; retry in ${decision.retryAfterSeconds} s`, {
+      retryAfterSeconds: decision.retryAfterSeconds,
+    });
+  }
+}
+
+async function authenticate(request: FastifyRequest, param: CredentialParam | null, required: boolean, scopes: Scope[]): Promise<void> {
   if (request.principal) return;
-  const token = bearerToken(request);
-  if (token === null) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
-  const fromParam = token === undefined && param ? (keyField(request.query, param.field) ?? (param.body ? keyField(request.body, param.field) : undefined)) : undefined;
-  const secret = token ?? fromParam;
-  if (secret === undefined) {
+  const header = bearerToken(request);
+  if (header === null) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
+  const fromParam = header === undefined && param ? (field(request.query, param.field) ?? (param.body ? field(request.body, param.field) : undefined)) : undefined;
+  const credential = header ?? fromParam;
+  if (credential === undefined) {
     if (!required) return;
     throw new HttpError(401, 'unauthorized', 'missing API key: send "Authorization: Bearer <api key>"');
   }
-  const principal = await request.server.apiKeyStore.lookup(secret);
-  if (!principal) throw new HttpError(401, 'unauthorized', 'unknown or revoked API key');
-  // A key that travelled in a URL (logs, browser history) grants only what this route needs.
-  request.principal = fromParam === undefined ? principal : { keyName: principal.keyName, scopes: new Set(scopes.filter((s) => hasScope(principal, s))) };
+  let principal: Principal;
+  if (fromParam !== undefined && fromParam.startsWith('gdst_')) {
+    principal = await principalOfStreamToken(request, fromParam);
+  } else if (fromParam !== undefined && !param!.apiKeys) {
+    throw new HttpError(401, 'unauthorized', `?${param!.field}= takes a stream token (POST /v1/stream-tokens), never an API key`);
+  } else {
+    const key = await principalOfKey(request, credential);
+    // A key that travelled outside the header (a form, an Open311 URL) grants only what this route needs.
+    principal = fromParam === undefined ? key : { ...key, scopes: new Set(scopes.filter((s) => hasScope(key, s))) };
+  }
+  request.principal = principal;
+  takeRate(request, principal);
 }
 
 const SCOPE_MARK = Symbol.for('griddispatch.requireScope');
 
 interface ScopeMark {
   scope: Scope;
-  keyParam: KeyParam | null;
+  param: CredentialParam | null;
 }
 
 type MarkedHook = preHandlerAsyncHookHandler & { [SCOPE_MARK]?: ScopeMark };
 
 export interface RequireScopeOptions {
   /**
-   * Also accept the key outside the Authorization header. `true`: as an `api_key` query or form
-   * field (Open311 GeoReport v2 clients do this; such routes authenticate after the body is
-   * parsed). A string: as that query parameter only (`'key'` for the board's EventSource, which
-   * cannot send headers). A key taken from a parameter grants only the route's scope.
+   * Open311 GeoReport v2 clients send the key as an `api_key` query or form field: accepted
+   * there (such routes authenticate after the body is parsed), granting only the route's scope.
+   * A stream token is accepted there too.
    */
-  allowKeyParam?: boolean | string;
+  allowKeyParam?: boolean;
+  /**
+   * A query parameter carrying a stream token (POST /v1/stream-tokens), for the board's
+   * EventSource, which cannot send headers. API keys are never accepted there.
+   */
+  streamToken?: string;
 }
 
 /**
  * `{ preHandler: requireScope('requests:read') }`: 401 without a known key, 403 without the scope
- * (`admin` implies every scope). The host moves the key check to `onRequest`, so an anonymous
+ * (`admin` implies every scope), 429 when the key's rate or the address's failed
+ * authentications are spent. The host moves the key check to `onRequest`, so an anonymous
  * caller gets 401 before anything about its body is parsed or validated.
  */
 export function requireScope(scope: Scope, options: RequireScopeOptions = {}): preHandlerAsyncHookHandler {
-  const keyParam = keyParamOf(options.allowKeyParam);
+  const param = paramOf(options);
   const hook: MarkedHook = async function scopeCheck(request: FastifyRequest, _reply: FastifyReply) {
-    await authenticate(request, keyParam, true, [scope]);
+    await authenticate(request, param, true, [scope]);
     const principal = request.principal!;
     if (!hasScope(principal, scope)) {
       throw new HttpError(403, 'forbidden', `API key "${principal.keyName}" lacks scope ${scope}`, { required: scope });
     }
   };
-  hook[SCOPE_MARK] = { scope, keyParam };
+  hook[SCOPE_MARK] = { scope, param };
   return hook;
+}
+
+/**
+ * `{ preHandler: [requireScope('requests:write'), requireSource((r) => …)] }`: 403 when the key
+ * is bound to other sources. It runs before the route's handler, so nothing is stored, and the
+ * answer is the same whether or not the (source, externalId) exists: a key of another source
+ * learns nothing about that source's tickets.
+ */
+export function requireSource(sourceOf: (request: FastifyRequest) => string): preHandlerAsyncHookHandler {
+  return async function sourceCheck(request: FastifyRequest) {
+    const principal = request.principal;
+    if (!principal) throw new HttpError(401, 'unauthorized', 'missing API key: send "Authorization: Bearer <api key>"');
+    const source = sourceOf(request);
+    if (!mayUseSource(principal, source)) {
+      throw new HttpError(403, 'source_not_allowed', `API key "${principal.keyName}" may not post requests of source "${source}"`, { source });
+    }
+  };
 }
 
 function scopeMarks(route: RouteOptions): ScopeMark[] {
@@ -224,10 +211,10 @@ function scopeMarks(route: RouteOptions): ScopeMark[] {
 export function hoistAuthentication(route: RouteOptions): void {
   const marks = scopeMarks(route);
   if (marks.length === 0) return;
-  const keyParam = marks.find((m) => m.keyParam)?.keyParam ?? null;
+  const param = marks.find((m) => m.param)?.param ?? null;
   // A key in a form body is only readable after parsing: then the preHandler decides.
   const early: onRequestAsyncHookHandler = async (request) =>
-    authenticate(request, keyParam, !keyParam?.body, marks.map((m) => m.scope));
+    authenticate(request, param, !param?.body, marks.map((m) => m.scope));
   const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
   route.onRequest = [early, ...existing];
 }

@@ -1,23 +1,37 @@
 import { z } from 'zod';
-import { parseApiKeys } from './auth.ts';
-import { DEFAULT_BODY_LIMIT, type RateLimitOptions } from './host.ts';
+import { parseApiKeys, type ApiKeySpec } from './keys.ts';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_BODY_LIMIT, DEFAULT_RATE_PER_MINUTE, type RateLimitOptions } from './host.ts';
 
-/** The host's part of the environment (DESIGN §4 Configuration), for every main.ts. */
+const flag = z.enum(['0', '1']).transform((v) => v === '1');
+
+/** The host's part of the environment (docs/architecture.md#configuration), for every main.ts. */
 export const httpEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   GD_API_KEYS: z.string().optional(),
-  /** Requests per window per API key; 0 turns the limit off. */
-  GD_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(600),
-  GD_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1).default(60_000),
+  /** HMAC key for stored API keys; required by the distributed processes (parseServiceHttpEnv). */
+  GD_KEY_PEPPER: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)').optional(),
+  /** Requests per minute for keys without their own `N/min`; 0 turns the limit off. */
+  GD_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(DEFAULT_RATE_PER_MINUTE),
+  GD_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Failed authentications per client address per minute; 0 turns the limit off. */
+  GD_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+  /** Serve /docs (Swagger UI and the OpenAPI document); default per entry point. */
+  GD_DOCS: flag.optional(),
+  /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). */
+  GD_TRUST_PROXY: z.string().optional(),
   GD_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_BODY_LIMIT),
 });
 
 export interface HttpEnv {
   port: number;
   host: string;
-  apiKeys: ReturnType<typeof parseApiKeys>;
+  apiKeys: ApiKeySpec[];
+  keyPepper: string | undefined;
   rateLimit: RateLimitOptions | false;
+  authFailuresPerMinute: number;
+  docs: boolean;
+  trustProxy: string | undefined;
   bodyLimit: number;
 }
 
@@ -32,13 +46,54 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   throw new Error(`${what} configuration is invalid:\n${lines.join('\n')}`);
 }
 
-export function parseHttpEnv(env: NodeJS.ProcessEnv = process.env): HttpEnv {
+export interface ParseHttpEnvOptions {
+  /** The embedded start on 127.0.0.1 without GD_API_KEYS: its `dev-secret` key is allowed. */
+  allowDevSecret?: boolean;
+  /** /docs when GD_DOCS is unset. Default false. */
+  docsByDefault?: boolean;
+}
+
+export function parseHttpEnv(env: NodeJS.ProcessEnv = process.env, options: ParseHttpEnvOptions = {}): HttpEnv {
   const e = parseEnv(httpEnvSchema, env, 'HTTP');
   return {
     port: e.PORT,
     host: e.HOST,
-    apiKeys: parseApiKeys(e.GD_API_KEYS),
+    apiKeys: parseApiKeys(e.GD_API_KEYS, { allowDevSecret: options.allowDevSecret }),
+    keyPepper: e.GD_KEY_PEPPER,
     rateLimit: e.GD_RATE_LIMIT_MAX === 0 ? false : { max: e.GD_RATE_LIMIT_MAX, timeWindowMs: e.GD_RATE_LIMIT_WINDOW_MS },
+    authFailuresPerMinute: e.GD_AUTH_FAILURE_LIMIT,
+    docs: e.GD_DOCS ?? options.docsByDefault ?? false,
+    trustProxy: e.GD_TRUST_PROXY,
     bodyLimit: e.GD_BODY_LIMIT_BYTES,
+  };
+}
+
+/**
+ * A distributed service process (services/<name>/src/main.ts): it listens on the network with
+ * no development defaults, so it refuses to start without GD_API_KEYS and GD_KEY_PEPPER.
+ */
+export function parseServiceHttpEnv(env: NodeJS.ProcessEnv = process.env): HttpEnv {
+  const missing = ['GD_API_KEYS', 'GD_KEY_PEPPER'].filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.join(' and ')} must be set: a service process has no default key (the development key exists only in \`griddispatch start\` on 127.0.0.1). ` +
+        'GD_API_KEYS=name:secret:scope+scope[:source+source][:N/min],… (secrets: `openssl rand -hex 16` or longer); GD_KEY_PEPPER: `openssl rand -base64 32`, the same for every process',
+    );
+  }
+  const http = parseHttpEnv(env);
+  if (http.apiKeys.length === 0) throw new Error('GD_API_KEYS lists no key');
+  return http;
+}
+
+/** The HttpEnv fields buildHttpHost takes. */
+export function hostOptions(http: HttpEnv) {
+  return {
+    apiKeys: http.apiKeys,
+    keyPepper: http.keyPepper,
+    rateLimit: http.rateLimit,
+    authFailuresPerMinute: http.authFailuresPerMinute,
+    docs: http.docs,
+    trustProxy: http.trustProxy,
+    bodyLimit: http.bodyLimit,
   };
 }

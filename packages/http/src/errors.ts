@@ -5,7 +5,7 @@ import type { Logger } from '@griddispatch/observability';
 
 /**
  * The one error type route code throws. Everything a client sees goes through `errorHandler`
- * as `{ error: { code, message, details? } }` (DESIGN §4).
+ * as `{ error: { code, message, details? } }` (docs/architecture.md#http-api).
  */
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -101,6 +101,8 @@ export function createErrorHandler(logger: Logger) {
     const where = { reqId: request.id, method: request.method, route: request.routeOptions.url };
     if (internal) logger.error({ err, ...where }, 'request failed');
     if (status === 401) void reply.header('www-authenticate', 'Bearer');
+    const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     if (status === 503) {
       logger.warn({ err: err.message, ...where }, 'request refused: the database is not answering');
       void reply.header('retry-after', String(RETRY_AFTER_S));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import pg from 'pg';
@@ -5,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '@griddispatch/observability';
 import { freshDatabase, type FreshDatabase } from '@griddispatch/testkit';
-import { createApiKey, HttpError, requireScope, revokeApiKey, type ServiceHandle } from './index.ts';
+import { createApiKey, HttpError, requireScope, resolveKeyPepper, revokeApiKey, type ServiceHandle } from './index.ts';
 import { buildHttpHost } from './host.ts';
 
 const logger = createLogger({ service: 'http-test', level: process.env.LOG_LEVEL ?? 'silent' });
-const WRITER = 'writer-secret-0001';
-const READER = 'reader-secret-0001';
-const ADMIN = 'admin-secret-00001';
+const WRITER = 'writer-secret-0001-Hk3vQ9zLm2';
+const READER = 'reader-secret-0001-Hk3vQ9zLm2';
+const ADMIN = 'admin-secret-00001-Hk3vQ9zLm2';
 
 let ready = true;
 const service: ServiceHandle = {
@@ -27,7 +28,7 @@ const service: ServiceHandle = {
       async (request) => ({ got: request.body, by: request.principal!.keyName }),
     );
     app.post('/form', { config: { formBody: true }, preHandler: requireScope('requests:write', { allowKeyParam: true }) }, async (request) => ({ body: request.body }));
-    app.get('/watch', { preHandler: requireScope('requests:read', { allowKeyParam: 'key' }) }, async (request) => ({
+    app.get('/watch', { preHandler: requireScope('requests:read', { streamToken: 'token' }) }, async (request) => ({
       by: request.principal!.keyName,
       scopes: [...request.principal!.scopes],
     }));
@@ -37,10 +38,10 @@ const service: ServiceHandle = {
     app.get('/crash', async () => {
       throw new Error('password=hunter2 in a stack trace');
     });
-    app.get('/stopped-database', { config: { rateLimit: false } }, async () => {
+    app.get('/stopped-database', async () => {
       await stopped.query('SELECT 1');
     });
-    app.get('/busy-database', { config: { rateLimit: false } }, async () => {
+    app.get('/busy-database', async () => {
       await busy.query('SELECT 1');
     });
   },
@@ -48,6 +49,8 @@ const service: ServiceHandle = {
 
 let db: FreshDatabase;
 let app: FastifyInstance;
+let pepper: string;
+const newKey = (name: string, scopes: Parameters<typeof createApiKey>[3]['scopes']) => createApiKey(db.pool, pepper, name, { scopes });
 // Nothing listens on port 1; `busy` has its only connection taken.
 const stopped = new pg.Pool({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 1_000 });
 let busy: pg.Pool;
@@ -66,6 +69,7 @@ beforeAll(async () => {
     bodyLimit: 1024,
     keyCacheTtlMs: 0,
   });
+  pepper = await resolveKeyPepper(db.pool, undefined);
 });
 
 afterAll(async () => {
@@ -83,10 +87,11 @@ const json = (key: string | undefined, payload: unknown) => ({
 });
 
 describe('HTTP host', () => {
-  it('stores only hashes of the bootstrap keys', async () => {
+  it('stores only HMACs of the bootstrap keys, under a pepper not derivable from the rows', async () => {
     const { rows } = await db.pool.query<{ name: string; key_hash: string }>('SELECT name, key_hash FROM auth.api_keys ORDER BY name');
     expect(rows.map((r) => r.name)).toEqual(['ops', 'reader', 'writer']);
     expect(JSON.stringify(rows)).not.toContain(WRITER);
+    expect(rows.map((r) => r.key_hash)).not.toContain(createHash('sha256').update(WRITER).digest('hex'));
   });
 
   it('answers 401 without or with an unknown key, 403 without the scope, before reading the body', async () => {
@@ -124,19 +129,30 @@ describe('HTTP host', () => {
     expect(ok.json().body['attribute[x]']).toBe('1');
   });
 
-  it('accepts a ?key= query parameter only where a route names it, granting only that route’s scope', async () => {
-    const admin = await createApiKey(db.pool, 'board-viewer', ['admin']);
-    const writer = await createApiKey(db.pool, 'board-writer', ['requests:write']);
-    const ok = await app.inject({ method: 'GET', url: `/watch?key=${admin.secret}` });
+  it('takes a stream token, never an API key, in the query where a route names it; the token grants read only', async () => {
+    const admin = await newKey('board-viewer', ['admin']);
+    const writer = await newKey('board-writer', ['requests:write']);
+    expect((await app.inject({ method: 'GET', url: `/watch?token=${admin.secret}` })).statusCode).toBe(401);
+    const issued = await app.inject({ method: 'POST', url: '/v1/stream-tokens', headers: { authorization: `Bearer ${admin.secret}` } });
+    expect(issued.statusCode).toBe(200);
+    const { token, expiresAt, scopes } = issued.json() as { token: string; expiresAt: string; scopes: string[] };
+    expect(scopes).toEqual(['requests:read']);
+    expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(9 * 60_000);
+    const ok = await app.inject({ method: 'GET', url: `/watch?token=${token}` });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ by: 'board-viewer', scopes: ['requests:read'] });
+    // Not a key anywhere else, and not a bearer credential.
+    expect((await app.inject(json(token, { name: 'a', n: 1 }))).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: `/missing?token=${token}` })).statusCode).toBe(401);
+    // Forged or altered tokens fail; a writer cannot get one.
+    expect((await app.inject({ method: 'GET', url: `/watch?token=${token.slice(0, -2)}xx` })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/v1/stream-tokens', headers: { authorization: `Bearer ${writer.secret}` } })).statusCode).toBe(403);
     // Through the header the same key keeps all its scopes.
     const header = await app.inject({ method: 'GET', url: '/watch', headers: { authorization: `Bearer ${admin.secret}` } });
     expect(header.json().scopes).toEqual(['admin']);
-    expect((await app.inject({ method: 'GET', url: `/watch?key=${writer.secret}` })).statusCode).toBe(403);
-    expect((await app.inject({ method: 'GET', url: '/watch' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: `/watch?api_key=${admin.secret}` })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: `/missing?key=${admin.secret}` })).statusCode).toBe(401);
+    // A revoked key's tokens die with it.
+    await revokeApiKey(db.pool, 'board-viewer');
+    expect((await app.inject({ method: 'GET', url: `/watch?token=${token}` })).statusCode).toBe(401);
   });
 
   it('answers 503 with Retry-After, not 500, while the database is stopped or its pool exhausted', async () => {
@@ -160,19 +176,19 @@ describe('HTTP host', () => {
   });
 
   it('rate-limits per key with 429 and Retry-After, other keys unaffected', async () => {
-    const key = await createApiKey(db.pool, 'burst', ['requests:write']);
+    const key = await newKey('burst', ['requests:write']);
     const codes: number[] = [];
     for (let i = 0; i < 7; i++) codes.push((await app.inject(json(key.secret, { name: 'a', n: i }))).statusCode);
     expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const limited = await app.inject(json(key.secret, { name: 'a', n: 9 }));
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.json().error.code).toBe('rate_limited');
-    const other = await createApiKey(db.pool, 'calm', ['requests:write']);
+    const other = await newKey('calm', ['requests:write']);
     expect((await app.inject(json(other.secret, { name: 'a', n: 1 }))).statusCode).toBe(200);
   });
 
   it('stops accepting a revoked key', async () => {
-    const key = await createApiKey(db.pool, 'temp', ['requests:write']);
+    const key = await newKey('temp', ['requests:write']);
     expect((await app.inject(json(key.secret, { name: 'a', n: 1 }))).statusCode).toBe(200);
     await revokeApiKey(db.pool, 'temp');
     expect((await app.inject(json(key.secret, { name: 'a', n: 1 }))).statusCode).toBe(401);
@@ -186,7 +202,10 @@ describe('HTTP host', () => {
     ready = true;
     expect(notReady.statusCode).toBe(503);
     expect(notReady.json().checks.echo).toBe(false);
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    // Metrics need the metrics:read scope (admin implies it).
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${READER}` } })).statusCode).toBe(403);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(metrics.body).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/echo",status_code="401"\} \d+/);
     expect(metrics.body).toContain('process_cpu_seconds_total');
     const doc = await app.inject({ method: 'GET', url: '/docs/json' });

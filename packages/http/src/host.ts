@@ -1,5 +1,4 @@
 import formbody from '@fastify/formbody';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -8,8 +7,13 @@ import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { migrate } from '@griddispatch/db';
-import type { Logger } from '@griddispatch/observability';
-import { ApiKeyStore, hoistAuthentication, parseApiKeys, upsertApiKeys, type ApiKeySpec } from './auth.ts';
+import { withRequestTrace, type Logger } from '@griddispatch/observability';
+import { AuthFailureLimiter } from './auth-failures.ts';
+import { hoistAuthentication, requireScope } from './auth.ts';
+import { ApiKeyStore, resolveKeyPepper, syncApiKeys } from './key-store.ts';
+import { parseApiKeys, type ApiKeySpec } from './keys.ts';
+import { SharedRateLimiter } from './rate-limit.ts';
+import { STREAM_TOKEN_TTL_S, StreamTokens } from './stream-tokens.ts';
 import { createErrorHandler, HttpError, notFoundHandler } from './errors.ts';
 import { decodeUtf8, parseStrictJson } from './json.ts';
 import { createMetricsRegistry, instrumentHttp } from './metrics.ts';
@@ -28,23 +32,46 @@ declare module 'fastify' {
 export const DEFAULT_BODY_LIMIT = 256 * 1024;
 
 export interface RateLimitOptions {
-  /** Requests per window per API key (anonymous callers: per IP). */
+  /** Requests per minute for keys without their own `N/min` (GD_RATE_LIMIT_MAX). */
   max: number;
+  /** The counting window; a key's `N/min` is scaled to it. Default one minute. */
   timeWindowMs: number;
+  /** How often replicas share their counts (rate-limit.ts). Default 1 s. */
+  syncMs?: number;
 }
+
+/** Requests per minute per key by default: one 95598 system is one key, at a province's typhoon peak. */
+export const DEFAULT_RATE_PER_MINUTE = 100_000;
+/** Failed authentications per client address per minute before it gets 429 without a lookup. */
+export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 20;
 
 export interface HttpHostOptions {
   pool: Pool;
   logger: Logger;
-  /** Keys created/replaced at start: `GD_API_KEYS` text or parsed specs. */
+  /**
+   * GD_API_KEYS, text or parsed: the whole list of environment keys (key-store.ts#syncApiKeys:
+   * created or updated, names missing from it revoked). Absent: the stored keys are left as they are.
+   */
   apiKeys?: string | ApiKeySpec[];
+  /** GD_KEY_PEPPER; absent: the pepper generated once and kept in the database. */
+  keyPepper?: string;
   services: ServiceHandle[];
   /** Extra readiness checks beside the database and the services, e.g. `{ bus: () => … }`. */
   readiness?: Record<string, () => Promise<boolean>>;
   /** Bytes; larger bodies get 413. Default 256 KiB. */
   bodyLimit?: number;
-  /** Default 600 requests per minute per key; `false` turns limiting off. */
+  /** Default DEFAULT_RATE_PER_MINUTE per key, shared by the replicas; `false` turns limiting off. */
   rateLimit?: RateLimitOptions | false;
+  /** Default DEFAULT_AUTH_FAILURES_PER_MINUTE per client address; 0 turns it off. */
+  authFailuresPerMinute?: number;
+  /** Serve the Swagger UI and OpenAPI document at /docs (GD_DOCS). Default true. */
+  docs?: boolean;
+  /**
+   * GD_TRUST_PROXY: addresses or CIDRs of the reverse proxies in front (comma-separated), whose
+   * X-Forwarded-For names the client. Without it, behind a proxy every caller has the proxy's
+   * address, and the failed-authentication limit would be shared by all of them.
+   */
+  trustProxy?: string;
   /** Share a registry with other code; default: a new one with the default process metrics. */
   metrics?: Registry;
   /** OpenAPI title. */
@@ -54,6 +81,11 @@ export interface HttpHostOptions {
 }
 
 const AUTH_MIGRATIONS = new URL('../migrations/', import.meta.url).pathname;
+
+/** The `auth` schema (keys, pepper, shared rate counts); the host and `griddispatch keys` run it. */
+export async function migrateAuth(pool: Pool, logger: Logger): Promise<void> {
+  await migrate(pool, { schema: 'auth', folder: AUTH_MIGRATIONS, logger });
+}
 const READY_CHECK_TIMEOUT_MS = 2_000;
 
 async function withTimeout(check: () => Promise<boolean>): Promise<boolean> {
@@ -79,9 +111,14 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
  */
 export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyInstance> {
   const { pool, logger, services } = options;
-  await migrate(pool, { schema: 'auth', folder: AUTH_MIGRATIONS, logger });
-  const keys = typeof options.apiKeys === 'string' ? parseApiKeys(options.apiKeys) : (options.apiKeys ?? []);
-  await upsertApiKeys(pool, keys);
+  await migrateAuth(pool, logger);
+  const pepper = await resolveKeyPepper(pool, options.keyPepper);
+  if (options.apiKeys !== undefined) {
+    const keys = typeof options.apiKeys === 'string' ? parseApiKeys(options.apiKeys) : options.apiKeys;
+    const { stillRevoked, removed } = await syncApiKeys(pool, pepper, keys);
+    if (removed.length > 0) logger.warn({ keys: removed }, 'API keys no longer in GD_API_KEYS were revoked');
+    if (stillRevoked.length > 0) logger.warn({ keys: stillRevoked }, 'API keys in GD_API_KEYS stay revoked: `griddispatch keys revoke` revoked these secrets (give the key a new secret to use the name again)');
+  }
 
   const errorHandler = createErrorHandler(logger);
   const app = Fastify({
@@ -91,6 +128,7 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestIdHeader: 'x-request-id',
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     return503OnClosing: true,
     // Errors before routing (a URL that is not valid percent-encoded UTF-8) get our error body too.
     frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
@@ -104,10 +142,26 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     if (request.url.includes('%00')) throw new HttpError(400, 'invalid_text', 'the URL contains a NUL character (%00)');
   });
   app.setNotFoundHandler(notFoundHandler);
+  // The handler and the route's own preHandlers (auth) run inside the request's trace, so what
+  // it emits carries `traceparent` (packages/observability/src/tracing.ts).
+  app.addHook('preHandler', (request, _reply, done) => withRequestTrace(request.headers, done));
 
   const registry = options.metrics ?? createMetricsRegistry();
   app.decorate('metricsRegistry', registry);
-  app.decorate('apiKeyStore', new ApiKeyStore(pool, options.keyCacheTtlMs));
+  const limiter =
+    options.rateLimit === false ? null : new SharedRateLimiter({ pool, logger, windowMs: options.rateLimit?.timeWindowMs ?? 60_000, syncMs: options.rateLimit?.syncMs });
+  app.decorate('auth', {
+    store: new ApiKeyStore(pool, pepper, options.keyCacheTtlMs, undefined, logger),
+    failures: new AuthFailureLimiter(options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
+    tokens: new StreamTokens(pepper),
+    limiter,
+    defaultPerMinute: options.rateLimit ? options.rateLimit.max : DEFAULT_RATE_PER_MINUTE,
+    windowMs: options.rateLimit ? options.rateLimit.timeWindowMs : 60_000,
+  });
+  if (limiter) {
+    limiter.start();
+    app.addHook('onClose', async () => limiter.stop());
+  }
   app.decorateRequest('principal', null);
   instrumentHttp(app, registry);
   for (const service of services) service.registerMetrics?.(registry);
@@ -130,21 +184,8 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     return payload;
   });
 
-  // Must precede the rate limiter's own onRoute hook: authentication runs first, so the limiter
-  // can count per key name.
+  // Routes guarded by requireScope authenticate (and count against their key's rate) in onRequest.
   app.addHook('onRoute', hoistAuthentication);
-  if (options.rateLimit !== false) {
-    const limit = options.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
-    await app.register(rateLimit, {
-      max: limit.max,
-      timeWindow: limit.timeWindowMs,
-      keyGenerator: (request) => (request.principal ? `key:${request.principal.keyName}` : `ip:${request.ip}`),
-      errorResponseBuilder: (_request, context) =>
-        new HttpError(429, 'rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded`, {
-          retryAfterSeconds: Math.ceil(context.ttl / 1000),
-        }),
-    });
-  }
 
   await app.register(swagger, {
     openapi: {
@@ -155,7 +196,8 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The API's shape is no secret, but a public listener need not advertise it (GD_DOCS).
+  if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.addHook('onResponse', async (request, reply) => {
     const line = { reqId: request.id, method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: request.principal?.keyName };
@@ -164,11 +206,10 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
   });
 
   const ops = app.withTypeProvider<ZodTypeProvider>();
-  const open = { rateLimit: false as const };
-  ops.get('/healthz', { config: open, schema: { hide: true, response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  ops.get('/healthz', { schema: { hide: true, response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
   ops.get(
     '/readyz',
-    { config: open, schema: { hide: true, response: { 200: ReadyBody, 503: ReadyBody } } },
+    { schema: { hide: true, response: { 200: ReadyBody, 503: ReadyBody } } },
     async (_request, reply) => {
       const checks: Record<string, () => Promise<boolean>> = {
         database: async () => (await pool.query('SELECT 1')).rowCount === 1,
@@ -180,9 +221,30 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: results });
     },
   );
-  app.get('/metrics', { config: open, schema: { hide: true } }, async (_request, reply) => {
+  // Metrics tell an outsider load, backlogs and key names: a scraper gets a `metrics:read` key.
+  app.get('/metrics', { preHandler: requireScope('metrics:read'), schema: { hide: true } }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
+
+  ops.post(
+    '/v1/stream-tokens',
+    {
+      preHandler: requireScope('requests:read'),
+      schema: {
+        summary: 'A short-lived read-only token for URLs',
+        description:
+          `For clients that cannot send an Authorization header (EventSource): ?token=<token> on GET /v1/events/stream. ` +
+          `Valid ${STREAM_TOKEN_TTL_S / 60} min (for opening a stream; an open stream stays open), scope requests:read only, ` +
+          'and only while the key that asked for it is active. API keys are never accepted in URLs there.',
+        tags: ['auth'],
+        response: { 200: z.object({ token: z.string(), expiresAt: z.string(), scopes: z.array(z.literal('requests:read')) }) },
+      },
+    },
+    async (request) => {
+      const { token, expiresAt } = app.auth.tokens.issue(request.principal!.keyName);
+      return { token, expiresAt: expiresAt.toISOString(), scopes: ['requests:read' as const] };
+    },
+  );
 
   for (const service of services) if (service.routes) await app.register(service.routes);
   return app;

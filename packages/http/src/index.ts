@@ -5,17 +5,29 @@ export {
   generateApiKeySecret,
   hashApiKey,
   hasScope,
+  listApiKeys,
+  mayUseSource,
   parseApiKeys,
   requireScope,
+  requireSource,
   revokeApiKey,
-  upsertApiKeys,
   type ApiKeySpec,
   type Principal,
   type RequireScopeOptions,
   type Scope,
 } from './auth.ts';
+export { resolveKeyPepper, syncApiKeys, type ApiKeyRow, type KeySyncResult, type NewKeyOptions } from './key-store.ts';
+export { DEV_SECRET, secretStrengthProblem } from './keys.ts';
 export { HttpError, toErrorResponse, type ErrorPayload, type FieldIssue } from './errors.ts';
-export { buildHttpHost, DEFAULT_BODY_LIMIT, type HttpHostOptions, type RateLimitOptions } from './host.ts';
+export {
+  buildHttpHost,
+  migrateAuth,
+  DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_RATE_PER_MINUTE,
+  type HttpHostOptions,
+  type RateLimitOptions,
+} from './host.ts';
 export { decodeUtf8, findDuplicateKey, findUnstorableText, parseStrictJson } from './json.ts';
 export {
   createMetricsRegistry,
@@ -28,5 +40,5 @@ export {
   type ServiceMetricsOptions,
 } from './metrics.ts';
 export type { ServiceHandle } from './service.ts';
-export { httpEnvSchema, parseEnv, parseHttpEnv, type HttpEnv } from './env.ts';
+export { hostOptions, httpEnvSchema, parseEnv, parseHttpEnv, parseServiceHttpEnv, type HttpEnv, type ParseHttpEnvOptions } from './env.ts';
 export { onShutdownSignal } from './shutdown.ts';

@@ -41,8 +41,12 @@ function service(name: string, schema: string, bus: Bus, consumers: { group: str
   };
 }
 
+/** Prometheus' key: /metrics needs the metrics:read scope. */
+const SCRAPER = 'prometheus-scraper-Hk3vQ9zLm2xP7';
+const apiKeys = `prometheus:${SCRAPER}:metrics:read`;
+
 async function scrape(app: FastifyInstance): Promise<string> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${SCRAPER}` } });
   expect(res.statusCode).toBe(200);
   return res.body;
 }
@@ -64,6 +68,7 @@ describe('registerServiceMetrics', () => {
       pool: db.pool,
       logger,
       services: [service('alpha', 'svc_a', bus, [{ group: groupA, topics: ['things', 'other'] }]), service('beta', 'svc_b', bus, [])],
+      apiKeys,
       rateLimit: false,
     });
     try {
@@ -107,7 +112,7 @@ describe('registerServiceMetrics', () => {
       });
     });
     const bus = createKafkaBus({ brokers: [`127.0.0.1:${port}`], prefix: 'nowhere.', clientId: 'metrics-test', logger });
-    const app = await buildHttpHost({ pool: db.pool, logger, services: [service('alpha', 'svc_a', bus, [{ group: 'g', topics: ['things'] }])], rateLimit: false });
+    const app = await buildHttpHost({ pool: db.pool, logger, services: [service('alpha', 'svc_a', bus, [{ group: 'g', topics: ['things'] }])], apiKeys, rateLimit: false });
     try {
       for (let i = 0; i < 2; i += 1) {
         const started = Date.now();
@@ -149,6 +154,7 @@ describe('registerProbeGauge', () => {
           },
         },
       ],
+      apiKeys,
       rateLimit: false,
     });
     try {

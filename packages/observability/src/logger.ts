@@ -1,8 +1,9 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
-// Personal data never reaches the logs in clear (DESIGN §5): names keep their first character,
+// Personal data never reaches the logs in clear (docs/architecture.md#reliability-rules): names keep their first character,
 // phone numbers their first 3 and last 4 digits (the usual masking in Chinese customer service).
 export function maskName(name: string): string {
   const chars = [...name];
@@ -41,11 +42,39 @@ export interface LoggerConfig {
   level?: string;
   /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
   destination?: pino.DestinationStream;
+  /**
+   * Human-readable lines (pino-pretty) instead of JSON. Default: when stdout is a terminal and no
+   * destination is given, so `pnpm start` in a terminal is readable and anything piped or
+   * collected gets one JSON object per line.
+   */
+  pretty?: boolean;
+}
+
+const CHINDINGS = pino.symbols.chindingsSym;
+const SERVICE_KEY = '"service":';
+
+/**
+ * pino appends a child's bindings to its parent's, so `child({ service })` under a logger that
+ * already has one (the embedded start's `griddispatch` logger, handed to each service) would
+ * write the key twice, and log pipelines disagree on which one counts. Keep one, the child's.
+ * The check is one string search per child; only a repeated key costs a parse.
+ */
+function keepOneService(child: Logger): void {
+  const holder = child as unknown as Record<symbol, unknown>;
+  const chindings = holder[CHINDINGS];
+  if (typeof chindings !== 'string' || chindings.indexOf(SERVICE_KEY) === chindings.lastIndexOf(SERVICE_KEY)) return;
+  // JSON.parse keeps a repeated key at its first position with its last value.
+  const merged = JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>;
+  holder[CHINDINGS] = `,${JSON.stringify(merged).slice(1, -1)}`;
+}
+
+function prettyStdout(): pino.DestinationStream {
+  return PinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true });
 }
 
 /**
- * One JSON line per event. Callers bind `eventId` and `workOrderId` with `logger.child(...)`
- * so every line about one event carries both (STYLE rule 7).
+ * One JSON line per event (pretty lines on a terminal). Callers bind `eventId` and `workOrderId`
+ * with `logger.child(...)` so every line about one event carries both (STYLE rule 7).
  */
 export function createLogger(config: LoggerConfig): Logger {
   const options: LoggerOptions = {
@@ -53,6 +82,7 @@ export function createLogger(config: LoggerConfig): Logger {
     level: config.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { service: config.service },
     timestamp: pino.stdTimeFunctions.isoTime,
+    onChild: keepOneService,
     formatters: {
       log: (object) => maskPersonalData(object) as Record<string, unknown>,
     },
@@ -63,7 +93,9 @@ export function createLogger(config: LoggerConfig): Logger {
       },
     },
   };
-  return config.destination ? pino(options, config.destination) : pino(options);
+  if (config.destination) return pino(options, config.destination);
+  const pretty = config.pretty ?? process.stdout.isTTY === true;
+  return pretty ? pino(options, prettyStdout()) : pino(options);
 }
 
 /** Child logger bound to one event, as every consumer should log. */

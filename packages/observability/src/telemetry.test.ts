@@ -1,11 +1,14 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelemetry, type Telemetry } from './telemetry.ts';
-import { currentTraceparent, traceHeaders, withConsumerSpan } from './tracing.ts';
+import { redactQuery, startTelemetry, type Telemetry } from './telemetry.ts';
+import { currentTraceparent, traceHeaders, withConsumerSpan, withRequestTrace } from './tracing.ts';
 
-// The SDK as a service process starts it (no OTLP endpoint: nothing exported): an HTTP request
-// gets a server span whose context the handler sees, and a Kafka consumer continues the trace.
+// The SDK as a service process starts it without an exporter: nothing exported and nothing
+// instrumented (a plain `http` server sees no span), yet a request handled through
+// `withRequestTrace` (what the host does) gets a trace, and a Kafka consumer continues it.
+// With an exporter: telemetry.otlp.test.ts.
 
 const traceId = (traceparent: string | undefined) => traceparent?.split('-')[1];
 
@@ -18,7 +21,13 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     // Like Fastify: the handler answers after the body arrived, in a later tick.
     req.resume();
-    req.on('end', () => setImmediate(() => res.end(JSON.stringify({ traceparent: currentTraceparent() ?? null }))));
+    req.on('end', () =>
+      setImmediate(() => {
+        // What the exporter would get: the server span's attributes (an SDK span has them).
+        const span = trace.getActiveSpan() as unknown as { attributes?: Record<string, unknown> } | undefined;
+        res.end(JSON.stringify({ traceparent: currentTraceparent() ?? null, query: span?.attributes?.['url.query'] ?? null }));
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -28,7 +37,7 @@ afterAll(async () => {
   await telemetry?.shutdown();
 });
 
-function call(path: string, headers: Record<string, string> = {}): Promise<{ traceparent: string | null }> {
+function call(path: string, headers: Record<string, string> = {}): Promise<{ traceparent: string | null; query?: string | null }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
       let body = '';
@@ -40,27 +49,42 @@ function call(path: string, headers: Record<string, string> = {}): Promise<{ tra
   });
 }
 
-describe('startTelemetry without an OTLP endpoint', () => {
+describe('startTelemetry without an exporter', () => {
   it('does not export', () => {
     expect(telemetry.exporting).toBe(false);
   });
 
-  it('opens a sampled server span per request, a new trace for each', async () => {
-    const a = await call('/v1/requests');
-    const b = await call('/v1/requests');
-    expect(a.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect(traceId(a.traceparent ?? undefined)).not.toBe(traceId(b.traceparent ?? undefined));
+  it('does not instrument http: a plain server sees no span, whatever the caller sends', async () => {
+    expect((await call('/v1/requests')).traceparent).toBeNull();
+    expect((await call('/v1/requests', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })).traceparent).toBeNull();
   });
 
-  it("continues the caller's traceparent", async () => {
-    const { traceparent } = await call('/v1/requests', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
-    expect(traceId(traceparent ?? undefined)).toBe('0af7651916cd43dd8448eb211c80319c');
+  it('gives each request handled through withRequestTrace a new sampled trace', () => {
+    const a = withRequestTrace({}, () => currentTraceparent());
+    const b = withRequestTrace({}, () => currentTraceparent());
+    expect(a).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(traceId(a)).not.toBe(traceId(b));
+  });
+
+  it("continues the caller's traceparent with a span id of its own", () => {
+    const traceparent = withRequestTrace({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, () => currentTraceparent());
+    expect(traceId(traceparent)).toBe('0af7651916cd43dd8448eb211c80319c');
     expect(traceparent).not.toContain('b7ad6b7169203331');
+    // A malformed header starts a new trace rather than failing the request.
+    expect(withRequestTrace({ traceparent: 'garbage' }, () => currentTraceparent())).toMatch(/^00-[0-9a-f]{32}-/);
   });
 
-  it('leaves health and metrics probes untraced', async () => {
-    expect((await call('/readyz')).traceparent).toBeNull();
-    expect((await call('/metrics')).traceparent).toBeNull();
+  it('leaves a span that is already active alone', async () => {
+    const incoming = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+    await withConsumerSpan('outer', incoming, async () => {
+      const outer = currentTraceparent();
+      expect(withRequestTrace({}, () => currentTraceparent())).toBe(outer);
+    });
+  });
+
+  it('redacts keys and tokens in a query string (what traces record as url.query)', () => {
+    expect(redactQuery('service_code=billing&api_key=gdk_secret123&Token=gdst_abc')).toBe('service_code=billing&api_key=REDACTED&Token=REDACTED');
+    expect(redactQuery('key=a&key=b&gridId=G1')).toBe('key=REDACTED&gridId=G1');
   });
 
   it('continues a trace from Kafka headers in a consumer span, and passes it on', async () => {

@@ -1,4 +1,5 @@
-import { context, propagation, trace, type Context } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Link } from '@opentelemetry/api';
 
 // Trace context travels in Kafka headers (`traceparent`, W3C) and in the CloudEvent's
 // `traceparent` extension, so one trace follows a request through all four services.
@@ -39,4 +40,45 @@ export async function withConsumerSpan<T>(name: string, headers: Carrier, fn: ()
       }
     }),
   );
+}
+
+/**
+ * Runs `fn` inside one span for a batch of records (its transaction), linked to each record's
+ * trace; each record's effect then gets a span of its own in its trace (`withConsumerSpan`).
+ */
+export async function withBatchSpan<T>(name: string, headers: Carrier[], fn: () => Promise<T>): Promise<T> {
+  const tracer = trace.getTracer('griddispatch');
+  const links: Link[] = [];
+  for (const carrier of headers) {
+    const linked = trace.getSpanContext(contextFromHeaders(carrier));
+    if (linked) links.push({ context: linked });
+  }
+  return tracer.startActiveSpan(name, { links, attributes: { 'messaging.batch.message_count': headers.length } }, async (span) => {
+    try {
+      return await fn();
+    } catch (err) {
+      span.recordException(err as Error);
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * Runs `fn` (the rest of an HTTP request's handling) in a trace: the caller's `traceparent` or a
+ * new trace, with a span id of its own. When the HTTP instrumentation runs (an exporter is
+ * configured) it opened a real server span already, and this does nothing; otherwise it costs two
+ * random ids and no span object, so intake's events still carry a trace for routing to continue.
+ */
+export function withRequestTrace<T>(headers: Record<string, string | string[] | undefined>, fn: () => T): T {
+  if (trace.getActiveSpan()) return fn();
+  const parent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+  const continued = parent !== undefined && isSpanContextValid(parent);
+  const spanContext = {
+    traceId: continued ? parent.traceId : randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: continued ? parent.traceFlags : TraceFlags.SAMPLED,
+  };
+  return context.with(trace.setSpanContext(context.active(), spanContext), fn);
 }

@@ -3,7 +3,7 @@ import { dayNumberOfIsoDate, isoWeekday, localDayNumber, zonedInstant } from './
 // Working-time arithmetic: windows that count only the calendar's working hours, skipping
 // weekends and holidays, in the policy's time zone. Pure: every instant comes in as an argument.
 
-/** A calendar as written in the policy file (DESIGN §7). */
+/** A calendar as written in the policy file (docs/architecture.md#sla-policy). */
 export interface WorkingCalendar {
   /** ISO weekdays that are working days: 1 = Monday … 7 = Sunday (0 is read as Sunday too). */
   days: readonly number[];

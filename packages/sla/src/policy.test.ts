@@ -14,7 +14,7 @@ function issuesOf(input: unknown): { path: string; message: string }[] {
 }
 
 describe('parsePolicy', () => {
-  it('accepts the DESIGN §7 example and fills defaults', () => {
+  it('accepts the policy example of docs/architecture.md#sla-policy and fills defaults', () => {
     const policy = parsePolicy({
       timeZone: 'Asia/Shanghai',
       calendars: { office: { days: [1, 2, 3, 4, 5], hours: ['08:30-12:00', '14:00-17:30'], holidays: ['2026-10-01'] } },

@@ -4,7 +4,7 @@ import { assertCalendarUsable, parseHoursRange } from './calendar.ts';
 import { parseDuration } from './duration.ts';
 import { dayNumberOfIsoDate, isValidTimeZone } from './zoned.ts';
 
-// The SLA policy file (DESIGN §7): ordered rules, the first whose `match` holds wins. Checks that
+// The SLA policy file (docs/architecture.md#sla-policy): ordered rules, the first whose `match` holds wins. Checks that
 // span rules (names, calendar references, reachability) run once every field is valid. Two optional
 // additions to the format: a calendar's `workdays` (make-up working days on weekends, 调休) and a
 // rule's `description` (where the commitment comes from).

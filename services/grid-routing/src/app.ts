@@ -8,7 +8,7 @@ import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
-import { requestReceivedHandler } from './consumers/request-received.ts';
+import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
@@ -74,12 +74,12 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       subscription = await deps.bus.subscribe({
         groupId,
         topics: [Topics.requestsReceived],
-        handler: requestReceivedHandler({
+        ...requestReceivedConsumer({
           pool: deps.pool,
           logger,
           ctx,
           onOutcome(outcome) {
-            if (outcome === 'already_applied' || outcome.status === 'duplicate') return;
+            if (outcome.status === 'duplicate') return;
             if (outcome.status === 'assigned') decisions.inc({ result: 'assigned', resolved_by: outcome.event.data.resolvedBy });
             else decisions.inc({ result: 'unroutable', resolved_by: 'none' });
           },

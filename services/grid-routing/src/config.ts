@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
 import { parseEnv } from '@griddispatch/http';
 
-// grid-routing's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// grid-routing's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
 
 const duration = z.string().transform((text, ctx) => {
@@ -26,7 +26,7 @@ const timeZone = z.string().refine((tz) => {
 
 export const GridRoutingEnv = z.object({
   GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
-  /** Path of the SLA policy file (DESIGN §7); unset → packages/sla's DEFAULT_POLICY. */
+  /** Path of the SLA policy file (docs/architecture.md#sla-policy); unset → packages/sla's DEFAULT_POLICY. */
   GD_SLA_POLICY: z.string().min(1).optional(),
   /** A point just outside every polygon goes to the nearest grid within this distance. */
   GD_NEAREST_METERS: z.coerce.number().min(0).default(500),

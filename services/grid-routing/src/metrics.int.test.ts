@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, serializeEvent } from '@griddispatch/contracts';
 import { loadRetentionConfig, startRetention } from '@griddispatch/db';
 import { routingRetention } from './retention.ts';
-import { requestEvent, startHarness, type Harness } from './testing/harness.ts';
+import { ADMIN_KEY, requestEvent, startHarness, type Harness } from './testing/harness.ts';
 
 // What an operator reads on grid-routing's /metrics — decisions by how the grid was found, the
 // fallback desk's queue, lag and outbox — and what the retention sweeper takes.
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const res = await h.host.inject({ method: 'GET', url: '/metrics' });
+  const res = await h.host.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
   expect(res.statusCode).toBe(200);
   return res.body;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, serializeEvent } from '@griddispatch/contracts';
 import { HH_VILLAGE } from './testing/fixture-county.ts';
@@ -152,6 +153,23 @@ describe('trouble-call grouping', () => {
     expect(second?.incidentId).toBe(first?.incidentId);
     expect(third?.incidentId).toBe(first?.incidentId);
     expect(fourth?.incidentId).not.toBe(first?.incidentId);
+  });
+
+  it('a burst consumed in batches: each call dispatched once, one incident per 台区 with the calls counted, a redelivery or re-publication changes nothing', async () => {
+    const districts = ['TQ-001', 'TQ-002', 'TQ-003'];
+    const calls = Array.from({ length: 90 }, (_, i) => fault(`2026-11-26T10:${String(i % 10).padStart(2, '0')}:00`, districts[i % 3] as string));
+    const first = calls[0]!;
+    const republished = { ...first, id: randomUUID() };
+    const before = h.outputs.length;
+    // One publish: the bus hands the consumer whole batches of one partition.
+    await h.bus.publish(Topics.requestsReceived, [...calls, first, republished].map((event) => ({ key: event.data.id, value: serializeEvent(event) })));
+    await h.settle();
+    const outs = h.outputs.slice(before).map(assigned);
+    expect(outs.map((d) => d.workOrderId).sort()).toEqual(calls.map((c) => c.data.id).sort());
+    const byIncident = new Map<string, number[]>();
+    for (const d of outs) byIncident.set(d.incidentId as string, [...(byIncident.get(d.incidentId as string) ?? []), d.incidentSize as number]);
+    expect(byIncident.size).toBe(3);
+    for (const sizes of byIncident.values()) expect(sizes.sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 
   it('a fault call from another 台区 of the same grid is another incident; non-fault requests join none', async () => {

@@ -7,7 +7,7 @@ import type { Logger } from '@griddispatch/observability';
 import { BOARD_OPEN_STATUSES } from './board/board-view.ts';
 import { BoardHub } from './board/hub.ts';
 import { DEFAULT_GRIDS_URL, loadConfig, type IntakeConfig } from './config.ts';
-import { READ_MODEL_TOPICS, readModelHandler } from './consumers/index.ts';
+import { READ_MODEL_TOPICS, readModelConsumer } from './consumers/index.ts';
 import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { boardRoutes } from './routes/board.routes.ts';
@@ -15,6 +15,7 @@ import { intakeRetention } from './retention.ts';
 import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
+import { createRequestWriter } from './use-cases/create-request.ts';
 
 /** Sleeps that `interrupt()` cuts short (stop must not wait out a retry delay). */
 class Pause {
@@ -56,7 +57,7 @@ export interface IntakeDeps {
   /** Bus attempts per read-model record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
   /** Dispatch board tuning (tests shorten the heartbeat). */
-  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
+  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number; streamsPerKey?: number };
   /** Housekeeping of closed work orders and inbox marks. Default: `loadRetentionConfig()` (environment). */
   retention?: RetentionConfig;
 }
@@ -81,6 +82,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     pool: deps.pool,
     logger,
     now: deps.now ?? (() => new Date()),
+    requestWriter: createRequestWriter(deps.pool, logger),
     onAccepted: (channel, duplicate) => requestsTotal.inc({ channel, result: duplicate ? 'duplicate' : 'accepted' }),
   };
   const retentionConfig = deps.retention ?? loadRetentionConfig();
@@ -102,7 +104,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
         const joined = await deps.bus.subscribe({
           groupId: config.groupId,
           topics: [...READ_MODEL_TOPICS],
-          handler: readModelHandler(ctx),
+          ...readModelConsumer(ctx),
           ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
         });
         if (stopped) await joined.stop();
@@ -123,7 +125,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(adapterRoutes({ ...ctx, timeZone: config.timeZone }));
       await app.register(workOrderRoutes(ctx));
       await app.register(open311Routes(ctx));
-      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs }));
+      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
     },
     async start() {
       stopped = false;

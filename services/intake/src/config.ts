@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseEnv } from '@griddispatch/http';
 
-// intake's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// intake's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT, GD_API_KEYS and GD_TOPIC_PREFIX are read by main.ts / the embedded start.
 
 const timeZone = z.string().refine((tz) => {
@@ -30,6 +30,8 @@ export const IntakeEnv = z.object({
     .string()
     .refine((v) => /^https?:\/\/[^/]/.test(v) || /^\.{0,2}\/?[\w./-]*$/.test(v), 'an http(s) URL or a path')
     .default(DEFAULT_GRIDS_URL),
+  /** Event streams (`/v1/events/stream`) one API key may hold open on one replica. */
+  GD_STREAMS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(10),
 });
 
 export interface IntakeConfig {
@@ -37,9 +39,11 @@ export interface IntakeConfig {
   groupId: string;
   /** GD_GRIDS_URL; default DEFAULT_GRIDS_URL. */
   gridsUrl?: string;
+  /** GD_STREAMS_PER_KEY; default 10. */
+  streamsPerKey?: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
   const e = parseEnv(IntakeEnv, env, 'intake');
-  return { timeZone: e.GD_TIME_ZONE, groupId: e.GD_INTAKE_GROUP, gridsUrl: e.GD_GRIDS_URL };
+  return { timeZone: e.GD_TIME_ZONE, groupId: e.GD_INTAKE_GROUP, gridsUrl: e.GD_GRIDS_URL, streamsPerKey: e.GD_STREAMS_PER_KEY };
 }

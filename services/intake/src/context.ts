@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger } from '@griddispatch/observability';
+import type { RequestWriter } from './use-cases/create-request.ts';
 
 export { SCHEMA } from './schema.ts';
 
@@ -8,6 +9,8 @@ export interface IntakeContext {
   pool: Pool;
   logger: Logger;
   now: () => Date;
+  /** Stores new requests, concurrent ones in one transaction (group commit). */
+  requestWriter: RequestWriter;
   /** Told of each request stored (or found to be a retry of one), after its commit (metrics). */
   onAccepted?: (channel: string, duplicate: boolean) => void;
 }

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const res = await h.inject({ method: 'GET', url: '/metrics' });
+  const res = await h.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${KEYS.admin}` } });
   expect(res.statusCode).toBe(200);
   return res.body;
 }

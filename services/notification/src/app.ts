@@ -1,27 +1,30 @@
 import type { Pool } from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
+import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRetention, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { loadRetentionConfig, migrate, startRetention, type InboxConsumer, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
 import { createSmsGatewayChannel } from './channels/sms-gateway.ts';
 import type { Channel, ChannelName } from './channels/types.ts';
+import { createRedactor } from './channels/personal-data.ts';
 import { createWebhookChannel } from './channels/webhook.ts';
+import { systemResolver, type Resolver, type TargetPolicy } from './channels/webhook-target.ts';
 import { createWecomRobotChannel } from './channels/wecom-robot.ts';
 import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
-import { dispatchAssignedHandler } from './consumers/dispatch-assigned.ts';
-import { dispatchUnroutableHandler } from './consumers/dispatch-unroutable.ts';
-import { slaBreachesHandler } from './consumers/sla-breaches.ts';
-import { slaWarningsHandler } from './consumers/sla-warnings.ts';
-import { workordersEventsHandler } from './consumers/workorders-events.ts';
+import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
+import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
+import { slaBreachedConsumer } from './consumers/sla-breached.ts';
+import { slaWarningConsumer } from './consumers/sla-warning.ts';
+import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
+import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
@@ -50,6 +53,8 @@ export interface NotificationDeps {
   deliveryLoop?: boolean;
   /** Bus attempts per record and first retry delay. Default 5 attempts from 500 ms. */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
+  /** Resolves webhook hosts (tests inject names that resolve to chosen addresses). Default: the system resolver. */
+  resolve?: Resolver;
   /** Housekeeping of finished deliveries and inbox marks. Default: `loadRetentionConfig()` (environment). */
   retention?: RetentionConfig;
 }
@@ -68,8 +73,11 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const now = deps.now ?? (() => new Date());
   await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
 
+  const target: TargetPolicy = { allowPrivate: config.webhook.allowPrivate, resolve: deps.resolve ?? systemResolver };
+  if (config.webhook.allowPrivate) logger.warn('NOTIFY_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback and private addresses (development and tests only)');
+  const redactor = createRedactor(config.piiHashKey ?? (await storedPiiHashKey(deps.pool)));
   const channels: Record<ChannelName, Channel> = {
-    webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs }),
+    webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs, target, redactor }),
     wecom: createWecomRobotChannel({ timeoutMs: config.httpTimeoutMs }),
     sms: config.sms ? createSmsGatewayChannel({ ...config.sms, timeoutMs: config.httpTimeoutMs }) : createLogChannel(logger, 'sms'),
     log: createLogChannel(logger),
@@ -95,6 +103,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     retry: config.retry,
     rates: config.rates,
     concurrency: config.concurrency,
+    webhook: config.webhook,
     pollMs: config.pollMs,
     leaseMs: Math.max(60_000, 3 * config.httpTimeoutMs),
     now,
@@ -116,12 +125,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
   };
-  const handlers: Record<(typeof CONSUMED_TOPICS)[number], MessageHandler> = {
-    [Topics.dispatchAssigned]: dispatchAssignedHandler(consumerDeps),
-    [Topics.dispatchUnroutable]: dispatchUnroutableHandler(consumerDeps),
-    [Topics.workordersEvents]: workordersEventsHandler(consumerDeps),
-    [Topics.slaWarnings]: slaWarningsHandler(consumerDeps),
-    [Topics.slaBreaches]: slaBreachesHandler(consumerDeps),
+  const consumers: Record<(typeof CONSUMED_TOPICS)[number], InboxConsumer> = {
+    [Topics.dispatchAssigned]: dispatchAssignedConsumer(consumerDeps),
+    [Topics.dispatchUnroutable]: dispatchUnroutableConsumer(consumerDeps),
+    [Topics.workordersEvents]: workOrderUpdatedConsumer(consumerDeps),
+    [Topics.slaWarnings]: slaWarningConsumer(consumerDeps),
+    [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
   };
 
   const loop = deps.deliveryLoop ?? true;
@@ -133,7 +142,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   return {
     name: 'notification',
     routes: async (app) => {
-      await app.register(subscriptionRoutes({ pool: deps.pool, now }));
+      await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
     },
     async start() {
@@ -141,13 +150,13 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.
       const joined = await Promise.allSettled(
-        Object.entries(handlers).map(([topic, handler]) =>
+        Object.entries(consumers).map(([topic, consumer]) =>
           deps.bus.subscribe({
             groupId: `${groupPrefix}.${topic}`,
             topics: [topic],
             maxAttempts: retry.maxAttempts,
             retryBackoffMs: retry.backoffMs,
-            handler,
+            ...consumer,
           }),
         ),
       );

@@ -31,6 +31,24 @@ describe('notification config', () => {
     expect(c.rates.sms).toEqual({ tokens: 5, perMs: 1000 });
   });
 
+  it('reads the webhook isolation and target settings (issue 17)', () => {
+    expect(loadConfig({}).webhook).toEqual({ concurrency: 32, perSubscription: 2, disableAfterMs: 86_400_000, maxPerKey: 20, allowPrivate: false });
+    expect(loadConfig({}).piiHashKey).toBeNull();
+    const c = loadConfig({
+      NOTIFY_WEBHOOK_CONCURRENCY: '8',
+      NOTIFY_WEBHOOK_PER_SUBSCRIPTION: '1',
+      NOTIFY_WEBHOOK_DISABLE_AFTER: '12h',
+      NOTIFY_MAX_SUBSCRIPTIONS_PER_KEY: '5',
+      NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
+      NOTIFY_PII_HASH_KEY: 'a-long-enough-secret-key',
+    });
+    expect(c.webhook).toEqual({ concurrency: 8, perSubscription: 1, disableAfterMs: 43_200_000, maxPerKey: 5, allowPrivate: true });
+    expect(c.piiHashKey).toBe('a-long-enough-secret-key');
+    expect(() => loadConfig({ NOTIFY_WEBHOOK_DISABLE_AFTER: 'a day', NOTIFY_WEBHOOK_ALLOW_PRIVATE: 'yes', NOTIFY_PII_HASH_KEY: 'short' })).toThrow(
+      /NOTIFY_WEBHOOK_DISABLE_AFTER[\s\S]*NOTIFY_WEBHOOK_ALLOW_PRIVATE[\s\S]*NOTIFY_PII_HASH_KEY/,
+    );
+  });
+
   it('names every invalid variable', () => {
     expect(() => loadConfig({ GD_TIME_ZONE: 'Mars/Olympus', NOTIFY_RATE_WECOM: 'fast', NOTIFY_WECOM_ROBOTS: '{' })).toThrow(
       /GD_TIME_ZONE[\s\S]*NOTIFY_RATE_WECOM[\s\S]*NOTIFY_WECOM_ROBOTS/,

@@ -6,7 +6,7 @@ import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
 import type { Locale } from './templates/index.ts';
 import { parseEnv } from '@griddispatch/http';
 
-// notification's environment, parsed once at boot (DESIGN §4 Configuration). DATABASE_URL,
+// notification's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
 
 const timeZone = z.string().refine((tz) => {
@@ -46,6 +46,18 @@ const json = <T extends z.ZodType>(schema: T) =>
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** `90s`, `30m`, `24h`, `1d` → milliseconds. */
+const duration = z.string().transform((text, ctx) => {
+  const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 30m, 24h or 1d' });
+    return z.NEVER;
+  }
+  return Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+});
+
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+
 const header = z.string().transform((text, ctx) => {
   const i = text.indexOf(':');
   if (i <= 0) {
@@ -71,8 +83,20 @@ export const NotificationEnv = z.object({
   NOTIFY_RATE_WECOM: rate.default(parseRate('20/m')),
   NOTIFY_RATE_SMS: rate.default(parseRate('50/s')),
   NOTIFY_RATE_LOG: rate.default(null),
-  /** Sends in flight at once per process. */
+  /** Staff messages (SMS, WeCom, log) in flight at once per process: their own lane, never behind a webhook. */
   NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Webhook sends in flight at once per process (a lane of their own). */
+  NOTIFY_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Webhook sends in flight at once per subscription and process: a stalled receiver holds at most this many. */
+  NOTIFY_WEBHOOK_PER_SUBSCRIPTION: z.coerce.number().int().min(1).max(100).default(2),
+  /** A subscription whose deliveries failed without a success for this long is disabled. */
+  NOTIFY_WEBHOOK_DISABLE_AFTER: duration.default(86_400_000),
+  /** Subscriptions one API key may hold. */
+  NOTIFY_MAX_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** `1`: webhooks may reach loopback, private, link-local… addresses. Development and tests only. */
+  NOTIFY_WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  /** Key of the HMAC that replaces account numbers for subscribers without pii:read. Unset → a random key kept in the database. */
+  NOTIFY_PII_HASH_KEY: z.string().min(16).optional(),
   /** Safety poll of the delivery worker when nothing wakes it. */
   NOTIFY_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** SMS gateway (generic HTTP adapter). Unset → SMS messages go to the log. */
@@ -99,6 +123,8 @@ export interface NotificationConfig {
   httpTimeoutMs: number;
   rates: Record<ChannelName, RateSpec | null>;
   concurrency: number;
+  webhook: { concurrency: number; perSubscription: number; disableAfterMs: number; maxPerKey: number; allowPrivate: boolean };
+  piiHashKey: string | null;
   pollMs: number;
   sms: { url: string; authHeader?: { name: string; value: string } } | null;
   smsTemplates: Partial<Record<SubscriptionEventName, string>>;
@@ -117,6 +143,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     httpTimeoutMs: e.NOTIFY_HTTP_TIMEOUT_MS,
     rates: { webhook: e.NOTIFY_RATE_WEBHOOK, wecom: e.NOTIFY_RATE_WECOM, sms: e.NOTIFY_RATE_SMS, log: e.NOTIFY_RATE_LOG },
     concurrency: e.NOTIFY_CONCURRENCY,
+    webhook: {
+      concurrency: e.NOTIFY_WEBHOOK_CONCURRENCY,
+      perSubscription: e.NOTIFY_WEBHOOK_PER_SUBSCRIPTION,
+      disableAfterMs: e.NOTIFY_WEBHOOK_DISABLE_AFTER,
+      maxPerKey: e.NOTIFY_MAX_SUBSCRIPTIONS_PER_KEY,
+      allowPrivate: e.NOTIFY_WEBHOOK_ALLOW_PRIVATE,
+    },
+    piiHashKey: e.NOTIFY_PII_HASH_KEY ?? null,
     pollMs: e.NOTIFY_POLL_MS,
     sms: e.NOTIFY_SMS_URL ? { url: e.NOTIFY_SMS_URL, ...(e.NOTIFY_SMS_AUTH_HEADER ? { authHeader: e.NOTIFY_SMS_AUTH_HEADER } : {}) } : null,
     smsTemplates: e.NOTIFY_SMS_TEMPLATES,

@@ -7,6 +7,9 @@ import { notificationRetention } from './retention.ts';
 import { assignedData, assignedEvent, unroutableEvent } from './testing/fixtures.ts';
 import { startHarness, subscribe, type Harness } from './testing/harness.ts';
 
+/** Prometheus' key: /metrics needs the metrics:read scope. */
+const SCRAPER = 'prometheus-scraper-0123456789';
+
 // What an operator reads on /metrics of the notification service, and what the retention
 // sweeper leaves behind: pending deliveries stay, finished ones go after GD_RETENTION_DAYS.
 
@@ -16,7 +19,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   h = await startHarness();
-  app = await buildHttpHost({ pool: h.db.pool, logger: h.logger, services: [h.service], rateLimit: false });
+  app = await buildHttpHost({ pool: h.db.pool, logger: h.logger, services: [h.service], rateLimit: false, apiKeys: `prometheus:${SCRAPER}:metrics:read` });
 });
 afterAll(async () => {
   await app?.close();
@@ -24,7 +27,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${SCRAPER}` } });
   expect(res.statusCode).toBe(200);
   return res.body;
 }

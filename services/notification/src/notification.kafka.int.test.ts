@@ -24,7 +24,7 @@ beforeAll(async () => {
   db = await freshDatabase('notification_kafka');
   [webhook, sms] = await Promise.all([startReceiver(), startReceiver()]);
   bus = createKafkaBus({ brokers: await kafkaBrokers(), prefix: `test.${uniqueSuffix()}.`, clientId: 'notification-test', logger });
-  const config = loadConfig({ NOTIFY_SMS_URL: sms.url, NOTIFY_BACKOFF_BASE_MS: '200' });
+  const config = loadConfig({ NOTIFY_SMS_URL: sms.url, NOTIFY_BACKOFF_BASE_MS: '200', NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1' });
   service = await buildNotification({ pool: db.pool, bus, logger, config, groupId: `notification-${uniqueSuffix()}` });
   await service.start();
 });
@@ -42,7 +42,7 @@ async function publish(event: CloudEvent, key: string): Promise<void> {
 
 describe('notification through Kafka', () => {
   it('delivers a breach escalation as a signed webhook and an SMS to the supervisor, once', async () => {
-    const sub = await createSubscription(db.pool, { url: webhook.url, events: ['sla.breached'] }, { keyName: 'it', admin: true }, new Date());
+    const sub = await createSubscription(db.pool, { url: webhook.url, events: ['sla.breached'] }, { keyName: 'it', admin: true, piiRead: true }, new Date(), { maxPerKey: 20 });
     const data = assignedData();
     await publish(assignedEvent(data), data.grid.id);
     const breach = breachedEvent(breachedData(data.workOrderId, { level: 2, notify: ['supervisor'], latenessMs: 900_000 }));

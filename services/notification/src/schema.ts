@@ -1,4 +1,4 @@
-import { integer, jsonb, pgSchema, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, jsonb, pgSchema, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import type { Assignee, Contact, SubscriptionEventName } from '@griddispatch/contracts';
 import type { ChannelName, DeliveryPayload } from './channels/types.ts';
 
@@ -23,6 +23,13 @@ export const subscriptions = notification.table('subscriptions', {
   createdBy: text('created_by'),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
+  piiRead: boolean('pii_read').notNull(),
+  failingSince: ts('failing_since'),
+});
+
+export const settings = notification.table('settings', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
 });
 
 export const workOrderContacts = notification.table('work_order_contacts', {

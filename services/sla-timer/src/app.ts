@@ -1,14 +1,14 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Bus, MessageHandler, Subscription } from '@griddispatch/bus';
-import { InvalidEventError, Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRelay, startRetention, type Pool, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import type { Bus, Subscription } from '@griddispatch/bus';
+import { Topics } from '@griddispatch/contracts';
+import { byTopic, loadRetentionConfig, migrate, startRelay, startRetention, type Pool, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type SlaTimerConfig } from './config.ts';
-import { handleDispatchAssigned, type ConsumerDeps } from './consumers/dispatch-assigned.ts';
-import { handleWorkOrderUpdated } from './consumers/workorder-updated.ts';
+import { dispatchAssignedConsumer, type ConsumerDeps } from './consumers/dispatch-assigned.ts';
+import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { WALL_CLOCK, workClock, type WorkClock } from './domain/work-clock.ts';
 import { slaTimerRetention } from './retention.ts';
 import { TimerScheduler, type TickResult } from './scheduler.ts';
@@ -87,11 +87,10 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
     },
   });
   const consumerDeps: ConsumerDeps = { pool: deps.pool, ctx, onScheduled: (dues) => scheduler.scheduled(dues) };
-  const handler: MessageHandler = async (message) => {
-    if (message.topic === Topics.dispatchAssigned) await handleDispatchAssigned(consumerDeps, message);
-    else if (message.topic === Topics.workordersEvents) await handleWorkOrderUpdated(consumerDeps, message);
-    else throw new InvalidEventError(`sla-timer does not consume ${message.topic}`);
-  };
+  const consumer = byTopic({
+    [Topics.dispatchAssigned]: dispatchAssignedConsumer(consumerDeps),
+    [Topics.workordersEvents]: workOrderUpdatedConsumer(consumerDeps),
+  });
 
   let subscription: Subscription | undefined;
   let relay: Relay | undefined;
@@ -107,7 +106,7 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
       subscription = await deps.bus.subscribe({
         groupId,
         topics: consumedTopics,
-        handler,
+        ...consumer,
         ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
       if ((deps.timers ?? 'auto') === 'auto') scheduler.start();

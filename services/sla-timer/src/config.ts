@@ -16,7 +16,7 @@ const duration = z.string().transform((text, ctx) => {
 });
 
 export const SlaTimerEnv = z.object({
-  /** Policy file (DESIGN §7) whose calendars and time zone count working-time windows; unset → built-in. */
+  /** Policy file (docs/architecture.md#sla-policy) whose calendars and time zone count working-time windows; unset → built-in. */
   GD_SLA_POLICY: z.string().min(1).optional(),
   /** How often the scheduler looks for due timers it was not told about and loads the next ones. */
   GD_SLA_POLL_INTERVAL: duration.default(2_000),

@@ -2,7 +2,7 @@
 import { createKafkaBus } from '@griddispatch/bus';
 import { DEFAULT_TOPIC_PREFIX } from '@griddispatch/contracts';
 import { createPool } from '@griddispatch/db';
-import { buildHttpHost, onShutdownSignal, parseHttpEnv } from '@griddispatch/http';
+import { buildHttpHost, hostOptions, onShutdownSignal, parseServiceHttpEnv } from '@griddispatch/http';
 import { createLogger, startTelemetry } from '@griddispatch/observability';
 import { buildSlaTimer } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -12,11 +12,11 @@ const logger = createLogger({ service: 'sla-timer' });
 const { DATABASE_URL, KAFKA_BROKERS, GD_TOPIC_PREFIX } = process.env;
 if (!DATABASE_URL || !KAFKA_BROKERS) throw new Error('distributed sla-timer needs DATABASE_URL and KAFKA_BROKERS');
 
-const http = parseHttpEnv();
+const http = parseServiceHttpEnv();
 const pool = createPool(DATABASE_URL, { applicationName: 'sla-timer', logger });
 const bus = createKafkaBus({ brokers: KAFKA_BROKERS.split(','), prefix: GD_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX, clientId: 'sla-timer', logger });
 const service = await buildSlaTimer({ pool, bus, logger, config: loadConfig() });
-const host = await buildHttpHost({ pool, logger, apiKeys: http.apiKeys, services: [service], rateLimit: http.rateLimit, bodyLimit: http.bodyLimit });
+const host = await buildHttpHost({ pool, logger, ...hostOptions(http), services: [service] });
 
 await service.start();
 await host.listen({ port: http.port, host: http.host });

@@ -10,6 +10,9 @@ import { buildSlaTimer, type SlaTimerHandle } from './app.ts';
 import { slaTimerRetention } from './retention.ts';
 import { assignedEvent, FakeClock, publish, silentLogger, testConfig, workOrderEvent } from './testing/harness.ts';
 
+/** Prometheus' key: /metrics needs the metrics:read scope. */
+const SCRAPER = 'prometheus-scraper-0123456789';
+
 // What an operator reads on sla-timer's /metrics — pending timers by kind, timers fired, the
 // outbox while the relay is away — and what the retention sweeper takes: finished work orders'
 // timers only.
@@ -28,7 +31,7 @@ beforeAll(async () => {
   bus = createTestInProcessBus();
   clock = new FakeClock(START.getTime());
   service = await buildSlaTimer({ pool: db.pool, bus, logger: silentLogger, config: testConfig(), policy: DEFAULT_POLICY, now: clock.now, timers: 'manual', groupId });
-  app = await buildHttpHost({ pool: db.pool, logger: silentLogger, services: [service], rateLimit: false });
+  app = await buildHttpHost({ pool: db.pool, logger: silentLogger, services: [service], rateLimit: false, apiKeys: `prometheus:${SCRAPER}:metrics:read` });
   await service.start();
 });
 afterAll(async () => {
@@ -39,7 +42,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${SCRAPER}` } });
   expect(res.statusCode).toBe(200);
   return res.body;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CreateRequestBody } from '@griddispatch/contracts';
-import type { RequestGenerator } from '../../../apps/griddispatch/src/commands/simulate-plan.ts';
-import { dueCount, plannedCount } from '../../../apps/griddispatch/src/commands/simulate-plan.ts';
+import type { RequestGenerator } from '@griddispatch/cli/simulate-plan';
+import { dueCount, plannedCount } from '@griddispatch/cli/simulate-plan';
 
 // Open-loop load on intake's POST /v1/requests, the way `griddispatch simulate` sends it (same
 // generator, same schedule fixed by the clock), plus what a real source system does when intake

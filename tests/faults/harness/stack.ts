@@ -14,7 +14,7 @@ import { freePort, ServiceProcess } from './processes.ts';
 export const SERVICE_NAMES = ['intake', 'grid-routing', 'sla-timer', 'notification'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-export const API_KEY = 'faults-suite-secret';
+export const API_KEY = 'faults-suite-secret-00001';
 
 /**
  * Every request matches one rule: ack within 2 s, resolve within 4 s, a warning 1 s ahead of each,
@@ -90,6 +90,8 @@ export async function startFaultStack(options: StackOptions = {}): Promise<Fault
       GD_TOPIC_PREFIX: topicPrefix,
       HOST: '127.0.0.1',
       GD_API_KEYS: `faults:${API_KEY}:admin`,
+      // Service processes refuse to start without their own pepper (http/env.ts).
+      GD_KEY_PEPPER: 'faults-suite-key-pepper-0123456789abcdef',
       GD_RATE_LIMIT_MAX: '0',
       GD_SLA_POLICY: policyFile,
       LOG_LEVEL: process.env.GD_FAULTS_LOG_LEVEL ?? 'info',
@@ -100,6 +102,8 @@ export async function startFaultStack(options: StackOptions = {}): Promise<Fault
       // SMS goes to the log channel here (no gateway); its 50/s default would make the drain, not
       // the faults, the slow part of every scenario.
       NOTIFY_RATE_SMS: 'unlimited',
+      // The test's webhook receivers listen on loopback, which production refuses (issue 17.1).
+      NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
       ...options.env,
     };
     const services = {} as Record<ServiceName, ServiceProcess>;

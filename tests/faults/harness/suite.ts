@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Topics } from '@griddispatch/contracts';
 import { generateSampleCounty } from '@griddispatch/grid';
-import { createRequestGenerator, Rng } from '../../../apps/griddispatch/src/commands/simulate-plan.ts';
+import { createRequestGenerator, Rng } from '@griddispatch/cli/simulate-plan';
 import { audit, waitUntilQuiet, type ScenarioCounts } from './audit.ts';
 import { KafkaLog } from './kafka-log.ts';
 import { startLoad } from './load.ts';

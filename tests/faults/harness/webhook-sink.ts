@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
-import { startReceiver, type Receiver } from '../../../services/notification/src/testing/receiver.ts';
+import { startReceiver, type Receiver } from '@griddispatch/notification/testing/receiver';
 
 // The integrator's end of a webhook subscription: a real HTTP server that records every delivery
 // by its `webhook-id` (the CloudEvent id, the same on every retry) and answers as the scenario

@@ -16,11 +16,42 @@ function run(command: string, args: string[], env: Record<string, string> = {}) 
 }
 
 describe('griddispatch entry points', () => {
-  it('lists the commands with --help', () => {
-    const { code, out, err } = run(tsx, ['apps/griddispatch/src/main.ts', '--help']);
-    expect(code).toBe(0);
-    const text = out + err;
-    for (const command of ['start', 'tail <topic>', 'requests', 'dlq', 'simulate']) expect(text).toContain(`  ${command}`);
+  it('writes --help to stdout with exit 0, so `griddispatch --help | less` shows it', () => {
+    for (const flag of ['--help', '-h', 'help']) {
+      const { code, out, err } = run(tsx, ['apps/griddispatch/src/main.ts', flag]);
+      expect(code).toBe(0);
+      expect(err).toBe('');
+      for (const command of ['start', 'tail <topic>', 'requests', 'dlq', 'simulate', 'import <dir>']) expect(out).toContain(`  ${command}`);
+    }
+  });
+
+  it("writes each command's help to stdout with exit 0, without running it", () => {
+    for (const command of ['start', 'tail', 'requests', 'dlq', 'simulate', 'import']) {
+      const { code, out, err } = run('node', [bin, command, '--help']);
+      expect({ command, code, err }).toEqual({ command, code: 0, err: '' });
+      expect(out).toMatch(new RegExp(`^usage: griddispatch ${command}`));
+    }
+    // `help <command>` is the same as `<command> --help`.
+    const viaHelp = run('node', [bin, 'help', 'tail']);
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.out).toMatch(/^usage: griddispatch tail/);
+  });
+
+  it('writes a missing or unknown command to stderr with exit 2 and nothing on stdout', () => {
+    const none = run('node', [bin]);
+    expect(none.code).toBe(2);
+    expect(none.out).toBe('');
+    expect(none.err).toContain('usage: griddispatch <command>');
+
+    const unknown = run('node', [bin, 'launch']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toBe('');
+    expect(unknown.err).toContain('error: unknown command: launch');
+
+    const startArgs = run('node', [bin, 'start', '--port', '9']);
+    expect(startArgs.code).toBe(2);
+    expect(startArgs.out).toBe('');
+    expect(startArgs.err).toContain('error: start takes no arguments');
   });
 
   it('runs through the bin launcher with per-command help and exit code 2 for bad usage', () => {
@@ -30,6 +61,7 @@ describe('griddispatch entry points', () => {
 
     const bad = run('node', [bin, 'tail']);
     expect(bad.code).toBe(2);
+    expect(bad.out).toBe('');
     expect(bad.err).toContain('error: tail needs a topic');
     expect(bad.err).toContain('usage: griddispatch tail');
 

@@ -218,7 +218,7 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
       timeoutMs: READ_TIMEOUT_MS,
       signal: ctx.io.signal,
       // Publish, then commit: a crash in between replays these again next time, which the
-      // consumers' inboxes absorb (DESIGN §5); committing first could lose them.
+      // consumers' inboxes absorb (docs/architecture.md#reliability-rules); committing first could lose them.
       whileMember: async (consumer, records) => {
         replayed = selected(records);
         await producer.send({

@@ -28,7 +28,7 @@ export const STATUS_WORDS: Record<RequestStatus, string> = {
   cancelled: '已取消',
 };
 
-/** Stages a request in `status` has already satisfied (DESIGN §7: a stage ends with its event). */
+/** Stages a request in `status` has already satisfied (docs/architecture.md#sla-policy: a stage ends with its event). */
 export function satisfiedStages(status: RequestStatus): Set<Stage> {
   const order: RequestStatus[] = ['acknowledged', 'en_route', 'arrived', 'resolved', 'closed'];
   const at = order.indexOf(status);
@@ -184,6 +184,31 @@ export function truncateDisplay(text: string, width: number): string {
     used += w;
   }
   return `${out}…`;
+}
+
+// Free text from the API and the topics (work-order notes, names, reasons, a DLQ error) is
+// written by others: a note carrying ESC sequences could recolour the terminal, move the cursor,
+// rewrite earlier lines or set the window title (issue 17.6). Whole escape sequences go first
+// (CSI, OSC, other two-character ESC), then every C0/C1 control character except \n and \t,
+// and the bidirectional overrides that make text display in another order than it reads.
+// eslint-disable-next-line no-control-regex -- matching escape sequences is the point
+const ESCAPE_SEQUENCES = /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` without terminal escape sequences and control characters (\n and \t stay). */
+export function cleanText(text: string): string {
+  return text.replace(ESCAPE_SEQUENCES, '').replace(CONTROL, '');
+}
+
+/** `value` with `cleanText` applied to every string in it (API answers and events before they are printed). */
+export function cleanDeep<T>(value: T): T {
+  if (typeof value === 'string') return cleanText(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => cleanDeep(v)) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [cleanText(k), cleanDeep(v)])) as T;
+  }
+  return value;
 }
 
 /** Rows under a header, columns separated by two spaces; the last column is not padded. */

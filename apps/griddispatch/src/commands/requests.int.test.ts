@@ -54,7 +54,7 @@ beforeAll(async () => {
   const logger = createLogger({ service: 'cli-test', level: process.env.LOG_LEVEL ?? 'warn' });
   bus = createInProcessBus({ prefix: 'griddispatch.', logger });
   // The embedded start's development key, which the CLI uses when GD_API_KEY is unset.
-  const http = parseHttpEnv({ GD_API_KEYS: 'dev:dev-secret:admin', GD_RATE_LIMIT_MAX: '0' });
+  const http = parseHttpEnv({ GD_API_KEYS: 'dev:dev-secret:admin', GD_RATE_LIMIT_MAX: '0' }, { allowDevSecret: true });
   stack = await buildStack({ pool: db.pool, bus, logger, http, sampleData: true });
   const address = await stack.host.listen({ port: 0, host: '127.0.0.1' });
   env = { GD_URL: address, GD_TIME_ZONE: 'Asia/Shanghai' };

@@ -6,6 +6,7 @@ import {
   CATEGORY_WORDS,
   STAGE_WORDS,
   STATUS_WORDS,
+  cleanDeep,
   dateTime,
   deadlineTime,
   eventTime,
@@ -85,8 +86,10 @@ function breachCell(r: RequestSummary, paint: Paint): string {
 }
 
 /** The aligned table of `requests list`. */
-export function renderRequestTable(items: RequestSummary[], opts: RenderOptions): string {
+export function renderRequestTable(raw: RequestSummary[], opts: RenderOptions): string {
   const paint = painter(opts.color);
+  // What the API answers was written by others: no terminal control gets through (format.ts).
+  const items = cleanDeep(raw);
   const rows = items.map((r) => [
     eventTime(new Date(r.receivedAt), opts.now, opts.timeZone),
     r.id,
@@ -104,8 +107,9 @@ export function renderRequestTable(items: RequestSummary[], opts: RenderOptions)
 }
 
 /** The detail view of `requests show`. */
-export function renderRequestDetail(r: RequestView, opts: RenderOptions): string {
+export function renderRequestDetail(raw: RequestView, opts: RenderOptions): string {
   const paint = painter(opts.color);
+  const r = cleanDeep(raw);
   const lines: string[] = [];
   const field = (label: string, value: string) => lines.push(`  ${paint('dim', label.padEnd(10))}${value}`);
   lines.push(`${paint('bold', '请求')} ${r.id}`);

@@ -1,11 +1,12 @@
 import { createInProcessBus, createKafkaBus, type Bus } from '@griddispatch/bus';
-import { onShutdownSignal, parseEnv, parseHttpEnv } from '@griddispatch/http';
+import { DEV_SECRET, onShutdownSignal, parseEnv, parseHttpEnv } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { openDatabase } from '../database.ts';
 import { CliEnv } from '../env.ts';
 import { buildStack } from '../stack.ts';
 
-const DEV_KEYS = 'dev:dev-secret:admin';
+const DEV_KEYS = `dev:${DEV_SECRET}:admin`;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** `griddispatch start`: the whole stack in one process (README's first command). */
 export async function start(): Promise<void> {
@@ -16,8 +17,12 @@ export async function start(): Promise<void> {
     // A new user sees dispatch at once, but a development key is never reachable from the network.
     process.env.GD_API_KEYS = DEV_KEYS;
     process.env.HOST ??= '127.0.0.1';
+    if (!LOOPBACK.has(process.env.HOST)) {
+      throw new Error(`GD_API_KEYS is unset: the development key "${DEV_SECRET}" is served on 127.0.0.1 only, not on HOST=${process.env.HOST}; set GD_API_KEYS (griddispatch keys --help)`);
+    }
   }
-  const http = parseHttpEnv(process.env);
+  // /docs by default only where nobody else can reach it.
+  const http = parseHttpEnv(process.env, { allowDevSecret: devKeys, docsByDefault: LOOPBACK.has(process.env.HOST ?? '0.0.0.0') });
 
   const db = await openDatabase(env, logger);
   if (db.kind !== 'external' && db.kind !== 'embedded') {
@@ -35,6 +40,6 @@ export async function start(): Promise<void> {
     await db.close();
   });
   const address = await stack.host.listen({ port: http.port, host: http.host });
-  logger.info({ address, bus: bus.kind, database: db.kind }, `grid-dispatch is up at ${address} (API docs: ${address}/docs)`);
-  if (devKeys) logger.warn(`GD_API_KEYS unset: created the development key "${DEV_KEYS}"; use: Authorization: Bearer dev-secret`);
+  logger.info({ address, bus: bus.kind, database: db.kind }, `grid-dispatch is up at ${address} ${http.docs ? ` (API docs: ${address}/docs)` : ''}`);
+  if (devKeys) logger.warn(`GD_API_KEYS unset: created the development key "${DEV_KEYS}"; use: Authorization: Bearer ${DEV_SECRET}`);
 }

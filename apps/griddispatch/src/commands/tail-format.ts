@@ -8,7 +8,7 @@ import {
   type WorkOrderEventType,
 } from '@griddispatch/contracts';
 import { maskName } from '@griddispatch/observability';
-import { CATEGORY_WORDS, STAGE_WORDS, STATUS_WORDS, clockTime, compactDuration, deadlineTime, painter, timeLeft, type Paint } from './format.ts';
+import { CATEGORY_WORDS, STAGE_WORDS, STATUS_WORDS, cleanDeep, cleanText, clockTime, compactDuration, deadlineTime, painter, timeLeft, type Paint } from './format.ts';
 
 // One readable line per record for `griddispatch tail`:
 //   14:05:12  后湖3号网格  3f2a9c1e  派单 后湖3号网格 → 张** (manager) · aquaculture-circle · 到达截止 14:32 (剩余 27m)
@@ -194,7 +194,8 @@ function dlqPrefix(record: TailRecord, paint: Paint): string {
   const h = record.headers;
   const source = h[DlqHeaders.sourceOffset] ? ` ${h[DlqHeaders.sourcePartition] ?? '?'}@${h[DlqHeaders.sourceOffset]}` : '';
   // The bus writes the error as `<name>: <message>`.
-  const error = h[DlqHeaders.error] ? ` ${h[DlqHeaders.error]}` : '';
+  const dlqError = h[DlqHeaders.error];
+  const error = dlqError ? ` ${cleanText(dlqError)}` : '';
   return `${paint(['red', 'bold'], '死信')} ×${h[DlqHeaders.attempts] ?? '?'}${source}${error}`;
 }
 
@@ -208,9 +209,10 @@ export function formatTailLine(record: TailRecord, memory: TailMemory, opts: Tai
   let event: CloudEvent | null = null;
   let parseError: string | null = null;
   try {
-    event = parseEvent(record.value);
+    // Every string in it is cleaned of terminal control before anything is printed.
+    event = cleanDeep(parseEvent(record.value));
   } catch (err) {
-    parseError = err instanceof Error ? err.message : String(err);
+    parseError = cleanText(err instanceof Error ? err.message : String(err));
   }
   if (event && !isDlq) memory.learn(event);
 
@@ -220,7 +222,7 @@ export function formatTailLine(record: TailRecord, memory: TailMemory, opts: Tai
   const at = event ? new Date(event.time) : opts.now;
   const time = paint('dim', clockTime(at, opts.timeZone));
   const gridText = paint('cyan', grid.name ?? grid.id ?? '—');
-  const wo = paint('yellow', shortId(event ? workOrderOf(event) : (record.key ?? '—')));
+  const wo = paint('yellow', shortId(event ? workOrderOf(event) : cleanText(record.key ?? '—')));
   const what: string[] = [];
   if (isDlq) what.push(dlqPrefix(record, paint));
   if (event) what.push(describe(event, memory, opts, paint));

@@ -17,7 +17,7 @@ import {
 import { Topics, type Topic } from '../topics.ts';
 
 // Event data schemas. A version only gains optional fields; a breaking change is a new `.vN`
-// type beside the old one (DESIGN §4).
+// type beside the old one (docs/architecture.md#topics-and-events).
 
 export const RequestReceivedV1 = z.object({
   id: z.string(),

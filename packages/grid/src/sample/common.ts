@@ -26,7 +26,7 @@ export interface SampleCounty {
   rosters: RosterEntry[];
 }
 
-/** The facts of DESIGN §9 at scale 1 (copy 0 keeps its geometry and staff at any scale). */
+/** The facts of docs/architecture.md#sample-data at scale 1 (copy 0 keeps its geometry and staff at any scale). */
 export const SAMPLE_FACTS = {
   houhu: {
     districtGrids: 7,

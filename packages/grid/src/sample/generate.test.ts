@@ -20,7 +20,7 @@ describe('generateSampleCounty — deterministic', () => {
   });
 });
 
-describe('the county of DESIGN §9', () => {
+describe('the sample county (docs/architecture.md#sample-data)', () => {
   const districtsOf = (prefix: string) => county.districts.filter((d) => d.code.startsWith(`${prefix}-`));
   const customersOf = (prefix: string) => {
     const codes = new Set(districtsOf(prefix).map((d) => d.code));

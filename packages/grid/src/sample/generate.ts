@@ -27,7 +27,7 @@ export const MAX_SCALE = 800;
 /** The scale of the routing benchmark: 10,016 polygons and 1,000,000 customer accounts. */
 export const BENCH_SCALE = { scale: 313, customerScale: 50 } as const;
 
-/** Deterministic sample county per DESIGN §9: the rural 后湖 station and urban 天城镇 of 崇阳 county. */
+/** Deterministic sample county per docs/architecture.md#sample-data: the rural 后湖 station and urban 天城镇 of 崇阳 county. */
 export function generateSampleCounty(options: SampleCountyOptions = {}): SampleCounty {
   const seed = options.seed ?? 1;
   const scale = options.scale ?? 1;

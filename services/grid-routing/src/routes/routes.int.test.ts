@@ -16,7 +16,7 @@ afterAll(async () => {
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('GET /v1/grids', () => {
-  it('lists every grid with its 台区, polygon and staff (DESIGN §4)', async () => {
+  it('lists every grid with its 台区, polygon and staff (docs/architecture.md#http-api)', async () => {
     const res = await h.host.inject({ method: 'GET', url: '/v1/grids', headers: auth(READ_KEY) });
     expect(res.statusCode).toBe(200);
     const items = res.json<{ items: GridView[] }>().items;

@@ -20,8 +20,8 @@ import { loadConfig, type GridRoutingConfig } from '../config.ts';
 import { importData } from '../use-cases/import-data.ts';
 import { fixtureFiles } from './fixture-county.ts';
 
-export const ADMIN_KEY = 'routing-admin-secret';
-export const READ_KEY = 'routing-reader-secret';
+export const ADMIN_KEY = 'routing-admin-secret-0001';
+export const READ_KEY = 'routing-reader-secret-001';
 
 export type Output =
   | { type: 'assigned'; key: string; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>; data: DispatchAssignedV1 }

@@ -17,7 +17,7 @@ export interface SampleDataOptions {
 }
 
 /**
- * Loads the deterministic sample county (DESIGN §9) when the routing schema holds no grids yet,
+ * Loads the deterministic sample county (docs/architecture.md#sample-data) when the routing schema holds no grids yet,
  * so a first embedded start dispatches at once. Returns null when data was already there.
  */
 export async function loadSampleData(pool: Pool, options: SampleDataOptions = {}): Promise<{ version: number; counts: Partial<Record<ImportKind, ApplyCounts>> } | null> {

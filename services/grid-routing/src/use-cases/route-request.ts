@@ -46,19 +46,38 @@ interface RequestMeta {
  * The issue's order: customer account → its 台区 → grid; the 台区 code; the point (inside a
  * polygon, else the nearest grid within GD_NEAREST_METERS); the community code → area grid.
  */
-export async function resolveRequest(client: PoolClient, data: RoutingData, request: RequestReceivedV1): Promise<Resolution> {
+export async function resolveRequest(client: PoolClient, data: RoutingData, request: RequestReceivedV1, customers?: CustomerRegistry): Promise<Resolution> {
+  const accountNo = request.customer?.accountNo;
+  const registry = customers ?? (accountNo ? await lookUpCustomers(client, [accountNo]) : new Map());
+  return resolveWith(data, request, registry);
+}
+
+interface RegistryEntry {
+  districtCode: string;
+  classes: string[];
+}
+
+/** Customer registry entries by account number, for the accounts looked up. */
+type CustomerRegistry = Map<string, RegistryEntry>;
+
+async function lookUpCustomers(client: PoolClient, accountNos: string[]): Promise<CustomerRegistry> {
+  const { rows } = await client.query<{ account_no: string; district_code: string; classes: string[] }>(
+    'SELECT account_no, district_code, classes FROM routing.customers WHERE account_no = ANY($1::text[])',
+    [accountNos],
+  );
+  return new Map(rows.map((row) => [row.account_no, { districtCode: row.district_code, classes: row.classes }]));
+}
+
+function resolveWith(data: RoutingData, request: RequestReceivedV1, customers: CustomerRegistry): Resolution {
   const tried: string[] = [];
   let accountDistrictCode: string | undefined;
   let registryClasses: string[] = [];
   const accountNo = request.customer?.accountNo;
   if (accountNo) {
-    const { rows } = await client.query<{ district_code: string; classes: string[] }>(
-      'SELECT district_code, classes FROM routing.customers WHERE account_no = $1',
-      [accountNo],
-    );
-    if (rows[0]) {
-      accountDistrictCode = rows[0].district_code;
-      registryClasses = rows[0].classes;
+    const entry = customers.get(accountNo);
+    if (entry) {
+      accountDistrictCode = entry.districtCode;
+      registryClasses = entry.classes;
     } else tried.push(`account ${accountNo} is not in the customer registry`);
   }
   const { districtCode, lon, lat, communityCode } = request.location;
@@ -69,6 +88,83 @@ export async function resolveRequest(client: PoolClient, data: RoutingData, requ
   }
   if (tried.length === 0) tried.push('the request names no account, 台区, point or community');
   return { ok: false, reason: tried.join('; '), registryClasses };
+}
+
+/** What the requests of one consumed batch share: read once, and their 台区 locked in one order. */
+export interface RoutingBatch {
+  data: RoutingData;
+  /** Requests already decided (before this batch, or earlier in it). */
+  routed: Set<string>;
+  resolutions: Map<string, Resolution>;
+  /** Locked in prepareBatch: joinIncident need not lock again. */
+  lockedDistricts: Set<string>;
+  /** Written by finishBatch, in one statement each. */
+  outbox: OutboxRecord[];
+  decisions: RoutedRow[];
+}
+
+interface RoutedRow {
+  requestId: string;
+  eventId: string;
+  status: 'assigned' | 'unroutable';
+  reason: string | null;
+  gridId: string | null;
+  incidentId: string | null;
+  resolvedBy: ResolvedBy | null;
+  request: RequestReceivedV1;
+  routedAt: Date;
+}
+
+/**
+ * Reads a batch's routing decisions, customers and data version in three statements, resolves
+ * every request in memory, and takes the incident locks of all its fault calls' 台区 in sorted
+ * order — so batches on different partitions queue behind each other instead of deadlocking.
+ */
+export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requests: RequestReceivedV1[]): Promise<RoutingBatch> {
+  const data = await ctx.data.current(client);
+  const { rows } = await client.query<{ request_id: string }>('SELECT request_id FROM routing.routed_requests WHERE request_id = ANY($1::text[])', [
+    requests.map((r) => r.id),
+  ]);
+  const accounts = [...new Set(requests.flatMap((r) => (r.customer?.accountNo ? [r.customer.accountNo] : [])))];
+  const customers = accounts.length > 0 ? await lookUpCustomers(client, accounts) : new Map<string, RegistryEntry>();
+  const resolutions = new Map(requests.map((r) => [r.id, resolveWith(data, r, customers)]));
+  const districts = new Set<string>();
+  for (const r of requests) {
+    const resolution = resolutions.get(r.id);
+    if (r.category === 'fault_repair' && resolution?.ok && resolution.districtCode) districts.add(resolution.districtCode);
+  }
+  if (districts.size > 0) {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [
+      [...districts].sort(),
+    ]);
+  }
+  return { data, routed: new Set(rows.map((row) => row.request_id)), resolutions, lockedDistricts: districts, outbox: [], decisions: [] };
+}
+
+/** The batch's dispatch events and routing decisions, one statement each. */
+export async function finishBatch(client: PoolClient, batch: RoutingBatch): Promise<void> {
+  await enqueueOutbox(client, SCHEMA, batch.outbox);
+  await writeDecisions(client, batch.decisions);
+}
+
+async function writeDecisions(client: PoolClient, rows: RoutedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(pick: (row: RoutedRow) => T) => rows.map(pick);
+  await client.query(
+    `INSERT INTO routing.routed_requests (request_id, event_id, status, reason, grid_id, incident_id, resolved_by, request, routed_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::timestamptz[])`,
+    [
+      col((r) => r.requestId),
+      col((r) => r.eventId),
+      col((r) => r.status),
+      col((r) => r.reason),
+      col((r) => r.gridId),
+      col((r) => r.incidentId),
+      col((r) => r.resolvedBy),
+      col((r) => JSON.stringify(r.request)),
+      col((r) => r.routedAt),
+    ],
+  );
 }
 
 interface IncidentLink {
@@ -82,8 +178,8 @@ interface IncidentLink {
  * window, else opens a new one. Serialised per 台区 with a transaction-scoped advisory lock, so
  * concurrent calls from one 台区 on different partitions cannot open two incidents.
  */
-async function joinIncident(client: PoolClient, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules): Promise<IncidentLink> {
-  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
+async function joinIncident(client: PoolClient, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules, locked: boolean): Promise<IncidentLink> {
+  if (!locked) await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
   const { rows } = await client.query<{ id: string; last_call_at: Date; call_count: number; urgency: Urgency }>(
     `SELECT id, last_call_at, call_count, urgency FROM routing.incidents
       WHERE district_code = $1 AND last_call_at BETWEEN $2::timestamptz - $3 * interval '1 millisecond' AND $2::timestamptz + $3 * interval '1 millisecond'
@@ -121,6 +217,8 @@ export interface AssignOptions {
   /** When the people on duty are looked up: the request's receipt, or now for a re-route. */
   dutyAt: Date;
   traceparent?: string | undefined;
+  /** A consumed batch: its locks are taken and its outbox rows are written once, at its end. */
+  batch?: RoutingBatch | undefined;
 }
 
 /** Builds the assignment for a resolved request and writes the incident and outbox rows. */
@@ -144,7 +242,7 @@ export async function assign(
       windowMs: ctx.config.incidentWindowMs,
       urgentCalls: ctx.config.incidentUrgentCalls,
       criticalCalls: ctx.config.incidentCriticalCalls,
-    });
+    }, options.batch?.lockedDistricts.has(resolution.districtCode) ?? false);
   }
   const urgency = maxUrgency(request.urgency, incident?.urgency ?? 'normal');
   const sla = planFor(ctx.policy, { category: request.category, customerClasses: classes, urgency, areaType: grid.areaType, gridId: grid.id }, receivedAt);
@@ -172,7 +270,7 @@ export async function assign(
     time: ctx.now(),
     traceparent: options.traceparent,
   });
-  await enqueueOutbox(client, SCHEMA, [outboxRecord(Topics.dispatchAssigned, grid.id, event)]);
+  await emit(client, options.batch, outboxRecord(Topics.dispatchAssigned, grid.id, event));
   return { incidentId: incident?.incidentId ?? null, event };
 }
 
@@ -182,6 +280,7 @@ export async function emitUnroutable(
   request: RequestReceivedV1,
   reason: string,
   traceparent: string | undefined,
+  batch?: RoutingBatch,
 ): Promise<CloudEvent<'cn.griddispatch.dispatch.unroutable.v1'>> {
   const event = buildEvent({
     type: 'cn.griddispatch.dispatch.unroutable.v1',
@@ -191,8 +290,13 @@ export async function emitUnroutable(
     time: ctx.now(),
     traceparent,
   });
-  await enqueueOutbox(client, SCHEMA, [outboxRecord(Topics.dispatchUnroutable, request.id, event)]);
+  await emit(client, batch, outboxRecord(Topics.dispatchUnroutable, request.id, event));
   return event;
+}
+
+async function emit(client: PoolClient, batch: RoutingBatch | undefined, record: OutboxRecord): Promise<void> {
+  if (batch) batch.outbox.push(record);
+  else await enqueueOutbox(client, SCHEMA, [record]);
 }
 
 /**
@@ -202,27 +306,29 @@ export async function emitUnroutable(
  * partition (key = request id) and are handled one after the other; should two ever race, the
  * routed_requests primary key fails the second transaction and its retry finds the decision.
  */
-export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta): Promise<RouteOutcome> {
-  const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
-  if (existing.rowCount) return { status: 'duplicate' };
-
-  const data = await ctx.data.current(client);
-  const resolution = await resolveRequest(client, data, request);
+export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta, batch?: RoutingBatch): Promise<RouteOutcome> {
+  if (batch) {
+    if (batch.routed.has(request.id)) return { status: 'duplicate' };
+    batch.routed.add(request.id);
+  } else {
+    const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
+    if (existing.rowCount) return { status: 'duplicate' };
+  }
+  const data = batch?.data ?? (await ctx.data.current(client));
+  const resolution = batch?.resolutions.get(request.id) ?? (await resolveRequest(client, data, request));
   const routedAt = ctx.now();
+  const decided = { requestId: request.id, eventId: meta.eventId, request, routedAt };
   if (!resolution.ok) {
-    const event = await emitUnroutable(ctx, client, request, resolution.reason, meta.traceparent);
-    await client.query(
-      `INSERT INTO routing.routed_requests (request_id, event_id, status, reason, request, routed_at)
-       VALUES ($1, $2, 'unroutable', $3, $4, $5)`,
-      [request.id, meta.eventId, resolution.reason, JSON.stringify(request), routedAt],
-    );
+    const event = await emitUnroutable(ctx, client, request, resolution.reason, meta.traceparent, batch);
+    await recordDecision(client, batch, { ...decided, status: 'unroutable', reason: resolution.reason, gridId: null, incidentId: null, resolvedBy: null });
     return { status: 'unroutable', reason: resolution.reason, event };
   }
-  const { incidentId, event } = await assign(ctx, client, data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent });
-  await client.query(
-    `INSERT INTO routing.routed_requests (request_id, event_id, status, grid_id, incident_id, resolved_by, request, routed_at)
-     VALUES ($1, $2, 'assigned', $3, $4, $5, $6, $7)`,
-    [request.id, meta.eventId, resolution.gridId, incidentId, resolution.resolvedBy, JSON.stringify(request), routedAt],
-  );
+  const { incidentId, event } = await assign(ctx, client, data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent, batch });
+  await recordDecision(client, batch, { ...decided, status: 'assigned', reason: null, gridId: resolution.gridId, incidentId, resolvedBy: resolution.resolvedBy });
   return { status: 'assigned', gridId: resolution.gridId, incidentId, event };
+}
+
+async function recordDecision(client: PoolClient, batch: RoutingBatch | undefined, row: RoutedRow): Promise<void> {
+  if (batch) batch.decisions.push(row);
+  else await writeDecisions(client, [row]);
 }

@@ -1,7 +1,7 @@
-import type { IncomingMessage, MessageHandler } from '@griddispatch/bus';
+import type { IncomingMessage } from '@griddispatch/bus';
 import { EventTypeName, EventTypes, InvalidEventError, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
-import { applyOnce, withTransaction } from '@griddispatch/db';
-import { eventLogger, withConsumerSpan } from '@griddispatch/observability';
+import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
+import { eventLogger } from '@griddispatch/observability';
 import { notifyBoard } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
 import { isUuid } from '../use-cases/view-request.ts';
@@ -29,34 +29,41 @@ function isReadModelEvent(event: CloudEvent): event is CloudEvent<ReadModelEvent
   return Object.hasOwn(HANDLERS, event.type);
 }
 
+function parseReadModelEvent(message: IncomingMessage): CloudEvent {
+  const event = parseEvent(message.value);
+  // Per-key order holds only on an event's own topic: one published elsewhere is malformed.
+  const home = EventTypes[event.type].topic;
+  if (home !== message.topic) throw new InvalidEventError(`${event.type} belongs on ${home}, not ${message.topic}`);
+  // intake issued every work order id there is, as a UUID: anything else is not an id at all.
+  if (isReadModelEvent(event) && !isUuid(event.data.workOrderId)) {
+    throw new InvalidEventError(`work order id ${JSON.stringify(event.data.workOrderId.slice(0, 100))} is not a UUID`);
+  }
+  return event;
+}
+
 /**
  * One subscription for the read model. A record that is not a valid event throws
  * InvalidEventError (→ DLQ at once); a failing effect throws (→ retried, then DLQ). The inbox
- * mark and the effect commit together, so a redelivery changes nothing. The boards hear of a
- * change at commit (NOTIFY, see board/changes.ts).
+ * marks and the effects of a batch commit together, so a redelivery changes nothing. The boards
+ * hear of a change at commit (NOTIFY, see board/changes.ts).
  */
-export function readModelHandler(ctx: IntakeContext, consumer = READ_MODEL_CONSUMER): MessageHandler {
-  return async (message: IncomingMessage) => {
-    const event = parseEvent(message.value);
-    // Per-key order holds only on an event's own topic: one published elsewhere is malformed.
-    const home = EventTypes[event.type].topic;
-    if (home !== message.topic) throw new InvalidEventError(`${event.type} belongs on ${home}, not ${message.topic}`);
-    const log = eventLogger(ctx.logger, event);
-    if (!isReadModelEvent(event)) {
-      log.debug({ topic: message.topic }, 'event type not used by the read model');
-      return;
-    }
-    // intake issued every work order id there is, as a UUID: anything else is not an id at all.
-    if (!isUuid(event.data.workOrderId)) throw new InvalidEventError(`work order id ${JSON.stringify(event.data.workOrderId.slice(0, 100))} is not a UUID`);
-    const handler = HANDLERS[event.type] as ReadModelHandler<ReadModelEventType>;
-    await withConsumerSpan(`intake ${event.type}`, message.headers, () =>
-      withTransaction(ctx.pool, async (client) => {
-        if (!(await applyOnce(client, SCHEMA, consumer, event.id))) {
-          log.debug('already applied');
-          return;
-        }
-        if (await handler(client, event, log)) await notifyBoard(client, event.data.workOrderId, EventTypes[event.type].short);
-      }),
-    );
-  };
+export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONSUMER): InboxConsumer {
+  return inboxConsumer({
+    pool: ctx.pool,
+    schema: SCHEMA,
+    consumer,
+    spanName: 'intake update read model',
+    parse: parseReadModelEvent,
+    // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
+    orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : ''),
+    async apply(client, event) {
+      const log = eventLogger(ctx.logger, event);
+      if (!isReadModelEvent(event)) {
+        log.debug('event type not used by the read model');
+        return;
+      }
+      const handler = HANDLERS[event.type] as ReadModelHandler<ReadModelEventType>;
+      if (await handler(client, event, log)) await notifyBoard(client, event.data.workOrderId, EventTypes[event.type].short);
+    },
+  });
 }

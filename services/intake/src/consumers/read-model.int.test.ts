@@ -43,7 +43,7 @@ const breach = (id: string, stage: 'ack' | 'arrive', level: number) => ({
 });
 
 describe('read model', () => {
-  it('shows grid, incident, assignees, SLA and breaches exactly as DESIGN §4, unchanged by redeliveries', async () => {
+  it('shows grid, incident, assignees, SLA and breaches exactly as docs/architecture.md#http-api, unchanged by redeliveries', async () => {
     const id = await newRequest();
     const assigned = await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }, { incidentId: 'inc-hh-017-1' }), { time: new Date('2026-11-23T11:01:05Z') });
     await h.emit('cn.griddispatch.sla.warning.v1', { workOrderId: id, gridId: 'grid-hh-3', policy: 'aquaculture-circle', stage: 'arrive', deadline: '2026-11-23T12:30:00.000Z', remainingMs: 300_000, late: false }, { time: new Date('2026-11-23T11:25:00Z') });

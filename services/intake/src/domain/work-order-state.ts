@@ -1,6 +1,6 @@
 import type { RequestStatus, WorkOrderEventType } from './types.ts';
 
-// The work-order state machine of DESIGN §2:
+// The work-order state machine of docs/architecture.md#domain-words:
 //   received → assigned → acknowledged → en_route → arrived → resolved → closed
 // `assigned` / `unroutable` come from grid-routing (dispatch.* topics), never from the field app.
 // suspended/resumed pause any open work order and return it to where it was; reassigned hands

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { CreateRequestResponse } from '@griddispatch/contracts';
-import { HttpError, requireScope, type FieldIssue } from '@griddispatch/http';
+import { HttpError, requireScope, requireSource, type FieldIssue } from '@griddispatch/http';
 import { SOURCE_ADAPTERS, type SourceAdapter } from '../adapters/index.ts';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
@@ -29,7 +29,7 @@ export function adapterRoutes(ctx: IntakeContext & { timeZone: string }): Fastif
       app.post(
         `/v1/requests/${adapter.source}`,
         {
-          preHandler: requireScope('requests:write'),
+          preHandler: [requireScope('requests:write'), requireSource(() => adapter.source)],
           schema: {
             summary: `Submit a ${adapter.title}`,
             description: `Same semantics as POST /v1/requests with source "${adapter.source}"; the idempotency key is the source's own id.`,

@@ -60,15 +60,23 @@ describe('dispatch board', () => {
     expect(Object.keys(doc.paths)).not.toContain('/board');
   });
 
-  it('refuses the stream and the snapshot without a key (401), and ?key= only on the stream', async () => {
+  it('refuses the stream and the snapshot without a key (401); in the URL only a read-only stream token', async () => {
+    const token = async (key: string) => fetch(`${base}/v1/stream-tokens`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
     expect((await stream('', {})).status).toBe(401);
-    expect((await stream(`?key=wrong-key-123456`, {})).status).toBe(401);
+    expect((await stream(`?token=wrong-token-123456`, {})).status).toBe(401);
     expect((await fetch(`${base}/v1/board/work-orders`)).status).toBe(401);
-    expect((await fetch(`${base}/v1/board/work-orders?key=${KEYS.reader}`)).status).toBe(401); // the stream only
+    // An API key in the URL is refused everywhere, the stream included (URLs end up in logs).
+    expect((await stream(`?token=${KEYS.reader}`, {})).status).toBe(401);
+    expect((await stream(`?key=${KEYS.reader}`, {})).status).toBe(401);
     expect((await fetch(`${base}/v1/requests?key=${KEYS.reader}`)).status).toBe(401);
-    // A write-only key is not a read key, whichever way it comes.
-    expect((await stream(`?key=${KEYS.writer}`, {})).status).toBe(403);
-    const ok = await stream(`?key=${KEYS.reader}`, {});
+    // A write-only key gets no token.
+    expect((await token(KEYS.writer)).status).toBe(403);
+    const issued = (await (await token(KEYS.reader)).json()) as { token: string; scopes: string[] };
+    expect(issued.scopes).toEqual(['requests:read']);
+    // The token reads the stream, and nothing else.
+    expect((await fetch(`${base}/v1/board/work-orders?token=${issued.token}`)).status).toBe(401);
+    expect((await fetch(`${base}/v1/board/work-orders`, { headers: { authorization: `Bearer ${issued.token}` } })).status).toBe(401);
+    const ok = await stream(`?token=${encodeURIComponent(issued.token)}`, {});
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const hello = await ok.next((m) => m.event === 'hello');
@@ -192,7 +200,7 @@ describe('dispatch board', () => {
   });
 
   it('reports consumer lag, outbox backlog and open board streams in /metrics', async () => {
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
     expect(metrics).toMatch(/^griddispatch_consumer_lag\{service="intake",group="[^"]+",topic="sla\.breaches"\} 0$/m);
     expect(metrics).toMatch(/^griddispatch_outbox_backlog\{service="intake"\} \d+$/m);
     expect(metrics).toMatch(/^griddispatch_intake_board_streams [1-9]\d*$/m);

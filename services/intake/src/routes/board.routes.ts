@@ -3,10 +3,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Category } from '@griddispatch/contracts';
-import { requireScope } from '@griddispatch/http';
+import { HttpError, requireScope } from '@griddispatch/http';
 import { BoardItem } from '../board/board-view.ts';
 import type { BoardEvent, BoardHub } from '../board/hub.ts';
 import { renderBoardPage } from '../board/page.ts';
+import { StreamLimit } from '../board/stream-limit.ts';
 import type { IntakeContext } from '../context.ts';
 import { listOpenWorkOrders } from '../use-cases/list-open-work-orders.ts';
 import { errorResponses } from './errors.ts';
@@ -18,6 +19,8 @@ export interface BoardRoutesDeps {
   gridsUrl: string;
   /** Comment line on idle streams, so proxies and browsers keep them open. Default 15 s. */
   heartbeatMs?: number;
+  /** Open streams per API key on this replica (GD_STREAMS_PER_KEY). Default 10. */
+  streamsPerKey?: number;
 }
 
 /** A client that reads slower than this is dropped; it reconnects and resumes or reloads. */
@@ -35,8 +38,8 @@ const BoardFilterQuery = z.object({ gridId: GridIds.optional(), category: Catego
 const SnapshotQuery = BoardFilterQuery.extend({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }).strict();
 
 const StreamQuery = BoardFilterQuery.extend({
-  /** For EventSource, which cannot send an Authorization header: accepted on this route only, as read scope. */
-  key: z.string().max(200).optional(),
+  /** For EventSource, which cannot send an Authorization header: a stream token (POST /v1/stream-tokens), never an API key. */
+  token: z.string().max(300).optional(),
   /** Same as the Last-Event-ID header (which takes precedence). */
   lastEventId: z.string().max(64).optional(),
 }).strict();
@@ -50,6 +53,7 @@ function frame(fields: { id?: string; event: string; data: unknown }): string {
 export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
   const page = renderBoardPage({ gridsUrl: deps.gridsUrl });
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const streamLimit = new StreamLimit(deps.streamsPerKey ?? 10);
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     const openStreams = new Set<() => void>();
@@ -60,7 +64,7 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
     });
 
     // The page holds no data (everything comes from the authenticated API calls it makes), so
-    // it is served without a key; the key arrives as /board?key=….
+    // it is served without a key; the key arrives as /board#key=… and stays in the browser.
     app.get('/board', { schema: { hide: true } }, async (_request, reply) =>
       reply
         .header('content-type', 'text/html; charset=utf-8')
@@ -98,20 +102,27 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
     app.get(
       '/v1/events/stream',
       {
-        preHandler: requireScope('requests:read', { allowKeyParam: 'key' }),
+        preHandler: requireScope('requests:read', { streamToken: 'token' }),
         schema: {
           summary: 'Live work-order updates (Server-Sent Events)',
           description:
             'text/event-stream. First `event: hello` ({streamId, resumed, serverTime}); then one `event: workorder` per change ' +
             '({changes, workOrder}) with an `id:` for Last-Event-ID resume; `event: reset` when updates were lost (reload the ' +
             'snapshot); a `: heartbeat` comment every 15 s. Filters: gridId (comma-separated), category. Auth: Bearer, or ' +
-            '?key= (read scope, this route only). Format in services/intake/README.md.',
+            '?token= with a stream token from POST /v1/stream-tokens (never an API key). Format in services/intake/README.md.',
           tags: ['board'],
           querystring: StreamQuery,
           // 200 is a stream (described above); errors are the usual JSON bodies (400, 401, 403, 429).
         },
       },
       async (request, reply) => {
+        const acquired = streamLimit.acquire(request.principal!.keyName);
+        if (!acquired) {
+          throw new HttpError(429, 'too_many_streams', `API key "${request.principal!.keyName}" already has ${streamLimit.maxPerKey} event streams open; close one first`, {
+            max: streamLimit.maxPerKey,
+          });
+        }
+        const release: () => void = acquired;
         const { gridId, category } = request.query;
         const header = request.headers['last-event-id'];
         const lastEventId = (typeof header === 'string' && header.length <= 64 ? header : undefined) ?? request.query.lastEventId;
@@ -127,19 +138,26 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
           stream.write(text);
         };
         const deliver = (event: BoardEvent) => write(frame({ id: event.id, event: 'workorder', data: { changes: event.changes, workOrder: event.workOrder } }));
-        const subscription = deps.hub.subscribe(
-          {
-            filter: { ...(gridId ? { gridIds: new Set(gridId) } : {}), ...(category ? { category } : {}) },
-            deliver,
-            reset: (reason) => write(frame({ event: 'reset', data: { reason } })),
-            close: () => end(),
-          },
-          lastEventId,
-        );
+        let subscription: ReturnType<BoardHub['subscribe']>;
+        try {
+          subscription = deps.hub.subscribe(
+            {
+              filter: { ...(gridId ? { gridIds: new Set(gridId) } : {}), ...(category ? { category } : {}) },
+              deliver,
+              reset: (reason) => write(frame({ event: 'reset', data: { reason } })),
+              close: () => end(),
+            },
+            lastEventId,
+          );
+        } catch (err) {
+          release();
+          throw err;
+        }
         const heartbeat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
         function end() {
           if (ended) return;
           ended = true;
+          release();
           clearInterval(heartbeat);
           subscription.unsubscribe();
           openStreams.delete(end);

@@ -123,7 +123,14 @@ describe('Open311 GeoReport v2', () => {
 
     let one = await h.get(`/open311/v2/requests/${id}.json`);
     expect(one.statusCode).toBe(200);
-    expect(one.json()[0]).toMatchObject({ service_request_id: id, status: 'open', status_notes: '已受理，正在派单', agency_responsible: null, expected_datetime: null, lat: 30.7101, long: 114.5203, service_code: 'fault_repair' });
+    expect(one.json()[0]).toMatchObject({ service_request_id: id, status: 'open', status_notes: '已受理，正在派单', agency_responsible: null, expected_datetime: null, service_code: 'fault_repair' });
+    // No customer data for a key without pii:read: no description, no address, the point to about 1 km.
+    expect(one.json()[0]).toMatchObject({ description: null, address: null, lat: 30.71, long: 114.52 });
+    expect(one.body).not.toContain('鱼塘增氧机没电了');
+    expect(one.body).not.toContain('4200105566');
+    expect((await h.get(`/open311/v2/requests.json?service_request_id=${id}`)).json()[0]).toMatchObject({ description: null, address: null, lat: 30.71 });
+    // A key with pii:read (admin implies it) sees them.
+    expect((await h.get(`/open311/v2/requests/${id}.json`, KEYS.admin)).json()[0]).toMatchObject({ description: '鱼塘增氧机没电了', address: '后湖村三组鱼塘', lat: 30.7101, long: 114.5203 });
 
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }));
     await h.settle();

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Category, CustomerClass, RequestStatus, type Category as CategoryT } from '@griddispatch/contracts';
-import { HttpError, requireScope, toErrorResponse, type FieldIssue } from '@griddispatch/http';
+import { hasScope, HttpError, requireScope, requireSource, toErrorResponse, type FieldIssue } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
 import type { RequestRow } from '../schema.ts';
@@ -125,7 +125,12 @@ function attributesOf(form: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
-export function toOpen311(row: RequestRow): z.infer<typeof ServiceRequest> {
+/**
+ * A readable request for Open311 clients. Without `pii:read` it carries no customer data (issue
+ * 17.2): no description (callers' own words, often with a name or a phone number in them), no
+ * address, and the point rounded to 2 decimals (about 1 km: the area, not the house).
+ */
+export function toOpen311(row: RequestRow, personalData: boolean): z.infer<typeof ServiceRequest> {
   const view = toSummary(row);
   const service = SERVICES[view.category];
   return {
@@ -134,19 +139,24 @@ export function toOpen311(row: RequestRow): z.infer<typeof ServiceRequest> {
     status_notes: view.grid && view.status === 'assigned' ? `${STATUS_NOTES.assigned}：${view.grid.name}` : STATUS_NOTES[view.status],
     service_name: service.name,
     service_code: view.category,
-    description: row.description,
+    description: personalData ? row.description : null,
     agency_responsible: view.grid?.name ?? null,
     service_notice: null,
     requested_datetime: view.receivedAt,
     updated_datetime: row.updatedAt.toISOString(),
     expected_datetime: view.sla?.deadlines.resolve ?? null,
-    address: row.location.address ?? null,
+    address: personalData ? (row.location.address ?? null) : null,
     address_id: null,
     zipcode: null,
-    lat: row.location.lat ?? null,
-    long: row.location.lon ?? null,
+    lat: coordinate(row.location.lat, personalData),
+    long: coordinate(row.location.lon, personalData),
     media_url: null,
   };
+}
+
+function coordinate(value: number | undefined, exact: boolean): number | null {
+  if (value === undefined) return null;
+  return exact ? value : Math.round(value * 100) / 100;
 }
 
 /** The Open311 form, mapped to our request body; errors name the Open311 fields. */
@@ -201,6 +211,8 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
       const { status, body, internal } = toErrorResponse(err as Error);
       if (internal) ctx.logger.error({ err, reqId: request.id, route: request.routeOptions.url }, 'request failed');
       if (status === 401) void reply.header('www-authenticate', 'Bearer');
+      const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
       return reply.code(status).send([{ code: status, description: body.error.message }]);
     });
     const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -226,7 +238,7 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
       '/open311/v2/requests.json',
       {
         config: { formBody: true },
-        preHandler: requireScope('requests:write', { allowKeyParam: true }),
+        preHandler: [requireScope('requests:write', { allowKeyParam: true }), requireSource(() => 'open311')],
         schema: {
           summary: 'Create a service request (form-encoded)',
           description:
@@ -256,7 +268,8 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
         if (!request.params.file.endsWith('.json') || !isUuid(id)) throw new HttpError(404, 'not_found', `service request ${id} not found`);
         const { rows } = await listRequestRows(ctx.pool, { ids: [id], limit: 1 });
         if (rows.length === 0) throw new HttpError(404, 'not_found', `service request ${id} not found`);
-        return rows.map(toOpen311);
+        const personalData = hasScope(request.principal!, 'pii:read');
+        return rows.map((row) => toOpen311(row, personalData));
       },
     );
 
@@ -275,7 +288,8 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
           statuses: q.status === 'closed' ? [...CLOSED] : q.status === 'open' ? OPEN : undefined,
           limit: 200,
         });
-        return rows.map(toOpen311);
+        const personalData = hasScope(request.principal!, 'pii:read');
+        return rows.map((row) => toOpen311(row, personalData));
       },
     );
   };

@@ -79,7 +79,7 @@ describe('POST /v1/requests', () => {
 });
 
 describe('GET /v1/requests/:id', () => {
-  it('shows a received request in the DESIGN §4 shape', async () => {
+  it('shows a received request in the shape of docs/architecture.md#http-api', async () => {
     const { id } = (await h.post('/v1/requests', requestBody({ externalId: 'GD-SHAPE' }))).json();
     const res = await h.get(`/v1/requests/${id}`);
     expect(res.statusCode).toBe(200);

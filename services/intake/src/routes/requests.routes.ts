@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CreateRequestResponse, RequestView } from '@griddispatch/contracts';
-import { HttpError, requireScope } from '@griddispatch/http';
+import { HttpError, requireScope, requireSource } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
 import { createRequest } from '../use-cases/create-request.ts';
@@ -19,7 +19,9 @@ export function requestsRoutes(ctx: IntakeContext): FastifyPluginAsync {
     app.post(
       '/v1/requests',
       {
-        preHandler: requireScope('requests:write'),
+        // The source is checked before anything is looked up or stored: a key bound to other
+        // sources gets 403 whether or not the (source, externalId) exists.
+        preHandler: [requireScope('requests:write'), requireSource((request) => (request.body as IntakeRequestBody).source)],
         schema: {
           summary: 'Submit a service request',
           description:

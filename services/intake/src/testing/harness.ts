@@ -14,6 +14,10 @@ export const KEYS = {
   reader: 'operator-desk-secret-01',
   field: 'field-app-secret-000001',
   admin: 'station-admin-secret-01',
+  /** Bound to source 95598 (GD_API_KEYS `:95598`). */
+  only95598: 'sgcc-95598-bound-secret-01',
+  /** Another integrator, bound to source 12345: it must not reach 95598's tickets. */
+  rival: 'wuhan-12345-rival-secret-1',
 };
 
 const API_KEYS = [
@@ -21,6 +25,8 @@ const API_KEYS = [
   `operator-desk:${KEYS.reader}:requests:read`,
   `field-app:${KEYS.field}:workorders:write+requests:read`,
   `station-admin:${KEYS.admin}:admin`,
+  `sgcc-95598-bound:${KEYS.only95598}:requests:write+requests:read:95598`,
+  `wuhan-12345:${KEYS.rival}:requests:write+requests:read:12345`,
 ].join(',');
 
 export interface Harness {
@@ -54,7 +60,7 @@ export interface HarnessOptions {
   consumerStartWaitMs?: number;
   /** waitForIdle timeout in settle(). Default 15 s. */
   settleTimeoutMs?: number;
-  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number };
+  board?: { heartbeatMs?: number; coalesceMs?: number; bufferSize?: number; streamsPerKey?: number };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics, type RequestStatus } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction } from '@griddispatch/db';
-import { HttpError } from '@griddispatch/http';
-import { currentTraceparent } from '@griddispatch/observability';
-import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
-import { SCHEMA, type IntakeContext } from '../context.ts';
+import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics } from '@griddispatch/contracts';
+import type { Pool } from '@griddispatch/db';
+import { currentTraceparent, type Logger } from '@griddispatch/observability';
+import type { IntakeContext } from '../context.ts';
 import { bodyHash, type IntakeRequestBody } from '../domain/request-body.ts';
+import { GroupCommitWriter } from './group-commit-writer.ts';
+import { storeRequest, storeRequests, type PreparedRequest, type StoredRequest } from './store-requests.ts';
 
 export interface CreateRequestInput {
   body: IntakeRequestBody;
@@ -15,21 +15,34 @@ export interface CreateRequestInput {
   receivedBy: string;
 }
 
-export interface CreateRequestResult {
-  id: string;
-  status: RequestStatus;
-  duplicate: boolean;
+export type CreateRequestResult = StoredRequest;
+
+/** Writes requests, grouping concurrent ones into one transaction (one durable commit). */
+export type RequestWriter = GroupCommitWriter<PreparedRequest, StoredRequest>;
+
+export function createRequestWriter(pool: Pool, logger: Logger): RequestWriter {
+  return new GroupCommitWriter({
+    writeGroup: (group) => storeRequests(pool, group),
+    writeOne: (request) => storeRequest(pool, request),
+    onGroupFailed: (err, size) => logger.warn({ err, size }, 'request group failed to commit; storing its requests one by one'),
+  });
 }
 
 /**
- * Stores a new request and its `requests.received` event in one transaction (DESIGN §5); the
- * caller answers 202 only after this resolves, i.e. after COMMIT. (source, externalId) is the
- * idempotency key: the unique constraint makes concurrent identical POSTs wait for each other,
- * so exactly one inserts and the others find its row.
+ * Stores a new request and its `requests.received` event (docs/architecture.md#reliability-rules).
+ * It resolves only after the COMMIT of the transaction that wrote it — shared with the requests
+ * that arrived at the same time (group commit) — so the caller's 202 means stored. (source, externalId) is the
+ * idempotency key: a retry gets the same id with duplicate=true, another body under the key 409.
  */
 export async function createRequest(ctx: IntakeContext, input: CreateRequestInput): Promise<CreateRequestResult> {
+  const result = await ctx.requestWriter.write(prepareRequest(ctx, input));
+  ctx.onAccepted?.(input.channel, result.duplicate);
+  return result;
+}
+
+/** Id, time, event and fingerprint are fixed on arrival, in the caller's trace context. */
+function prepareRequest(ctx: IntakeContext, input: CreateRequestInput): PreparedRequest {
   const { body } = input;
-  const hash = bodyHash(body);
   const id = randomUUID();
   const receivedAt = ctx.now();
   const urgency = body.urgency ?? 'normal';
@@ -53,49 +66,20 @@ export async function createRequest(ctx: IntakeContext, input: CreateRequestInpu
       location: body.location,
     },
   });
-  const result = await withTransaction(ctx.pool, async (client): Promise<CreateRequestResult> => {
-    // One statement for the row, its first timeline entry and the board's NOTIFY (sent at
-    // commit); on a conflict none of them happens.
-    const inserted = await client.query(
-      `WITH inserted AS (
-         INSERT INTO intake.requests (id, source, external_id, body_hash, channel, received_by, category, urgency,
-           description, reported_at, received_at, customer, location, status, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'received', $11)
-         ON CONFLICT (source, external_id) DO NOTHING
-         RETURNING id, received_at),
-       entry AS (
-         INSERT INTO intake.timeline (request_id, at, type, by, event_id)
-         SELECT id, received_at, 'request.received', $6, $14 FROM inserted
-         RETURNING request_id)
-       SELECT pg_notify($15, $16) FROM entry`,
-      [id, body.source, body.externalId, hash, input.channel, input.receivedBy, body.category, urgency, body.description ?? null,
-        body.reportedAt ?? null, receivedAt, body.customer ? JSON.stringify(body.customer) : null, JSON.stringify(body.location), event.id,
-        BOARD_CHANNEL, boardPayload(id, 'request.received')],
-    );
-    if (inserted.rowCount === 0) {
-      const { rows } = await client.query<{ id: string; body_hash: string; status: RequestStatus }>(
-        'SELECT id, body_hash, status FROM intake.requests WHERE source = $1 AND external_id = $2',
-        [body.source, body.externalId],
-      );
-      const existing = rows[0];
-      if (!existing) throw new Error('request vanished between conflict and lookup');
-      if (existing.body_hash !== hash) {
-        throw new HttpError(409, 'idempotency_conflict', `request ${body.source}/${body.externalId} was already received with a different body`, {
-          id: existing.id,
-        });
-      }
-      return { id: existing.id, status: existing.status, duplicate: true };
-    }
-    await enqueueOutbox(client, SCHEMA, [
-      {
-        topic: Topics.requestsReceived,
-        key: id,
-        value: serializeEvent(event),
-        headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(traceparent ? { traceparent } : {}) },
-      },
-    ]);
-    return { id, status: 'received' as const, duplicate: false };
-  });
-  ctx.onAccepted?.(input.channel, result.duplicate);
-  return result;
+  return {
+    id,
+    body,
+    bodyHash: bodyHash(body),
+    channel: input.channel,
+    receivedBy: input.receivedBy,
+    receivedAt,
+    urgency,
+    eventId: event.id,
+    outbox: {
+      topic: Topics.requestsReceived,
+      key: id,
+      value: serializeEvent(event),
+      headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(traceparent ? { traceparent } : {}) },
+    },
+  };
 }

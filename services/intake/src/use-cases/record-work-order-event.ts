@@ -18,7 +18,7 @@ export interface RecordWorkOrderEventResult {
 }
 
 /**
- * Applies a field-app / operator event to the work order (state machine of DESIGN §2) and
+ * Applies a field-app / operator event to the work order (state machine of docs/architecture.md#domain-words) and
  * writes `workorders.events` in the same transaction. The row lock serialises concurrent events
  * on one work order, so two "arrived" cannot both pass.
  */

@@ -47,7 +47,7 @@ function timelineView(rows: TimelineRow[]): RequestView['timeline'] {
   }));
 }
 
-/** GET /v1/requests/:id — exactly DESIGN §4's shape (`view`); null for an unknown id. */
+/** GET /v1/requests/:id — exactly the shape of docs/architecture.md#http-api (`view`); null for an unknown id. */
 export async function viewRequest(pool: Pool, id: string): Promise<{ view: RequestView; row: RequestRow } | null> {
   if (!isUuid(id)) return null;
   const db = drizzle(pool);

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 
 // The one way channels talk HTTP: node:http with keep-alive agents (a fraction of fetch's cost
 // per request at thousands of deliveries a second), a hard timeout on the whole exchange, no
@@ -13,10 +14,26 @@ export interface HttpAnswer {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-const agents = {
-  'http:': new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
-  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 }),
-};
+
+export interface Agents {
+  'http:': HttpAgent;
+  'https:': HttpsAgent;
+}
+
+/** Keep-alive agents; `lookup` replaces the system resolver (webhooks: the address check, webhook-target.ts). */
+export function createAgents(lookup?: LookupFunction): Agents {
+  const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, ...(lookup ? { lookup } : {}) };
+  return { 'http:': new HttpAgent(options), 'https:': new HttpsAgent(options) };
+}
+
+/** The staff channels' agents (operator-configured gateways and robots). */
+const sharedAgents = createAgents();
+
+export interface PostOptions {
+  agents?: Agents;
+  /** Do not keep the answer's body (webhooks: a receiver's page is none of our business). */
+  discardBody?: boolean;
+}
 
 /** Thrown when the exchange did not finish within the timeout. */
 export class HttpTimeoutError extends Error {
@@ -24,9 +41,10 @@ export class HttpTimeoutError extends Error {
 }
 
 /** POSTs `body`; resolves with any HTTP answer, rejects only when there was none (timeout, network). */
-export function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
+export function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, options: PostOptions = {}): Promise<HttpAnswer> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const agents = options.agents ?? sharedAgents;
   const agent = target.protocol === 'https:' ? agents['https:'] : agents['http:'];
   const payload = Buffer.from(body, 'utf8');
   return new Promise((resolve, reject) => {
@@ -34,7 +52,7 @@ export function post(url: string, body: string, headers: Record<string, string>,
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
-        if (size >= MAX_BODY_BYTES) return;
+        if (options.discardBody || size >= MAX_BODY_BYTES) return;
         chunks.push(chunk);
         size += chunk.length;
       });

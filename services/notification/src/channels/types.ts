@@ -28,8 +28,8 @@ export interface SendRequest {
   deliveryId: string;
   recipient: string;
   payload: DeliveryPayload;
-  /** Webhook target and signing secret, from the subscription at send time. */
-  webhook?: { url: string; secret: string };
+  /** Webhook target, signing secret and whether its key may see personal data, from the subscription at send time. */
+  webhook?: { url: string; secret: string; piiRead: boolean };
   /** The worker's clock: signatures carry this time. */
   now: Date;
 }

@@ -1,8 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
 import type { IncomingMessage } from '@griddispatch/bus';
 import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type EventType } from '@griddispatch/contracts';
-import { applyOnce, withTransaction } from '@griddispatch/db';
-import { eventLogger, withConsumerSpan, type Logger } from '@griddispatch/observability';
+import { inboxConsumer, type InboxConsumer, type Pool, type PoolClient } from '@griddispatch/db';
+import { eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
 import { SCHEMA } from '../schema.ts';
 import type { Catalog } from '../templates/index.ts';
@@ -38,35 +37,38 @@ export class WorkOrderNotKnownYetError extends Error {
 }
 
 /**
- * The shape of every consumer: parse, check the type, and in ONE transaction record the event in
- * the inbox and store its pending deliveries. A redelivered event finds its inbox row and changes
- * nothing; the delivery rows' UNIQUE (event, channel, recipient) holds even without it.
+ * Every notification consumer: parse, check the type, and in ONE transaction per batch record the
+ * events in the inbox and store their pending deliveries. A redelivered event finds its inbox row
+ * and changes nothing; the delivery rows' UNIQUE (event, channel, recipient) holds even without it.
  */
-export async function consume<T extends EventType>(
-  deps: ConsumerDeps,
-  message: IncomingMessage,
-  type: T,
-  consumer: string,
-  plan: Planner<T>,
-): Promise<number | 'already_applied'> {
-  const event = parseEvent(message.value);
-  if (!isEvent(event, type)) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-  const log = eventLogger(deps.logger, event);
-  const raw = message.value.toString('utf8');
-  return withConsumerSpan(`notification ${consumer}`, message.headers, async () => {
-    const result = await withTransaction(deps.pool, async (client) => {
-      if (!(await applyOnce(client, SCHEMA, consumer, event.id))) return 'already_applied' as const;
-      const drafts = await plan(deps, { client, event, raw, message, log });
+export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, type: T, consumer: string, plan: Planner<T>): InboxConsumer {
+  return inboxConsumer({
+    pool: deps.pool,
+    schema: SCHEMA,
+    consumer,
+    spanName: `notification ${consumer}`,
+    parse(message): CloudEvent<T> {
+      const event = parseEvent(message.value);
+      if (!isEvent(event, type)) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+      return event;
+    },
+    // Batches lock incident notices and work orders in one order, so they cannot deadlock.
+    orderKey: (event) => orderKeyOf(event.data as { workOrderId: string; incidentId?: string | null }),
+    async apply(client, event, message) {
+      const log = eventLogger(deps.logger, event);
+      const drafts = await plan(deps, { client, event, raw: message.value.toString('utf8'), message, log });
       return recordDeliveries(client, event, drafts, deps.now());
-    });
-    if (result === 'already_applied') {
-      log.debug('event already applied');
-    } else {
-      if (result > 0) deps.wake();
-      log.info({ deliveries: result }, 'deliveries recorded');
-    }
-    return result;
+    },
+    applied(results) {
+      if (results.some(({ result }) => result > 0)) deps.wake();
+      if (!deps.logger.isLevelEnabled('debug')) return;
+      for (const { event, result } of results) eventLogger(deps.logger, event).debug({ deliveries: result }, 'deliveries recorded');
+    },
   });
+}
+
+function orderKeyOf(data: { workOrderId: string; incidentId?: string | null }): string {
+  return `${data.incidentId ?? ''}|${data.workOrderId}`;
 }
 
 /**

@@ -1,11 +1,11 @@
-import type { MessageHandler } from '@griddispatch/bus';
+import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
 import { dispatchNotice, firstNotice } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import { rememberWorkOrder } from '../use-cases/remember-work-order.ts';
-import { consume, type ConsumerDeps, type Planner } from './consume.ts';
+import { notificationConsumer, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.dispatch-assigned';
 
@@ -28,8 +28,6 @@ const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { clie
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
-export function dispatchAssignedHandler(deps: ConsumerDeps): MessageHandler {
-  return async (message) => {
-    await consume(deps, message, EventTypeName.dispatchAssigned, CONSUMER, plan);
-  };
+export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
+  return notificationConsumer(deps, EventTypeName.dispatchAssigned, CONSUMER, plan);
 }

@@ -1,8 +1,8 @@
-import type { MessageHandler } from '@griddispatch/bus';
+import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import { deskDrafts, webhookDrafts } from '../use-cases/draft-deliveries.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
-import { consume, type ConsumerDeps, type Planner } from './consume.ts';
+import { notificationConsumer, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.dispatch-unroutable';
 
@@ -17,8 +17,6 @@ const plan: Planner<typeof EventTypeName.dispatchUnroutable> = async (deps, { cl
   return [...deskDrafts(deps.config, d.fallbackDesk, rendered, 'dispatch.unroutable'), ...webhookDrafts(subscribers, event.id, raw)];
 };
 
-export function dispatchUnroutableHandler(deps: ConsumerDeps): MessageHandler {
-  return async (message) => {
-    await consume(deps, message, EventTypeName.dispatchUnroutable, CONSUMER, plan);
-  };
+export function dispatchUnroutableConsumer(deps: ConsumerDeps): InboxConsumer {
+  return notificationConsumer(deps, EventTypeName.dispatchUnroutable, CONSUMER, plan);
 }

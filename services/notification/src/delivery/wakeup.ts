@@ -8,15 +8,10 @@ import type { Logger } from '@griddispatch/observability';
 
 export const WAKE_CHANNEL = 'notification_deliveries';
 
-export class Wakeup {
+/** One sleeper (a lane of the delivery worker): sleeps until woken or a timer. */
+export class Signal {
   private woken = false;
   private wakeUp: (() => void) | null = null;
-  private listener: { client: PoolClient; drop: (broken: boolean) => void } | null = null;
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly logger: Logger,
-  ) {}
 
   wake(): void {
     this.woken = true;
@@ -39,6 +34,27 @@ export class Wakeup {
       const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
+  }
+}
+
+export class Wakeup {
+  private readonly signals = new Set<Signal>();
+  private listener: { client: PoolClient; drop: (broken: boolean) => void } | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A sleeper woken by every wake() and notification. */
+  signal(): Signal {
+    const s = new Signal();
+    this.signals.add(s);
+    return s;
+  }
+
+  wake(): void {
+    for (const s of this.signals) s.wake();
   }
 
   listening(): boolean {

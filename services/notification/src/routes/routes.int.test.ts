@@ -10,10 +10,10 @@ import { startHarness, type Harness } from '../testing/harness.ts';
 let h: Harness;
 let app: FastifyInstance;
 const keys = {
-  a: 'integrator-a-secret',
-  b: 'integrator-b-secret',
+  a: 'integrator-a-secret-00001',
+  b: 'integrator-b-secret-00001',
   admin: 'operations-admin-secret',
-  reader: 'read-only-secret',
+  reader: 'read-only-secret-0000001',
 };
 
 beforeAll(async () => {
@@ -53,6 +53,7 @@ describe('POST /v1/subscriptions', () => {
       gridIds: ['HH-G03'],
       status: 'active',
       disabledReason: null,
+      personalData: false,
       createdAt: expect.any(String),
     });
   });
@@ -100,10 +101,12 @@ describe('GET /v1/deliveries', () => {
         status: 'failed',
         attempts: 1,
         lastStatusCode: 400,
-        lastError: 'HTTP 400: {"error":"unknown field"}',
+        // Our word for it, never the receiver's page (issue 17.1).
+        lastError: 'http_400',
         history: [expect.objectContaining({ attempt: 1, outcome: 'permanent', statusCode: 400, latencyMs: expect.any(Number) })],
       }),
     ]);
+    expect(res.body).not.toContain('unknown field');
     const byStatus = await app.inject({ method: 'GET', url: `/v1/deliveries?subscriptionId=${sub.id}&status=failed`, headers: auth(keys.a) });
     expect(byStatus.json<{ items: unknown[] }>().items).toHaveLength(1);
     const other = await app.inject({ method: 'GET', url: `/v1/deliveries?eventId=${event.id}`, headers: auth(keys.b) });

@@ -4,7 +4,15 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { CreateSubscriptionBody, CreateSubscriptionResponse, ErrorBody, IsoDateTime, SubscriptionEventName } from '@griddispatch/contracts';
 import { hasScope, HttpError, requireScope } from '@griddispatch/http';
-import { createSubscription, deleteSubscription, listSubscriptions, type Caller } from '../use-cases/manage-subscriptions.ts';
+import {
+  createSubscription,
+  deleteSubscription,
+  listSubscriptions,
+  RefusedTargetError,
+  SubscriptionLimitError,
+  type Caller,
+  type CreateLimits,
+} from '../use-cases/manage-subscriptions.ts';
 
 const SubscriptionView = z.object({
   id: z.string(),
@@ -13,15 +21,22 @@ const SubscriptionView = z.object({
   gridIds: z.array(z.string()).nullable(),
   status: z.enum(['active', 'disabled']),
   disabledReason: z.string().nullable(),
+  personalData: z.boolean(),
   createdAt: IsoDateTime,
 });
 
 export function callerOf(request: FastifyRequest): Caller {
   const principal = request.principal!;
-  return { keyName: principal.keyName, admin: hasScope(principal, 'admin') };
+  return { keyName: principal.keyName, admin: hasScope(principal, 'admin'), piiRead: hasScope(principal, 'pii:read') };
 }
 
-export function subscriptionRoutes(deps: { pool: Pool; now: () => Date }): FastifyPluginAsync {
+export interface SubscriptionRoutesDeps {
+  pool: Pool;
+  now: () => Date;
+  limits: CreateLimits;
+}
+
+export function subscriptionRoutes(deps: SubscriptionRoutesDeps): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
     app.post(
@@ -32,12 +47,18 @@ export function subscriptionRoutes(deps: { pool: Pool; now: () => Date }): Fasti
           tags: ['subscriptions'],
           summary: 'Register a webhook; the signing secret is shown once',
           body: CreateSubscriptionBody,
-          response: { 201: CreateSubscriptionResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+          response: { 201: CreateSubscriptionResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody },
         },
       },
       async (request, reply) => {
-        const created = await createSubscription(deps.pool, request.body, callerOf(request), deps.now());
-        return reply.code(201).send(created);
+        try {
+          const created = await createSubscription(deps.pool, request.body, callerOf(request), deps.now(), deps.limits);
+          return reply.code(201).send(created);
+        } catch (err) {
+          if (err instanceof RefusedTargetError) throw new HttpError(422, 'refused_target', err.message, { field: 'url' });
+          if (err instanceof SubscriptionLimitError) throw new HttpError(409, 'subscription_limit', err.message, { max: deps.limits.maxPerKey });
+          throw err;
+        }
       },
     );
     app.get(

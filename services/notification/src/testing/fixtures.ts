@@ -11,7 +11,7 @@ import {
 } from '@griddispatch/contracts';
 
 // Events as the other services emit them, for tests and the benchmark: the 后湖 aquaculture
-// outage of DESIGN §7 (received 14:02 Beijing time, 30-minute arrival circle).
+// outage of docs/architecture.md#sla-policy (received 14:02 Beijing time, 30-minute arrival circle).
 
 export const RECEIVED_AT = '2026-11-23T06:02:00.000Z';
 

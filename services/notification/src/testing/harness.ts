@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '@griddispatch/observability';
 import { freshDatabase, uniqueSuffix, type FreshDatabase } from '@griddispatch/testkit';
 import { buildNotification, type NotificationHandle } from '../app.ts';
 import { loadConfig, type NotificationConfig } from '../config.ts';
+import type { Resolver } from '../channels/webhook-target.ts';
 import { createSubscription } from '../use-cases/manage-subscriptions.ts';
 import { startReceiver, type Receiver } from './receiver.ts';
 
@@ -49,6 +50,8 @@ export interface HarnessOptions {
   /** Run the delivery loop (prompt-delivery tests); default false: tests call tick(). */
   deliveryLoop?: boolean;
   random?: () => number;
+  /** Resolves webhook hosts (hostile-target tests). Default: the system resolver. */
+  resolve?: Resolver;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -78,6 +81,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     NOTIFY_SMS_TEMPLATES: JSON.stringify({ 'dispatch.assigned': 'SMS_DISPATCH', 'sla.breached': 'SMS_BREACH' }),
     NOTIFY_WECOM_ROBOTS: JSON.stringify({ HH: `${robot.url}?key=robot-hh` }),
     NOTIFY_OPERATOR_WECOM_URL: `${deskRobot.url}?key=desk`,
+    // The receivers listen on loopback, which production refuses (issue 17.1).
+    NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
     ...options.env,
   });
   const prefix = `test.${uniqueSuffix()}.`;
@@ -92,6 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       random: options.random ?? (() => 1),
       deliveryLoop: options.deliveryLoop ?? false,
       consumerRetry: { maxAttempts: 3, backoffMs: 20 },
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     });
   let service = await build();
   await service.start();
@@ -137,9 +143,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return h;
 }
 
-/** Creates a subscription directly through the use case (HTTP is tested in the routes tests). */
-export function subscribe(h: Harness, body: CreateSubscriptionBody): Promise<{ id: string; secret: string }> {
-  return createSubscription(h.db.pool, body, { keyName: 'test', admin: true }, h.clock.now());
+/** Creates a subscription directly through the use case (HTTP is tested in the routes tests); personal data unless `piiRead: false`. */
+export function subscribe(h: Harness, body: CreateSubscriptionBody, caller: { keyName?: string; piiRead?: boolean } = {}): Promise<{ id: string; secret: string }> {
+  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true }, h.clock.now(), { maxPerKey: 1_000 });
 }
 
 export interface DeliveryRowView {

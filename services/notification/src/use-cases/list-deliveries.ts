@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
 import { displayRecipient } from '../channels/recipient.ts';
+import { webhookErrorWord } from '../channels/webhook.ts';
 import type { ChannelName } from '../channels/types.ts';
 import { deliveries, deliveryAttempts, subscriptions, type DeliveryRow, type DeliveryStatus } from '../schema.ts';
 import type { Caller } from './manage-subscriptions.ts';
@@ -101,9 +102,11 @@ export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: C
           .where(inArray(deliveryAttempts.deliveryId, page.map((r) => r.id)))
           .orderBy(asc(deliveryAttempts.deliveryId), asc(deliveryAttempts.attempt));
   const history = new Map<string, AttemptView[]>();
+  const webhookRows = new Set(page.filter((r) => r.channel === 'webhook').map((r) => r.id));
   for (const a of attempts) {
     const list = history.get(a.deliveryId) ?? [];
-    list.push({ attempt: a.attempt, at: a.startedAt.toISOString(), outcome: a.outcome, statusCode: a.statusCode, error: a.error, latencyMs: a.latencyMs });
+    const error = webhookRows.has(a.deliveryId) ? webhookErrorWord(a.error) : a.error;
+    list.push({ attempt: a.attempt, at: a.startedAt.toISOString(), outcome: a.outcome, statusCode: a.statusCode, error, latencyMs: a.latencyMs });
     history.set(a.deliveryId, list);
   }
   return {
@@ -118,7 +121,7 @@ export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: C
       status: r.status,
       attempts: r.attempts,
       lastStatusCode: r.lastStatusCode,
-      lastError: r.lastError,
+      lastError: r.channel === 'webhook' ? webhookErrorWord(r.lastError) : r.lastError,
       latencyMs: r.latencyMs,
       nextAttemptAt: r.nextAttemptAt?.toISOString() ?? null,
       createdAt: r.createdAt.toISOString(),

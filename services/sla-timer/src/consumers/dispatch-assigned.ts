@@ -1,9 +1,8 @@
-import type { IncomingMessage } from '@griddispatch/bus';
-import { InvalidEventError, isEvent, parseEvent } from '@griddispatch/contracts';
-import { applyOnce, withTransaction, type Pool } from '@griddispatch/db';
-import { currentTraceparent, eventLogger, withConsumerSpan } from '@griddispatch/observability';
+import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
+import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
+import { currentTraceparent, eventLogger } from '@griddispatch/observability';
 import { SCHEMA, type TimerContext } from '../use-cases/context.ts';
-import { schedulePlan, type SchedulePlanOutcome } from '../use-cases/schedule-plan.ts';
+import { schedulePlan } from '../use-cases/schedule-plan.ts';
 
 export const CONSUMER = 'sla-timer.dispatch-assigned';
 
@@ -15,33 +14,40 @@ export interface ConsumerDeps {
 }
 
 /**
- * dispatch.assigned → schedule the plan's warnings and breaches. The inbox row and the timers
- * commit together; a redelivery (same event id) changes nothing, and so does a second dispatch of
- * the same work order (the timers' unique key, the plan kept with the work order).
+ * dispatch.assigned → schedule the plan's warnings and breaches. The inbox rows and the timers of
+ * a batch commit together; a redelivery (same event id) changes nothing, and so does a second
+ * dispatch of the same work order (the timers' unique key, the plan kept with the work order).
  */
-export async function handleDispatchAssigned(deps: ConsumerDeps, message: IncomingMessage): Promise<SchedulePlanOutcome | 'already_applied'> {
-  const event = parseEvent(message.value);
-  if (!isEvent(event, 'cn.griddispatch.dispatch.assigned.v1')) {
-    throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-  }
-  const log = eventLogger(deps.ctx.logger, event);
-  return withConsumerSpan('sla-timer schedule plan', message.headers, async () => {
-    const data = event.data;
-    const outcome = await withTransaction(deps.pool, async (client) => {
-      if (!(await applyOnce(client, SCHEMA, CONSUMER, event.id))) return 'already_applied' as const;
-      return schedulePlan(client, deps.ctx, {
+export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
+  return inboxConsumer({
+    pool: deps.pool,
+    schema: SCHEMA,
+    consumer: CONSUMER,
+    spanName: 'sla-timer schedule plans',
+    parse(message): CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> {
+      const event = parseEvent(message.value);
+      if (!isEvent(event, 'cn.griddispatch.dispatch.assigned.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+      return event;
+    },
+    // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
+    orderKey: (event) => event.data.workOrderId,
+    apply: (client, { data, traceparent }, message) =>
+      schedulePlan(client, deps.ctx, {
         workOrderId: data.workOrderId,
         gridId: data.grid.id,
         plan: data.sla,
         openedAt: new Date(data.request.receivedAt),
-        traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent,
-      });
-    });
-    if (outcome === 'already_applied') log.debug('event already applied');
-    else if (outcome.status === 'scheduled') {
-      deps.onScheduled(outcome.dues);
-      log.info({ policy: data.sla.policy, timers: outcome.timers, paused: outcome.paused }, 'sla timers scheduled');
-    } else log.info({ outcome: outcome.status }, 'sla plan not scheduled');
-    return outcome;
+        traceparent: currentTraceparent() ?? traceparent ?? message.headers.traceparent,
+      }),
+    applied(results) {
+      const dues = results.flatMap(({ result }) => (result.status === 'scheduled' ? result.dues : []));
+      if (dues.length > 0) deps.onScheduled(dues);
+      if (!deps.ctx.logger.isLevelEnabled('debug')) return;
+      for (const { event, result } of results) {
+        const log = eventLogger(deps.ctx.logger, event);
+        if (result.status === 'scheduled') log.debug({ policy: event.data.sla.policy, timers: result.timers, paused: result.paused }, 'sla timers scheduled');
+        else log.debug({ outcome: result.status }, 'sla plan not scheduled');
+      }
+    },
   });
 }

@@ -1,7 +1,6 @@
-import type { IncomingMessage } from '@griddispatch/bus';
-import { InvalidEventError, isEvent, parseEvent, type WorkOrderUpdatedV1 } from '@griddispatch/contracts';
-import { applyOnce, withTransaction } from '@griddispatch/db';
-import { eventLogger, withConsumerSpan } from '@griddispatch/observability';
+import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type WorkOrderUpdatedV1 } from '@griddispatch/contracts';
+import { inboxConsumer, type InboxConsumer, type PoolClient } from '@griddispatch/db';
+import { eventLogger } from '@griddispatch/observability';
 import { stagesSatisfiedBy } from '../domain/ladder.ts';
 import { SCHEMA } from '../use-cases/context.ts';
 import { lockWorkOrder } from '../use-cases/lock-work-order.ts';
@@ -26,41 +25,47 @@ export type WorkOrderOutcome =
  * restarts it with the time that was left; cancelled and closed stop everything; reassigned and
  * en_route leave the clocks alone. Applied once per event id, in the transaction of its effect.
  */
-export async function handleWorkOrderUpdated(deps: ConsumerDeps, message: IncomingMessage): Promise<WorkOrderOutcome | 'already_applied'> {
-  const event = parseEvent(message.value);
-  if (!isEvent(event, 'cn.griddispatch.workorder.updated.v1')) {
-    throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-  }
-  const log = eventLogger(deps.ctx.logger, event);
-  return withConsumerSpan('sla-timer follow work order', message.headers, async () => {
-    const data = event.data;
-    let dues: Date[] = [];
-    const outcome = await withTransaction(deps.pool, async (client): Promise<WorkOrderOutcome | 'already_applied'> => {
-      if (!(await applyOnce(client, SCHEMA, CONSUMER, event.id))) return 'already_applied';
-      const now = deps.ctx.now();
-      const wo = await lockWorkOrder(client, data.workOrderId, now);
-      const at = eventInstant(data, now);
-      const stages = stagesSatisfiedBy(data.type);
-      if (data.type === 'closed' || data.type === 'cancelled') {
-        const cancelled = (await satisfyStages(client, data.workOrderId, stages, now)) + (await stopClocks(client, data.workOrderId, now));
-        return { effect: 'stopped', cancelled };
+export function workOrderUpdatedConsumer(deps: ConsumerDeps): InboxConsumer {
+  return inboxConsumer({
+    pool: deps.pool,
+    schema: SCHEMA,
+    consumer: CONSUMER,
+    spanName: 'sla-timer follow work orders',
+    parse(message): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
+      const event = parseEvent(message.value);
+      if (!isEvent(event, 'cn.griddispatch.workorder.updated.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+      return event;
+    },
+    // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
+    orderKey: (event) => event.data.workOrderId,
+    apply: (client, event) => followWorkOrder(client, deps, event.data),
+    applied(results) {
+      const dues = results.flatMap(({ result }) => result.dues);
+      if (dues.length > 0) deps.onScheduled(dues);
+      if (!deps.ctx.logger.isLevelEnabled('debug')) return;
+      for (const { event, result } of results) {
+        if (result.outcome.effect !== 'none') eventLogger(deps.ctx.logger, event).debug({ type: event.data.type, ...result.outcome }, 'sla clocks updated');
       }
-      if (stages.length > 0) return { effect: 'satisfied', cancelled: await satisfyStages(client, data.workOrderId, stages, now) };
-      if (data.type === 'suspended') return { effect: 'paused', timers: await pauseClocks(client, deps.ctx, wo, at) };
-      if (data.type === 'resumed') {
-        dues = await resumeClocks(client, deps.ctx, wo, at);
-        return { effect: 'resumed', timers: dues.length };
-      }
-      return { effect: 'none' };
-    });
-    if (outcome === 'already_applied') {
-      log.debug('event already applied');
-      return outcome;
-    }
-    deps.onScheduled(dues);
-    if (outcome.effect !== 'none') log.info({ type: data.type, ...outcome }, 'sla clocks updated');
-    return outcome;
+    },
   });
+}
+
+async function followWorkOrder(client: PoolClient, deps: ConsumerDeps, data: WorkOrderUpdatedV1): Promise<{ outcome: WorkOrderOutcome; dues: Date[] }> {
+  const now = deps.ctx.now();
+  const wo = await lockWorkOrder(client, data.workOrderId, now);
+  const at = eventInstant(data, now);
+  const stages = stagesSatisfiedBy(data.type);
+  if (data.type === 'closed' || data.type === 'cancelled') {
+    const cancelled = (await satisfyStages(client, data.workOrderId, stages, now)) + (await stopClocks(client, data.workOrderId, now));
+    return { outcome: { effect: 'stopped', cancelled }, dues: [] };
+  }
+  if (stages.length > 0) return { outcome: { effect: 'satisfied', cancelled: await satisfyStages(client, data.workOrderId, stages, now) }, dues: [] };
+  if (data.type === 'suspended') return { outcome: { effect: 'paused', timers: await pauseClocks(client, deps.ctx, wo, at) }, dues: [] };
+  if (data.type === 'resumed') {
+    const dues = await resumeClocks(client, deps.ctx, wo, at);
+    return { outcome: { effect: 'resumed', timers: dues.length }, dues };
+  }
+  return { outcome: { effect: 'none' }, dues: [] };
 }
 
 /** When it happened in the field — but never in the future of our clock. */

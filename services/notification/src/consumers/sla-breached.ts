@@ -1,11 +1,11 @@
-import type { MessageHandler } from '@griddispatch/bus';
+import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import type { Mention } from '../templates/index.ts';
 import { assigneeContacts, contactsWithRoles, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import { firstNotice } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
-import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
+import { notificationConsumer, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-breaches';
 
@@ -33,8 +33,6 @@ const plan: Planner<typeof EventTypeName.slaBreached> = async (deps, input) => {
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
-export function slaBreachesHandler(deps: ConsumerDeps): MessageHandler {
-  return async (message) => {
-    await consume(deps, message, EventTypeName.slaBreached, CONSUMER, plan);
-  };
+export function slaBreachedConsumer(deps: ConsumerDeps): InboxConsumer {
+  return notificationConsumer(deps, EventTypeName.slaBreached, CONSUMER, plan);
 }

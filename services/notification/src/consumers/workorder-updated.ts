@@ -1,10 +1,10 @@
-import type { MessageHandler } from '@griddispatch/bus';
+import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName, type WorkOrderEventType } from '@griddispatch/contracts';
 import { deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import { replaceAssignees } from '../use-cases/remember-work-order.ts';
-import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
+import { notificationConsumer, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.workorders-events';
 
@@ -38,8 +38,6 @@ const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input)
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
-export function workordersEventsHandler(deps: ConsumerDeps): MessageHandler {
-  return async (message) => {
-    await consume(deps, message, EventTypeName.workorderUpdated, CONSUMER, plan);
-  };
+export function workOrderUpdatedConsumer(deps: ConsumerDeps): InboxConsumer {
+  return notificationConsumer(deps, EventTypeName.workorderUpdated, CONSUMER, plan);
 }

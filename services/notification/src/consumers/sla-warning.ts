@@ -1,10 +1,10 @@
-import type { MessageHandler } from '@griddispatch/bus';
+import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, deskDrafts, phonesOf, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findWorkOrderAndSubscribers } from '../use-cases/find-subscribers.ts';
 import { firstNotice } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
-import { consume, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
+import { notificationConsumer, workOrderOrRetry, type ConsumerDeps, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-warnings';
 
@@ -27,8 +27,6 @@ const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
-export function slaWarningsHandler(deps: ConsumerDeps): MessageHandler {
-  return async (message) => {
-    await consume(deps, message, EventTypeName.slaWarning, CONSUMER, plan);
-  };
+export function slaWarningConsumer(deps: ConsumerDeps): InboxConsumer {
+  return notificationConsumer(deps, EventTypeName.slaWarning, CONSUMER, plan);
 }

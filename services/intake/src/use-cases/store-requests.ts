@@ -1,0 +1,157 @@
+import type { RequestStatus } from '@griddispatch/contracts';
+import { enqueueOutbox, withTransaction, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
+import { HttpError } from '@griddispatch/http';
+import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
+import { SCHEMA } from '../context.ts';
+import type { IntakeRequestBody } from '../domain/request-body.ts';
+import type { GroupOutcome } from './group-commit-writer.ts';
+
+// The SQL behind POST /v1/requests (and the adapters and Open311): a request row, its first
+// timeline entry, the board's NOTIFY and the `requests.received` outbox row, all in one
+// transaction (docs/architecture.md#reliability-rules). (source, externalId) is the idempotency
+// key: the unique constraint makes concurrent writers of one key wait for each other, so exactly
+// one inserts and the others find its row. `storeRequests` writes a whole group with one
+// statement per table; `storeRequest` writes one request alone.
+
+/** A request ready to be written: id, event and fingerprint were fixed when it arrived. */
+export interface PreparedRequest {
+  id: string;
+  body: IntakeRequestBody;
+  bodyHash: string;
+  channel: string;
+  receivedBy: string;
+  receivedAt: Date;
+  urgency: string;
+  /** The `requests.received` event's id (the timeline entry's). */
+  eventId: string;
+  outbox: OutboxRecord;
+}
+
+export interface StoredRequest {
+  id: string;
+  status: RequestStatus;
+  duplicate: boolean;
+}
+
+interface ExistingRow {
+  id: string;
+  body_hash: string;
+  status: RequestStatus;
+}
+
+const keyOf = (r: PreparedRequest) => JSON.stringify([r.body.source, r.body.externalId]);
+
+/** What a request meets when its key is taken: the same request again, or a 409. */
+function answerTaken(r: PreparedRequest, taken: ExistingRow): StoredRequest {
+  if (taken.body_hash !== r.bodyHash) {
+    throw new HttpError(409, 'idempotency_conflict', `request ${r.body.source}/${r.body.externalId} was already received with a different body`, {
+      id: taken.id,
+    });
+  }
+  // Our own id: a group that was retried member by member had committed after all.
+  return { id: taken.id, status: taken.status, duplicate: taken.id !== r.id };
+}
+
+// Rows, timeline entries and NOTIFYs for every request of `input` whose key is free, in one
+// statement; RETURNING names the ids inserted. Rows go in in key order so that two concurrent
+// groups take their key locks in the same order and cannot deadlock. On a conflict nothing of
+// that request happens.
+const INSERT_REQUESTS = `
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+      $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[])
+      AS t(id, source, external_id, body_hash, channel, received_by, category, urgency,
+        description, reported_at, received_at, customer, location, event_id, notice)),
+  inserted AS (
+    INSERT INTO intake.requests (id, source, external_id, body_hash, channel, received_by, category, urgency,
+      description, reported_at, received_at, customer, location, status, updated_at)
+    SELECT id, source, external_id, body_hash, channel, received_by, category, urgency,
+      description, reported_at, received_at, customer, location, 'received', received_at
+    FROM input ORDER BY source, external_id
+    ON CONFLICT (source, external_id) DO NOTHING
+    RETURNING id),
+  entry AS (
+    INSERT INTO intake.timeline (request_id, at, type, by, event_id)
+    SELECT input.id, input.received_at, 'request.received', input.received_by, input.event_id FROM input JOIN inserted USING (id)
+    RETURNING request_id)
+  SELECT entry.request_id AS id, pg_notify($16, input.notice) FROM entry JOIN input ON input.id = entry.request_id`;
+
+async function insertRequests(client: PoolClient, requests: readonly PreparedRequest[]): Promise<Set<string>> {
+  const column = <V>(pick: (r: PreparedRequest) => V) => requests.map(pick);
+  const { rows } = await client.query<{ id: string }>(INSERT_REQUESTS, [
+    column((r) => r.id),
+    column((r) => r.body.source),
+    column((r) => r.body.externalId),
+    column((r) => r.bodyHash),
+    column((r) => r.channel),
+    column((r) => r.receivedBy),
+    column((r) => r.body.category),
+    column((r) => r.urgency),
+    column((r) => r.body.description ?? null),
+    column((r) => r.body.reportedAt ?? null),
+    column((r) => r.receivedAt.toISOString()),
+    column((r) => (r.body.customer ? JSON.stringify(r.body.customer) : null)),
+    column((r) => JSON.stringify(r.body.location)),
+    column((r) => r.eventId),
+    column((r) => boardPayload(r.id, 'request.received')),
+    BOARD_CHANNEL,
+  ]);
+  return new Set(rows.map((row) => row.id));
+}
+
+/** The rows already holding these requests' keys, by key. */
+async function findTaken(client: PoolClient, requests: readonly PreparedRequest[]): Promise<Map<string, ExistingRow>> {
+  const { rows } = await client.query<ExistingRow & { source: string; external_id: string }>(
+    `SELECT source, external_id, id, body_hash, status FROM intake.requests
+     JOIN unnest($1::text[], $2::text[]) AS k(source, external_id) USING (source, external_id)`,
+    [requests.map((r) => r.body.source), requests.map((r) => r.body.externalId)],
+  );
+  return new Map(rows.map((row) => [JSON.stringify([row.source, row.external_id]), row]));
+}
+
+/** One request in its own transaction: a lone request, or a member of a group that failed. */
+export async function storeRequest(pool: Pool, request: PreparedRequest): Promise<StoredRequest> {
+  return withTransaction(pool, async (client) => {
+    if ((await insertRequests(client, [request])).size === 0) {
+      const taken = (await findTaken(client, [request])).get(keyOf(request));
+      if (!taken) throw new Error('request vanished between conflict and lookup');
+      return answerTaken(request, taken);
+    }
+    await enqueueOutbox(client, SCHEMA, [request.outbox]);
+    return { id: request.id, status: 'received', duplicate: false };
+  });
+}
+
+/**
+ * A group of requests in one transaction, answered exactly as if they had come one by one in
+ * group order: the first of a key inserts (unless the key is already stored), a later one with
+ * the same key is its duplicate or a 409, and a request answered 409 stores nothing. A 409 is
+ * that member's outcome; anything unexpected rejects, and the whole group rolls back.
+ */
+export async function storeRequests(pool: Pool, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
+  const firstOfKey = new Map<string, PreparedRequest>();
+  for (const r of group) if (!firstOfKey.has(keyOf(r))) firstOfKey.set(keyOf(r), r);
+  const candidates = [...firstOfKey.values()];
+  return withTransaction(pool, async (client) => {
+    const inserted = await insertRequests(client, candidates);
+    const notInserted = candidates.filter((r) => !inserted.has(r.id));
+    const taken = notInserted.length > 0 ? await findTaken(client, notInserted) : new Map<string, ExistingRow>();
+    for (const r of notInserted) if (!taken.has(keyOf(r))) throw new Error('request vanished between conflict and lookup');
+    for (const r of candidates) {
+      if (inserted.has(r.id)) taken.set(keyOf(r), { id: r.id, body_hash: r.bodyHash, status: 'received' });
+    }
+    await enqueueOutbox(
+      client,
+      SCHEMA,
+      group.filter((r) => inserted.has(r.id)).map((r) => r.outbox),
+    );
+    return group.map((r): GroupOutcome<StoredRequest> => {
+      if (inserted.has(r.id)) return { ok: true, value: { id: r.id, status: 'received', duplicate: false } };
+      try {
+        return { ok: true, value: answerTaken(r, taken.get(keyOf(r))!) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    });
+  });
+}

@@ -1,0 +1,160 @@
+import type { Logger } from '@griddispatch/observability';
+import type { ClaimedRow, LaneName } from './claim.ts';
+import type { Signal } from './wakeup.ts';
+
+// One lane of the delivery worker: its own sends in flight, its own claim, its own sleep. The
+// staff lane (SMS, WeCom, log) and the webhook lane never share a slot, so integrators'
+// receivers — however slow — never delay a crew's page (issue 17.5). In the webhook lane a
+// subscription holds at most `perSubscription` sends at once in this process: a stalled receiver
+// ties up that many slots, not the lane.
+
+export interface LaneOptions {
+  name: LaneName;
+  /** Sends in flight at once in this lane. */
+  concurrency: number;
+  /** Sends in flight at once per subscription; null: no cap (staff lane). */
+  perSubscription: number | null;
+  pollMs: number;
+  now: () => Date;
+  logger: Logger;
+  signal: Signal;
+  claim(limit: number, excludeSubscriptions: string[]): Promise<ClaimedRow[]>;
+  release(rows: ClaimedRow[]): Promise<void>;
+  /** Sends one row and records its result; never rejects. */
+  process(row: ClaimedRow): Promise<void>;
+  /** Before each sleep (the worker re-establishes its LISTEN connection if it was lost). */
+  beforeSleep(): Promise<void>;
+}
+
+export class Lane {
+  private running = false;
+  private loopDone: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly bySubscription = new Map<string, number>();
+  /** Earliest next_attempt_at this lane set (ms), so the loop wakes for it without polling. */
+  private nextDueAt: number | null = null;
+
+  constructor(private readonly o: LaneOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming, lets the sends in flight finish. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.o.signal.wake();
+    await this.loopDone;
+    await Promise.all([...this.inFlight]);
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  noteDue(at: Date): void {
+    const t = at.getTime();
+    if (this.nextDueAt === null || t < this.nextDueAt) this.nextDueAt = t;
+  }
+
+  /** Claims every due row (up to `batchSize`) and sends them all, the per-subscription cap holding. */
+  async tick(batchSize: number): Promise<number> {
+    const rows = await this.o.claim(batchSize, []);
+    const queue = rows.slice();
+    let running = 0;
+    await new Promise<void>((resolve) => {
+      const pump = () => {
+        if (queue.length === 0 && running === 0) return resolve();
+        while (running < this.o.concurrency) {
+          const i = queue.findIndex((r) => this.hasRoom(r));
+          if (i < 0) break;
+          const row = queue.splice(i, 1)[0]!;
+          running += 1;
+          void this.run(row).then(() => {
+            running -= 1;
+            pump();
+          });
+        }
+      };
+      pump();
+    });
+    return rows.length;
+  }
+
+  private hasRoom(row: ClaimedRow): boolean {
+    const cap = this.o.perSubscription;
+    return cap === null || row.subscription_id === null || (this.bySubscription.get(row.subscription_id) ?? 0) < cap;
+  }
+
+  /** Counts the row against its subscription while it is sent. */
+  private async run(row: ClaimedRow): Promise<void> {
+    const sub = row.subscription_id;
+    if (sub) this.bySubscription.set(sub, (this.bySubscription.get(sub) ?? 0) + 1);
+    try {
+      await this.o.process(row);
+    } finally {
+      if (sub) {
+        const n = (this.bySubscription.get(sub) ?? 1) - 1;
+        if (n === 0) this.bySubscription.delete(sub);
+        else this.bySubscription.set(sub, n);
+      }
+    }
+  }
+
+  /** Subscriptions at their cap: the claim skips their rows. */
+  private saturated(): string[] {
+    const cap = this.o.perSubscription;
+    if (cap === null) return [];
+    return [...this.bySubscription].filter(([, n]) => n >= cap).map(([id]) => id);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const free = this.o.concurrency - this.inFlight.size;
+      let claimed = 0;
+      let released = 0;
+      if (free > 0) {
+        // Whatever was due by now is claimed below; later times are noted again as they are set.
+        if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
+        try {
+          const rows = await this.o.claim(free, this.saturated());
+          const excess: ClaimedRow[] = [];
+          for (const row of rows) {
+            // One claim may bring more rows of a subscription than it has room for: those go back.
+            if (!this.hasRoom(row)) {
+              excess.push(row);
+              continue;
+            }
+            claimed += 1;
+            const p: Promise<void> = this.run(row).finally(() => {
+              this.inFlight.delete(p);
+              this.o.signal.wake();
+            });
+            this.inFlight.add(p);
+          }
+          released = excess.length;
+          await this.o.release(excess);
+        } catch (err) {
+          this.o.logger.error({ err, lane: this.o.name }, 'delivery worker: claiming failed; retrying after the poll interval');
+        }
+      }
+      if (!this.running) break;
+      // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
+      if (free > 0 && (claimed === free || released > 0)) continue;
+      await this.o.beforeSleep();
+      await this.o.signal.sleep(free > 0 ? this.untilNextDue() : this.o.pollMs);
+    }
+  }
+
+  /**
+   * How long the loop may sleep: until the earliest retry or deferral this lane scheduled, at
+   * most the poll interval (which also finds rows other replicas scheduled, or left behind).
+   */
+  private untilNextDue(): number {
+    if (this.nextDueAt === null) return this.o.pollMs;
+    return Math.min(this.o.pollMs, Math.max(0, this.nextDueAt - this.o.now().getTime()));
+  }
+}
