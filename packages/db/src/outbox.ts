@@ -13,13 +13,11 @@ export async function enqueueOutbox(client: PoolClient, schema: string, records:
   if (records.length === 0) return;
   const table = `${schemaIdent(schema)}.outbox`;
   // One statement (one round trip) whatever the batch size: four array parameters, unnested in
-  // order, and the NOTIFY in the same statement (a data-modifying WITH always runs to completion).
+  // order, and the NOTIFY in the same statement (a one-row subquery, evaluated once).
   await client.query(
-    `WITH inserted AS (
-       INSERT INTO ${table} (topic, key, value, headers)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
-     )
-     SELECT pg_notify($5, '')`,
+    `INSERT INTO ${table} (topic, key, value, headers)
+     SELECT r.topic, r.key, r.value, r.headers
+     FROM (SELECT pg_notify($5, '')) AS wake, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS r (topic, key, value, headers)`,
     [
       records.map((r) => r.topic),
       records.map((r) => r.key),
