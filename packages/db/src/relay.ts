@@ -8,6 +8,8 @@ import type { PoolClient, Relay, RelayOptions } from './types.ts';
 // After the outbox ran empty, a round keeps the lock (and its connection) this long for the next
 // NOTIFY, so a steady stream of rows is not one lock/unlock per row.
 const LINGER_MS = 1000;
+// A relay that found the lock taken tries again after this long (or later, at a NOTIFY or poll).
+const LOCKED_RETRY_MS = 1000;
 // Acknowledged rows wait this long for the next read to take their DELETE along, before being
 // deleted on their own: at a steady stream, one statement (one transaction) per batch.
 const DELETE_AFTER_MS = 50;
@@ -194,25 +196,34 @@ export function startRelay(opts: RelayOptions): Relay {
         if (failures > 0) logger.info({ failures }, 'outbox relay recovered');
         failures = 0;
         if (result.kind === 'published' && result.count > 0) logger.debug({ count: result.count, batches: result.batches }, 'outbox drained');
+        // Another replica's round holds the lock (and sees the same NOTIFYs): try again at most
+        // once a second, not at every NOTIFY of a busy outbox.
+        if (result.kind === 'locked') await pause(LOCKED_RETRY_MS);
       } catch (err) {
         failures += 1;
         const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (failures - 1));
         const retryInMs = Math.round(delay / 2 + (Math.random() * delay) / 2);
         logger.error({ err, failures, retryInMs }, 'outbox relay: batch not published; retrying');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(finish, retryInMs);
-          function finish() {
-            clearTimeout(timer);
-            stopWaiters.delete(finish);
-            resolve();
-          }
-          stopWaiters.add(finish);
-        });
+        await pause(retryInMs);
         again = true;
       }
       batchDone();
     }
   }
+
+  /** A sleep that only stop() cuts short. */
+  async function pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, ms);
+      function finish() {
+        clearTimeout(timer);
+        stopWaiters.delete(finish);
+        resolve();
+      }
+      stopWaiters.add(finish);
+    });
+  }
+
   async function listen(): Promise<void> {
     let delay = 500;
     while (!stopping) {
@@ -242,15 +253,7 @@ export function startRelay(opts: RelayOptions): Relay {
         await client.end().catch((endErr: unknown) => logger.debug({ err: endErr }, 'closing failed LISTEN connection'));
         if (stopping) return;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(finish, delay);
-        function finish() {
-          clearTimeout(timer);
-          stopWaiters.delete(finish);
-          resolve();
-        }
-        stopWaiters.add(finish);
-      });
+      await pause(delay);
       delay = Math.min(delay * 2, 30_000);
     }
   }
