@@ -8,11 +8,12 @@ import { createPool } from '@griddispatch/db';
 import { loadSampleData, type ImportKind } from '@griddispatch/grid-routing';
 import { createLogger } from '@griddispatch/observability';
 import { deleteRunArtifacts, kafkaClient } from './kafka.ts';
+import { compiledEntry } from '../../infra/build/build.ts';
 
 // The distributed stack for one benchmark run: a fresh PostgreSQL database, a fresh topic prefix
 // on the shared broker (so consumer groups are fresh too: the bus prefixes them), the sample
 // county loaded with grid-routing's own loader, and the four services started as separate
-// processes from their own main.ts (`node --import tsx services/<s>/src/main.ts`), exactly as
+// processes from the compiled build (`node dist/<service>.js`, built once per run), exactly as
 // the distributed mode runs them (docs/architecture.md#run-modes). Each service's output goes to a log file in the run directory.
 
 export const SERVICES = ['intake', 'grid-routing', 'sla-timer', 'notification'] as const;
@@ -214,7 +215,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       };
       delete env.GD_SAMPLE_DATA;
       if (!policyPath) delete env.GD_SLA_POLICY;
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
+      // BENCH_PROFILE_DIR: each service writes a V8 CPU profile at exit (`pnpm bench:profile <dir>/<service>`).
+      const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE_DIR, name)}`] : [];
+      const child = spawn(process.execPath, [...profile, ...(await compiledEntry(name))], {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -48,7 +48,7 @@ export function ladderSummary(result: LadderResult): string {
   );
   lines.push(
     `**Stack**: the shared Kafka 3.9.1 broker, a fresh PostgreSQL database, and ${st.services.map((s) => s.name).join(', ')} as separate processes ` +
-      `(\`node --import tsx services/<name>/src/main.ts\`, started in ${(st.startupMs / 1000).toFixed(1)} s), sample county ×${st.sample.scale} ` +
+      `(\`node dist/<name>.js\`, compiled, started in ${(st.startupMs / 1000).toFixed(1)} s), sample county ×${st.sample.scale} ` +
       `(${st.sample.grids} grids, ${st.sample.districts} 台区, ${st.sample.customers} accounts). **Load**: open loop (request *i* leaves at *i*/rate whatever came back) ` +
       `of 95598 work orders (\`POST /v1/requests/95598\`, a county day's category mix, real accounts and 台区), ${c.durationMs / 1000} s per rate; fault calls get an ` +
       `ack window of ${c.breachAfterMs / 1000} s that nobody meets, so every one breaches during the run.`,
