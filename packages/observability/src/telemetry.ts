@@ -84,12 +84,21 @@ async function httpInstrumentation() {
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
   const exporting = exporterConfigured(env);
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const { NodeSDK, tracing: sdkTracing } = await import('@opentelemetry/sdk-node');
   const sdk: NodeSDK = exporting
     ? new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME ?? options.serviceName, instrumentations: [await httpInstrumentation()] })
-    : // Keep the tracer provider (real span ids for consumer spans) but export nothing, and no
-      // metric or log exporters either (Prometheus metrics come from prom-client).
-      new NodeSDK({ serviceName: options.serviceName, instrumentations: [], spanProcessors: [noExport], metricReaders: [], logRecordProcessors: [] });
+    : // Keep the tracer provider and the W3C propagator, so every consumer span still gets an id of
+      // its own in the record's trace, but record nothing: spans nobody exports are not built
+      // (the profile showed span objects at ~10 % of a consumer's CPU). No metric or log
+      // exporters either (Prometheus metrics come from prom-client).
+      new NodeSDK({
+        serviceName: options.serviceName,
+        instrumentations: [],
+        sampler: new sdkTracing.AlwaysOffSampler(),
+        spanProcessors: [noExport],
+        metricReaders: [],
+        logRecordProcessors: [],
+      });
   sdk.start();
   if (exporting) {
     // The instrumentation patches `http` when it is next required. Static imports ran before this

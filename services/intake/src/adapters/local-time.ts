@@ -1,26 +1,10 @@
 import { z } from 'zod';
+import { zoneOffsetMs } from '@griddispatch/sla';
 
 // Chinese government and utility systems send wall-clock times without an offset
 // ("2026-11-23 19:40:05", Beijing time). We turn them into instants in GD_TIME_ZONE.
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/;
-
-/** Offset of `timeZone` from UTC at the instant `utcMs`, in minutes. */
-function offsetMinutes(utcMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - utcMs) / 60_000);
-}
 
 /** "yyyy-MM-dd HH:mm[:ss]" in `timeZone` → ISO-8601 UTC, or null when it is no such time. */
 export function localToIso(text: string, timeZone: string): string | null {
@@ -30,9 +14,9 @@ export function localToIso(text: string, timeZone: string): string | null {
   const wall = Date.UTC(y, mo - 1, d, h, mi, Number.isNaN(s) ? 0 : s);
   const check = new Date(wall);
   if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || (s || 0) > 59) return null;
-  const utc = wall - offsetMinutes(wall, timeZone) * 60_000;
+  const utc = wall - zoneOffsetMs(timeZone, wall);
   // Second pass for instants near an offset change (no DST in China; elsewhere it matters).
-  return new Date(wall - offsetMinutes(utc, timeZone) * 60_000).toISOString();
+  return new Date(wall - zoneOffsetMs(timeZone, utc)).toISOString();
 }
 
 /** A local wall-clock time field, validated for shape (the conversion happens in the mapping). */
