@@ -2,11 +2,10 @@ import type { Pool } from 'pg';
 import type { SendOutcome } from '../channels/types.ts';
 import type { DeliveryStatus } from '../schema.ts';
 import { SCHEMA } from '../schema.ts';
+import { Coalescer } from './coalescer.ts';
 
-// Writes attempt results in batches, group-commit style: a result waits only while the previous
-// write is in flight, and everything that queued meanwhile goes out in the next single
-// statement. A lone result is written at once; under load, one fsync covers many deliveries
-// instead of one each, which leaves the connections and the disk to the consumers.
+// Writes attempt results in batches (group commit, see coalescer.ts): under load one fsync covers
+// many deliveries instead of one each, which leaves the connections and the disk to the consumers.
 
 export interface AttemptResult {
   deliveryId: string;
@@ -24,44 +23,21 @@ export interface AttemptResult {
   now: Date;
 }
 
-interface Queued {
-  result: AttemptResult;
-  resolve: (recorded: boolean) => void;
-  reject: (err: unknown) => void;
-}
-
 const MAX_BATCH = 500;
 
 export class ResultWriter {
-  private queue: Queued[] = [];
-  private flushing = false;
+  private readonly coalescer: Coalescer<AttemptResult, boolean>;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {
+    this.coalescer = new Coalescer(async (results) => {
+      const written = await this.flush(results);
+      return (result) => written.has(result.deliveryId);
+    }, MAX_BATCH);
+  }
 
   /** Resolves true once written; false when another worker had taken the row over meanwhile. */
   write(result: AttemptResult): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ result, resolve, reject });
-      void this.pump();
-    });
-  }
-
-  private async pump(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          const written = await this.flush(batch.map((q) => q.result));
-          for (const q of batch) q.resolve(written.has(q.result.deliveryId));
-        } catch (err) {
-          for (const q of batch) q.reject(err);
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+    return this.coalescer.submit(result);
   }
 
   /** The results and their attempt-log rows in one statement (atomic); returns the ids written. */

@@ -6,6 +6,7 @@ import { SCHEMA } from '../schema.ts';
 import { claimDue, laneOf, releaseClaims, type ClaimedRow, type LaneName } from './claim.ts';
 import { Lane } from './lane.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
+import { Coalescer } from './coalescer.ts';
 import { ResultWriter, type AttemptResult } from './result-writer.ts';
 import { nextStep, type RetryPolicy } from './retry-policy.ts';
 import { SubscriptionHealth } from './subscription-health.ts';
@@ -42,12 +43,20 @@ export interface DeliveryWorkerOptions {
 
 const T = `${SCHEMA}.deliveries`;
 
+/** A row put off to the token its channel's rate limit reserved for it. */
+interface PutOff {
+  id: string;
+  attempts: number;
+  at: Date;
+}
+
 /** A result write stops retrying this long before the lease ends, so no other worker has resent it yet. */
 const RESULT_WRITE_MARGIN_MS = 5_000;
 
 export class DeliveryWorker {
   private readonly limiter: RateLimiter<ChannelName>;
   private readonly results: ResultWriter;
+  private readonly putOffs: Coalescer<PutOff, void>;
   private readonly health: SubscriptionHealth;
   private readonly random: () => number;
   private readonly batchSize: number;
@@ -61,6 +70,14 @@ export class DeliveryWorker {
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
     this.results = new ResultWriter(o.pool);
+    this.putOffs = new Coalescer<PutOff, void>(async (rows) => {
+      await o.pool.query(
+        `UPDATE ${T} d SET next_attempt_at = v.at FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS v(id, attempts, at)
+          WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending'`,
+        [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map((r) => r.at)],
+      );
+      return () => undefined;
+    });
     this.health = new SubscriptionHealth(o.pool, o.webhook.disableAfterMs, o.logger);
     this.wakeup = new Wakeup(o.pool, o.logger);
     this.random = o.random ?? Math.random;
@@ -237,7 +254,7 @@ export class DeliveryWorker {
   /**
    * Over its channel's rate, a row is put off once, to the time of the token it reserves (a robot
    * with 60 messages waiting at 20 a minute gets them at 3 s intervals), and sent without another
-   * token when it comes back to this worker: one UPDATE per row, not one per row per poll.
+   * token when it comes back to this worker: one row in one coalesced UPDATE, not one per poll.
    */
   private async putOffForRateLimit(row: ClaimedRow): Promise<boolean> {
     if (this.reserved.delete(row.id)) return false;
@@ -251,7 +268,7 @@ export class DeliveryWorker {
       this.reservationsPrunedAt = now;
     }
     this.reserved.set(row.id, at);
-    await this.o.pool.query(`UPDATE ${T} SET next_attempt_at = $2 WHERE id = $1 AND attempts = $3 AND status = 'pending'`, [row.id, new Date(at), row.attempts]);
+    await this.putOffs.submit({ id: row.id, attempts: row.attempts, at: new Date(at) });
     this.noteDue(row, new Date(at));
     return true;
   }
