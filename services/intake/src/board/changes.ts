@@ -32,7 +32,8 @@ export function parseBoardPayload(payload: string | undefined): BoardNotice | nu
   }
 }
 
-/** Tells the boards, at commit, that work order `id` changed. */
-export async function notifyBoard(client: PoolClient, id: string, change: BoardChange): Promise<void> {
-  await client.query('SELECT pg_notify($1, $2)', [BOARD_CHANNEL, boardPayload(id, change)]);
+/** Tells the boards, at commit, that these work orders changed (one statement for all). */
+export async function notifyBoard(client: PoolClient, notices: BoardNotice[]): Promise<void> {
+  if (notices.length === 0) return;
+  await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [BOARD_CHANNEL, notices.map((n) => boardPayload(n.id, n.change))]);
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from '@griddispatch/bus';
 import { EventTypeName, EventTypes, InvalidEventError, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
-import { notifyBoard } from '../board/changes.ts';
+import { notifyBoard, type BoardNotice } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
 import { isUuid } from '../use-cases/view-request.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
@@ -56,14 +56,17 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     parse: parseReadModelEvent,
     // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
     orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : ''),
-    async apply(client, event) {
+    // The boards hear of a batch's changes in one statement at its end (delivered at commit).
+    prepare: async () => [] as BoardNotice[],
+    async apply(client, event, _message, notices) {
       const log = eventLogger(ctx.logger, event);
       if (!isReadModelEvent(event)) {
         log.debug('event type not used by the read model');
         return;
       }
       const handler = HANDLERS[event.type] as ReadModelHandler<ReadModelEventType>;
-      if (await handler(client, event, log)) await notifyBoard(client, event.data.workOrderId, EventTypes[event.type].short);
+      if (await handler(client, event, log)) notices.push({ id: event.data.workOrderId, change: EventTypes[event.type].short });
     },
+    finish: (client, notices) => notifyBoard(client, notices),
   });
 }
