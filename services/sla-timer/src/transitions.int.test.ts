@@ -28,8 +28,12 @@ const policy = parsePolicy({
 });
 const circle = { customerClasses: ['aquaculture'] };
 
-const brief = (events: Emitted[]) =>
-  events.map((e) => (e.topic === 'sla.warnings' ? `warning ${e.data.stage}` : `breach ${e.data.stage} L${e.data.level} ${e.data.notify.join('+')}`));
+// Warnings and breaches travel on two topics, whose relative order no consumer can rely on: the
+// warnings of a step are listed first, then its breaches, each in the order they arrived.
+const brief = (events: Emitted[]) => {
+  const line = (e: Emitted) => (e.topic === 'sla.warnings' ? `warning ${e.data.stage}` : `breach ${e.data.stage} L${e.data.level} ${e.data.notify.join('+')}`);
+  return [...events.filter((e) => e.topic === 'sla.warnings'), ...events.filter((e) => e.topic !== 'sla.warnings')].map(line);
+};
 
 let h: Harness;
 beforeAll(async () => {

@@ -8,7 +8,11 @@ import { startHarness, type Emitted, type Harness } from './testing/harness.ts';
 
 const sh = (local: string): Date => new Date(`${local}+08:00`);
 const complaint = { category: 'complaint' as const };
-const brief = (events: Emitted[]) => events.map((e) => (e.topic === 'sla.warnings' ? `warning ${e.data.stage}` : `breach ${e.data.stage} L${e.data.level}`));
+// Warnings and breaches travel on two topics with no order between them: warnings first.
+const brief = (events: Emitted[]) =>
+  [...events.filter((e) => e.topic === 'sla.warnings'), ...events.filter((e) => e.topic !== 'sla.warnings')].map((e) =>
+    e.topic === 'sla.warnings' ? `warning ${e.data.stage}` : `breach ${e.data.stage} L${e.data.level}`,
+  );
 
 let h: Harness;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddi
 import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger } from '@griddispatch/observability';
 import { SCHEMA, type TimerContext } from '../use-cases/context.ts';
-import { schedulePlan } from '../use-cases/schedule-plan.ts';
+import { finishPlans, preparePlans, schedulePlan } from '../use-cases/schedule-plan.ts';
 
 export const CONSUMER = 'sla-timer.dispatch-assigned';
 
@@ -14,8 +14,9 @@ export interface ConsumerDeps {
 }
 
 /**
- * dispatch.assigned → schedule the plan's warnings and breaches. The inbox rows and the timers of
- * a batch commit together; a redelivery (same event id) changes nothing, and so does a second
+ * dispatch.assigned → schedule the plan's warnings and breaches. A batch locks its work orders in
+ * one statement and writes their plans and timers in one each; the inbox rows and the timers
+ * commit together; a redelivery (same event id) changes nothing, and so does a second
  * dispatch of the same work order (the timers' unique key, the plan kept with the work order).
  */
 export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
@@ -31,14 +32,21 @@ export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
     },
     // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
     orderKey: (event) => event.data.workOrderId,
-    apply: (client, { data, traceparent }, message) =>
-      schedulePlan(client, deps.ctx, {
-        workOrderId: data.workOrderId,
-        gridId: data.grid.id,
-        plan: data.sla,
-        openedAt: new Date(data.request.receivedAt),
-        traceparent: currentTraceparent() ?? traceparent ?? message.headers.traceparent,
-      }),
+    prepare: (client, events) => preparePlans(client, deps.ctx, events.map((e) => e.data.workOrderId)),
+    apply: (client, { data, traceparent }, message, batch) =>
+      schedulePlan(
+        client,
+        deps.ctx,
+        {
+          workOrderId: data.workOrderId,
+          gridId: data.grid.id,
+          plan: data.sla,
+          openedAt: new Date(data.request.receivedAt),
+          traceparent: currentTraceparent() ?? traceparent ?? message.headers.traceparent,
+        },
+        batch,
+      ),
+    finish: finishPlans,
     applied(results) {
       const dues = results.flatMap(({ result }) => (result.status === 'scheduled' ? result.dues : []));
       if (dues.length > 0) deps.onScheduled(dues);

@@ -28,3 +28,15 @@ export async function lockWorkOrder(client: PoolClient, workOrderId: string, now
   );
   return rows[0]!;
 }
+
+/** `lockWorkOrder` for a batch, in one statement: the rows of `workOrderIds`, locked in id order. */
+export async function lockWorkOrders(client: PoolClient, workOrderIds: string[], now: Date): Promise<Map<string, WorkOrderRow>> {
+  const ids = [...new Set(workOrderIds)].sort();
+  const { rows } = await client.query<WorkOrderRow>(
+    `INSERT INTO sla_timer.work_orders (work_order_id, created_at, updated_at) SELECT id, $2, $2 FROM unnest($1::text[]) AS id
+     ON CONFLICT (work_order_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+     RETURNING work_order_id, grid_id, policy, calendar, escalation, status, satisfied, paused_at, planned_at`,
+    [ids, now],
+  );
+  return new Map(rows.map((row) => [row.work_order_id, row]));
+}

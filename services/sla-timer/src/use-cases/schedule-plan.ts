@@ -1,8 +1,8 @@
 import type { SlaPlan } from '@griddispatch/contracts';
 import type { PoolClient } from '@griddispatch/db';
-import { escalationLadder, initialTimers, type TimerSpec } from '../domain/ladder.ts';
+import { escalationLadder, initialTimers, type LadderStep, type TimerSpec } from '../domain/ladder.ts';
 import type { TimerContext } from './context.ts';
-import { lockWorkOrder } from './lock-work-order.ts';
+import { lockWorkOrder, lockWorkOrders, type WorkOrderRow } from './lock-work-order.ts';
 
 export interface SchedulePlanInput {
   workOrderId: string;
@@ -18,11 +18,10 @@ export type SchedulePlanOutcome =
   | { status: 'already_planned' }
   | { status: 'stopped' };
 
+type TimerRow = { workOrderId: string; spec: TimerSpec; gridId: string; policy: string; paused?: { remainingMs: number; deadlineRemainingMs: number | null } | undefined };
+
 /** Inserts timer rows; the unique key makes a repeat a no-op. */
-export async function insertTimers(
-  client: PoolClient,
-  rows: { workOrderId: string; spec: TimerSpec; gridId: string; policy: string; paused?: { remainingMs: number; deadlineRemainingMs: number | null } }[],
-): Promise<number> {
+export async function insertTimers(client: PoolClient, rows: TimerRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await client.query(
     `INSERT INTO sla_timer.timers
@@ -57,28 +56,15 @@ export async function insertTimers(
  * get no timers; a suspended work order gets paused ones; a cancelled or closed one gets none. A
  * second dispatch of the same work order keeps the clocks already running.
  */
-export async function schedulePlan(client: PoolClient, ctx: TimerContext, input: SchedulePlanInput): Promise<SchedulePlanOutcome> {
+export async function schedulePlan(client: PoolClient, ctx: TimerContext, input: SchedulePlanInput, batch?: PlanBatch): Promise<SchedulePlanOutcome> {
   const now = ctx.now();
-  const wo = await lockWorkOrder(client, input.workOrderId, now);
+  const wo = batch?.workOrders.get(input.workOrderId) ?? (await lockWorkOrder(client, input.workOrderId, now));
   if (wo.planned_at !== null) return { status: 'already_planned' };
   const ladder = escalationLadder(input.plan.escalation);
-  await client.query(
-    `UPDATE sla_timer.work_orders
-        SET grid_id = $2, policy = $3, calendar = $4, escalation = $5, warn_before_ms = $6, deadlines = $7,
-            traceparent = $8, planned_at = $9, updated_at = $9
-      WHERE work_order_id = $1`,
-    [
-      input.workOrderId,
-      input.gridId,
-      input.plan.policy,
-      input.plan.calendar,
-      JSON.stringify(ladder),
-      input.plan.warnBeforeMs,
-      JSON.stringify(input.plan.deadlines),
-      input.traceparent ?? null,
-      now,
-    ],
-  );
+  const plan: PlanRow = { workOrderId: input.workOrderId, gridId: input.gridId, plan: input.plan, ladder, traceparent: input.traceparent ?? null, at: now };
+  wo.planned_at = now;
+  if (batch) batch.plans.push(plan);
+  else await keepPlans(client, [plan]);
   if (wo.status === 'stopped') return { status: 'stopped' };
 
   const clock = ctx.clockFor(input.plan.calendar);
@@ -96,6 +82,58 @@ export async function schedulePlan(client: PoolClient, ctx: TimerContext, input:
         }
       : undefined,
   }));
-  const inserted = await insertTimers(client, rows);
+  // A batch's timers are inserted at its end, where the unique key still makes a repeat a no-op.
+  const inserted = batch ? (batch.timers.push(...rows), rows.length) : await insertTimers(client, rows);
   return { status: 'scheduled', timers: inserted, paused: pausedAt !== null, dues: pausedAt ? [] : specs.map((s) => s.dueAt) };
+}
+
+interface PlanRow {
+  workOrderId: string;
+  gridId: string;
+  plan: SlaPlan;
+  ladder: LadderStep[];
+  traceparent: string | null;
+  at: Date;
+}
+
+/** What the plans of one consumed batch share: their work orders locked at once, their writes at its end. */
+export interface PlanBatch {
+  workOrders: Map<string, WorkOrderRow>;
+  plans: PlanRow[];
+  timers: TimerRow[];
+}
+
+export async function preparePlans(client: PoolClient, ctx: TimerContext, workOrderIds: string[]): Promise<PlanBatch> {
+  return { workOrders: await lockWorkOrders(client, workOrderIds, ctx.now()), plans: [], timers: [] };
+}
+
+/** The batch's plans (one UPDATE) and timers (one INSERT). */
+export async function finishPlans(client: PoolClient, batch: PlanBatch): Promise<void> {
+  await keepPlans(client, batch.plans);
+  await insertTimers(client, batch.timers);
+}
+
+/** The plan is kept with the work order (escalation ladder, calendar, deadlines, trace). */
+async function keepPlans(client: PoolClient, plans: PlanRow[]): Promise<void> {
+  if (plans.length === 0) return;
+  const col = <T>(pick: (p: PlanRow) => T) => plans.map(pick);
+  await client.query(
+    `UPDATE sla_timer.work_orders w
+        SET grid_id = v.grid_id, policy = v.policy, calendar = v.calendar, escalation = v.escalation, warn_before_ms = v.warn_before_ms,
+            deadlines = v.deadlines, traceparent = v.traceparent, planned_at = v.at, updated_at = v.at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bigint[], $7::jsonb[], $8::text[], $9::timestamptz[])
+         AS v(work_order_id, grid_id, policy, calendar, escalation, warn_before_ms, deadlines, traceparent, at)
+      WHERE w.work_order_id = v.work_order_id`,
+    [
+      col((p) => p.workOrderId),
+      col((p) => p.gridId),
+      col((p) => p.plan.policy),
+      col((p) => p.plan.calendar),
+      col((p) => JSON.stringify(p.ladder)),
+      col((p) => p.plan.warnBeforeMs),
+      col((p) => JSON.stringify(p.plan.deadlines)),
+      col((p) => p.traceparent),
+      col((p) => p.at),
+    ],
+  );
 }
