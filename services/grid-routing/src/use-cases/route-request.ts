@@ -96,8 +96,11 @@ export interface RoutingBatch {
   /** Requests already decided (before this batch, or earlier in it). */
   routed: Set<string>;
   resolutions: Map<string, Resolution>;
-  /** Locked in prepareBatch: joinIncident need not lock again. */
+  /** Locked in prepareBatch, with their incidents near the batch's calls read into memory. */
   lockedDistricts: Set<string>;
+  incidents: Map<string, IncidentRow[]>;
+  /** Incidents opened or joined by the batch, written by finishBatch. */
+  touched: Map<string, IncidentRow>;
   /** Written by finishBatch, in one statement each. */
   outbox: OutboxRecord[];
   decisions: RoutedRow[];
@@ -133,16 +136,69 @@ export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requ
     const resolution = resolutions.get(r.id);
     if (r.category === 'fault_repair' && resolution?.ok && resolution.districtCode) districts.add(resolution.districtCode);
   }
+  const incidents = new Map<string, IncidentRow[]>();
   if (districts.size > 0) {
     await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [
       [...districts].sort(),
     ]);
+    // Every incident a call of the batch could join: last call within the window of one of them.
+    const times = requests.map((r) => Date.parse(r.receivedAt));
+    const window = ctx.config.incidentWindowMs;
+    const found = await client.query<IncidentRow>(
+      `SELECT id, district_code, grid_id, opened_at, last_call_at, call_count, urgency FROM routing.incidents
+        WHERE district_code = ANY($1::text[]) AND last_call_at BETWEEN $2::timestamptz AND $3::timestamptz`,
+      [[...districts], new Date(Math.min(...times) - window), new Date(Math.max(...times) + window)],
+    );
+    for (const row of found.rows) incidents.set(row.district_code, [...(incidents.get(row.district_code) ?? []), row]);
   }
-  return { data, routed: new Set(rows.map((row) => row.request_id)), resolutions, lockedDistricts: districts, outbox: [], decisions: [] };
+  return { data, routed: new Set(rows.map((row) => row.request_id)), resolutions, lockedDistricts: districts, incidents, touched: new Map(), outbox: [], decisions: [] };
+}
+
+interface IncidentRow {
+  id: string;
+  district_code: string;
+  grid_id: string;
+  opened_at: Date;
+  last_call_at: Date;
+  call_count: number;
+  urgency: Urgency;
+}
+
+/** joinIncident on the batch's incidents in memory: the same choice, written once at the end. */
+function joinBatchIncident(batch: RoutingBatch, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules): IncidentLink {
+  const own = batch.incidents.get(districtCode) ?? [];
+  let open: IncidentRow | undefined;
+  for (const row of own) {
+    const gap = Math.abs(row.last_call_at.getTime() - at.getTime());
+    if (gap <= rules.windowMs && (!open || row.last_call_at > open.last_call_at)) open = row;
+  }
+  if (open && withinWindow(open.last_call_at, at, rules)) {
+    open.call_count += 1;
+    open.urgency = maxUrgency(open.urgency, urgency, urgencyForCalls(open.call_count, rules));
+    if (at > open.last_call_at) open.last_call_at = at;
+    batch.touched.set(open.id, open);
+    return { incidentId: open.id, incidentSize: open.call_count, urgency: open.urgency };
+  }
+  const row: IncidentRow = { id: randomUUID(), district_code: districtCode, grid_id: gridId, opened_at: at, last_call_at: at, call_count: 1, urgency: maxUrgency(urgency, urgencyForCalls(1, rules)) };
+  batch.incidents.set(districtCode, [...own, row]);
+  batch.touched.set(row.id, row);
+  return { incidentId: row.id, incidentSize: 1, urgency: row.urgency };
+}
+
+async function writeIncidents(client: PoolClient, rows: IncidentRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(pick: (row: IncidentRow) => T) => rows.map(pick);
+  await client.query(
+    `INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, call_count, urgency)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::text[])
+     ON CONFLICT (id) DO UPDATE SET call_count = EXCLUDED.call_count, urgency = EXCLUDED.urgency, last_call_at = EXCLUDED.last_call_at`,
+    [col((r) => r.id), col((r) => r.district_code), col((r) => r.grid_id), col((r) => r.opened_at), col((r) => r.last_call_at), col((r) => r.call_count), col((r) => r.urgency)],
+  );
 }
 
 /** The batch's dispatch events and routing decisions, one statement each. */
 export async function finishBatch(client: PoolClient, batch: RoutingBatch): Promise<void> {
+  await writeIncidents(client, [...batch.touched.values()]);
   await enqueueOutbox(client, SCHEMA, batch.outbox);
   await writeDecisions(client, batch.decisions);
 }
@@ -178,8 +234,8 @@ interface IncidentLink {
  * window, else opens a new one. Serialised per 台区 with a transaction-scoped advisory lock, so
  * concurrent calls from one 台区 on different partitions cannot open two incidents.
  */
-async function joinIncident(client: PoolClient, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules, locked: boolean): Promise<IncidentLink> {
-  if (!locked) await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
+async function joinIncident(client: PoolClient, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules): Promise<IncidentLink> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
   const { rows } = await client.query<{ id: string; last_call_at: Date; call_count: number; urgency: Urgency }>(
     `SELECT id, last_call_at, call_count, urgency FROM routing.incidents
       WHERE district_code = $1 AND last_call_at BETWEEN $2::timestamptz - $3 * interval '1 millisecond' AND $2::timestamptz + $3 * interval '1 millisecond'
@@ -238,11 +294,10 @@ export async function assign(
 
   let incident: IncidentLink | null = null;
   if (request.category === 'fault_repair' && resolution.districtCode) {
-    incident = await joinIncident(client, resolution.districtCode, grid.id, receivedAt, request.urgency, {
-      windowMs: ctx.config.incidentWindowMs,
-      urgentCalls: ctx.config.incidentUrgentCalls,
-      criticalCalls: ctx.config.incidentCriticalCalls,
-    }, options.batch?.lockedDistricts.has(resolution.districtCode) ?? false);
+    const rules = { windowMs: ctx.config.incidentWindowMs, urgentCalls: ctx.config.incidentUrgentCalls, criticalCalls: ctx.config.incidentCriticalCalls };
+    incident = options.batch?.lockedDistricts.has(resolution.districtCode)
+      ? joinBatchIncident(options.batch, resolution.districtCode, grid.id, receivedAt, request.urgency, rules)
+      : await joinIncident(client, resolution.districtCode, grid.id, receivedAt, request.urgency, rules);
   }
   const urgency = maxUrgency(request.urgency, incident?.urgency ?? 'normal');
   const sla = planFor(ctx.policy, { category: request.category, customerClasses: classes, urgency, areaType: grid.areaType, gridId: grid.id }, receivedAt);
