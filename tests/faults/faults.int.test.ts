@@ -109,6 +109,7 @@ describe('fault suite', () => {
       const counts = await suite.run({
         name: 'receivers',
         faults: [],
+        ratePerSecond: profile.receiverRatePerSecond,
         before: () => {
           suite.sink('slow').setMode({ kind: 'slow', delayMs: profile.slowReceiverMs, untilMs: Date.now() + profile.loadMs });
           suite.sink('failing').setMode({ kind: 'failing', untilMs: Date.now() + profile.failingReceiverMs });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { compiledEntry } from '../../../infra/build/build.ts';
 
 // A small process manager for the fault suite: each service runs as its own OS process (its
 // distributed-mode main.ts under tsx) in its own process group, so SIGKILL takes the whole group
@@ -11,10 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const ROOT = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
 
 export interface ServiceSpec {
-  /** `intake`, `grid-routing`, `sla-timer`, `notification`. */
-  name: string;
-  /** Entry file, relative to the repository root. */
-  main: string;
+  /** `intake`, `grid-routing`, `sla-timer`, `notification`: run as `node dist/<name>.js`, as deployed. */
+  name: 'intake' | 'grid-routing' | 'sla-timer' | 'notification';
   port: number;
   env: Record<string, string>;
   logFile: string;
@@ -45,7 +44,7 @@ export class ServiceProcess {
   async start(readyTimeoutMs = 90_000): Promise<void> {
     if (this.running) throw new Error(`${this.name} is already running`);
     const log = openSync(this.spec.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', this.spec.main], {
+    const child = spawn(process.execPath, await compiledEntry(this.spec.name), {
       cwd: ROOT,
       env: { ...process.env, ...this.spec.env },
       detached: true,

@@ -110,7 +110,6 @@ export async function startFaultStack(options: StackOptions = {}): Promise<Fault
     for (const name of SERVICE_NAMES) {
       services[name] = new ServiceProcess({
         name,
-        main: `services/${name}/src/main.ts`,
         port: await freePort(),
         env: { ...common, PORT: '0' },
         logFile: join(workDir, `${name}.log`),

@@ -15,7 +15,10 @@ import { startWebhookSink, type WebhookSink } from './webhook-sink.ts';
 
 export interface Profile {
   name: 'bounded' | 'long';
+  /** Load of the kill and restart scenarios. */
   ratePerSecond: number;
+  /** Load of the slow/failing receiver scenario: every call's webhook waits on a slow receiver. */
+  receiverRatePerSecond: number;
   /** Load window of each scenario. */
   loadMs: number;
   /** Times each service is SIGKILLed in the kill scenario. */
@@ -37,6 +40,7 @@ export interface Profile {
 export const BOUNDED: Profile = {
   name: 'bounded',
   ratePerSecond: 8,
+  receiverRatePerSecond: 8,
   loadMs: 12_000,
   killsPerService: 1,
   killDownMs: [200, 1_500],
@@ -52,6 +56,7 @@ export const BOUNDED: Profile = {
 export const LONG: Profile = {
   name: 'long',
   ratePerSecond: 25,
+  receiverRatePerSecond: 25,
   loadMs: 60_000,
   killsPerService: 3,
   killDownMs: [200, 5_000],
@@ -80,6 +85,8 @@ export interface ScenarioPlan {
   faults: Fault[];
   /** Load window (default the profile's). */
   loadMs?: number;
+  /** Requests per second (default the profile's). */
+  ratePerSecond?: number;
   /** Before the load starts (receiver modes). */
   before?: () => void;
   /** After the stack is quiet, before the audit. */
@@ -192,7 +199,8 @@ export class FaultSuite {
 
   async run(plan: ScenarioPlan): Promise<ScenarioCounts> {
     const loadMs = plan.loadMs ?? this.profile.loadMs;
-    this.log(`scenario ${plan.name}: ${this.profile.ratePerSecond} requests/s for ${loadMs / 1000} s; faults: ${plan.faults.map((f) => f.label).join(', ') || 'none'}`);
+    const ratePerSecond = plan.ratePerSecond ?? this.profile.ratePerSecond;
+    this.log(`scenario ${plan.name}: ${ratePerSecond} requests/s for ${loadMs / 1000} s; faults: ${plan.faults.map((f) => f.label).join(', ') || 'none'}`);
     // A generator per scenario: its resends of earlier requests stay inside the scenario.
     this.scenarios += 1;
     const generator = createRequestGenerator({ county: this.county, seed: this.seed + this.scenarios, storm: false, source: '95598', runId: `faults-${this.seed}-${plan.name}` });
@@ -202,7 +210,7 @@ export class FaultSuite {
       intakeUrl: () => this.stack.services.intake.url,
       apiKey: API_KEY,
       generator,
-      ratePerSecond: this.profile.ratePerSecond,
+      ratePerSecond,
       durationMs: loadMs,
     });
     const poison = [`poison-${plan.name}-requests`, `poison-${plan.name}-breaches`];
