@@ -7,10 +7,11 @@ import type { Pool, PoolClient } from './types.ts';
 
 /**
  * The one shape of every consumer: parse each record, then in ONE transaction claim the batch's
- * event ids in the inbox (one statement), apply each new event in order, commit; the bus commits
- * the offsets after. A redelivered event finds its inbox row and changes nothing. A batch that
- * fails (a malformed record, a failing effect) is retried by the bus record by record through
- * `handler`, the same code with a batch of one, so a poison record reaches the DLQ alone.
+ * event ids in the inbox (one statement), apply each new event (in offset order, or in the order
+ * of `orderKey`), commit; the bus commits the offsets after. A redelivered event finds its inbox
+ * row and changes nothing. A batch that fails (a malformed record, a failing effect) is retried
+ * by the bus record by record through `handler`, the same code with a batch of one, so a poison
+ * record reaches the DLQ alone.
  */
 export interface InboxConsumerSpec<E extends { id: string }, R, P = undefined> {
   pool: Pool;
@@ -63,7 +64,9 @@ export function inboxConsumer<E extends { id: string }, R, P = undefined>(spec: 
         let todo = parsed.filter(({ event }) => fresh.delete(event.id));
         if (todo.length === 0) return [];
         const { orderKey } = spec;
-        if (orderKey && todo.length > 1) todo = todo.map((item) => ({ ...item, key: orderKey(item.event) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        if (orderKey && todo.length > 1) {
+          todo = todo.map((item) => ({ ...item, key: orderKey(item.event) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        }
         const prepared = (await spec.prepare?.(client, todo.map(({ event }) => event))) as P;
         const applied: Applied<E, R>[] = [];
         for (const { event, message } of todo) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Link } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Link, type Span } from '@opentelemetry/api';
 
 // Trace context travels in Kafka headers (`traceparent`, W3C) and in the CloudEvent's
 // `traceparent` extension, so one trace follows a request through all four services.
@@ -29,17 +29,20 @@ export function contextFromHeaders(headers: Carrier): Context {
 export async function withConsumerSpan<T>(name: string, headers: Carrier, fn: () => Promise<T>): Promise<T> {
   const tracer = trace.getTracer('griddispatch');
   return context.with(contextFromHeaders(headers), () =>
-    tracer.startActiveSpan(name, async (span) => {
-      try {
-        return await fn();
-      } catch (err) {
-        span.recordException(err as Error);
-        throw err;
-      } finally {
-        span.end();
-      }
-    }),
+    tracer.startActiveSpan(name, (span) => endAfter(span, fn)),
   );
+}
+
+/** Runs `fn`, records what it throws on `span`, and ends the span either way. */
+async function endAfter<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    span.recordException(err as Error);
+    throw err;
+  } finally {
+    span.end();
+  }
 }
 
 /**
@@ -53,16 +56,7 @@ export async function withBatchSpan<T>(name: string, headers: Carrier[], fn: () 
     const linked = trace.getSpanContext(contextFromHeaders(carrier));
     if (linked) links.push({ context: linked });
   }
-  return tracer.startActiveSpan(name, { links, attributes: { 'messaging.batch.message_count': headers.length } }, async (span) => {
-    try {
-      return await fn();
-    } catch (err) {
-      span.recordException(err as Error);
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer.startActiveSpan(name, { links, attributes: { 'messaging.batch.message_count': headers.length } }, (span) => endAfter(span, fn));
 }
 
 /**

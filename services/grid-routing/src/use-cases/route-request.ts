@@ -119,9 +119,10 @@ interface RoutedRow {
 }
 
 /**
- * Reads a batch's routing decisions, customers and data version in three statements, resolves
- * every request in memory, and takes the incident locks of all its fault calls' 台区 in sorted
- * order — so batches on different partitions queue behind each other instead of deadlocking.
+ * Reads a batch's routing decisions, customers and data version once each, resolves every request
+ * in memory, takes the incident locks of all its fault calls' 台区 in sorted order — so batches on
+ * different partitions queue behind each other instead of deadlocking — and reads the incidents
+ * those calls may join.
  */
 export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requests: RequestReceivedV1[]): Promise<RoutingBatch> {
   const data = await ctx.data.current(client);
@@ -169,10 +170,9 @@ function joinBatchIncident(batch: RoutingBatch, districtCode: string, gridId: st
   const own = batch.incidents.get(districtCode) ?? [];
   let open: IncidentRow | undefined;
   for (const row of own) {
-    const gap = Math.abs(row.last_call_at.getTime() - at.getTime());
-    if (gap <= rules.windowMs && (!open || row.last_call_at > open.last_call_at)) open = row;
+    if (withinWindow(row.last_call_at, at, rules) && (!open || row.last_call_at > open.last_call_at)) open = row;
   }
-  if (open && withinWindow(open.last_call_at, at, rules)) {
+  if (open) {
     open.call_count += 1;
     open.urgency = maxUrgency(open.urgency, urgency, urgencyForCalls(open.call_count, rules));
     if (at > open.last_call_at) open.last_call_at = at;
