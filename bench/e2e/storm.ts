@@ -390,6 +390,6 @@ export function stormSummary(r: StormResult): string {
   if (s.acceptedPerSecond < 0.9 * r.config.targetPerSecond) {
     lines.push(`The stack accepted ${s.acceptedPerSecond}/s against the ${r.config.targetPerSecond}/s offered: calls queued in the client (open loop) and the drain time above is what that cost.`, '');
   }
-  lines.push('Raw numbers, lag timeline included: `bench/results/storm-latest.json` (not committed).', '');
+  lines.push('Raw numbers, lag timeline included: `bench/results/storm-latest.json` (committed with this summary).', '');
   return `${lines.join('\n')}\n`;
 }

@@ -109,6 +109,6 @@ export function ladderSummary(result: LadderResult): string {
   );
   lines.push('- PostgreSQL transactions: `pg_stat_database.xact_commit` of the run\'s database per accepted request (every service\'s transactions — intake, relays, consumers, timers, deliveries, auth look-ups, polls; a statement outside a transaction counts as one), and of the whole server per second; PostgreSQL flushes these counters with a few seconds\' delay, so they are approximate per rate.');
   lines.push('- Consumer lag per group from the broker\'s committed offsets (kafkajs admin); CPU and RSS from `/proc/<pid>/stat` and `status` every second. Kafka and PostgreSQL are shared with the rest of the machine, so their figures include others\' work.');
-  lines.push('- Raw numbers: `bench/results/e2e-latest.json` (not committed).', '');
+  lines.push('- Raw numbers: `bench/results/e2e-latest.json` (committed with this summary).', '');
   return `${lines.join('\n')}\n`;
 }
