@@ -3,4 +3,4 @@ import { recordUnroutable } from '../use-cases/update-read-model.ts';
 import type { ReadModelHandler } from './types.ts';
 
 /** `dispatch.unroutable` → status `unroutable` and the reason in the timeline. */
-export const onDispatchUnroutable: ReadModelHandler<typeof EventTypeName.dispatchUnroutable> = (client, event, log) => recordUnroutable(client, event, log);
+export const onDispatchUnroutable: ReadModelHandler<typeof EventTypeName.dispatchUnroutable> = (client, event, log, batch) => recordUnroutable(client, event, log, batch);

@@ -9,6 +9,7 @@ import { onDispatchAssigned } from './dispatch-assigned.ts';
 import { onDispatchUnroutable } from './dispatch-unroutable.ts';
 import { onSlaBreached } from './sla-breached.ts';
 import { onSlaWarning } from './sla-warning.ts';
+import { writeTimeline } from '../use-cases/update-read-model.ts';
 import type { ReadModelHandler } from './types.ts';
 import { onWorkorderUpdated } from './workorder-updated.ts';
 
@@ -56,17 +57,21 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     parse: parseReadModelEvent,
     // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
     orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : ''),
-    // The boards hear of a batch's changes in one statement at its end (delivered at commit).
-    prepare: async () => [] as BoardNotice[],
-    async apply(client, event, _message, notices) {
+    // The boards hear of a batch's changes in one statement at its end (delivered at commit), and
+    // the timeline entries nothing waits for are written there too.
+    prepare: async () => ({ timeline: [], notices: [] as BoardNotice[] }),
+    async apply(client, event, _message, batch) {
       const log = eventLogger(ctx.logger, event);
       if (!isReadModelEvent(event)) {
         log.debug('event type not used by the read model');
         return;
       }
       const handler = HANDLERS[event.type] as ReadModelHandler<ReadModelEventType>;
-      if (await handler(client, event, log)) notices.push({ id: event.data.workOrderId, change: EventTypes[event.type].short });
+      if (await handler(client, event, log, batch)) batch.notices.push({ id: event.data.workOrderId, change: EventTypes[event.type].short });
     },
-    finish: (client, notices) => notifyBoard(client, notices),
+    async finish(client, batch) {
+      await writeTimeline(client, batch.timeline);
+      await notifyBoard(client, batch.notices);
+    },
   });
 }

@@ -3,4 +3,4 @@ import { recordSlaBreach } from '../use-cases/update-read-model.ts';
 import type { ReadModelHandler } from './types.ts';
 
 /** `sla.breached` → breach list, `breached` flag and timeline. */
-export const onSlaBreached: ReadModelHandler<typeof EventTypeName.slaBreached> = (client, event, log) => recordSlaBreach(client, event, log);
+export const onSlaBreached: ReadModelHandler<typeof EventTypeName.slaBreached> = (client, event, log, batch) => recordSlaBreach(client, event, log, batch);

@@ -3,4 +3,4 @@ import { recordSlaWarning } from '../use-cases/update-read-model.ts';
 import type { ReadModelHandler } from './types.ts';
 
 /** `sla.warning` → timeline entry. */
-export const onSlaWarning: ReadModelHandler<typeof EventTypeName.slaWarning> = (client, event, log) => recordSlaWarning(client, event, log);
+export const onSlaWarning: ReadModelHandler<typeof EventTypeName.slaWarning> = (client, event, log, batch) => recordSlaWarning(client, event, log, batch);

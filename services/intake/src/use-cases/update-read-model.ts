@@ -8,7 +8,9 @@ import { afterRouting, type WorkOrderState } from '../domain/work-order-state.ts
 // transaction, after the inbox said the event is new; each also guards on the row's state, since
 // topics are not ordered against each other (a breach may overtake the assignment it belongs to).
 // Each answers whether what the dispatch board shows of the work order changed (a timeline
-// entry alone does not), so the boards hear only of real changes.
+// entry alone does not), so the boards hear only of real changes. Timeline entries nothing waits
+// for are written once per batch (`writeTimeline`); a work-order event's entry is written at once,
+// since it decides whether intake applied that event already.
 
 type Ev<T extends CloudEvent['type']> = CloudEvent<T>;
 
@@ -30,10 +32,33 @@ async function lock(client: PoolClient, id: string, log: Logger): Promise<Locked
   return { status: row.status, resumeStatus: row.resume_status, assignees: row.assignees };
 }
 
-async function addTimeline(
-  client: PoolClient,
-  entry: { requestId: string; at: string; type: string; by?: string | undefined; note?: string | undefined; eventId: string },
-): Promise<boolean> {
+interface TimelineEntry {
+  requestId: string;
+  at: string;
+  type: string;
+  by?: string | undefined;
+  note?: string | undefined;
+  eventId: string;
+}
+
+/** What one consumed batch writes once, at its end: timeline entries nothing waits for. */
+export interface ReadModelBatch {
+  timeline: TimelineEntry[];
+}
+
+/** The batch's deferred timeline entries in one statement (a redelivered event adds nothing). */
+export async function writeTimeline(client: PoolClient, entries: TimelineEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const col = <T>(pick: (e: TimelineEntry) => T) => entries.map(pick);
+  await client.query(
+    `INSERT INTO intake.timeline (request_id, at, type, by, note, event_id)
+     SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[])
+     ON CONFLICT (event_id) DO NOTHING`,
+    [col((e) => e.requestId), col((e) => e.at), col((e) => e.type), col((e) => e.by ?? null), col((e) => e.note ?? null), col((e) => e.eventId)],
+  );
+}
+
+async function addTimeline(client: PoolClient, entry: TimelineEntry): Promise<boolean> {
   const res = await client.query(
     `INSERT INTO intake.timeline (request_id, at, type, by, note, event_id) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (event_id) DO NOTHING`,
@@ -42,7 +67,7 @@ async function addTimeline(
   return res.rowCount === 1;
 }
 
-export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.assigned.v1'>, log: Logger): Promise<boolean> {
+export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.assigned.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
@@ -62,11 +87,11 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
       event.time,
     ],
   );
-  await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})`, eventId: event.id });
+  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})`, eventId: event.id });
   return true;
 }
 
-export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>, log: Logger): Promise<boolean> {
+export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
@@ -77,7 +102,7 @@ export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddis
     next.resumeStatus,
     event.time,
   ]);
-  await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'dispatch.unroutable', note: `${d.reason} → ${d.fallbackDesk}`, eventId: event.id });
+  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.unroutable', note: `${d.reason} → ${d.fallbackDesk}`, eventId: event.id });
   return true;
 }
 
@@ -86,7 +111,7 @@ export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddis
  * timeline): nothing to do. An event some other producer wrote is applied if it starts from the
  * status we show (state guard); otherwise only its timeline entry is kept.
  */
-export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.griddispatch.workorder.updated.v1'>, log: Logger): Promise<boolean> {
+export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.griddispatch.workorder.updated.v1'>, log: Logger, _batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
@@ -109,7 +134,7 @@ export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.gr
   return true;
 }
 
-export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger): Promise<boolean> {
+export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
   if (!(await lock(client, d.workOrderId, log))) return false;
   // One entry per stage (the board shows a warned stage amber until it is done).
@@ -119,11 +144,11 @@ export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddis
     JSON.stringify([{ stage: d.stage }]),
   ]);
   const minutes = Math.max(0, Math.round(d.remainingMs / 60_000));
-  await addTimeline(client, { requestId: d.workOrderId, at: event.time, type: 'sla.warning', note: `${d.stage} due ${d.deadline} (${minutes} min left)`, eventId: event.id });
+  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'sla.warning', note: `${d.stage} due ${d.deadline} (${minutes} min left)`, eventId: event.id });
   return warned.rowCount === 1;
 }
 
-export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger): Promise<boolean> {
+export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
   if (!(await lock(client, d.workOrderId, log))) return false;
   // One entry per (stage, level), however often the breach is re-sent.
@@ -137,7 +162,7 @@ export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddisp
       event.time,
     ],
   );
-  await addTimeline(client, {
+  batch.timeline.push({
     requestId: d.workOrderId,
     at: event.time,
     type: 'sla.breached',
