@@ -56,6 +56,9 @@ local_secret() {
 if [[ -z "${GD_API_KEYS:-}" ]]; then GD_API_KEYS="local:gdk_$(local_secret api-key):admin"; fi
 if [[ -z "${GD_KEY_PEPPER:-}" ]]; then GD_KEY_PEPPER="$(local_secret key-pepper)"; fi
 export GD_API_KEYS GD_KEY_PEPPER
+# The front door reaches the services over loopback and forwards the client's address in
+# X-Forwarded-For: failed-login limits then count per client, not for every caller at once.
+export GD_TRUST_PROXY="${GD_TRUST_PROXY:-127.0.0.1}"
 # /docs only where nobody else can reach it, as the embedded start does.
 if [[ "$HOST" == 127.0.0.1 ]]; then export GD_DOCS="${GD_DOCS:-1}"; fi
 

@@ -18,7 +18,7 @@ import { deleteRun, kafkaClient } from './harness/topics.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const key = () => randomBytes(16).toString('hex');
-const KEYS = { c95598: key(), civic: key(), field: key(), reader: key(), integrator: key(), ops: key() };
+const KEYS = { c95598: key(), civic: key(), field: key(), reader: key(), integrator: key(), ops: key(), probe: key() };
 const API_KEYS = [
   `sgcc-95598:${KEYS.c95598}:requests:write`,
   `civic-platform:${KEYS.civic}:requests:write`,
@@ -26,6 +26,7 @@ const API_KEYS = [
   `board:${KEYS.reader}:requests:read`,
   `integrator:${KEYS.integrator}:subscriptions:write`,
   `ops:${KEYS.ops}:admin`,
+  `probe:${KEYS.probe}:requests:read`,
 ].join(',');
 
 let db: FreshDatabase;
@@ -227,6 +228,15 @@ it('serves every public path through one front door, over replicas, and stops wi
   // Metrics need a metrics:read (or admin) key, through the front door as on the service's port.
   expect((await fetch(`${base}/metrics`)).status).toBe(401);
   expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${KEYS.ops}` } })).status).toBe(200);
+
+  // Failed logins count per client behind the front door (GD_TRUST_PROXY): one client's wrong
+  // keys are throttled, another client with a right key (used for the first time: not cached) is not.
+  const asClient = (address: string, key: string) => fetch(`${base}/v1/requests?limit=1`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': address } });
+  const wrong: number[] = [];
+  for (let i = 0; i < 25; i += 1) wrong.push((await asClient('203.0.113.7', `gdk_wrong${i}${key()}`)).status);
+  expect(wrong.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+  expect(wrong.at(-1)).toBe(429);
+  expect((await asClient('198.51.100.9', KEYS.probe)).status).toBe(200);
 
   const status = await stack(['status'], 30_000);
   expect(status.code, status.out).toBe(0);
