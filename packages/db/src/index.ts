@@ -18,3 +18,4 @@ export {
   type RetentionSweep,
 } from './retention.ts';
 export { byTopic, inboxConsumer, type Applied, type InboxConsumer, type InboxConsumerSpec } from './inbox-consumer.ts';
+export { GroupCommitWriter, type GroupCommitOptions, type GroupOutcome } from './group-commit.ts';

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics } from '@griddispatch/contracts';
-import type { Pool } from '@griddispatch/db';
+import { GroupCommitWriter, type Pool } from '@griddispatch/db';
 import { currentTraceparent, type Logger } from '@griddispatch/observability';
 import type { IntakeContext } from '../context.ts';
 import { bodyHash, type IntakeRequestBody } from '../domain/request-body.ts';
-import { GroupCommitWriter } from './group-commit-writer.ts';
 import { storeRequest, storeRequests, type PreparedRequest, type StoredRequest } from './store-requests.ts';
 
 export interface CreateRequestInput {

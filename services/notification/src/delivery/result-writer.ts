@@ -1,11 +1,12 @@
 import type { Pool } from 'pg';
 import type { SendOutcome } from '../channels/types.ts';
 import type { DeliveryStatus } from '../schema.ts';
+import { GroupCommitWriter } from '@griddispatch/db';
 import { SCHEMA } from '../schema.ts';
-import { Coalescer } from './coalescer.ts';
 
-// Writes attempt results in batches (group commit, see coalescer.ts): under load one fsync covers
-// many deliveries instead of one each, which leaves the connections and the disk to the consumers.
+// Writes attempt results in batches (group commit, one statement and one write at a time): under
+// load one fsync covers many deliveries instead of one each, which leaves the connections and the
+// disk to the consumers.
 
 export interface AttemptResult {
   deliveryId: string;
@@ -23,25 +24,27 @@ export interface AttemptResult {
   now: Date;
 }
 
-const MAX_BATCH = 500;
-
 export class ResultWriter {
-  private readonly coalescer: Coalescer<AttemptResult, boolean>;
+  private readonly writer: GroupCommitWriter<AttemptResult, boolean>;
 
   constructor(private readonly pool: Pool) {
-    this.coalescer = new Coalescer(async (results) => {
-      const written = await this.flush(results);
-      return (result) => written.has(result.deliveryId);
-    }, MAX_BATCH);
+    this.writer = new GroupCommitWriter({
+      maxGroup: 500,
+      maxInFlight: 1,
+      writeGroup: async (results) => {
+        const written = await this.flush(results);
+        return results.map((result) => ({ ok: true, value: written.has(result.deliveryId) }));
+      },
+    });
   }
 
   /** Resolves true once written; false when another worker had taken the row over meanwhile. */
   write(result: AttemptResult): Promise<boolean> {
-    return this.coalescer.submit(result);
+    return this.writer.write(result);
   }
 
   /** The results and their attempt-log rows in one statement (atomic); returns the ids written. */
-  private async flush(results: AttemptResult[]): Promise<Set<string>> {
+  private async flush(results: readonly AttemptResult[]): Promise<Set<string>> {
     const col = <T>(pick: (r: AttemptResult) => T) => results.map(pick);
     const { rows } = await this.pool.query<{ delivery_id: string }>(
       `WITH r AS (

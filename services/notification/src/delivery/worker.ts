@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { GroupCommitWriter } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import { displayRecipient } from '../channels/recipient.ts';
 import type { Channel, ChannelName, SendOutcome, SendRequest } from '../channels/types.ts';
@@ -6,7 +7,6 @@ import { SCHEMA } from '../schema.ts';
 import { claimDue, laneOf, releaseClaims, type ClaimedRow, type LaneName } from './claim.ts';
 import { Lane } from './lane.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
-import { Coalescer } from './coalescer.ts';
 import { ResultWriter, type AttemptResult } from './result-writer.ts';
 import { nextStep, type RetryPolicy } from './retry-policy.ts';
 import { SubscriptionHealth } from './subscription-health.ts';
@@ -56,7 +56,7 @@ const RESULT_WRITE_MARGIN_MS = 5_000;
 export class DeliveryWorker {
   private readonly limiter: RateLimiter<ChannelName>;
   private readonly results: ResultWriter;
-  private readonly putOffs: Coalescer<PutOff, void>;
+  private readonly putOffs: GroupCommitWriter<PutOff, void>;
   private readonly health: SubscriptionHealth;
   private readonly random: () => number;
   private readonly batchSize: number;
@@ -70,13 +70,17 @@ export class DeliveryWorker {
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
     this.results = new ResultWriter(o.pool);
-    this.putOffs = new Coalescer<PutOff, void>(async (rows) => {
-      await o.pool.query(
-        `UPDATE ${T} d SET next_attempt_at = v.at FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS v(id, attempts, at)
-          WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending'`,
-        [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map((r) => r.at)],
-      );
-      return () => undefined;
+    this.putOffs = new GroupCommitWriter<PutOff, void>({
+      maxGroup: 500,
+      maxInFlight: 1,
+      writeGroup: async (rows) => {
+        await o.pool.query(
+          `UPDATE ${T} d SET next_attempt_at = v.at FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS v(id, attempts, at)
+            WHERE d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending'`,
+          [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map((r) => r.at)],
+        );
+        return rows.map(() => ({ ok: true, value: undefined }));
+      },
     });
     this.health = new SubscriptionHealth(o.pool, o.webhook.disableAfterMs, o.logger);
     this.wakeup = new Wakeup(o.pool, o.logger);
@@ -268,7 +272,7 @@ export class DeliveryWorker {
       this.reservationsPrunedAt = now;
     }
     this.reserved.set(row.id, at);
-    await this.putOffs.submit({ id: row.id, attempts: row.attempts, at: new Date(at) });
+    await this.putOffs.write({ id: row.id, attempts: row.attempts, at: new Date(at) });
     this.noteDue(row, new Date(at));
     return true;
   }

@@ -14,8 +14,11 @@ export interface GroupCommitOptions<T, R> {
    * item in order. A rejection means the transaction failed as a whole: nothing of it is stored.
    */
   writeGroup(items: readonly T[]): Promise<GroupOutcome<R>[]>;
-  /** Writes one item in its own transaction: a lone item, and each member of a failed group. */
-  writeOne(item: T): Promise<R>;
+  /**
+   * Writes one item in its own transaction: a lone item, and each member of a failed group.
+   * Without it a lone item goes through `writeGroup`, and a failed group fails every member.
+   */
+  writeOne?(item: T): Promise<R>;
   /** Told when a group's transaction failed and its members are retried one by one. */
   onGroupFailed?(err: unknown, size: number): void;
   /** Items per transaction at most. Default 200. */
@@ -61,19 +64,24 @@ export class GroupCommitWriter<T, R> {
   }
 
   private async run(group: Waiting<T, R>[]): Promise<void> {
-    if (group.length === 1) {
-      await this.writeAlone(group[0]!);
+    const { writeOne } = this.options;
+    if (group.length === 1 && writeOne) {
+      await this.writeAlone(group[0]!, writeOne);
       return;
     }
     let outcomes: GroupOutcome<R>[];
     try {
       outcomes = await this.options.writeGroup(group.map((w) => w.item));
     } catch (err) {
+      this.options.onGroupFailed?.(err, group.length);
+      if (!writeOne) {
+        for (const waiting of group) waiting.reject(err);
+        return;
+      }
       // One bad member must not fail the others: each is retried on its own and gets its own
       // answer. In group order and one after another, so two members with the same key still
       // meet as they would have had they come one by one.
-      this.options.onGroupFailed?.(err, group.length);
-      for (const waiting of group) await this.writeAlone(waiting);
+      for (const waiting of group) await this.writeAlone(waiting, writeOne);
       return;
     }
     group.forEach((waiting, i) => {
@@ -84,9 +92,9 @@ export class GroupCommitWriter<T, R> {
     });
   }
 
-  private async writeAlone(waiting: Waiting<T, R>): Promise<void> {
+  private async writeAlone(waiting: Waiting<T, R>, writeOne: (item: T) => Promise<R>): Promise<void> {
     try {
-      waiting.resolve(await this.options.writeOne(waiting.item));
+      waiting.resolve(await writeOne(waiting.item));
     } catch (err) {
       waiting.reject(err);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommitWriter, type GroupOutcome } from './group-commit-writer.ts';
+import { GroupCommitWriter, type GroupOutcome } from './group-commit.ts';
 
 // The writer's scheduling, with a stand-in for the database whose commits the test releases.
 
@@ -83,5 +83,24 @@ describe('GroupCommitWriter', () => {
       last.finish();
     }
     expect(await Promise.all(answers)).toEqual(['stored c', 'poison p', 'stored e']);
+  });
+
+  it('without writeOne: a lone item goes through writeGroup, and a failed group fails every member', async () => {
+    const groups: string[][] = [];
+    let failNext = false;
+    const writer = new GroupCommitWriter<string, string>({
+      maxInFlight: 1,
+      async writeGroup(items) {
+        groups.push([...items]);
+        await tick();
+        if (failNext) throw new Error('statement failed');
+        return items.map((item) => ({ ok: true as const, value: `stored ${item}` }));
+      },
+    });
+    expect(await writer.write('a')).toBe('stored a');
+    failNext = true;
+    const answers = await Promise.allSettled(['b', 'c', 'd'].map((item) => writer.write(item)));
+    expect(groups).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(answers.map((a) => (a.status === 'rejected' ? (a.reason as Error).message : a.value))).toEqual(['statement failed', 'statement failed', 'statement failed']);
   });
 });
