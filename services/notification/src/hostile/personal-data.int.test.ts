@@ -64,6 +64,8 @@ function events(): CloudEvent[] {
   ];
 }
 
+const HEX_IDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]|acct_[0-9a-f]{16}/gi;
+
 describe('personal data by scope', () => {
   it('a subscriber without pii:read gets every event type, signed, with no phone number or name in it', async () => {
     const sent = events();
@@ -77,8 +79,9 @@ describe('personal data by scope', () => {
       for (const secret of [CUSTOMER.name, CUSTOMER.phone, CUSTOMER.accountNo, ADDRESS, ...STAFF_NAMES, ...STAFF_PHONES, 'zhangwei', '114.123456']) {
         expect(r.body, `${secret} in a ${(JSON.parse(r.body) as { type: string }).type}`).not.toContain(secret);
       }
-      // No mainland mobile number in any form.
-      expect(r.body.replace(/[\s-]/g, '')).not.toMatch(/1[3-9]\d{9}/);
+      // No mainland mobile number in any form. Ids (UUIDs, traceparents, account hashes) are hex:
+      // a run of their digits can read as a number once dashes go, so they are set aside first.
+      expect(r.body.replace(HEX_IDS, '<id>').replace(/[\s-]/g, '')).not.toMatch(/1[3-9]\d{9}/);
       // Still a valid event of its type.
       const event = JSON.parse(r.body) as { type: EventType; data: unknown };
       expect(() => EventTypes[event.type].data.parse(event.data)).not.toThrow();
