@@ -78,7 +78,9 @@ export function breachedData(workOrderId: string, level = 1): SlaBreachedV1 {
   return { workOrderId, gridId: GRID.id, policy: 'aquaculture-circle', stage: 'arrive', deadline: at(-1), latenessMs: 60_000, level, notify: ['supervisor'], late: false };
 }
 
-const SOURCE: Record<EventType, 'intake' | 'grid-routing' | 'sla-timer'> = {
+export type CorpusEventType = Extract<EventType, `cn.griddispatch.${'request' | 'dispatch' | 'workorder' | 'sla'}.${string}`>;
+
+const SOURCE: Record<CorpusEventType, 'intake' | 'grid-routing' | 'sla-timer'> = {
   'cn.griddispatch.request.received.v1': 'intake',
   'cn.griddispatch.dispatch.assigned.v1': 'grid-routing',
   'cn.griddispatch.dispatch.unroutable.v1': 'grid-routing',
@@ -88,7 +90,7 @@ const SOURCE: Record<EventType, 'intake' | 'grid-routing' | 'sla-timer'> = {
 };
 
 /** A valid event of `type` about `workOrderId`, as its producer would build it. */
-export function validEvent(type: EventType, workOrderId: string, options: { id?: string; level?: number } = {}): CloudEvent {
+export function validEvent(type: CorpusEventType, workOrderId: string, options: { id?: string; level?: number } = {}): CloudEvent {
   const data = (() => {
     switch (type) {
       case 'cn.griddispatch.request.received.v1':
@@ -127,7 +129,7 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
  * Malformed records for a topic whose events are `type`, built around one valid event so each
  * differs from a good record in one way only. None of them may be applied by any consumer.
  */
-export function malformedRecords(type: EventType, otherTopicType: EventType, workOrderId: string): HostileRecord[] {
+export function malformedRecords(type: CorpusEventType, otherTopicType: CorpusEventType, workOrderId: string): HostileRecord[] {
   const base = validEvent(type, workOrderId);
   const text = serializeEvent(base);
   const envelope = JSON.parse(text) as Record<string, unknown>;

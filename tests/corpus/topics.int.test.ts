@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DlqHeaders, type Bus, type IncomingMessage, type Subscription } from '@griddispatch/bus';
-import { dlqTopic, serializeEvent, Topics, type CloudEvent, type EventType, type Topic } from '@griddispatch/contracts';
+import { dlqTopic, serializeEvent, Topics, type CloudEvent, type Topic } from '@griddispatch/contracts';
 import { buildGridRouting, loadConfig as routingConfig, type GridRoutingHandle } from '@griddispatch/grid-routing';
 import { buildHttpHost, type ServiceHandle } from '@griddispatch/http';
 import { buildIntake, type IntakeHandle } from '@griddispatch/intake';
@@ -12,7 +12,7 @@ import { createLogger } from '@griddispatch/observability';
 import { DEFAULT_POLICY } from '@griddispatch/sla';
 import { buildSlaTimer, loadConfig as slaTimerConfig, type SlaTimerHandle } from '@griddispatch/sla-timer';
 import { createTestKafkaBus, freshDatabase, kafkaBrokers, testGroupId, testTopicPrefix, waitForIdle, type FreshDatabase } from '@griddispatch/testkit';
-import { malformedRecords, noise, validEvent } from './fixtures.ts';
+import { malformedRecords, noise, validEvent, type CorpusEventType } from './fixtures.ts';
 
 // The bad-input corpus for every consumed topic (issue 8): hostile records produced straight to
 // the topic with a raw Kafka producer, each followed by a valid record with the same key (so on
@@ -46,7 +46,10 @@ const logger = createLogger({ service: 'corpus-topics', level: process.env.LOG_L
 type Consumer = 'intake' | 'grid-routing' | 'sla-timer' | 'notification';
 type Outcome = 'dlq' | 'applied' | 'already-applied';
 
-const CONSUMERS: Record<Topic, Consumer[]> = {
+/** The topics whose hostile corpus is sent (the outage topics join as their consumers land). */
+type CorpusTopic = typeof Topics.requestsReceived | typeof Topics.workordersEvents | typeof Topics.dispatchAssigned | typeof Topics.dispatchUnroutable | typeof Topics.slaWarnings | typeof Topics.slaBreaches;
+
+const CONSUMERS: Record<CorpusTopic, Consumer[]> = {
   [Topics.requestsReceived]: ['grid-routing'],
   [Topics.workordersEvents]: ['intake', 'sla-timer', 'notification'],
   [Topics.dispatchAssigned]: ['intake', 'sla-timer', 'notification'],
@@ -55,7 +58,7 @@ const CONSUMERS: Record<Topic, Consumer[]> = {
   [Topics.slaBreaches]: ['intake', 'notification'],
 };
 
-const TYPE_OF: Record<Topic, EventType> = {
+const TYPE_OF: Record<CorpusTopic, CorpusEventType> = {
   [Topics.requestsReceived]: 'cn.griddispatch.request.received.v1',
   [Topics.workordersEvents]: 'cn.griddispatch.workorder.updated.v1',
   [Topics.dispatchAssigned]: 'cn.griddispatch.dispatch.assigned.v1',
@@ -65,7 +68,7 @@ const TYPE_OF: Record<Topic, EventType> = {
 };
 
 /** A valid event of another topic that this topic's consumers would otherwise act on. */
-const MISROUTED: Record<Topic, EventType> = {
+const MISROUTED: Record<CorpusTopic, CorpusEventType> = {
   [Topics.requestsReceived]: 'cn.griddispatch.dispatch.unroutable.v1',
   [Topics.workordersEvents]: 'cn.griddispatch.sla.breached.v1',
   [Topics.dispatchAssigned]: 'cn.griddispatch.workorder.updated.v1',
@@ -189,7 +192,7 @@ afterAll(async () => {
 });
 
 /** The corpus of one topic: a valid record, then each hostile record followed by another valid one. */
-function corpusFor(topic: Topic): Entry[] {
+function corpusFor(topic: CorpusTopic): Entry[] {
   const type = TYPE_OF[topic];
   const consumers = CONSUMERS[topic];
   const key = topic === Topics.dispatchAssigned ? 'HH-G03' : `corpus-${topic}`;
@@ -249,10 +252,10 @@ function sorted(set: Set<string>): string[] {
 }
 
 describe('bad-input corpus on every consumed topic', () => {
-  const corpus = new Map<Topic, Entry[]>();
+  const corpus = new Map<CorpusTopic, Entry[]>();
 
   it('dead-letters every malformed record, applies every valid one behind it, and stays ready', async () => {
-    const topics = Object.keys(CONSUMERS) as Topic[];
+    const topics = Object.keys(CONSUMERS) as CorpusTopic[];
     for (const topic of topics) corpus.set(topic, corpusFor(topic));
     // Dispatches first, so notification knows the known work orders when their SLA events come.
     await produce(corpus.get(Topics.dispatchAssigned)!);

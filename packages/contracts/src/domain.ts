@@ -102,3 +102,62 @@ export const Contact = Assignee.extend({
   wecomUserId: z.string().optional(),
 });
 export type Contact = z.infer<typeof Contact>;
+
+// Outages (docs/architecture.md#incidents): the incident is the unit of dispatch.
+
+export const IncidentStatus = z.enum(['open', 'dispatched', 'en_route', 'arrived', 'restored', 'closed']);
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+/** What opened the incident: a customer's call, its meters' power-off, or a planned outage. */
+export const IncidentOrigin = z.enum(['call', 'meter', 'planned']);
+export type IncidentOrigin = z.infer<typeof IncidentOrigin>;
+
+export const IncidentRole = z.enum(['primary', 'merged']);
+export type IncidentRole = z.infer<typeof IncidentRole>;
+
+export const MeterEventKind = z.enum(['power_off', 'power_on']);
+export type MeterEventKind = z.infer<typeof MeterEventKind>;
+
+/** One supply fault: `GET /v1/incidents/:id` and the data of every `incidents.events` event. */
+export const Incident = z.object({
+  id: z.string(),
+  status: IncidentStatus,
+  origin: IncidentOrigin,
+  /** `district`: one 台区's fault; `feeder`: the predicted upstream fault its children nest under. */
+  kind: z.enum(['district', 'feeder']),
+  gridId: z.string(),
+  feederCode: z.string().nullable(),
+  districtCodes: z.array(z.string()),
+  parentId: z.string().nullable(),
+  childIds: z.array(z.string()),
+  callCount: z.number().int().min(0),
+  affectedCustomers: z.number().int().min(0),
+  urgency: Urgency,
+  openedAt: IsoDateTime,
+  etr: IsoDateTime,
+  etrSource: z.enum(['policy', 'manual', 'planned']),
+  primaryRequestId: z.string().nullable(),
+  plannedOutageId: z.string().nullable(),
+  restoredAt: IsoDateTime.nullable(),
+  restorationUnconfirmed: z.boolean(),
+  updatedAt: IsoDateTime,
+});
+export type Incident = z.infer<typeof Incident>;
+
+export const PlannedOutageKind = z.enum(['planned', 'temporary']);
+export type PlannedOutageKind = z.infer<typeof PlannedOutageKind>;
+
+/** A planned (计划停电, ≥ 7 days' notice) or temporary (临时停电, ≥ 24 h) outage. */
+export const PlannedOutage = z.object({
+  id: z.string(),
+  externalId: z.string(),
+  kind: PlannedOutageKind,
+  status: z.enum(['scheduled', 'cancelled']),
+  districtCodes: z.array(z.string()),
+  feederCode: z.string().nullable(),
+  start: IsoDateTime,
+  end: IsoDateTime,
+  reason: z.string(),
+  createdAt: IsoDateTime,
+});
+export type PlannedOutage = z.infer<typeof PlannedOutage>;

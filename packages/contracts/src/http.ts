@@ -5,8 +5,11 @@ import {
   Customer,
   GridKind,
   AreaType,
+  IncidentRole,
   IsoDateTime,
   Location,
+  MeterEventKind,
+  PlannedOutageKind,
   RequestStatus,
   Stage,
   StaffRole,
@@ -103,6 +106,10 @@ export const RequestView = z.object({
   receivedAt: IsoDateTime,
   grid: z.object({ id: z.string(), name: z.string(), kind: GridKind }).nullable(),
   incidentId: z.string().nullable(),
+  /** `primary` or `merged` in its incident; null in none. */
+  role: IncidentRole.nullable(),
+  /** The incident's estimated restoration (预计复电时间), as last heard; null in none. */
+  etr: IsoDateTime.nullable(),
   assignees: z.array(Assignee),
   sla: z
     .object({
@@ -132,3 +139,67 @@ export const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+// Outages (DESIGN §10).
+
+export const MeterEventItem = z
+  .object({
+    eventId: z.string().trim().min(1).max(128),
+    kind: MeterEventKind,
+    meterId: z.string().trim().min(1).max(64),
+    accountNo: z.string().trim().min(1).max(64).optional(),
+    districtCode: z.string().trim().min(1).max(64).optional(),
+    at: IsoDateTime,
+  })
+  .strict();
+
+/** `POST /v1/meter-events`: up to 1,000 power-off / power-on events; (source, eventId) is idempotent. */
+export const MeterEventsBody = z
+  .object({
+    source: z.string().trim().min(1).max(64),
+    events: z.array(MeterEventItem).min(1).max(1000),
+  })
+  .strict();
+export type MeterEventsBody = z.infer<typeof MeterEventsBody>;
+
+export const MeterEventsResponse = z.object({ accepted: z.number().int().min(0), duplicates: z.number().int().min(0) });
+
+/** `PUT /v1/incidents/:id/etr`: a hand-set ETR, never overwritten by a computed one. */
+export const SetEtrBody = z
+  .object({
+    etr: IsoDateTime,
+    by: z.string().trim().min(1).max(100),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+export type SetEtrBody = z.infer<typeof SetEtrBody>;
+
+/** `PUT /v1/storm`: storm mode for some grids or all. */
+export const StormBody = z
+  .object({
+    gridIds: z.union([z.array(z.string().min(1)).min(1), z.literal('all')]),
+    active: z.boolean(),
+    factor: z.number().min(1).max(10).optional(),
+  })
+  .strict();
+export type StormBody = z.infer<typeof StormBody>;
+
+/** `POST /v1/planned-outages`: name the 台区, or the feeder (all its 台区). */
+export const CreatePlannedOutageBody = z
+  .object({
+    externalId: z.string().trim().min(1).max(128),
+    kind: PlannedOutageKind,
+    districtCodes: z.array(z.string().trim().min(1)).min(1).optional(),
+    feederCode: z.string().trim().min(1).optional(),
+    start: IsoDateTime,
+    end: IsoDateTime,
+    reason: z.string().trim().min(1).max(500),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (!body.districtCodes === !body.feederCode) {
+      ctx.addIssue({ code: 'custom', path: ['districtCodes'], message: 'give either districtCodes or feederCode' });
+    }
+    if (Date.parse(body.end) <= Date.parse(body.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
+  });
+export type CreatePlannedOutageBody = z.infer<typeof CreatePlannedOutageBody>;

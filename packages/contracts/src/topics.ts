@@ -7,6 +7,9 @@ export const Topics = {
   dispatchUnroutable: 'dispatch.unroutable',
   slaWarnings: 'sla.warnings',
   slaBreaches: 'sla.breaches',
+  metersEvents: 'meters.events',
+  incidentsEvents: 'incidents.events',
+  outagesPlanned: 'outages.planned',
 } as const;
 
 export type Topic = (typeof Topics)[keyof typeof Topics];

@@ -53,6 +53,8 @@ describe('cleanText', () => {
       status: 'arrived',
       receivedAt: '2026-11-03T06:05:00Z',
       grid: { id: 'HH-G03', name: `后湖3号网格${HOSTILE}`, kind: 'district' },
+      role: null,
+      etr: null,
       incidentId: null,
       assignees: [{ staffId: 'S-1', name: `张国强${HOSTILE}`, role: 'manager' }],
       sla: null,

@@ -6,8 +6,12 @@ import {
   Contact,
   Customer,
   GridKind,
+  Incident,
+  IncidentRole,
   IsoDateTime,
   Location,
+  MeterEventKind,
+  PlannedOutage,
   RequestStatus,
   Stage,
   StaffRole,
@@ -30,6 +34,11 @@ export const RequestReceivedV1 = z.object({
   urgency: Urgency,
   customer: Customer.optional(),
   location: Location,
+  /**
+   * Set on the work order intake opens for an incident that has no call yet (a meter-detected
+   * outage, a feeder incident): grid-routing makes this request the incident's primary.
+   */
+  incidentId: z.string().optional(),
 });
 export type RequestReceivedV1 = z.infer<typeof RequestReceivedV1>;
 
@@ -73,6 +82,14 @@ export const DispatchAssignedV1 = z.object({
   homeVisit: z.boolean(),
   incidentId: z.string().nullable(),
   incidentSize: z.number().int().min(1).optional(),
+  /**
+   * `primary`: the work order that carries the incident's crew, timers and escalation. `merged`:
+   * a later call of the same incident — no timers, no staff notice, status follows the incident.
+   * Absent for a request in no incident.
+   */
+  role: IncidentRole.optional(),
+  /** The incident's estimated time of restoration (预计复电时间) when the call was routed. */
+  etr: IsoDateTime.optional(),
   urgency: Urgency,
   sla: SlaPlan,
 });
@@ -126,6 +143,30 @@ export const SlaBreachedV1 = z.object({
 });
 export type SlaBreachedV1 = z.infer<typeof SlaBreachedV1>;
 
+/** A meter's power-off or power-on (主动抢修), as intake accepted it; key: 台区 code, else meter id. */
+export const MeterEventV1 = z.object({
+  source: z.string(),
+  eventId: z.string(),
+  kind: MeterEventKind,
+  meterId: z.string(),
+  accountNo: z.string().optional(),
+  districtCode: z.string().optional(),
+  at: IsoDateTime,
+  receivedAt: IsoDateTime,
+});
+export type MeterEventV1 = z.infer<typeof MeterEventV1>;
+
+/** The whole incident after the change the event type names (opened, updated, restored, closed). */
+export const IncidentEventV1 = Incident.extend({
+  /** What changed, for people reading the topic: `calls`, `etr`, `status`, `nested`, `meters`, ... */
+  change: z.string(),
+});
+export type IncidentEventV1 = z.infer<typeof IncidentEventV1>;
+
+/** A planned or temporary outage (计划停电) as created, moved or cancelled; key: its id. */
+export const OutagePlannedV1 = PlannedOutage;
+export type OutagePlannedV1 = z.infer<typeof OutagePlannedV1>;
+
 /** Every event type: its CloudEvents `type`, topic and data schema, in one table. */
 export const EventTypes = {
   'cn.griddispatch.request.received.v1': { topic: Topics.requestsReceived, short: 'request.received', data: RequestReceivedV1 },
@@ -134,6 +175,12 @@ export const EventTypes = {
   'cn.griddispatch.workorder.updated.v1': { topic: Topics.workordersEvents, short: 'workorder.updated', data: WorkOrderUpdatedV1 },
   'cn.griddispatch.sla.warning.v1': { topic: Topics.slaWarnings, short: 'sla.warning', data: SlaWarningV1 },
   'cn.griddispatch.sla.breached.v1': { topic: Topics.slaBreaches, short: 'sla.breached', data: SlaBreachedV1 },
+  'cn.griddispatch.meter.event.v1': { topic: Topics.metersEvents, short: 'meter.event', data: MeterEventV1 },
+  'cn.griddispatch.incident.opened.v1': { topic: Topics.incidentsEvents, short: 'incident.opened', data: IncidentEventV1 },
+  'cn.griddispatch.incident.updated.v1': { topic: Topics.incidentsEvents, short: 'incident.updated', data: IncidentEventV1 },
+  'cn.griddispatch.incident.restored.v1': { topic: Topics.incidentsEvents, short: 'incident.restored', data: IncidentEventV1 },
+  'cn.griddispatch.incident.closed.v1': { topic: Topics.incidentsEvents, short: 'incident.closed', data: IncidentEventV1 },
+  'cn.griddispatch.outage.planned.v1': { topic: Topics.outagesPlanned, short: 'outage.planned', data: OutagePlannedV1 },
 } as const satisfies Record<string, { topic: Topic; short: string; data: z.ZodType }>;
 
 export type EventType = keyof typeof EventTypes;
@@ -146,4 +193,10 @@ export const EventTypeName = {
   workorderUpdated: 'cn.griddispatch.workorder.updated.v1',
   slaWarning: 'cn.griddispatch.sla.warning.v1',
   slaBreached: 'cn.griddispatch.sla.breached.v1',
+  meterEvent: 'cn.griddispatch.meter.event.v1',
+  incidentOpened: 'cn.griddispatch.incident.opened.v1',
+  incidentUpdated: 'cn.griddispatch.incident.updated.v1',
+  incidentRestored: 'cn.griddispatch.incident.restored.v1',
+  incidentClosed: 'cn.griddispatch.incident.closed.v1',
+  outagePlanned: 'cn.griddispatch.outage.planned.v1',
 } as const satisfies Record<string, EventType>;

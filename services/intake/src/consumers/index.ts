@@ -16,7 +16,8 @@ import { onWorkorderUpdated } from './workorder-updated.ts';
 /** Topics the read model follows. */
 export const READ_MODEL_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches];
 
-type ReadModelEventType = Exclude<EventType, typeof EventTypeName.requestReceived>;
+/** The events about one work order (`data.workOrderId`) the read model applies. */
+type ReadModelEventType = Extract<EventType, `cn.griddispatch.${'dispatch' | 'workorder' | 'sla'}.${string}`>;
 
 const HANDLERS: { [T in ReadModelEventType]: ReadModelHandler<T> } = {
   [EventTypeName.dispatchAssigned]: onDispatchAssigned,

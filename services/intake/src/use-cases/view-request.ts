@@ -33,6 +33,8 @@ export function toSummary(row: RequestRow): RequestSummary {
     receivedAt: row.receivedAt.toISOString(),
     grid: row.grid,
     incidentId: row.incidentId,
+    role: null,
+    etr: null,
     assignees: row.assignees,
     sla: slaView(row),
   };
