@@ -25,6 +25,7 @@ export const workOrders = slaTimer.table('work_orders', {
   status: text('status').$type<'active' | 'stopped'>().notNull(),
   satisfied: text('satisfied').array().$type<Stage[]>().notNull(),
   pausedAt: ts('paused_at'),
+  role: text('role').$type<'primary' | 'merged'>(),
   createdAt: ts('created_at').notNull(),
   updatedAt: ts('updated_at').notNull(),
 });

@@ -14,7 +14,9 @@ export interface ConsumerDeps {
 }
 
 /**
- * dispatch.assigned → schedule the plan's warnings and breaches. A batch locks its work orders in
+ * dispatch.assigned → schedule the plan's warnings and breaches. A merged call of an incident
+ * (`role: 'merged'`) gets no plan and no timers — the incident's primary carries its clocks — and
+ * is recorded as applied, stopped. A batch locks its work orders in
  * one statement and writes their plans and timers in one each; the inbox rows and the timers
  * commit together; a redelivery (same event id) changes nothing, and so does a second
  * dispatch of the same work order (the timers' unique key, the plan kept with the work order).
@@ -43,6 +45,7 @@ export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
           plan: data.sla,
           openedAt: new Date(data.request.receivedAt),
           traceparent: currentTraceparent() ?? traceparent ?? message.headers.traceparent,
+          role: data.role,
         },
         batch,
       ),

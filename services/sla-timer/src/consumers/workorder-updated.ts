@@ -23,7 +23,8 @@ export type WorkOrderOutcome =
  * workorders.events → the clocks follow the work order: acknowledged / arrived / resolved / closed
  * satisfy their stage (and the ones before it); suspended pauses every running clock and resumed
  * restarts it with the time that was left; cancelled and closed stop everything; reassigned and
- * en_route leave the clocks alone. Applied once per event id, in the transaction of its effect.
+ * en_route leave the clocks alone; a merged call of an incident has no clocks, and its events change
+ * nothing. Applied once per event id, in the transaction of its effect.
  */
 export function workOrderUpdatedConsumer(deps: ConsumerDeps): InboxConsumer {
   return inboxConsumer({
@@ -53,6 +54,8 @@ export function workOrderUpdatedConsumer(deps: ConsumerDeps): InboxConsumer {
 async function followWorkOrder(client: PoolClient, deps: ConsumerDeps, data: WorkOrderUpdatedV1): Promise<{ outcome: WorkOrderOutcome; dues: Date[] }> {
   const now = deps.ctx.now();
   const wo = await lockWorkOrder(client, data.workOrderId, now);
+  // A merged call follows its incident; its own events move no clock (it has none).
+  if (wo.role === 'merged') return { outcome: { effect: 'none' }, dues: [] };
   const at = eventInstant(data, now);
   const stages = stagesSatisfiedBy(data.type);
   if (data.type === 'closed' || data.type === 'cancelled') {

@@ -9,6 +9,7 @@ import {
   serializeEvent,
   type CloudEvent,
   type DispatchAssignedV1,
+  type IncidentRole,
   type SlaBreachedV1,
   type SlaWarningV1,
   type WorkOrderEventType,
@@ -46,7 +47,7 @@ export const testConfig = (over: Partial<SlaTimerConfig> = {}): SlaTimerConfig =
 
 export function assignedEvent(
   policy: Policy,
-  opts: { workOrderId?: string; openedAt: Date; facts?: Partial<SlaFacts>; gridId?: string; eventId?: string },
+  opts: { workOrderId?: string; openedAt: Date; facts?: Partial<SlaFacts>; gridId?: string; eventId?: string; incident?: { id: string; role: IncidentRole; size?: number } },
 ): CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> {
   const workOrderId = opts.workOrderId ?? randomUUID();
   const gridId = opts.gridId ?? 'grid-houhu-3';
@@ -69,7 +70,8 @@ export function assignedEvent(
     contacts: [],
     customerClasses: [...facts.customerClasses],
     homeVisit: false,
-    incidentId: null,
+    incidentId: opts.incident?.id ?? null,
+    ...(opts.incident ? { role: opts.incident.role, incidentSize: opts.incident.size ?? 1 } : {}),
     urgency: facts.urgency,
     sla: planFor(policy, facts, opts.openedAt),
   };

@@ -11,6 +11,8 @@ export interface WorkOrderRow {
   satisfied: string[];
   paused_at: Date | null;
   planned_at: Date | null;
+  /** Its role in an incident, from its dispatch: `merged` ones have no clocks and follow none of their events. */
+  role: 'primary' | 'merged' | null;
 }
 
 /**
@@ -23,7 +25,7 @@ export async function lockWorkOrder(client: PoolClient, workOrderId: string, now
   const { rows } = await client.query<WorkOrderRow>(
     `INSERT INTO sla_timer.work_orders (work_order_id, created_at, updated_at) VALUES ($1, $2, $2)
      ON CONFLICT (work_order_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
-     RETURNING work_order_id, grid_id, policy, calendar, escalation, status, satisfied, paused_at, planned_at`,
+     RETURNING work_order_id, grid_id, policy, calendar, escalation, status, satisfied, paused_at, planned_at, role`,
     [workOrderId, now],
   );
   return rows[0]!;
@@ -35,7 +37,7 @@ export async function lockWorkOrders(client: PoolClient, workOrderIds: string[],
   const { rows } = await client.query<WorkOrderRow>(
     `INSERT INTO sla_timer.work_orders (work_order_id, created_at, updated_at) SELECT id, $2, $2 FROM unnest($1::text[]) AS id
      ON CONFLICT (work_order_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
-     RETURNING work_order_id, grid_id, policy, calendar, escalation, status, satisfied, paused_at, planned_at`,
+     RETURNING work_order_id, grid_id, policy, calendar, escalation, status, satisfied, paused_at, planned_at, role`,
     [ids, now],
   );
   return new Map(rows.map((row) => [row.work_order_id, row]));

@@ -1,4 +1,4 @@
-import type { SlaPlan } from '@griddispatch/contracts';
+import type { IncidentRole, SlaPlan } from '@griddispatch/contracts';
 import type { PoolClient } from '@griddispatch/db';
 import { escalationLadder, initialTimers, type LadderStep, type TimerSpec } from '../domain/ladder.ts';
 import type { TimerContext } from './context.ts';
@@ -11,12 +11,16 @@ export interface SchedulePlanInput {
   /** When the plan's windows opened (the request's receipt). */
   openedAt: Date;
   traceparent?: string | undefined;
+  /** Its role in an incident (dispatch.assigned `role`); absent for a work order in none. */
+  role?: IncidentRole | undefined;
 }
 
 export type SchedulePlanOutcome =
   | { status: 'scheduled'; timers: number; paused: boolean; dues: Date[] }
   | { status: 'already_planned' }
-  | { status: 'stopped' };
+  | { status: 'stopped' }
+  /** A merged call of an incident: recorded, no plan and no timers (the primary carries the clocks). */
+  | { status: 'merged' };
 
 type TimerRow = { workOrderId: string; spec: TimerSpec; gridId: string; policy: string; paused?: { remainingMs: number; deadlineRemainingMs: number | null } | undefined };
 
@@ -60,9 +64,19 @@ export async function schedulePlan(client: PoolClient, ctx: TimerContext, input:
   const now = ctx.now();
   const wo = batch?.workOrders.get(input.workOrderId) ?? (await lockWorkOrder(client, input.workOrderId, now));
   if (wo.planned_at !== null) return { status: 'already_planned' };
+  if (input.role === 'merged') {
+    // Stopped at once: nothing is ever scheduled for it, and retention removes it like a closed one.
+    const merged: MergedRow = { workOrderId: input.workOrderId, gridId: input.gridId, at: now };
+    Object.assign(wo, { planned_at: now, role: 'merged', status: 'stopped' });
+    if (batch) batch.merged.push(merged);
+    else await keepMerged(client, [merged]);
+    return { status: 'merged' };
+  }
   const ladder = escalationLadder(input.plan.escalation);
-  const plan: PlanRow = { workOrderId: input.workOrderId, gridId: input.gridId, plan: input.plan, ladder, traceparent: input.traceparent ?? null, at: now };
+  const role = input.role ?? null;
+  const plan: PlanRow = { workOrderId: input.workOrderId, gridId: input.gridId, plan: input.plan, ladder, traceparent: input.traceparent ?? null, role, at: now };
   wo.planned_at = now;
+  wo.role = role;
   if (batch) batch.plans.push(plan);
   else await keepPlans(client, [plan]);
   if (wo.status === 'stopped') return { status: 'stopped' };
@@ -93,6 +107,13 @@ interface PlanRow {
   plan: SlaPlan;
   ladder: LadderStep[];
   traceparent: string | null;
+  role: IncidentRole | null;
+  at: Date;
+}
+
+interface MergedRow {
+  workOrderId: string;
+  gridId: string;
   at: Date;
 }
 
@@ -100,16 +121,18 @@ interface PlanRow {
 export interface PlanBatch {
   workOrders: Map<string, WorkOrderRow>;
   plans: PlanRow[];
+  merged: MergedRow[];
   timers: TimerRow[];
 }
 
 export async function preparePlans(client: PoolClient, ctx: TimerContext, workOrderIds: string[]): Promise<PlanBatch> {
-  return { workOrders: await lockWorkOrders(client, workOrderIds, ctx.now()), plans: [], timers: [] };
+  return { workOrders: await lockWorkOrders(client, workOrderIds, ctx.now()), plans: [], merged: [], timers: [] };
 }
 
-/** The batch's plans (one UPDATE) and timers (one INSERT). */
+/** The batch's plans (one UPDATE), merged work orders (one UPDATE) and timers (one INSERT). */
 export async function finishPlans(client: PoolClient, batch: PlanBatch): Promise<void> {
   await keepPlans(client, batch.plans);
+  await keepMerged(client, batch.merged);
   await insertTimers(client, batch.timers);
 }
 
@@ -120,9 +143,9 @@ async function keepPlans(client: PoolClient, plans: PlanRow[]): Promise<void> {
   await client.query(
     `UPDATE sla_timer.work_orders w
         SET grid_id = v.grid_id, policy = v.policy, calendar = v.calendar, escalation = v.escalation, warn_before_ms = v.warn_before_ms,
-            deadlines = v.deadlines, traceparent = v.traceparent, planned_at = v.at, updated_at = v.at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bigint[], $7::jsonb[], $8::text[], $9::timestamptz[])
-         AS v(work_order_id, grid_id, policy, calendar, escalation, warn_before_ms, deadlines, traceparent, at)
+            deadlines = v.deadlines, traceparent = v.traceparent, role = v.role, planned_at = v.at, updated_at = v.at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bigint[], $7::jsonb[], $8::text[], $9::timestamptz[], $10::text[])
+         AS v(work_order_id, grid_id, policy, calendar, escalation, warn_before_ms, deadlines, traceparent, at, role)
       WHERE w.work_order_id = v.work_order_id`,
     [
       col((p) => p.workOrderId),
@@ -134,6 +157,19 @@ async function keepPlans(client: PoolClient, plans: PlanRow[]): Promise<void> {
       col((p) => JSON.stringify(p.plan.deadlines)),
       col((p) => p.traceparent),
       col((p) => p.at),
+      col((p) => p.role),
     ],
+  );
+}
+
+/** Merged work orders: their grid and role, stopped, no plan. */
+async function keepMerged(client: PoolClient, rows: MergedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `UPDATE sla_timer.work_orders w
+        SET grid_id = v.grid_id, role = 'merged', status = 'stopped', planned_at = v.at, updated_at = v.at
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(work_order_id, grid_id, at)
+      WHERE w.work_order_id = v.work_order_id`,
+    [rows.map((r) => r.workOrderId), rows.map((r) => r.gridId), rows.map((r) => r.at)],
   );
 }
