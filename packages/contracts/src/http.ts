@@ -70,6 +70,10 @@ export const SubscriptionEventName = z.enum([
   'workorder.updated',
   'sla.warning',
   'sla.breached',
+  'incident.opened',
+  'incident.updated',
+  'incident.restored',
+  'incident.closed',
 ]);
 export type SubscriptionEventName = z.infer<typeof SubscriptionEventName>;
 

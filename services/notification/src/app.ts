@@ -16,6 +16,7 @@ import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
 import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
 import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
+import { incidentEventsConsumer } from './consumers/incident-events.ts';
 import { slaBreachedConsumer } from './consumers/sla-breached.ts';
 import { slaWarningConsumer } from './consumers/sla-warning.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
@@ -28,7 +29,7 @@ import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
-export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches] as const;
+export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
 const CONSUMER_RETRY = { maxAttempts: 5, backoffMs: 500 };
@@ -131,6 +132,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     [Topics.workordersEvents]: workOrderUpdatedConsumer(consumerDeps),
     [Topics.slaWarnings]: slaWarningConsumer(consumerDeps),
     [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
+    [Topics.incidentsEvents]: incidentEventsConsumer(consumerDeps),
   };
 
   const loop = deps.deliveryLoop ?? true;

@@ -36,12 +36,19 @@ export class WorkOrderNotKnownYetError extends Error {
   override name = 'WorkOrderNotKnownYetError';
 }
 
+/** Thrown while an incident's grid has no people known yet (its primary dispatches are still on their way). */
+export class GridNotKnownYetError extends Error {
+  override name = 'GridNotKnownYetError';
+}
+
 /**
- * Every notification consumer: parse, check the type, and in ONE transaction per batch record the
- * events in the inbox and store their pending deliveries. A redelivered event finds its inbox row
- * and changes nothing; the delivery rows' UNIQUE (event, channel, recipient) holds even without it.
+ * Every notification consumer: parse, check the type (one, or the types a topic carries), and in
+ * ONE transaction per batch record the events in the inbox and store their pending deliveries. A
+ * redelivered event finds its inbox row and changes nothing; the delivery rows' UNIQUE (event,
+ * channel, recipient) holds even without it.
  */
-export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, type: T, consumer: string, plan: Planner<T>): InboxConsumer {
+export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, type: T | readonly T[], consumer: string, plan: Planner<T>): InboxConsumer {
+  const types: readonly T[] = typeof type === 'string' ? [type] : type;
   return inboxConsumer({
     pool: deps.pool,
     schema: SCHEMA,
@@ -49,11 +56,11 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
     spanName: `notification ${consumer}`,
     parse(message): CloudEvent<T> {
       const event = parseEvent(message.value);
-      if (!isEvent(event, type)) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event;
+      if (!types.some((t) => isEvent(event, t))) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+      return event as CloudEvent<T>;
     },
     // Batches lock incident notices and work orders in one order, so they cannot deadlock.
-    orderKey: (event) => orderKeyOf(event.data as { workOrderId: string; incidentId?: string | null }),
+    orderKey: (event) => orderKeyOf(event.data as OrderedData),
     async apply(client, event, message) {
       const log = eventLogger(deps.logger, event);
       const drafts = await plan(deps, { client, event, raw: message.value.toString('utf8'), message, log });
@@ -67,8 +74,11 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
   });
 }
 
-function orderKeyOf(data: { workOrderId: string; incidentId?: string | null }): string {
-  return `${data.incidentId ?? ''}|${data.workOrderId}`;
+/** A work order's event (in its incident, if any), or an incident's own event (its `id`). */
+type OrderedData = { workOrderId: string; incidentId?: string | null } | { id: string; workOrderId?: undefined };
+
+function orderKeyOf(data: OrderedData): string {
+  return data.workOrderId === undefined ? `${data.id}|` : `${data.incidentId ?? ''}|${data.workOrderId}`;
 }
 
 /**

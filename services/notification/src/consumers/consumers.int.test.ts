@@ -183,20 +183,30 @@ describe('exactly once per recipient and channel', () => {
 
 describe('trouble-call incidents', () => {
   const incidentCall = (incidentId: string, incidentSize: number) => assignedData({ incidentId, incidentSize });
+  const call = (incidentId: string, incidentSize: number) => assignedData({ incidentId, incidentSize, role: incidentSize === 1 ? 'primary' : 'merged' });
 
-  it('tells staff of an incident once, and again as it passes 10 and 100 calls; subscribers get every call', async () => {
+  it("tells staff of an incident once — its primary's dispatch — however many calls merge into it; subscribers get every call", async () => {
     await subscribe(h, { url: h.webhook.url, events: ['dispatch.assigned'] });
     const incident = randomUUID();
-    for (const size of [1, 2, 3, 9, 10, 11, 99, 100, 101]) await h.deliver(assignedEvent(incidentCall(incident, size)));
-    expect(h.webhook.received).toHaveLength(9);
-    expect(h.smsGateway.received).toHaveLength(3);
-    const cards = h.robot.received.map((r) => (JSON.parse(r.body) as { markdown: { content: string } }).markdown.content);
-    expect(cards).toHaveLength(3);
-    expect(cards[1]).toContain('同台区已合并10起报修');
-    expect(cards[2]).toContain('同台区已合并100起报修');
-    // Another incident (another 台区, or the same one after the window) is news again.
-    await h.deliver(assignedEvent(incidentCall(randomUUID(), 1)));
-    expect(h.smsGateway.received).toHaveLength(4);
+    const sizes = [1, 2, 3, 9, 10, 11, 99, 100, 101, 1000];
+    for (const size of sizes) await h.deliver(assignedEvent(call(incident, size)));
+    expect(h.webhook.received).toHaveLength(sizes.length);
+    expect(smsTo(h.smsGateway.received).map((s) => s.to)).toEqual(['+8613800000001']);
+    expect(h.robot.received).toHaveLength(1);
+    // Another incident (another 台区, or the same one once restored) is news again.
+    await h.deliver(assignedEvent(call(randomUUID(), 1)));
+    expect(h.smsGateway.received).toHaveLength(2);
+  });
+
+  it('a merged call that overtakes its primary tells no staff; the primary still does', async () => {
+    const incident = randomUUID();
+    const merged = assignedEvent(call(incident, 2));
+    await h.deliver(merged);
+    expect([h.smsGateway.received.length, h.robot.received.length]).toEqual([0, 0]);
+    await h.deliver(assignedEvent(call(incident, 1)));
+    expect([h.smsGateway.received.length, h.robot.received.length]).toEqual([1, 1]);
+    // The merged call is still known for its later events (a cancellation reaches the group).
+    expect((await h.db.pool.query('SELECT 1 FROM notification.work_order_contacts WHERE work_order_id = $1', [merged.data.workOrderId])).rowCount).toBe(1);
   });
 
   it('escalates each stage and level of an incident once, not once per caller', async () => {

@@ -2,8 +2,9 @@ import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
-import { dispatchNotice, firstNotice } from '../use-cases/incident-notices.ts';
+import { DISPATCH_NOTICE, firstNotice } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
+import { rememberGrid } from '../use-cases/remember-grid.ts';
 import { rememberWorkOrder } from '../use-cases/remember-work-order.ts';
 import { notificationConsumer, type ConsumerDeps, type Planner } from './consume.ts';
 
@@ -12,16 +13,20 @@ export const CONSUMER = 'notification.dispatch-assigned';
 /**
  * dispatch.assigned → the assignees get an SMS, the grid's WeCom group a markdown card, and
  * integrators subscribed to `dispatch.assigned` (for this grid or its area) the CloudEvent. The
- * grid's people are kept for the work order's later warnings and escalations. A call that joined
- * an incident staff were already told of reaches integrators only (see incident-notices.ts).
+ * grid's people are kept for the work order's later warnings and escalations. Staff hear of an
+ * incident once (incident-notices.ts): a merged call (`role: 'merged'`) reaches integrators only,
+ * and so does a primary whose incident's notice was already given (a feeder incident's opening).
  */
 const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { client, event, raw }) => {
   const d = event.data;
+  const now = deps.now();
   const robot = robotFor(deps.config, d.grid.id, d.grid.areaId);
-  await rememberWorkOrder(client, d, robot, event.id, deps.now());
+  await rememberWorkOrder(client, d, robot, event.id, now);
+  // The grid's people, for its incidents' events (which carry a grid id, not people).
+  if (d.role === 'primary') await rememberGrid(client, d, now);
   const subscribers = await findSubscribers(client, 'dispatch.assigned', [d.grid.id, d.grid.areaId]);
   let staff: DeliveryDraft[] = [];
-  if (await firstNotice(client, d.incidentId, dispatchNotice(d.incidentSize), deps.now())) {
+  if (d.role !== 'merged' && (await firstNotice(client, d.incidentId, DISPATCH_NOTICE, now))) {
     const rendered = deps.catalog.dispatchAssigned(d);
     staff = [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, deps.config.smsTemplates['dispatch.assigned'] ?? null), ...wecomDrafts(robot, rendered)];
   }

@@ -1,9 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventTypes, type CloudEvent, type EventType } from '@griddispatch/contracts';
+import { EventTypeName, EventTypes, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { buildHttpHost } from '@griddispatch/http';
-import { assignedData, assignedEvent, breachedData, breachedEvent, unroutableData, unroutableEvent, updatedData, updatedEvent, warningData, warningEvent } from '../testing/fixtures.ts';
+import {
+  assignedData,
+  assignedEvent,
+  breachedData,
+  breachedEvent,
+  incidentData,
+  incidentEvent,
+  unroutableData,
+  unroutableEvent,
+  updatedData,
+  updatedEvent,
+  warningData,
+  warningEvent,
+} from '../testing/fixtures.ts';
 import { startHarness, type Harness } from '../testing/harness.ts';
 import { startReceiver, type Receiver } from '../testing/receiver.ts';
 
@@ -15,7 +28,7 @@ let h: Harness;
 let app: FastifyInstance;
 let open: Receiver;
 const KEYS = { plain: 'plain-integrator-secret', trusted: 'trusted-integrator-secret' };
-const ALL = ['dispatch.assigned', 'dispatch.unroutable', 'workorder.updated', 'sla.warning', 'sla.breached'];
+const ALL = ['dispatch.assigned', 'dispatch.unroutable', 'workorder.updated', 'sla.warning', 'sla.breached', 'incident.opened', 'incident.updated', 'incident.restored', 'incident.closed'];
 const secrets: Record<string, string> = {};
 
 const CUSTOMER = { name: '刘德华', phone: '13912345678', accountNo: '3300098765' };
@@ -61,6 +74,8 @@ function events(): CloudEvent[] {
     updatedEvent(updatedData(wo, { type: 'arrived', note: '已到现场' })),
     warningEvent(warningData(wo)),
     breachedEvent(breachedData(wo)),
+    // Incidents name no person; they go through the same redaction, and must arrive valid and signed.
+    ...[EventTypeName.incidentOpened, EventTypeName.incidentUpdated, EventTypeName.incidentRestored, EventTypeName.incidentClosed].map((type) => incidentEvent(type, incidentData())),
   ];
 }
 

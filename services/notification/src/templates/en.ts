@@ -1,6 +1,6 @@
 import type { Category, CustomerClass, DispatchAssignedV1, Stage, StaffRole, WorkOrderEventType } from '@griddispatch/contracts';
 import { formatClock, formatDuration, shortId } from './format.ts';
-import { mentionOf, primaryClass, type Catalog, type Mention, type Rendered, type WorkOrderContext } from './types.ts';
+import { districtList, mentionOf, primaryClass, type Catalog, type Mention, type Rendered, type WorkOrderContext } from './types.ts';
 
 const CATEGORY: Record<Category, string> = {
   fault_repair: 'fault repair',
@@ -67,10 +67,7 @@ export function en(timeZone: string): Catalog {
       const what = repair ? `${cls ? CLASS[cls] : 'customer'} outage` : `${CATEGORY[data.request.category]}${cls ? ` (${CLASS[cls]})` : ''}`;
       const due = deadlineClause(data);
       const dueText = due ? `, ${due.action} within ${due.window} (by ${due.deadline})` : '';
-      const extras = [
-        data.incidentSize && data.incidentSize > 1 ? `${data.incidentSize} calls merged for this district` : '',
-        data.homeVisit ? 'home visit required' : '',
-      ].filter(Boolean);
+      const extras = data.homeVisit ? ['home visit required'] : [];
       const text = `${title}${where}: ${what}${dueText}${extras.length ? `; ${extras.join('; ')}` : ''}`;
       const lines = [
         `**${title}${data.grid.name}**`,
@@ -186,6 +183,27 @@ export function en(timeZone: string): Catalog {
             roles,
           },
         },
+      };
+    },
+
+    feederIncident(data, mentions): Rendered {
+      const feeder = data.feederCode ?? data.gridId;
+      const { shown, more } = districtList(data.districtCodes);
+      const districts = `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+      const etr = clock(data.etr, data.openedAt);
+      const who = mentions.length ? mentions.map((m) => m.name).join(', ') : 'repair crew';
+      const text = `[Line fault] 10 kV feeder ${feeder}: ${data.districtCodes.length} districts out (${districts}), ${data.affectedCustomers} customers, ETR ${etr}; ${who}: patrol and repair the line`;
+      return {
+        text,
+        markdown: [
+          `**[Line fault] <font color="warning">10 kV feeder ${feeder}</font>**`,
+          `> Districts out: ${data.districtCodes.length} (${districts})`,
+          `> Customers: ${data.affectedCustomers}`,
+          `> ETR: <font color="warning">${etr}</font>`,
+          `> Incident: ${shortId(data.id)}`,
+          `> Crew: ${mentions.length ? mentions.map(mention).join(', ') : 'repair crew'}`,
+        ].join('\n'),
+        sms: { text, params: { feeder, districts, districtCount: String(data.districtCodes.length), customers: String(data.affectedCustomers), etr, incident: shortId(data.id) } },
       };
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignedData, breachedData, unroutableData, updatedData, warningData } from '../testing/fixtures.ts';
+import { assignedData, breachedData, incidentData, unroutableData, updatedData, warningData } from '../testing/fixtures.ts';
 import { formatClock, formatDuration, truncateUtf8 } from './format.ts';
 import { catalog, type WorkOrderContext } from './index.ts';
 
@@ -40,14 +40,50 @@ describe('dispatch.assigned', () => {
     expect(catalog('en', 'UTC').dispatchAssigned(assignedData()).sms.text).toContain('(by 06:32)');
   });
 
-  it('words other categories as a work order with the first deadline, and mentions merged calls', () => {
-    const data = assignedData({ workOrderId: ID, incidentSize: 3, homeVisit: true });
+  it('words other categories as a work order with the first deadline, and asks for a home visit', () => {
+    const data = assignedData({ workOrderId: ID, homeVisit: true });
     data.request.category = 'new_connection';
     data.customerClasses = [];
     data.sla.deadlines = { ack: '2026-11-23T07:02:00.000Z', resolve: '2026-11-24T06:02:00.000Z' };
-    expect(zh.dispatchAssigned(data).sms.text).toBe(
-      '【工单派发】后湖3号网格 台区HH-TQ-017 业扩报装，请1小时内响应（截止15:02）；同台区已合并3起报修；需上门服务',
+    expect(zh.dispatchAssigned(data).sms.text).toBe('【工单派发】后湖3号网格 台区HH-TQ-017 业扩报装，请1小时内响应（截止15:02）；需上门服务');
+  });
+});
+
+describe('feeder incident', () => {
+  const feeder = incidentData({
+    id: ID,
+    kind: 'feeder',
+    gridId: 'HH',
+    feederCode: 'HH-10kV-02',
+    districtCodes: ['HH-TQ-011', 'HH-TQ-012', 'HH-TQ-013', 'HH-TQ-014', 'HH-TQ-015', 'HH-TQ-016', 'HH-TQ-017'],
+    affectedCustomers: 412,
+  });
+  const crew = [
+    { name: '抢修一班', role: 'repair_crew' as const },
+    { name: '周所长', role: 'station_head' as const, wecomUserId: 'zhouhead' },
+  ];
+
+  it('names the line, its 台区, the customers and the ETR for the crew and the station head', () => {
+    const r = zh.feederIncident(feeder, crew);
+    expect(r.sms.text).toBe(
+      '【线路故障】10kV线路HH-10kV-02 7个台区停电（HH-TQ-011、HH-TQ-012、HH-TQ-013、HH-TQ-014、HH-TQ-015等），影响412户，预计复电16:02，请抢修一班、周所长巡线抢修',
     );
+    expect(r.sms.params).toMatchObject({ feeder: 'HH-10kV-02', districtCount: '7', customers: '412', etr: '16:02', incident: '0A1B2C3D' });
+    expect(r.markdown.split('\n')).toEqual([
+      '**【线路故障】<font color="warning">10kV线路HH-10kV-02</font>**',
+      '> 停电台区：7个（HH-TQ-011、HH-TQ-012、HH-TQ-013、HH-TQ-014、HH-TQ-015等）',
+      '> 影响户数：412',
+      '> 预计复电：<font color="warning">16:02</font>',
+      '> 事件：0A1B2C3D',
+      '> 抢修：抢修一班（应急抢修班）、<@zhouhead> 周所长（供电所长）',
+    ]);
+  });
+
+  it('has an English version', () => {
+    expect(en.feederIncident(feeder, crew).sms.text).toBe(
+      '[Line fault] 10 kV feeder HH-10kV-02: 7 districts out (HH-TQ-011, HH-TQ-012, HH-TQ-013, HH-TQ-014, HH-TQ-015 and 2 more), 412 customers, ETR 16:02; 抢修一班, 周所长: patrol and repair the line',
+    );
+    expect(en.feederIncident(feeder, []).text).toContain('; repair crew: patrol and repair the line');
   });
 });
 

@@ -5,6 +5,7 @@ import type {
   CustomerClass,
   DispatchAssignedV1,
   DispatchUnroutableV1,
+  IncidentEventV1,
   SlaBreachedV1,
   SlaWarningV1,
   StaffRole,
@@ -47,6 +48,13 @@ export interface Catalog {
   workOrderUpdated(data: WorkOrderUpdatedV1, context: WorkOrderContext | null): Rendered;
   slaWarning(data: SlaWarningV1, context: WorkOrderContext | null): Rendered;
   slaBreached(data: SlaBreachedV1, context: WorkOrderContext | null, mentions: Mention[]): Rendered;
+  /** A feeder incident opened: the predicted upstream fault, for the crew and the station head. */
+  feederIncident(data: IncidentEventV1, mentions: Mention[]): Rendered;
+}
+
+/** The first few 台区 of an incident for a message, and how many there are. */
+export function districtList(codes: readonly string[], max = 5): { shown: string[]; more: number } {
+  return { shown: codes.slice(0, max), more: Math.max(0, codes.length - max) };
 }
 
 /** Someone to @-mention in a WeCom group message. */

@@ -1,6 +1,6 @@
 import type { Category, CustomerClass, DispatchAssignedV1, Stage, StaffRole, WorkOrderEventType } from '@griddispatch/contracts';
 import { formatClock, formatDuration, shortId } from './format.ts';
-import { mentionOf, primaryClass, type Catalog, type Mention, type Rendered, type WorkOrderContext } from './types.ts';
+import { districtList, mentionOf, primaryClass, type Catalog, type Mention, type Rendered, type WorkOrderContext } from './types.ts';
 
 const CATEGORY: Record<Category, string> = {
   fault_repair: '故障报修',
@@ -67,10 +67,7 @@ export function zhCN(timeZone: string): Catalog {
       const what = repair ? `${cls ? CLASS[cls] : '客户'}停电` : `${CATEGORY[data.request.category]}${cls ? `（${CLASS[cls]}）` : ''}`;
       const due = deadlineClause(data);
       const dueText = due ? `，请${due.window}内${due.action}（截止${due.deadline}）` : '';
-      const extras = [
-        data.incidentSize && data.incidentSize > 1 ? `同台区已合并${data.incidentSize}起报修` : '',
-        data.homeVisit ? '需上门服务' : '',
-      ].filter(Boolean);
+      const extras = data.homeVisit ? ['需上门服务'] : [];
       const text = `${title}${where} ${what}${dueText}${extras.length ? `；${extras.join('；')}` : ''}`;
       const lines = [
         `**${title}${data.grid.name}**`,
@@ -186,6 +183,27 @@ export function zhCN(timeZone: string): Catalog {
             roles,
           },
         },
+      };
+    },
+
+    feederIncident(data, mentions): Rendered {
+      const feeder = data.feederCode ?? data.gridId;
+      const { shown, more } = districtList(data.districtCodes);
+      const districts = `${shown.join('、')}${more > 0 ? `等` : ''}`;
+      const etr = clock(data.etr, data.openedAt);
+      const crew = mentions.length ? mentions.map(mention).join('、') : '应急抢修班';
+      const text = `【线路故障】10kV线路${feeder} ${data.districtCodes.length}个台区停电（${districts}），影响${data.affectedCustomers}户，预计复电${etr}，请${mentions.length ? mentions.map((m) => m.name).join('、') : '应急抢修班'}巡线抢修`;
+      return {
+        text,
+        markdown: [
+          `**【线路故障】<font color="warning">10kV线路${feeder}</font>**`,
+          `> 停电台区：${data.districtCodes.length}个（${districts}）`,
+          `> 影响户数：${data.affectedCustomers}`,
+          `> 预计复电：<font color="warning">${etr}</font>`,
+          `> 事件：${shortId(data.id)}`,
+          `> 抢修：${crew}`,
+        ].join('\n'),
+        sms: { text, params: { feeder, districts, districtCount: String(data.districtCodes.length), customers: String(data.affectedCustomers), etr, incident: shortId(data.id) } },
       };
     },
   };

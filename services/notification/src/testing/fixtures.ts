@@ -5,6 +5,7 @@ import {
   type CloudEvent,
   type DispatchAssignedV1,
   type DispatchUnroutableV1,
+  type IncidentEventV1,
   type SlaBreachedV1,
   type SlaWarningV1,
   type WorkOrderUpdatedV1,
@@ -135,4 +136,42 @@ export function warningEvent(data: SlaWarningV1): CloudEvent<typeof EventTypeNam
 
 export function breachedEvent(data: SlaBreachedV1): CloudEvent<typeof EventTypeName.slaBreached> {
   return buildEvent({ type: EventTypeName.slaBreached, source: 'sla-timer', subject: data.workOrderId, data });
+}
+
+/** A district incident of 台区 HH-TQ-017 as grid-routing emits it after each change; `kind: 'feeder'` for a feeder incident. */
+export function incidentData(overrides: Partial<IncidentEventV1> = {}): IncidentEventV1 {
+  return {
+    id: randomUUID(),
+    status: 'open',
+    origin: 'call',
+    kind: 'district',
+    gridId: 'HH-G03',
+    feederCode: 'HH-10kV-02',
+    districtCodes: ['HH-TQ-017'],
+    parentId: null,
+    childIds: [],
+    callCount: 1,
+    affectedCustomers: 87,
+    urgency: 'urgent',
+    openedAt: RECEIVED_AT,
+    etr: '2026-11-23T08:02:00.000Z',
+    etrSource: 'policy',
+    primaryRequestId: null,
+    plannedOutageId: null,
+    restoredAt: null,
+    restorationUnconfirmed: false,
+    updatedAt: RECEIVED_AT,
+    change: 'opened',
+    ...overrides,
+  };
+}
+
+export type IncidentEventType =
+  | typeof EventTypeName.incidentOpened
+  | typeof EventTypeName.incidentUpdated
+  | typeof EventTypeName.incidentRestored
+  | typeof EventTypeName.incidentClosed;
+
+export function incidentEvent<T extends IncidentEventType>(type: T, data: IncidentEventV1 = incidentData()): CloudEvent<T> {
+  return buildEvent({ type, source: 'grid-routing', subject: data.id, data } as Parameters<typeof buildEvent<T>>[0]);
 }

@@ -1,0 +1,59 @@
+import type { InboxConsumer } from '@griddispatch/db';
+import { EventTypeName, EventTypes, type IncidentEventV1, type StaffRole, type SubscriptionEventName } from '@griddispatch/contracts';
+import type { Mention } from '../templates/index.ts';
+import { contactsWithRoles, deskDrafts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
+import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { DISPATCH_NOTICE, firstNotice } from '../use-cases/incident-notices.ts';
+import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
+import { findGrid, type GridRecord } from '../use-cases/remember-grid.ts';
+import { notificationConsumer, GridNotKnownYetError, type ConsumerDeps, type PlanInput, type Planner } from './consume.ts';
+
+export const CONSUMER = 'notification.incidents-events';
+
+const TYPES = [EventTypeName.incidentOpened, EventTypeName.incidentUpdated, EventTypeName.incidentRestored, EventTypeName.incidentClosed] as const;
+type IncidentEventType = (typeof TYPES)[number];
+
+/** Who hears of a feeder incident's opening: the line's repair crew and the station head. */
+const FEEDER_ROLES: readonly StaffRole[] = ['repair_crew', 'station_head'];
+
+/**
+ * incidents.events → integrators subscribed to `incident.opened` / `.updated` / `.restored` /
+ * `.closed` get every event (subscriptions filtered on the incident's grid or its area grid).
+ * Staff hear of an incident through its primary's dispatch — except a feeder incident: when it
+ * opens, the feeder grid's repair crew and station head get one notice (SMS and a card), claimed as
+ * the incident's dispatch notice, so the dispatch of the feeder's own work order (intake opens it,
+ * grid-routing routes it as the primary) tells no one again. District incidents' own events reach
+ * integrators only.
+ */
+const plan: Planner<IncidentEventType> = async (deps, input) => {
+  const { client, event, raw } = input;
+  const d = event.data;
+  const grid = await findGrid(client, d.gridId);
+  // The area grid, when the row found is the incident's grid itself (a subscription on the area hears of it).
+  const area = grid?.gridId === d.gridId ? grid.areaId : grid ? d.gridId : null;
+  const subscribers = await findSubscribers(client, EventTypes[event.type].short as SubscriptionEventName, [d.gridId, area]);
+  let staff: DeliveryDraft[] = [];
+  if (event.type === EventTypeName.incidentOpened && d.kind === 'feeder' && (await firstNotice(client, d.id, DISPATCH_NOTICE, deps.now()))) {
+    staff = feederNotice(deps, input, d, grid, area);
+  }
+  return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+};
+
+function feederNotice(deps: ConsumerDeps, input: PlanInput<IncidentEventType>, d: IncidentEventV1, grid: GridRecord | null, area: string | null): DeliveryDraft[] {
+  const people = grid ? contactsWithRoles(grid.contacts, FEEDER_ROLES) : [];
+  if (people.length === 0) {
+    // The grid's people come with its primary dispatches, on another topic: wait for them, then the desk.
+    if (input.message.attempt < deps.maxAttempts) {
+      throw new GridNotKnownYetError(`no repair crew or station head known for grid ${d.gridId} yet (attempt ${input.message.attempt} of ${deps.maxAttempts})`);
+    }
+    input.log.warn({ gridId: d.gridId, incidentId: d.id }, 'feeder incident: no repair crew or station head known for its grid, telling the operator desk');
+    return deskDrafts(deps.config, 'operators', deps.catalog.feederIncident(d, []), 'incident.opened');
+  }
+  const mentions: Mention[] = people.map((p) => ({ name: p.name, role: p.role, ...(p.wecomUserId ? { wecomUserId: p.wecomUserId } : {}) }));
+  const rendered = deps.catalog.feederIncident(d, mentions);
+  return [...smsDrafts(phonesOf(people), rendered, deps.config.smsTemplates['incident.opened'] ?? null), ...wecomDrafts(robotFor(deps.config, d.gridId, area), rendered)];
+}
+
+export function incidentEventsConsumer(deps: ConsumerDeps): InboxConsumer {
+  return notificationConsumer(deps, TYPES, CONSUMER, plan);
+}
