@@ -9,6 +9,16 @@ const KEYS: Record<string, string> = {
   'dispatch.unroutable': 'request id',
   'sla.warnings': 'work order id',
   'sla.breaches': 'work order id',
+  'meters.events': '台区 code, else meter id',
+  'incidents.events': 'incident id',
+  'outages.planned': 'planned outage id',
+};
+
+/** What `subject` names on the outage topics' events; every other topic's is the work order id. */
+const SUBJECTS: Record<string, string> = {
+  'meters.events': 'The meter event (not a work order).',
+  'incidents.events': 'Incident id.',
+  'outages.planned': 'Planned outage id.',
 };
 
 function channelId(topic: string): string {
@@ -44,7 +54,7 @@ export function asyncApiDocument(): Record<string, unknown> {
           source: { type: 'string', examples: ['/griddispatch/intake'] },
           type: { const: type },
           time: { type: 'string', format: 'date-time' },
-          subject: { type: 'string', description: 'Work order id.' },
+          subject: { type: 'string', description: SUBJECTS[spec.topic] ?? 'Work order id.' },
           datacontenttype: { const: 'application/json' },
           traceparent: { type: 'string', description: 'W3C trace context.' },
           data: payloadData,
