@@ -23,6 +23,8 @@ export interface DispatchSeen {
   kind: 'assigned' | 'unroutable';
   incidentId: string | null;
   incidentSize: number | null;
+  /** `primary` / `merged` in its incident; null when the producer says none. */
+  role: 'primary' | 'merged' | null;
   districtCode: string | null;
   policy: string | null;
   /** The ack deadline of the SLA plan (wall ms), if any. */
@@ -40,13 +42,25 @@ export interface BreachSeen {
   count: number;
 }
 
+/** An incident as incidents.events last told it (grid-routing emits the whole incident after each change). */
+export interface IncidentSeen {
+  kind: string;
+  opened: boolean;
+  events: number;
+  callCount: number | null;
+}
+
 interface Envelope {
   type?: string;
   time?: string;
   data?: {
+    id?: string;
+    kind?: string;
+    callCount?: number;
     workOrderId?: string;
     incidentId?: string | null;
     incidentSize?: number;
+    role?: 'primary' | 'merged';
     districtCode?: string | null;
     sla?: { policy?: string; deadlines?: { ack?: string } };
     deadline?: string;
@@ -57,14 +71,17 @@ interface Envelope {
 }
 
 /**
- * Consumes dispatch.assigned, dispatch.unroutable and sla.breaches from the beginning (fresh topics
- * per run) and keeps, per work order, when each arrived. Receipt time is taken once per fetched
+ * Consumes dispatch.assigned, dispatch.unroutable, sla.breaches and incidents.events from the
+ * beginning (fresh topics per run) and keeps, per work order, when each arrived (and per incident
+ * what incidents.events told). Receipt time is taken once per fetched
  * batch, before parsing, so parsing cost does not inflate it.
  */
 export class OutputWatcher {
   readonly dispatches = new Map<string, DispatchSeen>();
   /** Key `<workOrderId>:<stage>:<level>`. */
   readonly breaches = new Map<string, BreachSeen>();
+  /** By incident id, from incidents.events (empty while grid-routing emits none). */
+  readonly incidents = new Map<string, IncidentSeen>();
   dispatchEvents = 0;
   breachEvents = 0;
   lastDispatchAt = 0;
@@ -76,7 +93,7 @@ export class OutputWatcher {
     const consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     this.consumer = consumer;
     await consumer.connect();
-    const topics = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaBreaches].map((t) => `${this.prefix}${t}`);
+    const topics = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaBreaches, Topics.incidentsEvents].map((t) => `${this.prefix}${t}`);
     await consumer.subscribe({ topics, fromBeginning: true });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.run({
@@ -91,6 +108,10 @@ export class OutputWatcher {
             event = JSON.parse(message.value.toString('utf8')) as Envelope;
           } catch {
             continue; // not ours to judge: the services' DLQ handling is measured elsewhere
+          }
+          if (logical === Topics.incidentsEvents) {
+            this.incident(event);
+            continue;
           }
           const id = event.data?.workOrderId;
           if (!id) continue;
@@ -118,11 +139,22 @@ export class OutputWatcher {
       kind,
       incidentId: event.data?.incidentId ?? null,
       incidentSize: event.data?.incidentSize ?? null,
+      role: event.data?.role ?? null,
       districtCode: event.data?.districtCode ?? null,
       policy: event.data?.sla?.policy ?? null,
       ackDeadline: ack ? Date.parse(ack) : null,
       bytes,
     });
+  }
+
+  private incident(event: Envelope): void {
+    const id = event.data?.id;
+    if (!id) return;
+    const seen = this.incidents.get(id) ?? { kind: event.data?.kind ?? '?', opened: false, events: 0, callCount: null };
+    seen.events += 1;
+    if (event.type === 'cn.griddispatch.incident.opened.v1') seen.opened = true;
+    seen.callCount = Math.max(seen.callCount ?? 0, event.data?.callCount ?? 0);
+    this.incidents.set(id, seen);
   }
 
   private breach(id: string, event: Envelope, at: number): void {

@@ -18,7 +18,8 @@ describe('parseOptions', () => {
   it('storm: 100,000 calls in 5 minutes by default, 5,000 in 1 minute with --quick, or as asked', () => {
     expect(parseOptions(['--storm'])).toMatchObject({ mode: 'storm', options: { calls: 100_000, minutes: 5, feeders: 10, scale: 2 } });
     expect(parseOptions(['--storm', '--quick'])).toMatchObject({ mode: 'storm', options: { calls: 5000, minutes: 1 } });
-    expect(parseOptions(['--storm', '--calls', '20000', '--minutes', '0.5'])).toMatchObject({ mode: 'storm', options: { calls: 20_000, minutes: 0.5 } });
+    expect(parseOptions(['--storm', '--calls', '20000', '--minutes', '0.5'])).toMatchObject({ mode: 'storm', options: { calls: 20_000, minutes: 0.5, breachAfterMs: null } });
+    expect(parseOptions(['--storm', '--calls', '300', '--breach-after', '5s'])).toMatchObject({ mode: 'storm', options: { calls: 300, breachAfterMs: 5000 } });
   });
 
   it('passes --env to the services', () => {

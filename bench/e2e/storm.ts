@@ -4,18 +4,22 @@ import { join } from 'node:path';
 import { generateSampleCounty } from '@griddispatch/grid';
 import { createCallSource } from './calls.ts';
 import { consumerLag, kafkaClient, OutputWatcher, wallNow, type GroupLag } from './kafka.ts';
+import { benchPolicy } from './ladder.ts';
 import { createPoster, runOpenLoop, type PostResult } from './load.ts';
 import type { StormOptions } from './options.ts';
 import { findPids, ProcSampler, type WindowUsage } from './procstat.ts';
 import { machineInfo, writeResults, writeText } from './results.ts';
 import { startStack } from './stack.ts';
 import { distribution, formatMs, histogram, type Distribution } from './stats.ts';
+import { countStorm, readStormDatabase, type StormCounts } from './storm-counts.ts';
 
 // The typhoon: N fault calls in M minutes (open loop) clustered on the 台区 of a few feeders, many
 // calls per 台区 and customers calling back. Then: is every call accounted for (exactly once on
 // dispatch.assigned or dispatch.unroutable, by request id)? How were the calls grouped into
 // incidents? How long after the last call until the backlog was gone?
-// The built-in SLA policy (docs/architecture.md#sla-policy) is used: this scenario is about dispatch under a surge.
+// The built-in SLA policy (docs/architecture.md#sla-policy) is used: this scenario is about dispatch under a surge
+// (`--breach-after D` gives fault calls an ack window of D instead, so breaches fire within the run).
+// At the end: calls, incidents, SLA timers created and breaches emitted, per incident (storm-counts.ts).
 
 const INCIDENT_BUCKETS = [1, 2, 5, 20, 100, 1000];
 
@@ -24,7 +28,7 @@ export interface StormResult {
   when: string;
   command: string;
   machine: ReturnType<typeof machineInfo> & { loadavgEnd: number[] };
-  config: StormOptions & { targetPerSecond: number; brokers: string[]; policy: string };
+  config: StormOptions & { targetPerSecond: number; brokers: string[]; policy: string | object };
   stack: { prefix: string; startupMs: number; services: { name: string; pid: number }[]; sample: { scale: number; grids: number; districts: number; customers: number } };
   storm: { feeders: { code: string; name: string; districts: number }[]; districtsThatCanCall: number; districtsThatCalled: number };
   sending: {
@@ -68,6 +72,8 @@ export interface StormResult {
     sizeMismatches: number;
   };
   latency: { postToDispatch: Distribution; postToEventTime: Distribution };
+  /** Read at the end from the databases (timers, incidents) and topics (breaches, incidents.events). */
+  counts: StormCounts;
   drain: {
     /** Last call's due time → every accepted call dispatched and requests.received lag 0. */
     dispatchDrainSeconds: number | null;
@@ -104,7 +110,8 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
   );
   say(`machine: ${machine.cpus} CPUs, load average ${machine.loadavg.join(' ')}`);
 
-  const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy: null, runDir, say, env: options.serviceEnv });
+  const policy = options.breachAfterMs === null ? null : benchPolicy(options.breachAfterMs);
+  const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy, runDir, say, env: options.serviceEnv });
   const kafka = kafkaClient(brokers, `bench-storm-${runId}`);
   const admin = kafka.admin();
   const watcherGroup = `${stack.prefix}bench-watcher`;
@@ -213,6 +220,12 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
     }
     const endAt = wallNow();
     const usage = sampler.window(startAt, endAt);
+    if (options.breachAfterMs !== null) {
+      // The last calls' ack breaches are due breachAfter after them: give them (and the watcher) time to arrive.
+      const breachesDue = lastDue + options.breachAfterMs + 5_000;
+      if (wallNow() < breachesDue) say(`  waiting ${((breachesDue - wallNow()) / 1000).toFixed(0)}s for the last calls' breaches ...`);
+      while (wallNow() < breachesDue) await new Promise((r) => setTimeout(r, 500));
+    }
 
     // --- accounting by request id ---------------------------------------------------------
     const errorsByStatus: Record<string, number> = {};
@@ -268,13 +281,14 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
     const sizes = [...incidentCalls.values()].map((v) => v.calls);
     const sizeDist = distribution(sizes);
     const lastDispatch = watcher.lastDispatchAt;
+    const counts = countStorm({ accepted: ours, dispatches: watcher.dispatches, breaches: watcher.breaches, incidents: watcher.incidents, database: await readStormDatabase(stack.databaseUrl) });
 
     const result: StormResult = {
       bench: 'storm',
       when: new Date(started).toISOString(),
       command,
       machine: { ...machine, loadavgEnd: machineInfo().loadavg },
-      config: { ...options, targetPerSecond: Math.round(rate * 10) / 10, brokers, policy: 'built-in (packages/sla DEFAULT_POLICY)' },
+      config: { ...options, targetPerSecond: Math.round(rate * 10) / 10, brokers, policy: policy ?? 'built-in (packages/sla DEFAULT_POLICY)' },
       stack: { prefix: stack.prefix, startupMs: stack.startupMs, services: stack.services.map(({ name, pid }) => ({ name, pid })), sample: stack.sample },
       storm: { feeders: calls.feeders, districtsThatCanCall: calls.districts, districtsThatCalled: districtsCalled.size },
       sending: {
@@ -314,6 +328,7 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
         sizeMismatches: [...incidentCalls.values()].filter((v) => v.reported !== v.calls).length,
       },
       latency: { postToDispatch: distribution(dispatchMs, missing + unanswered), postToEventTime: distribution(eventMs, missing + unanswered) },
+      counts,
       drain: {
         dispatchDrainSeconds: dispatchDrainAt === null ? null : Math.round((dispatchDrainAt - lastDue) / 100) / 10,
         fullDrainSeconds: fullDrainAt === null ? null : Math.round((fullDrainAt - lastDue) / 100) / 10,
@@ -360,7 +375,8 @@ export function stormSummary(r: StormResult): string {
   lines.push(
     `**Scenario**: ${s.planned} 95598 fault calls in ${r.config.minutes} min, open loop at **${r.config.targetPerSecond}/s**, clustered on ${r.storm.feeders.length} feeders ` +
       `of the sample county ×${r.config.scale} (${r.storm.feeders.map((f) => f.code).join(', ')}: ${r.storm.districtsThatCanCall} 台区, ${r.storm.districtsThatCalled} of which called), ` +
-      `Zipf-weighted per 台区 and with one caller in ten calling back. Distributed stack: four services as separate processes, shared Kafka broker, fresh PostgreSQL database, the built-in SLA policy.`,
+      `Zipf-weighted per 台区 and with one caller in ten calling back. Distributed stack: four services as separate processes, shared Kafka broker, fresh PostgreSQL database, ` +
+      (r.config.breachAfterMs === null ? 'the built-in SLA policy.' : `an SLA policy giving fault calls an ack window of ${r.config.breachAfterMs / 1000} s (\`--breach-after\`).`),
     '',
   );
   const env = Object.entries(r.config.serviceEnv);
@@ -378,6 +394,21 @@ export function stormSummary(r: StormResult): string {
   lines.push(`| **incidents** | **${i.incidents}** from ${i.callsInIncidents} calls (${i.callsWithoutIncident} calls without one); calls per incident p50 ${i.callsPerIncident.p50 ?? '—'}, p99 ${i.callsPerIncident.p99 ?? '—'}, max ${i.callsPerIncident.max ?? '—'}, mean ${i.callsPerIncident.mean} |`);
   lines.push(`| incident sizes | ${i.sizeHistogram.map((h) => `${h.bucket}: ${h.count}`).join(' · ')} |`);
   lines.push(`| reported incidentSize = calls counted here | ${i.incidents - i.sizeMismatches} of ${i.incidents} incidents |`);
+  const c = r.counts;
+  const per = (p: StormCounts['timers']['perIncident']) => `${p.incidents} incidents, per incident p50 ${p.p50 ?? '—'}, max ${p.max ?? '—'}, mean ${p.mean}`;
+  lines.push(
+    `| **calls / incidents** (end of run) | ${c.calls} calls; ${c.incidents.fromDispatches} incidents on the dispatches, ` +
+      `${c.incidents.inDatabase ?? '—'} in routing.incidents (${c.incidents.feederInDatabase ?? '—'} feeder), ${c.incidents.onTopic} on incidents.events (${c.incidents.openedOnTopic} opened) |`,
+  );
+  lines.push(`| roles on dispatch.assigned | primary ${c.roles.primary} · merged ${c.roles.merged} · none ${c.roles.none} |`);
+  lines.push(
+    `| **SLA timers created** (sla_timer.timers) | **${c.timers.created}** (${Object.entries(c.timers.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}; ${c.timers.fired} fired) on ${c.timers.workOrdersWithTimers} work orders; ` +
+      `${per(c.timers.perIncident)}; at most ${c.timers.maxTimedWorkOrdersPerIncident} timed work order(s) per incident; ${c.timers.ofMergedWorkOrders} of merged calls, ${c.timers.withoutIncident} outside incidents |`,
+  );
+  lines.push(
+    `| **sla.breaches emitted** | **${c.breaches.emitted}** records (${c.breaches.distinct} distinct; sla-timer fired ${c.breaches.firedInDatabase} breach levels); ${per(c.breaches.perIncident)}; ` +
+      `${c.breaches.ofMergedWorkOrders} of merged calls, ${c.breaches.withoutIncident} outside incidents |`,
+  );
   lines.push(`| POST → dispatch p50 / p99 / max | ${formatMs(r.latency.postToDispatch.p50)} / ${formatMs(r.latency.postToDispatch.p99)} / ${formatMs(r.latency.postToDispatch.max)} |`);
   lines.push(`| **dispatch backlog drained** (last call → all dispatched, requests.received lag 0) | **${secs(d.dispatchDrainSeconds)}** |`);
   lines.push(`| every consumer group at lag 0 (read model, timers, notifications) | ${secs(d.fullDrainSeconds)} |`);
