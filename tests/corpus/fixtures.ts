@@ -6,6 +6,7 @@ import {
   type DispatchAssignedV1,
   type DispatchUnroutableV1,
   type EventType,
+  type IncidentEventV1,
   type RequestReceivedV1,
   type SlaBreachedV1,
   type SlaWarningV1,
@@ -78,7 +79,35 @@ export function breachedData(workOrderId: string, level = 1): SlaBreachedV1 {
   return { workOrderId, gridId: GRID.id, policy: 'aquaculture-circle', stage: 'arrive', deadline: at(-1), latenessMs: 60_000, level, notify: ['supervisor'], late: false };
 }
 
-export type CorpusEventType = Extract<EventType, `cn.griddispatch.${'request' | 'dispatch' | 'workorder' | 'sla'}.${string}`>;
+/** A district incident of HH-TQ-017 as grid-routing emits it (the whole incident after a change). */
+export function incidentData(id: string): IncidentEventV1 {
+  const now = new Date().toISOString();
+  return {
+    id,
+    status: 'dispatched',
+    origin: 'call',
+    kind: 'district',
+    gridId: GRID.id,
+    feederCode: 'HH-10kV-02',
+    districtCodes: ['HH-TQ-017'],
+    parentId: null,
+    childIds: [],
+    callCount: 3,
+    affectedCustomers: 87,
+    urgency: 'urgent',
+    openedAt: now,
+    etr: at(120),
+    etrSource: 'policy',
+    primaryRequestId: null,
+    plannedOutageId: null,
+    restoredAt: null,
+    restorationUnconfirmed: false,
+    updatedAt: now,
+    change: 'calls',
+  };
+}
+
+export type CorpusEventType = Extract<EventType, `cn.griddispatch.${'request' | 'dispatch' | 'workorder' | 'sla' | 'incident'}.${string}`>;
 
 const SOURCE: Record<CorpusEventType, 'intake' | 'grid-routing' | 'sla-timer'> = {
   'cn.griddispatch.request.received.v1': 'intake',
@@ -87,9 +116,13 @@ const SOURCE: Record<CorpusEventType, 'intake' | 'grid-routing' | 'sla-timer'> =
   'cn.griddispatch.workorder.updated.v1': 'intake',
   'cn.griddispatch.sla.warning.v1': 'sla-timer',
   'cn.griddispatch.sla.breached.v1': 'sla-timer',
+  'cn.griddispatch.incident.opened.v1': 'grid-routing',
+  'cn.griddispatch.incident.updated.v1': 'grid-routing',
+  'cn.griddispatch.incident.restored.v1': 'grid-routing',
+  'cn.griddispatch.incident.closed.v1': 'grid-routing',
 };
 
-/** A valid event of `type` about `workOrderId`, as its producer would build it. */
+/** A valid event of `type` about `workOrderId` (an incident's events: the incident id), as its producer would build it. */
 export function validEvent(type: CorpusEventType, workOrderId: string, options: { id?: string; level?: number } = {}): CloudEvent {
   const data = (() => {
     switch (type) {
@@ -105,6 +138,11 @@ export function validEvent(type: CorpusEventType, workOrderId: string, options: 
         return warningData(workOrderId);
       case 'cn.griddispatch.sla.breached.v1':
         return breachedData(workOrderId, options.level);
+      case 'cn.griddispatch.incident.opened.v1':
+      case 'cn.griddispatch.incident.updated.v1':
+      case 'cn.griddispatch.incident.restored.v1':
+      case 'cn.griddispatch.incident.closed.v1':
+        return incidentData(workOrderId);
     }
   })();
   return buildEvent({ type, source: SOURCE[type], subject: workOrderId, data: data as never, ...(options.id ? { id: options.id } : {}) });

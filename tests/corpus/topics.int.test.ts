@@ -31,6 +31,8 @@ import { malformedRecords, noise, validEvent, type CorpusEventType } from './fix
 //     notification  applied: a dispatch is remembered; an SLA event or a cancellation is retried
 //                   (its dispatch may still be on its way) and on the last attempt goes to the
 //                   operator desk instead of the grid — never dead-lettered, never dropped.
+//                   An incident event about an incident it never heard of is applied too: a
+//                   district incident's event goes to its subscribers only.
 //     (grid-routing: every requests.received introduces its request; there is no unknown one.)
 // - An event id seen before, with other content: the event id is the dedupe key (docs/architecture.md#reliability-rules), so
 //   it is a redelivery: committed, and the first content stands.
@@ -47,7 +49,14 @@ type Consumer = 'intake' | 'grid-routing' | 'sla-timer' | 'notification';
 type Outcome = 'dlq' | 'applied' | 'already-applied';
 
 /** The topics whose hostile corpus is sent (the outage topics join as their consumers land). */
-type CorpusTopic = typeof Topics.requestsReceived | typeof Topics.workordersEvents | typeof Topics.dispatchAssigned | typeof Topics.dispatchUnroutable | typeof Topics.slaWarnings | typeof Topics.slaBreaches;
+type CorpusTopic =
+  | typeof Topics.requestsReceived
+  | typeof Topics.workordersEvents
+  | typeof Topics.dispatchAssigned
+  | typeof Topics.dispatchUnroutable
+  | typeof Topics.slaWarnings
+  | typeof Topics.slaBreaches
+  | typeof Topics.incidentsEvents;
 
 const CONSUMERS: Record<CorpusTopic, Consumer[]> = {
   [Topics.requestsReceived]: ['grid-routing'],
@@ -56,6 +65,8 @@ const CONSUMERS: Record<CorpusTopic, Consumer[]> = {
   [Topics.dispatchUnroutable]: ['intake', 'notification'],
   [Topics.slaWarnings]: ['intake', 'notification'],
   [Topics.slaBreaches]: ['intake', 'notification'],
+  // sla-timer does not consume it: merged work orders follow their incident in intake.
+  [Topics.incidentsEvents]: ['notification'],
 };
 
 const TYPE_OF: Record<CorpusTopic, CorpusEventType> = {
@@ -65,6 +76,7 @@ const TYPE_OF: Record<CorpusTopic, CorpusEventType> = {
   [Topics.dispatchUnroutable]: 'cn.griddispatch.dispatch.unroutable.v1',
   [Topics.slaWarnings]: 'cn.griddispatch.sla.warning.v1',
   [Topics.slaBreaches]: 'cn.griddispatch.sla.breached.v1',
+  [Topics.incidentsEvents]: 'cn.griddispatch.incident.updated.v1',
 };
 
 /** A valid event of another topic that this topic's consumers would otherwise act on. */
@@ -75,6 +87,7 @@ const MISROUTED: Record<CorpusTopic, CorpusEventType> = {
   [Topics.dispatchUnroutable]: 'cn.griddispatch.dispatch.assigned.v1',
   [Topics.slaWarnings]: 'cn.griddispatch.sla.breached.v1',
   [Topics.slaBreaches]: 'cn.griddispatch.sla.warning.v1',
+  [Topics.incidentsEvents]: 'cn.griddispatch.dispatch.assigned.v1',
 };
 
 const SQL_WORK_ORDER = "'; DROP TABLE intake.requests; DROP TABLE sla_timer.timers; --";
@@ -161,7 +174,7 @@ beforeAll(async () => {
     );
   };
   await Promise.all([
-    collect(readerBus, [Topics.workordersEvents, Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaWarnings, Topics.slaBreaches]),
+    collect(readerBus, [Topics.workordersEvents, Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents]),
     collect(routingReaderBus, [Topics.requestsReceived]),
   ]);
 
