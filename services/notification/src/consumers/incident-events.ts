@@ -2,10 +2,10 @@ import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName, EventTypes, type IncidentEventV1, type StaffRole, type SubscriptionEventName } from '@griddispatch/contracts';
 import type { Mention } from '../templates/index.ts';
 import { contactsWithRoles, deskDrafts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
-import { findSubscribers } from '../use-cases/find-subscribers.ts';
+import { findGridAndSubscribers } from '../use-cases/find-subscribers.ts';
 import { DISPATCH_NOTICE, firstNotice } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
-import { findGrid, type GridRecord } from '../use-cases/remember-grid.ts';
+import type { GridRecord } from '../use-cases/remember-grid.ts';
 import { notificationConsumer, GridNotKnownYetError, type ConsumerDeps, type PlanInput, type Planner } from './consume.ts';
 
 export const CONSUMER = 'notification.incidents-events';
@@ -28,10 +28,9 @@ const FEEDER_ROLES: readonly StaffRole[] = ['repair_crew', 'station_head'];
 const plan: Planner<IncidentEventType> = async (deps, input) => {
   const { client, event, raw } = input;
   const d = event.data;
-  const grid = await findGrid(client, d.gridId);
-  // The area grid, when the row found is the incident's grid itself (a subscription on the area hears of it).
-  const area = grid?.gridId === d.gridId ? grid.areaId : grid ? d.gridId : null;
-  const subscribers = await findSubscribers(client, EventTypes[event.type].short as SubscriptionEventName, [d.gridId, area]);
+  const { grid, subscribers } = await findGridAndSubscribers(client, d.gridId, EventTypes[event.type].short as SubscriptionEventName);
+  // The incident's grid's area grid, when its own row names one (its robot may be the area's).
+  const area = grid?.gridId === d.gridId ? grid.areaId : null;
   let staff: DeliveryDraft[] = [];
   if (event.type === EventTypeName.incidentOpened && d.kind === 'feeder' && (await firstNotice(client, d.id, DISPATCH_NOTICE, deps.now()))) {
     staff = feederNotice(deps, input, d, grid, area);

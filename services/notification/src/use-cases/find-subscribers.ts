@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { SubscriptionEventName } from '@griddispatch/contracts';
 import { SCHEMA } from '../schema.ts';
+import type { GridRecord } from './remember-grid.ts';
 import { workOrderRecord, type WorkOrderContactsJson, type WorkOrderRecord } from './remember-work-order.ts';
 
 /**
@@ -42,4 +43,26 @@ export async function findWorkOrderAndSubscribers(
   );
   const row = rows[0];
   return { workOrder: row?.work_order ? workOrderRecord(row.work_order) : null, subscribers: row?.subscribers ?? [] };
+}
+
+/**
+ * For an incident's events: the people of its grid — the grid's own row in `grid_contacts`, else
+ * the latest row of a grid under it (an area grid's crew and station head are among the contacts
+ * of each of its district grids), null while no primary dispatch of it or below it was seen — and
+ * the subscribers to `event` for the grid or, when its own row names one, its area grid. One round trip.
+ */
+export async function findGridAndSubscribers(client: PoolClient, gridId: string, event: SubscriptionEventName): Promise<{ grid: GridRecord | null; subscribers: string[] }> {
+  const { rows } = await client.query<{ grid: { grid_id: string; area_id: string | null; contacts: GridRecord['contacts'] } | null; subscribers: string[] }>(
+    `WITH g AS (SELECT grid_id, area_id, contacts FROM ${SCHEMA}.grid_contacts
+                 WHERE grid_id = $1 OR area_id = $1 ORDER BY (grid_id = $1) DESC, updated_at DESC LIMIT 1)
+     SELECT (SELECT to_jsonb(g) FROM g) AS grid,
+            ARRAY(SELECT s.id::text FROM ${SCHEMA}.subscriptions s
+                   WHERE s.status = 'active' AND s.events @> ARRAY[$2]::text[]
+                     AND (s.grid_ids IS NULL OR s.grid_ids && (ARRAY[$1]::text[] || ARRAY(SELECT area_id FROM g WHERE grid_id = $1 AND area_id IS NOT NULL)))
+                   ORDER BY s.created_at, s.id) AS subscribers`,
+    [gridId, event],
+  );
+  const row = rows[0];
+  const g = row?.grid ?? null;
+  return { grid: g ? { gridId: g.grid_id, areaId: g.area_id, contacts: g.contacts } : null, subscribers: row?.subscribers ?? [] };
 }
