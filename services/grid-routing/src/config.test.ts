@@ -15,6 +15,8 @@ describe('grid-routing configuration', () => {
       incidentUrgentCalls: 5,
       incidentCriticalCalls: 20,
       fallbackDesk: 'station-desk',
+      feederDistricts: 3,
+      stormFactor: 1.5,
     });
   });
 
