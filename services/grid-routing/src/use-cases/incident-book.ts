@@ -303,7 +303,11 @@ export class IncidentBook {
     const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
     if (parent && isOpen(parent)) {
       const siblings = this.children(parent);
-      if (siblings.every((s) => !isOpen(s))) this.restore(parent, at, 'children', siblings.some((s) => s.restoration_unconfirmed));
+      if (siblings.every((s) => !isOpen(s))) {
+        // Restored when its last child was, whatever order the children's events came in.
+        const last = new Date(Math.max(...siblings.map((s) => (s.restored_at ?? at).getTime())));
+        this.restore(parent, last, 'children', siblings.some((s) => s.restoration_unconfirmed));
+      }
     }
   }
 
