@@ -13,6 +13,7 @@ import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
+import { incidentRoutes } from './routes/incidents.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
 import type { MetersStillOff } from './use-cases/incidents.ts';
@@ -73,6 +74,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
     routes: async (app) => {
       await app.register(gridRoutes({ pool: deps.pool }));
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
+      await app.register(incidentRoutes({ pool: deps.pool, ctx }));
     },
     async start() {
       await data.listen();

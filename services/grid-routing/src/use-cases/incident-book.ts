@@ -26,8 +26,14 @@ import type { RoutingContext } from './routing-context.ts';
 // event, an ETR or storm change) uses a book of its own. Whoever changes an incident holds its
 // feeder's lock, so the whole-row write of `flush` cannot lose another transaction's change.
 
-const LOCK_SQL =
-  "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
+const FEEDER_LOCKS = "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
+/**
+ * Storm mode is read under this lock, shared, taken before the feeder locks in the same statement
+ * (routing an opening call); `PUT /v1/storm` takes it exclusively, also before any feeder lock, so
+ * an incident is never opened with the factor a concurrent storm change is replacing.
+ */
+export const STORM_LOCK = "hashtextextended('routing.storm', 0)";
+const STORM_AND_FEEDER_LOCKS = `SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared(${STORM_LOCK}) UNION ALL (${FEEDER_LOCKS})) AS locks`;
 
 /** The lock that serialises the incidents of one feeder (or of a 台区 on no known feeder). */
 export function lockKey(feederCode: string | null, districtCode: string | null, id?: string): string {
@@ -63,6 +69,7 @@ export class IncidentBook {
   private readonly transitions = new Map<string, Transition>();
   private readonly childIds = new Map<string, Set<string>>();
   private storm = new Map<string, { active: boolean; factor: number }>();
+  private stormLocked = false;
 
   constructor(
     private readonly ctx: RoutingContext,
@@ -74,12 +81,17 @@ export class IncidentBook {
     return lockKey(this.data.districts.get(districtCode)?.feederCode ?? null, districtCode);
   }
 
-  /** Takes the locks not yet held, sorted: books lock in one global order and cannot deadlock each other. */
-  async lock(client: PoolClient, keys: Iterable<string>): Promise<void> {
+  /**
+   * Takes the locks not yet held, sorted: books lock in one global order and cannot deadlock each
+   * other. With `storm`, the storm lock (shared) first, in the same statement.
+   */
+  async lock(client: PoolClient, keys: Iterable<string>, storm = false): Promise<void> {
     const todo = [...new Set(keys)].filter((k) => !this.locked.has(k)).sort();
-    if (todo.length === 0) return;
-    await client.query(LOCK_SQL, [todo]);
+    const withStorm = storm && !this.stormLocked;
+    if (todo.length === 0 && !withStorm) return;
+    await client.query(withStorm ? STORM_AND_FEEDER_LOCKS : FEEDER_LOCKS, [todo]);
     for (const k of todo) this.locked.add(k);
+    if (withStorm) this.stormLocked = true;
   }
 
   /**
@@ -88,7 +100,11 @@ export class IncidentBook {
    * named by id (a request with `incidentId`), whose lock is taken too if it is another one.
    */
   async loadForDistricts(client: PoolClient, districts: readonly string[], ids: readonly string[] = []): Promise<void> {
-    await this.lock(client, districts.map((d) => this.districtKey(d)));
+    await this.lock(
+      client,
+      districts.map((d) => this.districtKey(d)),
+      true,
+    );
     const feeders = [...new Set(districts.flatMap((d) => this.data.districts.get(d)?.feederCode ?? []))];
     const { rows } = await client.query<IncidentRow>(
       `SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
@@ -118,7 +134,8 @@ export class IncidentBook {
     for (const row of rows) this.add(row);
   }
 
-  private async loadStorm(client: PoolClient): Promise<void> {
+  /** Reads storm mode (after its lock, so in a snapshot that sees the latest committed change). */
+  async loadStorm(client: PoolClient): Promise<void> {
     const { rows } = await client.query<{ grid_id: string; active: boolean; factor: number }>('SELECT grid_id, active, factor FROM routing.storm_mode');
     this.storm = new Map(rows.map((r) => [r.grid_id, { active: r.active, factor: r.factor }]));
   }
