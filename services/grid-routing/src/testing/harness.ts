@@ -69,7 +69,7 @@ export function requestEvent(
   return buildEvent({ type: 'cn.griddispatch.request.received.v1', source: 'intake', subject: id, data });
 }
 
-export async function startHarness(options: { config?: Partial<GridRoutingConfig>; bus?: Bus; importFixture?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { config?: Partial<GridRoutingConfig>; bus?: Bus; importFixture?: boolean; groupId?: string } = {}): Promise<Harness> {
   const db = await freshDatabase('routing');
   const bus = options.bus ?? createTestInProcessBus();
   const logger = silentLogger();
@@ -78,7 +78,7 @@ export async function startHarness(options: { config?: Partial<GridRoutingConfig
     if (!report.ok) throw new Error(`fixture import failed: ${JSON.stringify(report.problems)}`);
   }
   const config = { ...loadConfig({}), ...options.config };
-  const service = await buildGridRouting({ pool: db.pool, bus, logger, config, groupId: testGroupId('grid-routing') });
+  const service = await buildGridRouting({ pool: db.pool, bus, logger, config, groupId: options.groupId ?? testGroupId('grid-routing') });
   const host = await buildHttpHost({
     pool: db.pool,
     logger,
