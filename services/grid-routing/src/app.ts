@@ -17,7 +17,7 @@ import { incidentRoutes } from './routes/incidents.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
 import type { MetersStillOff } from './use-cases/incidents.ts';
-import type { RoutingContext } from './use-cases/routing-context.ts';
+import type { PlannedOutageLookup, RoutingContext } from './use-cases/routing-context.ts';
 
 export const CONSUMER_GROUP = 'grid-routing';
 
@@ -34,6 +34,8 @@ export interface GridRoutingDeps {
   groupId?: string;
   /** Whether an incident's meters still report off when its crew resolves it (the meters use case). Default: never. */
   metersStillOff?: MetersStillOff;
+  /** Planned outages of some 台区 (the planned-outages use case): calls inside one join its incident. Default: none. */
+  plannedOutages?: PlannedOutageLookup;
   /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
   /** Housekeeping of old decisions, incidents and inbox marks. Default: `loadRetentionConfig()` (environment). */
@@ -52,7 +54,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   await migrateRouting(deps.pool, logger);
   const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
   const data = new RoutingDataCache(deps.pool, config.nearestWithinMeters, logger);
-  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()) };
+  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()), ...(deps.plannedOutages ? { plannedOutages: deps.plannedOutages } : {}) };
 
   let subscription: Subscription | undefined;
   let workOrders: Subscription | undefined;

@@ -27,6 +27,16 @@ const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
 const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 const minutes = (n: number) => n * 60_000;
 
+const message = (e: CloudEvent<'cn.griddispatch.request.received.v1'>, partition: number, offset: number): IncomingMessage => ({
+  topic: Topics.requestsReceived,
+  key: e.data.id,
+  value: Buffer.from(serializeEvent(e)),
+  headers: {},
+  partition,
+  offset: String(offset),
+  attempt: 1,
+});
+
 async function openIncidents(districtCode: string): Promise<{ id: string; primary_request_id: string | null; call_count: number }[]> {
   const { rows } = await h.db.pool.query(
     "SELECT id, primary_request_id, call_count FROM routing.incidents WHERE district_code = $1 AND status NOT IN ('restored', 'closed')",
@@ -157,6 +167,41 @@ describe('feeder nesting (GD_FEEDER_DISTRICTS = 3)', () => {
   });
 });
 
+describe('planned outages (the plannedOutages hook, rule 7)', () => {
+  it('calls inside [start, end + 15 min] join the outage’s incident (merged, ETR = end, no primary); after that a call opens an ordinary incident', async () => {
+    const start = new Date(at('2026-12-06T08:00:00'));
+    const end = new Date(at('2026-12-06T12:00:00'));
+    const asked: string[][] = [];
+    const ctx = {
+      ...routingContext(h.db.pool),
+      plannedOutages: async (_client: unknown, districts: string[]) => {
+        asked.push(districts);
+        return [{ id: 'po-1', districtCode: 'TQ-004', start, end }];
+      },
+    };
+    const consumer = requestReceivedConsumer({ pool: h.db.pool, logger: silentLogger(), ctx });
+    const inside = [fault('2026-12-06T09:00:00', 'TQ-004'), fault('2026-12-06T12:10:00', 'TQ-004')];
+    await consumer.batchHandler(inside.map((e, i) => message(e, 0, i)));
+    const { rows } = await h.db.pool.query(
+      `SELECT i.origin, i.status, i.primary_request_id, i.planned_outage_id, i.etr, i.etr_source, i.call_count, array_agg(r.role) AS roles
+         FROM routing.incidents i JOIN routing.routed_requests r ON r.incident_id = i.id WHERE r.request_id = ANY($1::text[]) GROUP BY i.id`,
+      [inside.map((e) => e.data.id)],
+    );
+    expect(rows).toEqual([
+      { origin: 'planned', status: 'open', primary_request_id: null, planned_outage_id: 'po-1', etr: end, etr_source: 'planned', call_count: 2, roles: ['merged', 'merged'] },
+    ]);
+    expect(asked).toEqual([['TQ-004']]);
+
+    const after = fault('2026-12-06T12:16:00', 'TQ-004');
+    await consumer.batchHandler([message(after, 0, 2)]);
+    const open = await openIncidents('TQ-004');
+    expect(open).toEqual([{ id: expect.any(String), primary_request_id: after.data.id, call_count: 1 }]);
+    const planned = await h.db.pool.query("SELECT status, restored_at FROM routing.incidents WHERE planned_outage_id = 'po-1'");
+    expect(planned.rows).toEqual([{ status: 'closed', restored_at: end }]);
+    await h.settle();
+  });
+});
+
 describe('two replicas, two partitions', () => {
   let second: pg.Pool;
   beforeAll(() => {
@@ -166,8 +211,7 @@ describe('two replicas, two partitions', () => {
     await second?.end();
   });
 
-  const messages = (events: CloudEvent<'cn.griddispatch.request.received.v1'>[], partition: number): IncomingMessage[] =>
-    events.map((e, i) => ({ topic: Topics.requestsReceived, key: e.data.id, value: Buffer.from(serializeEvent(e)), headers: {}, partition, offset: String(i), attempt: 1 }));
+  const messages = (events: CloudEvent<'cn.griddispatch.request.received.v1'>[], partition: number): IncomingMessage[] => events.map((e, i) => message(e, partition, i));
 
   it('calls of one 台区 and of one feeder applied at once by two replicas: one incident per 台区, one primary each, one feeder incident', async () => {
     const replica = (pool: pg.Pool) => requestReceivedConsumer({ pool, logger: silentLogger(), ctx: routingContext(pool) });

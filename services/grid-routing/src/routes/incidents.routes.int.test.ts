@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Incident } from '@griddispatch/contracts';
 import { closeAllIncidents, importFeederDistricts, incidentEventsOf } from '../testing/incident-fixture.ts';
 import { ADMIN_KEY, READ_KEY, assigned, requestEvent, startHarness, type Harness } from '../testing/harness.ts';
+import { inStormMode } from '../use-cases/incidents.ts';
 
 // GET /v1/incidents, GET /v1/incidents/:id, PUT /v1/incidents/:id/etr, GET/PUT /v1/storm.
 
@@ -108,6 +109,7 @@ describe('storm mode', () => {
     await h.settle();
     expect(incidentEventsOf(h, tc!.incidentId!).at(-1)?.data).toMatchObject({ change: 'etr', etrSource: 'policy' });
 
+    expect([await inStormMode(h.db.pool, 'TC-G1'), await inStormMode(h.db.pool, 'HH-G1')]).toEqual([true, false]);
     // Every grid, default factor (GD_STORM_FACTOR 1.5): the rural one is rescaled too, and a new incident opens with it.
     const all = await put('/v1/storm', { gridIds: 'all', active: true });
     expect(all.json()).toMatchObject({ items: [{ gridId: '*', active: true, factor: 1.5 }], rescaled: 2 });
@@ -117,6 +119,7 @@ describe('storm mode', () => {
     expect((await get('/v1/storm')).json()).toMatchObject({ items: [{ gridId: '*', active: true, factor: 1.5 }] });
 
     await put('/v1/storm', { gridIds: 'all', active: false });
+    expect(await inStormMode(h.db.pool, 'TC-G1')).toBe(false);
     expect((await incident(tc!.incidentId!)).etr).toBe(plus(tc!.request.receivedAt, urban));
     expect((await incident(manual!.incidentId!)).etr).toBe(new Date(manualEtr).toISOString());
   });

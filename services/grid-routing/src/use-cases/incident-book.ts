@@ -17,7 +17,10 @@ import {
   type IncidentRow,
   type RestoredBy,
 } from './incident-row.ts';
-import type { RoutingContext } from './routing-context.ts';
+import type { PlannedWindow, RoutingContext } from './routing-context.ts';
+
+/** Calls within this long after a planned outage's end still join it (rule 7). */
+export const PLANNED_GRACE_MS = 15 * 60_000;
 
 // The incidents one transaction works on, in memory: locked per feeder, read once, changed by the
 // rules of DESIGN §10 / docs/helpers' outages spec, then written in one statement and told on
@@ -70,6 +73,7 @@ export class IncidentBook {
   private readonly childIds = new Map<string, Set<string>>();
   private storm = new Map<string, { active: boolean; factor: number }>();
   private stormLocked = false;
+  private readonly planned = new Map<string, PlannedWindow[]>();
 
   constructor(
     private readonly ctx: RoutingContext,
@@ -154,7 +158,34 @@ export class IncidentBook {
 
   /** The 台区's open district incident (rule 1: there is at most one). */
   openIn(districtCode: string): IncidentRow | undefined {
-    return this.openByDistrict.get(districtCode);
+    const row = this.openByDistrict.get(districtCode);
+    return row && isOpen(row) ? row : undefined;
+  }
+
+  private openFeederOf(feederCode: string): IncidentRow | undefined {
+    const row = this.openFeeder.get(feederCode);
+    return row && isOpen(row) ? row : undefined;
+  }
+
+  /** Planned outages of the batch's 台区 (the `plannedOutages` hook), for `plannedAt`. */
+  setPlanned(windows: readonly PlannedWindow[]): void {
+    for (const w of windows) this.planned.set(w.districtCode, [...(this.planned.get(w.districtCode) ?? []), w]);
+  }
+
+  /** Rule 7: the planned outage whose window [start, end + 15 min] holds a call of this 台区 at `at`. */
+  plannedAt(districtCode: string, at: Date): PlannedWindow | undefined {
+    const t = at.getTime();
+    return this.planned.get(districtCode)?.find((w) => w.start.getTime() <= t && t <= w.end.getTime() + PLANNED_GRACE_MS);
+  }
+
+  /** A planned outage's incident whose window (end + 15 min) has passed takes no more calls: closed, restored at its end. */
+  endPlannedIfOver(row: IncidentRow, at: Date): boolean {
+    if (row.origin !== 'planned' || !isOpen(row) || !row.etr || at.getTime() <= row.etr.getTime() + PLANNED_GRACE_MS) return false;
+    row.status = 'closed';
+    row.restored_at = row.etr;
+    this.transitions.set(row.id, 'closed');
+    this.touch(row, 'status');
+    return true;
   }
 
   private children(parent: IncidentRow): IncidentRow[] {
@@ -190,7 +221,7 @@ export class IncidentBook {
    */
   open(input: OpenInput): IncidentRow {
     const feederCode = this.data.districts.get(input.districtCode)?.feederCode ?? null;
-    const parent = input.origin !== 'planned' && feederCode ? this.openFeeder.get(feederCode) : undefined;
+    const parent = input.origin !== 'planned' && feederCode ? this.openFeederOf(feederCode) : undefined;
     const urgency = input.urgency ?? 'normal';
     const policy = this.policyEtr(input.gridId, urgency, input.at);
     const primary = parent ? null : (input.primaryRequestId ?? null);
@@ -232,10 +263,10 @@ export class IncidentBook {
 
   /** Rule 4: enough open parentless district incidents of one feeder opened within the window → a feeder incident over them. */
   private nest(feederCode: string, at: Date): void {
-    if (this.openFeeder.has(feederCode)) return;
+    if (this.openFeederOf(feederCode)) return;
     const since = at.getTime() - this.ctx.config.incidentWindowMs;
     const children = [...this.openByDistrict.values()].filter(
-      (row) => row.feeder_code === feederCode && row.parent_id === null && row.origin !== 'planned' && row.opened_at.getTime() >= since,
+      (row) => isOpen(row) && row.feeder_code === feederCode && row.parent_id === null && row.origin !== 'planned' && row.opened_at.getTime() >= since,
     );
     if (children.length < this.ctx.config.feederDistricts) return;
     const gridId = this.data.feeders.get(feederCode)?.areaGridId ?? children[0]!.grid_id;
@@ -389,8 +420,10 @@ export class IncidentBook {
       for (const feeder of feeders) this.childIds.set(feeder.id, new Set(this.children(feeder).map((c) => c.id)));
       for (const kid of kids) this.childIds.get(kid.parent_id)?.add(kid.id);
     }
-    // Parents before children: a child's parent_id refers to it.
-    rows.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'feeder' ? -1 : 1));
+    // Incidents that stop being open first (a new one of their 台区 may follow in this statement),
+    // then parents before children (a child's parent_id refers to it).
+    const order = (row: IncidentRow) => (!this.created.has(row.id) && !isOpen(row) ? 0 : row.kind === 'feeder' ? 1 : 2);
+    rows.sort((a, b) => order(a) - order(b));
     await writeIncidentRows(client, rows);
     const time = this.ctx.now();
     for (const row of rows) {

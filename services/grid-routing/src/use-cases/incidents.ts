@@ -13,6 +13,8 @@ import type { RoutingContext } from './routing-context.ts';
 
 export { toIncident, type IncidentRow } from './incident-row.ts';
 export { IncidentBook, lockKey } from './incident-book.ts';
+export { inStormMode } from './set-storm.ts';
+export type { PlannedOutageLookup, PlannedWindow } from './routing-context.ts';
 
 /** Whether an incident's meters still report power off (filled by the meters use case). */
 export type MetersStillOff = (client: PoolClient, incidentId: string) => Promise<boolean>;

@@ -129,6 +129,12 @@ async function loadBook(ctx: RoutingContext, client: PoolClient, data: RoutingDa
   }
   const ids = [...new Set(requests.flatMap((r) => (r.incidentId ? [r.incidentId] : [])))];
   if (districts.size > 0 || ids.length > 0) await book.loadForDistricts(client, [...districts], ids);
+  // Rule 7: 台区 without an open incident (or only a planned one) may be in a planned outage.
+  const unplanned = [...districts].filter((d) => book.openIn(d)?.origin !== 'call' && book.openIn(d)?.origin !== 'meter');
+  if (ctx.plannedOutages && unplanned.length > 0) {
+    const times = requests.map((r) => Date.parse(r.receivedAt));
+    book.setPlanned(await ctx.plannedOutages(client, unplanned, new Date(Math.min(...times)), new Date(Math.max(...times))));
+  }
   return book;
 }
 
@@ -194,7 +200,8 @@ export interface IncidentLink {
  * The incident rules of a routed request (DESIGN §10): a request naming its incident becomes that
  * incident's primary (rule 2); a fault call joins its 台区's open incident whatever its age, as
  * `merged`, or opens one and is its primary — unless it opens under an open feeder incident, whose
- * work order carries the crew (rules 1 and 4).
+ * work order carries the crew (rules 1 and 4), or inside a planned outage's window, whose incident
+ * has no work order at all (rule 7; a planned incident past its window is closed first).
  */
 function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestReceivedV1, districtCode: string | null, gridId: string, at: Date): IncidentLink | null {
   const named = request.incidentId ? book.get(request.incidentId) : undefined;
@@ -204,7 +211,14 @@ function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestR
   }
   if (request.category !== 'fault_repair' || !districtCode) return null;
   const rules = { windowMs: ctx.config.incidentWindowMs, urgentCalls: ctx.config.incidentUrgentCalls, criticalCalls: ctx.config.incidentCriticalCalls };
-  const row = book.openIn(districtCode) ?? book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
+  let row = book.openIn(districtCode);
+  if (row && book.endPlannedIfOver(row, at)) row = undefined;
+  if (!row) {
+    const planned = book.plannedAt(districtCode, at);
+    row = planned
+      ? book.open({ districtCode, gridId, origin: 'planned', at, urgency: request.urgency, primaryRequestId: null, plannedOutageId: planned.id, etr: planned.end })
+      : book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
+  }
   book.addCall(row, at, request.urgency, rules);
   const role: IncidentRole = row.primary_request_id === request.id ? 'primary' : 'merged';
   return { incidentId: row.id, incidentSize: row.call_count, urgency: row.urgency, role, etr: etrOf(row) };

@@ -18,6 +18,15 @@ export async function getStorm(pool: Pick<Pool, 'query'>): Promise<StormEntry[]>
   return rows.map((r) => ({ gridId: r.grid_id, active: r.active, factor: r.factor, updatedAt: r.updated_at.toISOString() }));
 }
 
+/** Whether storm mode covers the grid (its own row, else the all-grids row). */
+export async function inStormMode(client: Pick<Pool, 'query'>, gridId: string): Promise<boolean> {
+  const { rows } = await client.query<{ active: boolean }>(
+    "SELECT active FROM routing.storm_mode WHERE grid_id IN ($1, '*') ORDER BY grid_id = '*' LIMIT 1",
+    [gridId],
+  );
+  return rows[0]?.active ?? false;
+}
+
 export type SetStormOutcome = { status: 'unknown_grids'; gridIds: string[] } | { status: 'set'; storm: StormEntry[]; rescaled: number };
 
 /**
