@@ -6,10 +6,8 @@ import { planFor } from '@griddispatch/sla';
 import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
 import type { RoutingData } from '../routing-data.ts';
 import {
-  INCIDENT_COLUMNS,
   incidentRecord,
   isOpen,
-  OPEN_SQL,
   STATUS_RANK,
   toIncident,
   writeIncidentRows,
@@ -17,6 +15,7 @@ import {
   type IncidentRow,
   type RestoredBy,
 } from './incident-row.ts';
+import { countCustomers, lockKey, readChildIds, readFamilies, readLockKeys, readNear, readStorm, rowKey, takeLocks, type StormRows } from './incident-store.ts';
 import type { PlannedWindow, RoutingContext } from './routing-context.ts';
 
 /** Calls within this long after a planned outage's end still join it (rule 7). */
@@ -28,24 +27,6 @@ export const PLANNED_GRACE_MS = 15 * 60_000;
 // request.received uses one book for all its calls; every other change (a seam call, a work-order
 // event, an ETR or storm change) uses a book of its own. Whoever changes an incident holds its
 // feeder's lock, so the whole-row write of `flush` cannot lose another transaction's change.
-
-const FEEDER_LOCKS = "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
-/**
- * Storm mode is read under this lock, shared, taken before the feeder locks in the same statement
- * (routing an opening call); `PUT /v1/storm` takes it exclusively, also before any feeder lock, so
- * an incident is never opened with the factor a concurrent storm change is replacing.
- */
-export const STORM_LOCK = "hashtextextended('routing.storm', 0)";
-const STORM_AND_FEEDER_LOCKS = `SELECT count(*) FROM (SELECT pg_advisory_xact_lock_shared(${STORM_LOCK}) UNION ALL (${FEEDER_LOCKS})) AS locks`;
-
-/** The lock that serialises the incidents of one feeder (or of a 台区 on no known feeder). */
-export function lockKey(feederCode: string | null, districtCode: string | null, id?: string): string {
-  if (feederCode) return `feeder:${feederCode}`;
-  if (districtCode) return `district:${districtCode}`;
-  return `incident:${id ?? ''}`;
-}
-
-const rowKey = (row: Pick<IncidentRow, 'feeder_code' | 'district_code' | 'id'>) => lockKey(row.feeder_code, row.district_code, row.id);
 
 export interface OpenInput {
   districtCode: string;
@@ -71,7 +52,7 @@ export class IncidentBook {
   private readonly changes = new Map<string, Set<string>>();
   private readonly transitions = new Map<string, Transition>();
   private readonly childIds = new Map<string, Set<string>>();
-  private storm = new Map<string, { active: boolean; factor: number }>();
+  private storm: StormRows = new Map();
   private stormLocked = false;
   private readonly planned = new Map<string, PlannedWindow[]>();
 
@@ -93,7 +74,7 @@ export class IncidentBook {
     const todo = [...new Set(keys)].filter((k) => !this.locked.has(k)).sort();
     const withStorm = storm && !this.stormLocked;
     if (todo.length === 0 && !withStorm) return;
-    await client.query(withStorm ? STORM_AND_FEEDER_LOCKS : FEEDER_LOCKS, [todo]);
+    await takeLocks(client, todo, withStorm);
     for (const k of todo) this.locked.add(k);
     if (withStorm) this.stormLocked = true;
   }
@@ -104,17 +85,10 @@ export class IncidentBook {
    * named by id (a request with `incidentId`), whose lock is taken too if it is another one.
    */
   async loadForDistricts(client: PoolClient, districts: readonly string[], ids: readonly string[] = []): Promise<void> {
-    await this.lock(
-      client,
-      districts.map((d) => this.districtKey(d)),
-      true,
-    );
+    const keys = districts.map((d) => this.districtKey(d));
+    await this.lock(client, keys, true);
     const feeders = [...new Set(districts.flatMap((d) => this.data.districts.get(d)?.feederCode ?? []))];
-    const { rows } = await client.query<IncidentRow>(
-      `SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
-        WHERE (${OPEN_SQL} AND (district_code = ANY($1::text[]) OR feeder_code = ANY($2::text[]))) OR id = ANY($3::text[])`,
-      [districts, feeders, ids],
-    );
+    const rows = await readNear(client, districts, feeders, ids);
     const unlocked = rows.filter((row) => !this.locked.has(rowKey(row)));
     for (const row of rows) if (!unlocked.includes(row)) this.add(row);
     if (unlocked.length > 0) await this.loadById(client, unlocked.map((row) => row.id));
@@ -123,25 +97,13 @@ export class IncidentBook {
 
   /** Locks and reads incidents by id with their families (parent, children, siblings). */
   async loadById(client: PoolClient, ids: readonly string[]): Promise<void> {
-    const { rows: keys } = await client.query<Pick<IncidentRow, 'id' | 'feeder_code' | 'district_code'>>(
-      'SELECT id, feeder_code, district_code FROM routing.incidents WHERE id = ANY($1::text[])',
-      [ids],
-    );
-    await this.lock(client, keys.map(rowKey));
-    const { rows } = await client.query<IncidentRow>(
-      `WITH target AS (SELECT id, parent_id FROM routing.incidents WHERE id = ANY($1::text[]))
-       SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
-        WHERE id IN (SELECT id FROM target UNION SELECT parent_id FROM target)
-           OR parent_id IN (SELECT id FROM target UNION SELECT parent_id FROM target)`,
-      [ids],
-    );
-    for (const row of rows) this.add(row);
+    await this.lock(client, await readLockKeys(client, ids));
+    for (const row of await readFamilies(client, ids)) this.add(row);
   }
 
   /** Reads storm mode (after its lock, so in a snapshot that sees the latest committed change). */
   async loadStorm(client: PoolClient): Promise<void> {
-    const { rows } = await client.query<{ grid_id: string; active: boolean; factor: number }>('SELECT grid_id, active, factor FROM routing.storm_mode');
-    this.storm = new Map(rows.map((r) => [r.grid_id, { active: r.active, factor: r.factor }]));
+    this.storm = await readStorm(client);
   }
 
   private add(row: IncidentRow): void {
@@ -214,6 +176,14 @@ export class IncidentBook {
     return { etr: new Date(at.getTime() + Math.round(baseMs * this.stormFactor(gridId))), baseMs };
   }
 
+  /** A new incident in memory, written by the next `flush` (incident.opened). */
+  private create(fields: Omit<IncidentRow, 'id' | 'restored_at' | 'restored_by' | 'restoration_unconfirmed' | 'affected_customers' | 'updated_at'>): IncidentRow {
+    const row: IncidentRow = { id: randomUUID(), ...fields, restored_at: null, restored_by: null, restoration_unconfirmed: false, affected_customers: 0, updated_at: this.ctx.now() };
+    this.add(row);
+    this.created.add(row.id);
+    return row;
+  }
+
   /**
    * Opens a district incident in memory (the caller checked that the 台区 has none open). Under an
    * open feeder incident it opens as its child with no primary; otherwise it may complete a
@@ -225,8 +195,7 @@ export class IncidentBook {
     const urgency = input.urgency ?? 'normal';
     const policy = this.policyEtr(input.gridId, urgency, input.at);
     const primary = parent ? null : (input.primaryRequestId ?? null);
-    const row: IncidentRow = {
-      id: randomUUID(),
+    const row = this.create({
       kind: 'district',
       origin: input.origin,
       status: primary ? 'dispatched' : 'open',
@@ -244,14 +213,7 @@ export class IncidentBook {
       etr_source: input.etr ? 'planned' : 'policy',
       etr_base_ms: input.etr ? null : policy.baseMs,
       planned_outage_id: input.plannedOutageId ?? null,
-      restored_at: null,
-      restored_by: null,
-      restoration_unconfirmed: false,
-      affected_customers: 0,
-      updated_at: this.ctx.now(),
-    };
-    this.add(row);
-    this.created.add(row.id);
+    });
     if (parent) {
       parent.district_codes = [...new Set([...parent.district_codes, input.districtCode])].sort();
       this.touch(parent, 'nested');
@@ -272,8 +234,7 @@ export class IncidentBook {
     const gridId = this.data.feeders.get(feederCode)?.areaGridId ?? children[0]!.grid_id;
     const urgency = maxUrgency(...children.map((c) => c.urgency));
     const policy = this.policyEtr(gridId, urgency, at);
-    const row: IncidentRow = {
-      id: randomUUID(),
+    const row = this.create({
       kind: 'feeder',
       origin: children.some((c) => c.origin === 'call') ? 'call' : 'meter',
       status: 'open',
@@ -291,14 +252,7 @@ export class IncidentBook {
       etr_source: 'policy',
       etr_base_ms: policy.baseMs,
       planned_outage_id: null,
-      restored_at: null,
-      restored_by: null,
-      restoration_unconfirmed: false,
-      affected_customers: 0,
-      updated_at: this.ctx.now(),
-    };
-    this.add(row);
-    this.created.add(row.id);
+    });
     for (const child of children) {
       child.parent_id = row.id;
       this.touch(child, 'nested');
@@ -398,10 +352,6 @@ export class IncidentBook {
     return toIncident(row, [...(this.childIds.get(id) ?? this.children(row).map((c) => c.id))]);
   }
 
-  changed(): boolean {
-    return this.changes.size > 0 || this.created.size > 0;
-  }
-
   /**
    * Writes every new and changed incident in one statement and appends one incidents.events
    * record per incident to `outbox` (opened, restored, closed, else updated). Reads the customer
@@ -411,12 +361,10 @@ export class IncidentBook {
     const ids = [...new Set([...this.created, ...this.changes.keys()])];
     if (ids.length === 0) return;
     const rows = ids.map((id) => this.rows.get(id)!);
-    await this.countCustomers(client, rows.filter((row) => this.created.has(row.id)));
+    await this.countAffected(client, rows.filter((row) => this.created.has(row.id)));
     const feeders = rows.filter((row) => row.kind === 'feeder');
     if (feeders.length > 0) {
-      const { rows: kids } = await client.query<{ id: string; parent_id: string }>('SELECT id, parent_id FROM routing.incidents WHERE parent_id = ANY($1::text[])', [
-        feeders.map((row) => row.id),
-      ]);
+      const kids = await readChildIds(client, feeders.map((row) => row.id));
       for (const feeder of feeders) this.childIds.set(feeder.id, new Set(this.children(feeder).map((c) => c.id)));
       for (const kid of kids) this.childIds.get(kid.parent_id)?.add(kid.id);
     }
@@ -443,21 +391,11 @@ export class IncidentBook {
   }
 
   /** affectedCustomers: the customers of a district incident's 台区; of a feeder incident, of every 台区 of the feeder. */
-  private async countCustomers(client: PoolClient, rows: IncidentRow[]): Promise<void> {
+  private async countAffected(client: PoolClient, rows: IncidentRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const districts = new Set<string>();
-    for (const row of rows) {
-      if (row.kind === 'district' && row.district_code) districts.add(row.district_code);
-      else for (const d of (row.feeder_code ? this.data.feeders.get(row.feeder_code)?.districtCodes : undefined) ?? row.district_codes) districts.add(d);
-    }
-    const { rows: counts } = await client.query<{ district_code: string; n: number }>(
-      'SELECT district_code, count(*)::int AS n FROM routing.customers WHERE district_code = ANY($1::text[]) GROUP BY district_code',
-      [[...districts]],
-    );
-    const n = new Map(counts.map((c) => [c.district_code, c.n]));
-    for (const row of rows) {
-      const codes = row.kind === 'district' ? row.district_codes : ((row.feeder_code ? this.data.feeders.get(row.feeder_code)?.districtCodes : undefined) ?? row.district_codes);
-      row.affected_customers = codes.reduce((sum, d) => sum + (n.get(d) ?? 0), 0);
-    }
+    const codesOf = (row: IncidentRow) =>
+      row.kind === 'feeder' && row.feeder_code ? (this.data.feeders.get(row.feeder_code)?.districtCodes ?? row.district_codes) : row.district_codes;
+    const n = await countCustomers(client, [...new Set(rows.flatMap(codesOf))]);
+    for (const row of rows) row.affected_customers = codesOf(row).reduce((sum, d) => sum + (n.get(d) ?? 0), 0);
   }
 }

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { IsoDateTime, type StormBody } from '@griddispatch/contracts';
 import { enqueueOutbox, withTransaction, type OutboxRecord } from '@griddispatch/db';
 import { SCHEMA } from '../schema-migrations.ts';
-import { IncidentBook, STORM_LOCK } from './incident-book.ts';
+import { IncidentBook } from './incident-book.ts';
+import { STORM_LOCK } from './incident-store.ts';
 import { OPEN_SQL } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';
 
