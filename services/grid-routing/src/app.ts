@@ -147,6 +147,18 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
           return [{ value: rows[0]?.n ?? 0 }];
         },
       });
+      registerProbeGauge(registry, {
+        name: 'griddispatch_routing_incidents_open',
+        help: 'incidents not yet restored, by kind (district, feeder) and status (open, dispatched, en_route, arrived)',
+        labelNames: ['kind', 'status'] as const,
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ kind: string; status: string; n: number }>(
+            "SELECT kind, status, count(*)::int AS n FROM routing.incidents WHERE status NOT IN ('restored', 'closed') GROUP BY kind, status",
+          );
+          return rows.map((r) => ({ labels: { kind: r.kind, status: r.status }, value: r.n }));
+        },
+      });
     },
   };
 }

@@ -48,6 +48,8 @@ describe('grid-routing /metrics', () => {
 
     const text = await scrape();
     expect(value(text, 'griddispatch_routing_decisions_total{result="assigned",resolved_by="account"}')).toBe(1);
+    // Two fault calls on two 台区: two incidents dispatched to their first caller.
+    expect(value(text, 'griddispatch_routing_incidents_open{kind="district",status="dispatched"}')).toBe(2);
     expect(value(text, 'griddispatch_routing_decisions_total{result="assigned",resolved_by="district"}')).toBe(2);
     expect(value(text, 'griddispatch_routing_decisions_total{result="unroutable",resolved_by="none"}')).toBe(1);
     expect(value(text, 'griddispatch_routing_unroutable')).toBe(1);

@@ -124,3 +124,10 @@ describe('storm mode', () => {
     expect((await incident(manual!.incidentId!)).etr).toBe(new Date(manualEtr).toISOString());
   });
 });
+
+it('documents the outage routes in the OpenAPI document', async () => {
+  const res = await h.host.inject({ method: 'GET', url: '/docs/json' });
+  expect(res.statusCode).toBe(200);
+  const paths = Object.keys((res.json() as { paths: Record<string, unknown> }).paths);
+  expect(paths).toEqual(expect.arrayContaining(['/v1/incidents', '/v1/incidents/{id}', '/v1/incidents/{id}/etr', '/v1/storm']));
+});
