@@ -44,7 +44,7 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
           tags: ['incidents'],
           summary: 'One incident with its children, calls, affected customers and ETR',
           params: IncidentParams,
-          response: { 200: Incident, ...errorResponses(401, 403, 404, 429) },
+          response: { 200: Incident, ...errorResponses(400, 401, 403, 404, 429) },
         },
       },
       async (request) => {
@@ -63,7 +63,7 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
           summary: 'Set the estimated restoration time by hand (never overwritten by a computed one)',
           params: IncidentParams,
           body: SetEtrBody,
-          response: { 200: Incident, ...errorResponses(400, 401, 403, 404, 409, 415, 429) },
+          response: { 200: Incident, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429) },
         },
       },
       async (request) => {
@@ -98,7 +98,7 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
           tags: ['incidents'],
           summary: 'Storm mode on or off for some grids or all: the policy ETRs of their open incidents are rescaled',
           body: StormBody,
-          response: { 200: z.object({ items: z.array(StormEntry), rescaled: z.number().int().min(0) }), ...errorResponses(400, 401, 403, 415, 422, 429) },
+          response: { 200: z.object({ items: z.array(StormEntry), rescaled: z.number().int().min(0) }), ...errorResponses(400, 401, 403, 413, 415, 422, 429) },
         },
       },
       async (request) => {
