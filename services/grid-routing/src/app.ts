@@ -9,12 +9,15 @@ import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
+import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
+import { incidentRoutes } from './routes/incidents.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
-import type { RoutingContext } from './use-cases/route-request.ts';
+import type { MetersStillOff } from './use-cases/incidents.ts';
+import type { PlannedOutageLookup, RoutingContext } from './use-cases/routing-context.ts';
 
 export const CONSUMER_GROUP = 'grid-routing';
 
@@ -27,8 +30,12 @@ export interface GridRoutingDeps {
   /** Default: the file at `config.slaPolicyPath`, else packages/sla's DEFAULT_POLICY. */
   policy?: Policy;
   now?: () => Date;
-  /** Consumer group of the requests.received subscription. Default `grid-routing`. */
+  /** Consumer group of the requests.received subscription. Default `grid-routing`; workorders.events use `<groupId>.workorders`. */
   groupId?: string;
+  /** Whether an incident's meters still report off when its crew resolves it (the meters use case). Default: never. */
+  metersStillOff?: MetersStillOff;
+  /** Planned outages of some 台区 (the planned-outages use case): calls inside one join its incident. Default: none. */
+  plannedOutages?: PlannedOutageLookup;
   /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
   /** Housekeeping of old decisions, incidents and inbox marks. Default: `loadRetentionConfig()` (environment). */
@@ -47,11 +54,14 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   await migrateRouting(deps.pool, logger);
   const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
   const data = new RoutingDataCache(deps.pool, config.nearestWithinMeters, logger);
-  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()) };
+  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()), ...(deps.plannedOutages ? { plannedOutages: deps.plannedOutages } : {}) };
 
   let subscription: Subscription | undefined;
+  let workOrders: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
+  const workOrdersGroupId = `${groupId}.workorders`;
+  const retry = deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {};
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   const decisions = new Counter({
@@ -66,6 +76,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
     routes: async (app) => {
       await app.register(gridRoutes({ pool: deps.pool }));
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
+      await app.register(incidentRoutes({ pool: deps.pool, ctx }));
     },
     async start() {
       await data.listen();
@@ -84,7 +95,13 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
             else decisions.inc({ result: 'unroutable', resolved_by: 'none' });
           },
         }),
-        ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
+        ...retry,
+      });
+      workOrders = await deps.bus.subscribe({
+        groupId: workOrdersGroupId,
+        topics: [Topics.workordersEvents],
+        ...workOrderUpdatedConsumer({ pool: deps.pool, logger, ctx, ...(deps.metersStillOff ? { metersStillOff: deps.metersStillOff } : {}) }),
+        ...retry,
       });
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
@@ -94,13 +111,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       retention = undefined;
       await subscription?.stop();
       subscription = undefined;
+      await workOrders?.stop();
+      workOrders = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning()) return false;
+      if (!subscription?.isRunning() || !workOrders?.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {
@@ -112,7 +131,10 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         pool: deps.pool,
         schema: SCHEMA,
         bus: deps.bus,
-        consumers: [{ group: groupId, topics: [Topics.requestsReceived] }],
+        consumers: [
+          { group: groupId, topics: [Topics.requestsReceived] },
+          { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
+        ],
         logger,
       });
       registry.registerMetric(decisions);
@@ -123,6 +145,18 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         async read() {
           const { rows } = await deps.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM routing.routed_requests WHERE status = 'unroutable'");
           return [{ value: rows[0]?.n ?? 0 }];
+        },
+      });
+      registerProbeGauge(registry, {
+        name: 'griddispatch_routing_incidents_open',
+        help: 'incidents not yet restored, by kind (district, feeder) and status (open, dispatched, en_route, arrived)',
+        labelNames: ['kind', 'status'] as const,
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ kind: string; status: string; n: number }>(
+            "SELECT kind, status, count(*)::int AS n FROM routing.incidents WHERE status NOT IN ('restored', 'closed') GROUP BY kind, status",
+          );
+          return rows.map((r) => ({ labels: { kind: r.kind, status: r.status }, value: r.n }));
         },
       });
     },

@@ -15,6 +15,8 @@ describe('grid-routing configuration', () => {
       incidentUrgentCalls: 5,
       incidentCriticalCalls: 20,
       fallbackDesk: 'station-desk',
+      feederDistricts: 3,
+      stormFactor: 1.5,
     });
   });
 
@@ -28,6 +30,12 @@ describe('grid-routing configuration', () => {
       /GD_INCIDENT_WINDOW[\s\S]*GD_TIME_ZONE|GD_TIME_ZONE[\s\S]*GD_INCIDENT_WINDOW/,
     );
     expect(() => loadConfig({ GD_NEAREST_METERS: '-1' })).toThrow(/GD_NEAREST_METERS/);
+  });
+
+  it('reads the outage settings and refuses a feeder of one 台区 or a storm that shortens ETRs', () => {
+    expect(loadConfig({ GD_FEEDER_DISTRICTS: '4', GD_STORM_FACTOR: '2.5' })).toMatchObject({ feederDistricts: 4, stormFactor: 2.5 });
+    expect(() => loadConfig({ GD_FEEDER_DISTRICTS: '1' })).toThrow(/GD_FEEDER_DISTRICTS/);
+    expect(() => loadConfig({ GD_STORM_FACTOR: '0.5' })).toThrow(/GD_STORM_FACTOR/);
   });
 });
 
