@@ -12,6 +12,7 @@ import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { boardRoutes } from './routes/board.routes.ts';
 import { intakeRetention } from './retention.ts';
+import { meterEventsRoutes } from './routes/meter-events.routes.ts';
 import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
@@ -122,6 +123,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     name: 'intake',
     routes: async (app) => {
       await app.register(requestsRoutes(ctx));
+      await app.register(meterEventsRoutes(ctx));
       await app.register(adapterRoutes({ ...ctx, timeZone: config.timeZone }));
       await app.register(workOrderRoutes(ctx));
       await app.register(open311Routes(ctx));

@@ -24,6 +24,8 @@ function row(over: Partial<RequestRow> = {}): RequestRow {
     grid: { id: 'HH-G03', name: '后湖3号网格', kind: 'district' },
     gridId: 'HH-G03',
     incidentId: null,
+    incidentRole: null,
+    etr: null,
     assignees: [{ staffId: 's-1', name: '王建国', role: 'manager' }],
     sla: { policy: 'aquaculture-circle', deadlines },
     breaches: [],

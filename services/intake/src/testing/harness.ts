@@ -43,7 +43,7 @@ export interface Harness {
   emit<T extends EventType>(type: T, data: EventData<T>, opts?: { id?: string; time?: Date }): Promise<CloudEvent<T>>;
   /** Relay drained and every consumer idle. */
   settle(): Promise<void>;
-  count(table: 'requests' | 'timeline' | 'outbox' | 'inbox'): Promise<number>;
+  count(table: 'requests' | 'timeline' | 'outbox' | 'inbox' | 'meter_events' | 'incidents'): Promise<number>;
   close(): Promise<void>;
 }
 
