@@ -34,7 +34,7 @@ CREATE TABLE incidents (
   updated_at    timestamptz NOT NULL,
   data          jsonb NOT NULL            -- the whole Incident as last heard
 );
-CREATE INDEX incidents_open_idx ON incidents (opened_at DESC, id) WHERE status NOT IN ('restored', 'closed');
+CREATE INDEX incidents_open_idx ON incidents (opened_at DESC, id) WHERE status IN ('open', 'dispatched', 'en_route', 'arrived');
 CREATE INDEX incidents_updated_idx ON incidents (updated_at);
 
 -- dispatch.assigned's role in the incident (primary | merged) and the ETR it carried; `etr` is
