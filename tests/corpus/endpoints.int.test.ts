@@ -73,6 +73,8 @@ const base12345 = {
 };
 const baseOpen311: Record<string, string> = { service_code: 'fault_repair', lat: '30.71', long: '114.52', description: '停电', 'attribute[external_id]': 'CORPUS-311-1' };
 const baseSubscription = { url: 'https://integrator.example.com/hooks', events: ['sla.breached'] };
+const meterEvent = (over: Record<string, unknown> = {}) => ({ eventId: 'CORPUS-M-1', kind: 'power_off', meterId: 'M-CORPUS-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString(), ...over });
+const baseMeterEvents = { source: 'hes-corpus', events: [meterEvent()] };
 
 const json = (value: unknown) => JSON.stringify(value);
 const form = (fields: Record<string, string | string[]>) => {
@@ -135,6 +137,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'GET /v1/grids/:id': { method: 'GET', url: '/v1/grids/HH-G03', key: KEYS.reader, wrongScope: KEYS.integrator },
   'POST /v1/requests/:id/reroute': { method: 'POST', url: () => `/v1/requests/${existing.request}/reroute`, key: KEYS.admin, wrongScope: KEYS.writer, payload: json({ gridId: 'HH-G03' }) },
   'GET /v1/deliveries': { method: 'GET', url: '/v1/deliveries', key: KEYS.integrator, wrongScope: KEYS.reader },
+  'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
 };
 
 type Body = Omit<Case, 'method' | 'url' | 'key'> & { url?: Case['url']; key?: string | null };
@@ -384,6 +387,21 @@ add('GET /v1/deliveries', [
   { name: 'cursor with a non-UUID id', url: deliveries(`cursor=${b64(['2026-11-23T00:00:00Z', "' OR 1=1 --"])}`), status: 400, code: 'invalid_cursor' },
   { name: 'cursor that is a string', url: deliveries(`cursor=${b64('2026')}`), status: 400, code: 'invalid_cursor' },
   { name: 'cursor with an impossible date', url: deliveries(`cursor=${b64(['2026-13-45', UNKNOWN_UUID])}`), status: 400, code: 'invalid_cursor' },
+]);
+
+const meterEvents = (events: unknown[]) => json({ ...baseMeterEvents, events });
+add('POST /v1/meter-events', [
+  bad('truncated JSON', json(baseMeterEvents).slice(0, 20), 400, 'invalid_json'),
+  bad('JSON null', 'null', 400, 'validation_failed'),
+  bad('no events', meterEvents([]), 400, 'validation_failed'),
+  bad('1,001 events', meterEvents(Array.from({ length: 1001 }, (_, i) => meterEvent({ eventId: `CORPUS-M-${i}` }))), 400, 'validation_failed'),
+  bad('unknown kind', meterEvents([meterEvent({ kind: 'flicker' })]), 400, 'validation_failed'),
+  bad('meter id with a bidi override', meterEvents([meterEvent({ meterId: 'M-1\u202e' })]), 400),
+  bad('unknown field', meterEvents([meterEvent({ voltage: 0 })]), 400, 'validation_failed'),
+  bad('event 10 minutes in the future, after a good one', meterEvents([meterEvent(), meterEvent({ eventId: 'CORPUS-M-2', at: new Date(Date.now() + 600_000).toISOString() })]), 422, 'event_time_out_of_range'),
+  bad('event 8 days old', meterEvents([meterEvent({ at: new Date(Date.now() - 8 * 86_400_000).toISOString() })]), 422, 'event_time_out_of_range'),
+  bad('body over the size limit (1 MiB)', json({ ...baseMeterEvents, padding: 'x'.repeat(1100 * 1024) }), 413, 'payload_too_large'),
+  { name: 'text/plain body', payload: json(baseMeterEvents), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
 ]);
 
 async function snapshot(): Promise<Record<string, number>> {
