@@ -79,12 +79,22 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     labelNames: ['channel', 'result'] as const,
     registers: [],
   });
+  const meterEventsTotal = new Counter({
+    name: 'griddispatch_intake_meter_events_total',
+    help: 'Meter events stored and published (accepted), or recognised by (source, eventId) as stored before (duplicate)',
+    labelNames: ['result'] as const,
+    registers: [],
+  });
   const ctx: IntakeContext = {
     pool: deps.pool,
     logger,
     now: deps.now ?? (() => new Date()),
     requestWriter: createRequestWriter(deps.pool, logger),
     onAccepted: (channel, duplicate) => requestsTotal.inc({ channel, result: duplicate ? 'duplicate' : 'accepted' }),
+    onMeterEvents: (accepted, duplicates) => {
+      meterEventsTotal.inc({ result: 'accepted' }, accepted);
+      meterEventsTotal.inc({ result: 'duplicate' }, duplicates);
+    },
   };
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
@@ -171,6 +181,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
         logger,
       });
       registry.registerMetric(requestsTotal);
+      registry.registerMetric(meterEventsTotal);
       registerProbeGauge(registry, {
         name: 'griddispatch_intake_work_orders_open',
         help: 'Open work orders (received … arrived, suspended) by status',

@@ -87,5 +87,6 @@ export async function acceptMeterEvents(ctx: IntakeContext, body: IntakeMeterEve
     await enqueueOutbox(client, SCHEMA, outbox);
     return fresh.size;
   });
+  ctx.onMeterEvents?.(inserted, events.length - inserted);
   return { accepted: inserted, duplicates: events.length - inserted };
 }
