@@ -73,6 +73,12 @@ describe('board view', () => {
     for (const status of ['received', 'assigned', 'unroutable', 'acknowledged', 'en_route', 'arrived', 'suspended']) expect(toBoardItem(row({ status })).open).toBe(true);
   });
 
+  it('names a merged call and its incident’s ETR; none outside an incident', () => {
+    const etr = new Date('2026-11-23T15:00:00.000Z');
+    expect(toBoardItem(row({ incidentId: 'INC-1', incidentRole: 'merged', etr }))).toMatchObject({ incidentId: 'INC-1', role: 'merged', etr: etr.toISOString() });
+    expect(toBoardItem(row({ incidentId: null, incidentRole: 'merged', etr }))).toMatchObject({ role: null, etr: null });
+  });
+
   it('keeps no customer data', () => {
     const item = toBoardItem(row({ customer: { name: '张三', phone: '13812345678', classes: ['aquaculture'] } }));
     expect(JSON.stringify(item)).not.toMatch(/张三|1381234/);
