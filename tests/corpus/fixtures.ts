@@ -79,30 +79,34 @@ export function breachedData(workOrderId: string, level = 1): SlaBreachedV1 {
   return { workOrderId, gridId: GRID.id, policy: 'aquaculture-circle', stage: 'arrive', deadline: at(-1), latenessMs: 60_000, level, notify: ['supervisor'], late: false };
 }
 
-/** A district incident of HH-TQ-017 as grid-routing emits it (the whole incident after a change). */
-export function incidentData(id: string): IncidentEventV1 {
-  const now = new Date().toISOString();
+/**
+ * An incident as grid-routing publishes it after a change (`incident.updated`: an opening
+ * without a call would also open a work order in intake, which the corpus does not count on).
+ * `callCount` varies with `level`, `updatedAt` with it too, so each valid event is the newest.
+ */
+export function incidentData(id: string, level = 1): IncidentEventV1 {
+  const updatedAt = new Date(Date.parse('2026-12-01T00:00:00.000Z') + level * 1000).toISOString();
   return {
     id,
     status: 'dispatched',
     origin: 'call',
     kind: 'district',
     gridId: GRID.id,
-    feederCode: 'HH-10kV-02',
+    feederCode: 'HH-F03',
     districtCodes: ['HH-TQ-017'],
     parentId: null,
     childIds: [],
-    callCount: 3,
-    affectedCustomers: 87,
+    callCount: level,
+    affectedCustomers: 86,
     urgency: 'urgent',
-    openedAt: now,
+    openedAt: '2026-12-01T00:00:00.000Z',
     etr: at(120),
     etrSource: 'policy',
     primaryRequestId: null,
     plannedOutageId: null,
     restoredAt: null,
     restorationUnconfirmed: false,
-    updatedAt: now,
+    updatedAt,
     change: 'calls',
   };
 }
@@ -138,11 +142,8 @@ export function validEvent(type: CorpusEventType, workOrderId: string, options: 
         return warningData(workOrderId);
       case 'cn.griddispatch.sla.breached.v1':
         return breachedData(workOrderId, options.level);
-      case 'cn.griddispatch.incident.opened.v1':
       case 'cn.griddispatch.incident.updated.v1':
-      case 'cn.griddispatch.incident.restored.v1':
-      case 'cn.griddispatch.incident.closed.v1':
-        return incidentData(workOrderId);
+        return incidentData(workOrderId, options.level);
     }
   })();
   return buildEvent({ type, source: SOURCE[type], subject: workOrderId, data: data as never, ...(options.id ? { id: options.id } : {}) });

@@ -66,7 +66,7 @@ const CONSUMERS: Record<CorpusTopic, Consumer[]> = {
   [Topics.slaWarnings]: ['intake', 'notification'],
   [Topics.slaBreaches]: ['intake', 'notification'],
   // sla-timer does not consume it: merged work orders follow their incident in intake.
-  [Topics.incidentsEvents]: ['notification'],
+  [Topics.incidentsEvents]: ['intake', 'notification'],
 };
 
 const TYPE_OF: Record<CorpusTopic, CorpusEventType> = {
@@ -211,7 +211,8 @@ function corpusFor(topic: CorpusTopic): Entry[] {
   const key = topic === Topics.dispatchAssigned ? 'HH-G03' : `corpus-${topic}`;
   const all = (outcome: Outcome) => Object.fromEntries(consumers.map((c) => [c, outcome])) as Partial<Record<Consumer, Outcome>>;
   let n = 0;
-  const workOrder = () => (topic === Topics.requestsReceived ? randomUUID() : knownWorkOrders[n % knownWorkOrders.length]!);
+  // Incident events are about incidents, whose ids grid-routing issues (no work order's).
+  const workOrder = () => (topic === Topics.requestsReceived ? randomUUID() : topic === Topics.incidentsEvents ? `INC-CORPUS-${n}` : knownWorkOrders[n % knownWorkOrders.length]!);
   const entries: Entry[] = [];
   const push = (name: string, value: Buffer | null, outcomes: Partial<Record<Consumer, Outcome>>, ids: { eventId?: string; workOrderId?: string } = {}) => {
     entries.push({ topic, tag: `${topic}#${entries.length}`, name, key, value, outcomes, ...ids });
@@ -334,6 +335,12 @@ describe('bad-input corpus on every consumed topic', () => {
     expect((await db.pool.query('SELECT id FROM intake.requests')).rowCount).toBe(knownWorkOrders.length);
     const breaches = await db.pool.query<{ level: number }>("SELECT (b->>'level')::int AS level FROM intake.requests, jsonb_array_elements(breaches) b");
     expect(breaches.rows.map((r) => r.level)).not.toContain(DUPLICATE_LEVEL);
+
+    // intake's incidents: the snapshot of each incident an applied event was about, none with the
+    // duplicate's content; no work order was opened for them (incident.updated opens none).
+    const incidentIds = await db.pool.query<{ id: string; call_count: number }>('SELECT id, call_count FROM intake.incidents');
+    expect(sorted(new Set(incidentIds.rows.map((r) => r.id)))).toEqual(sorted(expectedIds(corpus.get(Topics.incidentsEvents)!, 'intake', (e) => e.workOrderId)));
+    expect(incidentIds.rows.map((r) => r.call_count)).not.toContain(DUPLICATE_LEVEL);
 
     // grid-routing: one decision per applied request, none for the others.
     const routed = await db.pool.query<{ request_id: string; event_id: string }>('SELECT request_id, event_id FROM routing.routed_requests');
