@@ -82,8 +82,10 @@ describe('griddispatch simulate', () => {
     expect(secs).toBeGreaterThanOrEqual(0.9);
     expect(secs).toBeLessThan(3);
 
-    // Every request lands on a real 台区 of the sample county: the stack routes all of them.
-    const items = await until(() => listJson(), (list) => list.length === accepted && list.every((r) => r.status !== 'received'), 'all requests routed');
+    // Every request lands on a real 台区 of the sample county: the stack routes all of them, and the
+    // work orders grid-dispatch opens for feeder incidents (source grid-dispatch) as well.
+    const calls = (list: Awaited<ReturnType<typeof listJson>>) => list.filter((r) => r.source !== 'grid-dispatch');
+    const items = await until(() => listJson(), (list) => calls(list).length === accepted && list.every((r) => r.status !== 'received'), 'all requests routed');
     expect(items.filter((r) => r.status === 'unroutable')).toEqual([]);
     expect(items.every((r) => r.grid !== null && r.sla !== null)).toBe(true);
   });
@@ -114,7 +116,7 @@ describe('griddispatch requests', () => {
     const table = rows.slice(0, -1);
     expect(table).toHaveLength(20);
     for (const row of table) {
-      expect(row).toMatch(/^\d\d:\d\d:\d\d {2}[0-9a-f-]{36} {2}(95598|12345) /);
+      expect(row).toMatch(/^\d\d:\d\d:\d\d {2}[0-9a-f-]{36} {2}(95598|12345|grid-dispatch) /);
       expect(row).toMatch(/ (后湖\d号网格|\S+社区\S*) /);
       // Names masked: one character then stars, with the role.
       expect(row).toMatch(/ \S\*+ \((manager|assistant|supervisor|repair_crew|station_head)\)/);
