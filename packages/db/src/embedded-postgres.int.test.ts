@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@griddispatch/observability';
-import { startEmbeddedPostgres } from './index.ts';
+import { runningEmbeddedPostgres, startEmbeddedPostgres } from './index.ts';
+import { PLACEMENT_ROOT, placedDataDir } from './postgres-placement.ts';
 import { waitFor } from './test-fixtures/recording-bus.ts';
 
 const CHILD = new URL('./test-fixtures/embedded-postgres-child.ts', import.meta.url).pathname;
@@ -24,6 +28,26 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
+
+/** A logger at info level that keeps its JSON lines. */
+function recordingLogger() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ service: 'db-test', level: 'info', destination }),
+    lines: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+function nativeDirOfPackage(): string {
+  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  return join(dirname(fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)), '..', 'native');
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -113,15 +137,60 @@ describe('embedded PostgreSQL', () => {
     await waitFor(() => !alive(run.pid), 10_000, 'the postmaster to exit');
   });
 
-  it('explains when the postgres OS user cannot reach the data directory', async () => {
-    if (process.getuid?.() !== 0) return; // only root hands the server to another OS user
-    const hidden = await mkdtemp(join(tmpdir(), 'gd-embedded-0700-'));
-    try {
-      await expect(startEmbeddedPostgres({ dataDir: join(hidden, 'data'), port: await freePort(), logger })).rejects.toThrow(
-        /OS user "postgres" cannot reach the data directory/,
-      );
-    } finally {
+  describe('as root, under a 0700 directory (a checkout in /root)', () => {
+    const asRoot = process.getuid?.() === 0; // only root hands the server to another OS user
+    let hidden: string;
+    const placed: string[] = [];
+
+    beforeAll(async () => {
+      hidden = await mkdtemp(join(tmpdir(), 'gd-embedded-0700-'));
+    });
+    afterAll(async () => {
       await rm(hidden, { recursive: true, force: true });
-    }
+      for (const dir of placed) await rm(dir, { recursive: true, force: true });
+    });
+
+    it.skipIf(!asRoot)('places the cluster where the postgres user reaches it, says so, and finds it again', async () => {
+      const dataDir = join(hidden, 'data');
+      const port = await freePort();
+      const cluster = join(placedDataDir(dataDir), 'postgres');
+      placed.push(placedDataDir(dataDir));
+      const log = recordingLogger();
+      const first = await startEmbeddedPostgres({ dataDir, port, logger: log.logger });
+      await queryOne(first.url, "CREATE TABLE kept AS SELECT '后湖3号网格'::text AS name");
+      expect(await runningEmbeddedPostgres(dataDir)).toBe(first.url);
+      await first.stop();
+      expect(existsSync(join(cluster, 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(dataDir, 'postgres'))).toBe(false);
+      expect(log.lines()).toContainEqual(expect.objectContaining({ level: 30, dataDir, clusterDir: cluster }));
+
+      const second = await startEmbeddedPostgres({ dataDir, port, logger });
+      try {
+        expect(await queryOne(second.url, 'SELECT name FROM kept')).toEqual({ name: '后湖3号网格' });
+      } finally {
+        await second.stop();
+      }
+    });
+
+    it.skipIf(!asRoot)('runs a copy of the binaries when node_modules is out of the postgres user\'s reach', async () => {
+      // A copy of the platform package in the 0700 directory, with its own version so it is placed anew.
+      const version = `0.0.0-test-${randomBytes(4).toString('hex')}`;
+      const packageDir = join(hidden, 'node_modules', 'linux-x64');
+      await cp(join(nativeDirOfPackage(), '..'), packageDir, { recursive: true });
+      await writeFile(join(packageDir, 'package.json'), JSON.stringify({ version }));
+      const copy = join(PLACEMENT_ROOT, `postgres-${version}-${process.platform}-${process.arch}`);
+      placed.push(copy);
+      const dataDir = join(root, 'copied-binaries'); // reachable: only the binaries move
+      const log = recordingLogger();
+      const server = await startEmbeddedPostgres({ dataDir, port: await freePort(), nativeDir: join(packageDir, 'native'), logger: log.logger });
+      try {
+        expect(await queryOne(server.url, 'SELECT 1 AS ok')).toEqual({ ok: 1 });
+      } finally {
+        await server.stop();
+      }
+      expect(existsSync(join(copy, 'bin', 'postgres'))).toBe(true);
+      expect(log.lines()).toContainEqual(expect.objectContaining({ level: 30, binariesDir: copy, copied: true }));
+      expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+    });
   });
 });

