@@ -12,6 +12,7 @@ import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
+import { plannedOutageRoutes } from './routes/planned-outages.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
 import type { RoutingContext } from './use-cases/route-request.ts';
@@ -66,6 +67,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
     routes: async (app) => {
       await app.register(gridRoutes({ pool: deps.pool }));
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
+      await app.register(plannedOutageRoutes({ pool: deps.pool, ctx }));
     },
     async start() {
       await data.listen();

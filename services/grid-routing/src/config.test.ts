@@ -15,6 +15,11 @@ describe('grid-routing configuration', () => {
       incidentUrgentCalls: 5,
       incidentCriticalCalls: 20,
       fallbackDesk: 'station-desk',
+      meterQuorum: 3,
+      meterQuorumWindowMs: 2 * 60_000,
+      meterFutureToleranceMs: 5 * 60_000,
+      plannedNoticeMs: 7 * 24 * 3_600_000,
+      temporaryNoticeMs: 24 * 3_600_000,
     });
   });
 

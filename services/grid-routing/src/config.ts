@@ -38,6 +38,14 @@ export const GridRoutingEnv = z.object({
   GD_INCIDENT_CRITICAL_CALLS: z.coerce.number().int().min(2).default(20),
   /** Where an unroutable request goes: the supply station's dispatch desk. */
   GD_FALLBACK_DESK: z.string().min(1).default('station-desk'),
+  /** Meters (主动抢修): power-off from this many distinct meters of one 台区 within GD_METER_QUORUM_WINDOW opens an incident. */
+  GD_METER_QUORUM: z.coerce.number().int().min(1).default(3),
+  GD_METER_QUORUM_WINDOW: duration.default(2 * 60_000),
+  /** A meter event stamped further than this after the moment it is applied is refused as a clock error (a recorded no-op). */
+  GD_METER_FUTURE_TOLERANCE: duration.default(5 * 60_000),
+  /** Minimum notice of a planned outage (计划停电) and of a temporary one (临时停电). */
+  GD_PLANNED_NOTICE: duration.default(7 * 24 * 3_600_000),
+  GD_TEMPORARY_NOTICE: duration.default(24 * 3_600_000),
 });
 
 export interface GridRoutingConfig {
@@ -48,6 +56,11 @@ export interface GridRoutingConfig {
   incidentUrgentCalls: number;
   incidentCriticalCalls: number;
   fallbackDesk: string;
+  meterQuorum: number;
+  meterQuorumWindowMs: number;
+  meterFutureToleranceMs: number;
+  plannedNoticeMs: number;
+  temporaryNoticeMs: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): GridRoutingConfig {
@@ -60,6 +73,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     incidentUrgentCalls: e.GD_INCIDENT_URGENT_CALLS,
     incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
     fallbackDesk: e.GD_FALLBACK_DESK,
+    meterQuorum: e.GD_METER_QUORUM,
+    meterQuorumWindowMs: e.GD_METER_QUORUM_WINDOW,
+    meterFutureToleranceMs: e.GD_METER_FUTURE_TOLERANCE,
+    plannedNoticeMs: e.GD_PLANNED_NOTICE,
+    temporaryNoticeMs: e.GD_TEMPORARY_NOTICE,
   };
 }
 
