@@ -15,6 +15,8 @@ describe('grid-routing configuration', () => {
       incidentUrgentCalls: 5,
       incidentCriticalCalls: 20,
       fallbackDesk: 'station-desk',
+      feederDistricts: 3,
+      stormFactor: 1.5,
       meterQuorum: 3,
       meterQuorumWindowMs: 2 * 60_000,
       meterFutureToleranceMs: 5 * 60_000,

@@ -30,12 +30,19 @@ export const GridRoutingEnv = z.object({
   GD_SLA_POLICY: z.string().min(1).optional(),
   /** A point just outside every polygon goes to the nearest grid within this distance. */
   GD_NEAREST_METERS: z.coerce.number().min(0).default(500),
-  /** Fault calls from one 台区 within this window of the incident's latest call join it. */
+  /**
+   * Feeder nesting: district incidents opened within this window of each other count together
+   * (a fault call joins its 台区's open incident whatever its age: open until restored).
+   */
   GD_INCIDENT_WINDOW: duration.default(15 * 60_000),
   /** Calls in one incident at which its urgency is raised to `urgent`. */
   GD_INCIDENT_URGENT_CALLS: z.coerce.number().int().min(2).default(5),
   /** Calls in one incident at which its urgency is raised to `critical`. */
   GD_INCIDENT_CRITICAL_CALLS: z.coerce.number().int().min(2).default(20),
+  /** Open district incidents (opened within GD_INCIDENT_WINDOW) on this many 台区 of one feeder nest under a feeder incident. */
+  GD_FEEDER_DISTRICTS: z.coerce.number().int().min(2).default(3),
+  /** Storm mode's ETR multiplier when `PUT /v1/storm` names none. */
+  GD_STORM_FACTOR: z.coerce.number().min(1).max(10).default(1.5),
   /** Where an unroutable request goes: the supply station's dispatch desk. */
   GD_FALLBACK_DESK: z.string().min(1).default('station-desk'),
   /** Meters (主动抢修): power-off from this many distinct meters of one 台区 within GD_METER_QUORUM_WINDOW opens an incident. */
@@ -56,6 +63,8 @@ export interface GridRoutingConfig {
   incidentUrgentCalls: number;
   incidentCriticalCalls: number;
   fallbackDesk: string;
+  feederDistricts: number;
+  stormFactor: number;
   meterQuorum: number;
   meterQuorumWindowMs: number;
   meterFutureToleranceMs: number;
@@ -73,6 +82,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     incidentUrgentCalls: e.GD_INCIDENT_URGENT_CALLS,
     incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
     fallbackDesk: e.GD_FALLBACK_DESK,
+    feederDistricts: e.GD_FEEDER_DISTRICTS,
+    stormFactor: e.GD_STORM_FACTOR,
     meterQuorum: e.GD_METER_QUORUM,
     meterQuorumWindowMs: e.GD_METER_QUORUM_WINDOW,
     meterFutureToleranceMs: e.GD_METER_FUTURE_TOLERANCE,

@@ -16,6 +16,10 @@ export interface RoutingData {
   version: number;
   index: GridIndex;
   directory: Directory;
+  /** 台区 by code: its feeder (null when none is known) and grid — incidents nest per feeder. */
+  districts: ReadonlyMap<string, { feederCode: string | null; gridId: string }>;
+  /** Feeders by code: the area grid that answers for the line, and its 台区 (sorted). */
+  feeders: ReadonlyMap<string, { areaGridId: string | null; districtCodes: readonly string[] }>;
 }
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
@@ -28,18 +32,27 @@ export async function readDataVersion(db: Queryable): Promise<number> {
 export async function loadRoutingData(pool: Pool, nearestWithinMeters: number): Promise<RoutingData> {
   const db = drizzle(pool);
   const version = await readDataVersion(pool);
-  const [gridRows, districtRows, communityRows, staffRows, memberRows, rosterRows] = await Promise.all([
+  const [gridRows, districtRows, communityRows, staffRows, memberRows, rosterRows, feederRows] = await Promise.all([
     db.select().from(t.grids).orderBy(asc(t.grids.id)),
     db.select().from(t.districts).orderBy(asc(t.districts.code)),
     db.select().from(t.communities).orderBy(asc(t.communities.code)),
     db.select().from(t.staff),
     db.select().from(t.gridStaff),
     db.select().from(t.rosters).orderBy(asc(t.rosters.id)),
+    db.select().from(t.feeders),
   ]);
 
   const districtsByGrid = new Map<string, string[]>();
   const districtRecords: DistrictRecord[] = [];
+  const districts = new Map<string, { feederCode: string | null; gridId: string }>();
+  const feeders = new Map<string, { areaGridId: string | null; districtCodes: string[] }>(feederRows.map((f) => [f.code, { areaGridId: f.areaGridId, districtCodes: [] }]));
   for (const d of districtRows) {
+    districts.set(d.code, { feederCode: d.feederCode || null, gridId: d.gridId });
+    if (d.feederCode) {
+      const feeder = feeders.get(d.feederCode) ?? { areaGridId: null, districtCodes: [] };
+      feeder.districtCodes.push(d.code);
+      feeders.set(d.feederCode, feeder);
+    }
     districtRecords.push({ code: d.code, name: d.name, feederCode: d.feederCode ?? '', gridId: d.gridId });
     const list = districtsByGrid.get(d.gridId) ?? [];
     list.push(d.code);
@@ -79,6 +92,8 @@ export async function loadRoutingData(pool: Pool, nearestWithinMeters: number): 
     version,
     index,
     directory: { grids: gridInfo, staff: staffInfo, members: memberMap, rosters: rosterMap },
+    districts,
+    feeders,
   };
 }
 

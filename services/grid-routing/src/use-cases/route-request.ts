@@ -12,19 +12,14 @@ import {
   type Urgency,
 } from '@griddispatch/contracts';
 import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
-import { planFor, type Policy } from '@griddispatch/sla';
-import type { GridRoutingConfig } from '../config.ts';
+import { planFor } from '@griddispatch/sla';
 import { areaOf, chooseAssignees, contactsFor } from '../domain/directory.ts';
-import { maxUrgency, urgencyForCalls, withinWindow, type GroupingRules } from '../domain/incident.ts';
-import type { RoutingData, RoutingDataCache } from '../routing-data.ts';
+import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
+import type { RoutingData } from '../routing-data.ts';
+import type { RoutingContext } from './routing-context.ts';
 import { SCHEMA } from '../schema-migrations.ts';
 
-export interface RoutingContext {
-  data: RoutingDataCache;
-  config: GridRoutingConfig;
-  policy: Policy;
-  now: () => Date;
-}
+export type { RoutingContext } from './routing-context.ts';
 
 export type ResolvedBy = DispatchAssignedV1['resolvedBy'];
 
@@ -142,13 +137,11 @@ export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requ
     await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [
       [...districts].sort(),
     ]);
-    // Every incident a call of the batch could join: last call within the window of one of them.
-    const times = requests.map((r) => Date.parse(r.receivedAt));
-    const window = ctx.config.incidentWindowMs;
+    // Every incident a call of the batch could join: the open one of its 台区.
     const found = await client.query<IncidentRow>(
       `SELECT id, district_code, grid_id, opened_at, last_call_at, call_count, urgency FROM routing.incidents
-        WHERE district_code = ANY($1::text[]) AND last_call_at BETWEEN $2::timestamptz AND $3::timestamptz`,
-      [[...districts], new Date(Math.min(...times) - window), new Date(Math.max(...times) + window)],
+        WHERE district_code = ANY($1::text[]) AND kind = 'district' AND status NOT IN ('restored', 'closed')`,
+      [[...districts]],
     );
     for (const row of found.rows) incidents.set(row.district_code, [...(incidents.get(row.district_code) ?? []), row]);
   }
@@ -170,7 +163,7 @@ function joinBatchIncident(batch: RoutingBatch, districtCode: string, gridId: st
   const own = batch.incidents.get(districtCode) ?? [];
   let open: IncidentRow | undefined;
   for (const row of own) {
-    if (withinWindow(row.last_call_at, at, rules) && (!open || row.last_call_at > open.last_call_at)) open = row;
+    if (!open || row.last_call_at > open.last_call_at) open = row;
   }
   if (open) {
     open.call_count += 1;
@@ -189,8 +182,8 @@ async function writeIncidents(client: PoolClient, rows: IncidentRow[]): Promise<
   if (rows.length === 0) return;
   const col = <T>(pick: (row: IncidentRow) => T) => rows.map(pick);
   await client.query(
-    `INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, call_count, urgency)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::text[])
+    `INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, call_count, urgency, district_codes)
+     SELECT *, ARRAY[d] FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::text[]) AS u(i, d)
      ON CONFLICT (id) DO UPDATE SET call_count = EXCLUDED.call_count, urgency = EXCLUDED.urgency, last_call_at = EXCLUDED.last_call_at`,
     [col((r) => r.id), col((r) => r.district_code), col((r) => r.grid_id), col((r) => r.opened_at), col((r) => r.last_call_at), col((r) => r.call_count), col((r) => r.urgency)],
   );
@@ -238,12 +231,11 @@ async function joinIncident(client: PoolClient, districtCode: string, gridId: st
   await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
   const { rows } = await client.query<{ id: string; last_call_at: Date; call_count: number; urgency: Urgency }>(
     `SELECT id, last_call_at, call_count, urgency FROM routing.incidents
-      WHERE district_code = $1 AND last_call_at BETWEEN $2::timestamptz - $3 * interval '1 millisecond' AND $2::timestamptz + $3 * interval '1 millisecond'
-      ORDER BY last_call_at DESC LIMIT 1`,
-    [districtCode, at, rules.windowMs],
+      WHERE district_code = $1 AND kind = 'district' AND status NOT IN ('restored', 'closed')`,
+    [districtCode],
   );
   const open = rows[0];
-  if (open && withinWindow(open.last_call_at, at, rules)) {
+  if (open) {
     const calls = open.call_count + 1;
     const raised = maxUrgency(open.urgency, urgency, urgencyForCalls(calls, rules));
     await client.query('UPDATE routing.incidents SET call_count = $2, urgency = $3, last_call_at = greatest(last_call_at, $4) WHERE id = $1', [

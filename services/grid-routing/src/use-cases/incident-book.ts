@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import type { Incident, IncidentOrigin, IncidentStatus, Urgency } from '@griddispatch/contracts';
+import type { OutboxRecord } from '@griddispatch/db';
+import { planFor } from '@griddispatch/sla';
+import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
+import type { RoutingData } from '../routing-data.ts';
+import {
+  INCIDENT_COLUMNS,
+  incidentRecord,
+  isOpen,
+  OPEN_SQL,
+  STATUS_RANK,
+  toIncident,
+  writeIncidentRows,
+  type IncidentEventType,
+  type IncidentRow,
+  type RestoredBy,
+} from './incident-row.ts';
+import type { RoutingContext } from './routing-context.ts';
+
+// The incidents one transaction works on, in memory: locked per feeder, read once, changed by the
+// rules of DESIGN §10 / docs/helpers' outages spec, then written in one statement and told on
+// incidents.events (one record per changed incident) by `flush`. The consumed batch of
+// request.received uses one book for all its calls; every other change (a seam call, a work-order
+// event, an ETR or storm change) uses a book of its own. Whoever changes an incident holds its
+// feeder's lock, so the whole-row write of `flush` cannot lose another transaction's change.
+
+const LOCK_SQL =
+  "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
+
+/** The lock that serialises the incidents of one feeder (or of a 台区 on no known feeder). */
+export function lockKey(feederCode: string | null, districtCode: string | null, id?: string): string {
+  if (feederCode) return `feeder:${feederCode}`;
+  if (districtCode) return `district:${districtCode}`;
+  return `incident:${id ?? ''}`;
+}
+
+const rowKey = (row: Pick<IncidentRow, 'feeder_code' | 'district_code' | 'id'>) => lockKey(row.feeder_code, row.district_code, row.id);
+
+export interface OpenInput {
+  districtCode: string;
+  gridId: string;
+  origin: IncidentOrigin;
+  at: Date;
+  urgency?: Urgency | undefined;
+  /** The call that opens it: its primary work order (unless it opens under a feeder parent). */
+  primaryRequestId?: string | null | undefined;
+  plannedOutageId?: string | null | undefined;
+  /** A given ETR (a planned outage's end): `etrSource` planned. */
+  etr?: Date | null | undefined;
+}
+
+type Transition = 'restored' | 'closed';
+
+export class IncidentBook {
+  private readonly rows = new Map<string, IncidentRow>();
+  private readonly openByDistrict = new Map<string, IncidentRow>();
+  private readonly openFeeder = new Map<string, IncidentRow>();
+  private readonly locked = new Set<string>();
+  private readonly created = new Set<string>();
+  private readonly changes = new Map<string, Set<string>>();
+  private readonly transitions = new Map<string, Transition>();
+  private readonly childIds = new Map<string, Set<string>>();
+  private storm = new Map<string, { active: boolean; factor: number }>();
+
+  constructor(
+    private readonly ctx: RoutingContext,
+    readonly data: RoutingData,
+  ) {}
+
+  /** The lock of a 台区's incidents: its feeder's. */
+  districtKey(districtCode: string): string {
+    return lockKey(this.data.districts.get(districtCode)?.feederCode ?? null, districtCode);
+  }
+
+  /** Takes the locks not yet held, sorted: books lock in one global order and cannot deadlock each other. */
+  async lock(client: PoolClient, keys: Iterable<string>): Promise<void> {
+    const todo = [...new Set(keys)].filter((k) => !this.locked.has(k)).sort();
+    if (todo.length === 0) return;
+    await client.query(LOCK_SQL, [todo]);
+    for (const k of todo) this.locked.add(k);
+  }
+
+  /**
+   * Locks the feeders of these 台区 and reads, in one statement, what their calls may touch: the
+   * open incidents of the 台区 and of their feeders (parents, nesting candidates) and the incidents
+   * named by id (a request with `incidentId`), whose lock is taken too if it is another one.
+   */
+  async loadForDistricts(client: PoolClient, districts: readonly string[], ids: readonly string[] = []): Promise<void> {
+    await this.lock(client, districts.map((d) => this.districtKey(d)));
+    const feeders = [...new Set(districts.flatMap((d) => this.data.districts.get(d)?.feederCode ?? []))];
+    const { rows } = await client.query<IncidentRow>(
+      `SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
+        WHERE (${OPEN_SQL} AND (district_code = ANY($1::text[]) OR feeder_code = ANY($2::text[]))) OR id = ANY($3::text[])`,
+      [districts, feeders, ids],
+    );
+    const unlocked = rows.filter((row) => !this.locked.has(rowKey(row)));
+    for (const row of rows) if (!unlocked.includes(row)) this.add(row);
+    if (unlocked.length > 0) await this.loadById(client, unlocked.map((row) => row.id));
+    await this.loadStorm(client);
+  }
+
+  /** Locks and reads incidents by id with their families (parent, children, siblings). */
+  async loadById(client: PoolClient, ids: readonly string[]): Promise<void> {
+    const { rows: keys } = await client.query<Pick<IncidentRow, 'id' | 'feeder_code' | 'district_code'>>(
+      'SELECT id, feeder_code, district_code FROM routing.incidents WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    await this.lock(client, keys.map(rowKey));
+    const { rows } = await client.query<IncidentRow>(
+      `WITH target AS (SELECT id, parent_id FROM routing.incidents WHERE id = ANY($1::text[]))
+       SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
+        WHERE id IN (SELECT id FROM target UNION SELECT parent_id FROM target)
+           OR parent_id IN (SELECT id FROM target UNION SELECT parent_id FROM target)`,
+      [ids],
+    );
+    for (const row of rows) this.add(row);
+  }
+
+  private async loadStorm(client: PoolClient): Promise<void> {
+    const { rows } = await client.query<{ grid_id: string; active: boolean; factor: number }>('SELECT grid_id, active, factor FROM routing.storm_mode');
+    this.storm = new Map(rows.map((r) => [r.grid_id, { active: r.active, factor: r.factor }]));
+  }
+
+  private add(row: IncidentRow): void {
+    if (this.rows.has(row.id)) return;
+    this.rows.set(row.id, row);
+    if (!isOpen(row)) return;
+    if (row.kind === 'district' && row.district_code) this.openByDistrict.set(row.district_code, row);
+    if (row.kind === 'feeder' && row.feeder_code) this.openFeeder.set(row.feeder_code, row);
+  }
+
+  get(id: string): IncidentRow | undefined {
+    return this.rows.get(id);
+  }
+
+  /** The 台区's open district incident (rule 1: there is at most one). */
+  openIn(districtCode: string): IncidentRow | undefined {
+    return this.openByDistrict.get(districtCode);
+  }
+
+  private children(parent: IncidentRow): IncidentRow[] {
+    return [...this.rows.values()].filter((row) => row.parent_id === parent.id);
+  }
+
+  private touch(row: IncidentRow, change: string): void {
+    const set = this.changes.get(row.id) ?? new Set<string>();
+    set.add(change);
+    this.changes.set(row.id, set);
+    row.updated_at = this.ctx.now();
+  }
+
+  /** The storm factor over a grid: its own row, else the all-grids row; 1 when not in storm mode. */
+  stormFactor(gridId: string): number {
+    const row = this.storm.get(gridId) ?? this.storm.get('*');
+    return row?.active ? row.factor : 1;
+  }
+
+  /** Rule 5: opening + the restore window of the fault-repair plan there, × the storm factor. */
+  policyEtr(gridId: string, urgency: Urgency, at: Date): { etr: Date; baseMs: number } {
+    const areaType = this.data.directory.grids.get(gridId)?.areaType ?? 'urban';
+    const plan = planFor(this.ctx.policy, { category: 'fault_repair', customerClasses: [], urgency, areaType, gridId }, at);
+    const deadline = plan.deadlines.resolve ?? plan.deadlines.arrive;
+    const baseMs = deadline ? Math.max(0, Date.parse(deadline) - at.getTime()) : 4 * 3_600_000;
+    return { etr: new Date(at.getTime() + Math.round(baseMs * this.stormFactor(gridId))), baseMs };
+  }
+
+  /**
+   * Opens a district incident in memory (the caller checked that the 台区 has none open). Under an
+   * open feeder incident it opens as its child with no primary; otherwise it may complete a
+   * feeder's nesting (rule 4).
+   */
+  open(input: OpenInput): IncidentRow {
+    const feederCode = this.data.districts.get(input.districtCode)?.feederCode ?? null;
+    const parent = input.origin !== 'planned' && feederCode ? this.openFeeder.get(feederCode) : undefined;
+    const urgency = input.urgency ?? 'normal';
+    const policy = this.policyEtr(input.gridId, urgency, input.at);
+    const primary = parent ? null : (input.primaryRequestId ?? null);
+    const row: IncidentRow = {
+      id: randomUUID(),
+      kind: 'district',
+      origin: input.origin,
+      status: primary ? 'dispatched' : 'open',
+      district_code: input.districtCode,
+      feeder_code: feederCode,
+      district_codes: [input.districtCode],
+      grid_id: input.gridId,
+      parent_id: parent?.id ?? null,
+      primary_request_id: primary,
+      opened_at: input.at,
+      last_call_at: input.at,
+      call_count: 0,
+      urgency,
+      etr: input.etr ?? policy.etr,
+      etr_source: input.etr ? 'planned' : 'policy',
+      etr_base_ms: input.etr ? null : policy.baseMs,
+      planned_outage_id: input.plannedOutageId ?? null,
+      restored_at: null,
+      restored_by: null,
+      restoration_unconfirmed: false,
+      affected_customers: 0,
+      updated_at: this.ctx.now(),
+    };
+    this.add(row);
+    this.created.add(row.id);
+    if (parent) {
+      parent.district_codes = [...new Set([...parent.district_codes, input.districtCode])].sort();
+      this.touch(parent, 'nested');
+    } else if (feederCode && input.origin !== 'planned') {
+      this.nest(feederCode, input.at);
+    }
+    return row;
+  }
+
+  /** Rule 4: enough open parentless district incidents of one feeder opened within the window → a feeder incident over them. */
+  private nest(feederCode: string, at: Date): void {
+    if (this.openFeeder.has(feederCode)) return;
+    const since = at.getTime() - this.ctx.config.incidentWindowMs;
+    const children = [...this.openByDistrict.values()].filter(
+      (row) => row.feeder_code === feederCode && row.parent_id === null && row.origin !== 'planned' && row.opened_at.getTime() >= since,
+    );
+    if (children.length < this.ctx.config.feederDistricts) return;
+    const gridId = this.data.feeders.get(feederCode)?.areaGridId ?? children[0]!.grid_id;
+    const urgency = maxUrgency(...children.map((c) => c.urgency));
+    const policy = this.policyEtr(gridId, urgency, at);
+    const row: IncidentRow = {
+      id: randomUUID(),
+      kind: 'feeder',
+      origin: children.some((c) => c.origin === 'call') ? 'call' : 'meter',
+      status: 'open',
+      district_code: null,
+      feeder_code: feederCode,
+      district_codes: children.map((c) => c.district_code!).sort(),
+      grid_id: gridId,
+      parent_id: null,
+      primary_request_id: null,
+      opened_at: at,
+      last_call_at: new Date(Math.max(...children.map((c) => c.last_call_at.getTime()))),
+      call_count: children.reduce((n, c) => n + c.call_count, 0),
+      urgency,
+      etr: policy.etr,
+      etr_source: 'policy',
+      etr_base_ms: policy.baseMs,
+      planned_outage_id: null,
+      restored_at: null,
+      restored_by: null,
+      restoration_unconfirmed: false,
+      affected_customers: 0,
+      updated_at: this.ctx.now(),
+    };
+    this.add(row);
+    this.created.add(row.id);
+    for (const child of children) {
+      child.parent_id = row.id;
+      this.touch(child, 'nested');
+    }
+  }
+
+  /** A fault call joins the incident: its count, urgency (raised by the number of calls) and last call; its feeder parent counts it too. */
+  addCall(row: IncidentRow, at: Date, urgency: Urgency, rules: GroupingRules): void {
+    row.call_count += 1;
+    row.urgency = maxUrgency(row.urgency, urgency, urgencyForCalls(row.call_count, rules));
+    if (at > row.last_call_at) row.last_call_at = at;
+    this.touch(row, 'calls');
+    const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
+    if (parent && isOpen(parent)) {
+      parent.call_count += 1;
+      parent.urgency = maxUrgency(parent.urgency, row.urgency);
+      if (at > parent.last_call_at) parent.last_call_at = at;
+      this.touch(parent, 'calls');
+    }
+  }
+
+  /** Rule 2: the request becomes the primary of an open incident that has none; returns whether it did. */
+  assignPrimary(row: IncidentRow, requestId: string): boolean {
+    if (row.primary_request_id === requestId) return true;
+    if (row.primary_request_id !== null || !isOpen(row)) return false;
+    row.primary_request_id = requestId;
+    if (row.status === 'open') row.status = 'dispatched';
+    this.touch(row, 'primary');
+    return true;
+  }
+
+  /** Rule 3: the primary work order moved on (forward only); open children without a primary of their own follow. */
+  advance(row: IncidentRow, status: Extract<IncidentStatus, 'dispatched' | 'en_route' | 'arrived'>): void {
+    if (!isOpen(row) || STATUS_RANK[status] <= STATUS_RANK[row.status]) return;
+    row.status = status;
+    this.touch(row, 'status');
+    for (const child of this.children(row)) if (child.primary_request_id === null) this.advance(child, status);
+  }
+
+  /** Restores an open incident, its open children (feeder parent), and its parent once every sibling is restored. */
+  restore(row: IncidentRow, at: Date, by: RestoredBy, unconfirmed: boolean): void {
+    if (!isOpen(row)) return;
+    row.status = 'restored';
+    row.restored_at = at;
+    row.restored_by = by;
+    row.restoration_unconfirmed = unconfirmed;
+    this.transitions.set(row.id, 'restored');
+    this.touch(row, 'status');
+    for (const child of this.children(row)) this.restore(child, at, 'parent', unconfirmed);
+    const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
+    if (parent && isOpen(parent)) {
+      const siblings = this.children(parent);
+      if (siblings.every((s) => !isOpen(s))) this.restore(parent, at, 'children', siblings.some((s) => s.restoration_unconfirmed));
+    }
+  }
+
+  /** The primary work order closed: the incident closes (restored first if it was not), with its children that have no primary. */
+  close(row: IncidentRow, at: Date): void {
+    if (row.status === 'closed') return;
+    if (isOpen(row)) this.restore(row, at, 'crew', false);
+    row.status = 'closed';
+    this.transitions.set(row.id, 'closed');
+    this.touch(row, 'status');
+    for (const child of this.children(row)) if (child.primary_request_id === null) this.close(child, at);
+  }
+
+  confirmRestoration(row: IncidentRow): void {
+    if (!row.restoration_unconfirmed) return;
+    row.restoration_unconfirmed = false;
+    this.touch(row, 'meters');
+  }
+
+  /** A hand-set ETR (`etrSource: manual`), never overwritten by a computed one. */
+  setManualEtr(row: IncidentRow, etr: Date): void {
+    row.etr = etr;
+    row.etr_source = 'manual';
+    this.touch(row, 'etr');
+  }
+
+  /** Storm mode changed: a policy ETR is the base window × the grid's factor now; manual and planned ones stay. */
+  rescaleEtr(row: IncidentRow): void {
+    if (!isOpen(row) || row.etr_source !== 'policy' || row.etr_base_ms === null) return;
+    const etr = new Date(row.opened_at.getTime() + Math.round(row.etr_base_ms * this.stormFactor(row.grid_id)));
+    if (row.etr?.getTime() === etr.getTime()) return;
+    row.etr = etr;
+    this.touch(row, 'etr');
+  }
+
+  /** The contract view of a row the book holds (after `flush` for new and changed ones). */
+  incident(id: string): Incident | undefined {
+    const row = this.rows.get(id);
+    if (!row) return undefined;
+    return toIncident(row, [...(this.childIds.get(id) ?? this.children(row).map((c) => c.id))]);
+  }
+
+  changed(): boolean {
+    return this.changes.size > 0 || this.created.size > 0;
+  }
+
+  /**
+   * Writes every new and changed incident in one statement and appends one incidents.events
+   * record per incident to `outbox` (opened, restored, closed, else updated). Reads the customer
+   * counts of new incidents and the children of changed feeder incidents first (one statement each, when needed).
+   */
+  async flush(client: PoolClient, outbox: OutboxRecord[], traceparent?: string): Promise<void> {
+    const ids = [...new Set([...this.created, ...this.changes.keys()])];
+    if (ids.length === 0) return;
+    const rows = ids.map((id) => this.rows.get(id)!);
+    await this.countCustomers(client, rows.filter((row) => this.created.has(row.id)));
+    const feeders = rows.filter((row) => row.kind === 'feeder');
+    if (feeders.length > 0) {
+      const { rows: kids } = await client.query<{ id: string; parent_id: string }>('SELECT id, parent_id FROM routing.incidents WHERE parent_id = ANY($1::text[])', [
+        feeders.map((row) => row.id),
+      ]);
+      for (const feeder of feeders) this.childIds.set(feeder.id, new Set(this.children(feeder).map((c) => c.id)));
+      for (const kid of kids) this.childIds.get(kid.parent_id)?.add(kid.id);
+    }
+    // Parents before children: a child's parent_id refers to it.
+    rows.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'feeder' ? -1 : 1));
+    await writeIncidentRows(client, rows);
+    const time = this.ctx.now();
+    for (const row of rows) {
+      const type: IncidentEventType = this.created.has(row.id)
+        ? 'cn.griddispatch.incident.opened.v1'
+        : this.transitions.get(row.id) === 'closed'
+          ? 'cn.griddispatch.incident.closed.v1'
+          : this.transitions.get(row.id) === 'restored'
+            ? 'cn.griddispatch.incident.restored.v1'
+            : 'cn.griddispatch.incident.updated.v1';
+      const change = this.created.has(row.id) ? 'opened' : [...(this.changes.get(row.id) ?? [])].sort().join(',');
+      outbox.push(incidentRecord(type, this.incident(row.id)!, change, time, traceparent));
+    }
+    this.created.clear();
+    this.changes.clear();
+    this.transitions.clear();
+  }
+
+  /** affectedCustomers: the customers of a district incident's 台区; of a feeder incident, of every 台区 of the feeder. */
+  private async countCustomers(client: PoolClient, rows: IncidentRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const districts = new Set<string>();
+    for (const row of rows) {
+      if (row.kind === 'district' && row.district_code) districts.add(row.district_code);
+      else for (const d of (row.feeder_code ? this.data.feeders.get(row.feeder_code)?.districtCodes : undefined) ?? row.district_codes) districts.add(d);
+    }
+    const { rows: counts } = await client.query<{ district_code: string; n: number }>(
+      'SELECT district_code, count(*)::int AS n FROM routing.customers WHERE district_code = ANY($1::text[]) GROUP BY district_code',
+      [[...districts]],
+    );
+    const n = new Map(counts.map((c) => [c.district_code, c.n]));
+    for (const row of rows) {
+      const codes = row.kind === 'district' ? row.district_codes : ((row.feeder_code ? this.data.feeders.get(row.feeder_code)?.districtCodes : undefined) ?? row.district_codes);
+      row.affected_customers = codes.reduce((sum, d) => sum + (n.get(d) ?? 0), 0);
+    }
+  }
+}
