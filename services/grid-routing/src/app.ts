@@ -8,6 +8,7 @@ import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
+import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
@@ -51,14 +52,23 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()) };
 
   let subscription: Subscription | undefined;
+  let meterSubscription: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
+  // Meter events have their own group: a flood of them (a feeder trip) never queues calls behind it.
+  const meterGroupId = `${groupId}.meters`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   const decisions = new Counter({
     name: 'griddispatch_routing_decisions_total',
     help: 'Routing decisions by result (assigned, unroutable) and how the grid was found (account, district, point, nearest, community; none when unroutable)',
     labelNames: ['result', 'resolved_by'] as const,
+    registers: [],
+  });
+  const meterEvents = new Counter({
+    name: 'griddispatch_meter_events_total',
+    help: 'Meter events applied, by kind and result: what they did (off, on, below_quorum, opened, evidence, restored, confirmed) or the reason they changed nothing (noop_duplicate, noop_unknown_meter, noop_future, noop_stale, noop_unchanged, noop_no_outage, noop_storm_single_customer)',
+    labelNames: ['kind', 'result'] as const,
     registers: [],
   });
 
@@ -88,6 +98,19 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         }),
         ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
+      meterSubscription = await deps.bus.subscribe({
+        groupId: meterGroupId,
+        topics: [Topics.metersEvents],
+        ...meterEventConsumer({
+          pool: deps.pool,
+          logger,
+          ctx,
+          onResult(result, event) {
+            meterEvents.inc({ kind: event.data.kind, result: result.status === 'noop' ? `noop_${result.reason}` : result.outcome });
+          },
+        }),
+        ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
+      });
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
     },
@@ -96,13 +119,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       retention = undefined;
       await subscription?.stop();
       subscription = undefined;
+      await meterSubscription?.stop();
+      meterSubscription = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning()) return false;
+      if (!subscription?.isRunning() || !meterSubscription?.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {
@@ -114,10 +139,14 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         pool: deps.pool,
         schema: SCHEMA,
         bus: deps.bus,
-        consumers: [{ group: groupId, topics: [Topics.requestsReceived] }],
+        consumers: [
+          { group: groupId, topics: [Topics.requestsReceived] },
+          { group: meterGroupId, topics: [Topics.metersEvents] },
+        ],
         logger,
       });
       registry.registerMetric(decisions);
+      registry.registerMetric(meterEvents);
       registerProbeGauge(registry, {
         name: 'griddispatch_routing_unroutable',
         help: 'requests waiting at the fallback desk (unroutable, not yet re-routed)',
