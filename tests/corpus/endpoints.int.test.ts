@@ -86,7 +86,7 @@ const huge = (field: string, base: Record<string, unknown>) => json({ ...base, [
 
 interface Case {
   name: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string | (() => string);
   /** API key; null: no Authorization header. */
   key: string | null;
@@ -135,6 +135,10 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'GET /v1/grids/:id': { method: 'GET', url: '/v1/grids/HH-G03', key: KEYS.reader, wrongScope: KEYS.integrator },
   'POST /v1/requests/:id/reroute': { method: 'POST', url: () => `/v1/requests/${existing.request}/reroute`, key: KEYS.admin, wrongScope: KEYS.writer, payload: json({ gridId: 'HH-G03' }) },
   'GET /v1/deliveries': { method: 'GET', url: '/v1/deliveries', key: KEYS.integrator, wrongScope: KEYS.reader },
+  'GET /v1/incidents': { method: 'GET', url: '/v1/incidents', key: KEYS.reader, wrongScope: KEYS.integrator },
+  'GET /v1/incidents/:id': { method: 'GET', url: `/v1/incidents/${UNKNOWN_UUID}`, key: KEYS.reader, wrongScope: KEYS.integrator },
+  'PUT /v1/incidents/:id/etr': { method: 'PUT', url: `/v1/incidents/${UNKNOWN_UUID}/etr`, key: KEYS.field, wrongScope: KEYS.reader, payload: json({ etr: '2026-11-24T08:00:00Z', by: 'desk' }) },
+  'PUT /v1/storm': { method: 'PUT', url: '/v1/storm', key: KEYS.admin, wrongScope: KEYS.field, payload: json({ gridIds: 'all', active: false }) },
 };
 
 type Body = Omit<Case, 'method' | 'url' | 'key'> & { url?: Case['url']; key?: string | null };
@@ -384,6 +388,57 @@ add('GET /v1/deliveries', [
   { name: 'cursor with a non-UUID id', url: deliveries(`cursor=${b64(['2026-11-23T00:00:00Z', "' OR 1=1 --"])}`), status: 400, code: 'invalid_cursor' },
   { name: 'cursor that is a string', url: deliveries(`cursor=${b64('2026')}`), status: 400, code: 'invalid_cursor' },
   { name: 'cursor with an impossible date', url: deliveries(`cursor=${b64(['2026-13-45', UNKNOWN_UUID])}`), status: 400, code: 'invalid_cursor' },
+]);
+
+const incidents = (query: string) => `/v1/incidents?${query}`;
+add('GET /v1/incidents', [
+  { name: 'unknown status', url: incidents('status=lost'), status: 400, code: 'validation_failed' },
+  { name: 'limit 0', url: incidents('limit=0'), status: 400, code: 'validation_failed' },
+  { name: 'limit 1000', url: incidents('limit=1000'), status: 400, code: 'validation_failed' },
+  { name: 'garbage cursor', url: incidents('cursor=garbage'), status: 400, code: 'validation_failed' },
+  { name: 'cursor of the wrong shape', url: incidents(`cursor=${b64({ r: 'x', i: 'y' })}`), status: 400, code: 'validation_failed' },
+  { name: 'cursor with an impossible date', url: incidents(`cursor=${b64({ o: '2026-13-45T25:00:00Z', i: UNKNOWN_UUID })}`), status: 400, code: 'validation_failed' },
+  { name: 'unknown parameter', url: incidents('sort=asc'), status: 400, code: 'validation_failed' },
+  { name: 'blank gridId', url: incidents('gridId=%20%20'), status: 400, code: 'validation_failed' },
+  { name: 'feederCode over 64 characters', url: incidents(`feederCode=${'F'.repeat(65)}`), status: 400, code: 'validation_failed' },
+  { name: 'feederCode with a NUL byte', url: incidents('feederCode=F%00'), status: 400, code: 'invalid_text' },
+]);
+
+const incident = (id: string) => `/v1/incidents/${id}`;
+add('GET /v1/incidents/:id', [
+  { name: 'path traversal', url: incident('..%2F..%2Fetc%2Fpasswd'), status: 404, code: 'not_found' },
+  { name: 'SQL injection', url: incident(encodeURIComponent("' OR '1'='1")), status: 404, code: 'not_found' },
+  { name: 'emoji id', url: incident(encodeURIComponent('事件😀')), status: 404, code: 'not_found' },
+  { name: 'id of 100 characters', url: incident('i'.repeat(100)), status: 404, code: 'not_found' },
+  { name: 'NUL byte', url: incident('a%00b'), status: 400, code: 'invalid_text' },
+  { name: 'broken percent-encoding', url: incident('%E0%A4%A'), status: 400, code: 'bad_request' },
+]);
+
+const etr = json({ etr: '2026-11-24T08:00:00Z', by: 'desk' });
+add('PUT /v1/incidents/:id/etr', [
+  { name: 'SQL injection in the id', url: `${incident(encodeURIComponent("' OR 1=1 --"))}/etr`, payload: etr, status: 404, code: 'not_found' },
+  { name: 'NUL byte in the id', url: `${incident('%00')}/etr`, payload: etr, status: 400, code: 'invalid_text' },
+  bad('etr not a date', json({ etr: 'tomorrow', by: 'desk' }), 400, 'validation_failed'),
+  bad('etr without an offset', json({ etr: '2026-11-24 08:00:00', by: 'desk' }), 400, 'validation_failed'),
+  bad('no by', json({ etr: '2026-11-24T08:00:00Z' }), 400, 'validation_failed'),
+  bad('blank by', json({ etr: '2026-11-24T08:00:00Z', by: '   ' }), 400, 'validation_failed'),
+  bad('reason over 500 characters', json({ etr: '2026-11-24T08:00:00Z', by: 'desk', reason: '因'.repeat(501) }), 400, 'validation_failed'),
+  bad('unknown field', json({ etr: '2026-11-24T08:00:00Z', by: 'desk', source: 'manual' }), 400, 'validation_failed'),
+  bad('truncated JSON', '{"etr":', 400, 'invalid_json'),
+  { name: 'text/plain body', payload: etr, contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+add('PUT /v1/storm', [
+  bad('no grids', json({ gridIds: [], active: true }), 400, 'validation_failed'),
+  bad('gridIds "some"', json({ gridIds: 'some', active: true }), 400, 'validation_failed'),
+  bad('factor below 1 (would shorten ETRs)', json({ gridIds: 'all', active: true, factor: 0.5 }), 400, 'validation_failed'),
+  bad('factor 11', json({ gridIds: 'all', active: true, factor: 11 }), 400, 'validation_failed'),
+  bad('active as a string', json({ gridIds: 'all', active: 'yes' }), 400, 'validation_failed'),
+  bad('no active', json({ gridIds: 'all' }), 400, 'validation_failed'),
+  bad('unknown grid', json({ gridIds: ['HH-G99'], active: true }), 422, 'unknown_grid'),
+  bad('unknown field', json({ gridIds: 'all', active: true, until: '2026-11-25T00:00:00Z' }), 400, 'validation_failed'),
+  bad('grid id with a NUL byte', json({ gridIds: ['HH-G03'], active: true }).replace('HH-G03', 'HH\\u0000G03'), 400, 'invalid_text'),
+  { name: 'text/plain body', payload: json({ gridIds: 'all', active: false }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
 ]);
 
 async function snapshot(): Promise<Record<string, number>> {

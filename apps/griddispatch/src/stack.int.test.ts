@@ -95,6 +95,29 @@ describe('embedded stack', () => {
     expect(illegal.statusCode).toBe(409);
   });
 
+  it('serves the outage API: a fault call’s incident on /v1/incidents follows its work order to restored; /v1/storm', async () => {
+    const post = await stack.host.inject({
+      method: 'POST',
+      url: '/v1/requests',
+      headers: auth,
+      payload: { source: '95598', externalId: 'GD-E2E-0002', category: 'fault_repair', location: { districtCode: 'HH-TQ-018' } },
+    });
+    const { id } = post.json() as { id: string };
+    const routed = await eventually(() => view(id), (v) => v.status === 'assigned' && v.incidentId !== null);
+    const incident = async () => (await stack.host.inject({ method: 'GET', url: `/v1/incidents/${routed.incidentId}`, headers: auth })).json() as { status: string; primaryRequestId: string };
+    expect(await incident()).toMatchObject({ status: 'dispatched', primaryRequestId: id });
+    const list = await stack.host.inject({ method: 'GET', url: '/v1/incidents?status=dispatched', headers: auth });
+    expect((list.json() as { items: { id: string }[] }).items.map((i) => i.id)).toContain(routed.incidentId);
+    for (const type of ['acknowledged', 'en_route', 'arrived', 'resolved']) {
+      const res = await stack.host.inject({ method: 'POST', url: `/v1/work-orders/${id}/events`, headers: auth, payload: { type } });
+      expect(res.statusCode, type).toBeLessThan(300);
+    }
+    await eventually(incident, (i) => i.status === 'restored');
+    const storm = await stack.host.inject({ method: 'PUT', url: '/v1/storm', headers: auth, payload: { gridIds: 'all', active: true } });
+    expect(storm.statusCode).toBe(200);
+    expect((await stack.host.inject({ method: 'GET', url: '/v1/storm', headers: auth })).json()).toMatchObject({ items: [{ gridId: '*', active: true, factor: 1.5 }] });
+  });
+
   it('answers readiness with every service up', async () => {
     const res = await stack.host.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);

@@ -10,13 +10,18 @@ import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
+import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
+import { incidentRoutes } from './routes/incidents.routes.ts';
 import { plannedOutageRoutes } from './routes/planned-outages.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
-import type { RoutingContext } from './use-cases/route-request.ts';
+import type { MetersStillOff } from './use-cases/incidents.ts';
+import { metersStillOff } from './use-cases/meters.ts';
+import { plannedOutagesFor } from './use-cases/plan-outage.ts';
+import type { PlannedOutageLookup, RoutingContext } from './use-cases/routing-context.ts';
 
 export const CONSUMER_GROUP = 'grid-routing';
 
@@ -29,8 +34,12 @@ export interface GridRoutingDeps {
   /** Default: the file at `config.slaPolicyPath`, else packages/sla's DEFAULT_POLICY. */
   policy?: Policy;
   now?: () => Date;
-  /** Consumer group of the requests.received subscription. Default `grid-routing`. */
+  /** Consumer group of the requests.received subscription. Default `grid-routing`; workorders.events use `<groupId>.workorders`. */
   groupId?: string;
+  /** Whether an incident's meters still report off when its crew resolves it. Default: use-cases/meters.ts' metersStillOff. */
+  metersStillOff?: MetersStillOff;
+  /** Planned outages of some 台区: calls inside one join its incident. Default: use-cases/plan-outage.ts' plannedOutagesFor. */
+  plannedOutages?: PlannedOutageLookup;
   /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
   /** Housekeeping of old decisions, incidents and inbox marks. Default: `loadRetentionConfig()` (environment). */
@@ -49,12 +58,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   await migrateRouting(deps.pool, logger);
   const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
   const data = new RoutingDataCache(deps.pool, config.nearestWithinMeters, logger);
-  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()) };
+  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()), plannedOutages: deps.plannedOutages ?? plannedOutagesFor };
 
   let subscription: Subscription | undefined;
   let meterSubscription: Subscription | undefined;
+  let workOrders: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
+  const workOrdersGroupId = `${groupId}.workorders`;
+  const retry = deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {};
   // Meter events have their own group: a flood of them (a feeder trip) never queues calls behind it.
   const meterGroupId = `${groupId}.meters`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
@@ -77,6 +89,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
     routes: async (app) => {
       await app.register(gridRoutes({ pool: deps.pool }));
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
+      await app.register(incidentRoutes({ pool: deps.pool, ctx }));
       await app.register(plannedOutageRoutes({ pool: deps.pool, ctx }));
     },
     async start() {
@@ -96,7 +109,13 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
             else decisions.inc({ result: 'unroutable', resolved_by: 'none' });
           },
         }),
-        ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
+        ...retry,
+      });
+      workOrders = await deps.bus.subscribe({
+        groupId: workOrdersGroupId,
+        topics: [Topics.workordersEvents],
+        ...workOrderUpdatedConsumer({ pool: deps.pool, logger, ctx, metersStillOff: deps.metersStillOff ?? metersStillOff }),
+        ...retry,
       });
       meterSubscription = await deps.bus.subscribe({
         groupId: meterGroupId,
@@ -109,7 +128,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
             meterEvents.inc({ kind: event.data.kind, result: result.status === 'noop' ? `noop_${result.reason}` : result.outcome });
           },
         }),
-        ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
+        ...retry,
       });
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
@@ -119,6 +138,8 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       retention = undefined;
       await subscription?.stop();
       subscription = undefined;
+      await workOrders?.stop();
+      workOrders = undefined;
       await meterSubscription?.stop();
       meterSubscription = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
@@ -127,7 +148,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning() || !meterSubscription?.isRunning()) return false;
+      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {
@@ -141,6 +162,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         bus: deps.bus,
         consumers: [
           { group: groupId, topics: [Topics.requestsReceived] },
+          { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
           { group: meterGroupId, topics: [Topics.metersEvents] },
         ],
         logger,
@@ -154,6 +176,18 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         async read() {
           const { rows } = await deps.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM routing.routed_requests WHERE status = 'unroutable'");
           return [{ value: rows[0]?.n ?? 0 }];
+        },
+      });
+      registerProbeGauge(registry, {
+        name: 'griddispatch_routing_incidents_open',
+        help: 'incidents not yet restored, by kind (district, feeder) and status (open, dispatched, en_route, arrived)',
+        labelNames: ['kind', 'status'] as const,
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ kind: string; status: string; n: number }>(
+            "SELECT kind, status, count(*)::int AS n FROM routing.incidents WHERE status NOT IN ('restored', 'closed') GROUP BY kind, status",
+          );
+          return rows.map((r) => ({ labels: { kind: r.kind, status: r.status }, value: r.n }));
         },
       });
     },

@@ -36,6 +36,12 @@ describe('grid-routing configuration', () => {
     );
     expect(() => loadConfig({ GD_NEAREST_METERS: '-1' })).toThrow(/GD_NEAREST_METERS/);
   });
+
+  it('reads the outage settings and refuses a feeder of one 台区 or a storm that shortens ETRs', () => {
+    expect(loadConfig({ GD_FEEDER_DISTRICTS: '4', GD_STORM_FACTOR: '2.5' })).toMatchObject({ feederDistricts: 4, stormFactor: 2.5 });
+    expect(() => loadConfig({ GD_FEEDER_DISTRICTS: '1' })).toThrow(/GD_FEEDER_DISTRICTS/);
+    expect(() => loadConfig({ GD_STORM_FACTOR: '0.5' })).toThrow(/GD_STORM_FACTOR/);
+  });
 });
 
 describe('GD_SLA_POLICY', () => {

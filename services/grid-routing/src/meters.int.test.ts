@@ -2,15 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, serializeEvent, Topics, type Incident, type MeterEventV1 } from '@griddispatch/contracts';
 import { toCsv } from '@griddispatch/grid';
-import { withTransaction } from '@griddispatch/db';
 import { ADMIN_KEY, assigned, requestEvent, startHarness, type Harness } from './testing/harness.ts';
 import { importData } from './use-cases/import-data.ts';
-import { getIncident, restoreIncident } from './use-cases/incidents.ts';
-import { metersStillOff } from './use-cases/meters.ts';
-import type { RoutingContext } from './use-cases/routing-context.ts';
-import { loadConfig } from './config.ts';
-import { RoutingDataCache } from './routing-data.ts';
-import { DEFAULT_POLICY } from '@griddispatch/sla';
+import { getIncident } from './use-cases/incidents.ts';
 
 // Rule 6 (DESIGN §10): meter power-off opens incidents before anyone calls; power-on confirms
 // restoration. The fixture county gets five more accounts (meters) per 台区.
@@ -75,7 +69,7 @@ describe('meter power-off (主动抢修)', () => {
     expect(await openIncidents('TQ-001')).toHaveLength(1);
 
     const [call] = await h.send(requestEvent({ receivedAt: ago(20), location: { districtCode: 'TQ-001' } }));
-    expect(assigned(call).incidentId).toBe(open[0]!.id);
+    expect(assigned(call)).toMatchObject({ incidentId: open[0]!.id, role: 'merged' });
   });
 
   it('the transformer meter alone opens an incident', async () => {
@@ -101,12 +95,25 @@ describe('meter power-on', () => {
 
   it('crew resolved while meters are off → restorationUnconfirmed; their power-on confirms it', async () => {
     const [open] = await openIncidents('TQ-001');
-    const ctx: RoutingContext = { data: new RoutingDataCache(h.db.pool, 500, h.logger), config: loadConfig({}), policy: DEFAULT_POLICY, now: () => new Date() };
-    // What the work-order consumer does on the primary's `resolved`: ask the meters hook.
-    const restored = await withTransaction(h.db.pool, async (client) =>
-      restoreIncident(ctx, client, open!.id, { at: new Date(), by: 'crew', unconfirmed: await metersStillOff(client, open!.id) }),
-    );
-    expect(restored).toMatchObject({ status: 'restored', restorationUnconfirmed: true });
+    // intake's work order for the meter incident (rule 2) becomes its primary; the crew resolves it.
+    const own = requestEvent({ receivedAt: ago(15), source: 'grid-dispatch', location: { districtCode: 'TQ-001' }, incidentId: open!.id });
+    const [wo] = await h.send(own);
+    expect(assigned(wo)).toMatchObject({ incidentId: open!.id, role: 'primary' });
+    await h.bus.publish(Topics.workordersEvents, [
+      {
+        key: own.data.id,
+        value: serializeEvent(
+          buildEvent({
+            type: 'cn.griddispatch.workorder.updated.v1',
+            source: 'intake',
+            subject: own.data.id,
+            data: { workOrderId: own.data.id, type: 'resolved', at: ago(10), previousStatus: 'arrived', status: 'resolved', gridId: null },
+          }),
+        ),
+      },
+    ]);
+    await h.settle();
+    expect(await incident(open!.id)).toMatchObject({ status: 'restored', restorationUnconfirmed: true });
     await publish(meterEvent(meter(1, 0), 'power_on', ago(5)), meterEvent(meter(1, 1), 'power_on', ago(5)), meterEvent(meter(1, 2), 'power_on', ago(5)));
     expect((await incident(open!.id)).restorationUnconfirmed).toBe(true);
     await publish(meterEvent(meter(1, 3), 'power_on', ago(4)));

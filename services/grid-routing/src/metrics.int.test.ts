@@ -48,6 +48,8 @@ describe('grid-routing /metrics', () => {
 
     const text = await scrape();
     expect(value(text, 'griddispatch_routing_decisions_total{result="assigned",resolved_by="account"}')).toBe(1);
+    // Two fault calls on two 台区: two incidents dispatched to their first caller.
+    expect(value(text, 'griddispatch_routing_incidents_open{kind="district",status="dispatched"}')).toBe(2);
     expect(value(text, 'griddispatch_routing_decisions_total{result="assigned",resolved_by="district"}')).toBe(2);
     expect(value(text, 'griddispatch_routing_decisions_total{result="unroutable",resolved_by="none"}')).toBe(1);
     expect(value(text, 'griddispatch_routing_unroutable')).toBe(1);
@@ -60,7 +62,7 @@ describe('grid-routing /metrics', () => {
 });
 
 describe('grid-routing retention', () => {
-  it('deletes old assigned decisions, then incidents nothing points to; keeps unroutable requests for the desk', async () => {
+  it('deletes old assigned decisions, then closed incidents nothing points to; keeps unroutable requests for the desk', async () => {
     expect(await count('routed_requests', "status = 'assigned'")).toBe(3);
     const incidents = await count('incidents');
     expect(incidents).toBeGreaterThan(0);
@@ -71,10 +73,12 @@ describe('grid-routing retention', () => {
     expect((await early.sweep()).deleted).toEqual({ routed_requests: 0, incidents: 0, inbox: 0 });
     await early.stop();
 
+    // An incident stays while it is open (calls still join it), whatever its age.
     const late = at(31 * DAY);
-    const { deleted } = await late.sweep();
+    expect((await late.sweep()).deleted).toEqual({ routed_requests: 3, incidents: 0, inbox: 4 });
+    await h.db.pool.query("UPDATE routing.incidents SET status = 'closed', updated_at = now()");
+    expect((await late.sweep()).deleted).toEqual({ routed_requests: 0, incidents, inbox: 0 });
     await late.stop();
-    expect(deleted).toEqual({ routed_requests: 3, incidents, inbox: 4 });
     expect(await count('routed_requests')).toBe(1);
     expect(await count('routed_requests', "status = 'unroutable'")).toBe(1);
     // Reference data is never touched.

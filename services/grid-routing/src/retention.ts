@@ -3,8 +3,9 @@ import { inboxRetention, type RetentionConfig, type RetentionRule } from '@gridd
 /**
  * What the retention sweeper may delete in schema `routing`: decisions on requests that were
  * assigned (last changed `keepFor` ago — the request copy they hold is personal data), then
- * incidents no decision points to any more whose last call is that old (a new call joins an
- * incident only within GD_INCIDENT_WINDOW), and inbox marks after `inboxKeepFor`. Unroutable
+ * restored or closed incidents last changed that long ago that no decision and no child incident
+ * points to any more (an open one is kept whatever its age: calls still join it), and inbox marks
+ * after `inboxKeepFor`. Unroutable
  * requests stay until they are re-routed: the fallback desk still works on them.
  */
 export function routingRetention(config: RetentionConfig): RetentionRule[] {
@@ -12,9 +13,11 @@ export function routingRetention(config: RetentionConfig): RetentionRule[] {
     { table: 'routed_requests', column: 'updated_at', olderThanMs: config.keepFor, where: "status = 'assigned'" },
     {
       table: 'incidents',
-      column: 'last_call_at',
+      column: 'updated_at',
       olderThanMs: config.keepFor,
-      where: 'NOT EXISTS (SELECT 1 FROM routing.routed_requests r WHERE r.incident_id = incidents.id)',
+      where:
+        "status IN ('restored', 'closed') AND NOT EXISTS (SELECT 1 FROM routing.routed_requests r WHERE r.incident_id = incidents.id)" +
+        ' AND NOT EXISTS (SELECT 1 FROM routing.incidents c WHERE c.parent_id = incidents.id)',
     },
     inboxRetention(config),
   ];

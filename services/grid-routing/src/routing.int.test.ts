@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Topics, serializeEvent } from '@griddispatch/contracts';
 import { HH_VILLAGE } from './testing/fixture-county.ts';
 import { assigned, requestEvent, startHarness, type Harness } from './testing/harness.ts';
 
 // Every resolution path end to end: request.received on the in-process bus → grid-routing with a
 // real PostgreSQL → dispatch.assigned / dispatch.unroutable as a subscriber sees them.
-// Each test uses its own day so fault calls of different tests never group into one incident.
+// A fault call joins its 台区's open incident whatever its age (open until restored): before each
+// test every incident is closed, as if crews had restored them, so tests never share one.
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+});
+beforeEach(async () => {
+  await h.db.pool.query("UPDATE routing.incidents SET status = 'closed'");
 });
 afterAll(async () => {
   await h?.close();
@@ -143,16 +147,18 @@ describe('people on duty (Asia/Shanghai, shifts across midnight)', () => {
 describe('trouble-call grouping', () => {
   const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 
-  it('fault calls from one 台区 within the window join one incident; a call after the window opens a new one', async () => {
-    const outs = (
-      await h.send(fault('2026-11-17T10:00:00', 'TQ-001'), fault('2026-11-17T10:05:00', 'TQ-001'), fault('2026-11-17T10:10:00', 'TQ-001'), fault('2026-11-17T10:26:00', 'TQ-001'))
-    ).map(assigned);
-    expect(outs.map((d) => d.incidentSize)).toEqual([1, 2, 3, 1]);
-    const [first, second, third, fourth] = outs;
-    expect(first?.incidentId).toBeTruthy();
-    expect(second?.incidentId).toBe(first?.incidentId);
-    expect(third?.incidentId).toBe(first?.incidentId);
-    expect(fourth?.incidentId).not.toBe(first?.incidentId);
+  it('fault calls from one 台区 join its open incident whatever their age; after it is restored a call opens a new one', async () => {
+    const outs = (await h.send(fault('2026-11-17T10:00:00', 'TQ-001'), fault('2026-11-17T10:05:00', 'TQ-001'), fault('2026-11-17T13:10:00', 'TQ-001'))).map(assigned);
+    expect(outs.map((d) => d.incidentSize)).toEqual([1, 2, 3]);
+    expect(outs.map((d) => d.role)).toEqual(['primary', 'merged', 'merged']);
+    expect(new Set(outs.map((d) => d.incidentId)).size).toBe(1);
+    // Every call carries the incident's one ETR, set when it opened.
+    expect(new Set(outs.map((d) => d.etr)).size).toBe(1);
+    await h.db.pool.query("UPDATE routing.incidents SET status = 'restored', restored_at = now() WHERE id = $1", [outs[0]?.incidentId]);
+    const [after] = (await h.send(fault('2026-11-17T13:20:00', 'TQ-001'))).map(assigned);
+    expect(after?.incidentId).not.toBe(outs[0]?.incidentId);
+    expect(after?.incidentSize).toBe(1);
+    expect(after?.role).toBe('primary');
   });
 
   it('a burst consumed in batches: each call dispatched once, one incident per 台区 with the calls counted, a redelivery or re-publication changes nothing', async () => {

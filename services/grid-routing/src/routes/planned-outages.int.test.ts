@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Subscription } from '@griddispatch/bus';
 import { parseEvent, Topics, type PlannedOutage } from '@griddispatch/contracts';
 import { testGroupId } from '@griddispatch/testkit';
-import { ADMIN_KEY, READ_KEY, startHarness, type Harness } from '../testing/harness.ts';
+import { ADMIN_KEY, assigned, READ_KEY, requestEvent, startHarness, type Harness } from '../testing/harness.ts';
+import { getIncident } from '../use-cases/incidents.ts';
 
 let h: Harness;
 let announced: PlannedOutage[];
@@ -106,5 +107,31 @@ describe('POST /v1/planned-outages', () => {
     expect((await post(body(), READ_KEY)).statusCode).toBe(403);
     const b = body();
     expect((await post({ ...b, end: b.start })).statusCode).toBe(400);
+  });
+});
+
+describe('rule 7: calls inside a planned outage', () => {
+  it('a fault call in [start, end + 15 min] joins the outage incident as merged with the planned end; after end + 15 min it dispatches normally', async () => {
+    const start = Date.now() + 30 * DAY;
+    const end = start + 4 * HOUR;
+    const res = await post(body({ districtCodes: ['TQ-004'], start: new Date(start).toISOString(), end: new Date(end).toISOString() }));
+    expect(res.statusCode).toBe(201);
+    const outage = res.json<PlannedOutage>();
+
+    const [inside] = await h.send(requestEvent({ receivedAt: new Date(start + HOUR).toISOString(), location: { districtCode: 'TQ-004' } }));
+    const a = assigned(inside);
+    // merged: no timers (sla-timer starts none for merged), no crew, no staff notice; told the planned end.
+    expect(a).toMatchObject({ role: 'merged', etr: new Date(end).toISOString() });
+    const incident = await getIncident(h.db.pool, a.incidentId!);
+    expect(incident).toMatchObject({ origin: 'planned', plannedOutageId: outage.id, primaryRequestId: null, etrSource: 'planned', etr: new Date(end).toISOString() });
+    // Late restoration: ten minutes after the end still joins.
+    const [late] = await h.send(requestEvent({ receivedAt: new Date(end + 10 * 60_000).toISOString(), location: { districtCode: 'TQ-004' } }));
+    expect(assigned(late)).toMatchObject({ role: 'merged', incidentId: a.incidentId });
+
+    const [after] = await h.send(requestEvent({ receivedAt: new Date(end + 20 * 60_000).toISOString(), location: { districtCode: 'TQ-004' } }));
+    const b = assigned(after);
+    expect(b.role).toBe('primary');
+    expect(b.incidentId).not.toBe(a.incidentId);
+    expect((await getIncident(h.db.pool, b.incidentId!))?.origin).toBe('call');
   });
 });

@@ -27,14 +27,18 @@ export type Output =
   | { type: 'assigned'; key: string; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>; data: DispatchAssignedV1 }
   | { type: 'unroutable'; key: string; event: CloudEvent<'cn.griddispatch.dispatch.unroutable.v1'>; data: DispatchUnroutableV1 };
 
+export type IncidentEvent = CloudEvent<'cn.griddispatch.incident.opened.v1' | 'cn.griddispatch.incident.updated.v1' | 'cn.griddispatch.incident.restored.v1' | 'cn.griddispatch.incident.closed.v1'>;
+
 export interface Harness {
   db: FreshDatabase;
   bus: Bus;
   service: GridRoutingHandle;
   host: FastifyInstance;
   logger: Logger;
-  /** Everything grid-routing emitted, in arrival order. */
+  /** Everything grid-routing emitted on the dispatch topics, in arrival order. */
   outputs: Output[];
+  /** Its incidents.events, in arrival order. */
+  incidentEvents: IncidentEvent[];
   /** Publishes request.received events and waits until grid-routing decided and published them. */
   send(...events: CloudEvent<'cn.griddispatch.request.received.v1'>[]): Promise<Output[]>;
   /** Waits until every decision so far is published and collected. */
@@ -65,7 +69,7 @@ export function requestEvent(
   return buildEvent({ type: 'cn.griddispatch.request.received.v1', source: 'intake', subject: id, data });
 }
 
-export async function startHarness(options: { config?: Partial<GridRoutingConfig>; bus?: Bus; importFixture?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { config?: Partial<GridRoutingConfig>; bus?: Bus; importFixture?: boolean; groupId?: string } = {}): Promise<Harness> {
   const db = await freshDatabase('routing');
   const bus = options.bus ?? createTestInProcessBus();
   const logger = silentLogger();
@@ -74,7 +78,7 @@ export async function startHarness(options: { config?: Partial<GridRoutingConfig
     if (!report.ok) throw new Error(`fixture import failed: ${JSON.stringify(report.problems)}`);
   }
   const config = { ...loadConfig({}), ...options.config };
-  const service = await buildGridRouting({ pool: db.pool, bus, logger, config, groupId: testGroupId('grid-routing') });
+  const service = await buildGridRouting({ pool: db.pool, bus, logger, config, groupId: options.groupId ?? testGroupId('grid-routing') });
   const host = await buildHttpHost({
     pool: db.pool,
     logger,
@@ -83,10 +87,11 @@ export async function startHarness(options: { config?: Partial<GridRoutingConfig
     rateLimit: false,
   });
   const outputs: Output[] = [];
+  const incidentEvents: IncidentEvent[] = [];
   const collectorGroup = testGroupId('collector');
   const collector: Subscription = await bus.subscribe({
     groupId: collectorGroup,
-    topics: [Topics.dispatchAssigned, Topics.dispatchUnroutable],
+    topics: [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.incidentsEvents],
     handler: async (message) => {
       const event = parseEvent(message.value);
       if (event.type === 'cn.griddispatch.dispatch.assigned.v1') {
@@ -95,6 +100,8 @@ export async function startHarness(options: { config?: Partial<GridRoutingConfig
       } else if (event.type === 'cn.griddispatch.dispatch.unroutable.v1') {
         const e = event as CloudEvent<'cn.griddispatch.dispatch.unroutable.v1'>;
         outputs.push({ type: 'unroutable', key: message.key, event: e, data: e.data });
+      } else if (event.type.startsWith('cn.griddispatch.incident.')) {
+        incidentEvents.push(event as IncidentEvent);
       }
     },
   });
@@ -114,6 +121,7 @@ export async function startHarness(options: { config?: Partial<GridRoutingConfig
     host,
     logger,
     outputs,
+    incidentEvents,
     settle,
     async send(...events) {
       const before = outputs.length;

@@ -6,10 +6,8 @@ import { planFor } from '@griddispatch/sla';
 import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
 import type { RoutingData } from '../routing-data.ts';
 import {
-  INCIDENT_COLUMNS,
   incidentRecord,
   isOpen,
-  OPEN_SQL,
   STATUS_RANK,
   toIncident,
   writeIncidentRows,
@@ -17,7 +15,11 @@ import {
   type IncidentRow,
   type RestoredBy,
 } from './incident-row.ts';
-import type { RoutingContext } from './routing-context.ts';
+import { countCustomers, lockKey, readChildIds, readFamilies, readLockKeys, readNear, readStorm, rowKey, takeLocks, type StormRows } from './incident-store.ts';
+import type { PlannedWindow, RoutingContext } from './routing-context.ts';
+
+/** Calls within this long after a planned outage's end still join it (rule 7). */
+export const PLANNED_GRACE_MS = 15 * 60_000;
 
 // The incidents one transaction works on, in memory: locked per feeder, read once, changed by the
 // rules of DESIGN §10 / docs/helpers' outages spec, then written in one statement and told on
@@ -25,18 +27,6 @@ import type { RoutingContext } from './routing-context.ts';
 // request.received uses one book for all its calls; every other change (a seam call, a work-order
 // event, an ETR or storm change) uses a book of its own. Whoever changes an incident holds its
 // feeder's lock, so the whole-row write of `flush` cannot lose another transaction's change.
-
-const LOCK_SQL =
-  "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
-
-/** The lock that serialises the incidents of one feeder (or of a 台区 on no known feeder). */
-export function lockKey(feederCode: string | null, districtCode: string | null, id?: string): string {
-  if (feederCode) return `feeder:${feederCode}`;
-  if (districtCode) return `district:${districtCode}`;
-  return `incident:${id ?? ''}`;
-}
-
-const rowKey = (row: Pick<IncidentRow, 'feeder_code' | 'district_code' | 'id'>) => lockKey(row.feeder_code, row.district_code, row.id);
 
 export interface OpenInput {
   districtCode: string;
@@ -62,7 +52,9 @@ export class IncidentBook {
   private readonly changes = new Map<string, Set<string>>();
   private readonly transitions = new Map<string, Transition>();
   private readonly childIds = new Map<string, Set<string>>();
-  private storm = new Map<string, { active: boolean; factor: number }>();
+  private storm: StormRows = new Map();
+  private stormLocked = false;
+  private readonly planned = new Map<string, PlannedWindow[]>();
 
   constructor(
     private readonly ctx: RoutingContext,
@@ -74,12 +66,17 @@ export class IncidentBook {
     return lockKey(this.data.districts.get(districtCode)?.feederCode ?? null, districtCode);
   }
 
-  /** Takes the locks not yet held, sorted: books lock in one global order and cannot deadlock each other. */
-  async lock(client: PoolClient, keys: Iterable<string>): Promise<void> {
+  /**
+   * Takes the locks not yet held, sorted: books lock in one global order and cannot deadlock each
+   * other. With `storm`, the storm lock (shared) first, in the same statement.
+   */
+  async lock(client: PoolClient, keys: Iterable<string>, storm = false): Promise<void> {
     const todo = [...new Set(keys)].filter((k) => !this.locked.has(k)).sort();
-    if (todo.length === 0) return;
-    await client.query(LOCK_SQL, [todo]);
+    const withStorm = storm && !this.stormLocked;
+    if (todo.length === 0 && !withStorm) return;
+    await takeLocks(client, todo, withStorm);
     for (const k of todo) this.locked.add(k);
+    if (withStorm) this.stormLocked = true;
   }
 
   /**
@@ -88,13 +85,10 @@ export class IncidentBook {
    * named by id (a request with `incidentId`), whose lock is taken too if it is another one.
    */
   async loadForDistricts(client: PoolClient, districts: readonly string[], ids: readonly string[] = []): Promise<void> {
-    await this.lock(client, districts.map((d) => this.districtKey(d)));
+    const keys = districts.map((d) => this.districtKey(d));
+    await this.lock(client, keys, true);
     const feeders = [...new Set(districts.flatMap((d) => this.data.districts.get(d)?.feederCode ?? []))];
-    const { rows } = await client.query<IncidentRow>(
-      `SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
-        WHERE (${OPEN_SQL} AND (district_code = ANY($1::text[]) OR feeder_code = ANY($2::text[]))) OR id = ANY($3::text[])`,
-      [districts, feeders, ids],
-    );
+    const rows = await readNear(client, districts, feeders, ids);
     const unlocked = rows.filter((row) => !this.locked.has(rowKey(row)));
     for (const row of rows) if (!unlocked.includes(row)) this.add(row);
     if (unlocked.length > 0) await this.loadById(client, unlocked.map((row) => row.id));
@@ -103,24 +97,13 @@ export class IncidentBook {
 
   /** Locks and reads incidents by id with their families (parent, children, siblings). */
   async loadById(client: PoolClient, ids: readonly string[]): Promise<void> {
-    const { rows: keys } = await client.query<Pick<IncidentRow, 'id' | 'feeder_code' | 'district_code'>>(
-      'SELECT id, feeder_code, district_code FROM routing.incidents WHERE id = ANY($1::text[])',
-      [ids],
-    );
-    await this.lock(client, keys.map(rowKey));
-    const { rows } = await client.query<IncidentRow>(
-      `WITH target AS (SELECT id, parent_id FROM routing.incidents WHERE id = ANY($1::text[]))
-       SELECT ${INCIDENT_COLUMNS} FROM routing.incidents
-        WHERE id IN (SELECT id FROM target UNION SELECT parent_id FROM target)
-           OR parent_id IN (SELECT id FROM target UNION SELECT parent_id FROM target)`,
-      [ids],
-    );
-    for (const row of rows) this.add(row);
+    await this.lock(client, await readLockKeys(client, ids));
+    for (const row of await readFamilies(client, ids)) this.add(row);
   }
 
-  private async loadStorm(client: PoolClient): Promise<void> {
-    const { rows } = await client.query<{ grid_id: string; active: boolean; factor: number }>('SELECT grid_id, active, factor FROM routing.storm_mode');
-    this.storm = new Map(rows.map((r) => [r.grid_id, { active: r.active, factor: r.factor }]));
+  /** Reads storm mode (after its lock, so in a snapshot that sees the latest committed change). */
+  async loadStorm(client: PoolClient): Promise<void> {
+    this.storm = await readStorm(client);
   }
 
   private add(row: IncidentRow): void {
@@ -137,7 +120,34 @@ export class IncidentBook {
 
   /** The 台区's open district incident (rule 1: there is at most one). */
   openIn(districtCode: string): IncidentRow | undefined {
-    return this.openByDistrict.get(districtCode);
+    const row = this.openByDistrict.get(districtCode);
+    return row && isOpen(row) ? row : undefined;
+  }
+
+  private openFeederOf(feederCode: string): IncidentRow | undefined {
+    const row = this.openFeeder.get(feederCode);
+    return row && isOpen(row) ? row : undefined;
+  }
+
+  /** Planned outages of the batch's 台区 (the `plannedOutages` hook), for `plannedAt`. */
+  setPlanned(windows: readonly PlannedWindow[]): void {
+    for (const w of windows) this.planned.set(w.districtCode, [...(this.planned.get(w.districtCode) ?? []), w]);
+  }
+
+  /** Rule 7: the planned outage whose window [start, end + 15 min] holds a call of this 台区 at `at`. */
+  plannedAt(districtCode: string, at: Date): PlannedWindow | undefined {
+    const t = at.getTime();
+    return this.planned.get(districtCode)?.find((w) => w.start.getTime() <= t && t <= w.end.getTime() + PLANNED_GRACE_MS);
+  }
+
+  /** A planned outage's incident whose window (end + 15 min) has passed takes no more calls: closed, restored at its end. */
+  endPlannedIfOver(row: IncidentRow, at: Date): boolean {
+    if (row.origin !== 'planned' || !isOpen(row) || !row.etr || at.getTime() <= row.etr.getTime() + PLANNED_GRACE_MS) return false;
+    row.status = 'closed';
+    row.restored_at = row.etr;
+    this.transitions.set(row.id, 'closed');
+    this.touch(row, 'status');
+    return true;
   }
 
   private children(parent: IncidentRow): IncidentRow[] {
@@ -166,6 +176,14 @@ export class IncidentBook {
     return { etr: new Date(at.getTime() + Math.round(baseMs * this.stormFactor(gridId))), baseMs };
   }
 
+  /** A new incident in memory, written by the next `flush` (incident.opened). */
+  private create(fields: Omit<IncidentRow, 'id' | 'restored_at' | 'restored_by' | 'restoration_unconfirmed' | 'affected_customers' | 'updated_at'>): IncidentRow {
+    const row: IncidentRow = { id: randomUUID(), ...fields, restored_at: null, restored_by: null, restoration_unconfirmed: false, affected_customers: 0, updated_at: this.ctx.now() };
+    this.add(row);
+    this.created.add(row.id);
+    return row;
+  }
+
   /**
    * Opens a district incident in memory (the caller checked that the 台区 has none open). Under an
    * open feeder incident it opens as its child with no primary; otherwise it may complete a
@@ -173,12 +191,11 @@ export class IncidentBook {
    */
   open(input: OpenInput): IncidentRow {
     const feederCode = this.data.districts.get(input.districtCode)?.feederCode ?? null;
-    const parent = input.origin !== 'planned' && feederCode ? this.openFeeder.get(feederCode) : undefined;
+    const parent = input.origin !== 'planned' && feederCode ? this.openFeederOf(feederCode) : undefined;
     const urgency = input.urgency ?? 'normal';
     const policy = this.policyEtr(input.gridId, urgency, input.at);
     const primary = parent ? null : (input.primaryRequestId ?? null);
-    const row: IncidentRow = {
-      id: randomUUID(),
+    const row = this.create({
       kind: 'district',
       origin: input.origin,
       status: primary ? 'dispatched' : 'open',
@@ -196,14 +213,7 @@ export class IncidentBook {
       etr_source: input.etr ? 'planned' : 'policy',
       etr_base_ms: input.etr ? null : policy.baseMs,
       planned_outage_id: input.plannedOutageId ?? null,
-      restored_at: null,
-      restored_by: null,
-      restoration_unconfirmed: false,
-      affected_customers: 0,
-      updated_at: this.ctx.now(),
-    };
-    this.add(row);
-    this.created.add(row.id);
+    });
     if (parent) {
       parent.district_codes = [...new Set([...parent.district_codes, input.districtCode])].sort();
       this.touch(parent, 'nested');
@@ -215,17 +225,16 @@ export class IncidentBook {
 
   /** Rule 4: enough open parentless district incidents of one feeder opened within the window → a feeder incident over them. */
   private nest(feederCode: string, at: Date): void {
-    if (this.openFeeder.has(feederCode)) return;
+    if (this.openFeederOf(feederCode)) return;
     const since = at.getTime() - this.ctx.config.incidentWindowMs;
     const children = [...this.openByDistrict.values()].filter(
-      (row) => row.feeder_code === feederCode && row.parent_id === null && row.origin !== 'planned' && row.opened_at.getTime() >= since,
+      (row) => isOpen(row) && row.feeder_code === feederCode && row.parent_id === null && row.origin !== 'planned' && row.opened_at.getTime() >= since,
     );
     if (children.length < this.ctx.config.feederDistricts) return;
     const gridId = this.data.feeders.get(feederCode)?.areaGridId ?? children[0]!.grid_id;
     const urgency = maxUrgency(...children.map((c) => c.urgency));
     const policy = this.policyEtr(gridId, urgency, at);
-    const row: IncidentRow = {
-      id: randomUUID(),
+    const row = this.create({
       kind: 'feeder',
       origin: children.some((c) => c.origin === 'call') ? 'call' : 'meter',
       status: 'open',
@@ -243,14 +252,7 @@ export class IncidentBook {
       etr_source: 'policy',
       etr_base_ms: policy.baseMs,
       planned_outage_id: null,
-      restored_at: null,
-      restored_by: null,
-      restoration_unconfirmed: false,
-      affected_customers: 0,
-      updated_at: this.ctx.now(),
-    };
-    this.add(row);
-    this.created.add(row.id);
+    });
     for (const child of children) {
       child.parent_id = row.id;
       this.touch(child, 'nested');
@@ -303,7 +305,11 @@ export class IncidentBook {
     const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
     if (parent && isOpen(parent)) {
       const siblings = this.children(parent);
-      if (siblings.every((s) => !isOpen(s))) this.restore(parent, at, 'children', siblings.some((s) => s.restoration_unconfirmed));
+      if (siblings.every((s) => !isOpen(s))) {
+        // Restored when its last child was, whatever order the children's events came in.
+        const last = new Date(Math.max(...siblings.map((s) => (s.restored_at ?? at).getTime())));
+        this.restore(parent, last, 'children', siblings.some((s) => s.restoration_unconfirmed));
+      }
     }
   }
 
@@ -346,10 +352,6 @@ export class IncidentBook {
     return toIncident(row, [...(this.childIds.get(id) ?? this.children(row).map((c) => c.id))]);
   }
 
-  changed(): boolean {
-    return this.changes.size > 0 || this.created.size > 0;
-  }
-
   /**
    * Writes every new and changed incident in one statement and appends one incidents.events
    * record per incident to `outbox` (opened, restored, closed, else updated). Reads the customer
@@ -359,17 +361,17 @@ export class IncidentBook {
     const ids = [...new Set([...this.created, ...this.changes.keys()])];
     if (ids.length === 0) return;
     const rows = ids.map((id) => this.rows.get(id)!);
-    await this.countCustomers(client, rows.filter((row) => this.created.has(row.id)));
+    await this.countAffected(client, rows.filter((row) => this.created.has(row.id)));
     const feeders = rows.filter((row) => row.kind === 'feeder');
     if (feeders.length > 0) {
-      const { rows: kids } = await client.query<{ id: string; parent_id: string }>('SELECT id, parent_id FROM routing.incidents WHERE parent_id = ANY($1::text[])', [
-        feeders.map((row) => row.id),
-      ]);
+      const kids = await readChildIds(client, feeders.map((row) => row.id));
       for (const feeder of feeders) this.childIds.set(feeder.id, new Set(this.children(feeder).map((c) => c.id)));
       for (const kid of kids) this.childIds.get(kid.parent_id)?.add(kid.id);
     }
-    // Parents before children: a child's parent_id refers to it.
-    rows.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'feeder' ? -1 : 1));
+    // Incidents that stop being open first (a new one of their 台区 may follow in this statement),
+    // then parents before children (a child's parent_id refers to it).
+    const order = (row: IncidentRow) => (!this.created.has(row.id) && !isOpen(row) ? 0 : row.kind === 'feeder' ? 1 : 2);
+    rows.sort((a, b) => order(a) - order(b));
     await writeIncidentRows(client, rows);
     const time = this.ctx.now();
     for (const row of rows) {
@@ -389,21 +391,11 @@ export class IncidentBook {
   }
 
   /** affectedCustomers: the customers of a district incident's 台区; of a feeder incident, of every 台区 of the feeder. */
-  private async countCustomers(client: PoolClient, rows: IncidentRow[]): Promise<void> {
+  private async countAffected(client: PoolClient, rows: IncidentRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const districts = new Set<string>();
-    for (const row of rows) {
-      if (row.kind === 'district' && row.district_code) districts.add(row.district_code);
-      else for (const d of (row.feeder_code ? this.data.feeders.get(row.feeder_code)?.districtCodes : undefined) ?? row.district_codes) districts.add(d);
-    }
-    const { rows: counts } = await client.query<{ district_code: string; n: number }>(
-      'SELECT district_code, count(*)::int AS n FROM routing.customers WHERE district_code = ANY($1::text[]) GROUP BY district_code',
-      [[...districts]],
-    );
-    const n = new Map(counts.map((c) => [c.district_code, c.n]));
-    for (const row of rows) {
-      const codes = row.kind === 'district' ? row.district_codes : ((row.feeder_code ? this.data.feeders.get(row.feeder_code)?.districtCodes : undefined) ?? row.district_codes);
-      row.affected_customers = codes.reduce((sum, d) => sum + (n.get(d) ?? 0), 0);
-    }
+    const codesOf = (row: IncidentRow) =>
+      row.kind === 'feeder' && row.feeder_code ? (this.data.feeders.get(row.feeder_code)?.districtCodes ?? row.district_codes) : row.district_codes;
+    const n = await countCustomers(client, [...new Set(rows.flatMap(codesOf))]);
+    for (const row of rows) row.affected_customers = codesOf(row).reduce((sum, d) => sum + (n.get(d) ?? 0), 0);
   }
 }

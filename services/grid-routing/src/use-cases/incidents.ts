@@ -12,7 +12,10 @@ import type { RoutingContext } from './routing-context.ts';
 // writes the incident and its incidents.events records through the outbox.
 
 export { toIncident, type IncidentRow } from './incident-row.ts';
-export { IncidentBook, lockKey } from './incident-book.ts';
+export { IncidentBook } from './incident-book.ts';
+export { lockKey } from './incident-store.ts';
+export { inStormMode } from './set-storm.ts';
+export type { PlannedOutageLookup, PlannedWindow } from './routing-context.ts';
 
 /** Whether an incident's meters still report power off (filled by the meters use case). */
 export type MetersStillOff = (client: PoolClient, incidentId: string) => Promise<boolean>;

@@ -3,14 +3,14 @@ import type { Pool, PoolClient } from 'pg';
 import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, serializeEvent, Topics, type CreatePlannedOutageBody, type PlannedOutage } from '@griddispatch/contracts';
 import { enqueueOutbox, withTransaction } from '@griddispatch/db';
 import type { GridRoutingConfig } from '../config.ts';
+import { PLANNED_GRACE_MS } from './incident-book.ts';
+import type { PlannedOutageLookup, PlannedWindow } from './routing-context.ts';
 import { SCHEMA } from '../schema-migrations.ts';
 
 // Planned (计划停电) and temporary (临时停电) outages, DESIGN §10 rule 7: stored here, announced on
 // `outages.planned` (outbox, key: the outage id). Calls from its 台区 inside [start, end + grace]
-// join the outage's incident instead of dispatching a crew (plannedOutagesFor below).
+// join the outage's incident instead of dispatching a crew (plannedOutagesFor below, the incident book's hook).
 
-/** After the planned end, calls still join the outage's incident this long (late restoration). */
-export const PLANNED_GRACE_MS = 15 * 60_000;
 
 export type CreateOutcome =
   | { status: 'created' | 'existing'; outage: PlannedOutage }
@@ -150,19 +150,11 @@ export async function listPlannedOutages(pool: Pool, query: OutageQuery): Promis
   return rows.map(view);
 }
 
-/** A scheduled outage that covers a 台区 at some moment. */
-export interface PlannedWindow {
-  outageId: string;
-  districtCode: string;
-  start: Date;
-  end: Date;
-}
-
 /**
- * Rule 7's look-up, once per routed batch: the scheduled outages of these 台区 whose window
- * [start, end + PLANNED_GRACE_MS] meets [from, to]. `windowFor` then picks a call's outage in memory.
+ * Rule 7's look-up (RoutingContext.plannedOutages), asked once per routed batch by the incident
+ * book: the scheduled outages of these 台区 whose window [start, end + 15 min] meets [from, to].
  */
-export async function plannedOutagesFor(client: Pick<PoolClient, 'query'>, districtCodes: string[], from: Date, to: Date): Promise<PlannedWindow[]> {
+export const plannedOutagesFor: PlannedOutageLookup = async (client, districtCodes, from, to): Promise<PlannedWindow[]> => {
   if (districtCodes.length === 0) return [];
   const { rows } = await client.query<{ outage_id: string; district_code: string; starts_at: Date; ends_at: Date }>(
     `SELECT pd.outage_id, pd.district_code, pd.starts_at, pd.ends_at FROM routing.planned_outage_districts pd
@@ -170,11 +162,5 @@ export async function plannedOutagesFor(client: Pick<PoolClient, 'query'>, distr
       WHERE pd.district_code = ANY($1::text[]) AND pd.starts_at <= $3 AND pd.ends_at + $4 * interval '1 millisecond' >= $2`,
     [districtCodes, from, to, PLANNED_GRACE_MS],
   );
-  return rows.map((r) => ({ outageId: r.outage_id, districtCode: r.district_code, start: r.starts_at, end: r.ends_at }));
-}
-
-/** The outage whose window holds a call of `districtCode` at `at`, if any. */
-export function windowFor(windows: readonly PlannedWindow[], districtCode: string, at: Date): PlannedWindow | undefined {
-  const t = at.getTime();
-  return windows.find((w) => w.districtCode === districtCode && w.start.getTime() <= t && t <= w.end.getTime() + PLANNED_GRACE_MS);
-}
+  return rows.map((r) => ({ id: r.outage_id, districtCode: r.district_code, start: r.starts_at, end: r.ends_at }));
+};

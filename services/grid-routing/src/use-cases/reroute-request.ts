@@ -38,11 +38,11 @@ export async function rerouteRequest(ctx: RoutingContext, pool: Pool, requestId:
       await client.query('UPDATE routing.routed_requests SET reason = $2, updated_at = now() WHERE request_id = $1', [requestId, resolution.reason]);
       return { status: 'still_unroutable', reason: resolution.reason };
     }
-    const { incidentId, event } = await assign(ctx, client, data, request, resolution, { dutyAt: ctx.now() });
+    const { incidentId, role, event } = await assign(ctx, client, data, request, resolution, { dutyAt: ctx.now() });
     await client.query(
-      `UPDATE routing.routed_requests SET status = 'assigned', grid_id = $2, incident_id = $3, resolved_by = $4, reason = NULL, updated_at = now()
+      `UPDATE routing.routed_requests SET status = 'assigned', grid_id = $2, incident_id = $3, role = $4, resolved_by = $5, reason = NULL, updated_at = now()
         WHERE request_id = $1`,
-      [requestId, resolution.gridId, incidentId, resolution.resolvedBy],
+      [requestId, resolution.gridId, incidentId, role, resolution.resolvedBy],
     );
     return { status: 'assigned', gridId: resolution.gridId, resolvedBy: resolution.resolvedBy, incidentId, eventId: event.id };
   });

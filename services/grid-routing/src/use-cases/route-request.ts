@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import {
   buildEvent,
@@ -8,13 +7,16 @@ import {
   type CloudEvent,
   type CustomerClass,
   type DispatchAssignedV1,
+  type IncidentRole,
   type RequestReceivedV1,
   type Urgency,
 } from '@griddispatch/contracts';
 import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
 import { planFor } from '@griddispatch/sla';
 import { areaOf, chooseAssignees, contactsFor } from '../domain/directory.ts';
-import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
+import { maxUrgency } from '../domain/incident.ts';
+import { IncidentBook } from './incident-book.ts';
+import type { IncidentRow } from './incident-row.ts';
 import type { RoutingData } from '../routing-data.ts';
 import type { RoutingContext } from './routing-context.ts';
 import { SCHEMA } from '../schema-migrations.ts';
@@ -85,17 +87,14 @@ function resolveWith(data: RoutingData, request: RequestReceivedV1, customers: C
   return { ok: false, reason: tried.join('; '), registryClasses };
 }
 
-/** What the requests of one consumed batch share: read once, and their 台区 locked in one order. */
+/** What the requests of one consumed batch share: read once, and their feeders locked in one order. */
 export interface RoutingBatch {
   data: RoutingData;
   /** Requests already decided (before this batch, or earlier in it). */
   routed: Set<string>;
   resolutions: Map<string, Resolution>;
-  /** Locked in prepareBatch, with their incidents near the batch's calls read into memory. */
-  lockedDistricts: Set<string>;
-  incidents: Map<string, IncidentRow[]>;
-  /** Incidents opened or joined by the batch, written by finishBatch. */
-  touched: Map<string, IncidentRow>;
+  /** The incidents the batch's calls may open or join, locked and read in prepareBatch, written by finishBatch. */
+  book: IncidentBook;
   /** Written by finishBatch, in one statement each. */
   outbox: OutboxRecord[];
   decisions: RoutedRow[];
@@ -108,91 +107,62 @@ interface RoutedRow {
   reason: string | null;
   gridId: string | null;
   incidentId: string | null;
+  role: IncidentRole | null;
   resolvedBy: ResolvedBy | null;
   request: RequestReceivedV1;
   routedAt: Date;
 }
 
+/** The 台区 whose incidents a request may open or join: a fault call's, or the one of the incident it names. */
+function incidentDistrict(request: RequestReceivedV1, resolution: Resolution | undefined): string | null {
+  if (!resolution?.ok || !resolution.districtCode) return null;
+  return request.category === 'fault_repair' || request.incidentId ? resolution.districtCode : null;
+}
+
+/** Locks the feeders of the requests' 台区 (sorted) and reads the incidents they may open or join. */
+async function loadBook(ctx: RoutingContext, client: PoolClient, data: RoutingData, requests: readonly RequestReceivedV1[], resolutions: Map<string, Resolution>): Promise<IncidentBook> {
+  const book = new IncidentBook(ctx, data);
+  const districts = new Set<string>();
+  for (const r of requests) {
+    const d = incidentDistrict(r, resolutions.get(r.id));
+    if (d) districts.add(d);
+  }
+  const ids = [...new Set(requests.flatMap((r) => (r.incidentId ? [r.incidentId] : [])))];
+  if (districts.size > 0 || ids.length > 0) await book.loadForDistricts(client, [...districts], ids);
+  // Rule 7: 台区 without an open incident (or only a planned one) may be in a planned outage.
+  const unplanned = [...districts].filter((d) => book.openIn(d)?.origin !== 'call' && book.openIn(d)?.origin !== 'meter');
+  if (ctx.plannedOutages && unplanned.length > 0) {
+    const times = requests.map((r) => Date.parse(r.receivedAt));
+    book.setPlanned(await ctx.plannedOutages(client, unplanned, new Date(Math.min(...times)), new Date(Math.max(...times))));
+  }
+  return book;
+}
+
 /**
  * Reads a batch's routing decisions, customers and data version once each, resolves every request
- * in memory, takes the incident locks of all its fault calls' 台区 in sorted order — so batches on
- * different partitions queue behind each other instead of deadlocking — and reads the incidents
- * those calls may join.
+ * in memory, takes the incident locks of all its fault calls' feeders in sorted order — so batches
+ * on different partitions queue behind each other instead of deadlocking — and reads the
+ * incidents those calls may join or nest under.
  */
 export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requests: RequestReceivedV1[]): Promise<RoutingBatch> {
   const data = await ctx.data.current(client);
   const { rows } = await client.query<{ request_id: string }>('SELECT request_id FROM routing.routed_requests WHERE request_id = ANY($1::text[])', [
     requests.map((r) => r.id),
   ]);
-  const accounts = [...new Set(requests.flatMap((r) => (r.customer?.accountNo ? [r.customer.accountNo] : [])))];
+  const routed = new Set(rows.map((row) => row.request_id));
+  const accounts = [...new Set(requests.flatMap((r) => (r.customer?.accountNo && !routed.has(r.id) ? [r.customer.accountNo] : [])))];
   const customers = accounts.length > 0 ? await lookUpCustomers(client, accounts) : new Map<string, RegistryEntry>();
-  const resolutions = new Map(requests.map((r) => [r.id, resolveWith(data, r, customers)]));
-  const districts = new Set<string>();
-  for (const r of requests) {
-    const resolution = resolutions.get(r.id);
-    if (r.category === 'fault_repair' && resolution?.ok && resolution.districtCode) districts.add(resolution.districtCode);
-  }
-  const incidents = new Map<string, IncidentRow[]>();
-  if (districts.size > 0) {
-    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [
-      [...districts].sort(),
-    ]);
-    // Every incident a call of the batch could join: the open one of its 台区.
-    const found = await client.query<IncidentRow>(
-      `SELECT id, district_code, grid_id, opened_at, last_call_at, call_count, urgency FROM routing.incidents
-        WHERE district_code = ANY($1::text[]) AND kind = 'district' AND status NOT IN ('restored', 'closed')`,
-      [[...districts]],
-    );
-    for (const row of found.rows) incidents.set(row.district_code, [...(incidents.get(row.district_code) ?? []), row]);
-  }
-  return { data, routed: new Set(rows.map((row) => row.request_id)), resolutions, lockedDistricts: districts, incidents, touched: new Map(), outbox: [], decisions: [] };
+  const fresh = requests.filter((r) => !routed.has(r.id));
+  const resolutions = new Map(fresh.map((r) => [r.id, resolveWith(data, r, customers)]));
+  const book = await loadBook(ctx, client, data, fresh, resolutions);
+  return { data, routed, resolutions, book, outbox: [], decisions: [] };
 }
 
-interface IncidentRow {
-  id: string;
-  district_code: string;
-  grid_id: string;
-  opened_at: Date;
-  last_call_at: Date;
-  call_count: number;
-  urgency: Urgency;
-}
-
-/** joinIncident on the batch's incidents in memory: the same choice, written once at the end. */
-function joinBatchIncident(batch: RoutingBatch, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules): IncidentLink {
-  const own = batch.incidents.get(districtCode) ?? [];
-  let open: IncidentRow | undefined;
-  for (const row of own) {
-    if (!open || row.last_call_at > open.last_call_at) open = row;
-  }
-  if (open) {
-    open.call_count += 1;
-    open.urgency = maxUrgency(open.urgency, urgency, urgencyForCalls(open.call_count, rules));
-    if (at > open.last_call_at) open.last_call_at = at;
-    batch.touched.set(open.id, open);
-    return { incidentId: open.id, incidentSize: open.call_count, urgency: open.urgency };
-  }
-  const row: IncidentRow = { id: randomUUID(), district_code: districtCode, grid_id: gridId, opened_at: at, last_call_at: at, call_count: 1, urgency: maxUrgency(urgency, urgencyForCalls(1, rules)) };
-  batch.incidents.set(districtCode, [...own, row]);
-  batch.touched.set(row.id, row);
-  return { incidentId: row.id, incidentSize: 1, urgency: row.urgency };
-}
-
-async function writeIncidents(client: PoolClient, rows: IncidentRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const col = <T>(pick: (row: IncidentRow) => T) => rows.map(pick);
-  await client.query(
-    `INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, call_count, urgency, district_codes)
-     SELECT *, ARRAY[d] FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::text[]) AS u(i, d)
-     ON CONFLICT (id) DO UPDATE SET call_count = EXCLUDED.call_count, urgency = EXCLUDED.urgency, last_call_at = EXCLUDED.last_call_at`,
-    [col((r) => r.id), col((r) => r.district_code), col((r) => r.grid_id), col((r) => r.opened_at), col((r) => r.last_call_at), col((r) => r.call_count), col((r) => r.urgency)],
-  );
-}
-
-/** The batch's dispatch events and routing decisions, one statement each. */
+/** The batch's incidents, dispatch events and routing decisions, one statement each. */
 export async function finishBatch(client: PoolClient, batch: RoutingBatch): Promise<void> {
-  await writeIncidents(client, [...batch.touched.values()]);
-  await enqueueOutbox(client, SCHEMA, batch.outbox);
+  const incidentEvents: OutboxRecord[] = [];
+  await batch.book.flush(client, incidentEvents);
+  await enqueueOutbox(client, SCHEMA, [...incidentEvents, ...batch.outbox]);
   await writeDecisions(client, batch.decisions);
 }
 
@@ -200,8 +170,8 @@ async function writeDecisions(client: PoolClient, rows: RoutedRow[]): Promise<vo
   if (rows.length === 0) return;
   const col = <T>(pick: (row: RoutedRow) => T) => rows.map(pick);
   await client.query(
-    `INSERT INTO routing.routed_requests (request_id, event_id, status, reason, grid_id, incident_id, resolved_by, request, routed_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::timestamptz[])`,
+    `INSERT INTO routing.routed_requests (request_id, event_id, status, reason, grid_id, incident_id, role, resolved_by, request, routed_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::timestamptz[])`,
     [
       col((r) => r.requestId),
       col((r) => r.eventId),
@@ -209,6 +179,7 @@ async function writeDecisions(client: PoolClient, rows: RoutedRow[]): Promise<vo
       col((r) => r.reason),
       col((r) => r.gridId),
       col((r) => r.incidentId),
+      col((r) => r.role),
       col((r) => r.resolvedBy),
       col((r) => JSON.stringify(r.request)),
       col((r) => r.routedAt),
@@ -216,44 +187,44 @@ async function writeDecisions(client: PoolClient, rows: RoutedRow[]): Promise<vo
   );
 }
 
-interface IncidentLink {
+export interface IncidentLink {
   incidentId: string;
-  incidentSize: number;
+  /** Calls in the incident so far (absent while it has none: an incident's own work order). */
+  incidentSize: number | undefined;
   urgency: Urgency;
+  role: IncidentRole;
+  etr: string;
 }
 
 /**
- * Trouble-call grouping: a fault call joins the 台区's incident whose latest call lies within the
- * window, else opens a new one. Serialised per 台区 with a transaction-scoped advisory lock, so
- * concurrent calls from one 台区 on different partitions cannot open two incidents.
+ * The incident rules of a routed request (DESIGN §10): a request naming its incident becomes that
+ * incident's primary (rule 2); a fault call joins its 台区's open incident whatever its age, as
+ * `merged`, or opens one and is its primary — unless it opens under an open feeder incident, whose
+ * work order carries the crew (rules 1 and 4), or inside a planned outage's window, whose incident
+ * has no work order at all (rule 7; a planned incident past its window is closed first).
  */
-async function joinIncident(client: PoolClient, districtCode: string, gridId: string, at: Date, urgency: Urgency, rules: GroupingRules): Promise<IncidentLink> {
-  await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || $1, 0))", [districtCode]);
-  const { rows } = await client.query<{ id: string; last_call_at: Date; call_count: number; urgency: Urgency }>(
-    `SELECT id, last_call_at, call_count, urgency FROM routing.incidents
-      WHERE district_code = $1 AND kind = 'district' AND status NOT IN ('restored', 'closed')`,
-    [districtCode],
-  );
-  const open = rows[0];
-  if (open) {
-    const calls = open.call_count + 1;
-    const raised = maxUrgency(open.urgency, urgency, urgencyForCalls(calls, rules));
-    await client.query('UPDATE routing.incidents SET call_count = $2, urgency = $3, last_call_at = greatest(last_call_at, $4) WHERE id = $1', [
-      open.id,
-      calls,
-      raised,
-      at,
-    ]);
-    return { incidentId: open.id, incidentSize: calls, urgency: raised };
+function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestReceivedV1, districtCode: string | null, gridId: string, at: Date): IncidentLink | null {
+  const named = request.incidentId ? book.get(request.incidentId) : undefined;
+  if (named) {
+    const role: IncidentRole = book.assignPrimary(named, request.id) ? 'primary' : 'merged';
+    return { incidentId: named.id, incidentSize: named.call_count > 0 ? named.call_count : undefined, urgency: named.urgency, role, etr: etrOf(named) };
   }
-  const id = randomUUID();
-  const level = maxUrgency(urgency, urgencyForCalls(1, rules));
-  await client.query(
-    'INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, call_count, urgency) VALUES ($1, $2, $3, $4, $4, 1, $5)',
-    [id, districtCode, gridId, at, level],
-  );
-  return { incidentId: id, incidentSize: 1, urgency: level };
+  if (request.category !== 'fault_repair' || !districtCode) return null;
+  const rules = { windowMs: ctx.config.incidentWindowMs, urgentCalls: ctx.config.incidentUrgentCalls, criticalCalls: ctx.config.incidentCriticalCalls };
+  let row = book.openIn(districtCode);
+  if (row && book.endPlannedIfOver(row, at)) row = undefined;
+  if (!row) {
+    const planned = book.plannedAt(districtCode, at);
+    row = planned
+      ? book.open({ districtCode, gridId, origin: 'planned', at, urgency: request.urgency, primaryRequestId: null, plannedOutageId: planned.id, etr: planned.end })
+      : book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
+  }
+  book.addCall(row, at, request.urgency, rules);
+  const role: IncidentRole = row.primary_request_id === request.id ? 'primary' : 'merged';
+  return { incidentId: row.id, incidentSize: row.call_count, urgency: row.urgency, role, etr: etrOf(row) };
 }
+
+const etrOf = (row: IncidentRow) => (row.etr ?? row.opened_at).toISOString();
 
 function outboxRecord(topic: string, key: string, event: CloudEvent): OutboxRecord {
   const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
@@ -269,7 +240,16 @@ export interface AssignOptions {
   batch?: RoutingBatch | undefined;
 }
 
-/** Builds the assignment for a resolved request and writes the incident and outbox rows. */
+export interface Assignment {
+  incidentId: string | null;
+  role: IncidentRole | null;
+  event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>;
+}
+
+/**
+ * Builds the assignment for a resolved request, opening or joining its incident. Outside a
+ * consumed batch (a re-route) it locks, reads and writes the incident itself.
+ */
 export async function assign(
   ctx: RoutingContext,
   client: PoolClient,
@@ -277,20 +257,15 @@ export async function assign(
   request: RequestReceivedV1,
   resolution: Extract<Resolution, { ok: true }>,
   options: AssignOptions,
-): Promise<{ incidentId: string | null; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> }> {
+): Promise<Assignment> {
   const { directory } = data;
   const grid = directory.grids.get(resolution.gridId);
   if (!grid) throw new Error(`grid ${resolution.gridId} resolved by the index is missing from the directory`);
   const receivedAt = new Date(request.receivedAt);
   const classes = [...new Set([...(request.customer?.classes ?? []), ...resolution.registryClasses])].sort() as CustomerClass[];
 
-  let incident: IncidentLink | null = null;
-  if (request.category === 'fault_repair' && resolution.districtCode) {
-    const rules = { windowMs: ctx.config.incidentWindowMs, urgentCalls: ctx.config.incidentUrgentCalls, criticalCalls: ctx.config.incidentCriticalCalls };
-    incident = options.batch?.lockedDistricts.has(resolution.districtCode)
-      ? joinBatchIncident(options.batch, resolution.districtCode, grid.id, receivedAt, request.urgency, rules)
-      : await joinIncident(client, resolution.districtCode, grid.id, receivedAt, request.urgency, rules);
-  }
+  const book = options.batch?.book ?? (await loadBook(ctx, client, data, [request], new Map([[request.id, resolution]])));
+  const incident = linkIncident(ctx, book, request, incidentDistrict(request, resolution), grid.id, receivedAt);
   const urgency = maxUrgency(request.urgency, incident?.urgency ?? 'normal');
   const sla = planFor(ctx.policy, { category: request.category, customerClasses: classes, urgency, areaType: grid.areaType, gridId: grid.id }, receivedAt);
   const area = areaOf(directory, grid.id);
@@ -305,7 +280,8 @@ export async function assign(
     customerClasses: classes,
     homeVisit: classes.includes('vulnerable'),
     incidentId: incident?.incidentId ?? null,
-    ...(incident ? { incidentSize: incident.incidentSize } : {}),
+    ...(incident?.incidentSize ? { incidentSize: incident.incidentSize } : {}),
+    ...(incident ? { role: incident.role, etr: incident.etr } : {}),
     urgency,
     sla,
   };
@@ -317,8 +293,14 @@ export async function assign(
     time: ctx.now(),
     traceparent: options.traceparent,
   });
-  await emit(client, options.batch, outboxRecord(Topics.dispatchAssigned, grid.id, event));
-  return { incidentId: incident?.incidentId ?? null, event };
+  const record = outboxRecord(Topics.dispatchAssigned, grid.id, event);
+  if (options.batch) options.batch.outbox.push(record);
+  else {
+    const records: OutboxRecord[] = [];
+    await book.flush(client, records, options.traceparent);
+    await enqueueOutbox(client, SCHEMA, [...records, record]);
+  }
+  return { incidentId: incident?.incidentId ?? null, role: incident?.role ?? null, event };
 }
 
 export async function emitUnroutable(
@@ -348,34 +330,30 @@ async function emit(client: PoolClient, batch: RoutingBatch | undefined, record:
 
 /**
  * Routes one received request inside the caller's transaction (the consumer has already recorded
- * the event id in the inbox there). A request this service already decided — e.g. re-published
- * under a new event id — is left alone: it emits nothing new. Deliveries of one request share its
- * partition (key = request id) and are handled one after the other; should two ever race, the
- * routed_requests primary key fails the second transaction and its retry finds the decision.
+ * the event id in the inbox there); without a batch it is a batch of one. A request this service
+ * already decided — e.g. re-published under a new event id — is left alone: it emits nothing new.
+ * Deliveries of one request share its partition (key = request id) and are handled one after the
+ * other; should two ever race, the routed_requests primary key fails the second transaction and
+ * its retry finds the decision.
  */
 export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta, batch?: RoutingBatch): Promise<RouteOutcome> {
-  if (batch) {
-    if (batch.routed.has(request.id)) return { status: 'duplicate' };
-    batch.routed.add(request.id);
-  } else {
-    const existing = await client.query('SELECT 1 FROM routing.routed_requests WHERE request_id = $1', [request.id]);
-    if (existing.rowCount) return { status: 'duplicate' };
+  if (!batch) {
+    const own = await prepareBatch(ctx, client, [request]);
+    const outcome = await routeRequest(ctx, client, request, meta, own);
+    await finishBatch(client, own);
+    return outcome;
   }
-  const data = batch?.data ?? (await ctx.data.current(client));
-  const resolution = batch?.resolutions.get(request.id) ?? (await resolveRequest(client, data, request));
+  if (batch.routed.has(request.id)) return { status: 'duplicate' };
+  batch.routed.add(request.id);
+  const resolution = batch.resolutions.get(request.id) ?? (await resolveRequest(client, batch.data, request));
   const routedAt = ctx.now();
   const decided = { requestId: request.id, eventId: meta.eventId, request, routedAt };
   if (!resolution.ok) {
     const event = await emitUnroutable(ctx, client, request, resolution.reason, meta.traceparent, batch);
-    await recordDecision(client, batch, { ...decided, status: 'unroutable', reason: resolution.reason, gridId: null, incidentId: null, resolvedBy: null });
+    batch.decisions.push({ ...decided, status: 'unroutable', reason: resolution.reason, gridId: null, incidentId: null, role: null, resolvedBy: null });
     return { status: 'unroutable', reason: resolution.reason, event };
   }
-  const { incidentId, event } = await assign(ctx, client, data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent, batch });
-  await recordDecision(client, batch, { ...decided, status: 'assigned', reason: null, gridId: resolution.gridId, incidentId, resolvedBy: resolution.resolvedBy });
+  const { incidentId, role, event } = await assign(ctx, client, batch.data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent, batch });
+  batch.decisions.push({ ...decided, status: 'assigned', reason: null, gridId: resolution.gridId, incidentId, role, resolvedBy: resolution.resolvedBy });
   return { status: 'assigned', gridId: resolution.gridId, incidentId, event };
-}
-
-async function recordDecision(client: PoolClient, batch: RoutingBatch | undefined, row: RoutedRow): Promise<void> {
-  if (batch) batch.decisions.push(row);
-  else await writeDecisions(client, [row]);
 }
