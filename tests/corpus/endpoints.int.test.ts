@@ -73,6 +73,8 @@ const base12345 = {
 };
 const baseOpen311: Record<string, string> = { service_code: 'fault_repair', lat: '30.71', long: '114.52', description: '停电', 'attribute[external_id]': 'CORPUS-311-1' };
 const baseSubscription = { url: 'https://integrator.example.com/hooks', events: ['sla.breached'] };
+const meterEvent = (over: Record<string, unknown> = {}) => ({ eventId: 'CORPUS-M-1', kind: 'power_off', meterId: 'M-CORPUS-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString(), ...over });
+const baseMeterEvents = { source: 'hes-corpus', events: [meterEvent()] };
 
 const json = (value: unknown) => JSON.stringify(value);
 const form = (fields: Record<string, string | string[]>) => {
@@ -139,6 +141,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'GET /v1/incidents/:id': { method: 'GET', url: `/v1/incidents/${UNKNOWN_UUID}`, key: KEYS.reader, wrongScope: KEYS.integrator },
   'PUT /v1/incidents/:id/etr': { method: 'PUT', url: `/v1/incidents/${UNKNOWN_UUID}/etr`, key: KEYS.field, wrongScope: KEYS.reader, payload: json({ etr: '2026-11-24T08:00:00Z', by: 'desk' }) },
   'PUT /v1/storm': { method: 'PUT', url: '/v1/storm', key: KEYS.admin, wrongScope: KEYS.field, payload: json({ gridIds: 'all', active: false }) },
+  'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
 };
 
 type Body = Omit<Case, 'method' | 'url' | 'key'> & { url?: Case['url']; key?: string | null };
@@ -439,6 +442,19 @@ add('PUT /v1/storm', [
   bad('unknown field', json({ gridIds: 'all', active: true, until: '2026-11-25T00:00:00Z' }), 400, 'validation_failed'),
   bad('grid id with a NUL byte', json({ gridIds: ['HH-G03'], active: true }).replace('HH-G03', 'HH\\u0000G03'), 400, 'invalid_text'),
   { name: 'text/plain body', payload: json({ gridIds: 'all', active: false }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+const meterEvents = (events: unknown[]) => json({ ...baseMeterEvents, events });
+add('POST /v1/meter-events', [
+  bad('truncated JSON', json(baseMeterEvents).slice(0, 20), 400, 'invalid_json'),
+  bad('JSON null', 'null', 400, 'validation_failed'),
+  bad('no events', meterEvents([]), 400, 'validation_failed'),
+  bad('1,001 events', meterEvents(Array.from({ length: 1001 }, (_, i) => meterEvent({ eventId: `CORPUS-M-${i}` }))), 400, 'validation_failed'),
+  bad('unknown kind', meterEvents([meterEvent({ kind: 'flicker' })]), 400, 'validation_failed'),
+  bad('meter id with a bidi override', meterEvents([meterEvent({ meterId: 'M-1\u202e' })]), 400),
+  bad('unknown field', meterEvents([meterEvent({ voltage: 0 })]), 400, 'validation_failed'),
+  bad('event 10 minutes in the future, after a good one', meterEvents([meterEvent(), meterEvent({ eventId: 'CORPUS-M-2', at: new Date(Date.now() + 600_000).toISOString() })]), 422, 'event_time_out_of_range'),
+  bad('event 8 days old', meterEvents([meterEvent({ at: new Date(Date.now() - 8 * 86_400_000).toISOString() })]), 422, 'event_time_out_of_range'),
+  bad('body over the size limit (1 MiB)', json({ ...baseMeterEvents, padding: 'x'.repeat(1100 * 1024) }), 413, 'payload_too_large'),
+  { name: 'text/plain body', payload: json(baseMeterEvents), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
 ]);
 
 async function snapshot(): Promise<Record<string, number>> {

@@ -6,6 +6,7 @@ import {
   type DispatchAssignedV1,
   type DispatchUnroutableV1,
   type EventType,
+  type IncidentEventV1,
   type RequestReceivedV1,
   type SlaBreachedV1,
   type SlaWarningV1,
@@ -78,7 +79,41 @@ export function breachedData(workOrderId: string, level = 1): SlaBreachedV1 {
   return { workOrderId, gridId: GRID.id, policy: 'aquaculture-circle', stage: 'arrive', deadline: at(-1), latenessMs: 60_000, level, notify: ['supervisor'], late: false };
 }
 
-export type CorpusEventType = Extract<EventType, `cn.griddispatch.${'request' | 'dispatch' | 'workorder' | 'sla'}.${string}`>;
+/**
+ * An incident as grid-routing publishes it after a change (`incident.updated`: an opening
+ * without a call would also open a work order in intake, which the corpus does not count on).
+ * `callCount` varies with `level`, `updatedAt` with it too, so each valid event is the newest.
+ */
+export function incidentData(id: string, level = 1): IncidentEventV1 {
+  const updatedAt = new Date(Date.parse('2026-12-01T00:00:00.000Z') + level * 1000).toISOString();
+  return {
+    id,
+    status: 'dispatched',
+    origin: 'call',
+    kind: 'district',
+    gridId: GRID.id,
+    feederCode: 'HH-F03',
+    districtCodes: ['HH-TQ-017'],
+    parentId: null,
+    childIds: [],
+    callCount: level,
+    affectedCustomers: 86,
+    urgency: 'urgent',
+    openedAt: '2026-12-01T00:00:00.000Z',
+    etr: at(120),
+    etrSource: 'policy',
+    primaryRequestId: null,
+    plannedOutageId: null,
+    restoredAt: null,
+    restorationUnconfirmed: false,
+    updatedAt,
+    change: 'calls',
+  };
+}
+
+export type CorpusEventType =
+  | Extract<EventType, `cn.griddispatch.${'request' | 'dispatch' | 'workorder' | 'sla'}.${string}`>
+  | 'cn.griddispatch.incident.updated.v1';
 
 const SOURCE: Record<CorpusEventType, 'intake' | 'grid-routing' | 'sla-timer'> = {
   'cn.griddispatch.request.received.v1': 'intake',
@@ -87,9 +122,10 @@ const SOURCE: Record<CorpusEventType, 'intake' | 'grid-routing' | 'sla-timer'> =
   'cn.griddispatch.workorder.updated.v1': 'intake',
   'cn.griddispatch.sla.warning.v1': 'sla-timer',
   'cn.griddispatch.sla.breached.v1': 'sla-timer',
+  'cn.griddispatch.incident.updated.v1': 'grid-routing',
 };
 
-/** A valid event of `type` about `workOrderId`, as its producer would build it. */
+/** A valid event of `type` about `workOrderId` (for an incident event: the incident's id), as its producer would build it. */
 export function validEvent(type: CorpusEventType, workOrderId: string, options: { id?: string; level?: number } = {}): CloudEvent {
   const data = (() => {
     switch (type) {
@@ -105,6 +141,8 @@ export function validEvent(type: CorpusEventType, workOrderId: string, options: 
         return warningData(workOrderId);
       case 'cn.griddispatch.sla.breached.v1':
         return breachedData(workOrderId, options.level);
+      case 'cn.griddispatch.incident.updated.v1':
+        return incidentData(workOrderId, options.level);
     }
   })();
   return buildEvent({ type, source: SOURCE[type], subject: workOrderId, data: data as never, ...(options.id ? { id: options.id } : {}) });

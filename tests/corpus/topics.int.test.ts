@@ -47,7 +47,14 @@ type Consumer = 'intake' | 'grid-routing' | 'sla-timer' | 'notification';
 type Outcome = 'dlq' | 'applied' | 'already-applied';
 
 /** The topics whose hostile corpus is sent (the outage topics join as their consumers land). */
-type CorpusTopic = typeof Topics.requestsReceived | typeof Topics.workordersEvents | typeof Topics.dispatchAssigned | typeof Topics.dispatchUnroutable | typeof Topics.slaWarnings | typeof Topics.slaBreaches;
+type CorpusTopic =
+  | typeof Topics.requestsReceived
+  | typeof Topics.workordersEvents
+  | typeof Topics.dispatchAssigned
+  | typeof Topics.dispatchUnroutable
+  | typeof Topics.slaWarnings
+  | typeof Topics.slaBreaches
+  | typeof Topics.incidentsEvents;
 
 const CONSUMERS: Record<CorpusTopic, Consumer[]> = {
   [Topics.requestsReceived]: ['grid-routing'],
@@ -56,6 +63,8 @@ const CONSUMERS: Record<CorpusTopic, Consumer[]> = {
   [Topics.dispatchUnroutable]: ['intake', 'notification'],
   [Topics.slaWarnings]: ['intake', 'notification'],
   [Topics.slaBreaches]: ['intake', 'notification'],
+  // sla-timer and notification join here when they consume incidents (DESIGN §10).
+  [Topics.incidentsEvents]: ['intake'],
 };
 
 const TYPE_OF: Record<CorpusTopic, CorpusEventType> = {
@@ -65,6 +74,7 @@ const TYPE_OF: Record<CorpusTopic, CorpusEventType> = {
   [Topics.dispatchUnroutable]: 'cn.griddispatch.dispatch.unroutable.v1',
   [Topics.slaWarnings]: 'cn.griddispatch.sla.warning.v1',
   [Topics.slaBreaches]: 'cn.griddispatch.sla.breached.v1',
+  [Topics.incidentsEvents]: 'cn.griddispatch.incident.updated.v1',
 };
 
 /** A valid event of another topic that this topic's consumers would otherwise act on. */
@@ -75,6 +85,7 @@ const MISROUTED: Record<CorpusTopic, CorpusEventType> = {
   [Topics.dispatchUnroutable]: 'cn.griddispatch.dispatch.assigned.v1',
   [Topics.slaWarnings]: 'cn.griddispatch.sla.breached.v1',
   [Topics.slaBreaches]: 'cn.griddispatch.sla.warning.v1',
+  [Topics.incidentsEvents]: 'cn.griddispatch.dispatch.assigned.v1',
 };
 
 const SQL_WORK_ORDER = "'; DROP TABLE intake.requests; DROP TABLE sla_timer.timers; --";
@@ -161,7 +172,7 @@ beforeAll(async () => {
     );
   };
   await Promise.all([
-    collect(readerBus, [Topics.workordersEvents, Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaWarnings, Topics.slaBreaches]),
+    collect(readerBus, [Topics.workordersEvents, Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents]),
     collect(routingReaderBus, [Topics.requestsReceived]),
   ]);
 
@@ -198,7 +209,8 @@ function corpusFor(topic: CorpusTopic): Entry[] {
   const key = topic === Topics.dispatchAssigned ? 'HH-G03' : `corpus-${topic}`;
   const all = (outcome: Outcome) => Object.fromEntries(consumers.map((c) => [c, outcome])) as Partial<Record<Consumer, Outcome>>;
   let n = 0;
-  const workOrder = () => (topic === Topics.requestsReceived ? randomUUID() : knownWorkOrders[n % knownWorkOrders.length]!);
+  // Incident events are about incidents, whose ids grid-routing issues (no work order's).
+  const workOrder = () => (topic === Topics.requestsReceived ? randomUUID() : topic === Topics.incidentsEvents ? `INC-CORPUS-${n}` : knownWorkOrders[n % knownWorkOrders.length]!);
   const entries: Entry[] = [];
   const push = (name: string, value: Buffer | null, outcomes: Partial<Record<Consumer, Outcome>>, ids: { eventId?: string; workOrderId?: string } = {}) => {
     entries.push({ topic, tag: `${topic}#${entries.length}`, name, key, value, outcomes, ...ids });
@@ -321,6 +333,12 @@ describe('bad-input corpus on every consumed topic', () => {
     expect((await db.pool.query('SELECT id FROM intake.requests')).rowCount).toBe(knownWorkOrders.length);
     const breaches = await db.pool.query<{ level: number }>("SELECT (b->>'level')::int AS level FROM intake.requests, jsonb_array_elements(breaches) b");
     expect(breaches.rows.map((r) => r.level)).not.toContain(DUPLICATE_LEVEL);
+
+    // intake's incidents: the snapshot of each incident an applied event was about, none with the
+    // duplicate's content; no work order was opened for them (incident.updated opens none).
+    const incidentIds = await db.pool.query<{ id: string; call_count: number }>('SELECT id, call_count FROM intake.incidents');
+    expect(sorted(new Set(incidentIds.rows.map((r) => r.id)))).toEqual(sorted(expectedIds(corpus.get(Topics.incidentsEvents)!, 'intake', (e) => e.workOrderId)));
+    expect(incidentIds.rows.map((r) => r.call_count)).not.toContain(DUPLICATE_LEVEL);
 
     // grid-routing: one decision per applied request, none for the others.
     const routed = await db.pool.query<{ request_id: string; event_id: string }>('SELECT request_id, event_id FROM routing.routed_requests');

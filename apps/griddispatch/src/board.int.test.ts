@@ -225,6 +225,111 @@ describe('dispatch board in Chromium', () => {
     expect(await page.locator('#conn-text').textContent()).toBe('实时');
   });
 
+  it('shows incidents above the work orders: size, status, ETR, and 台区 incidents under their feeder incident, live', async () => {
+    const hh3 = grids.find((g) => g.id === 'HH-G03')!;
+    const [d1, d2, d3] = hh3.districts;
+    const now = Date.now();
+    const iso = (ms: number) => new Date(now + ms).toISOString();
+    const incident = (over: Partial<EventData<typeof EventTypeName.incidentOpened>>): EventData<typeof EventTypeName.incidentOpened> => ({
+      id: 'INC-BOARD-1',
+      status: 'dispatched',
+      origin: 'call',
+      kind: 'district',
+      gridId: 'HH-G03',
+      feederCode: 'HH-F03',
+      districtCodes: [d1!],
+      parentId: null,
+      childIds: [],
+      callCount: 1,
+      affectedCustomers: 10,
+      urgency: 'urgent',
+      openedAt: iso(-600_000),
+      etr: iso(2 * 3_600_000),
+      etrSource: 'policy',
+      // A primary already (the call that opened it): no work order of the incident's own.
+      primaryRequestId: '7a6c1f4e-1111-4222-8333-944455556666',
+      plannedOutageId: null,
+      restoredAt: null,
+      restorationUnconfirmed: false,
+      updatedAt: iso(-600_000),
+      change: 'opened',
+      ...over,
+    });
+    const publish = async (type: typeof EventTypeName.incidentOpened | typeof EventTypeName.incidentUpdated | typeof EventTypeName.incidentRestored, data: EventData<typeof EventTypeName.incidentOpened>) => {
+      const event = buildEvent({ type, source: 'grid-routing', subject: data.id, data });
+      await bus.publish(Topics.incidentsEvents, [{ key: data.id, value: serializeEvent(event) }]);
+    };
+    const incidentRow = (id: string) => page.locator(`#incident-rows tr[data-incident="${id}"]`);
+
+    await publish(EventTypeName.incidentOpened, incident({ id: 'INC-BOARD-1', districtCodes: [d1!], callCount: 5, affectedCustomers: 120 }));
+    await publish(EventTypeName.incidentOpened, incident({ id: 'INC-BOARD-2', districtCodes: [d2!], callCount: 2, affectedCustomers: 45, status: 'open' }));
+    await incidentRow('INC-BOARD-2').waitFor({ timeout: 5000 });
+    expect(await page.locator('#incidents-panel').isVisible()).toBe(true);
+    const cells = await incidentRow('INC-BOARD-1').locator('td').allTextContents();
+    expect(cells[0]).toContain('INC-BOARD-1');
+    expect(cells.slice(1, 5)).toEqual(['已派单', d1, '5', '120']);
+    const etr = new Date(now + 2 * 3_600_000).toLocaleTimeString('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    expect(cells[5]).toContain(etr);
+
+    // A third 台区 faults: grid-routing nests the three under a feeder incident, whose row leads with its children under it.
+    const children = ['INC-BOARD-1', 'INC-BOARD-2', 'INC-BOARD-3'];
+    await publish(EventTypeName.incidentOpened, incident({ id: 'INC-BOARD-F', kind: 'feeder', districtCodes: [d1!, d2!, d3!], childIds: children, callCount: 0, affectedCustomers: 200, openedAt: iso(-1000), updatedAt: iso(-1000) }));
+    await publish(EventTypeName.incidentUpdated, incident({ id: 'INC-BOARD-1', districtCodes: [d1!], callCount: 6, affectedCustomers: 120, parentId: 'INC-BOARD-F', updatedAt: iso(-900), change: 'nested' }));
+    await publish(EventTypeName.incidentUpdated, incident({ id: 'INC-BOARD-2', districtCodes: [d2!], callCount: 2, affectedCustomers: 45, status: 'open', parentId: 'INC-BOARD-F', updatedAt: iso(-900), change: 'nested' }));
+    await publish(EventTypeName.incidentOpened, incident({ id: 'INC-BOARD-3', districtCodes: [d3!], callCount: 1, affectedCustomers: 35, parentId: 'INC-BOARD-F', primaryRequestId: null, status: 'open', openedAt: iso(-800), updatedAt: iso(-800) }));
+    await incidentRow('INC-BOARD-3').waitFor({ timeout: 5000 });
+    await expect.poll(() => incidentRow('INC-BOARD-1').locator('td').nth(3).textContent(), { timeout: 5000 }).toBe('6');
+    const order = async () => page.locator('#incident-rows tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-incident')}${r.classList.contains('child') ? ' ↳' : ''}`));
+    await expect.poll(order, { timeout: 5000 }).toEqual(['INC-BOARD-F', 'INC-BOARD-3 ↳', 'INC-BOARD-1 ↳', 'INC-BOARD-2 ↳']);
+    expect(await incidentRow('INC-BOARD-F').locator('.kind').textContent()).toBe('馈线 HH-F03');
+    expect(await page.locator('#incident-count').textContent()).toBe('4');
+
+    // Power back on one 台区: its row leaves; the rest stay.
+    await publish(EventTypeName.incidentRestored, incident({ id: 'INC-BOARD-2', districtCodes: [d2!], status: 'restored', parentId: 'INC-BOARD-F', restoredAt: iso(0), updatedAt: iso(0), change: 'status' }));
+    await incidentRow('INC-BOARD-2').waitFor({ state: 'detached', timeout: 5000 });
+    expect(await order()).toEqual(['INC-BOARD-F', 'INC-BOARD-3 ↳', 'INC-BOARD-1 ↳']);
+
+    // A later call from 台区 d1 is merged into INC-BOARD-1 (grid-routing's dispatch.assigned with
+    // role merged): its row says so and shows the incident's ETR instead of a countdown; when the
+    // incident is restored, the merged call is resolved with it and leaves the board.
+    const call = await postRequest(d1!, { description: '又一户停电' });
+    const view = await assigned(call);
+    const merged: EventData<typeof EventTypeName.dispatchAssigned> = {
+      workOrderId: call,
+      request: { id: call, source: view.source, externalId: view.externalId, category: view.category, receivedAt: view.receivedAt, urgency: 'normal', location: { districtCode: d1! } },
+      grid: { ...view.grid!, areaType: 'rural' },
+      resolvedBy: 'district',
+      districtCode: d1!,
+      assignees: view.assignees,
+      contacts: [],
+      customerClasses: ['resident'],
+      homeVisit: false,
+      incidentId: 'INC-BOARD-1',
+      incidentSize: 7,
+      role: 'merged',
+      etr: iso(2 * 3_600_000),
+      urgency: 'normal',
+      sla: { policy: view.sla!.policy, deadlines: view.sla!.deadlines, warnBeforeMs: null, escalation: [], calendar: null },
+    };
+    await bus.publish(Topics.dispatchAssigned, [{ key: view.grid!.id, value: serializeEvent(buildEvent({ type: EventTypeName.dispatchAssigned, source: 'grid-routing', subject: call, data: merged })) }]);
+    await expect.poll(() => row(call).locator('td').nth(2).textContent(), { timeout: 5000 }).toBe('已派单 并入事件');
+    expect(await row(call).locator('td').nth(4).textContent()).toBe(`预计复电${etr}`);
+    await publish(EventTypeName.incidentRestored, incident({ id: 'INC-BOARD-1', districtCodes: [d1!], status: 'restored', parentId: 'INC-BOARD-F', callCount: 7, restoredAt: iso(1000), updatedAt: iso(1000), change: 'status' }));
+    await row(call).waitFor({ state: 'detached', timeout: 5000 });
+    expect(((await api('GET', `/v1/requests/${call}`)) as RequestView).status).toBe('resolved');
+    await incidentRow('INC-BOARD-1').waitFor({ state: 'detached', timeout: 5000 });
+
+    // A board of another grid shows none of them; a reload rebuilds the panel from the snapshot.
+    await page.selectOption('#grid-filter', 'TC-G01');
+    await expect.poll(() => page.locator('#incident-rows tr').count(), { timeout: 5000 }).toBe(0);
+    expect(await page.locator('#incidents-panel').isVisible()).toBe(false);
+    await page.selectOption('#grid-filter', '');
+    await expect.poll(order, { timeout: 5000 }).toEqual(['INC-BOARD-F', 'INC-BOARD-3 ↳']);
+    await page.reload();
+    await page.waitForSelector('body[data-state="live"]', { timeout: 15_000 });
+    await expect.poll(order, { timeout: 5000 }).toEqual(['INC-BOARD-F', 'INC-BOARD-3 ↳']);
+  });
+
   it('renders a screenshot that is a real board, not a blank page', async () => {
     // A busier board for the picture: a warning and open work in several grids.
     const warned = await postRequest(districtOf('HH-G05'), { customer: { classes: ['cold_storage'] } });

@@ -12,6 +12,7 @@ import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { boardRoutes } from './routes/board.routes.ts';
 import { intakeRetention } from './retention.ts';
+import { meterEventsRoutes } from './routes/meter-events.routes.ts';
 import { open311Routes } from './routes/open311.routes.ts';
 import { requestsRoutes } from './routes/requests.routes.ts';
 import { workOrderRoutes } from './routes/work-orders.routes.ts';
@@ -78,12 +79,22 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     labelNames: ['channel', 'result'] as const,
     registers: [],
   });
+  const meterEventsTotal = new Counter({
+    name: 'griddispatch_intake_meter_events_total',
+    help: 'Meter events stored and published (accepted), or recognised by (source, eventId) as stored before (duplicate)',
+    labelNames: ['result'] as const,
+    registers: [],
+  });
   const ctx: IntakeContext = {
     pool: deps.pool,
     logger,
     now: deps.now ?? (() => new Date()),
     requestWriter: createRequestWriter(deps.pool, logger),
     onAccepted: (channel, duplicate) => requestsTotal.inc({ channel, result: duplicate ? 'duplicate' : 'accepted' }),
+    onMeterEvents: (accepted, duplicates) => {
+      meterEventsTotal.inc({ result: 'accepted' }, accepted);
+      meterEventsTotal.inc({ result: 'duplicate' }, duplicates);
+    },
   };
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
@@ -122,6 +133,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
     name: 'intake',
     routes: async (app) => {
       await app.register(requestsRoutes(ctx));
+      await app.register(meterEventsRoutes(ctx));
       await app.register(adapterRoutes({ ...ctx, timeZone: config.timeZone }));
       await app.register(workOrderRoutes(ctx));
       await app.register(open311Routes(ctx));
@@ -169,6 +181,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
         logger,
       });
       registry.registerMetric(requestsTotal);
+      registry.registerMetric(meterEventsTotal);
       registerProbeGauge(registry, {
         name: 'griddispatch_intake_work_orders_open',
         help: 'Open work orders (received … arrived, suspended) by status',

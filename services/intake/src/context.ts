@@ -13,6 +13,8 @@ export interface IntakeContext {
   requestWriter: RequestWriter;
   /** Told of each request stored (or found to be a retry of one), after its commit (metrics). */
   onAccepted?: (channel: string, duplicate: boolean) => void;
+  /** Told of each meter-event batch stored, after its commit (metrics). */
+  onMeterEvents?: (accepted: number, duplicates: number) => void;
 }
 
 /** The read model's consumer name in `intake.inbox`, and its default consumer group. */

@@ -3,9 +3,9 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus, type Bus, type IncomingMessage, type Subscription } from '@griddispatch/bus';
-import { CLOUDEVENTS_CONTENT_TYPE, parseEvent, RequestView, type RequestReceivedV1 } from '@griddispatch/contracts';
+import { CLOUDEVENTS_CONTENT_TYPE, parseEvent, RequestView, serializeEvent, type RequestReceivedV1 } from '@griddispatch/contracts';
 import { createTestKafkaBus, testGroupId, testTopicPrefix, waitForIdle } from '@griddispatch/testkit';
-import { assignedData, KEYS, requestBody, startHarness, type Harness } from './testing/harness.ts';
+import { assignedData, incidentData, KEYS, requestBody, startHarness, type Harness } from './testing/harness.ts';
 
 // intake through real PostgreSQL and real Kafka: the way into requests.received, the read model
 // fed from Kafka, and a Kafka outage that intake rides out with its outbox.
@@ -27,7 +27,7 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
 describe('intake with Kafka and PostgreSQL', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ bus: await createTestKafkaBus({ clientId: 'intake-test' }), settleTimeoutMs: 30_000 });
+    h = await startHarness({ bus: await createTestKafkaBus({ clientId: 'intake-test' }), settleTimeoutMs: 30_000, record: ['requests.received', 'workorders.events', 'meters.events'] });
   });
   afterAll(async () => {
     await h?.close();
@@ -63,6 +63,37 @@ describe('intake with Kafka and PostgreSQL', () => {
     await h.settle();
     const view = RequestView.parse((await h.get(`/v1/requests/${id}`)).json());
     expect(view.timeline.map((t) => t.type)).toEqual(['request.received', 'dispatch.assigned', 'workorder.acknowledged']);
+  });
+
+  it('puts meter events on meters.events keyed by 台区, once per (source, eventId)', async () => {
+    const events = [
+      { eventId: 'K-1', kind: 'power_off', meterId: 'M-K-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString() },
+      { eventId: 'K-2', kind: 'power_off', meterId: 'M-K-2', at: new Date(Date.now() - 30_000).toISOString() },
+    ];
+    expect((await h.post('/v1/meter-events', { source: 'hes-kafka', events })).json()).toEqual({ accepted: 2, duplicates: 0 });
+    expect((await h.post('/v1/meter-events', { source: 'hes-kafka', events })).json()).toEqual({ accepted: 0, duplicates: 2 });
+    const records = await eventually('both records on meters.events', async () => {
+      const found = (h.published.get('meters.events') ?? []).filter((m) => parseEvent(m.value).type === 'cn.griddispatch.meter.event.v1');
+      return found.length >= 2 ? found : undefined;
+    });
+    await h.settle();
+    // Two keys, so two partitions: no order between them.
+    const byKey = new Map((h.published.get('meters.events') ?? []).map((m) => [m.key, (parseEvent(m.value).data as { eventId: string }).eventId]));
+    expect(byKey).toEqual(new Map([['HH-TQ-017', 'K-1'], ['M-K-2', 'K-2']]));
+    expect(records).toHaveLength(2);
+  });
+
+  it('opens the work order of an incident without a call once from incidents.events on Kafka, redelivered or not', async () => {
+    const opened = await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-kafka-meter-1', origin: 'meter', callCount: 0 }));
+    await h.bus.publish('incidents.events', [{ key: opened.subject, value: serializeEvent(opened) }]);
+    const received = await eventually('the incident work order on requests.received', async () =>
+      (h.published.get('requests.received') ?? []).map((m) => parseEvent(m.value).data as RequestReceivedV1).find((d) => d.externalId === 'incident:inc-kafka-meter-1'),
+    );
+    expect(received).toMatchObject({ source: 'grid-dispatch', category: 'fault_repair', incidentId: 'inc-kafka-meter-1' });
+    await h.settle();
+    const all = (h.published.get('requests.received') ?? []).filter((m) => (parseEvent(m.value).data as RequestReceivedV1).externalId === 'incident:inc-kafka-meter-1');
+    expect(all).toHaveLength(1);
+    expect(RequestView.parse((await h.get(`/v1/requests/${received.id}`)).json())).toMatchObject({ incidentId: 'inc-kafka-meter-1', status: 'received' });
   });
 });
 

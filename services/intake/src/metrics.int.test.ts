@@ -39,13 +39,18 @@ describe('intake /metrics', () => {
       ids.push(res.json<{ id: string }>().id);
     }
     expect((await h.post('/v1/requests', bodies[0])).json()).toMatchObject({ duplicate: true });
+    const meter = { eventId: 'MET-1', kind: 'power_off', meterId: 'M-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString() };
+    expect((await h.post('/v1/meter-events', { source: 'hes', events: [meter, { ...meter, eventId: 'MET-2' }] })).statusCode).toBe(202);
+    expect((await h.post('/v1/meter-events', { source: 'hes', events: [meter] })).json()).toEqual({ accepted: 0, duplicates: 1 });
 
     const text = await scrape();
+    expect(value(text, 'griddispatch_intake_meter_events_total{result="accepted"}')).toBe(2);
+    expect(value(text, 'griddispatch_intake_meter_events_total{result="duplicate"}')).toBe(1);
     expect(value(text, 'griddispatch_intake_requests_total{channel="api",result="accepted"}')).toBe(3);
     expect(value(text, 'griddispatch_intake_requests_total{channel="api",result="duplicate"}')).toBe(1);
     expect(value(text, 'griddispatch_intake_work_orders_open{status="received"}')).toBe(3);
     expect(value(text, 'griddispatch_intake_work_orders_open{status="assigned"}')).toBe(0);
-    expect(value(text, 'griddispatch_outbox_backlog{service="intake"}')).toBe(3);
+    expect(value(text, 'griddispatch_outbox_backlog{service="intake"}')).toBe(5);
     expect(value(text, 'griddispatch_outbox_oldest_seconds{service="intake"}')).toBeGreaterThanOrEqual(0);
     // The read model's consumer has not joined: no lag series pretends it keeps up.
     expect(text).not.toMatch(/^griddispatch_consumer_lag\{service="intake"/m);

@@ -18,6 +18,10 @@ export function intakeRetention(config: RetentionConfig): RetentionRule[] {
       key: 'id',
       children: [{ table: 'timeline', column: 'request_id' }],
     },
+    // Meter events' idempotency records: a retry of one older than this is refused anyway (7 days).
+    { table: 'meter_events', column: 'received_at', olderThanMs: Math.max(config.keepFor, 8 * 86_400_000) },
+    // intake's copy of incidents: a closed one leaves with its work orders.
+    { table: 'incidents', column: 'updated_at', olderThanMs: config.keepFor, where: "status = 'closed'" },
     inboxRetention(config),
   ];
 }

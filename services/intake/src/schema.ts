@@ -1,4 +1,5 @@
-import { bigserial, boolean, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, integer, jsonb, pgSchema, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Incident } from '@griddispatch/contracts';
 import type { Assignee, Breach, Location, Customer, Stage } from './domain/types.ts';
 
 // Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL).
@@ -26,6 +27,10 @@ export const requests = intake.table('requests', {
   grid: jsonb('grid').$type<{ id: string; name: string; kind: 'area' | 'feeder' | 'district' }>(),
   gridId: text('grid_id'),
   incidentId: text('incident_id'),
+  /** `primary` | `merged` in its incident (from dispatch.assigned); null in none. */
+  incidentRole: text('incident_role').$type<'primary' | 'merged'>(),
+  /** The incident's current ETR once heard (incidents.events), else dispatch.assigned's. */
+  etr: ts('etr'),
   assignees: jsonb('assignees').$type<Assignee[]>().notNull(),
   sla: jsonb('sla').$type<{ policy: string; deadlines: Record<string, string> }>(),
   breaches: jsonb('breaches').$type<(Breach & { policy?: string })[]>().notNull(),
@@ -46,3 +51,20 @@ export const timeline = intake.table('timeline', {
 
 export type RequestRow = typeof requests.$inferSelect;
 export type TimelineRow = typeof timeline.$inferSelect;
+
+/** intake's copy of each incident (incidents.events), latest snapshot only. */
+export const incidents = intake.table('incidents', {
+  id: text('id').primaryKey(),
+  status: text('status').notNull(),
+  statusRank: smallint('status_rank').notNull(),
+  gridId: text('grid_id').notNull(),
+  feederCode: text('feeder_code'),
+  parentId: text('parent_id'),
+  callCount: integer('call_count').notNull(),
+  openedAt: ts('opened_at').notNull(),
+  etr: ts('etr').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  data: jsonb('data').$type<Incident>().notNull(),
+});
+
+export type IncidentRow = typeof incidents.$inferSelect;

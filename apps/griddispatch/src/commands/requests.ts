@@ -118,7 +118,8 @@ export function renderRequestDetail(raw: RequestView, opts: RenderOptions): stri
   field('status', `${STATUS_WORDS[r.status]} (${r.status})`);
   field('received', dateTime(new Date(r.receivedAt), opts.timeZone));
   field('grid', r.grid ? `${r.grid.name} (${r.grid.id}, ${r.grid.kind})` : '— (not routed yet)');
-  if (r.incidentId) field('incident', r.incidentId);
+  if (r.incidentId) field('incident', `${r.incidentId}${r.role ? ` (${r.role === 'merged' ? 'merged: follows the incident' : 'primary'})` : ''}`);
+  if (r.etr) field('etr', `${dateTime(new Date(r.etr), opts.timeZone)} (预计复电)`);
   field('assignees', r.assignees.length > 0 ? r.assignees.map((a) => `${maskName(a.name)} (${a.role})`).join(', ') : '—');
   if (r.sla) {
     field('sla', r.sla.policy);

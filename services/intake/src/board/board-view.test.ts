@@ -24,6 +24,8 @@ function row(over: Partial<RequestRow> = {}): RequestRow {
     grid: { id: 'HH-G03', name: '后湖3号网格', kind: 'district' },
     gridId: 'HH-G03',
     incidentId: null,
+    incidentRole: null,
+    etr: null,
     assignees: [{ staffId: 's-1', name: '王建国', role: 'manager' }],
     sla: { policy: 'aquaculture-circle', deadlines },
     breaches: [],
@@ -69,6 +71,12 @@ describe('board view', () => {
   it('drops resolved, closed and cancelled work orders from the board', () => {
     for (const status of ['resolved', 'closed', 'cancelled']) expect(toBoardItem(row({ status })).open).toBe(false);
     for (const status of ['received', 'assigned', 'unroutable', 'acknowledged', 'en_route', 'arrived', 'suspended']) expect(toBoardItem(row({ status })).open).toBe(true);
+  });
+
+  it('names a merged call and its incident’s ETR; none outside an incident', () => {
+    const etr = new Date('2026-11-23T15:00:00.000Z');
+    expect(toBoardItem(row({ incidentId: 'INC-1', incidentRole: 'merged', etr }))).toMatchObject({ incidentId: 'INC-1', role: 'merged', etr: etr.toISOString() });
+    expect(toBoardItem(row({ incidentId: null, incidentRole: 'merged', etr }))).toMatchObject({ role: null, etr: null });
   });
 
   it('keeps no customer data', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Assignee, Breach, Category, GridKind, IsoDateTime, RequestStatus, Stage, Urgency } from '@griddispatch/contracts';
+import { Assignee, Breach, Category, GridKind, IncidentRole, IsoDateTime, RequestStatus, Stage, Urgency } from '@griddispatch/contracts';
 import type { RequestRow } from '../schema.ts';
 
 // What the dispatch board shows of one work order: who, where, and how much time is left before
@@ -19,6 +19,10 @@ export const BoardItem = z.object({
   receivedAt: IsoDateTime,
   grid: z.object({ id: z.string(), name: z.string(), kind: GridKind }).nullable(),
   incidentId: z.string().nullable(),
+  /** `merged`: a later call of its incident, following the incident's status (no crew of its own). */
+  role: IncidentRole.nullable(),
+  /** The incident's estimated restoration (预计复电时间); null in none. */
+  etr: IsoDateTime.nullable(),
   assignees: z.array(Assignee),
   policy: z.string().nullable(),
   deadlines: z.partialRecord(Stage, IsoDateTime),
@@ -82,6 +86,8 @@ export function toBoardItem(row: RequestRow): BoardItem {
     receivedAt: row.receivedAt.toISOString(),
     grid: row.grid,
     incidentId: row.incidentId,
+    role: row.incidentId ? row.incidentRole : null,
+    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
     assignees: row.assignees,
     policy: row.sla?.policy ?? row.breaches[0]?.policy ?? null,
     deadlines,

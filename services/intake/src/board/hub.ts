@@ -4,18 +4,18 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Category } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
-import { requests } from '../schema.ts';
+import { incidents, requests } from '../schema.ts';
 import { isUuid } from '../use-cases/view-request.ts';
 import { toBoardItem, type BoardItem } from './board-view.ts';
+import { toBoardIncident, type BoardIncident } from './incident-view.ts';
 import { BOARD_CHANNEL, parseBoardPayload, type BoardChange, type BoardNotice } from './changes.ts';
 
-/** One update on the board's stream: the work order as it is now, and what changed it. */
-export interface BoardEvent {
+/** One update on the board's stream: the work order (or incident) as it is now, and what changed it. */
+export type BoardEvent = {
   /** `<stream epoch>-<sequence>`: what a reconnecting EventSource sends back as Last-Event-ID. */
   id: string;
   changes: BoardChange[];
-  workOrder: BoardItem;
-}
+} & ({ workOrder: BoardItem; incident?: never } | { incident: BoardIncident; workOrder?: never });
 
 export interface BoardFilter {
   /** Only work orders routed to one of these grids. */
@@ -36,6 +36,17 @@ export function matchesFilter(item: BoardItem, filter: BoardFilter): boolean {
   if (filter.category && item.category !== filter.category) return false;
   if (filter.gridIds && (!item.grid || !filter.gridIds.has(item.grid.id))) return false;
   return true;
+}
+
+/** An incident is a supply fault: it shows unless the board looks at another category or other grids. */
+export function incidentMatchesFilter(incident: BoardIncident, filter: BoardFilter): boolean {
+  if (filter.category && filter.category !== 'fault_repair') return false;
+  if (filter.gridIds && !filter.gridIds.has(incident.gridId)) return false;
+  return true;
+}
+
+export function eventMatchesFilter(event: BoardEvent, filter: BoardFilter): boolean {
+  return event.workOrder ? matchesFilter(event.workOrder, filter) : incidentMatchesFilter(event.incident!, filter);
 }
 
 export interface BoardHubOptions {
@@ -118,7 +129,7 @@ export class BoardHub {
   subscribe(subscriber: BoardSubscriber, lastEventId?: string): { resumed: boolean; replay: BoardEvent[]; unsubscribe(): void } {
     const after = lastEventId ? this.sequenceOf(lastEventId) : null;
     const resumed = after !== null && after >= this.floor && after <= this.seq;
-    const replay = resumed ? this.buffer.filter(({ seq, event }) => seq > after && matchesFilter(event.workOrder, subscriber.filter)).map((b) => b.event) : [];
+    const replay = resumed ? this.buffer.filter(({ seq, event }) => seq > after && eventMatchesFilter(event, subscriber.filter)).map((b) => b.event) : [];
     this.subscribers.add(subscriber);
     return { resumed, replay, unsubscribe: () => this.subscribers.delete(subscriber) };
   }
@@ -166,30 +177,46 @@ export class BoardHub {
       this.gap();
       return;
     }
-    const changes = new Map<string, BoardChange[]>();
-    for (const { id, change } of batch) {
-      if (!isUuid(id)) continue;
-      const list = changes.get(id) ?? [];
-      changes.delete(id); // re-insert: the order of last change
-      changes.set(id, [...list, change]);
+    // Work orders and incidents by key (`w:<id>`, `i:<id>`), in the order of their last change.
+    const changes = new Map<string, { kind: 'workOrder' | 'incident'; id: string; list: BoardChange[] }>();
+    for (const { id, change, kind } of batch) {
+      if (kind !== 'incident' && !isUuid(id)) continue;
+      const key = `${kind === 'incident' ? 'i' : 'w'}:${id}`;
+      const list = changes.get(key)?.list ?? [];
+      changes.delete(key); // re-insert: the order of last change
+      changes.set(key, { kind: kind === 'incident' ? 'incident' : 'workOrder', id, list: [...list, change] });
     }
+    const ids = (kind: 'workOrder' | 'incident') => [...changes.values()].filter((c) => c.kind === kind).map((c) => c.id);
     let rows;
+    let incidentRows;
     try {
-      rows = await drizzle(this.options.pool).select().from(requests).where(inArray(requests.id, [...changes.keys()]));
+      const db = drizzle(this.options.pool);
+      const workOrderIds = ids('workOrder');
+      const incidentIds = ids('incident');
+      rows = workOrderIds.length > 0 ? await db.select().from(requests).where(inArray(requests.id, workOrderIds)) : [];
+      incidentRows = incidentIds.length > 0 ? await db.select({ status: incidents.status, data: incidents.data }).from(incidents).where(inArray(incidents.id, incidentIds)) : [];
     } catch (err) {
       this.logger.warn({ err, changes: batch.length }, 'board: could not read changed work orders; boards reload');
       this.broadcastReset('updates were lost; reload');
       return;
     }
     const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const [id, list] of changes) {
-      const row = byId.get(id);
-      if (!row) continue;
+    const incidentById = new Map(incidentRows.map((r) => [r.data.id, r]));
+    for (const { kind, id, list } of changes.values()) {
+      let event: BoardEvent;
+      if (kind === 'incident') {
+        const row = incidentById.get(id);
+        if (!row) continue;
+        event = { id: `${this.epoch}-${this.seq + 1}`, changes: list, incident: toBoardIncident(row) };
+      } else {
+        const row = byId.get(id);
+        if (!row) continue;
+        event = { id: `${this.epoch}-${this.seq + 1}`, changes: list, workOrder: toBoardItem(row) };
+      }
       this.seq += 1;
-      const event: BoardEvent = { id: `${this.epoch}-${this.seq}`, changes: list, workOrder: toBoardItem(row) };
       this.buffer.push({ seq: this.seq, event });
       if (this.buffer.length > this.bufferSize) this.floor = this.buffer.shift()!.seq;
-      for (const subscriber of this.subscribers) if (matchesFilter(event.workOrder, subscriber.filter)) subscriber.deliver(event);
+      for (const subscriber of this.subscribers) if (eventMatchesFilter(event, subscriber.filter)) subscriber.deliver(event);
     }
   }
 

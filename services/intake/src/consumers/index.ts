@@ -5,8 +5,10 @@ import { eventLogger } from '@griddispatch/observability';
 import { notifyBoard, type BoardNotice } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
 import { isUuid } from '../use-cases/view-request.ts';
+import type { IncidentEvent } from '../use-cases/follow-incident.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
 import { onDispatchUnroutable } from './dispatch-unroutable.ts';
+import { onIncidentEvent } from './incident-event.ts';
 import { onSlaBreached } from './sla-breached.ts';
 import { onSlaWarning } from './sla-warning.ts';
 import { writeTimeline } from '../use-cases/update-read-model.ts';
@@ -14,7 +16,7 @@ import type { ReadModelHandler } from './types.ts';
 import { onWorkorderUpdated } from './workorder-updated.ts';
 
 /** Topics the read model follows. */
-export const READ_MODEL_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches];
+export const READ_MODEL_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents];
 
 /** The events about one work order (`data.workOrderId`) the read model applies. */
 type ReadModelEventType = Extract<EventType, `cn.griddispatch.${'dispatch' | 'workorder' | 'sla'}.${string}`>;
@@ -31,6 +33,14 @@ function isReadModelEvent(event: CloudEvent): event is CloudEvent<ReadModelEvent
   return Object.hasOwn(HANDLERS, event.type);
 }
 
+/** Events about an incident (`data` is the whole incident), DESIGN §10. */
+function isIncidentEvent(event: CloudEvent): event is IncidentEvent {
+  return EventTypes[event.type].topic === Topics.incidentsEvents;
+}
+
+/** Incident ids become keys, log fields and board ids: anything past this is not an id. */
+const INCIDENT_ID = /^[\p{L}\p{N}][\p{L}\p{N}._:/#-]{0,127}$/u;
+
 function parseReadModelEvent(message: IncomingMessage): CloudEvent {
   const event = parseEvent(message.value);
   // Per-key order holds only on an event's own topic: one published elsewhere is malformed.
@@ -39,6 +49,11 @@ function parseReadModelEvent(message: IncomingMessage): CloudEvent {
   // intake issued every work order id there is, as a UUID: anything else is not an id at all.
   if (isReadModelEvent(event) && !isUuid(event.data.workOrderId)) {
     throw new InvalidEventError(`work order id ${JSON.stringify(event.data.workOrderId.slice(0, 100))} is not a UUID`);
+  }
+  if (isIncidentEvent(event)) {
+    const bad = [event.data.id, event.data.parentId, ...event.data.childIds].find((id) => id !== null && !INCIDENT_ID.test(id));
+    if (bad !== undefined) throw new InvalidEventError(`incident id ${JSON.stringify(bad!.slice(0, 100))} is not an identifier`);
+    if (event.data.primaryRequestId !== null && !isUuid(event.data.primaryRequestId)) throw new InvalidEventError('primaryRequestId is not a work order id (UUID)');
   }
   return event;
 }
@@ -57,12 +72,16 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     spanName: 'intake update read model',
     parse: parseReadModelEvent,
     // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
-    orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : ''),
+    orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : isIncidentEvent(event) ? `incident:${event.data.id}` : ''),
     // The boards hear of a batch's changes in one statement at its end (delivered at commit), and
     // the timeline entries nothing waits for are written there too.
     prepare: async () => ({ timeline: [], notices: [] as BoardNotice[] }),
     async apply(client, event, _message, batch) {
       const log = eventLogger(ctx.logger, event);
+      if (isIncidentEvent(event)) {
+        await onIncidentEvent(ctx, client, event, log.child({ incidentId: event.data.id }), batch);
+        return;
+      }
       if (!isReadModelEvent(event)) {
         log.debug('event type not used by the read model');
         return;

@@ -8,7 +8,8 @@ import { CreateRequestBody } from '@griddispatch/contracts';
 // Identifiers: letters (any script) and digits with a few separators. No spaces, quotes,
 // brackets or invisible characters — what 95598, 12345 and account numbers use, and nothing
 // that makes two keys look equal while they are not.
-const IDENTIFIER = /^[\p{L}\p{N}][\p{L}\p{N}._:/#-]*$/u;
+export const IDENTIFIER = /^[\p{L}\p{N}][\p{L}\p{N}._:/#-]*$/u;
+export const IDENTIFIER_MESSAGE = 'may contain only letters, digits and . _ : / # - (no spaces, quotes or invisible characters)';
 // Matching control characters is the point of this pattern.
 // eslint-disable-next-line no-control-regex
 const FREE_TEXT_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
@@ -28,7 +29,7 @@ function checkText(body: z.output<typeof CreateRequestBody>): Issue[] {
   ];
   for (const [path, value] of identifiers) {
     if (value !== undefined && !IDENTIFIER.test(value)) {
-      issues.push({ path, message: 'may contain only letters, digits and . _ : / # - (no spaces, quotes or invisible characters)' });
+      issues.push({ path, message: IDENTIFIER_MESSAGE });
     }
   }
   const freeText: [(string | number)[], string | undefined][] = [

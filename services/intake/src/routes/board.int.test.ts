@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assignedData, KEYS, requestBody, startHarness, type Harness } from '../testing/harness.ts';
+import { assignedData, incidentData, KEYS, requestBody, startHarness, type Harness } from '../testing/harness.ts';
 import { openSse, type SseMessage, type SseStream } from '../testing/sse.ts';
 
 // The dispatch board's HTTP side against a real listening host: the page, its snapshot and its
@@ -197,6 +197,47 @@ describe('dispatch board', () => {
     await s.next((m) => m.event === 'hello');
     await new Promise((r) => setTimeout(r, 800));
     expect(s.comments.filter((c) => c.startsWith('heartbeat')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lists open incidents (size, status, ETR, nesting) and streams their changes, filtered like work orders', async () => {
+    // Another reader's key: the earlier tests' streams hold most of the reader key's limit (GD_STREAMS_PER_KEY).
+    const field = { authorization: `Bearer ${KEYS.field}` };
+    const s = await stream('', field);
+    const hh5 = await stream('?gridId=grid-hh-5', field);
+    const billing = await stream('?category=billing', field);
+    await Promise.all([s, hh5, billing].map((x) => x.next((m) => m.event === 'hello')));
+    const primary = '7a6c1f4e-1111-4222-8333-944455556666';
+    const parent = incidentData({ id: 'inc-board-feeder', kind: 'feeder', districtCodes: ['HH-TQ-017', 'HH-TQ-018', 'HH-TQ-019'], childIds: ['inc-board-017', 'inc-board-018'], primaryRequestId: primary, status: 'dispatched', callCount: 0, affectedCustomers: 240 });
+    await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-board-017', primaryRequestId: primary, callCount: 3, affectedCustomers: 86 }));
+    await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-board-018', districtCodes: ['HH-TQ-018'], primaryRequestId: primary, callCount: 1, affectedCustomers: 64 }));
+    await h.emit('cn.griddispatch.incident.opened.v1', parent);
+    const incidentMessage = (id: string, change?: string) => (m: SseMessage) => m.event === 'incident' && JSON.parse(m.data).incident.id === id && (!change || JSON.parse(m.data).changes.includes(change));
+    const opened = JSON.parse((await s.next(incidentMessage('inc-board-feeder', 'incident.opened'), 2000)).data);
+    expect(opened.incident).toMatchObject({ id: 'inc-board-feeder', kind: 'feeder', status: 'dispatched', callCount: 0, affectedCustomers: 240, childIds: ['inc-board-017', 'inc-board-018'], open: true });
+
+    const snapshot = await h.get('/v1/board/incidents');
+    expect(snapshot.statusCode).toBe(200);
+    const items = snapshot.json().items as { id: string; parentId: string | null; callCount: number; etr: string; status: string }[];
+    expect(items.map((i) => i.id)).toEqual(expect.arrayContaining(['inc-board-feeder', 'inc-board-017', 'inc-board-018']));
+    expect(items.find((i) => i.id === 'inc-board-017')).toMatchObject({ callCount: 3, etr: '2026-11-23T14:00:00.000Z', status: 'open' });
+
+    // Nested under the feeder, a call more, a new ETR: one event with the incident as it is now.
+    await h.emit('cn.griddispatch.incident.updated.v1', incidentData({ id: 'inc-board-017', parentId: 'inc-board-feeder', primaryRequestId: primary, callCount: 4, affectedCustomers: 86, etr: '2026-11-23T15:30:00.000Z', etrSource: 'manual', updatedAt: '2026-11-23T11:10:00.000Z', change: 'nested' }));
+    const nested = JSON.parse((await s.next(incidentMessage('inc-board-017', 'incident.updated'), 2000)).data).incident;
+    expect(nested).toMatchObject({ parentId: 'inc-board-feeder', callCount: 4, etr: '2026-11-23T15:30:00.000Z', etrSource: 'manual', open: true });
+
+    // Restored: off the board.
+    await h.emit('cn.griddispatch.incident.restored.v1', incidentData({ id: 'inc-board-018', districtCodes: ['HH-TQ-018'], primaryRequestId: primary, status: 'restored', restoredAt: '2026-11-23T11:20:00.000Z', updatedAt: '2026-11-23T11:20:00.000Z', change: 'status' }));
+    expect(JSON.parse((await s.next(incidentMessage('inc-board-018', 'incident.restored'), 2000)).data).incident.open).toBe(false);
+    expect((await h.get('/v1/board/incidents')).json().items.map((i: { id: string }) => i.id)).not.toContain('inc-board-018');
+
+    // Filters: incidents of grid-hh-3 are not on a board of grid-hh-5, nor on a billing board.
+    await h.settle();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(hh5.pending().filter((m) => m.event === 'incident')).toEqual([]);
+    expect(billing.pending().filter((m) => m.event === 'incident')).toEqual([]);
+    expect((await h.get('/v1/board/incidents?gridId=grid-hh-5')).json().items).toEqual([]);
+    expect((await h.get('/v1/board/incidents?limit=0')).statusCode).toBe(400);
   });
 
   it('reports consumer lag, outbox backlog and open board streams in /metrics', async () => {

@@ -5,10 +5,12 @@ import { z } from 'zod';
 import { Category } from '@griddispatch/contracts';
 import { HttpError, requireScope } from '@griddispatch/http';
 import { BoardItem } from '../board/board-view.ts';
+import { BoardIncident } from '../board/incident-view.ts';
 import type { BoardEvent, BoardHub } from '../board/hub.ts';
 import { renderBoardPage } from '../board/page.ts';
 import { StreamLimit } from '../board/stream-limit.ts';
 import type { IntakeContext } from '../context.ts';
+import { listOpenIncidents } from '../use-cases/list-open-incidents.ts';
 import { listOpenWorkOrders } from '../use-cases/list-open-work-orders.ts';
 import { errorResponses } from './errors.ts';
 
@@ -36,6 +38,8 @@ const GridIds = z
 const BoardFilterQuery = z.object({ gridId: GridIds.optional(), category: Category.optional() });
 
 const SnapshotQuery = BoardFilterQuery.extend({ limit: z.coerce.number().int().min(1).max(5000).default(1000) }).strict();
+
+const IncidentsQuery = z.object({ gridId: GridIds.optional(), limit: z.coerce.number().int().min(1).max(2000).default(500) }).strict();
 
 const StreamQuery = BoardFilterQuery.extend({
   /** For EventSource, which cannot send an Authorization header: a stream token (POST /v1/stream-tokens), never an API key. */
@@ -100,6 +104,31 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
     );
 
     app.get(
+      '/v1/board/incidents',
+      {
+        preHandler: requireScope('requests:read'),
+        schema: {
+          summary: 'Open incidents for the dispatch board',
+          description:
+            'Incidents not yet restored (DESIGN §10), newest first: size (callCount, affectedCustomers), status, ETR, and ' +
+            'nesting (parentId, childIds). intake\'s copy of grid-routing\'s incidents, from incidents.events. The board loads ' +
+            'this once, then follows `event: incident` on GET /v1/events/stream.',
+          tags: ['board'],
+          querystring: IncidentsQuery,
+          response: {
+            200: z.object({ items: z.array(BoardIncident), truncated: z.boolean(), serverTime: z.string() }),
+            ...errorResponses(400, 401, 403, 429),
+          },
+        },
+      },
+      async (request) => {
+        const { gridId, limit } = request.query;
+        const { items, truncated } = await listOpenIncidents(deps.ctx.pool, { gridIds: gridId, limit });
+        return { items, truncated, serverTime: deps.ctx.now().toISOString() };
+      },
+    );
+
+    app.get(
       '/v1/events/stream',
       {
         preHandler: requireScope('requests:read', { streamToken: 'token' }),
@@ -107,7 +136,8 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
           summary: 'Live work-order updates (Server-Sent Events)',
           description:
             'text/event-stream. First `event: hello` ({streamId, resumed, serverTime}); then one `event: workorder` per change ' +
-            '({changes, workOrder}) with an `id:` for Last-Event-ID resume; `event: reset` when updates were lost (reload the ' +
+            '({changes, workOrder}) and one `event: incident` per incident change ({changes, incident}), each with an `id:` ' +
+            'for Last-Event-ID resume; `event: reset` when updates were lost (reload the ' +
             'snapshot); a `: heartbeat` comment every 15 s. Filters: gridId (comma-separated), category. Auth: Bearer, or ' +
             '?token= with a stream token from POST /v1/stream-tokens (never an API key). Format in services/intake/README.md.',
           tags: ['board'],
@@ -137,7 +167,12 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
           }
           stream.write(text);
         };
-        const deliver = (event: BoardEvent) => write(frame({ id: event.id, event: 'workorder', data: { changes: event.changes, workOrder: event.workOrder } }));
+        const deliver = (event: BoardEvent) =>
+          write(
+            event.incident
+              ? frame({ id: event.id, event: 'incident', data: { changes: event.changes, incident: event.incident } })
+              : frame({ id: event.id, event: 'workorder', data: { changes: event.changes, workOrder: event.workOrder } }),
+          );
         let subscription: ReturnType<BoardHub['subscribe']>;
         try {
           subscription = deps.hub.subscribe(

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CreateRequestResponse, RequestView } from '@griddispatch/contracts';
@@ -6,11 +6,24 @@ import { HttpError, requireScope, requireSource } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
 import { createRequest } from '../use-cases/create-request.ts';
+import { INCIDENT_WORK_ORDER_SOURCE } from '../use-cases/open-incident-work-order.ts';
 import { ListRequestsQuery, listRequests } from '../use-cases/list-requests.ts';
 import { viewRequest } from '../use-cases/view-request.ts';
 import { errorResponses } from './errors.ts';
 
 const RequestSummary = RequestView.omit({ timeline: true });
+
+/**
+ * `grid-dispatch` is the source of the work orders intake opens for incidents nobody called about
+ * (`incident:<id>`, DESIGN §10 rule 2): a caller taking one of those keys first would leave the
+ * incident without its crew's work order. No key may post it, whatever its sources.
+ */
+async function refuseReservedSource(request: FastifyRequest): Promise<void> {
+  const { source } = request.body as IntakeRequestBody;
+  if (source === INCIDENT_WORK_ORDER_SOURCE) {
+    throw new HttpError(403, 'source_not_allowed', `source "${source}" is reserved for the work orders grid-dispatch opens itself`, { source });
+  }
+}
 
 export function requestsRoutes(ctx: IntakeContext): FastifyPluginAsync {
   return async (fastify) => {
@@ -21,7 +34,7 @@ export function requestsRoutes(ctx: IntakeContext): FastifyPluginAsync {
       {
         // The source is checked before anything is looked up or stored: a key bound to other
         // sources gets 403 whether or not the (source, externalId) exists.
-        preHandler: [requireScope('requests:write'), requireSource((request) => (request.body as IntakeRequestBody).source)],
+        preHandler: [requireScope('requests:write'), requireSource((request) => (request.body as IntakeRequestBody).source), refuseReservedSource],
         schema: {
           summary: 'Submit a service request',
           description:

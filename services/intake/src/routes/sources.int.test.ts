@@ -62,4 +62,12 @@ describe('sources bound to keys', () => {
     // A key without a source list (here the harness' general writer) may post any source.
     expect((await h.post('/v1/requests', requestBody({ source: '12345' }))).statusCode).toBe(202);
   });
+
+  it("refuses every key the source grid-dispatch: it is intake's own, for incidents' work orders", async () => {
+    const before = await h.count('requests');
+    const squat = await h.post('/v1/requests', requestBody({ source: 'grid-dispatch', externalId: 'incident:INC-1' }));
+    expect(squat.statusCode).toBe(403);
+    expect(squat.json().error.code).toBe('source_not_allowed');
+    expect(await h.count('requests')).toBe(before);
+  });
 });

@@ -43,7 +43,7 @@ export interface Harness {
   emit<T extends EventType>(type: T, data: EventData<T>, opts?: { id?: string; time?: Date }): Promise<CloudEvent<T>>;
   /** Relay drained and every consumer idle. */
   settle(): Promise<void>;
-  count(table: 'requests' | 'timeline' | 'outbox' | 'inbox'): Promise<number>;
+  count(table: 'requests' | 'timeline' | 'outbox' | 'inbox' | 'meter_events' | 'incidents'): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -118,7 +118,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }) as Promise<LightMyRequestResponse>,
     get: (url, key = KEYS.reader) => app.inject({ method: 'GET', url, headers: auth(key) }) as Promise<LightMyRequestResponse>,
     async emit(type, data, opts = {}) {
-      const event = buildEvent({ type, source: type.includes('.sla.') ? 'sla-timer' : 'grid-routing', subject: (data as { workOrderId: string }).workOrderId, data, ...opts });
+      // Work-order events are about a work order; incident events about the incident (their key).
+      const subject = (data as { workOrderId?: string }).workOrderId ?? (data as { id: string }).id;
+      const event = buildEvent({ type, source: type.includes('.sla.') ? 'sla-timer' : 'grid-routing', subject, data, ...opts });
       await bus.publish(EventTypes[type].topic, [{ key: event.subject, value: serializeEvent(event) }]);
       return event;
     },
@@ -158,7 +160,7 @@ export function requestBody(over: Record<string, unknown> = {}): Record<string, 
 /** dispatch.assigned data as grid-routing would publish it for `request`. */
 export function assignedData(
   request: { id: string; receivedAt?: string },
-  over: { gridId?: string; gridName?: string; incidentId?: string | null; deadlines?: Record<string, string> } = {},
+  over: { gridId?: string; gridName?: string; incidentId?: string | null; deadlines?: Record<string, string>; role?: 'primary' | 'merged'; etr?: string; incidentSize?: number } = {},
 ): EventData<'cn.griddispatch.dispatch.assigned.v1'> {
   const receivedAt = request.receivedAt ?? new Date().toISOString();
   return {
@@ -183,6 +185,9 @@ export function assignedData(
     customerClasses: ['aquaculture'],
     homeVisit: false,
     incidentId: over.incidentId ?? null,
+    ...(over.role ? { role: over.role } : {}),
+    ...(over.etr ? { etr: over.etr } : {}),
+    ...(over.incidentSize ? { incidentSize: over.incidentSize } : {}),
     urgency: 'urgent',
     sla: {
       policy: 'aquaculture-circle',
@@ -191,5 +196,33 @@ export function assignedData(
       escalation: [],
       calendar: null,
     },
+  };
+}
+
+/** An incident as grid-routing would publish it on incidents.events (the whole incident + change). */
+export function incidentData(over: Partial<EventData<'cn.griddispatch.incident.opened.v1'>> = {}): EventData<'cn.griddispatch.incident.opened.v1'> {
+  return {
+    id: 'inc-hh-017-1',
+    status: 'open',
+    origin: 'call',
+    kind: 'district',
+    gridId: 'grid-hh-3',
+    feederCode: 'HH-F01',
+    districtCodes: ['HH-TQ-017'],
+    parentId: null,
+    childIds: [],
+    callCount: 1,
+    affectedCustomers: 86,
+    urgency: 'urgent',
+    openedAt: '2026-11-23T11:00:00.000Z',
+    etr: '2026-11-23T14:00:00.000Z',
+    etrSource: 'policy',
+    primaryRequestId: null,
+    plannedOutageId: null,
+    restoredAt: null,
+    restorationUnconfirmed: false,
+    updatedAt: '2026-11-23T11:00:00.000Z',
+    change: 'opened',
+    ...over,
   };
 }

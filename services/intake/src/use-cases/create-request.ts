@@ -12,6 +12,8 @@ export interface CreateRequestInput {
   channel: string;
   /** API key name of the caller. */
   receivedBy: string;
+  /** The incident whose own work order this is (DESIGN §10 rule 2): on `requests.received` for grid-routing. */
+  incidentId?: string;
 }
 
 export type CreateRequestResult = StoredRequest;
@@ -40,7 +42,7 @@ export async function createRequest(ctx: IntakeContext, input: CreateRequestInpu
 }
 
 /** Id, time, event and fingerprint are fixed on arrival, in the caller's trace context. */
-function prepareRequest(ctx: IntakeContext, input: CreateRequestInput): PreparedRequest {
+export function prepareRequest(ctx: IntakeContext, input: CreateRequestInput): PreparedRequest {
   const { body } = input;
   const id = randomUUID();
   const receivedAt = ctx.now();
@@ -63,6 +65,7 @@ function prepareRequest(ctx: IntakeContext, input: CreateRequestInput): Prepared
       urgency,
       customer: body.customer,
       location: body.location,
+      ...(input.incidentId !== undefined ? { incidentId: input.incidentId } : {}),
     },
   });
   return {

@@ -128,29 +128,35 @@ export async function storeRequest(pool: Pool, request: PreparedRequest): Promis
  * that member's outcome; anything unexpected rejects, and the whole group rolls back.
  */
 export async function storeRequests(pool: Pool, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
+  return withTransaction(pool, (client) => storeRequestsWith(client, group));
+}
+
+/**
+ * `storeRequests` inside a transaction the caller holds: how a consumer stores a request in the
+ * same transaction as its inbox mark (an incident's own work order, DESIGN §10 rule 2).
+ */
+export async function storeRequestsWith(client: PoolClient, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
   const firstOfKey = new Map<string, PreparedRequest>();
   for (const r of group) if (!firstOfKey.has(keyOf(r))) firstOfKey.set(keyOf(r), r);
   const candidates = [...firstOfKey.values()];
-  return withTransaction(pool, async (client) => {
-    const inserted = await insertRequests(client, candidates);
-    const notInserted = candidates.filter((r) => !inserted.has(r.id));
-    const taken = notInserted.length > 0 ? await findTaken(client, notInserted) : new Map<string, ExistingRow>();
-    for (const r of notInserted) if (!taken.has(keyOf(r))) throw new Error('request vanished between conflict and lookup');
-    for (const r of candidates) {
-      if (inserted.has(r.id)) taken.set(keyOf(r), { id: r.id, body_hash: r.bodyHash, status: 'received' });
+  const inserted = await insertRequests(client, candidates);
+  const notInserted = candidates.filter((r) => !inserted.has(r.id));
+  const taken = notInserted.length > 0 ? await findTaken(client, notInserted) : new Map<string, ExistingRow>();
+  for (const r of notInserted) if (!taken.has(keyOf(r))) throw new Error('request vanished between conflict and lookup');
+  for (const r of candidates) {
+    if (inserted.has(r.id)) taken.set(keyOf(r), { id: r.id, body_hash: r.bodyHash, status: 'received' });
+  }
+  await enqueueOutbox(
+    client,
+    SCHEMA,
+    group.filter((r) => inserted.has(r.id)).map((r) => r.outbox),
+  );
+  return group.map((r): GroupOutcome<StoredRequest> => {
+    if (inserted.has(r.id)) return { ok: true, value: { id: r.id, status: 'received', duplicate: false } };
+    try {
+      return { ok: true, value: answerTaken(r, taken.get(keyOf(r))!) };
+    } catch (error) {
+      return { ok: false, error };
     }
-    await enqueueOutbox(
-      client,
-      SCHEMA,
-      group.filter((r) => inserted.has(r.id)).map((r) => r.outbox),
-    );
-    return group.map((r): GroupOutcome<StoredRequest> => {
-      if (inserted.has(r.id)) return { ok: true, value: { id: r.id, status: 'received', duplicate: false } };
-      try {
-        return { ok: true, value: answerTaken(r, taken.get(keyOf(r))!) };
-      } catch (error) {
-        return { ok: false, error };
-      }
-    });
   });
 }

@@ -1,8 +1,10 @@
 import type { PoolClient } from 'pg';
 import type { CloudEvent } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
+import type { BoardNotice } from '../board/changes.ts';
 import type { Assignee, RequestStatus } from '../domain/types.ts';
 import { afterRouting, type WorkOrderState } from '../domain/work-order-state.ts';
+import { catchUpWithIncident } from './follow-incident.ts';
 
 // Effects of the events intake consumes on its read model. Each runs inside the consumer's
 // transaction, after the inbox said the event is new; each also guards on the row's state, since
@@ -32,7 +34,7 @@ async function lock(client: PoolClient, id: string, log: Logger): Promise<Locked
   return { status: row.status, resumeStatus: row.resume_status, assignees: row.assignees };
 }
 
-interface TimelineEntry {
+export interface TimelineEntry {
   requestId: string;
   at: string;
   type: string;
@@ -41,9 +43,10 @@ interface TimelineEntry {
   eventId: string;
 }
 
-/** What one consumed batch writes once, at its end: timeline entries nothing waits for. */
+/** What one consumed batch writes once, at its end: timeline entries nothing waits for, and the boards' notices. */
 export interface ReadModelBatch {
   timeline: TimelineEntry[];
+  notices: BoardNotice[];
 }
 
 /** The batch's deferred timeline entries in one statement (a redelivered event adds nothing). */
@@ -58,7 +61,7 @@ export async function writeTimeline(client: PoolClient, entries: TimelineEntry[]
   );
 }
 
-async function addTimeline(client: PoolClient, entry: TimelineEntry): Promise<boolean> {
+export async function addTimeline(client: PoolClient, entry: TimelineEntry): Promise<boolean> {
   const res = await client.query(
     `INSERT INTO intake.timeline (request_id, at, type, by, note, event_id) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (event_id) DO NOTHING`,
@@ -72,9 +75,13 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
   const next = afterRouting(row, 'assigned');
+  // The ETR shown is the incident's current one once intake heard of the incident (it moves:
+  // storm factor, a hand-set ETR); until then the one this routing carried.
   await client.query(
     `UPDATE intake.requests SET status = $2, resume_status = $3, grid = $4, grid_id = $5, incident_id = $6, assignees = $7,
-       sla = $8, updated_at = GREATEST(updated_at, $9) WHERE id = $1`,
+       sla = $8, updated_at = GREATEST(updated_at, $9), incident_role = $10,
+       etr = COALESCE((SELECT etr FROM intake.incidents WHERE id = $6), $11::timestamptz)
+     WHERE id = $1`,
     [
       d.workOrderId,
       next.status,
@@ -85,9 +92,14 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
       JSON.stringify(d.assignees),
       JSON.stringify({ policy: d.sla.policy, deadlines: d.sla.deadlines }),
       event.time,
+      d.incidentId ? (d.role ?? null) : null,
+      d.incidentId ? (d.etr ?? null) : null,
     ],
   );
-  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})`, eventId: event.id });
+  const role = d.incidentId && d.role ? ` · ${d.role} in incident ${d.incidentId}` : '';
+  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})${role}`, eventId: event.id });
+  // A merged call routed after its incident moved on catches up with it at once.
+  if (d.incidentId && d.role === 'merged') await catchUpWithIncident(client, d.workOrderId, d.incidentId, event, batch);
   return true;
 }
 

@@ -33,8 +33,8 @@ export function toSummary(row: RequestRow): RequestSummary {
     receivedAt: row.receivedAt.toISOString(),
     grid: row.grid,
     incidentId: row.incidentId,
-    role: null,
-    etr: null,
+    role: row.incidentId ? row.incidentRole : null,
+    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
     assignees: row.assignees,
     sla: slaView(row),
   };

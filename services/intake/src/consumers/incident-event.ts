@@ -1,0 +1,18 @@
+import type { PoolClient } from 'pg';
+import { EventTypeName } from '@griddispatch/contracts';
+import type { Logger } from '@griddispatch/observability';
+import type { IntakeContext } from '../context.ts';
+import { recordIncident, type IncidentEvent } from '../use-cases/follow-incident.ts';
+import { needsOwnWorkOrder, openIncidentWorkOrder } from '../use-cases/open-incident-work-order.ts';
+import type { ReadModelBatch } from '../use-cases/update-read-model.ts';
+
+/**
+ * `incident.opened|updated|restored|closed` → intake's copy of the incident, its work orders'
+ * ETR and merged status; on `opened` without a call, the incident's own work order (rule 2).
+ */
+export async function onIncidentEvent(ctx: IntakeContext, client: PoolClient, event: IncidentEvent, log: Logger, batch: ReadModelBatch): Promise<void> {
+  const { applied } = await recordIncident(client, event, log, batch);
+  if (!applied || event.type !== EventTypeName.incidentOpened) return;
+  const { change: _change, ...incident } = event.data;
+  if (needsOwnWorkOrder(incident)) await openIncidentWorkOrder(ctx, client, incident, log);
+}

@@ -1,0 +1,112 @@
+import type { PoolClient } from 'pg';
+import { EventTypes, type CloudEvent, type Incident, type IncidentStatus } from '@griddispatch/contracts';
+import type { Logger } from '@griddispatch/observability';
+import type { RequestStatus } from '../domain/types.ts';
+import type { ReadModelBatch } from './update-read-model.ts';
+
+// intake's copy of the incidents grid-routing owns (DESIGN §10), from `incidents.events`: each
+// event carries the whole incident after a change, so the read model keeps only the newest
+// snapshot. Work orders follow it: every work order of the incident shows its current ETR, and a
+// merged one (a later call of the same fault: no crew, no timers of its own) takes the
+// incident's status, forward only (rule 3). Nothing is published for them: the incident's
+// primary work order carries the field events.
+
+export type IncidentEvent = CloudEvent<`cn.griddispatch.incident.${'opened' | 'updated' | 'restored' | 'closed'}.v1`>;
+
+/** Orders snapshots of one incident with equal updatedAt: further along wins. */
+export const INCIDENT_STATUS_RANK: Record<IncidentStatus, number> = { open: 0, dispatched: 1, en_route: 2, arrived: 3, restored: 4, closed: 5 };
+
+/** The status a merged work order takes when its incident reaches one. */
+const FOLLOWS: Record<IncidentStatus, RequestStatus | null> = {
+  open: null,
+  dispatched: 'assigned',
+  en_route: 'en_route',
+  arrived: 'arrived',
+  restored: 'resolved',
+  closed: 'closed',
+};
+
+// The work-order path; a merged order moves only from a status before the target on it
+// (suspended, cancelled and unroutable orders are left alone: people decided those).
+const PATH: readonly RequestStatus[] = ['received', 'assigned', 'acknowledged', 'en_route', 'arrived', 'resolved', 'closed'];
+
+/**
+ * Stores the snapshot if it is newer than the one kept; answers whether it was. Redelivered and
+ * overtaken events change nothing: (updatedAt, status rank, callCount) only grows.
+ */
+async function storeSnapshot(client: PoolClient, incident: Incident): Promise<boolean> {
+  const res = await client.query(
+    `INSERT INTO intake.incidents AS i (id, status, status_rank, grid_id, feeder_code, parent_id, call_count, opened_at, etr, updated_at, data)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_rank = EXCLUDED.status_rank, grid_id = EXCLUDED.grid_id,
+       feeder_code = EXCLUDED.feeder_code, parent_id = EXCLUDED.parent_id, call_count = EXCLUDED.call_count,
+       opened_at = EXCLUDED.opened_at, etr = EXCLUDED.etr, updated_at = EXCLUDED.updated_at, data = EXCLUDED.data
+     WHERE (i.updated_at, i.status_rank, i.call_count) < (EXCLUDED.updated_at, EXCLUDED.status_rank, EXCLUDED.call_count)`,
+    [
+      incident.id,
+      incident.status,
+      INCIDENT_STATUS_RANK[incident.status],
+      incident.gridId,
+      incident.feederCode,
+      incident.parentId,
+      incident.callCount,
+      incident.openedAt,
+      incident.etr,
+      incident.updatedAt,
+      JSON.stringify(incident),
+    ],
+  );
+  return res.rowCount === 1;
+}
+
+/**
+ * Moves the incident's merged work orders (or just `requestId`) forward to the status the
+ * incident implies; each moved one gets a timeline entry `incident.<status>` under an id made
+ * from `eventId`, and a board notice.
+ */
+async function moveMerged(client: PoolClient, incident: Incident, eventId: string, at: string, batch: ReadModelBatch, requestId?: string): Promise<void> {
+  const target = FOLLOWS[incident.status];
+  if (!target) return;
+  const from = PATH.slice(0, PATH.indexOf(target));
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE intake.requests SET status = $3, resume_status = NULL, updated_at = GREATEST(updated_at, $4)
+     WHERE incident_id = $1 AND incident_role = 'merged' AND status = ANY($2::text[]) AND ($5::uuid IS NULL OR id = $5)
+     RETURNING id`,
+    [incident.id, from, target, at, requestId ?? null],
+  );
+  for (const { id } of rows) {
+    batch.timeline.push({ requestId: id, at, type: `incident.${incident.status}`, note: `follows incident ${incident.id}`, eventId: `${eventId}/${id}` });
+    batch.notices.push({ id, change: 'incident.updated' });
+  }
+}
+
+/** `incidents.events` → the incident's snapshot, its work orders' ETR and its merged work orders' status. */
+export async function recordIncident(client: PoolClient, event: IncidentEvent, log: Logger, batch: ReadModelBatch): Promise<{ applied: boolean }> {
+  const { change, ...incident } = event.data;
+  if (!(await storeSnapshot(client, incident))) {
+    log.info({ incidentId: incident.id, updatedAt: incident.updatedAt }, 'incident event older than the snapshot kept; nothing to do');
+    return { applied: false };
+  }
+  batch.notices.push({ id: incident.id, change: EventTypes[event.type].short, kind: 'incident' });
+  log.debug({ incidentId: incident.id, status: incident.status, change }, 'incident snapshot stored');
+  // Only rows whose ETR differs are written: a busy incident's many calls cost nothing per call.
+  const etr = await client.query<{ id: string }>(
+    `UPDATE intake.requests SET etr = $2 WHERE incident_id = $1 AND etr IS DISTINCT FROM $2::timestamptz RETURNING id`,
+    [incident.id, incident.etr],
+  );
+  for (const { id } of etr.rows) batch.notices.push({ id, change: 'incident.updated' });
+  await moveMerged(client, incident, event.id, incident.updatedAt, batch);
+  return { applied: true };
+}
+
+/**
+ * A merged call whose routing arrived after its incident moved on: it takes the incident's
+ * status at once (the incident's snapshot, when intake has it).
+ */
+export async function catchUpWithIncident(client: PoolClient, requestId: string, incidentId: string, event: CloudEvent, batch: ReadModelBatch): Promise<void> {
+  const { rows } = await client.query<{ data: Incident }>('SELECT data FROM intake.incidents WHERE id = $1', [incidentId]);
+  const incident = rows[0]?.data;
+  if (!incident) return;
+  const at = Date.parse(incident.updatedAt) > Date.parse(event.time) ? incident.updatedAt : event.time;
+  await moveMerged(client, incident, event.id, at, batch, requestId);
+}
