@@ -442,6 +442,8 @@ add('PUT /v1/storm', [
   bad('unknown field', json({ gridIds: 'all', active: true, until: '2026-11-25T00:00:00Z' }), 400, 'validation_failed'),
   bad('grid id with a NUL byte', json({ gridIds: ['HH-G03'], active: true }).replace('HH-G03', 'HH\\u0000G03'), 400, 'invalid_text'),
   { name: 'text/plain body', payload: json({ gridIds: 'all', active: false }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
 const meterEvents = (events: unknown[]) => json({ ...baseMeterEvents, events });
 add('POST /v1/meter-events', [
   bad('truncated JSON', json(baseMeterEvents).slice(0, 20), 400, 'invalid_json'),
