@@ -146,3 +146,34 @@ describe('no-ops: recorded with the reason, counted, never dead-lettered', () =>
     expect(metrics).toMatch(/griddispatch_meter_events_total\{kind="power_on",result="noop_no_outage"\} 1/);
   });
 });
+
+describe('storm mode: single customers’ power-offs are ignored', () => {
+  // A station that reacts to a single last gasp in calm weather (GD_METER_QUORUM=1).
+  let s: Harness;
+  beforeAll(async () => {
+    s = await startHarness({ config: { meterQuorum: 1 } });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  const send = async (...events: ReturnType<typeof meterEvent>[]) => {
+    await s.bus.publish(Topics.metersEvents, events.map((e) => ({ key: e.data.meterId, value: serializeEvent(e) })));
+    await s.settle();
+  };
+  const open = async (district: string) =>
+    (await s.db.pool.query("SELECT id FROM routing.incidents WHERE district_code = $1 AND status NOT IN ('restored', 'closed')", [district])).rows;
+
+  it('calm: one customer meter opens an incident; storm: it is a recorded no-op, while the transformer meter still opens one', async () => {
+    await send(meterEvent('M-3000000001', 'power_off', ago(30)));
+    expect(await open('TQ-001')).toHaveLength(1);
+
+    const storm = await s.host.inject({ method: 'PUT', url: '/v1/storm', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { gridIds: 'all', active: true } });
+    expect(storm.statusCode).toBe(200);
+    await send(meterEvent('M-3000000003', 'power_off', ago(20), 'storm-single'));
+    expect(await open('TQ-003')).toEqual([]);
+    const { rows } = await s.db.pool.query("SELECT reason FROM routing.meter_event_noops WHERE event_id = 'storm-single'");
+    expect(rows).toEqual([{ reason: 'storm_single_customer' }]);
+    await send(meterEvent('TM-TQ-003', 'power_off', ago(10)));
+    expect(await open('TQ-003')).toHaveLength(1);
+  });
+});
