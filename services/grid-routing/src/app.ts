@@ -79,7 +79,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   });
   const meterEvents = new Counter({
     name: 'griddispatch_meter_events_total',
-    help: 'Meter events applied, by kind and result: what they did (off, on, below_quorum, opened, evidence, restored, confirmed) or the reason they changed nothing (noop_duplicate, noop_unknown_meter, noop_future, noop_stale, noop_unchanged, noop_no_outage, noop_storm_single_customer)',
+    help: 'Meter events applied, by kind and result: what they did (off, on, below_quorum, opened, planned, evidence, restored, confirmed) or the reason they changed nothing (noop_duplicate, noop_unknown_meter, noop_future, noop_stale, noop_unchanged, noop_no_outage, noop_storm_single_customer)',
     labelNames: ['kind', 'result'] as const,
     registers: [],
   });

@@ -177,3 +177,35 @@ describe('storm mode: single customers’ power-offs are ignored', () => {
     expect(await open('TQ-003')).toHaveLength(1);
   });
 });
+
+describe('meters inside a planned outage (rule 7)', () => {
+  let p: Harness;
+  beforeAll(async () => {
+    // Temporary outages may start a second after they are posted here.
+    p = await startHarness({ config: { temporaryNoticeMs: 500 } });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('the transformer meter going off in the window opens the outage’s incident (no crew), which calls then join', async () => {
+    const start = Date.now() + 1_000;
+    const end = start + 3_600_000;
+    const res = await p.host.inject({
+      method: 'POST',
+      url: '/v1/planned-outages',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { externalId: 'tmp-1', kind: 'temporary', districtCodes: ['TQ-004'], start: new Date(start).toISOString(), end: new Date(end).toISOString(), reason: '临时检修' },
+    });
+    expect(res.statusCode).toBe(201);
+    await new Promise((r) => setTimeout(r, start + 200 - Date.now()));
+    const off = meterEvent('TM-TQ-004', 'power_off', new Date().toISOString());
+    await p.bus.publish(Topics.metersEvents, [{ key: 'TQ-004', value: serializeEvent(off) }]);
+    await p.settle();
+    const { rows } = await p.db.pool.query("SELECT id FROM routing.incidents WHERE district_code = 'TQ-004' AND status NOT IN ('restored', 'closed')");
+    expect(rows).toHaveLength(1);
+    expect(await getIncident(p.db.pool, rows[0].id)).toMatchObject({ origin: 'planned', plannedOutageId: res.json<{ id: string }>().id, primaryRequestId: null, etrSource: 'planned' });
+    const [call] = await p.send(requestEvent({ receivedAt: new Date().toISOString(), location: { districtCode: 'TQ-004' } }));
+    expect(assigned(call)).toMatchObject({ incidentId: rows[0].id, role: 'merged', etr: new Date(end).toISOString() });
+  });
+});

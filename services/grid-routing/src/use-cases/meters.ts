@@ -24,6 +24,9 @@ import type { RoutingContext } from './routing-context.ts';
 //   GD_METER_QUORUM says (a station may set it to 1 in calm weather); such a power-off is
 //   recorded as the no-op `storm_single_customer`. The meter's state is still remembered, so
 //   restoration checks stay honest and it counts towards a later quorum.
+// - Inside a scheduled planned outage's window [start, end + 15 min] (rule 7) the same trigger
+//   opens the outage's incident (origin planned, ETR = its end, no crew) instead of a fault
+//   incident; later calls join it, the meters' power-on restores it.
 // - Power-on that turns an off meter on re-checks the 台区's incident: no affected meter still
 //   off → an open incident is restored by meters; one the crew restored as unconfirmed is
 //   confirmed. A power-on of a meter not recorded off, in a 台区 with no such incident, is the
@@ -36,7 +39,7 @@ import type { RoutingContext } from './routing-context.ts';
 export const OFF_LOOKBACK_MS = 2 * 3_600_000;
 
 export type NoopReason = 'duplicate' | 'unknown_meter' | 'future' | 'stale' | 'unchanged' | 'no_outage' | 'storm_single_customer';
-export type MeterOutcome = 'off' | 'on' | 'below_quorum' | 'opened' | 'evidence' | 'restored' | 'confirmed';
+export type MeterOutcome = 'off' | 'on' | 'below_quorum' | 'opened' | 'planned' | 'evidence' | 'restored' | 'confirmed';
 
 export type MeterResult = { status: 'applied'; outcome: MeterOutcome; incidentId: string | null } | { status: 'noop'; reason: NoopReason; detail: string };
 
@@ -178,24 +181,36 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
     batch.seen.push({ source: e.data.source, eventId: e.data.eventId, meterId: meter.meter_id, kind: e.data.kind, at: new Date(e.data.at), outcome, incidentId });
   };
 
-  // 4. Power-off: evidence of an open incident, or the transformer meter / the quorum opens one.
-  const quorumAt = await quorumTimes(ctx, client, offs.filter(({ meter }) => !book.openIn(meter.district_code)), storm);
+  // 4. Power-off: evidence of an open incident, or the transformer meter / the quorum opens one —
+  //    inside a scheduled outage's window (rule 7) that is the outage's incident (no crew), not a fault.
+  const undecided = offs.filter(({ meter }) => {
+    const row = book.openIn(meter.district_code);
+    return !row || row.origin === 'planned';
+  });
+  const quorumAt = await quorumTimes(ctx, client, undecided, storm);
+  if (ctx.plannedOutages && undecided.length > 0) {
+    const times = undecided.map(({ e }) => Date.parse(e.data.at));
+    book.setPlanned(await ctx.plannedOutages(client, [...new Set(undecided.map(({ meter }) => meter.district_code))].sort(), new Date(Math.min(...times)), new Date(Math.max(...times))));
+  }
   for (const { e, meter } of offs) {
     const d = meter.district_code;
     const at = new Date(e.data.at);
-    const open = book.openIn(d);
+    let open = book.openIn(d);
+    // A planned outage's incident past its end + 15 min takes no more evidence: this is a new fault.
+    if (open && book.endPlannedIfOver(open, at)) open = undefined;
     if (open) {
       applied(e, meter, 'evidence', open.id);
       continue;
     }
     const q = quorumAt.get(d);
-    if (meter.kind === 'transformer' || (q !== undefined && at >= q)) {
-      const gridId = data.districts.get(d)?.gridId;
-      if (gridId) {
-        const row = book.open({ districtCode: d, gridId, origin: 'meter', at, primaryRequestId: null });
-        applied(e, meter, 'opened', row.id);
-        continue;
-      }
+    const gridId = data.districts.get(d)?.gridId;
+    if (gridId && (meter.kind === 'transformer' || (q !== undefined && at >= q))) {
+      const planned = book.plannedAt(d, at);
+      const row = planned
+        ? book.open({ districtCode: d, gridId, origin: 'planned', at, primaryRequestId: null, plannedOutageId: planned.id, etr: planned.end })
+        : book.open({ districtCode: d, gridId, origin: 'meter', at, primaryRequestId: null });
+      applied(e, meter, planned ? 'planned' : 'opened', row.id);
+      continue;
     }
     if (storm.has(d) && meter.kind === 'customer') {
       batch.results.set(e.id, { status: 'noop', reason: 'storm_single_customer', detail: `storm mode over ${d}: a single customer's power-off opens nothing` });
