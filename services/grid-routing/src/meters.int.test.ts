@@ -122,7 +122,7 @@ describe('meter power-on', () => {
 });
 
 describe('no-ops: recorded with the reason, counted, never dead-lettered', () => {
-  it('unknown meter, the same (source, eventId) again, power-on without outage, a far-future stamp', async () => {
+  it('unknown meter, the same (source, eventId) again, power-on without outage, a far-future stamp, an event older than the meter’s state', async () => {
     const first = meterEvent(meter(4, 0), 'power_off', ago(5), 'dup-1');
     await publish(first);
     const before = (await noops()).length;
@@ -132,12 +132,15 @@ describe('no-ops: recorded with the reason, counted, never dead-lettered', () =>
       meterEvent(meter(4, 0), 'power_off', ago(5), 'dup-1'),
       meterEvent(meter(4, 1), 'power_on', ago(5), 'on-1'),
       meterEvent(meter(4, 2), 'power_off', new Date(Date.now() + 3_600_000).toISOString(), 'future-1'),
+      // Arrives late: older than what the meter last said.
+      meterEvent(meter(4, 0), 'power_on', ago(60), 'stale-1'),
     );
     const recorded = (await noops()).slice(before).sort((a, b) => a.event_id.localeCompare(b.event_id));
     expect(recorded).toEqual([
       { event_id: 'dup-1', reason: 'duplicate' },
       { event_id: 'future-1', reason: 'future' },
       { event_id: 'on-1', reason: 'no_outage' },
+      { event_id: 'stale-1', reason: 'stale' },
       { event_id: 'unknown-1', reason: 'unknown_meter' },
     ]);
     expect(await openIncidents('TQ-004')).toEqual([]);
