@@ -124,6 +124,17 @@ function authCases(e: Endpoint): Case[] {
   ];
 }
 
+// A planned outage that would be accepted: a week and a day ahead (GD_PLANNED_NOTICE is 7 days).
+const plannedStart = Date.now() + 8 * 24 * 3_600_000;
+const basePlanned = {
+  externalId: 'CORPUS-PLAN-1',
+  kind: 'planned',
+  districtCodes: ['HH-TQ-017'],
+  start: new Date(plannedStart).toISOString(),
+  end: new Date(plannedStart + 4 * 3_600_000).toISOString(),
+  reason: '10kV线路检修',
+};
+
 const ENDPOINTS: Record<string, Endpoint> = {
   'POST /v1/requests': { method: 'POST', url: '/v1/requests', key: KEYS.writer, wrongScope: KEYS.reader, payload: json({ source: '95598', externalId: 'CORPUS-AUTH-1', category: 'billing', location: { districtCode: 'HH-TQ-017' } }) },
   'POST /v1/requests/95598': { method: 'POST', url: '/v1/requests/95598', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(base95598) },
@@ -141,6 +152,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'GET /v1/incidents/:id': { method: 'GET', url: `/v1/incidents/${UNKNOWN_UUID}`, key: KEYS.reader, wrongScope: KEYS.integrator },
   'PUT /v1/incidents/:id/etr': { method: 'PUT', url: `/v1/incidents/${UNKNOWN_UUID}/etr`, key: KEYS.field, wrongScope: KEYS.reader, payload: json({ etr: '2026-11-24T08:00:00Z', by: 'desk' }) },
   'PUT /v1/storm': { method: 'PUT', url: '/v1/storm', key: KEYS.admin, wrongScope: KEYS.field, payload: json({ gridIds: 'all', active: false }) },
+  'POST /v1/planned-outages': { method: 'POST', url: '/v1/planned-outages', key: KEYS.field, wrongScope: KEYS.writer, payload: json(basePlanned) },
+  'GET /v1/planned-outages': { method: 'GET', url: '/v1/planned-outages', key: KEYS.reader, wrongScope: KEYS.integrator },
   'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
 };
 
@@ -442,6 +455,32 @@ add('PUT /v1/storm', [
   bad('unknown field', json({ gridIds: 'all', active: true, until: '2026-11-25T00:00:00Z' }), 400, 'validation_failed'),
   bad('grid id with a NUL byte', json({ gridIds: ['HH-G03'], active: true }).replace('HH-G03', 'HH\\u0000G03'), 400, 'invalid_text'),
   { name: 'text/plain body', payload: json({ gridIds: 'all', active: false }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+const planned = (over: Record<string, unknown>) => json({ ...basePlanned, ...over });
+add('POST /v1/planned-outages', [
+  bad('truncated JSON', json(basePlanned).slice(0, 20), 400, 'invalid_json'),
+  bad('both districtCodes and feederCode', planned({ feederCode: 'HH-10kV-01' }), 400, 'validation_failed'),
+  bad('neither districtCodes nor feederCode', planned({ districtCodes: undefined }), 400, 'validation_failed'),
+  bad('end before start', planned({ end: basePlanned.start, start: basePlanned.end }), 400, 'validation_failed'),
+  bad('unknown kind', planned({ kind: 'emergency' }), 400, 'validation_failed'),
+  bad('start without an offset', planned({ start: '2026-12-20 08:00:00' }), 400, 'validation_failed'),
+  bad('unknown field', planned({ notify: false }), 400, 'validation_failed'),
+  bad('reason over 500 characters', planned({ reason: '修'.repeat(501) }), 400, 'validation_failed'),
+  bad('NUL in externalId', planned({ externalId: 'a\u0000b' }), 400, 'invalid_text'),
+  bad('planned with a day of notice', planned({ start: new Date(Date.now() + 86_400_000 + 3_600_000).toISOString(), end: new Date(Date.now() + 86_400_000 + 7_200_000).toISOString() }), 422, 'short_notice'),
+  bad('unknown 台区', planned({ districtCodes: ['HH-TQ-999'] }), 422, 'unknown_district'),
+  bad('unknown feeder', planned({ districtCodes: undefined, feederCode: "X'; DROP TABLE routing.planned_outages;--" }), 422, 'unknown_feeder'),
+  { name: 'text/plain body', payload: json(basePlanned), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+const plannedList = (query: string) => `/v1/planned-outages?${query}`;
+add('GET /v1/planned-outages', [
+  { name: 'limit 0', url: plannedList('limit=0'), status: 400, code: 'validation_failed' },
+  { name: 'limit 1001', url: plannedList('limit=1001'), status: 400, code: 'validation_failed' },
+  { name: 'unknown parameter', url: plannedList('sort=asc'), status: 400, code: 'validation_failed' },
+  { name: 'from not a date', url: plannedList('from=tomorrow'), status: 400, code: 'validation_failed' },
+  { name: 'districtCode with a NUL byte', url: plannedList('districtCode=HH%00'), status: 400, code: 'invalid_text' },
 ]);
 
 const meterEvents = (events: unknown[]) => json({ ...baseMeterEvents, events });

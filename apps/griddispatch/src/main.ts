@@ -9,7 +9,7 @@ commands:
   requests         list | show <id>: requests, their grid, deadlines and timeline (HTTP API)
   incidents        list | show <id>: supply faults, their size, status and ETR (HTTP API)
   dlq              list | replay <topic>: dead letters, and publishing them again
-  simulate         realistic requests at a fixed rate (--storm: a typhoon surge)
+  simulate         realistic requests at a fixed rate (--storm: a typhoon surge; --feeder-trip: meter power-offs)
   import <dir>     load grids, 台区, customers, staff and rosters (checked first, all or nothing)
   keys             create | revoke | list: API keys kept in the database
 

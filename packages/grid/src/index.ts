@@ -18,6 +18,7 @@ export {
 } from './geometry.ts';
 export { createGridIndex, type GridIndex, type GridIndexOptions } from './grid-index.ts';
 export { checkGeometry, validatePolygons, type PolygonProblem, type PolygonProblemCode, type ValidatePolygonsOptions } from './validate-polygons.ts';
+export { customerMeterId, metersOf, transformerMeterId, type MeterKind, type MeterRecord } from './meters.ts';
 export { isOnDuty, localTime, parseClock, staffOnDuty, type LocalTime } from './roster.ts';
 export { CSV_FORMATS, formatDays, parseDays, type CsvKind, type CsvRecordOf } from './import/formats.ts';
 export { csvLine, readCsv, CsvReader, type CsvSink } from './import/csv.ts';

@@ -8,15 +8,19 @@ import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
+import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
 import { incidentRoutes } from './routes/incidents.routes.ts';
+import { plannedOutageRoutes } from './routes/planned-outages.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
 import type { MetersStillOff } from './use-cases/incidents.ts';
+import { metersStillOff } from './use-cases/meters.ts';
+import { plannedOutagesFor } from './use-cases/plan-outage.ts';
 import type { PlannedOutageLookup, RoutingContext } from './use-cases/routing-context.ts';
 
 export const CONSUMER_GROUP = 'grid-routing';
@@ -32,9 +36,9 @@ export interface GridRoutingDeps {
   now?: () => Date;
   /** Consumer group of the requests.received subscription. Default `grid-routing`; workorders.events use `<groupId>.workorders`. */
   groupId?: string;
-  /** Whether an incident's meters still report off when its crew resolves it (the meters use case). Default: never. */
+  /** Whether an incident's meters still report off when its crew resolves it. Default: use-cases/meters.ts' metersStillOff. */
   metersStillOff?: MetersStillOff;
-  /** Planned outages of some 台区 (the planned-outages use case): calls inside one join its incident. Default: none. */
+  /** Planned outages of some 台区: calls inside one join its incident. Default: use-cases/plan-outage.ts' plannedOutagesFor. */
   plannedOutages?: PlannedOutageLookup;
   /** Bus attempts per record and first retry delay. Default: the bus's (5 attempts from 100 ms). */
   consumerRetry?: { maxAttempts: number; backoffMs: number };
@@ -54,20 +58,29 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   await migrateRouting(deps.pool, logger);
   const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
   const data = new RoutingDataCache(deps.pool, config.nearestWithinMeters, logger);
-  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()), ...(deps.plannedOutages ? { plannedOutages: deps.plannedOutages } : {}) };
+  const ctx: RoutingContext = { data, config, policy, now: deps.now ?? (() => new Date()), plannedOutages: deps.plannedOutages ?? plannedOutagesFor };
 
   let subscription: Subscription | undefined;
+  let meterSubscription: Subscription | undefined;
   let workOrders: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
   const workOrdersGroupId = `${groupId}.workorders`;
   const retry = deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {};
+  // Meter events have their own group: a flood of them (a feeder trip) never queues calls behind it.
+  const meterGroupId = `${groupId}.meters`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   const decisions = new Counter({
     name: 'griddispatch_routing_decisions_total',
     help: 'Routing decisions by result (assigned, unroutable) and how the grid was found (account, district, point, nearest, community; none when unroutable)',
     labelNames: ['result', 'resolved_by'] as const,
+    registers: [],
+  });
+  const meterEvents = new Counter({
+    name: 'griddispatch_meter_events_total',
+    help: 'Meter events applied, by kind and result: what they did (off, on, below_quorum, opened, planned, evidence, restored, confirmed) or the reason they changed nothing (noop_duplicate, noop_unknown_meter, noop_future, noop_stale, noop_unchanged, noop_no_outage, noop_storm_single_customer)',
+    labelNames: ['kind', 'result'] as const,
     registers: [],
   });
 
@@ -77,6 +90,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await app.register(gridRoutes({ pool: deps.pool }));
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
       await app.register(incidentRoutes({ pool: deps.pool, ctx }));
+      await app.register(plannedOutageRoutes({ pool: deps.pool, ctx }));
     },
     async start() {
       await data.listen();
@@ -100,7 +114,20 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       workOrders = await deps.bus.subscribe({
         groupId: workOrdersGroupId,
         topics: [Topics.workordersEvents],
-        ...workOrderUpdatedConsumer({ pool: deps.pool, logger, ctx, ...(deps.metersStillOff ? { metersStillOff: deps.metersStillOff } : {}) }),
+        ...workOrderUpdatedConsumer({ pool: deps.pool, logger, ctx, metersStillOff: deps.metersStillOff ?? metersStillOff }),
+        ...retry,
+      });
+      meterSubscription = await deps.bus.subscribe({
+        groupId: meterGroupId,
+        topics: [Topics.metersEvents],
+        ...meterEventConsumer({
+          pool: deps.pool,
+          logger,
+          ctx,
+          onResult(result, event) {
+            meterEvents.inc({ kind: event.data.kind, result: result.status === 'noop' ? `noop_${result.reason}` : result.outcome });
+          },
+        }),
         ...retry,
       });
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
@@ -113,13 +140,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       subscription = undefined;
       await workOrders?.stop();
       workOrders = undefined;
+      await meterSubscription?.stop();
+      meterSubscription = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning() || !workOrders?.isRunning()) return false;
+      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {
@@ -134,10 +163,12 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         consumers: [
           { group: groupId, topics: [Topics.requestsReceived] },
           { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
+          { group: meterGroupId, topics: [Topics.metersEvents] },
         ],
         logger,
       });
       registry.registerMetric(decisions);
+      registry.registerMetric(meterEvents);
       registerProbeGauge(registry, {
         name: 'griddispatch_routing_unroutable',
         help: 'requests waiting at the fallback desk (unroutable, not yet re-routed)',

@@ -17,6 +17,11 @@ describe('grid-routing configuration', () => {
       fallbackDesk: 'station-desk',
       feederDistricts: 3,
       stormFactor: 1.5,
+      meterQuorum: 3,
+      meterQuorumWindowMs: 2 * 60_000,
+      meterFutureToleranceMs: 5 * 60_000,
+      plannedNoticeMs: 7 * 24 * 3_600_000,
+      temporaryNoticeMs: 24 * 3_600_000,
     });
   });
 

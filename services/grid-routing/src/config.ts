@@ -45,6 +45,14 @@ export const GridRoutingEnv = z.object({
   GD_STORM_FACTOR: z.coerce.number().min(1).max(10).default(1.5),
   /** Where an unroutable request goes: the supply station's dispatch desk. */
   GD_FALLBACK_DESK: z.string().min(1).default('station-desk'),
+  /** Meters (主动抢修): power-off from this many distinct meters of one 台区 within GD_METER_QUORUM_WINDOW opens an incident. */
+  GD_METER_QUORUM: z.coerce.number().int().min(1).default(3),
+  GD_METER_QUORUM_WINDOW: duration.default(2 * 60_000),
+  /** A meter event stamped further than this after the moment it is applied is refused as a clock error (a recorded no-op). */
+  GD_METER_FUTURE_TOLERANCE: duration.default(5 * 60_000),
+  /** Minimum notice of a planned outage (计划停电) and of a temporary one (临时停电). */
+  GD_PLANNED_NOTICE: duration.default(7 * 24 * 3_600_000),
+  GD_TEMPORARY_NOTICE: duration.default(24 * 3_600_000),
 });
 
 export interface GridRoutingConfig {
@@ -57,6 +65,11 @@ export interface GridRoutingConfig {
   fallbackDesk: string;
   feederDistricts: number;
   stormFactor: number;
+  meterQuorum: number;
+  meterQuorumWindowMs: number;
+  meterFutureToleranceMs: number;
+  plannedNoticeMs: number;
+  temporaryNoticeMs: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): GridRoutingConfig {
@@ -71,6 +84,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     fallbackDesk: e.GD_FALLBACK_DESK,
     feederDistricts: e.GD_FEEDER_DISTRICTS,
     stormFactor: e.GD_STORM_FACTOR,
+    meterQuorum: e.GD_METER_QUORUM,
+    meterQuorumWindowMs: e.GD_METER_QUORUM_WINDOW,
+    meterFutureToleranceMs: e.GD_METER_FUTURE_TOLERANCE,
+    plannedNoticeMs: e.GD_PLANNED_NOTICE,
+    temporaryNoticeMs: e.GD_TEMPORARY_NOTICE,
   };
 }
 

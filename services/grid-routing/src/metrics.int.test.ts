@@ -70,19 +70,20 @@ describe('grid-routing retention', () => {
     const at = (ms: number) => startRetention({ pool: h.db.pool, schema: 'routing', tables: routingRetention(config), intervalMs: 0, now: () => new Date(Date.now() + ms) });
 
     const early = at(6 * DAY);
-    expect((await early.sweep()).deleted).toEqual({ routed_requests: 0, incidents: 0, inbox: 0 });
+    expect((await early.sweep()).deleted).toEqual({ routed_requests: 0, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, inbox: 0 });
     await early.stop();
 
     // An incident stays while it is open (calls still join it), whatever its age.
     const late = at(31 * DAY);
-    expect((await late.sweep()).deleted).toEqual({ routed_requests: 3, incidents: 0, inbox: 4 });
+    expect((await late.sweep()).deleted).toEqual({ routed_requests: 3, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, inbox: 4 });
     await h.db.pool.query("UPDATE routing.incidents SET status = 'closed', updated_at = now()");
-    expect((await late.sweep()).deleted).toEqual({ routed_requests: 0, incidents, inbox: 0 });
+    expect((await late.sweep()).deleted).toEqual({ routed_requests: 0, incidents, meter_events: 0, meter_event_noops: 0, planned_outages: 0, inbox: 0 });
     await late.stop();
     expect(await count('routed_requests')).toBe(1);
     expect(await count('routed_requests', "status = 'unroutable'")).toBe(1);
     // Reference data is never touched.
     expect(await count('grids')).toBeGreaterThan(0);
     expect(await count('customers')).toBeGreaterThan(0);
+    expect(await count('meters')).toBeGreaterThan(0);
   });
 });

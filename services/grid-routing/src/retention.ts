@@ -19,6 +19,12 @@ export function routingRetention(config: RetentionConfig): RetentionRule[] {
         "status IN ('restored', 'closed') AND NOT EXISTS (SELECT 1 FROM routing.routed_requests r WHERE r.incident_id = incidents.id)" +
         ' AND NOT EXISTS (SELECT 1 FROM routing.incidents c WHERE c.parent_id = incidents.id)',
     },
+    // Meter events are kept as long as decisions: their (source, eventId) marks catch a head-end's
+    // resends, and the no-ops explain themselves to an operator meanwhile.
+    { table: 'meter_events', column: 'recorded_at', olderThanMs: config.keepFor },
+    { table: 'meter_event_noops', column: 'recorded_at', olderThanMs: config.keepFor },
+    // A planned outage long over takes no more calls (its 台区 rows go with it).
+    { table: 'planned_outages', column: 'ends_at', olderThanMs: config.keepFor },
     inboxRetention(config),
   ];
 }

@@ -4,6 +4,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { generateSampleCounty } from '@griddispatch/grid';
 import { DurationError, parseDuration } from '@griddispatch/sla';
+import { districtsOfFeeder, feederTripEvents, inBatches, METER_BATCH } from './simulate-feeder-trip.ts';
 import { intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
 import {
   createRequestGenerator,
@@ -17,6 +18,7 @@ import {
 } from './simulate-plan.ts';
 
 export const SIMULATE_USAGE = `usage: griddispatch simulate --rate N --duration D [--storm] [--source 95598|12345] [--seed S]
+       griddispatch simulate --feeder-trip <feederCode> [--restore]
 
 Posts realistic service requests to POST /v1/requests (GD_URL, key GD_API_KEY) at a fixed rate,
 on the sample county's real 台区 and customer accounts (the data the embedded start loads).
@@ -30,6 +32,12 @@ up as latency and errors, not as a lower rate. Progress on stderr; a summary at 
   --source S         95598 (default: account and 台区) or 12345 (position and community)
   --seed S           the same seed gives the same stream of requests (default: random)
   --timeout D        per request (default 30s)
+
+  --feeder-trip F    instead: feeder F of the sample county trips — every meter behind it (each
+                     台区's transformer meter and every customer meter, ids as in packages/grid
+                     meters.ts) sends power_off to POST /v1/meter-events in batches of 1,000;
+                     grid-routing opens the incidents (主动抢修) before anyone calls
+  --restore          with --feeder-trip: the feeder comes back — power_on from the same meters
 
 Exit code 0 when every request was accepted (202), 1 otherwise. For load tests start the server
 with GD_RATE_LIMIT_MAX=0, or the per-key rate limit answers 429.
@@ -130,6 +138,56 @@ function createPoster(config: CliConfig, timeoutMs: number): Poster {
   };
 }
 
+/** `--feeder-trip`: every meter behind the feeder gasps; progress per batch on stderr, a summary on stdout. */
+async function feederTrip(feederCode: string, restore: boolean, io: CliIo): Promise<number> {
+  const config = loadCliConfig(io.env);
+  const county = generateSampleCounty({ seed: 1 });
+  const districts = districtsOfFeeder(county, feederCode);
+  if (districts.length === 0) {
+    const known = [...new Set(county.districts.map((d) => d.feederCode))].sort().join(', ');
+    throw new UsageError(`--feeder-trip: the sample county has no feeder ${feederCode} (its feeders: ${known})`);
+  }
+  const events = feederTripEvents(county, feederCode, io.now(), `sim-${randomBytes(4).toString('hex')}`, restore ? 'power_on' : 'power_off');
+  const batches = inBatches(events);
+  io.stderr.write(`simulate: feeder ${feederCode} ${restore ? 'restored' : 'trips'}: ${events.length} meters on ${districts.length} 台区, ${batches.length} POSTs to ${config.url}/v1/meter-events\n`);
+  const url = new URL('/v1/meter-events', `${config.url}/`);
+  let accepted = 0;
+  let duplicates = 0;
+  let failed = 0;
+  const start = performance.now();
+  for (const [i, batch] of batches.entries()) {
+    if (io.signal.aborted) break;
+    let status: number | string;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiKey}` },
+        body: JSON.stringify({ source: 'simulate', events: batch }),
+        signal: io.signal,
+      });
+      status = res.status;
+      const text = await res.text();
+      if (res.status === 202) {
+        const body = JSON.parse(text) as { accepted?: number; duplicates?: number };
+        accepted += body.accepted ?? 0;
+        duplicates += body.duplicates ?? 0;
+      } else {
+        failed += batch.length;
+        io.stderr.write(`simulate: batch ${i + 1} answered ${res.status}: ${text.slice(0, 300)}\n`);
+      }
+    } catch (err) {
+      status = (err as Error).message;
+      failed += batch.length;
+      io.stderr.write(`simulate: batch ${i + 1} failed: ${status} (is grid-dispatch running at ${config.url}?)\n`);
+    }
+    io.stderr.write(`simulate: ${Math.min((i + 1) * METER_BATCH, events.length)}/${events.length} meter events sent (${accepted} accepted, ${duplicates} duplicates, ${failed} failed)\n`);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  io.stdout.write(`feeder ${feederCode}: ${events.length} ${restore ? 'power_on' : 'power_off'} events on ${districts.length} 台区 in ${seconds.toFixed(1)}s — ${accepted} accepted, ${duplicates} duplicates, ${failed} failed\n`);
+  if (!restore) io.stdout.write(`watch the incidents open: griddispatch incidents --feeder ${feederCode}\n`);
+  return failed === 0 && accepted + duplicates === events.length ? 0 : 1;
+}
+
 /** `griddispatch simulate`. */
 export async function simulate(args: string[], io: CliIo): Promise<number> {
   return runCommand(io, SIMULATE_USAGE, async () => {
@@ -140,6 +198,8 @@ export async function simulate(args: string[], io: CliIo): Promise<number> {
       source: { type: 'string' },
       seed: { type: 'string' },
       timeout: { type: 'string' },
+      'feeder-trip': { type: 'string' },
+      restore: { type: 'boolean' },
     });
     if (!parsed) {
       io.stdout.write(SIMULATE_USAGE);
@@ -147,6 +207,8 @@ export async function simulate(args: string[], io: CliIo): Promise<number> {
     }
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const v = parsed.values;
+    if (v['feeder-trip'] !== undefined) return feederTrip(v['feeder-trip'], v.restore ?? false, io);
+    if (v.restore) throw new UsageError('--restore goes with --feeder-trip');
     const rate = parsePositive('rate', v.rate);
     const durationMs = parseDurationOption('duration', v.duration);
     const timeoutMs = parseDurationOption('timeout', v.timeout, 30_000);

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { IMPORT_FILE_NAMES, type GridRecord, type ImportFileTexts, type SampleCounty } from '@griddispatch/grid';
+import { IMPORT_FILE_NAMES, metersOf, type GridRecord, type ImportFileTexts, type MeterRecord, type SampleCounty } from '@griddispatch/grid';
 import { DATA_VERSION_CHANNEL } from '../routing-data.ts';
 
 // Writing checked reference data: used by `importData` (after every file passed the checks) and
@@ -124,6 +124,23 @@ async function upsert(client: PoolClient, kind: Exclude<ImportKind, 'rosters'>, 
 }
 
 /**
+ * The meters of imported accounts and 台区 (packages/grid meters.ts: the ids are derived, the
+ * import files have no meter column). An account that moved to another 台区 takes its meter
+ * along; a meter's last heard state is kept.
+ */
+async function upsertMeters(client: PoolClient, meters: MeterRecord[]): Promise<void> {
+  for (const batch of batches(meters)) {
+    await client.query(
+      `INSERT INTO routing.meters AS t (meter_id, account_no, district_code, kind)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+       ON CONFLICT (meter_id) DO UPDATE SET account_no = EXCLUDED.account_no, district_code = EXCLUDED.district_code, kind = EXCLUDED.kind, updated_at = now()
+       WHERE (t.account_no, t.district_code, t.kind) IS DISTINCT FROM (EXCLUDED.account_no, EXCLUDED.district_code, EXCLUDED.kind)`,
+      [batch.map((m) => m.meterId), batch.map((m) => m.accountNo), batch.map((m) => m.districtCode), batch.map((m) => m.kind)],
+    );
+  }
+}
+
+/**
  * Writes checked records inside the caller's transaction. A staff file replaces the grid roles
  * of the staff it lists; a rosters file replaces the whole roster (it is the schedule).
  */
@@ -151,6 +168,8 @@ export async function applyRecords(client: PoolClient, records: ImportRecords, o
       continue;
     }
     counts[kind] = await upsert(client, kind, list, progress);
+    if (kind === 'districts') await upsertMeters(client, metersOf({ districts: records.districts ?? [] }));
+    if (kind === 'customers') await upsertMeters(client, metersOf({ customers: records.customers ?? [] }));
     if (kind === 'staff') {
       const staff = records.staff ?? [];
       await client.query('DELETE FROM routing.grid_staff WHERE staff_id = ANY($1::text[])', [staff.map((s) => s.id)]);

@@ -102,6 +102,12 @@ describe('re-import', () => {
     expect(assigned(cold).sla.policy).toBe('cold-storage-outage');
     const { rows } = await h.db.pool.query('SELECT count(*)::int AS n FROM routing.customers');
     expect(rows[0].n).toBe(4);
+    // The moved account's meter moved with it; the new account has one.
+    const meters = await h.db.pool.query("SELECT meter_id, district_code FROM routing.meters WHERE meter_id IN ('M-3000000001', 'M-3000000004') ORDER BY 1");
+    expect(meters.rows).toEqual([
+      { meter_id: 'M-3000000001', district_code: 'TQ-003' },
+      { meter_id: 'M-3000000004', district_code: 'TQ-002' },
+    ]);
   });
 
   it('a staff file replaces the roles of the staff it lists; a rosters file replaces the roster', async () => {
@@ -155,5 +161,13 @@ describe('sample data', () => {
     expect(await loadSampleData(db.pool, { scale: 1 })).toBeNull();
     const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM routing.customers WHERE 'aquaculture' = ANY(classes)");
     expect(rows[0].n).toBe(1811);
+    // Every account has its meter, every 台区 its transformer meter (packages/grid meters.ts).
+    const meters = await db.pool.query<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM routing.meters GROUP BY kind ORDER BY kind');
+    expect(meters.rows).toEqual([
+      { kind: 'customer', n: 20_000 },
+      { kind: 'transformer', n: 157 + 64 },
+    ]);
+    const one = await db.pool.query("SELECT meter_id, district_code FROM routing.meters WHERE kind = 'customer' AND account_no = (SELECT min(account_no) FROM routing.customers)");
+    expect(one.rows[0].meter_id).toMatch(/^M-\d{10}$/);
   });
 });
