@@ -1,4 +1,4 @@
-// pnpm bench:meters — a feeder storm seen by the meters (主动抢修, DESIGN §10 rule 6).
+// pnpm bench:meters — a feeder storm seen by the meters (主动抢修, docs/architecture.md#incidents rule 6).
 //
 // 50,000 power_off events from the meters of 10 feeders of the sample county (×2, accounts ×3)
 // are POSTed to /v1/meter-events in 50 batches of 1,000 within 10 s (open loop: batch i leaves at

@@ -17,7 +17,7 @@ export interface WorkOrderUpdatedDeps {
 }
 
 /**
- * workorders.events → the incident of a primary work order follows it (outages spec, rule 3).
+ * workorders.events → the incident of a primary work order follows it (docs/architecture.md#incidents, rule 3).
  * The batch's incidents are locked per feeder in one order in `prepare`; inbox rows, incident
  * rows and incidents.events commit together; a redelivered event changes nothing.
  */

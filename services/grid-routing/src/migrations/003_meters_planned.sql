@@ -1,4 +1,4 @@
--- Meters (主动抢修) and planned outages (计划停电), DESIGN §10 rules 6 and 7.
+-- Meters (主动抢修) and planned outages (计划停电), docs/architecture.md#incidents rules 6 and 7.
 
 -- One customer meter per account and one transformer meter (台区总表) per 台区, derived from the
 -- imported accounts and 台区 (packages/grid meters.ts: `M-<accountNo>`, `TM-<districtCode>`);

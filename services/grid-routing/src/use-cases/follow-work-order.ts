@@ -6,7 +6,7 @@ import { IncidentBook } from './incident-book.ts';
 import type { MetersStillOff } from './incidents.ts';
 import type { RoutingContext } from './routing-context.ts';
 
-// Rule 3 of the outages spec: an incident follows its primary work order. Merged work orders
+// Rule 3 of docs/architecture.md#incidents: an incident follows its primary work order. Merged work orders
 // follow their incident in intake; they never reach workorders.events.
 
 export type FollowOutcome =

@@ -22,7 +22,7 @@ import type { PlannedWindow, RoutingContext } from './routing-context.ts';
 export const PLANNED_GRACE_MS = 15 * 60_000;
 
 // The incidents one transaction works on, in memory: locked per feeder, read once, changed by the
-// rules of DESIGN §10 / docs/helpers' outages spec, then written in one statement and told on
+// rules of docs/architecture.md#incidents, then written in one statement and told on
 // incidents.events (one record per changed incident) by `flush`. The consumed batch of
 // request.received uses one book for all its calls; every other change (a seam call, a work-order
 // event, an ETR or storm change) uses a book of its own. Whoever changes an incident holds its

@@ -6,7 +6,7 @@ import { IncidentBook } from './incident-book.ts';
 import { INCIDENT_COLUMNS, OPEN_SQL, toIncident, type IncidentRow } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';
 
-// The incident store's seam (docs: the outages spec, "Seam inside grid-routing"): what other use
+// The incident store's seam (docs/architecture.md#incidents): what other use
 // cases of grid-routing — meters, planned outages, the work-order consumer — call to open, find
 // and restore incidents. Each call runs in the caller's transaction, takes the feeder lock,
 // writes the incident and its incidents.events records through the outbox.

@@ -7,7 +7,7 @@ import { IncidentBook, type MetersStillOff } from './incidents.ts';
 import { isOpen } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';
 
-// Meter events (主动抢修), DESIGN §10 rule 6. A consumed batch is handled as a set: its events
+// Meter events (主动抢修), docs/architecture.md#incidents rule 6. A consumed batch is handled as a set: its events
 // are classified in memory, the meters' last states written in one statement, the quorum counted
 // in one, and the incidents opened, restored or confirmed on ONE IncidentBook (the incident seam),
 // flushed once. Per event the batch records what it did (routing.meter_events), or why it did

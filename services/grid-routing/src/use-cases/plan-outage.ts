@@ -7,7 +7,7 @@ import { PLANNED_GRACE_MS } from './incident-book.ts';
 import type { PlannedOutageLookup, PlannedWindow } from './routing-context.ts';
 import { SCHEMA } from '../schema-migrations.ts';
 
-// Planned (计划停电) and temporary (临时停电) outages, DESIGN §10 rule 7: stored here, announced on
+// Planned (计划停电) and temporary (临时停电) outages, docs/architecture.md#incidents rule 7: stored here, announced on
 // `outages.planned` (outbox, key: the outage id). Calls from its 台区 inside [start, end + grace]
 // join the outage's incident instead of dispatching a crew (plannedOutagesFor below, the incident book's hook).
 

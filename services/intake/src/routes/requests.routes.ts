@@ -15,7 +15,7 @@ const RequestSummary = RequestView.omit({ timeline: true });
 
 /**
  * `grid-dispatch` is the source of the work orders intake opens for incidents nobody called about
- * (`incident:<id>`, DESIGN §10 rule 2): a caller taking one of those keys first would leave the
+ * (`incident:<id>`, docs/architecture.md#incidents rule 2): a caller taking one of those keys first would leave the
  * incident without its crew's work order. No key may post it, whatever its sources.
  */
 async function refuseReservedSource(request: FastifyRequest): Promise<void> {

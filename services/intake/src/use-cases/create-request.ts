@@ -12,7 +12,7 @@ export interface CreateRequestInput {
   channel: string;
   /** API key name of the caller. */
   receivedBy: string;
-  /** The incident whose own work order this is (DESIGN §10 rule 2): on `requests.received` for grid-routing. */
+  /** The incident whose own work order this is (docs/architecture.md#incidents rule 2): on `requests.received` for grid-routing. */
   incidentId?: string;
 }
 

@@ -6,7 +6,7 @@ import { IntakeRequestBody } from '../domain/request-body.ts';
 import { prepareRequest } from './create-request.ts';
 import { storeRequestsWith } from './store-requests.ts';
 
-// DESIGN §10 rule 2: an incident opened without a call — its meters reported the outage, or it
+// docs/architecture.md#incidents rule 2: an incident opened without a call — its meters reported the outage, or it
 // is a feeder incident over several 台区 — has no work order to carry its crew. intake opens one,
 // exactly as a POST /v1/requests would (same row, timeline, board notice and requests.received
 // event), in the consumer's transaction, idempotent on (grid-dispatch, incident:<id>). Its

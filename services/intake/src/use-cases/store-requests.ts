@@ -133,7 +133,7 @@ export async function storeRequests(pool: Pool, group: readonly PreparedRequest[
 
 /**
  * `storeRequests` inside a transaction the caller holds: how a consumer stores a request in the
- * same transaction as its inbox mark (an incident's own work order, DESIGN §10 rule 2).
+ * same transaction as its inbox mark (an incident's own work order, docs/architecture.md#incidents rule 2).
  */
 export async function storeRequestsWith(client: PoolClient, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
   const firstOfKey = new Map<string, PreparedRequest>();
