@@ -33,6 +33,9 @@ const SOURCE_OF_TOPIC: Record<string, string> = {
   'dispatch.unroutable': '/griddispatch/grid-routing',
   'sla.warnings': '/griddispatch/sla-timer',
   'sla.breaches': '/griddispatch/sla-timer',
+  'meters.events': '/griddispatch/intake',
+  'incidents.events': '/griddispatch/grid-routing',
+  'outages.planned': '/griddispatch/grid-routing',
 };
 
 /** Parses every record; returns the parsed ones and a readable problem per record that is not a valid CloudEvent of its topic. */

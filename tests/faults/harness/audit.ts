@@ -213,6 +213,7 @@ interface BreachData {
 
 interface PlanData {
   workOrderId: string;
+  role?: 'primary' | 'merged';
   sla: { deadlines: Record<string, string>; escalation: { afterMs: number }[] };
 }
 
@@ -229,6 +230,9 @@ function dueBreaches(plan: PlanData['sla'], now: Date): string[] {
   return out;
 }
 
+const INCIDENT_SOURCE = 'grid-dispatch';
+const requestSource = (r: { event: { data?: Record<string, unknown> } | null }) => (r.event?.data?.request as { source?: string } | undefined)?.source;
+
 export async function audit(input: AuditInput): Promise<ScenarioCounts> {
   const { accepted, records } = input;
   const mine = (id: unknown) => typeof id === 'string' && accepted.has(id);
@@ -238,7 +242,9 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
   // requests.received: the request id is data.id.
   const received = on(Topics.requestsReceived).filter((r) => mine(r.event!.data?.id));
   const receivedIds = group(received, (r) => String(r.event!.data!.id));
-  const orphans = on(Topics.requestsReceived).filter((r) => !input.allAccepted.has(String(r.event!.data?.id))).length;
+  // An incident opened without a call gets a work order of intake's own (source grid-dispatch,
+  // docs/architecture.md#incidents rule 2): no caller sent it, so it is no orphan.
+  const orphans = on(Topics.requestsReceived).filter((r) => !input.allAccepted.has(String(r.event!.data?.id)) && r.event!.data?.source !== INCIDENT_SOURCE).length;
 
   // dispatch decisions: data.workOrderId (== request id).
   const dispatchAll = [...on(Topics.dispatchAssigned), ...on(Topics.dispatchUnroutable)];
@@ -254,13 +260,15 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
     const first = list[0]!;
     if (first.topic === Topics.dispatchAssigned) {
       assigned += 1;
-      plans.push(first.event!.data as unknown as PlanData);
+      // A merged call of an incident has no clocks of its own (rule 1): no breach is due for it.
+      const plan = first.event!.data as unknown as PlanData;
+      if (plan.role !== 'merged') plans.push(plan);
     } else {
       unroutable += 1;
     }
   }
   const dispatchedNotAccepted = new Set(
-    dispatchAll.map((r) => String(r.event!.data?.workOrderId)).filter((id) => !input.allAccepted.has(id)),
+    dispatchAll.filter((r) => requestSource(r) !== INCIDENT_SOURCE).map((r) => String(r.event!.data?.workOrderId)).filter((id) => !input.allAccepted.has(id)),
   ).size;
 
   // Breaches and warnings of these work orders.

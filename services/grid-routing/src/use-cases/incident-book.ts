@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { Incident, IncidentOrigin, IncidentStatus, Urgency } from '@griddispatch/contracts';
 import type { OutboxRecord } from '@griddispatch/db';
+import { currentTraceparent } from '@griddispatch/observability';
 import { planFor } from '@griddispatch/sla';
 import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
 import type { RoutingData } from '../routing-data.ts';
@@ -52,6 +53,8 @@ export class IncidentBook {
   private readonly changes = new Map<string, Set<string>>();
   private readonly transitions = new Map<string, Transition>();
   private readonly childIds = new Map<string, Set<string>>();
+  /** The trace of the event (or HTTP request) that first changed each incident since the last flush. */
+  private readonly traces = new Map<string, string>();
   private storm: StormRows = new Map();
   private stormLocked = false;
   private readonly planned = new Map<string, PlannedWindow[]>();
@@ -154,7 +157,15 @@ export class IncidentBook {
     return [...this.rows.values()].filter((row) => row.parent_id === parent.id);
   }
 
+  /** Its incidents.events record continues the trace of what changed it first. */
+  private traced(row: IncidentRow): void {
+    if (this.traces.has(row.id)) return;
+    const traceparent = currentTraceparent();
+    if (traceparent) this.traces.set(row.id, traceparent);
+  }
+
   private touch(row: IncidentRow, change: string): void {
+    this.traced(row);
     const set = this.changes.get(row.id) ?? new Set<string>();
     set.add(change);
     this.changes.set(row.id, set);
@@ -181,6 +192,7 @@ export class IncidentBook {
     const row: IncidentRow = { id: randomUUID(), ...fields, restored_at: null, restored_by: null, restoration_unconfirmed: false, affected_customers: 0, updated_at: this.ctx.now() };
     this.add(row);
     this.created.add(row.id);
+    this.traced(row);
     return row;
   }
 
@@ -383,8 +395,9 @@ export class IncidentBook {
             ? 'cn.griddispatch.incident.restored.v1'
             : 'cn.griddispatch.incident.updated.v1';
       const change = this.created.has(row.id) ? 'opened' : [...(this.changes.get(row.id) ?? [])].sort().join(',');
-      outbox.push(incidentRecord(type, this.incident(row.id)!, change, time, traceparent));
+      outbox.push(incidentRecord(type, this.incident(row.id)!, change, time, traceparent ?? this.traces.get(row.id) ?? currentTraceparent()));
     }
+    this.traces.clear();
     this.created.clear();
     this.changes.clear();
     this.transitions.clear();
