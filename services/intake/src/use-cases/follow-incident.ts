@@ -83,19 +83,25 @@ async function moveMerged(client: PoolClient, incident: Incident, eventId: strin
 /** `incidents.events` → the incident's snapshot, its work orders' ETR and its merged work orders' status. */
 export async function recordIncident(client: PoolClient, event: IncidentEvent, log: Logger, batch: ReadModelBatch): Promise<{ applied: boolean }> {
   const { change, ...incident } = event.data;
+  // What the work orders show already follows the kept snapshot: a storm's incident changes with
+  // every batch of calls, and its thousands of work orders are visited only when the ETR or the
+  // status they take from it changed.
+  const { rows: kept } = await client.query<{ status: IncidentStatus; etr: Date }>('SELECT status, etr FROM intake.incidents WHERE id = $1 FOR UPDATE', [incident.id]);
+  const before = kept[0];
   if (!(await storeSnapshot(client, incident))) {
     log.info({ incidentId: incident.id, updatedAt: incident.updatedAt }, 'incident event older than the snapshot kept; nothing to do');
     return { applied: false };
   }
   batch.notices.push({ id: incident.id, change: EventTypes[event.type].short, kind: 'incident' });
   log.debug({ incidentId: incident.id, status: incident.status, change }, 'incident snapshot stored');
-  // Only rows whose ETR differs are written: a busy incident's many calls cost nothing per call.
-  const etr = await client.query<{ id: string }>(
-    `UPDATE intake.requests SET etr = $2 WHERE incident_id = $1 AND etr IS DISTINCT FROM $2::timestamptz RETURNING id`,
-    [incident.id, incident.etr],
-  );
-  for (const { id } of etr.rows) batch.notices.push({ id, change: 'incident.updated' });
-  await moveMerged(client, incident, event.id, incident.updatedAt, batch);
+  if (!before || before.etr.getTime() !== Date.parse(incident.etr)) {
+    const etr = await client.query<{ id: string }>(
+      `UPDATE intake.requests SET etr = $2 WHERE incident_id = $1 AND etr IS DISTINCT FROM $2::timestamptz RETURNING id`,
+      [incident.id, incident.etr],
+    );
+    for (const { id } of etr.rows) batch.notices.push({ id, change: 'incident.updated' });
+  }
+  if (!before || before.status !== incident.status) await moveMerged(client, incident, event.id, incident.updatedAt, batch);
   return { applied: true };
 }
 
