@@ -1,0 +1,33 @@
+-- Reports (DESIGN §12): the interruption of each incident, as IEEE 1366 counts it, kept on the
+-- incident row itself so a report reads one table by an index, never meter or call history.
+--
+-- evidence_at: the earliest evidence of the outage (its first call's report time, the first
+--   power-off of its 台区's meters that opened or fed it, a child's evidence for a feeder
+--   incident); written by every incident write, only ever moved earlier (incident-row.ts).
+-- confirmed_at: when the meters confirmed a restoration the crew had reported while they were
+--   still off (restorationUnconfirmed → false).
+-- interrupted_until: the interruption's end — the meters' confirmation when one came, else
+--   restoredAt (a restoration never confirmed counts as the crew reported it). Null while open.
+
+ALTER TABLE routing.incidents
+  ADD COLUMN evidence_at timestamptz,
+  ADD COLUMN confirmed_at timestamptz;
+
+-- Existing incidents: their opening, or an earlier power-off recorded against them.
+UPDATE routing.incidents i SET evidence_at = least(i.opened_at,
+  (SELECT min(m.at) FROM routing.meter_events m WHERE m.incident_id = i.id AND m.kind = 'power_off'));
+UPDATE routing.incidents p SET evidence_at = least(p.evidence_at, (SELECT min(c.evidence_at) FROM routing.incidents c WHERE c.parent_id = p.id))
+ WHERE p.kind = 'feeder';
+
+ALTER TABLE routing.incidents
+  ALTER COLUMN evidence_at SET NOT NULL,
+  ADD COLUMN interrupted_until timestamptz GENERATED ALWAYS AS (coalesce(confirmed_at, restored_at)) STORED;
+
+-- Interruptions counted by the reports are the top-level ones (a feeder incident stands for its
+-- children). By start: the period's and the major-event history's (daily SAIDI, index-only);
+-- by end: interruptions that began before the period and ran into it.
+CREATE INDEX incidents_interruption_start_idx ON routing.incidents (evidence_at)
+  INCLUDE (interrupted_until, affected_customers, kind, district_code, feeder_code)
+  WHERE parent_id IS NULL AND interrupted_until IS NOT NULL;
+CREATE INDEX incidents_interruption_end_idx ON routing.incidents (interrupted_until)
+  WHERE parent_id IS NULL AND interrupted_until IS NOT NULL;
