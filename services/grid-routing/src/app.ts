@@ -92,7 +92,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
       await app.register(incidentRoutes({ pool: deps.pool, ctx }));
       await app.register(plannedOutageRoutes({ pool: deps.pool, ctx }));
-      await app.register(reportRoutes({ pool: deps.pool, timeZone: config.timeZone }));
+      await app.register(reportRoutes({ pool: deps.pool, timeZone: config.timeZone, now: ctx.now }));
     },
     async start() {
       await data.listen();

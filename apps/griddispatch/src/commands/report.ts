@@ -90,6 +90,8 @@ export async function report(args: string[], io: CliIo): Promise<number> {
       const excluded = headers.get('x-excluded-med') === 'true';
       io.stderr.write(`major event days: ${cleanText(medDays)} (${excluded ? 'left out; --include-med counts them' : 'counted'})\n`);
     }
+    const repeats = headers.get('x-repeat-districts');
+    if (repeats) io.stderr.write(`台区 with repeated outages (incidents): ${cleanText(decodeURIComponent(repeats))}\n`);
     if (v.out) {
       await writeFile(v.out, text);
       io.stderr.write(`wrote ${text.split('\r\n').filter((l) => l !== '').length - 1} rows to ${v.out}\n`);

@@ -31,3 +31,23 @@ CREATE INDEX incidents_interruption_start_idx ON routing.incidents (evidence_at)
   WHERE parent_id IS NULL AND interrupted_until IS NOT NULL;
 CREATE INDEX incidents_interruption_end_idx ON routing.incidents (interrupted_until)
   WHERE parent_id IS NULL AND interrupted_until IS NOT NULL;
+
+-- The response report (DESIGN §12): per primary work order of an incident, its receipt and the
+-- arrive deadline of the plan computed when it was dispatched (written with the routing decision),
+-- then the crew's first acknowledge, arrival and resolve (their own `at`), written by the
+-- work-order consumer — earliest kept, so a redelivered or repeated event changes nothing.
+-- Kept as long as incidents (no personal data).
+CREATE TABLE routing.work_order_times (
+  work_order_id   text PRIMARY KEY,
+  incident_id     text NOT NULL,
+  grid_id         text NOT NULL,
+  received_at     timestamptz NOT NULL,
+  arrive_deadline timestamptz,
+  acknowledged_at timestamptz,
+  arrived_at      timestamptz,
+  resolved_at     timestamptz,
+  updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX work_order_times_received_idx ON routing.work_order_times (received_at) INCLUDE (grid_id);
+-- Repeat outages per 台区 (district incidents by opening time).
+CREATE INDEX incidents_district_opened_idx ON routing.incidents (opened_at, district_code) WHERE kind = 'district';

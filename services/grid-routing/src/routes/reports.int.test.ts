@@ -4,6 +4,7 @@ import { importFeederDistricts } from '../testing/incident-fixture.ts';
 import { ADMIN_KEY, READ_KEY, assigned, requestEvent, startHarness, type Harness } from '../testing/harness.ts';
 import { getIncident } from '../use-cases/incidents.ts';
 import type { ReliabilityReport, ReliabilityRow } from '../use-cases/report-reliability.ts';
+import type { ResponseReport } from '../use-cases/report-response.ts';
 
 // GET /v1/reports/reliability against a real PostgreSQL, on incidents made the way production
 // makes them (calls through requests.received, crews through workorders.events).
@@ -61,7 +62,7 @@ afterAll(async () => {
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
 
-function workOrderEvent(workOrderId: string, type: 'resolved' | 'closed', local: string): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
+function workOrderEvent(workOrderId: string, type: 'acknowledged' | 'arrived' | 'resolved' | 'closed', local: string): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
   return buildEvent({
     type: 'cn.griddispatch.workorder.updated.v1',
     source: 'intake',
@@ -79,10 +80,10 @@ async function publish(...events: CloudEvent<'cn.griddispatch.workorder.updated.
 }
 
 /** A fault call of a 台区 at a local time (optionally reported earlier); its work order. */
-async function call(districtCode: string, local: string, reportedLocal?: string): Promise<{ workOrderId: string; incidentId: string }> {
+async function call(districtCode: string, local: string, reportedLocal?: string): Promise<{ workOrderId: string; incidentId: string; arriveDeadline: string | undefined }> {
   const event = requestEvent({ receivedAt: at(local), location: { districtCode }, ...(reportedLocal ? { reportedAt: at(reportedLocal) } : {}) });
   const d = assigned((await h.send(event))[0]);
-  return { workOrderId: d.workOrderId, incidentId: d.incidentId! };
+  return { workOrderId: d.workOrderId, incidentId: d.incidentId!, arriveDeadline: d.sla.deadlines.arrive };
 }
 
 async function outage(districtCode: string, fromLocal: string, toLocal: string): Promise<void> {
@@ -218,5 +219,49 @@ describe('late and redelivered events', () => {
     await publish(resolved, workOrderEvent(workOrderId, 'resolved', '2027-01-06T02:00:00'), workOrderEvent(workOrderId, 'closed', '2027-01-06T03:00:00'));
     expect(await tc(DAY5)).toMatchObject({ customerInterruptions: 1, customerMinutes: 60 });
     expect(await tc(DAY6)).toMatchObject({ customerInterruptions: 0, customerMinutes: 30 });
+  });
+});
+
+describe('GET /v1/reports/response', () => {
+  // February 2027, TQ-003 (TC-G1, urban: the fault plan's arrive window is 45 min):
+  //   02-01 10:00 received, acknowledged 10:05, arrived 10:40 (deadline 10:45: on time), resolved 11:00
+  //   02-02 10:00 received, acknowledged 10:15, arrived 11:00 (late), resolved 12:00; its ETR set by
+  //         hand to 11:30 before that — restored after its ETR
+  //   02-03 10:00 received, acknowledged 10:10, not arrived, its deadline still ahead of now: not due
+  // MTTA (5 + 15 + 10) / 3 = 10 min; MTTR (60 + 120) / 2 = 90 min; on time 1 of 2 due = 0.5;
+  // ETR accuracy: 02-01 restored 11:00 before its policy ETR, 02-02 not → 1 of 2 = 0.5.
+  // TQ-003 had three incidents in the period: a repeat 台区.
+  const FEB = `from=${encodeURIComponent(at('2027-02-01T00:00:00'))}&to=${encodeURIComponent(at('2027-02-04T00:00:00'))}`;
+
+  it('MTTA, MTTR, arrivals on time, ETR accuracy per grid; repeat 台区; redeliveries and later repeats change nothing', async () => {
+    const one = await call('TQ-003', '2027-02-01T10:00:00');
+    expect(one.arriveDeadline).toBe(at('2027-02-01T10:45:00'));
+    await publish(workOrderEvent(one.workOrderId, 'acknowledged', '2027-02-01T10:05:00'), workOrderEvent(one.workOrderId, 'arrived', '2027-02-01T10:40:00'));
+    await publish(workOrderEvent(one.workOrderId, 'resolved', '2027-02-01T11:00:00'));
+
+    const two = await call('TQ-003', '2027-02-02T10:00:00');
+    const etr = await h.host.inject({ method: 'PUT', url: `/v1/incidents/${two.incidentId}/etr`, headers: auth(ADMIN_KEY), payload: { etr: at('2027-02-02T11:30:00'), by: 'S-M3' } });
+    expect(etr.statusCode).toBe(200);
+    const ack2 = workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:15:00');
+    await publish(ack2, workOrderEvent(two.workOrderId, 'arrived', '2027-02-02T11:00:00'), workOrderEvent(two.workOrderId, 'resolved', '2027-02-02T12:00:00'));
+
+    const three = await call('TQ-003', '2027-02-03T10:00:00');
+    await publish(workOrderEvent(three.workOrderId, 'acknowledged', '2027-02-03T10:10:00'));
+
+    const expected = { key: 'TC-G1', workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const res = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) });
+    expect(res.statusCode).toBe(200);
+    const body = res.json<ResponseReport>();
+    expect(body.rows).toEqual([expected]);
+    expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3 }]);
+
+    // The acknowledge redelivered, a second one later, a late arrival after the resolve: first times stay.
+    await publish(ack2, workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:50:00'), workOrderEvent(one.workOrderId, 'arrived', '2027-02-01T12:00:00'));
+    expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows).toEqual([expected]);
+
+    const csv = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: { ...auth(READ_KEY), accept: 'text/csv' } });
+    expect(csv.body).toBe('key,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored\r\nTC-G1,3,10,90,0.5,0.5,2\r\n');
+    expect(csv.headers['x-repeat-districts']).toBe('TQ-003:3');
+    expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=feeder`, headers: auth(READ_KEY) })).statusCode).toBe(400);
   });
 });
