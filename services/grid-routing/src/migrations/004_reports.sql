@@ -51,3 +51,12 @@ CREATE TABLE routing.work_order_times (
 CREATE INDEX work_order_times_received_idx ON routing.work_order_times (received_at) INCLUDE (grid_id);
 -- Repeat outages per 台区 (district incidents by opening time).
 CREATE INDEX incidents_district_opened_idx ON routing.incidents (opened_at, district_code) WHERE kind = 'district';
+
+-- Customers per 台区 (customers served, the reports' denominator), refreshed by every customers
+-- import (apply-records.ts): a report reads one row per 台区, not millions of accounts.
+CREATE TABLE routing.district_customers (
+  district_code text PRIMARY KEY,
+  customers     integer NOT NULL
+);
+INSERT INTO routing.district_customers (district_code, customers)
+  SELECT district_code, count(*) FROM routing.customers GROUP BY district_code;

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, serializeEvent, Topics, type CloudEvent } from '@griddispatch/contracts';
+import { toCsv } from '@griddispatch/grid';
 import { importFeederDistricts } from '../testing/incident-fixture.ts';
 import { ADMIN_KEY, READ_KEY, assigned, requestEvent, startHarness, type Harness } from '../testing/harness.ts';
+import { importData } from '../use-cases/import-data.ts';
 import { getIncident } from '../use-cases/incidents.ts';
 import type { ReliabilityReport, ReliabilityRow } from '../use-cases/report-reliability.ts';
 import type { ResponseReport } from '../use-cases/report-response.ts';
@@ -263,5 +265,17 @@ describe('GET /v1/reports/response', () => {
     expect(csv.body).toBe('key,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored\r\nTC-G1,3,10,90,0.5,0.5,2\r\n');
     expect(csv.headers['x-repeat-districts']).toBe('TQ-003:3');
     expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=feeder`, headers: auth(READ_KEY) })).statusCode).toBe(400);
+  });
+});
+
+describe('customers served', () => {
+  it('follows an import of customers (routing.district_customers is counted again)', async () => {
+    const before = (await report(`${PERIOD}&groupBy=grid`)).json<ReliabilityReport>().rows.find((r) => r.key === 'TC-G1')!;
+    expect(before.customersServed).toBe(1);
+    const imported = await importData(h.db.pool, { customers: { text: toCsv('customers', [{ accountNo: '3000000099', districtCode: 'TQ-004', classes: ['resident' as const], name: '吴九', phone: '13800000099' }]) } });
+    expect(imported.ok).toBe(true);
+    const after = (await report(`${PERIOD}&groupBy=grid`)).json<ReliabilityReport>().rows.find((r) => r.key === 'TC-G1')!;
+    // 17 interruptions and 300 customer-minutes over 2 customers now: SAIFI 8.5, SAIDI 150.
+    expect(after).toMatchObject({ customersServed: 2, customerInterruptions: 17, customerMinutes: 300, saifi: 8.5, saidi: 150 });
   });
 });

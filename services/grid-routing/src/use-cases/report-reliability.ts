@@ -16,7 +16,8 @@ import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '
 // - Customer interruptions: affectedCustomers, in the period the interruption starts in;
 //   customer-minutes: affectedCustomers × the minutes of it inside [from, to) (clipped).
 //   By grid, a feeder incident's customers are shared among its 台区's grids by their customers.
-// - Customers served: the customers of the group's 台区 now (accounts have no history).
+// - Customers served: the customers of the group's 台区 now (accounts have no history), from
+//   routing.district_customers (refreshed by every customers import), not the accounts themselves.
 // - Major event days: the 2.5β threshold fitted on the daily SAIDI (whole system, interruptions
 //   accrued to the day, in GD_TIME_ZONE, they start on) of the five years before `to`, or of as
 //   many days as there are; an interruption starting on a major event day is left out of the rows
@@ -89,47 +90,46 @@ const counted = (n: number) => COUNTED.replace('$SUSTAINED', `$${n}`);
 
 /** Daily SAIDI numerators over the history, by the local day each interruption starts on. */
 const DAILY_SQL = `
-  SELECT to_char((evidence_at AT TIME ZONE $3)::date, 'YYYY-MM-DD') AS day,
-         sum(affected_customers * extract(epoch FROM interrupted_until - evidence_at) / 60)::float8 AS cmi,
-         bool_or(evidence_at >= $4) AS in_period
-    FROM routing.incidents
-   WHERE evidence_at >= $1 AND evidence_at < $2 AND ${counted(5)}
-   GROUP BY 1 ORDER BY 1`;
+  SELECT to_char(day, 'YYYY-MM-DD') AS day, cmi, in_period FROM (
+    SELECT (evidence_at AT TIME ZONE $3)::date AS day,
+           sum(affected_customers * extract(epoch FROM interrupted_until - evidence_at) / 60)::float8 AS cmi,
+           bool_or(evidence_at >= $4) AS in_period
+      FROM routing.incidents
+     WHERE evidence_at >= $1 AND evidence_at < $2 AND ${counted(5)}
+     GROUP BY 1) AS daily
+   ORDER BY daily.day`;
 
 /**
  * Per key: the customer interruptions starting in [from, to) and the customer-minutes inside it.
- * Each interruption is spread over its 台区 (a district incident: its own; a feeder incident: every
- * 台区 of the feeder) in proportion to their customers, so a feeder's customers land in their grids.
+ * Summed per 台区 (district incidents) and per feeder (feeder incidents) first, so the joins are
+ * 台区-sized whatever the number of incidents; a feeder's sums are then shared among its 台区 in
+ * proportion to their customers, so by grid a feeder's customers land in their own grids.
  */
 const ROWS_SQL = `
-  WITH per_district AS (
-    SELECT d.code, d.grid_id, coalesce(d.feeder_code, '(none)') AS feeder_code, count(c.account_no)::float8 AS n
-      FROM routing.districts d LEFT JOIN routing.customers c ON c.district_code = d.code
-     GROUP BY d.code
-  ),
-  intr AS (
-    SELECT id, kind, district_code, feeder_code, affected_customers::float8 AS affected, evidence_at AS s, interrupted_until AS e
+  WITH intr AS (
+    SELECT kind, district_code, feeder_code,
+           CASE WHEN evidence_at >= $1 THEN affected_customers ELSE 0 END::float8 AS ci,
+           (affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
       FROM routing.incidents
      WHERE interrupted_until > $1 AND evidence_at < $2 AND ${counted(5)}
-       AND NOT (to_char((evidence_at AT TIME ZONE $3)::date, 'YYYY-MM-DD') = ANY($4::text[]))
+       AND NOT ((evidence_at AT TIME ZONE $3)::date = ANY($4::date[]))
   ),
-  parts AS (
-    SELECT x.*, p.grid_id, p.feeder_code AS line, p.n FROM intr x JOIN per_district p ON x.kind = 'district' AND p.code = x.district_code
+  by_district AS (SELECT district_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'district' GROUP BY 1),
+  by_feeder AS (SELECT feeder_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'feeder' GROUP BY 1),
+  per_district AS (
+    SELECT d.code, d.feeder_code, CASE WHEN $6 = 'grid' THEN d.grid_id ELSE coalesce(d.feeder_code, '(none)') END AS key,
+           coalesce(c.customers, 0)::float8 AS n
+      FROM routing.districts d LEFT JOIN routing.district_customers c ON c.district_code = d.code
+  ),
+  feeder_total AS (SELECT feeder_code, sum(n) AS total FROM per_district WHERE feeder_code IS NOT NULL GROUP BY 1),
+  hits AS (
+    SELECT p.key, b.ci, b.cmi FROM by_district b JOIN per_district p ON p.code = b.district_code
     UNION ALL
-    SELECT x.*, p.grid_id, p.feeder_code AS line, p.n FROM intr x JOIN per_district p ON x.kind = 'feeder' AND p.feeder_code = x.feeder_code
+    SELECT p.key, b.ci * p.n / t.total, b.cmi * p.n / t.total
+      FROM by_feeder b JOIN feeder_total t ON t.feeder_code = b.feeder_code AND t.total > 0 JOIN per_district p ON p.feeder_code = b.feeder_code
   ),
-  shares AS (
-    SELECT parts.*, sum(n) OVER (PARTITION BY id) AS total FROM parts
-  ),
-  served AS (
-    SELECT CASE WHEN $6 = 'grid' THEN grid_id ELSE feeder_code END AS key, sum(n)::float8 AS served FROM per_district GROUP BY 1
-  ),
-  hit AS (
-    SELECT CASE WHEN $6 = 'grid' THEN grid_id ELSE line END AS key,
-           sum(CASE WHEN s >= $1 THEN affected * n / total ELSE 0 END)::float8 AS ci,
-           sum(affected * n / total * extract(epoch FROM least(e, $2) - greatest(s, $1)) / 60)::float8 AS cmi
-      FROM shares WHERE total > 0 GROUP BY 1
-  )
+  hit AS (SELECT key, sum(ci)::float8 AS ci, sum(cmi)::float8 AS cmi FROM hits GROUP BY 1),
+  served AS (SELECT key, sum(n)::float8 AS served FROM per_district GROUP BY 1)
   SELECT coalesce(served.key, hit.key) AS key, coalesce(served.served, 0) AS served, coalesce(hit.ci, 0) AS ci, coalesce(hit.cmi, 0) AS cmi
     FROM served FULL JOIN hit ON hit.key = served.key
    ORDER BY 1`;
@@ -147,7 +147,7 @@ export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: str
   const historyFrom = yearsBefore(to, MED_STANDARD_YEARS);
 
   const [{ rows: totals }, { rows: daily }] = await Promise.all([
-    pool.query<{ n: number }>('SELECT count(*)::float8 AS n FROM routing.customers'),
+    pool.query<{ n: number }>('SELECT coalesce(sum(customers), 0)::float8 AS n FROM routing.district_customers'),
     pool.query<{ day: string; cmi: number; in_period: boolean }>(DAILY_SQL, [historyFrom, to, timeZone, from, SUSTAINED_MS]),
   ]);
   const system = totals[0]?.n ?? 0;
