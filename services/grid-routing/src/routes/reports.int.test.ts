@@ -279,3 +279,9 @@ describe('customers served', () => {
     expect(after).toMatchObject({ customersServed: 2, customerInterruptions: 17, customerMinutes: 300, saifi: 8.5, saidi: 150 });
   });
 });
+
+it('documents both reports in the OpenAPI document, with their query parameters', async () => {
+  const doc = (await h.host.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, { get?: { parameters?: { name: string }[] } }> }>();
+  for (const path of ['/v1/reports/reliability', '/v1/reports/response']) expect(doc.paths[path]?.get, path).toBeDefined();
+  expect(doc.paths['/v1/reports/reliability']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['from', 'groupBy', 'includeMed', 'to']);
+});
