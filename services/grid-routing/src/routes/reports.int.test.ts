@@ -224,6 +224,13 @@ describe('late and redelivered events', () => {
   });
 });
 
+it('a report time more than 2 h before the call is not taken as the outage’s start', async () => {
+  const { incidentId, workOrderId } = await call('TQ-004', '2027-03-01T10:00:00', '2027-02-25T10:00:00');
+  const { rows } = await h.db.pool.query<{ evidence_at: Date; opened_at: Date }>('SELECT evidence_at, opened_at FROM routing.incidents WHERE id = $1', [incidentId]);
+  expect(rows[0]!.evidence_at).toEqual(rows[0]!.opened_at);
+  await publish(workOrderEvent(workOrderId, 'resolved', '2027-03-01T10:30:00'));
+});
+
 describe('GET /v1/reports/response', () => {
   // February 2027, TQ-003 (TC-G1, urban: the fault plan's arrive window is 45 min):
   //   02-01 10:00 received, acknowledged 10:05, arrived 10:40 (deadline 10:45: on time), resolved 11:00

@@ -18,6 +18,12 @@ import {
 import { countCustomers, lockKey, readChildIds, readFamilies, readLockKeys, readNear, readStorm, rowKey, takeLocks, type StormRows } from './incident-store.ts';
 import type { PlannedWindow, RoutingContext } from './routing-context.ts';
 
+/**
+ * Evidence stamped further back than this before an incident opened is not taken as its start (a
+ * meter off for weeks, a mistyped report time): the reports would count days of outage for it.
+ */
+export const EVIDENCE_LOOKBACK_MS = 2 * 3_600_000;
+
 /** Calls within this long after a planned outage's end still join it (rule 7). */
 export const PLANNED_GRACE_MS = 15 * 60_000;
 
@@ -231,7 +237,7 @@ export class IncidentBook {
     if (parent) {
       parent.district_codes = [...new Set([...parent.district_codes, input.districtCode])].sort();
       this.touch(parent, 'nested');
-      this.noteEvidence(parent, row.evidence_at);
+      this.moveEvidence(parent, row.evidence_at);
     } else if (feederCode && input.origin !== 'planned') {
       this.nest(feederCode, input.at);
     }
@@ -281,11 +287,16 @@ export class IncidentBook {
    * told on incidents.events only with another change.
    */
   noteEvidence(row: IncidentRow, at: Date): void {
+    if (at.getTime() < row.opened_at.getTime() - EVIDENCE_LOOKBACK_MS) return;
+    this.moveEvidence(row, at);
+  }
+
+  private moveEvidence(row: IncidentRow, at: Date): void {
     if (at.getTime() >= row.evidence_at.getTime()) return;
     row.evidence_at = at;
     this.quiet.add(row.id);
     const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
-    if (parent) this.noteEvidence(parent, at);
+    if (parent) this.moveEvidence(parent, at);
   }
 
   /** A fault call joins the incident: its count, urgency (raised by the number of calls) and last call; its feeder parent counts it too. */
