@@ -8,6 +8,7 @@ commands:
   tail <topic>     one readable line per event on a Kafka topic (needs KAFKA_BROKERS)
   requests         list | show <id>: requests, their grid, deadlines and timeline (HTTP API)
   incidents        list | show <id>: supply faults, their size, status and ETR (HTTP API)
+  report           reliability | response: SAIDI/SAIFI/CAIDI per grid or feeder, response times (CSV)
   dlq              list | replay <topic>: dead letters, and publishing them again
   simulate         realistic requests at a fixed rate (--storm: a typhoon surge; --feeder-trip: meter power-offs)
   import <dir>     load grids, 台区, customers, staff and rosters (checked first, all or nothing)
@@ -50,6 +51,7 @@ const commands: Record<string, () => Promise<(args: string[]) => Promise<void>>>
   tail: async () => cli((await import('./commands/tail.ts')).tail),
   requests: async () => cli((await import('./commands/requests.ts')).requests),
   incidents: async () => cli((await import('./commands/incidents.ts')).incidents),
+  report: async () => cli((await import('./commands/report.ts')).report),
   dlq: async () => cli((await import('./commands/dlq.ts')).dlq),
   simulate: async () => cli((await import('./commands/simulate.ts')).simulate),
   import: async () => cli((await import('./commands/import.ts')).importCommand),

@@ -116,6 +116,22 @@ describe('embedded stack', () => {
     const storm = await stack.host.inject({ method: 'PUT', url: '/v1/storm', headers: auth, payload: { gridIds: 'all', active: true } });
     expect(storm.statusCode).toBe(200);
     expect((await stack.host.inject({ method: 'GET', url: '/v1/storm', headers: auth })).json()).toMatchObject({ items: [{ gridId: '*', active: true, factor: 1.5 }] });
+
+    // The reports (DESIGN §12) are served too: the crew's times are there; an outage of a few
+    // seconds is momentary, so no customer interruption is counted.
+    const period = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`;
+    const response = await eventually(
+      async () => (await stack.host.inject({ method: 'GET', url: `/v1/reports/response?${period}`, headers: auth })).json() as { rows: { key: string; workOrders: number; mttr: number | null }[] },
+      (r) => r.rows.some((row) => row.mttr !== null),
+    );
+    expect(response.rows.reduce((n, row) => n + row.workOrders, 0)).toBeGreaterThanOrEqual(1);
+    const reliability = await stack.host.inject({ method: 'GET', url: `/v1/reports/reliability?${period}`, headers: auth });
+    expect(reliability.statusCode).toBe(200);
+    const rows = (reliability.json() as { rows: { key: string; customersServed: number; customerInterruptions: number }[] }).rows;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((row) => row.customersServed > 0 && row.customerInterruptions === 0)).toBe(true);
+    const csv = await stack.host.inject({ method: 'GET', url: `/v1/reports/reliability?${period}&groupBy=feeder`, headers: { ...auth, accept: 'text/csv' } });
+    expect(csv.body.split('\r\n')[0]).toBe('key,customersServed,customerInterruptions,customerMinutes,saifi,saidi,caidi,asai');
   });
 
   it('answers readiness with every service up', async () => {

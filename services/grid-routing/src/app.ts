@@ -16,6 +16,7 @@ import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
 import { incidentRoutes } from './routes/incidents.routes.ts';
 import { plannedOutageRoutes } from './routes/planned-outages.routes.ts';
+import { reportRoutes } from './routes/reports.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
 import { migrateRouting, SCHEMA } from './schema-migrations.ts';
 import type { MetersStillOff } from './use-cases/incidents.ts';
@@ -91,6 +92,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await app.register(routingAdminRoutes({ pool: deps.pool, ctx }));
       await app.register(incidentRoutes({ pool: deps.pool, ctx }));
       await app.register(plannedOutageRoutes({ pool: deps.pool, ctx }));
+      await app.register(reportRoutes({ pool: deps.pool, timeZone: config.timeZone, now: ctx.now }));
     },
     async start() {
       await data.listen();

@@ -52,18 +52,26 @@ async function incident(id: string): Promise<Incident> {
   return found;
 }
 
+async function interruption(id: string): Promise<{ evidence_at: Date; confirmed_at: Date | null; interrupted_until: Date | null }> {
+  const { rows } = await h.db.pool.query('SELECT evidence_at, confirmed_at, interrupted_until FROM routing.incidents WHERE id = $1', [id]);
+  return rows[0];
+}
+
 async function noops(): Promise<{ event_id: string; reason: string }[]> {
   return (await h.db.pool.query('SELECT event_id, reason FROM routing.meter_event_noops ORDER BY id')).rows;
 }
 
 describe('meter power-off (主动抢修)', () => {
   it('two meters off open nothing; the third within 2 min opens one incident (origin meter, no primary) that calls then join', async () => {
-    await publish(meterEvent(meter(1, 0), 'power_off', ago(60)), meterEvent(meter(1, 1), 'power_off', ago(50)));
+    const firstOff = ago(60);
+    await publish(meterEvent(meter(1, 0), 'power_off', firstOff), meterEvent(meter(1, 1), 'power_off', ago(50)));
     expect(await openIncidents('TQ-001')).toEqual([]);
     await publish(meterEvent(meter(1, 2), 'power_off', ago(40)));
     const open = await openIncidents('TQ-001');
     expect(open).toHaveLength(1);
     expect(open[0]).toMatchObject({ origin: 'meter', primary_request_id: null });
+    // For the reports, the outage began at the quorum's first power-off, not the third.
+    expect((await interruption(open[0]!.id)).evidence_at.toISOString()).toBe(firstOff);
     // A fourth meter is evidence only: still one incident.
     await publish(meterEvent(meter(1, 3), 'power_off', ago(30)));
     expect(await openIncidents('TQ-001')).toHaveLength(1);
@@ -116,8 +124,12 @@ describe('meter power-on', () => {
     expect(await incident(open!.id)).toMatchObject({ status: 'restored', restorationUnconfirmed: true });
     await publish(meterEvent(meter(1, 0), 'power_on', ago(5)), meterEvent(meter(1, 1), 'power_on', ago(5)), meterEvent(meter(1, 2), 'power_on', ago(5)));
     expect((await incident(open!.id)).restorationUnconfirmed).toBe(true);
-    await publish(meterEvent(meter(1, 3), 'power_on', ago(4)));
+    expect((await interruption(open!.id)).interrupted_until?.toISOString()).toBe((await incident(open!.id)).restoredAt);
+    const lastOn = ago(4);
+    await publish(meterEvent(meter(1, 3), 'power_on', lastOn));
     expect((await incident(open!.id)).restorationUnconfirmed).toBe(false);
+    // For the reports, the interruption ended when the last meter came back, not at the crew's resolve.
+    expect(await interruption(open!.id)).toMatchObject({ confirmed_at: new Date(lastOn), interrupted_until: new Date(lastOn) });
   });
 });
 

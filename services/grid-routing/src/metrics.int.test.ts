@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topics, serializeEvent } from '@griddispatch/contracts';
 import { loadRetentionConfig, startRetention } from '@griddispatch/db';
-import { routingRetention } from './retention.ts';
+import { REPORT_HISTORY_MS, routingRetention } from './retention.ts';
 import { ADMIN_KEY, requestEvent, startHarness, type Harness } from './testing/harness.ts';
 
 // What an operator reads on grid-routing's /metrics — decisions by how the grid was found, the
@@ -77,8 +77,12 @@ describe('grid-routing retention', () => {
     const late = at(31 * DAY);
     expect((await late.sweep()).deleted).toEqual({ routed_requests: 3, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, inbox: 4 });
     await h.db.pool.query("UPDATE routing.incidents SET status = 'closed', updated_at = now()");
-    expect((await late.sweep()).deleted).toEqual({ routed_requests: 0, incidents, meter_events: 0, meter_event_noops: 0, planned_outages: 0, inbox: 0 });
+    // A closed incident is the reports' history: kept for the six years a major-event threshold needs.
+    expect((await late.sweep()).deleted).toEqual({ routed_requests: 0, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, inbox: 0 });
     await late.stop();
+    const gone = at(REPORT_HISTORY_MS + DAY);
+    expect((await gone.sweep()).deleted).toMatchObject({ incidents });
+    await gone.stop();
     expect(await count('routed_requests')).toBe(1);
     expect(await count('routed_requests', "status = 'unroutable'")).toBe(1);
     // Reference data is never touched.

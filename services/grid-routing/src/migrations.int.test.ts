@@ -56,6 +56,6 @@ it('keeps existing incidents: first call primary, quiet ones closed, one open pe
   ]);
   // The invariant holds from now on: a second open incident of TQ-1 is refused.
   await expect(
-    db.pool.query("INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, urgency) VALUES ('dup', 'TQ-1', 'G1', now(), now(), 'normal')"),
+    db.pool.query("INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, urgency, evidence_at) VALUES ('dup', 'TQ-1', 'G1', now(), now(), 'normal', now())"),
   ).rejects.toThrow(/incidents_open_district_idx/);
 });

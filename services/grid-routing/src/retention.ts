@@ -3,18 +3,23 @@ import { inboxRetention, type RetentionConfig, type RetentionRule } from '@gridd
 /**
  * What the retention sweeper may delete in schema `routing`: decisions on requests that were
  * assigned (last changed `keepFor` ago — the request copy they hold is personal data), then
- * restored or closed incidents last changed that long ago that no decision and no child incident
+ * restored or closed incidents last changed that long ago (at least REPORT_HISTORY_MS) that no decision and no child incident
  * points to any more (an open one is kept whatever its age: calls still join it), and inbox marks
  * after `inboxKeepFor`. Unroutable
  * requests stay until they are re-routed: the fallback desk still works on them.
  */
+/** Six years: the five a major-event threshold is computed from, and the year being reported. */
+export const REPORT_HISTORY_MS = 6 * 366 * 86_400_000;
+
 export function routingRetention(config: RetentionConfig): RetentionRule[] {
   return [
     { table: 'routed_requests', column: 'updated_at', olderThanMs: config.keepFor, where: "status = 'assigned'" },
     {
+      // An incident holds no personal data and is the reports' history: the major event days of a
+      // period are found from the five years before it (IEEE 1366), so incidents stay that long.
       table: 'incidents',
       column: 'updated_at',
-      olderThanMs: config.keepFor,
+      olderThanMs: Math.max(config.keepFor, REPORT_HISTORY_MS),
       where:
         "status IN ('restored', 'closed') AND NOT EXISTS (SELECT 1 FROM routing.routed_requests r WHERE r.incident_id = incidents.id)" +
         ' AND NOT EXISTS (SELECT 1 FROM routing.incidents c WHERE c.parent_id = incidents.id)',

@@ -21,12 +21,12 @@ describe('griddispatch entry points', () => {
       const { code, out, err } = run(tsx, ['apps/griddispatch/src/main.ts', flag]);
       expect(code).toBe(0);
       expect(err).toBe('');
-      for (const command of ['start', 'tail <topic>', 'requests', 'incidents', 'dlq', 'simulate', 'import <dir>']) expect(out).toContain(`  ${command}`);
+      for (const command of ['start', 'tail <topic>', 'requests', 'incidents', 'report', 'dlq', 'simulate', 'import <dir>']) expect(out).toContain(`  ${command}`);
     }
   });
 
   it("writes each command's help to stdout with exit 0, without running it", () => {
-    for (const command of ['start', 'tail', 'requests', 'incidents', 'dlq', 'simulate', 'import']) {
+    for (const command of ['start', 'tail', 'requests', 'incidents', 'report', 'dlq', 'simulate', 'import']) {
       const { code, out, err } = run('node', [bin, command, '--help']);
       expect({ command, code, err }).toEqual({ command, code: 0, err: '' });
       expect(out).toMatch(new RegExp(`^usage: griddispatch ${command}`));

@@ -141,6 +141,19 @@ async function upsertMeters(client: PoolClient, meters: MeterRecord[]): Promise<
 }
 
 /**
+ * routing.district_customers, the customers per 台区 the reports divide by (customers served),
+ * counted again whenever customers are imported: a report reads 台区-sized rows, never the accounts.
+ */
+async function refreshDistrictCustomers(client: PoolClient): Promise<void> {
+  await client.query(
+    `WITH counted AS (SELECT district_code, count(*)::int AS customers FROM routing.customers GROUP BY district_code),
+     gone AS (DELETE FROM routing.district_customers dc WHERE NOT EXISTS (SELECT 1 FROM counted c WHERE c.district_code = dc.district_code))
+     INSERT INTO routing.district_customers AS t (district_code, customers) SELECT district_code, customers FROM counted
+     ON CONFLICT (district_code) DO UPDATE SET customers = EXCLUDED.customers WHERE t.customers <> EXCLUDED.customers`,
+  );
+}
+
+/**
  * Writes checked records inside the caller's transaction. A staff file replaces the grid roles
  * of the staff it lists; a rosters file replaces the whole roster (it is the schedule).
  */
@@ -169,7 +182,10 @@ export async function applyRecords(client: PoolClient, records: ImportRecords, o
     }
     counts[kind] = await upsert(client, kind, list, progress);
     if (kind === 'districts') await upsertMeters(client, metersOf({ districts: records.districts ?? [] }));
-    if (kind === 'customers') await upsertMeters(client, metersOf({ customers: records.customers ?? [] }));
+    if (kind === 'customers') {
+      await upsertMeters(client, metersOf({ customers: records.customers ?? [] }));
+      await refreshDistrictCustomers(client);
+    }
     if (kind === 'staff') {
       const staff = records.staff ?? [];
       await client.query('DELETE FROM routing.grid_staff WHERE staff_id = ANY($1::text[])', [staff.map((s) => s.id)]);

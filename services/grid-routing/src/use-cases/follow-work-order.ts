@@ -5,6 +5,7 @@ import { SCHEMA } from '../schema-migrations.ts';
 import { IncidentBook } from './incident-book.ts';
 import type { MetersStillOff } from './incidents.ts';
 import type { RoutingContext } from './routing-context.ts';
+import { recordCrewTimes, type CrewTime } from './work-order-times.ts';
 
 // Rule 3 of docs/architecture.md#incidents: an incident follows its primary work order. Merged work orders
 // follow their incident in intake; they never reach workorders.events.
@@ -18,6 +19,8 @@ export interface WorkOrderBatch {
   /** Incident id by the work order that is its primary, for the batch's work orders. */
   incidentOf: Map<string, string>;
   metersStillOff: MetersStillOff;
+  /** The crew's times of the batch's primaries (work_order_times, for the response report). */
+  crewTimes: CrewTime[];
 }
 
 /** Finds the incidents whose primaries the batch's events are about, locks their feeders (sorted) and reads them with their families. */
@@ -28,7 +31,7 @@ export async function prepareWorkOrders(ctx: RoutingContext, client: PoolClient,
     [[...new Set(events.map((e) => e.workOrderId))]],
   );
   if (rows.length > 0) await book.loadById(client, rows.map((r) => r.id));
-  return { book, incidentOf: new Map(rows.map((r) => [r.primary_request_id, r.id])), metersStillOff };
+  return { book, incidentOf: new Map(rows.map((r) => [r.primary_request_id, r.id])), metersStillOff, crewTimes: [] };
 }
 
 /**
@@ -42,6 +45,7 @@ export async function followWorkOrder(client: PoolClient, batch: WorkOrderBatch,
   const id = batch.incidentOf.get(data.workOrderId);
   const row = id ? batch.book.get(id) : undefined;
   if (!row) return { effect: 'none', reason: 'not a primary' };
+  batch.crewTimes.push({ workOrderId: data.workOrderId, type: data.type, at: data.at });
   const before = `${row.status}/${String(row.restoration_unconfirmed)}`;
   const at = new Date(data.at);
   switch (data.type) {
@@ -70,4 +74,5 @@ export async function finishWorkOrders(client: PoolClient, batch: WorkOrderBatch
   const outbox: OutboxRecord[] = [];
   await batch.book.flush(client, outbox);
   await enqueueOutbox(client, SCHEMA, outbox);
+  await recordCrewTimes(client, batch.crewTimes);
 }

@@ -19,6 +19,12 @@ import {
 import { countCustomers, lockKey, readChildIds, readFamilies, readLockKeys, readNear, readStorm, rowKey, takeLocks, type StormRows } from './incident-store.ts';
 import type { PlannedWindow, RoutingContext } from './routing-context.ts';
 
+/**
+ * Evidence stamped further back than this before an incident opened is not taken as its start (a
+ * meter off for weeks, a mistyped report time): the reports would count days of outage for it.
+ */
+export const EVIDENCE_LOOKBACK_MS = 2 * 3_600_000;
+
 /** Calls within this long after a planned outage's end still join it (rule 7). */
 export const PLANNED_GRACE_MS = 15 * 60_000;
 
@@ -51,6 +57,8 @@ export class IncidentBook {
   private readonly locked = new Set<string>();
   private readonly created = new Set<string>();
   private readonly changes = new Map<string, Set<string>>();
+  /** Changed in what only the reports read (evidence_at): written, not told on incidents.events. */
+  private readonly quiet = new Set<string>();
   private readonly transitions = new Map<string, Transition>();
   private readonly childIds = new Map<string, Set<string>>();
   /** The trace of the event (or HTTP request) that first changed each incident since the last flush. */
@@ -188,8 +196,20 @@ export class IncidentBook {
   }
 
   /** A new incident in memory, written by the next `flush` (incident.opened). */
-  private create(fields: Omit<IncidentRow, 'id' | 'restored_at' | 'restored_by' | 'restoration_unconfirmed' | 'affected_customers' | 'updated_at'>): IncidentRow {
-    const row: IncidentRow = { id: randomUUID(), ...fields, restored_at: null, restored_by: null, restoration_unconfirmed: false, affected_customers: 0, updated_at: this.ctx.now() };
+  private create(
+    fields: Omit<IncidentRow, 'id' | 'restored_at' | 'restored_by' | 'restoration_unconfirmed' | 'affected_customers' | 'evidence_at' | 'confirmed_at' | 'updated_at'>,
+  ): IncidentRow {
+    const row: IncidentRow = {
+      id: randomUUID(),
+      ...fields,
+      restored_at: null,
+      restored_by: null,
+      restoration_unconfirmed: false,
+      affected_customers: 0,
+      evidence_at: fields.opened_at,
+      confirmed_at: null,
+      updated_at: this.ctx.now(),
+    };
     this.add(row);
     this.created.add(row.id);
     this.traced(row);
@@ -229,6 +249,7 @@ export class IncidentBook {
     if (parent) {
       parent.district_codes = [...new Set([...parent.district_codes, input.districtCode])].sort();
       this.touch(parent, 'nested');
+      this.moveEvidence(parent, row.evidence_at);
     } else if (feederCode && input.origin !== 'planned') {
       this.nest(feederCode, input.at);
     }
@@ -265,14 +286,34 @@ export class IncidentBook {
       etr_base_ms: policy.baseMs,
       planned_outage_id: null,
     });
+    row.evidence_at = new Date(Math.min(...children.map((c) => c.evidence_at.getTime())));
     for (const child of children) {
       child.parent_id = row.id;
       this.touch(child, 'nested');
     }
   }
 
+  /**
+   * Evidence of the outage at `at` (a call's report time, a meter's power-off): the incident's
+   * interruption started no later, nor did its feeder parent's. Written with the next flush;
+   * told on incidents.events only with another change.
+   */
+  noteEvidence(row: IncidentRow, at: Date): void {
+    if (at.getTime() < row.opened_at.getTime() - EVIDENCE_LOOKBACK_MS) return;
+    this.moveEvidence(row, at);
+  }
+
+  private moveEvidence(row: IncidentRow, at: Date): void {
+    if (at.getTime() >= row.evidence_at.getTime()) return;
+    row.evidence_at = at;
+    this.quiet.add(row.id);
+    const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
+    if (parent) this.moveEvidence(parent, at);
+  }
+
   /** A fault call joins the incident: its count, urgency (raised by the number of calls) and last call; its feeder parent counts it too. */
   addCall(row: IncidentRow, at: Date, urgency: Urgency, rules: GroupingRules): void {
+    this.noteEvidence(row, at);
     row.call_count += 1;
     row.urgency = maxUrgency(row.urgency, urgency, urgencyForCalls(row.call_count, rules));
     if (at > row.last_call_at) row.last_call_at = at;
@@ -335,9 +376,11 @@ export class IncidentBook {
     for (const child of this.children(row)) if (child.primary_request_id === null) this.close(child, at);
   }
 
-  confirmRestoration(row: IncidentRow): void {
+  /** The meters are all back on after a restoration reported while they were off: the interruption ended at `at` (reports). */
+  confirmRestoration(row: IncidentRow, at: Date): void {
     if (!row.restoration_unconfirmed) return;
     row.restoration_unconfirmed = false;
+    row.confirmed_at = at;
     this.touch(row, 'meters');
   }
 
@@ -370,7 +413,7 @@ export class IncidentBook {
    * counts of new incidents and the children of changed feeder incidents first (one statement each, when needed).
    */
   async flush(client: PoolClient, outbox: OutboxRecord[], traceparent?: string): Promise<void> {
-    const ids = [...new Set([...this.created, ...this.changes.keys()])];
+    const ids = [...new Set([...this.created, ...this.changes.keys(), ...this.quiet])];
     if (ids.length === 0) return;
     const rows = ids.map((id) => this.rows.get(id)!);
     await this.countAffected(client, rows.filter((row) => this.created.has(row.id)));
@@ -387,6 +430,7 @@ export class IncidentBook {
     await writeIncidentRows(client, rows);
     const time = this.ctx.now();
     for (const row of rows) {
+      if (!this.created.has(row.id) && !this.changes.has(row.id)) continue;
       const type: IncidentEventType = this.created.has(row.id)
         ? 'cn.griddispatch.incident.opened.v1'
         : this.transitions.get(row.id) === 'closed'
@@ -400,6 +444,7 @@ export class IncidentBook {
     this.traces.clear();
     this.created.clear();
     this.changes.clear();
+    this.quiet.clear();
     this.transitions.clear();
   }
 

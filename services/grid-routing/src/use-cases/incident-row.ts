@@ -45,12 +45,20 @@ export interface IncidentRow {
   restored_by: RestoredBy | null;
   restoration_unconfirmed: boolean;
   affected_customers: number;
+  /**
+   * The interruption's start for the reports (DESIGN §12): the earliest evidence of it — its
+   * first call (reportedAt, else receivedAt), the first power-off of its 台区's meters that
+   * opened or fed it, or a child's. Only ever moves earlier.
+   */
+  evidence_at: Date;
+  /** When the meters confirmed a restoration the crew reported while they were still off (null: never). */
+  confirmed_at: Date | null;
   updated_at: Date;
 }
 
 export const INCIDENT_COLUMNS = `id, kind, origin, status, district_code, feeder_code, district_codes, grid_id, parent_id, primary_request_id, opened_at,
   last_call_at, call_count, urgency, etr, etr_source, etr_base_ms::float8 AS etr_base_ms, planned_outage_id, restored_at, restored_by,
-  restoration_unconfirmed, affected_customers, updated_at`;
+  restoration_unconfirmed, affected_customers, evidence_at, confirmed_at, updated_at`;
 
 /** Not restored, not closed: calls of its 台区 join it. */
 export const OPEN_SQL = "status NOT IN ('restored', 'closed')";
@@ -107,19 +115,20 @@ export async function writeIncidentRows(client: PoolClient, rows: readonly Incid
   await client.query(
     `INSERT INTO routing.incidents AS t (id, kind, origin, status, district_code, feeder_code, district_codes, grid_id, parent_id, primary_request_id,
        opened_at, last_call_at, call_count, urgency, etr, etr_source, etr_base_ms, planned_outage_id, restored_at, restored_by, restoration_unconfirmed,
-       affected_customers, updated_at)
+       affected_customers, evidence_at, confirmed_at, updated_at)
      SELECT id, kind, origin, status, district_code, feeder_code, coalesce(district_codes, '{}'), grid_id, parent_id, primary_request_id,
        opened_at, last_call_at, call_count, urgency, etr, etr_source, etr_base_ms, planned_outage_id, restored_at, restored_by, restoration_unconfirmed,
-       affected_customers, updated_at
+       affected_customers, evidence_at, confirmed_at, updated_at
        FROM jsonb_to_recordset($1::jsonb) AS r(id text, kind text, origin text, status text, district_code text, feeder_code text, district_codes text[],
          grid_id text, parent_id text, primary_request_id text, opened_at timestamptz, last_call_at timestamptz, call_count int, urgency text,
          etr timestamptz, etr_source text, etr_base_ms bigint, planned_outage_id text, restored_at timestamptz, restored_by text,
-         restoration_unconfirmed boolean, affected_customers int, updated_at timestamptz)
+         restoration_unconfirmed boolean, affected_customers int, evidence_at timestamptz, confirmed_at timestamptz, updated_at timestamptz)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, district_codes = EXCLUDED.district_codes, parent_id = EXCLUDED.parent_id,
        primary_request_id = EXCLUDED.primary_request_id, last_call_at = EXCLUDED.last_call_at, call_count = EXCLUDED.call_count,
        urgency = EXCLUDED.urgency, etr = EXCLUDED.etr, etr_source = EXCLUDED.etr_source, etr_base_ms = EXCLUDED.etr_base_ms,
        restored_at = EXCLUDED.restored_at, restored_by = EXCLUDED.restored_by, restoration_unconfirmed = EXCLUDED.restoration_unconfirmed,
-       affected_customers = EXCLUDED.affected_customers, updated_at = EXCLUDED.updated_at`,
+       affected_customers = EXCLUDED.affected_customers, evidence_at = least(t.evidence_at, EXCLUDED.evidence_at),
+       confirmed_at = coalesce(t.confirmed_at, EXCLUDED.confirmed_at), updated_at = EXCLUDED.updated_at`,
     [JSON.stringify(rows.map((row) => ({ ...row, etr_base_ms: row.etr_base_ms === null ? null : Math.round(row.etr_base_ms) })))],
   );
 }

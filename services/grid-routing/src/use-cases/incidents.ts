@@ -92,11 +92,11 @@ export async function restoreIncident(
 }
 
 /** Every affected meter is back on after the crew's resolve: `restorationUnconfirmed` → false, incident.updated. */
-export async function markRestorationConfirmed(ctx: RoutingContext, client: PoolClient, id: string, _at: Date): Promise<void> {
+export async function markRestorationConfirmed(ctx: RoutingContext, client: PoolClient, id: string, at: Date): Promise<void> {
   const book = new IncidentBook(ctx, await ctx.data.current(client));
   await book.loadById(client, [id]);
   const row = book.get(id);
   if (!row) return;
-  book.confirmRestoration(row);
+  book.confirmRestoration(row, at);
   await write(client, book);
 }

@@ -187,7 +187,7 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
     const row = book.openIn(meter.district_code);
     return !row || row.origin === 'planned';
   });
-  const quorumAt = await quorumTimes(ctx, client, undecided, storm);
+  const { at: quorumAt, first: quorumFirst } = await quorumTimes(ctx, client, undecided, storm);
   if (ctx.plannedOutages && undecided.length > 0) {
     const times = undecided.map(({ e }) => Date.parse(e.data.at));
     book.setPlanned(await ctx.plannedOutages(client, [...new Set(undecided.map(({ meter }) => meter.district_code))].sort(), new Date(Math.min(...times)), new Date(Math.max(...times))));
@@ -199,6 +199,7 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
     // A planned outage's incident past its end + 15 min takes no more evidence: this is a new fault.
     if (open && book.endPlannedIfOver(open, at)) open = undefined;
     if (open) {
+      book.noteEvidence(open, at);
       applied(e, meter, 'evidence', open.id);
       continue;
     }
@@ -209,6 +210,9 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
       const row = planned
         ? book.open({ districtCode: d, gridId, origin: 'planned', at, primaryRequestId: null, plannedOutageId: planned.id, etr: planned.end })
         : book.open({ districtCode: d, gridId, origin: 'meter', at, primaryRequestId: null });
+      // The quorum's first power-off, not the one that completed it, is when the outage began.
+      const first = q === undefined || meter.kind === 'transformer' ? undefined : quorumFirst.get(d);
+      if (first) book.noteEvidence(row, first);
       applied(e, meter, planned ? 'planned' : 'opened', row.id);
       continue;
     }
@@ -254,7 +258,7 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
       if (!row?.restoration_unconfirmed) continue;
       incidentId = id;
       if (!(await stillOff(id))) {
-        book.confirmRestoration(row);
+        book.confirmRestoration(row, at);
         outcome = 'confirmed';
       }
     }
@@ -273,16 +277,22 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
  * Per 台区 with no open incident: the earliest of the batch's power-offs at which ≥ quorum
  * distinct meters of the 台区 are off with `state_at` in [at − window, at] (states as written above).
  */
-async function quorumTimes(ctx: RoutingContext, client: PoolClient, offs: { e: MeterInput; meter: MeterRow }[], storm: Set<string>): Promise<Map<string, Date>> {
+async function quorumTimes(
+  ctx: RoutingContext,
+  client: PoolClient,
+  offs: { e: MeterInput; meter: MeterRow }[],
+  storm: Set<string>,
+): Promise<{ at: Map<string, Date>; first: Map<string, Date> }> {
   const out = new Map<string, Date>();
+  const first = new Map<string, Date>();
   const customerOffs = offs.filter(({ meter }) => meter.kind === 'customer');
-  if (customerOffs.length === 0) return out;
+  if (customerOffs.length === 0) return { at: out, first };
   const pairs = new Map<string, { d: string; at: Date }>();
   for (const { e, meter } of customerOffs) pairs.set(`${meter.district_code}@${e.data.at}`, { d: meter.district_code, at: new Date(e.data.at) });
   const list = [...pairs.values()];
-  const { rows } = await client.query<{ district_code: string; at: Date; n: number }>(
-    `SELECT p.d AS district_code, p.at, c.n FROM unnest($1::text[], $2::timestamptz[]) AS p(d, at)
-       CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM routing.meters m
+  const { rows } = await client.query<{ district_code: string; at: Date; n: number; first: Date | null }>(
+    `SELECT p.d AS district_code, p.at, c.n, c.first FROM unnest($1::text[], $2::timestamptz[]) AS p(d, at)
+       CROSS JOIN LATERAL (SELECT count(*)::int AS n, min(m.state_at) AS first FROM routing.meters m
                             WHERE m.district_code = p.d AND m.state = 'off' AND m.state_at BETWEEN p.at - $3 * interval '1 millisecond' AND p.at) c`,
     [list.map((p) => p.d), list.map((p) => p.at), ctx.config.meterQuorumWindowMs],
   );
@@ -290,9 +300,12 @@ async function quorumTimes(ctx: RoutingContext, client: PoolClient, offs: { e: M
     const quorum = storm.has(r.district_code) ? Math.max(2, ctx.config.meterQuorum) : ctx.config.meterQuorum;
     if (r.n < quorum) continue;
     const prev = out.get(r.district_code);
-    if (!prev || r.at < prev) out.set(r.district_code, r.at);
+    if (!prev || r.at < prev) {
+      out.set(r.district_code, r.at);
+      if (r.first) first.set(r.district_code, r.first);
+    }
   }
-  return out;
+  return { at: out, first };
 }
 
 /** The batch's incidents (one statement, incidents.events through the outbox) and its event records. */

@@ -1,0 +1,206 @@
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { IsoDateTime } from '@griddispatch/contracts';
+import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
+
+// GET /v1/reports/reliability (DESIGN §12): IEEE 1366 indices per grid or feeder over [from, to).
+//
+// What counts, decided here and in docs (services/grid-routing/README.md#reports):
+// - An interruption is a top-level incident (no parent) with an end: it starts at `evidence_at`
+//   (its earliest evidence) and ends at `interrupted_until` (the meters' confirmation when a crew
+//   restored it while they still reported off, else restoredAt). An incident not yet restored is
+//   not counted: its figures appear, once, when the restoration arrives (however late).
+// - A feeder incident stands for its children: its customers (every 台区 of the feeder) are
+//   counted once, over its own interruption, and its child incidents are not counted at all.
+// - Sustained only: end − start > 5 min, judged on the whole interruption.
+// - Customer interruptions: affectedCustomers, in the period the interruption starts in;
+//   customer-minutes: affectedCustomers × the minutes of it inside [from, to) (clipped).
+//   By grid, a feeder incident's customers are shared among its 台区's grids by their customers.
+// - Customers served: the customers of the group's 台区 now (accounts have no history), from
+//   routing.district_customers (refreshed by every customers import), not the accounts themselves.
+// - Major event days: the 2.5β threshold fitted on the daily SAIDI (whole system, interruptions
+//   accrued to the day, in GD_TIME_ZONE, they start on) of the five years before `to`, or of as
+//   many days as there are; an interruption starting on a major event day is left out of the rows
+//   unless includeMed=true.
+
+const GroupBy = z.enum(['grid', 'feeder']);
+const MAX_RANGE_MS = 6 * 366 * 86_400_000;
+
+export const ReliabilityQuery = z
+  .object({
+    from: IsoDateTime,
+    to: IsoDateTime,
+    groupBy: GroupBy.default('grid'),
+    includeMed: z.enum(['true', 'false']).default('false'),
+  })
+  .strict()
+  .superRefine((q, ctx) => {
+    const span = Date.parse(q.to) - Date.parse(q.from);
+    if (span <= 0) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must be after from' });
+    else if (span > MAX_RANGE_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: 'at most six years' });
+  });
+export type ReliabilityQuery = z.output<typeof ReliabilityQuery>;
+
+export const ReliabilityRow = z.object({
+  key: z.string(),
+  customersServed: z.number().int(),
+  customerInterruptions: z.number(),
+  customerMinutes: z.number(),
+  saifi: z.number(),
+  saidi: z.number(),
+  caidi: z.number().nullable(),
+  asai: z.number(),
+});
+export type ReliabilityRow = z.infer<typeof ReliabilityRow>;
+
+export const MedDay = z.object({ day: z.string(), saidi: z.number(), customerMinutes: z.number() });
+
+export const MedMethod = z.object({
+  method: z.literal('IEEE 1366 2.5β'),
+  timeZone: z.string(),
+  historyFrom: z.string(),
+  historyTo: z.string(),
+  standardYears: z.number(),
+  /** Years from the first day with an interruption in the history to `to` (less than 5: the threshold is fitted on what there is). */
+  yearsAvailable: z.number(),
+  /** Days with a sustained interruption the threshold was fitted on. */
+  days: z.number().int(),
+  alpha: z.number().nullable(),
+  beta: z.number().nullable(),
+  /** T_MED in SAIDI minutes; null with fewer than two days to fit (then no day is a major event day). */
+  tMed: z.number().nullable(),
+  note: z.string(),
+});
+
+export const ReliabilityReport = z.object({
+  from: z.string(),
+  to: z.string(),
+  groupBy: GroupBy,
+  rows: z.array(ReliabilityRow),
+  medDays: z.array(MedDay),
+  excludedMed: z.boolean(),
+  medMethod: MedMethod,
+});
+export type ReliabilityReport = z.infer<typeof ReliabilityReport>;
+
+/** Top-level, finished, sustained interruptions (the partial indexes' predicate, so they are used). */
+const COUNTED = `parent_id IS NULL AND interrupted_until IS NOT NULL AND interrupted_until - evidence_at > $SUSTAINED * interval '1 millisecond'`;
+
+const counted = (n: number) => COUNTED.replace('$SUSTAINED', `$${n}`);
+
+/** Daily SAIDI numerators over the history, by the local day each interruption starts on. */
+const DAILY_SQL = `
+  SELECT to_char(day, 'YYYY-MM-DD') AS day, cmi, in_period FROM (
+    SELECT (evidence_at AT TIME ZONE $3)::date AS day,
+           sum(affected_customers * extract(epoch FROM interrupted_until - evidence_at) / 60)::float8 AS cmi,
+           bool_or(evidence_at >= $4) AS in_period
+      FROM routing.incidents
+     WHERE evidence_at >= $1 AND evidence_at < $2 AND ${counted(5)}
+     GROUP BY 1) AS daily
+   ORDER BY daily.day`;
+
+/**
+ * Per key: the customer interruptions starting in [from, to) and the customer-minutes inside it.
+ * Summed per 台区 (district incidents) and per feeder (feeder incidents) first, so the joins are
+ * 台区-sized whatever the number of incidents; a feeder's sums are then shared among its 台区 in
+ * proportion to their customers, so by grid a feeder's customers land in their own grids.
+ */
+const ROWS_SQL = `
+  WITH intr AS (
+    SELECT kind, district_code, feeder_code,
+           CASE WHEN evidence_at >= $1 THEN affected_customers ELSE 0 END::float8 AS ci,
+           (affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
+      FROM routing.incidents
+     WHERE interrupted_until > $1 AND evidence_at < $2 AND ${counted(5)}
+       AND NOT ((evidence_at AT TIME ZONE $3)::date = ANY($4::date[]))
+  ),
+  by_district AS (SELECT district_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'district' GROUP BY 1),
+  by_feeder AS (SELECT feeder_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'feeder' GROUP BY 1),
+  per_district AS (
+    SELECT d.code, d.feeder_code, CASE WHEN $6 = 'grid' THEN d.grid_id ELSE coalesce(d.feeder_code, '(none)') END AS key,
+           coalesce(c.customers, 0)::float8 AS n
+      FROM routing.districts d LEFT JOIN routing.district_customers c ON c.district_code = d.code
+  ),
+  feeder_total AS (SELECT feeder_code, sum(n) AS total FROM per_district WHERE feeder_code IS NOT NULL GROUP BY 1),
+  hits AS (
+    SELECT p.key, b.ci, b.cmi FROM by_district b JOIN per_district p ON p.code = b.district_code
+    UNION ALL
+    SELECT p.key, b.ci * p.n / t.total, b.cmi * p.n / t.total
+      FROM by_feeder b JOIN feeder_total t ON t.feeder_code = b.feeder_code AND t.total > 0 JOIN per_district p ON p.feeder_code = b.feeder_code
+  ),
+  hit AS (SELECT key, sum(ci)::float8 AS ci, sum(cmi)::float8 AS cmi FROM hits GROUP BY 1),
+  served AS (SELECT key, sum(n)::float8 AS served FROM per_district GROUP BY 1)
+  SELECT coalesce(served.key, hit.key) AS key, coalesce(served.served, 0) AS served, coalesce(hit.ci, 0) AS ci, coalesce(hit.cmi, 0) AS cmi
+    FROM served FULL JOIN hit ON hit.key = served.key
+   ORDER BY 1`;
+
+function yearsBefore(at: Date, years: number): Date {
+  const d = new Date(at);
+  d.setUTCFullYear(d.getUTCFullYear() - years);
+  return d;
+}
+
+export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: string, query: ReliabilityQuery): Promise<ReliabilityReport> {
+  const from = new Date(query.from);
+  const to = new Date(query.to);
+  const includeMed = query.includeMed === 'true';
+  const historyFrom = yearsBefore(to, MED_STANDARD_YEARS);
+
+  const [{ rows: totals }, { rows: daily }] = await Promise.all([
+    pool.query<{ n: number }>('SELECT coalesce(sum(customers), 0)::float8 AS n FROM routing.district_customers'),
+    pool.query<{ day: string; cmi: number; in_period: boolean }>(DAILY_SQL, [historyFrom, to, timeZone, from, SUSTAINED_MS]),
+  ]);
+  const system = totals[0]?.n ?? 0;
+  const saidiOf = (cmi: number) => (system > 0 ? cmi / system : 0);
+  const fit = medThreshold(daily.map((d) => saidiOf(d.cmi)));
+  const medDays = fit.tMed === null ? [] : daily.filter((d) => d.in_period && saidiOf(d.cmi) > fit.tMed!);
+
+  const { rows } = await pool.query<{ key: string; served: number; ci: number; cmi: number }>(ROWS_SQL, [
+    from,
+    to,
+    timeZone,
+    includeMed ? [] : medDays.map((d) => d.day),
+    SUSTAINED_MS,
+    query.groupBy,
+  ]);
+  const periodMinutes = (to.getTime() - from.getTime()) / 60_000;
+
+  const firstDay = daily[0]?.day;
+  const yearsAvailable = firstDay ? Math.min(MED_STANDARD_YEARS, (to.getTime() - Date.parse(`${firstDay}T00:00:00Z`)) / (365.25 * 86_400_000)) : 0;
+  const short = yearsAvailable < MED_STANDARD_YEARS;
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    groupBy: query.groupBy,
+    rows: rows.map((r) => {
+      const i = indices(r.served, r.ci, r.cmi, periodMinutes);
+      return {
+        key: r.key,
+        customersServed: Math.round(r.served),
+        customerInterruptions: round(r.ci, 4),
+        customerMinutes: round(r.cmi, 4),
+        saifi: round(i.saifi, 6),
+        saidi: round(i.saidi, 4),
+        caidi: i.caidi === null ? null : round(i.caidi, 4),
+        asai: round(i.asai, 8),
+      };
+    }),
+    medDays: medDays.map((d) => ({ day: d.day, saidi: round(saidiOf(d.cmi), 4), customerMinutes: round(d.cmi, 4) })),
+    excludedMed: !includeMed && medDays.length > 0,
+    medMethod: {
+      method: 'IEEE 1366 2.5β',
+      timeZone,
+      historyFrom: historyFrom.toISOString(),
+      historyTo: to.toISOString(),
+      standardYears: MED_STANDARD_YEARS,
+      yearsAvailable: round(yearsAvailable, 2),
+      days: fit.days,
+      alpha: fit.alpha === null ? null : round(fit.alpha, 6),
+      beta: fit.beta === null ? null : round(fit.beta, 6),
+      tMed: fit.tMed === null ? null : round(fit.tMed, 4),
+      note: short
+        ? `fewer than the standard ${MED_STANDARD_YEARS} years of data: T_MED fitted on the ${fit.days} days with a sustained interruption from ${firstDay ?? '—'} to ${to.toISOString()} (the report period included)`
+        : `T_MED fitted on the ${fit.days} days with a sustained interruption in the ${MED_STANDARD_YEARS} years before ${to.toISOString()}`,
+    },
+  };
+}
