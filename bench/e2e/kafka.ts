@@ -25,6 +25,8 @@ export interface DispatchSeen {
   incidentSize: number | null;
   /** `primary` / `merged` in its incident; null when the producer says none. */
   role: 'primary' | 'merged' | null;
+  /** The request's source: `grid-dispatch` for the work order intake opens for an incident without a call. */
+  source: string | null;
   districtCode: string | null;
   policy: string | null;
   /** The ack deadline of the SLA plan (wall ms), if any. */
@@ -61,6 +63,7 @@ interface Envelope {
     incidentId?: string | null;
     incidentSize?: number;
     role?: 'primary' | 'merged';
+    request?: { source?: string };
     districtCode?: string | null;
     sla?: { policy?: string; deadlines?: { ack?: string } };
     deadline?: string;
@@ -140,6 +143,7 @@ export class OutputWatcher {
       incidentId: event.data?.incidentId ?? null,
       incidentSize: event.data?.incidentSize ?? null,
       role: event.data?.role ?? null,
+      source: event.data?.request?.source ?? null,
       districtCode: event.data?.districtCode ?? null,
       policy: event.data?.sla?.policy ?? null,
       ackDeadline: ack ? Date.parse(ack) : null,

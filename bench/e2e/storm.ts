@@ -54,6 +54,8 @@ export interface StormResult {
     unroutable: number;
     /** Dispatch records for ids this run never got a 202 for (e.g. a client timeout after the server accepted). */
     unknownIds: number;
+    /** Work orders intake opened for incidents without a call (source grid-dispatch), dispatched like calls. */
+    incidentWorkOrders: number;
     /** Calls intake refused with an HTTP error: the caller was told (95598 retries), nothing half-done. */
     refused: number;
     /** Calls that never got an answer (lost from the caller's point of view). */
@@ -274,8 +276,15 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
       inc.reported = Math.max(inc.reported ?? 0, d.incidentSize ?? 0);
       incidentCalls.set(d.incidentId, inc);
     }
+    // Work orders intake opened for incidents without a call (a feeder incident's: its crew) are
+    // no caller's; anything else not ours is a dispatch of an id nobody sent.
     let unknownIds = 0;
-    for (const id of watcher.dispatches.keys()) if (!ours.has(id)) unknownIds += 1;
+    let incidentWorkOrders = 0;
+    for (const [id, d] of watcher.dispatches) {
+      if (ours.has(id)) continue;
+      if (d.source === 'grid-dispatch') incidentWorkOrders += 1;
+      else unknownIds += 1;
+    }
     const unanswered = results.filter((r) => r === undefined).length;
     const acceptedIds = ours.size;
     const sizes = [...incidentCalls.values()].map((v) => v.calls);
@@ -311,6 +320,7 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
         assigned,
         unroutable,
         unknownIds,
+        incidentWorkOrders,
         refused: count - unanswered - acceptedIds,
         unanswered,
         allAccountedFor: missing === 0 && duplicated === 0 && unanswered === 0 && unknownIds === 0,
@@ -387,7 +397,7 @@ export function stormSummary(r: StormResult): string {
   lines.push(`| HTTP 202 latency p50 / p99 / max (from the due time) | ${formatMs(s.http.p50)} / ${formatMs(s.http.p99)} / ${formatMs(s.http.max)} |`);
   lines.push(
     `| **every call accounted for** (answered; each accepted id exactly once on dispatch.assigned or dispatch.unroutable) | **${a.allAccountedFor ? 'yes' : 'no'}**: ` +
-      `${a.accepted} accepted → ${a.exactlyOnce} dispatched exactly once, ${a.missing} missing, ${a.duplicated} more than once, ${a.unknownIds} dispatches of unknown ids; ` +
+      `${a.accepted} accepted → ${a.exactlyOnce} dispatched exactly once, ${a.missing} missing, ${a.duplicated} more than once, ${a.unknownIds} dispatches of unknown ids (besides ${a.incidentWorkOrders} work orders of incidents opened without a call); ` +
       `${a.refused} refused with an HTTP error${Object.keys(s.errorsByStatus).length > 0 ? ` (${Object.entries(s.errorsByStatus).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}, ${a.unanswered} unanswered |`,
   );
   lines.push(`| assigned / unroutable | ${a.assigned} / ${a.unroutable} |`);
