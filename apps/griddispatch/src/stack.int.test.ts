@@ -95,6 +95,37 @@ describe('embedded stack', () => {
     expect(illegal.statusCode).toBe(409);
   });
 
+  it('a cancelled primary leaves its incident open: a work order of the incident takes over the crew, the merged call keeps following', async () => {
+    const call = async (externalId: string) => {
+      const post = await stack.host.inject({
+        method: 'POST',
+        url: '/v1/requests',
+        headers: auth,
+        payload: { source: '95598', externalId, category: 'fault_repair', location: { districtCode: 'HH-TQ-019' } },
+      });
+      const { id } = post.json() as { id: string };
+      return eventually(() => view(id), (v) => v.status === 'assigned' && v.role !== null);
+    };
+    const first = await call('GD-E2E-CANCEL-1');
+    const second = await call('GD-E2E-CANCEL-2');
+    expect([first.role, second.role, second.incidentId]).toEqual(['primary', 'merged', first.incidentId]);
+    const cancel = await stack.host.inject({ method: 'POST', url: `/v1/work-orders/${first.id}/events`, headers: auth, payload: { type: 'cancelled', note: '重复工单' } });
+    expect(cancel.statusCode).toBeLessThan(300);
+
+    // intake opens the incident's own work order (source grid-dispatch); routing makes it the primary.
+    const incident = async () => (await stack.host.inject({ method: 'GET', url: `/v1/incidents/${first.incidentId}`, headers: auth })).json() as { status: string; primaryRequestId: string | null };
+    const taken = await eventually(incident, (i) => i.primaryRequestId !== null && i.primaryRequestId !== first.id);
+    expect(taken.status).toBe('dispatched');
+    const replacement = await eventually(() => view(taken.primaryRequestId!), (v) => v.role === 'primary');
+    expect([replacement.source, replacement.incidentId, replacement.status]).toEqual(['grid-dispatch', first.incidentId, 'assigned']);
+    for (const type of ['acknowledged', 'en_route', 'arrived', 'resolved']) {
+      const res = await stack.host.inject({ method: 'POST', url: `/v1/work-orders/${replacement.id}/events`, headers: auth, payload: { type } });
+      expect(res.statusCode, type).toBeLessThan(300);
+    }
+    expect((await eventually(() => view(second.id), (v) => v.status === 'resolved')).role).toBe('merged');
+    expect((await view(first.id)).status).toBe('cancelled');
+  });
+
   it('serves the outage API: a fault call’s incident on /v1/incidents follows its work order to restored; /v1/storm', async () => {
     const post = await stack.host.inject({
       method: 'POST',

@@ -37,9 +37,9 @@ export async function prepareWorkOrders(ctx: RoutingContext, client: PoolClient,
 /**
  * assigned/acknowledged → dispatched, en_route, arrived, resolved → restored (unconfirmed while its
  * meters still report off; a feeder parent restores its children, the last child its parent),
- * closed → closed. Forward only: a redelivered or late event changes nothing. suspended, resumed,
- * reassigned and cancelled leave the incident as it is (a cancelled primary's incident stays open
- * for the calls that joined it).
+ * closed → closed. Forward only: a redelivered or late event changes nothing. A cancelled primary
+ * leaves its incident open without one (intake opens the incident's own work order, rule 2);
+ * suspended, resumed and reassigned leave the incident as it is.
  */
 export async function followWorkOrder(client: PoolClient, batch: WorkOrderBatch, data: WorkOrderUpdatedV1): Promise<FollowOutcome> {
   const id = batch.incidentOf.get(data.workOrderId);
@@ -61,6 +61,9 @@ export async function followWorkOrder(client: PoolClient, batch: WorkOrderBatch,
       break;
     case 'closed':
       batch.book.close(row, at);
+      break;
+    case 'cancelled':
+      if (batch.book.dropPrimary(row, data.workOrderId)) return { effect: 'status', incidentId: row.id, status: row.status };
       break;
     default:
       break;

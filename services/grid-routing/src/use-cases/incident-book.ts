@@ -337,6 +337,19 @@ export class IncidentBook {
     return true;
   }
 
+  /**
+   * The primary work order was cancelled (a duplicate ticket, a caller who withdrew): the incident
+   * stays open for the calls merged into it, back to `open` without a primary, so intake opens
+   * its own work order to carry the crew (rule 2). Answers whether it changed anything.
+   */
+  dropPrimary(row: IncidentRow, requestId: string): boolean {
+    if (row.primary_request_id !== requestId || !isOpen(row)) return false;
+    row.primary_request_id = null;
+    row.status = 'open';
+    this.touch(row, 'primary_cancelled');
+    return true;
+  }
+
   /** Rule 3: the primary work order moved on (forward only); open children without a primary of their own follow. */
   advance(row: IncidentRow, status: Extract<IncidentStatus, 'dispatched' | 'en_route' | 'arrived'>): void {
     if (!isOpen(row) || STATUS_RANK[status] <= STATUS_RANK[row.status]) return;

@@ -8,11 +8,14 @@ import type { ReadModelBatch } from '../use-cases/update-read-model.ts';
 
 /**
  * `incident.opened|updated|restored|closed` → intake's copy of the incident, its work orders'
- * ETR and merged status; on `opened` without a call, the incident's own work order (rule 2).
+ * ETR and merged status; on `opened` without a call, the incident's own work order (rule 2), and
+ * a new one when the primary was cancelled while the incident is still open.
  */
 export async function onIncidentEvent(ctx: IntakeContext, client: PoolClient, event: IncidentEvent, log: Logger, batch: ReadModelBatch): Promise<void> {
   const { applied } = await recordIncident(client, event, log, batch);
-  if (!applied || event.type !== EventTypeName.incidentOpened) return;
-  const { change: _change, ...incident } = event.data;
-  if (needsOwnWorkOrder(incident)) await openIncidentWorkOrder(ctx, client, incident, log);
+  if (!applied) return;
+  const { change, ...incident } = event.data;
+  if (!needsOwnWorkOrder(incident)) return;
+  if (event.type === EventTypeName.incidentOpened) await openIncidentWorkOrder(ctx, client, incident, log);
+  else if (incident.status === 'open' && change.split(',').includes('primary_cancelled')) await openIncidentWorkOrder(ctx, client, incident, log, event.id);
 }

@@ -34,6 +34,23 @@ function isReadModelEvent(event: CloudEvent): event is CloudEvent<ReadModelEvent
 }
 
 /** Events about an incident (`data` is the whole incident), DESIGN §10. */
+/**
+ * In a storm grid-routing publishes an incident's new call count with nearly every call; each event
+ * carries the whole incident, so a count followed by a later event of the same incident in the
+ * same batch adds nothing and is skipped (its inbox mark still commits). Only pure call-count
+ * changes: an opening, a status or a cancelled primary each do something of their own.
+ */
+function supersededCallCounts(events: CloudEvent[]): Set<string> {
+  const later = new Set<string>();
+  const superseded = new Set<string>();
+  for (const event of [...events].reverse()) {
+    if (!isIncidentEvent(event)) continue;
+    if (later.has(event.data.id) && event.data.change === 'calls') superseded.add(event.id);
+    later.add(event.data.id);
+  }
+  return superseded;
+}
+
 function isIncidentEvent(event: CloudEvent): event is IncidentEvent {
   return EventTypes[event.type].topic === Topics.incidentsEvents;
 }
@@ -75,10 +92,11 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : isIncidentEvent(event) ? `incident:${event.data.id}` : ''),
     // The boards hear of a batch's changes in one statement at its end (delivered at commit), and
     // the timeline entries nothing waits for are written there too.
-    prepare: async () => ({ timeline: [], notices: [] as BoardNotice[] }),
+    prepare: async (_client, events) => ({ timeline: [], notices: [] as BoardNotice[], superseded: supersededCallCounts(events) }),
     async apply(client, event, _message, batch) {
       const log = eventLogger(ctx.logger, event);
       if (isIncidentEvent(event)) {
+        if (batch.superseded.has(event.id)) return;
         await onIncidentEvent(ctx, client, event, log.child({ incidentId: event.data.id }), batch);
         return;
       }

@@ -19,11 +19,15 @@ export function needsOwnWorkOrder(incident: Incident): boolean {
   return incident.primaryRequestId === null && incident.parentId === null && incident.origin !== 'planned';
 }
 
-export function incidentWorkOrderBody(incident: Incident): IntakeRequestBody {
+/**
+ * The work order's body. `replacing`: the id of the event that said the incident's primary was
+ * cancelled — its replacement gets a key of its own, as idempotent as the first.
+ */
+export function incidentWorkOrderBody(incident: Incident, replacing?: string): IntakeRequestBody {
   const districtCode = incident.districtCodes[0];
   return {
     source: INCIDENT_WORK_ORDER_SOURCE,
-    externalId: `incident:${incident.id}`,
+    externalId: replacing ? `incident:${incident.id}:${replacing}` : `incident:${incident.id}`,
     category: 'fault_repair',
     urgency: incident.urgency,
     description: `故障事件 ${incident.id}（${incident.kind === 'feeder' ? `馈线 ${incident.feederCode ?? ''} 故障` : incident.origin === 'meter' ? '电表停电告警' : '停电'}，无来电）`,
@@ -32,8 +36,8 @@ export function incidentWorkOrderBody(incident: Incident): IntakeRequestBody {
 }
 
 /** Stores the incident's own work order unless it exists; resolves to its id, or null when it cannot be stored. */
-export async function openIncidentWorkOrder(ctx: IntakeContext, client: PoolClient, incident: Incident, log: Logger): Promise<string | null> {
-  const parsed = IntakeRequestBody.safeParse(incidentWorkOrderBody(incident));
+export async function openIncidentWorkOrder(ctx: IntakeContext, client: PoolClient, incident: Incident, log: Logger, replacing?: string): Promise<string | null> {
+  const parsed = IntakeRequestBody.safeParse(incidentWorkOrderBody(incident, replacing));
   if (!parsed.success) {
     // The incident names no 台区 or feeder a request could carry: grid-routing's data is wrong.
     // The snapshot is kept; an operator sees the incident without a work order on the board.
