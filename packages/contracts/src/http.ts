@@ -144,7 +144,7 @@ export const ErrorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-// Outages (DESIGN §10).
+// Outages (docs/architecture.md#incidents).
 
 export const MeterEventItem = z
   .object({

@@ -8,7 +8,7 @@ import { closeAllIncidents, FEEDER, FEEDER_CUSTOMERS, importFeederDistricts, inc
 import { assigned, requestEvent, silentLogger, startHarness, type Harness } from './testing/harness.ts';
 import { openIncident } from './use-cases/incidents.ts';
 
-// Outages (DESIGN §10): fault calls join their 台区's open incident (open until restored), one
+// Outages (docs/architecture.md#incidents): fault calls join their 台区's open incident (open until restored), one
 // primary per incident, feeder nesting, the ETR, and incidents.events — against a real PostgreSQL.
 
 let h: Harness;

@@ -6,7 +6,7 @@ import { ADMIN_KEY, assigned, requestEvent, startHarness, type Harness } from '.
 import { importData } from './use-cases/import-data.ts';
 import { getIncident } from './use-cases/incidents.ts';
 
-// Rule 6 (DESIGN §10): meter power-off opens incidents before anyone calls; power-on confirms
+// Rule 6 (docs/architecture.md#incidents): meter power-off opens incidents before anyone calls; power-on confirms
 // restoration. The fixture county gets five more accounts (meters) per 台区.
 
 let h: Harness;

@@ -5,7 +5,7 @@ import { incidents } from './incidents.ts';
 import { testIo } from './test-io.ts';
 
 // `griddispatch incidents` against a real HTTP listener answering GET /v1/incidents as
-// grid-routing does (DESIGN §10): what an operator sees, what reaches the terminal, and which
+// grid-routing does (docs/architecture.md#incidents): what an operator sees, what reaches the terminal, and which
 // queries the command sends.
 
 const NOW = new Date('2026-12-07T06:00:00.000Z'); // 14:00 in Asia/Shanghai

@@ -6,7 +6,7 @@ import { loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } f
 export const REPORT_USAGE = `usage: griddispatch report reliability --from T --to T [--group-by grid|feeder] [--include-med] [--out file.csv]
        griddispatch report response --from T --to T [--out file.csv]
 
-Reports (DESIGN §12) as CSV, over the HTTP API (GD_URL, default http://127.0.0.1:8080; key
+Reports (docs/architecture.md#incidents, reports) as CSV, over the HTTP API (GD_URL, default http://127.0.0.1:8080; key
 GD_API_KEY, default the embedded start's development key), served by grid-routing.
 
   reliability        IEEE 1366 per grid or feeder: customers served, customer interruptions,

@@ -17,7 +17,7 @@ function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof
 
 const IncidentParams = z.object({ id: z.string().min(1).max(100) });
 
-/** Outages (DESIGN §10): incidents, their ETR, storm mode. */
+/** Outages (docs/architecture.md#incidents): incidents, their ETR, storm mode. */
 export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();

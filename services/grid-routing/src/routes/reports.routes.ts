@@ -16,7 +16,7 @@ const RELIABILITY_COLUMNS = ['key', 'customersServed', 'customerInterruptions', 
 
 const RESPONSE_COLUMNS = ['key', 'workOrders', 'mtta', 'mttr', 'arrivalOnTime', 'etrAccuracy', 'incidentsRestored'] as const satisfies readonly (keyof ResponseRow)[];
 
-/** Reports (DESIGN §12). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
+/** Reports (docs/architecture.md#incidents, reports). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
 export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Date }): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();

@@ -46,7 +46,7 @@ export interface IncidentRow {
   restoration_unconfirmed: boolean;
   affected_customers: number;
   /**
-   * The interruption's start for the reports (DESIGN §12): the earliest evidence of it — its
+   * The interruption's start for the reports (docs/architecture.md#incidents, reports): the earliest evidence of it — its
    * first call (reportedAt, else receivedAt), the first power-off of its 台区's meters that
    * opened or fed it, or a child's. Only ever moves earlier.
    */

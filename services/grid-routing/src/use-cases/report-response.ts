@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
 import { round } from '../domain/reliability.ts';
 
-// GET /v1/reports/response (DESIGN §12): how fast crews answered outages, per grid, over [from, to).
+// GET /v1/reports/response (docs/architecture.md#incidents, reports): how fast crews answered outages, per grid, over [from, to).
 // From what grid-routing holds itself: routing.work_order_times (the incidents' primary work
 // orders: receipt, the arrive deadline of the plan computed at dispatch, the crew's first
 // acknowledge / arrival / resolve at their own `at`) and routing.incidents.

@@ -201,7 +201,7 @@ export interface IncidentLink {
 }
 
 /**
- * The incident rules of a routed request (DESIGN §10): a request naming its incident becomes that
+ * The incident rules of a routed request (docs/architecture.md#incidents): a request naming its incident becomes that
  * incident's primary (rule 2); a fault call joins its 台区's open incident whatever its age, as
  * `merged`, or opens one and is its primary — unless it opens under an open feeder incident, whose
  * work order carries the crew (rules 1 and 4), or inside a planned outage's window, whose incident
@@ -224,7 +224,7 @@ function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestR
       : book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
   }
   book.addCall(row, at, request.urgency, rules);
-  // The caller's own report time, when earlier, is when the outage was known (DESIGN §12).
+  // The caller's own report time, when earlier, is when the outage was known (docs/architecture.md#incidents, reports).
   if (request.reportedAt) book.noteEvidence(row, new Date(request.reportedAt));
   const role: IncidentRole = row.primary_request_id === request.id ? 'primary' : 'merged';
   return { incidentId: row.id, incidentSize: row.call_count, urgency: row.urgency, role, etr: etrOf(row) };

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { CloudEvent, WorkOrderUpdatedV1 } from '@griddispatch/contracts';
 
-// routing.work_order_times: what the response report reads (DESIGN §12), per primary work order of
+// routing.work_order_times: what the response report reads (docs/architecture.md#incidents, reports), per primary work order of
 // an incident — its receipt and the arrive deadline of the plan grid-routing computed when it
 // dispatched it (written with the decision), then its first acknowledge, arrival and resolve as
 // the crew's own times (`at`: field apps sync late), written by the work-order consumer in its

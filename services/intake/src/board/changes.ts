@@ -16,7 +16,7 @@ export interface BoardNotice {
   /** A work order's id, or an incident's with `kind: 'incident'`. */
   id: string;
   change: BoardChange;
-  /** What `id` names: a work order (absent) or an incident (intake.incidents, DESIGN §10). */
+  /** What `id` names: a work order (absent) or an incident (intake.incidents, docs/architecture.md#incidents). */
   kind?: 'incident';
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Incident, type IncidentStatus } from '@griddispatch/contracts';
 import type { IncidentRow } from '../schema.ts';
 
-// What the dispatch board shows of an incident (DESIGN §10): its size (calls, customers without
+// What the dispatch board shows of an incident (docs/architecture.md#incidents): its size (calls, customers without
 // power), status, ETR and where it nests. Pure: built from intake's snapshot alone.
 
 /** Incidents the board lists: power is still off (restored and closed ones leave the board). */

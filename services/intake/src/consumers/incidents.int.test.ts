@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent, RequestReceivedV1, RequestView, serializeEvent, type CloudEvent } from '@griddispatch/contracts';
 import { assignedData, incidentData, requestBody, startHarness, type Harness } from '../testing/harness.ts';
 
-// The read model follows incidents.events (DESIGN §10): the newest incident snapshot, role and
+// The read model follows incidents.events (docs/architecture.md#incidents): the newest incident snapshot, role and
 // ETR on the work orders, merged work orders following their incident, and the work order of
 // an incident nobody called about. Events are published here as grid-routing would.
 

@@ -33,7 +33,7 @@ function isReadModelEvent(event: CloudEvent): event is CloudEvent<ReadModelEvent
   return Object.hasOwn(HANDLERS, event.type);
 }
 
-/** Events about an incident (`data` is the whole incident), DESIGN §10. */
+/** Events about an incident (`data` is the whole incident), docs/architecture.md#incidents. */
 /**
  * In a storm grid-routing publishes an incident's new call count with nearly every call; each event
  * carries the whole incident, so a count followed by a later event of the same incident in the

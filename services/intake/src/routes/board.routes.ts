@@ -110,7 +110,7 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
         schema: {
           summary: 'Open incidents for the dispatch board',
           description:
-            'Incidents not yet restored (DESIGN §10), newest first: size (callCount, affectedCustomers), status, ETR, and ' +
+            'Incidents not yet restored (docs/architecture.md#incidents), newest first: size (callCount, affectedCustomers), status, ETR, and ' +
             'nesting (parentId, childIds). intake\'s copy of grid-routing\'s incidents, from incidents.events. The board loads ' +
             'this once, then follows `event: incident` on GET /v1/events/stream.',
           tags: ['board'],

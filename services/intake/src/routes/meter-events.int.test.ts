@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeterEventV1, parseEvent } from '@griddispatch/contracts';
 import { KEYS, startHarness, type Harness } from '../testing/harness.ts';
 
-// POST /v1/meter-events (DESIGN §10): stored once per (source, eventId) with its meters.events
+// POST /v1/meter-events (docs/architecture.md#incidents): stored once per (source, eventId) with its meters.events
 // record; bad input is refused whole, with nothing stored and nothing published.
 
 const NOW = new Date('2026-12-07T08:00:00.000Z');

@@ -5,7 +5,7 @@ import { currentTraceparent } from '@griddispatch/observability';
 import { SCHEMA, type IntakeContext } from '../context.ts';
 import { eventsOutOfRange, METER_EVENT_MAX_AGE_MS, METER_EVENT_MAX_AHEAD_MS, type IntakeMeterEventsBody } from '../domain/meter-events-body.ts';
 
-// POST /v1/meter-events (主动抢修, DESIGN §10): meters' power-off / power-on events, each stored
+// POST /v1/meter-events (主动抢修, docs/architecture.md#incidents): meters' power-off / power-on events, each stored
 // once per (source, eventId) with its `meters.events` outbox row in one transaction, so 202
 // means durable and a retried batch publishes nothing twice. grid-routing decides what they mean.
 

@@ -4,7 +4,7 @@ import type { Logger } from '@griddispatch/observability';
 import type { RequestStatus } from '../domain/types.ts';
 import type { ReadModelBatch } from './update-read-model.ts';
 
-// intake's copy of the incidents grid-routing owns (DESIGN §10), from `incidents.events`: each
+// intake's copy of the incidents grid-routing owns (docs/architecture.md#incidents), from `incidents.events`: each
 // event carries the whole incident after a change, so the read model keeps only the newest
 // snapshot. Work orders follow it: every work order of the incident shows its current ETR, and a
 // merged one (a later call of the same fault: no crew, no timers of its own) takes the
