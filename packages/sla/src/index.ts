@@ -22,4 +22,4 @@ export {
   type Rule,
   type Windows,
 } from './policy.ts';
-export { isValidTimeZone, localParts, zoneOffsetMs } from './zoned.ts';
+export { dayNumberOfIsoDate, isValidTimeZone, localParts, zonedInstant, zoneOffsetMs } from './zoned.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildEvent, serializeEvent, Topics, type CloudEvent, type WorkOrderEventType } from '@griddispatch/contracts';
 import { withTransaction } from '@griddispatch/db';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
-import { closeAllIncidents, importFeederDistricts, incidentEventsOf, routingContext, shortType } from './testing/incident-fixture.ts';
+import { at, closeAllIncidents, fault, importFeederDistricts, incidentEventsOf, routingContext, shortType } from './testing/incident-fixture.ts';
 import { assigned, requestEvent, silentLogger, startHarness, type Harness } from './testing/harness.ts';
 import { getIncident, markRestorationConfirmed } from './use-cases/incidents.ts';
 
@@ -21,8 +21,6 @@ beforeEach(async () => {
   await closeAllIncidents(h);
 });
 
-const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
-const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 
 function workOrderEvent(workOrderId: string, type: WorkOrderEventType, local: string): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
   return buildEvent({

@@ -4,7 +4,7 @@ import type { IncomingMessage } from '@griddispatch/bus';
 import { serializeEvent, Topics, type CloudEvent } from '@griddispatch/contracts';
 import { withTransaction } from '@griddispatch/db';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
-import { closeAllIncidents, FEEDER, FEEDER_CUSTOMERS, importFeederDistricts, incidentEventsOf, routingContext, shortType } from './testing/incident-fixture.ts';
+import { at, closeAllIncidents, fault, FEEDER, FEEDER_CUSTOMERS, importFeederDistricts, incidentEventsOf, routingContext, shortType } from './testing/incident-fixture.ts';
 import { assigned, requestEvent, silentLogger, startHarness, type Harness } from './testing/harness.ts';
 import { openIncident } from './use-cases/incidents.ts';
 
@@ -23,8 +23,6 @@ beforeEach(async () => {
   await closeAllIncidents(h);
 });
 
-const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
-const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 const minutes = (n: number) => n * 60_000;
 
 const message = (e: CloudEvent<'cn.griddispatch.request.received.v1'>, partition: number, offset: number): IncomingMessage => ({

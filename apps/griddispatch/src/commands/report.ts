@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { dayNumberOfIsoDate, zonedInstant } from '@griddispatch/sla';
 import { apiGetText } from './api.ts';
 import { cleanText } from './format.ts';
 import { loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } from './io.ts';
@@ -21,32 +22,14 @@ GD_API_KEY, default the embedded start's development key), served by grid-routin
   --out FILE         write the CSV there (default: stdout); the major event days go to stderr
 `;
 
-/** The offset of a time zone from UTC at an instant, in ms (east positive). */
-function zoneOffsetMs(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(at);
-  const get = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - at.getTime();
-}
-
 /** `--from`/`--to` as an instant: a date is its midnight in the zone; a date-time needs its offset. */
 export function periodBound(name: string, value: string | undefined, timeZone: string): string {
   if (value === undefined) throw new UsageError(`--${name} is required`);
   const v = value.trim();
   if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
-    const utcMidnight = Date.parse(`${v}T00:00:00Z`);
-    if (Number.isNaN(utcMidnight) || new Date(utcMidnight).toISOString().slice(0, 10) !== v) throw new UsageError(`--${name}: no such date "${value}"`);
-    // Twice: the offset at the local midnight, not at UTC midnight (they differ across a DST change).
-    const first = utcMidnight - zoneOffsetMs(new Date(utcMidnight), timeZone);
-    return new Date(utcMidnight - zoneOffsetMs(new Date(first), timeZone)).toISOString();
+    const day = dayNumberOfIsoDate(v);
+    if (Number.isNaN(day)) throw new UsageError(`--${name}: no such date "${value}"`);
+    return new Date(zonedInstant(timeZone, day, 0)).toISOString();
   }
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v))) {
     throw new UsageError(`--${name} must be a date (YYYY-MM-DD) or an ISO date-time with offset, got "${value}"`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Incident } from '@griddispatch/contracts';
-import { closeAllIncidents, importFeederDistricts, incidentEventsOf } from '../testing/incident-fixture.ts';
-import { ADMIN_KEY, READ_KEY, assigned, requestEvent, startHarness, type Harness } from '../testing/harness.ts';
+import { at, closeAllIncidents, fault, importFeederDistricts, incidentEventsOf } from '../testing/incident-fixture.ts';
+import { ADMIN_KEY, READ_KEY, assigned, startHarness, type Harness } from '../testing/harness.ts';
 import { inStormMode } from '../use-cases/incidents.ts';
 
 // GET /v1/incidents, GET /v1/incidents/:id, PUT /v1/incidents/:id/etr, GET/PUT /v1/storm.
@@ -20,8 +20,6 @@ beforeEach(async () => {
 });
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
-const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 const HOUR = 3_600_000;
 const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
 

@@ -6,10 +6,15 @@ import { RoutingDataCache } from '../routing-data.ts';
 import { importData } from '../use-cases/import-data.ts';
 import type { RoutingContext } from '../use-cases/routing-context.ts';
 import { fixtureCounty } from './fixture-county.ts';
-import { silentLogger, type Harness, type IncidentEvent } from './harness.ts';
+import { requestEvent, silentLogger, type Harness, type IncidentEvent } from './harness.ts';
 
 // The fixture county with two more 台区 on feeder HH-10kV-01 (four in all: TQ-001, TQ-002,
 // TQ-005, TQ-006), so a feeder can reach GD_FEEDER_DISTRICTS = 3. TQ-005 has two customers.
+
+/** An instant given as Asia/Shanghai wall-clock time, `2026-12-14T10:00:00`. */
+export const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
+/** A fault call from `districtCode`, received at local time `local`. */
+export const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 
 export const FEEDER = 'HH-10kV-01';
 /** Customers of every 台区 of HH-10kV-01: TQ-001 1, TQ-002 1, TQ-005 2. */

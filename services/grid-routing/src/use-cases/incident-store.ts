@@ -71,10 +71,10 @@ export async function readChildIds(client: PoolClient, parentIds: readonly strin
   return rows;
 }
 
-/** Customers per 台区 (index-only on customers_district_idx). */
+/** Customers per 台区, as counted at the last customers import (routing.district_customers). */
 export async function countCustomers(client: PoolClient, districts: readonly string[]): Promise<Map<string, number>> {
   const { rows } = await client.query<{ district_code: string; n: number }>(
-    'SELECT district_code, count(*)::int AS n FROM routing.customers WHERE district_code = ANY($1::text[]) GROUP BY district_code',
+    'SELECT district_code, customers AS n FROM routing.district_customers WHERE district_code = ANY($1::text[])',
     [districts],
   );
   return new Map(rows.map((c) => [c.district_code, c.n]));
