@@ -153,6 +153,21 @@ export async function listApiKeys(pool: Pool): Promise<ApiKeyRow[]> {
   return res.rows;
 }
 
+/**
+ * The active keys that carry allowed grids, by name: what a service that stores things per key
+ * (notification's subscriptions) narrows at start. Empty where no host migrated `auth` yet.
+ */
+export async function keyGridLimits(pool: Pool): Promise<Map<string, string[]>> {
+  const res = await pool.query<{ name: string; grids: string[] }>(
+    `SELECT name, grids FROM auth.api_keys WHERE revoked_at IS NULL AND grids IS NOT NULL`,
+  ).catch((err: { code?: string }) => {
+    // 42P01: undefined table (a service started on a database no host has migrated yet).
+    if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
+    throw err;
+  });
+  return new Map(res.rows.map((r) => [r.name, r.grids]));
+}
+
 interface CacheEntry {
   principal: Principal;
   expires: number;

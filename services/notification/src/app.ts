@@ -25,6 +25,7 @@ import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
+import { limitSubscriptionsToKeys } from './use-cases/key-grids.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 
@@ -148,6 +149,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await app.register(deliveryRoutes({ pool: deps.pool }));
     },
     async start() {
+      const limited = await limitSubscriptionsToKeys(deps.pool, now());
+      if (limited.narrowed + limited.disabled > 0) logger.warn(limited, 'subscriptions narrowed to the grids their API keys allow now');
       if (loop) await worker.start();
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.

@@ -145,7 +145,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 /** Creates a subscription directly through the use case (HTTP is tested in the routes tests); personal data unless `piiRead: false`. */
 export function subscribe(h: Harness, body: CreateSubscriptionBody, caller: { keyName?: string; piiRead?: boolean } = {}): Promise<{ id: string; secret: string }> {
-  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true }, h.clock.now(), { maxPerKey: 1_000 });
+  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true, grids: null }, h.clock.now(), { maxPerKey: 1_000 });
 }
 
 export interface DeliveryRowView {
