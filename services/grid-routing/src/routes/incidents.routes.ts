@@ -76,6 +76,10 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
         },
       },
       async (request) => {
+        const visible = await visibleGrids(deps.pool, request.principal!);
+        if (visible && !visible.has((await getIncident(deps.pool, request.params.id))?.gridId ?? '')) {
+          throw new HttpError(404, 'not_found', `no incident ${request.params.id}`);
+        }
         const outcome = await setEtr(deps.ctx, deps.pool, request.params.id, request.body);
         if (outcome.status === 'not_found') throw new HttpError(404, 'not_found', `no incident ${request.params.id}`);
         if (outcome.status === 'not_open') {
