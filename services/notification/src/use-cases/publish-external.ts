@@ -1,5 +1,5 @@
 import { CLOUDEVENTS_CONTENT_TYPE, EXTERNAL_SOURCE_TOPICS, EventTypes, externalTopic, type CloudEvent, type EventType } from '@griddispatch/contracts';
-import { enqueueOutbox, type PoolClient } from '@griddispatch/db';
+import { enqueueOutbox, type OutboxRecord, type PoolClient } from '@griddispatch/db';
 import type { Redactor } from '../channels/personal-data.ts';
 import { SCHEMA } from '../schema.ts';
 
@@ -11,12 +11,16 @@ import { SCHEMA } from '../schema.ts';
 
 const EXTERNAL = new Set<string>(EXTERNAL_SOURCE_TOPICS);
 
-export async function publishExternal(client: PoolClient, redactor: Redactor, event: CloudEvent, raw: string, key: string): Promise<void> {
+/** The masked copy of a consumed event for `ext.<topic>`; null for a topic outside the feed. */
+export function externalRecord(redactor: Redactor, event: CloudEvent, raw: string, key: string): OutboxRecord | null {
   const topic = EventTypes[event.type as EventType].topic;
-  if (!EXTERNAL.has(topic)) return;
+  if (!EXTERNAL.has(topic)) return null;
   const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
   if (event.traceparent) headers.traceparent = event.traceparent;
-  await enqueueOutbox(client, SCHEMA, [
-    { topic: externalTopic(topic as (typeof EXTERNAL_SOURCE_TOPICS)[number]), key, value: redactor.redactEvent(raw), headers },
-  ]);
+  return { topic: externalTopic(topic as (typeof EXTERNAL_SOURCE_TOPICS)[number]), key, value: redactor.redactEvent(raw), headers };
+}
+
+/** A batch's copies, in one statement, before the batch commits. */
+export async function publishExternal(client: PoolClient, records: OutboxRecord[]): Promise<void> {
+  await enqueueOutbox(client, SCHEMA, records);
 }
