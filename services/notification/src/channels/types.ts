@@ -1,6 +1,6 @@
 // What every channel module shares: the message a delivery row carries, and the outcome of one
 // send attempt. A channel classifies its own transport's answers (a WeCom errcode, an HTTP status)
-// into four outcomes; the delivery worker turns outcomes into retries, dead letters and disabled
+// into six outcomes; the delivery worker turns outcomes into retries, dead letters and disabled
 // subscriptions, so the retry rules live in one place (delivery/retry-policy.ts).
 
 export type ChannelName = 'webhook' | 'wecom' | 'sms' | 'log';
@@ -21,7 +21,16 @@ export type SendOutcome =
   /** Will never succeed as sent (other 4xx, invalid phone number, WeCom errcode). */
   | { kind: 'permanent'; statusCode: number | null; error: string }
   /** The receiver is gone for good (HTTP 410): the subscription is disabled. */
-  | { kind: 'gone'; statusCode: number; error: string };
+  | { kind: 'gone'; statusCode: number; error: string }
+  /**
+   * The SMS vendor refused the channel's own configuration — the account key, the signature
+   * (签名), a template — so every message of the channel (or of that kind) fails alike until an
+   * operator fixes it. Not one message's fault: kept and retried like `retry` (what waited goes out
+   * once it is fixed), and the worker raises the channel alarm.
+   */
+  | { kind: 'disabled'; statusCode: number | null; error: string }
+  /** Written to the log instead of sent (no SMS vendor or robot configured): never `delivered`. */
+  | { kind: 'logged'; statusCode: null };
 
 /** Everything one send needs; the worker fills it from the delivery row (and its subscription). */
 export interface SendRequest {

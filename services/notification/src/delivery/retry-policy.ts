@@ -1,7 +1,9 @@
 import type { SendOutcome } from '../channels/types.ts';
 
 // The retry rules of issue 6, in one pure module: retry 5xx, timeouts and 429 (honouring
-// Retry-After) with exponential backoff and jitter; never retry other 4xx; 410 means "gone".
+// Retry-After) with exponential backoff and jitter; never retry other 4xx; 410 means "gone"; a
+// vendor refusing the channel's configuration keeps the message and raises the channel alarm; a
+// message only written to the log is `logged`, not delivered.
 
 export interface RetryPolicy {
   /** Attempts in all, the first included; after the last failed one the delivery is dead. */
@@ -34,12 +36,15 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): nu
   return Math.max(0, at - now.getTime());
 }
 
+/** What an HTTP answer alone can say (no vendor refusal, no log). */
+export type HttpOutcome = Exclude<SendOutcome, { kind: 'disabled' | 'logged' }>;
+
 /** Classifies an HTTP answer of a webhook receiver or gateway. */
-export function classifyHttpStatus(status: number, retryAfter: string | null, now: Date): SendOutcome {
+export function classifyHttpStatus(status: number, retryAfter: string | null, now: Date): HttpOutcome {
   if (status >= 200 && status < 300) return { kind: 'delivered', statusCode: status };
   if (status === 410) return { kind: 'gone', statusCode: status, error: 'HTTP 410 Gone' };
   if (status === 429 || status === 408 || status >= 500) {
-    const outcome: SendOutcome = { kind: 'retry', statusCode: status, error: `HTTP ${status}` };
+    const outcome: HttpOutcome = { kind: 'retry', statusCode: status, error: `HTTP ${status}` };
     const retryAfterMs = parseRetryAfter(retryAfter, now);
     if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;
     return outcome;
@@ -58,7 +63,9 @@ export function networkFailure(err: unknown): SendOutcome {
 
 export type NextStep =
   | { status: 'delivered' }
-  | { status: 'pending'; nextAttemptAt: Date }
+  | { status: 'logged' }
+  /** `channelRefused`: the vendor refused the channel's configuration (the alarm's reason). */
+  | { status: 'pending'; nextAttemptAt: Date; channelRefused?: string }
   | { status: 'failed'; disableSubscription: boolean }
   | { status: 'dead' };
 
@@ -73,6 +80,14 @@ export function nextStep(
   switch (outcome.kind) {
     case 'delivered':
       return { status: 'delivered' };
+    case 'logged':
+      return { status: 'logged' };
+    case 'disabled': {
+      // Not this message's fault, so not its end: it waits on the backoff for the operator's fix
+      // (new credentials at a restart, a signature approved) and is dead only after the last attempt.
+      if (attempts >= policy.maxAttempts) return { status: 'dead' };
+      return { status: 'pending', nextAttemptAt: new Date(now.getTime() + backoffDelayMs(policy, attempts, random)), channelRefused: outcome.error };
+    }
     case 'permanent':
       return { status: 'failed', disableSubscription: false };
     case 'gone':

@@ -8,7 +8,7 @@ import { claimDue, laneOf, releaseClaims, type ClaimedRow, type LaneName } from 
 import { Lane } from './lane.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
 import { ResultWriter, type AttemptResult } from './result-writer.ts';
-import { nextStep, type RetryPolicy } from './retry-policy.ts';
+import { nextStep, type NextStep, type RetryPolicy } from './retry-policy.ts';
 import { SubscriptionHealth } from './subscription-health.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -66,6 +66,8 @@ export class DeliveryWorker {
   /** Rows put off for a rate limit → when their reserved token is due (ms). */
   private readonly reserved = new Map<string, number>();
   private reservationsPrunedAt = 0;
+  /** Channels whose vendor refused their configuration → the reason last seen (the alarm). */
+  private readonly refused = new Map<ChannelName, string>();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
@@ -201,7 +203,7 @@ export class DeliveryWorker {
     const attempts = row.attempts + 1;
     const now = this.o.now();
     const step = nextStep(this.o.retry, outcome, attempts, now, this.random);
-    const error = outcome.kind === 'delivered' ? null : outcome.error;
+    const error = 'error' in outcome ? outcome.error : null;
     this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
 
     const recorded = await this.writeResult(row, log, {
@@ -230,10 +232,14 @@ export class DeliveryWorker {
     }
 
     if (step.status === 'pending') this.noteDue(row, step.nextAttemptAt);
+    this.noteChannelHealth(row.channel, outcome, step, log);
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
       case 'delivered':
         log.debug(detail, 'delivered');
+        break;
+      case 'logged':
+        log.debug(detail, 'logged (no vendor configured)');
         break;
       case 'pending':
         log.info({ ...detail, error, nextAttemptAt: step.nextAttemptAt.toISOString() }, 'delivery failed; will retry');
@@ -244,6 +250,21 @@ export class DeliveryWorker {
       case 'dead':
         log.warn({ ...detail, error, recipient: displayRecipient(row.channel, row.recipient) }, 'delivery dead-lettered after its last attempt');
         break;
+    }
+  }
+
+  /**
+   * The channel alarm: one error line when a vendor starts refusing the channel's configuration
+   * (and when the reason changes), one line when a send gets through again — not one per message
+   * of a 13,700-customer outage. The gauge behind it is fed by `onAttempt` (app.ts).
+   */
+  private noteChannelHealth(channel: ChannelName, outcome: SendOutcome, step: NextStep, log: Logger): void {
+    if (step.status === 'pending' && step.channelRefused) {
+      if (this.refused.get(channel) === step.channelRefused) return;
+      this.refused.set(channel, step.channelRefused);
+      log.error({ reason: step.channelRefused }, `${channel} channel refused by its vendor: every message of it waits until the configuration is fixed`);
+    } else if (outcome.kind === 'delivered' && this.refused.delete(channel)) {
+      log.warn(`${channel} channel accepted by its vendor again`);
     }
   }
 
