@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { networkFailure } from '../delivery/retry-policy.ts';
+import { sdkNetworkFailure } from '../delivery/retry-policy.ts';
 import { normalizeCnMobile } from './phone.ts';
 import { isVendorMessage, vendorMessage, type SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
@@ -118,7 +118,7 @@ export function createAlibabaSmsChannel(options: AlibabaSmsOptions): Channel {
         const answer = await client.sendSms(sms);
         return classifyAlibaba(answer.body?.code ?? '(no code)', answer.body?.message ?? '', answer.statusCode ?? null);
       } catch (err) {
-        if (!isVendorError(err)) return networkFailure(err);
+        if (!isVendorError(err)) return sdkNetworkFailure(err);
         const text = typeof err.data?.Message === 'string' ? err.data.Message : (err.message ?? '');
         return classifyAlibaba(err.code, text, err.statusCode, typeof err.retryAfter === 'number' ? err.retryAfter : undefined);
       }

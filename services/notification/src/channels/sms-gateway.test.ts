@@ -29,6 +29,15 @@ describe('SMS gateway channel', () => {
     });
   });
 
+  it('sends null for an unmapped kind, and a row recorded before kinds existed with the template id it carries', async () => {
+    gateway = await startReceiver(() => ({ status: 202 }));
+    const channel = createSmsGatewayChannel({ url: gateway.url, timeoutMs: 1000, templates: {} });
+    const unmapped = sms('13800138000');
+    await channel.send(unmapped);
+    await channel.send({ ...unmapped, payload: { ...unmapped.payload, channel: 'sms', templateId: 'SMS_1001', params: {}, text: 't' } });
+    expect(gateway.received.map((r) => (JSON.parse(r.body) as { templateId: string | null }).templateId)).toEqual([null, 'SMS_1001']);
+  });
+
   it('fails an invalid number for good without calling the gateway', async () => {
     gateway = await startReceiver();
     const channel = createSmsGatewayChannel({ url: gateway.url, timeoutMs: 1000, templates: {} });

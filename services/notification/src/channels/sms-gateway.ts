@@ -1,6 +1,7 @@
 import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
 import { errorDetail, header, post } from './http.ts';
 import { normalizeCnMobile } from './phone.ts';
+import { isSmsKind } from '../templates/sms-kinds.ts';
 import type { SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
@@ -21,7 +22,8 @@ export interface SmsGatewayOptions {
 }
 
 export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
-  const codeOf = (kind: string | null): string | null => (kind === null ? null : (options.templates[kind as keyof SmsTemplates]?.code ?? null));
+  // Rows recorded before message kinds existed carry the gateway's template id itself: kept as is.
+  const codeOf = (kind: string | null): string | null => (kind === null ? null : isSmsKind(kind) ? (options.templates[kind]?.code ?? null) : kind);
   return {
     name: 'sms',
     async send(request: SendRequest): Promise<SendOutcome> {

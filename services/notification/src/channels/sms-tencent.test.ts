@@ -100,6 +100,8 @@ describe('Tencent Cloud SMS channel', () => {
   it('retries a vendor that does not answer within the timeout', async () => {
     vendor.stall(2_500);
     expect(await createTencentSmsChannel(options({ timeoutMs: 1_000 })).send(dispatch('13800138000'))).toEqual({ kind: 'retry', statusCode: null, error: 'timeout' });
+    await vendor.close();
+    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000'))).toEqual({ kind: 'retry', statusCode: null, error: 'network error: ECONNREFUSED' });
   });
 
   it('sorts the documented codes', () => {

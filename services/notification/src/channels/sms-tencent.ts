@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { networkFailure } from '../delivery/retry-policy.ts';
+import { sdkNetworkFailure } from '../delivery/retry-policy.ts';
 import { normalizeCnMobile } from './phone.ts';
 import { isVendorMessage, vendorMessage, type SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
@@ -109,7 +109,7 @@ export function createTencentSmsChannel(options: TencentSmsOptions): Channel {
         if (e.code) return classifyTencent(e.code, e.message ?? '', 200);
         if (e.httpCode) return e.httpCode >= 500 || e.httpCode === 429 ? { kind: 'retry', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` } : { kind: 'permanent', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` };
         // No answer: the SDK wraps fetch's timeout or connection error in its own exception.
-        return /timeout/i.test(e.message ?? '') ? { kind: 'retry', statusCode: null, error: 'timeout' } : networkFailure(err);
+        return sdkNetworkFailure(err);
       }
     },
   };

@@ -61,6 +61,18 @@ export function networkFailure(err: unknown): SendOutcome {
   return { kind: 'retry', statusCode: null, error: `network error: ${detail}` };
 }
 
+/**
+ * A vendor SDK's call that got no answer. Their errors' messages carry the request URL — with the
+ * phone number in its query — so only a timeout or the system error code is kept.
+ */
+export function sdkNetworkFailure(err: unknown): SendOutcome {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = String(e?.message ?? '');
+  if (/timeout/i.test(message)) return { kind: 'retry', statusCode: null, error: 'timeout' };
+  const code = typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : /\bE[A-Z]{3,}[A-Z_]*\b/.exec(message)?.[0];
+  return { kind: 'retry', statusCode: null, error: code ? `network error: ${code}` : 'network error' };
+}
+
 export type NextStep =
   | { status: 'delivered' }
   | { status: 'logged' }
