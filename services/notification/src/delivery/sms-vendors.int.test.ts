@@ -61,7 +61,7 @@ describe('SMS vendors through the delivery worker', () => {
     expect(alibaba.sent).toEqual([{ phone: '13800000001', signName: '国网后湖供电所', templateCode: 'SMS_4920001', params: { grid: '后湖3号网格 台区HH-TQ-017', deadline: '14:32' }, outId: sms!.id }]);
   });
 
-  it('Tencent with a wrong SecretKey: messages wait (not failed), the alarm is raised once, and the fixed configuration sends what waited', async () => {
+  it('Tencent with a wrong SecretKey: messages wait (not failed), the channel is held with one probe per interval, the alarm is raised once, and the fixed configuration sends what waited', async () => {
     const tencent = await startFakeTencentSms({ keys: { AKIDgridDispatch: 'the-secret-key' }, appId: '1400006666', signNames: ['国网后湖供电所'], templates: { '2041001': 2 } });
     vendor = tencent;
     const env = {
@@ -76,29 +76,31 @@ describe('SMS vendors through the delivery worker', () => {
     };
     h = await startHarness({ env });
     app = await buildHttpHost({ pool: h.db.pool, logger: h.logger, services: [h.service], rateLimit: false, apiKeys: `prometheus:${SCRAPER}:metrics:read` });
-    await h.deliver(assignedEvent(), assignedEvent());
-
-    const rows = await deliveryRows(h, "channel = 'sms'");
-    expect(rows).toHaveLength(2);
-    for (const row of rows) {
-      expect(row).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringMatching(/^tencent AuthFailure\.SignatureFailure/) });
-      expect(await attempts(h, row.id)).toEqual([{ outcome: 'disabled', error: expect.stringMatching(/AuthFailure\.SignatureFailure/) }]);
-    }
-    expect(tencent.sent).toEqual([]);
-    expect(h.logs.filter((l) => l.includes('sms channel refused by its vendor'))).toHaveLength(1);
+    await h.deliver(assignedEvent());
+    const [first] = await deliveryRows(h, "channel = 'sms'");
+    expect(first).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringMatching(/^tencent AuthFailure\.SignatureFailure/) });
+    expect(await attempts(h, first!.id)).toEqual([{ outcome: 'disabled', error: expect.stringMatching(/AuthFailure\.SignatureFailure/) }]);
     const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${SCRAPER}` } });
     expect(metrics.body).toContain('griddispatch_notification_channel_refused{channel="sms"} 1');
+
+    // Two more crews to tell while the channel is held: put off, unsent, no attempt spent.
+    await h.deliver(assignedEvent(), assignedEvent());
+    expect((await deliveryRows(h, "channel = 'sms' AND attempts = 0")).map((r) => r.status)).toEqual(['pending', 'pending']);
+    expect(tencent.refused).toEqual(['AuthFailure.SignatureFailure']);
+    // After the probe interval one message (only one) asks the vendor again.
+    h.clock.advance(31_000);
+    await h.service.tick();
+    expect(tencent.refused).toEqual(['AuthFailure.SignatureFailure', 'AuthFailure.SignatureFailure']);
+    expect(h.logs.filter((l) => l.includes('sms channel refused by its vendor'))).toHaveLength(1);
+    expect(tencent.sent).toEqual([]);
 
     // The operator fixes the key (a restart with the right NOTIFY_SMS_ACCESS_KEY_SECRET): what waited goes out.
     await h.service.stop();
     const fixed = await startReplica(h, false, loadConfig({ ...env, NOTIFY_SMS_ACCESS_KEY_SECRET: 'the-secret-key', NOTIFY_BACKOFF_BASE_MS: '1000', NOTIFY_MAX_ATTEMPTS: '5' }));
-    h.clock.advance(2_000);
-    expect(await fixed.service.tick()).toBe(2);
+    h.clock.advance(35_000);
+    expect(await fixed.service.tick()).toBe(3);
     await fixed.close();
-    expect(await deliveryRows(h, "channel = 'sms' AND status = 'delivered'")).toHaveLength(2);
-    expect(tencent.sent.map((s) => s.params)).toEqual([
-      ['后湖3号网格 台区HH-TQ-017', '14:32'],
-      ['后湖3号网格 台区HH-TQ-017', '14:32'],
-    ]);
+    expect(await deliveryRows(h, "channel = 'sms' AND status = 'delivered'")).toHaveLength(3);
+    expect(tencent.sent.map((s) => s.params)).toEqual(Array.from({ length: 3 }, () => ['后湖3号网格 台区HH-TQ-017', '14:32']));
   });
 });

@@ -4,11 +4,12 @@ import type { Logger } from '@griddispatch/observability';
 import { displayRecipient } from '../channels/recipient.ts';
 import type { Channel, ChannelName, SendOutcome, SendRequest } from '../channels/types.ts';
 import { SCHEMA } from '../schema.ts';
+import { ChannelHealth } from './channel-health.ts';
 import { claimDue, laneOf, releaseClaims, type ClaimedRow, type LaneName } from './claim.ts';
 import { Lane } from './lane.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
 import { ResultWriter, type AttemptResult } from './result-writer.ts';
-import { nextStep, type NextStep, type RetryPolicy } from './retry-policy.ts';
+import { nextStep, type RetryPolicy } from './retry-policy.ts';
 import { SubscriptionHealth } from './subscription-health.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -66,8 +67,8 @@ export class DeliveryWorker {
   /** Rows put off for a rate limit → when their reserved token is due (ms). */
   private readonly reserved = new Map<string, number>();
   private reservationsPrunedAt = 0;
-  /** Channels whose vendor refused their configuration → the reason last seen (the alarm). */
-  private readonly refused = new Map<ChannelName, string>();
+  /** Channels whose vendor refuses their configuration are held (channel-health.ts). */
+  private readonly channelHealth = new ChannelHealth();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
@@ -181,6 +182,8 @@ export class DeliveryWorker {
         }
         webhook = { url: row.sub_url, secret: row.sub_secret, piiRead: row.sub_pii_read === true };
       }
+      const heldUntil = this.channelHealth.hold(row.channel, this.o.now().getTime());
+      if (heldUntil !== null) return await this.putOff(row, heldUntil);
       if (await this.putOffForRateLimit(row)) return;
       await this.send(row, webhook, log);
     } catch (err) {
@@ -232,7 +235,7 @@ export class DeliveryWorker {
     }
 
     if (step.status === 'pending') this.noteDue(row, step.nextAttemptAt);
-    this.noteChannelHealth(row.channel, outcome, step, log);
+    this.channelHealth.note(row.channel, outcome, step, now.getTime(), log);
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
       case 'delivered':
@@ -250,21 +253,6 @@ export class DeliveryWorker {
       case 'dead':
         log.warn({ ...detail, error, recipient: displayRecipient(row.channel, row.recipient) }, 'delivery dead-lettered after its last attempt');
         break;
-    }
-  }
-
-  /**
-   * The channel alarm: one error line when a vendor starts refusing the channel's configuration
-   * (and when the reason changes), one line when a send gets through again — not one per message
-   * of a 13,700-customer outage. The gauge behind it is fed by `onAttempt` (app.ts).
-   */
-  private noteChannelHealth(channel: ChannelName, outcome: SendOutcome, step: NextStep, log: Logger): void {
-    if (step.status === 'pending' && step.channelRefused) {
-      if (this.refused.get(channel) === step.channelRefused) return;
-      this.refused.set(channel, step.channelRefused);
-      log.error({ reason: step.channelRefused }, `${channel} channel refused by its vendor: every message of it waits until the configuration is fixed`);
-    } else if (outcome.kind === 'delivered' && this.refused.delete(channel)) {
-      log.warn(`${channel} channel accepted by its vendor again`);
     }
   }
 
@@ -293,8 +281,13 @@ export class DeliveryWorker {
       this.reservationsPrunedAt = now;
     }
     this.reserved.set(row.id, at);
+    await this.putOff(row, at);
+    return true;
+  }
+
+  /** Back to pending until `at` (ms), unsent and without spending an attempt. */
+  private async putOff(row: ClaimedRow, at: number): Promise<void> {
     await this.putOffs.write({ id: row.id, attempts: row.attempts, at: new Date(at) });
     this.noteDue(row, new Date(at));
-    return true;
   }
 }
