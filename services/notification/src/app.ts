@@ -99,7 +99,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   });
 
   // The channel alarm: 1 while the channel's vendor refuses its configuration (credentials,
-  // signature, template, balance), back to 0 at the next message it accepts.
+  // signature, balance), back to 0 at the next message it accepts. A refused template shows as
+  // attempts with outcome `disabled` (the counter above) and an error line.
   const channelRefused = new Gauge({
     name: 'griddispatch_notification_channel_refused',
     help: '1 while the channel\'s vendor refuses its configuration (every message of it waits); 0 once it accepts again',
@@ -121,9 +122,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     ...(deps.random ? { random: deps.random } : {}),
     logger,
     onAttempt(channel, outcome, latencyMs) {
-      attemptsTotal.inc({ channel, outcome });
-      if (outcome === 'disabled') channelRefused.set({ channel }, 1);
-      else if (outcome === 'delivered') channelRefused.set({ channel }, 0);
+      attemptsTotal.inc({ channel, outcome: outcome.kind });
+      if (outcome.kind === 'disabled' && outcome.scope === 'channel') channelRefused.set({ channel }, 1);
+      else if (outcome.kind === 'delivered') channelRefused.set({ channel }, 0);
       sendSeconds.observe({ channel }, latencyMs / 1000);
     },
   });

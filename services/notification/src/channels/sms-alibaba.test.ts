@@ -68,14 +68,14 @@ describe('Alibaba Cloud SMS channel', () => {
 
   it('a wrong secret is refused by the vendor (SignatureDoesNotMatch), and that disables the channel, not the message', async () => {
     const outcome = await createAlibabaSmsChannel(options({ accessKeySecret: 'a-rotated-secret' })).send(dispatch('13800138000'));
-    expect(outcome).toMatchObject({ kind: 'disabled', statusCode: 400, error: expect.stringMatching(/^alibaba SignatureDoesNotMatch/) });
+    expect(outcome).toMatchObject({ kind: 'disabled', scope: 'channel', statusCode: 400, error: expect.stringMatching(/^alibaba SignatureDoesNotMatch/) });
     expect(vendor.refused).toEqual(['SignatureDoesNotMatch']);
     expect(vendor.sent).toEqual([]);
     const unknownKey = await createAlibabaSmsChannel(options({ accessKeyId: 'LTAI5tRevoked' })).send(dispatch('13800138000'));
     expect(unknownKey).toMatchObject({ kind: 'disabled', statusCode: 404, error: expect.stringMatching(/InvalidAccessKeyId\.NotFound/) });
   });
 
-  it('an unapproved signature or template disables the channel', async () => {
+  it('an unapproved signature disables the channel, an unapproved template its kind', async () => {
     expect(await createAlibabaSmsChannel(options({ signName: '后湖所' })).send(dispatch('13800138000'))).toMatchObject({
       kind: 'disabled',
       error: expect.stringMatching(/isv\.SMS_SIGNATURE_ILLEGAL/),
@@ -83,6 +83,7 @@ describe('Alibaba Cloud SMS channel', () => {
     // sla.breached maps to a template code the account does not have
     expect(await createAlibabaSmsChannel(options()).send(dispatch('13800138000', 'sla.breached'))).toMatchObject({
       kind: 'disabled',
+      scope: 'template',
       error: expect.stringMatching(/isv\.SMS_TEMPLATE_ILLEGAL/),
     });
   });

@@ -46,7 +46,7 @@ export interface AlibabaSmsOptions {
 // |   IncompleteSignature, isp.RAM_PERMISSION_DENY,         |                                          |           |
 // |   isv.RAM_CHECK_FAILED, Forbidden.RAM, InvalidTimeStamp.*|(a clock off by > 15 min fails them all) |           |
 // | isv.SMS_SIGNATURE_ILLEGAL, isv.SMS_SIGN_NAME_ILLEGAL     | the signature is not approved            | disabled  |
-// | isv.SMS_TEMPLATE_ILLEGAL, isv.TEMPLATE_MISSING_PARAMETERS| the template (or our mapping) is wrong  | disabled  |
+// | isv.SMS_TEMPLATE_ILLEGAL, isv.TEMPLATE_MISSING_PARAMETERS| the template (or our mapping) is wrong  | disabled (that kind) |
 // | isv.OUT_OF_SERVICE, isv.AMOUNT_NOT_ENOUGH,              | the account: arrears, balance, not       | disabled  |
 // |   isv.ACCOUNT_NOT_EXISTS, isv.ACCOUNT_ABNORMAL,          |   activated                              |           |
 // |   isv.PRODUCT_UN_SUBSCRIPT, isv.PRODUCT_UNSUBSCRIBE     |                                          |           |
@@ -57,15 +57,18 @@ export interface AlibabaSmsOptions {
 const RETRY = [/^isv\.BUSINESS_LIMIT/, /^BUSINESS_LIMIT/, /^isv\.DAY_LIMIT_CONTROL$/, /Throttling/, /^isp\.(SYSTEM_ERROR|GATEWAY_ERROR|UNKNOWN)$/, /^InternalError/, /^ServiceUnavailable/, /^isv\.DATA_NOT_EXIST$/, /^isv\.BILLING_DEDUCTION_ERROR$/, /^SignatureNonceUsed$/];
 const DISABLED = [
   /^InvalidAccessKeyId/, /^SignatureDoesNotMatch$/, /^IncompleteSignature$/, /^isp\.RAM_PERMISSION_DENY$/, /^isv\.RAM_CHECK_FAILED$/, /^Forbidden\.RAM/, /^InvalidTimeStamp/,
-  /^isv\.SMS_SIGNATURE_ILLEGAL$/, /^isv\.SMS_SIGN_NAME_ILLEGAL$/, /^isv\.SMS_TEMPLATE_ILLEGAL$/, /^isv\.TEMPLATE_MISSING_PARAMETERS$/,
+  /^isv\.SMS_SIGNATURE_ILLEGAL$/, /^isv\.SMS_SIGN_NAME_ILLEGAL$/,
   /^isv\.(OUT_OF_SERVICE|AMOUNT_NOT_ENOUGH|ACCOUNT_NOT_EXISTS|ACCOUNT_ABNORMAL|PRODUCT_UN_SUBSCRIPT|PRODUCT_UNSUBSCRIBE)$/,
 ];
+/** Refusals of one template: they hold that message kind, not the channel. */
+const TEMPLATE = [/^isv\.SMS_TEMPLATE_ILLEGAL$/, /^isv\.TEMPLATE_MISSING_PARAMETERS$/];
 
 /** One Alibaba answer code (with the HTTP status it came with) as our outcome. */
 export function classifyAlibaba(code: string, message: string, statusCode: number | null, retryAfterMs?: number): SendOutcome {
   if (code === 'OK') return { kind: 'delivered', statusCode };
   const error = `alibaba ${code}: ${message}`.slice(0, 200);
-  if (DISABLED.some((re) => re.test(code))) return { kind: 'disabled', statusCode, error };
+  if (TEMPLATE.some((re) => re.test(code))) return { kind: 'disabled', statusCode, error, scope: 'template' };
+  if (DISABLED.some((re) => re.test(code))) return { kind: 'disabled', statusCode, error, scope: 'channel' };
   if (RETRY.some((re) => re.test(code)) || (statusCode !== null && statusCode >= 500)) {
     return retryAfterMs !== undefined && retryAfterMs > 0 ? { kind: 'retry', statusCode, error, retryAfterMs } : { kind: 'retry', statusCode, error };
   }

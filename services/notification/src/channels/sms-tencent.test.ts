@@ -82,10 +82,10 @@ describe('Tencent Cloud SMS channel', () => {
     expect(vendor.sent).toEqual([]);
   });
 
-  it('an unapproved signature, an unknown app or a parameter list that does not fit the template disables the channel', async () => {
-    expect(await createTencentSmsChannel(options({ signName: '后湖所' })).send(dispatch('13800138000'))).toMatchObject({ kind: 'disabled', error: expect.stringMatching(/SignatureIncorrectOrUnapproved/) });
+  it('an unapproved signature or an unknown app disables the channel; a parameter list that does not fit the template, its kind', async () => {
+    expect(await createTencentSmsChannel(options({ signName: '后湖所' })).send(dispatch('13800138000'))).toMatchObject({ kind: 'disabled', scope: 'channel', error: expect.stringMatching(/SignatureIncorrectOrUnapproved/) });
     expect(await createTencentSmsChannel(options({ appId: '1400000001' })).send(dispatch('13800138000'))).toMatchObject({ kind: 'disabled', error: expect.stringMatching(/SdkAppIdNotExist/) });
-    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000', 'sla.breached'))).toMatchObject({ kind: 'disabled', error: expect.stringMatching(/TemplateParamSetNotMatchApprovedTemplate/) });
+    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000', 'sla.breached'))).toMatchObject({ kind: 'disabled', scope: 'template', error: expect.stringMatching(/TemplateParamSetNotMatchApprovedTemplate/) });
   });
 
   it('a kind without a mapping fails for good, unsent', async () => {

@@ -39,10 +39,10 @@ export interface TencentSmsOptions {
 // | AuthFailure.* (SignatureFailure, SecretIdNotFound,          | our SecretId/SecretKey, its permissions,| disabled |
 // |   SignatureExpire, InvalidSecretId), UnauthorizedOperation.*| the app id; a clock off by > 5 min     |           |
 // |   InvalidParameterValue.SdkAppIdNotExist, InternalError.RequestTimeException |             |           |
-// | FailedOperation.SignatureIncorrectOrUnapproved              | the signature is not approved          | disabled  |
+// | FailedOperation.SignatureIncorrectOrUnapproved,             | the signature is not approved; our     | disabled  |
+// |   MissingParameter.*                                        |   request lacks what the API needs     |           |
 // | FailedOperation.TemplateIncorrectOrUnapproved,              | the template (or our mapping's         | disabled  |
-// |   FailedOperation.TemplateParamSetNotMatchApprovedTemplate, |   parameter list) is wrong             |           |
-// |   MissingParameter.*                                        |                                        |           |
+// |   FailedOperation.TemplateParamSetNotMatchApprovedTemplate  |   parameter list) is wrong             | (that kind)|
 // | FailedOperation.InsufficientBalanceInSmsPackage             | the package is used up                 | disabled  |
 // | InvalidParameterValue.IncorrectPhoneNumber,                 | this message: the number, the          | permanent |
 // |   FailedOperation.PhoneNumberInBlacklist (unsubscribed),    |   recipient's opt-out, sensitive words,|           |
@@ -52,15 +52,18 @@ export interface TencentSmsOptions {
 const RETRY = [/^LimitExceeded\.(?!PhoneNumberCountLimit)/, /^RequestLimitExceeded/, /^InternalError(?!\.RequestTimeException)/];
 const DISABLED = [
   /^AuthFailure/, /^UnauthorizedOperation/, /^InvalidParameterValue\.SdkAppIdNotExist$/, /^InternalError\.RequestTimeException$/,
-  /^FailedOperation\.(SignatureIncorrectOrUnapproved|TemplateIncorrectOrUnapproved|TemplateParamSetNotMatchApprovedTemplate|InsufficientBalanceInSmsPackage)$/,
+  /^FailedOperation\.(SignatureIncorrectOrUnapproved|InsufficientBalanceInSmsPackage)$/,
   /^MissingParameter/,
 ];
+/** Refusals of one template: they hold that message kind, not the channel. */
+const TEMPLATE = [/^FailedOperation\.(TemplateIncorrectOrUnapproved|TemplateParamSetNotMatchApprovedTemplate)$/];
 
 /** One Tencent answer code as our outcome (`statusCode`: the HTTP status when known). */
 export function classifyTencent(code: string, message: string, statusCode: number | null): SendOutcome {
   if (code === 'Ok') return { kind: 'delivered', statusCode };
   const error = `tencent ${code}: ${message}`.slice(0, 200);
-  if (DISABLED.some((re) => re.test(code))) return { kind: 'disabled', statusCode, error };
+  if (TEMPLATE.some((re) => re.test(code))) return { kind: 'disabled', statusCode, error, scope: 'template' };
+  if (DISABLED.some((re) => re.test(code))) return { kind: 'disabled', statusCode, error, scope: 'channel' };
   if (RETRY.some((re) => re.test(code))) return { kind: 'retry', statusCode, error };
   return { kind: 'permanent', statusCode, error };
 }

@@ -23,12 +23,12 @@ export type SendOutcome =
   /** The receiver is gone for good (HTTP 410): the subscription is disabled. */
   | { kind: 'gone'; statusCode: number; error: string }
   /**
-   * The SMS vendor refused the channel's own configuration — the account key, the signature
-   * (签名), a template — so every message of the channel (or of that kind) fails alike until an
-   * operator fixes it. Not one message's fault: kept and retried like `retry` (what waited goes out
-   * once it is fixed), and the worker raises the channel alarm.
+   * The SMS vendor refused our own configuration — the account key, the signature (签名), the
+   * balance (`scope: 'channel'`: every message fails alike) or the template of this message kind
+   * (`scope: 'template'`: every message of the kind) — until an operator fixes it. Not one
+   * message's fault: kept and retried like `retry`, and the worker holds what the refusal covers.
    */
-  | { kind: 'disabled'; statusCode: number | null; error: string }
+  | { kind: 'disabled'; statusCode: number | null; error: string; scope: 'channel' | 'template' }
   /** Written to the log instead of sent (no SMS vendor or robot configured): never `delivered`. */
   | { kind: 'logged'; statusCode: null };
 

@@ -84,11 +84,11 @@ describe('next step', () => {
   });
 
   it('keeps a message the vendor refused for the channel\'s configuration, raising the alarm, until the last attempt', () => {
-    const refused = { kind: 'disabled', statusCode: 200, error: 'tencent AuthFailure.SignatureFailure: …' } as const;
+    const refused = { kind: 'disabled', statusCode: 200, error: 'tencent AuthFailure.SignatureFailure: …', scope: 'channel' } as const;
     expect(nextStep(policy, refused, 1, now, () => 1)).toEqual({
       status: 'pending',
       nextAttemptAt: new Date(now.getTime() + 1000),
-      channelRefused: 'tencent AuthFailure.SignatureFailure: …',
+      refused: { reason: 'tencent AuthFailure.SignatureFailure: …', scope: 'channel' },
     });
     expect(nextStep(policy, refused, 5, now, () => 1)).toEqual({ status: 'dead' });
   });

@@ -76,8 +76,8 @@ export function sdkNetworkFailure(err: unknown): SendOutcome {
 export type NextStep =
   | { status: 'delivered' }
   | { status: 'logged' }
-  /** `channelRefused`: the vendor refused the channel's configuration (the alarm's reason). */
-  | { status: 'pending'; nextAttemptAt: Date; channelRefused?: string }
+  /** `refused`: the vendor refused our configuration (the alarm's reason, and what it covers). */
+  | { status: 'pending'; nextAttemptAt: Date; refused?: { reason: string; scope: 'channel' | 'template' } }
   | { status: 'failed'; disableSubscription: boolean }
   | { status: 'dead' };
 
@@ -98,7 +98,8 @@ export function nextStep(
       // Not this message's fault, so not its end: it waits on the backoff for the operator's fix
       // (new credentials at a restart, a signature approved) and is dead only after the last attempt.
       if (attempts >= policy.maxAttempts) return { status: 'dead' };
-      return { status: 'pending', nextAttemptAt: new Date(now.getTime() + backoffDelayMs(policy, attempts, random)), channelRefused: outcome.error };
+      const refused = { reason: outcome.error, scope: outcome.scope };
+      return { status: 'pending', nextAttemptAt: new Date(now.getTime() + backoffDelayMs(policy, attempts, random)), refused };
     }
     case 'permanent':
       return { status: 'failed', disableSubscription: false };

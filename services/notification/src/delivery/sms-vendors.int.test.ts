@@ -91,7 +91,7 @@ describe('SMS vendors through the delivery worker', () => {
     h.clock.advance(31_000);
     await h.service.tick();
     expect(tencent.refused).toEqual(['AuthFailure.SignatureFailure', 'AuthFailure.SignatureFailure']);
-    expect(h.logs.filter((l) => l.includes('sms channel refused by its vendor'))).toHaveLength(1);
+    expect(h.logs.filter((l) => l.includes('sms channel refused by the vendor'))).toHaveLength(1);
     expect(tencent.sent).toEqual([]);
 
     // The operator fixes the key (a restart with the right NOTIFY_SMS_ACCESS_KEY_SECRET): what waited goes out.

@@ -39,7 +39,7 @@ export interface DeliveryWorkerOptions {
   /** Rows one `tick()` claims at most. Default 500. */
   batchSize?: number;
   /** Called after every attempt (metrics). */
-  onAttempt?: (channel: ChannelName, outcome: SendOutcome['kind'], latencyMs: number) => void;
+  onAttempt?: (channel: ChannelName, outcome: SendOutcome, latencyMs: number) => void;
 }
 
 const T = `${SCHEMA}.deliveries`;
@@ -50,6 +50,9 @@ interface PutOff {
   attempts: number;
   at: Date;
 }
+
+/** An SMS row's message kind: a vendor may refuse one kind's template and not the others. */
+const kindOf = (row: ClaimedRow): string | null => (row.payload.channel === 'sms' ? row.payload.templateId : null);
 
 /** A result write stops retrying this long before the lease ends, so no other worker has resent it yet. */
 const RESULT_WRITE_MARGIN_MS = 5_000;
@@ -182,7 +185,7 @@ export class DeliveryWorker {
         }
         webhook = { url: row.sub_url, secret: row.sub_secret, piiRead: row.sub_pii_read === true };
       }
-      const heldUntil = this.channelHealth.hold(row.channel, this.o.now().getTime());
+      const heldUntil = this.channelHealth.hold(row.channel, kindOf(row), this.o.now().getTime());
       if (heldUntil !== null) return await this.putOff(row, heldUntil);
       if (await this.putOffForRateLimit(row)) return;
       await this.send(row, webhook, log);
@@ -207,7 +210,7 @@ export class DeliveryWorker {
     const now = this.o.now();
     const step = nextStep(this.o.retry, outcome, attempts, now, this.random);
     const error = 'error' in outcome ? outcome.error : null;
-    this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
+    this.o.onAttempt?.(row.channel, outcome, latencyMs);
 
     const recorded = await this.writeResult(row, log, {
       deliveryId: row.id,
@@ -235,7 +238,7 @@ export class DeliveryWorker {
     }
 
     if (step.status === 'pending') this.noteDue(row, step.nextAttemptAt);
-    this.channelHealth.note(row.channel, outcome, step, now.getTime(), log);
+    this.channelHealth.note(row.channel, kindOf(row), outcome, step, now.getTime(), log);
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
       case 'delivered':
