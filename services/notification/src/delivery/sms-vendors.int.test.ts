@@ -39,6 +39,12 @@ describe('SMS vendors through the delivery worker', () => {
     expect(await attempts(h, sms!.id)).toEqual([{ outcome: 'logged', error: null }]);
     expect(h.logs.some((l) => l.includes('SMS not sent (no SMS vendor configured'))).toBe(true);
     expect(await deliveryRows(h, "status = 'delivered' AND channel = 'sms'")).toEqual([]);
+    // and that is what an operator reads in the delivery log
+    app = await buildHttpHost({ pool: h.db.pool, logger: h.logger, services: [h.service], rateLimit: false, apiKeys: `ops:${SCRAPER}:admin` });
+    const res = await app.inject({ method: 'GET', url: '/v1/deliveries?status=logged', headers: { authorization: `Bearer ${SCRAPER}` } });
+    expect(res.statusCode).toBe(200);
+    const items = (res.json() as { items: { channel: string; recipient: string; status: string; history: { outcome: string }[] }[] }).items;
+    expect(items.filter((i) => i.channel === 'sms')).toEqual([expect.objectContaining({ recipient: '138****0001', status: 'logged', history: [expect.objectContaining({ outcome: 'logged' })] })]);
   });
 
   it('Alibaba: the crew SMS goes out with the mapped template, its variables and our delivery id as OutId', async () => {
