@@ -24,7 +24,7 @@ export type SmsConfig =
 
 const template = z.union([
   z.string().min(1).transform((code) => ({ code, params: null })),
-  z.object({ code: z.string().min(1), params: z.array(z.string().min(1)).min(1).optional() }).strict().transform((t) => ({ code: t.code, params: t.params ?? null })),
+  z.object({ code: z.string().min(1), params: z.array(z.string().min(1)).optional() }).strict().transform((t) => ({ code: t.code, params: t.params ?? null })),
 ]);
 
 /** NOTIFY_SMS_TEMPLATES: JSON (`{…}`), or the path of a JSON file. */
