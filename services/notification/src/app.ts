@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRetention, type InboxConsumer, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { loadRetentionConfig, migrate, startRelay, startRetention, type InboxConsumer, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
@@ -25,6 +25,7 @@ import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
+import { limitSubscriptionsToKeys } from './use-cases/key-grids.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 
@@ -65,6 +66,8 @@ export interface NotificationHandle extends ServiceHandle {
   tick(): Promise<number>;
   /** Pending deliveries. */
   backlog(): Promise<number>;
+  /** Resolves once the ext.* feed's outbox rows written so far are published. */
+  drained(): Promise<void>;
 }
 
 /** Composition root: migrations, channels, worker; consumers and the delivery loop start in `start()`. */
@@ -138,6 +141,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     now,
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
+    externalFeed: config.externalFeed ? redactor : null,
   };
   const consumers: Record<(typeof CONSUMED_TOPICS)[number], InboxConsumer> = {
     [Topics.dispatchAssigned]: dispatchAssignedConsumer(consumerDeps),
@@ -153,6 +157,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const groupPrefix = deps.groupId ?? config.groupId;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
+  // Publishes the ext.* feed's outbox rows (publish-external.ts).
+  let relay: Relay | undefined;
 
   return {
     name: 'notification',
@@ -161,6 +167,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await app.register(deliveryRoutes({ pool: deps.pool }));
     },
     async start() {
+      const limited = await limitSubscriptionsToKeys(deps.pool, now());
+      if (limited.narrowed + limited.disabled > 0) logger.warn(limited, 'subscriptions narrowed to the grids their API keys allow now');
+      relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
       if (loop) await worker.start();
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.
@@ -181,6 +190,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         await Promise.all(subscriptions.map((sub) => sub.stop()));
         subscriptions = [];
         await worker.stop();
+        await relay.stop();
+        relay = undefined;
         throw failed.reason;
       }
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: notificationRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now, logger });
@@ -192,6 +203,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await Promise.all(subscriptions.map((sub) => sub.stop()));
       subscriptions = [];
       await worker.stop();
+      // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
+      await relay?.stop();
+      relay = undefined;
+    },
+    async drained() {
+      await relay?.drained();
     },
     async ready() {
       if (subscriptions.length === 0 || !subscriptions.every((sub) => sub.isRunning())) return false;
