@@ -22,6 +22,11 @@ export interface LaneOptions {
   release(rows: ClaimedRow[]): Promise<void>;
   /** Sends one row and records its result; never rejects. */
   process(row: ClaimedRow): Promise<void>;
+  /**
+   * A rate budget taken before each claim (the customer lane: tokens that are there now); rows
+   * it granted but the claim did not find are refunded. Absent: the lane claims what it has room for.
+   */
+  budget?: { take(wanted: number): number; refund(n: number): void; untilNext(): number };
   /** Before each sleep (the worker re-establishes its LISTEN connection if it was lost). */
   beforeSleep(): Promise<void>;
 }
@@ -62,7 +67,9 @@ export class Lane {
 
   /** Claims every due row (up to `batchSize`) and sends them all, the per-subscription cap holding. */
   async tick(batchSize: number): Promise<number> {
-    const rows = await this.o.claim(batchSize, []);
+    const limit = this.o.budget ? this.o.budget.take(batchSize) : batchSize;
+    const rows = limit > 0 ? await this.o.claim(limit, []) : [];
+    this.o.budget?.refund(limit - rows.length);
     const queue = rows.slice();
     let running = 0;
     await new Promise<void>((resolve) => {
@@ -116,11 +123,16 @@ export class Lane {
       const free = this.o.concurrency - this.inFlight.size;
       let claimed = 0;
       let released = 0;
+      // Out of rate tokens with rows maybe due: sleep until the next token, not the poll interval.
+      let starved = false;
       if (free > 0) {
         // Whatever was due by now is claimed below; later times are noted again as they are set.
         if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
-          const rows = await this.o.claim(free, this.saturated());
+          const limit = this.o.budget ? this.o.budget.take(free) : free;
+          const rows = limit > 0 ? await this.o.claim(limit, this.saturated()) : [];
+          this.o.budget?.refund(limit - rows.length);
+          starved = limit < free && rows.length === limit;
           const excess: ClaimedRow[] = [];
           for (const row of rows) {
             // One claim may bring more rows of a subscription than it has room for: those go back.
@@ -145,7 +157,8 @@ export class Lane {
       // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
       if (free > 0 && (claimed === free || released > 0)) continue;
       await this.o.beforeSleep();
-      await this.o.signal.sleep(free > 0 ? this.untilNextDue() : this.o.pollMs);
+      const sleepMs = free > 0 ? this.untilNextDue() : this.o.pollMs;
+      await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext())) : sleepMs);
     }
   }
 

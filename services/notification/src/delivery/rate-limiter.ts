@@ -46,6 +46,28 @@ export class TokenBucket {
     this.available -= 1;
     return this.available >= 0 ? 0 : Math.ceil((-this.available * this.spec.perMs) / this.spec.tokens);
   }
+
+  /**
+   * Takes up to `max` tokens that are there now, never going into debt: a bulk sender (the
+   * customer lane) yields to those that reserve (staff messages queue ahead of it).
+   */
+  take(max: number): number {
+    this.refill();
+    const n = Math.max(0, Math.min(max, Math.floor(this.available)));
+    this.available -= n;
+    return n;
+  }
+
+  /** Gives back tokens taken but not used. */
+  refund(n: number): void {
+    this.available = Math.min(this.spec.tokens, this.available + n);
+  }
+
+  /** Milliseconds until a whole token is there (0: now). */
+  untilNext(): number {
+    this.refill();
+    return this.available >= 1 ? 0 : Math.ceil(((1 - this.available) * this.spec.perMs) / this.spec.tokens);
+  }
 }
 
 /**
@@ -75,5 +97,18 @@ export class RateLimiter<C extends string> {
   /** See `TokenBucket.reserve`; 0 for a channel without a limit. */
   reserve(channel: C, scope = ''): number {
     return this.bucket(channel, scope)?.reserve() ?? 0;
+  }
+
+  /** See `TokenBucket.take`; `max` for a channel without a limit. */
+  take(channel: C, max: number, scope = ''): number {
+    return this.bucket(channel, scope)?.take(max) ?? max;
+  }
+
+  refund(channel: C, n: number, scope = ''): void {
+    if (n > 0) this.bucket(channel, scope)?.refund(n);
+  }
+
+  untilNext(channel: C, scope = ''): number {
+    return this.bucket(channel, scope)?.untilNext() ?? 0;
   }
 }
