@@ -23,10 +23,10 @@ export interface LaneOptions {
   /** Sends one row and records its result; never rejects. */
   process(row: ClaimedRow): Promise<void>;
   /**
-   * A rate budget taken before each claim (the customer lane: tokens that are there now); rows
-   * it granted but the claim did not find are refunded. Absent: the lane claims what it has room for.
+   * A rate budget (the customer lane): the claim takes at most the tokens there are now, and
+   * spends one per row it got. Absent: the lane claims what it has room for.
    */
-  budget?: { take(wanted: number): number; refund(n: number): void; untilNext(): number };
+  budget?: { peek(wanted: number): number; take(n: number): void; untilNext(): number };
   /** Before each sleep (the worker re-establishes its LISTEN connection if it was lost). */
   beforeSleep(): Promise<void>;
 }
@@ -67,9 +67,9 @@ export class Lane {
 
   /** Claims every due row (up to `batchSize`) and sends them all, the per-subscription cap holding. */
   async tick(batchSize: number): Promise<number> {
-    const limit = this.o.budget ? this.o.budget.take(batchSize) : batchSize;
+    const limit = this.o.budget ? this.o.budget.peek(batchSize) : batchSize;
     const rows = limit > 0 ? await this.o.claim(limit, []) : [];
-    this.o.budget?.refund(limit - rows.length);
+    this.o.budget?.take(rows.length);
     const queue = rows.slice();
     let running = 0;
     await new Promise<void>((resolve) => {
@@ -129,9 +129,9 @@ export class Lane {
         // Whatever was due by now is claimed below; later times are noted again as they are set.
         if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
-          const limit = this.o.budget ? this.o.budget.take(free) : free;
+          const limit = this.o.budget ? this.o.budget.peek(free) : free;
           const rows = limit > 0 ? await this.o.claim(limit, this.saturated()) : [];
-          this.o.budget?.refund(limit - rows.length);
+          this.o.budget?.take(rows.length);
           starved = limit < free && rows.length === limit;
           const excess: ClaimedRow[] = [];
           for (const row of rows) {

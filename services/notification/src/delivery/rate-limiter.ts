@@ -48,19 +48,19 @@ export class TokenBucket {
   }
 
   /**
-   * Takes up to `max` tokens that are there now, never going into debt: a bulk sender (the
-   * customer lane) yields to those that reserve (staff messages queue ahead of it).
+   * How many of `max` tokens are there now, without taking them: a bulk sender (the customer
+   * lane) asks this before it claims and yields to those that reserve (staff messages queue
+   * ahead of it while the bucket is in debt).
    */
-  take(max: number): number {
+  peek(max: number): number {
     this.refill();
-    const n = Math.max(0, Math.min(max, Math.floor(this.available)));
-    this.available -= n;
-    return n;
+    return Math.max(0, Math.min(max, Math.floor(this.available)));
   }
 
-  /** Gives back tokens taken but not used. */
-  refund(n: number): void {
-    this.available = Math.min(this.spec.tokens, this.available + n);
+  /** Takes `n` tokens now (after `peek`; a reservation made meanwhile may leave a small debt). */
+  take(n: number): void {
+    this.refill();
+    this.available -= n;
   }
 
   /** Milliseconds until a whole token is there (0: now). */
@@ -99,13 +99,13 @@ export class RateLimiter<C extends string> {
     return this.bucket(channel, scope)?.reserve() ?? 0;
   }
 
-  /** See `TokenBucket.take`; `max` for a channel without a limit. */
-  take(channel: C, max: number, scope = ''): number {
-    return this.bucket(channel, scope)?.take(max) ?? max;
+  /** See `TokenBucket.peek`; `max` for a channel without a limit. */
+  peek(channel: C, max: number, scope = ''): number {
+    return this.bucket(channel, scope)?.peek(max) ?? max;
   }
 
-  refund(channel: C, n: number, scope = ''): void {
-    if (n > 0) this.bucket(channel, scope)?.refund(n);
+  take(channel: C, n: number, scope = ''): void {
+    if (n > 0) this.bucket(channel, scope)?.take(n);
   }
 
   untilNext(channel: C, scope = ''): number {

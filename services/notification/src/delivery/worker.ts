@@ -91,8 +91,8 @@ export class DeliveryWorker {
     // Customers' SMS take only the rate tokens that are there when they claim: staff SMS, which
     // reserve theirs, always go first within the one limit the SMS vendor sets.
     const smsBudget = {
+      peek: (n: number) => this.limiter.peek('sms', n),
       take: (n: number) => this.limiter.take('sms', n),
-      refund: (n: number) => this.limiter.refund('sms', n),
       untilNext: () => this.limiter.untilNext('sms'),
     };
     const lane = (name: LaneName, concurrency: number, perSubscription: number | null) =>
