@@ -75,7 +75,7 @@ describe('grid-routing retention', () => {
 
     // An incident stays while it is open (calls still join it), whatever its age.
     const late = at(31 * DAY);
-    // Inbox marks: the 4 requests routed, and the incident's 2 events read by the consumer that tells its customers.
+    // Inbox marks: those of routing (4) and the 2 incident events read by the consumer that tells the customers.
     expect((await late.sweep()).deleted).toEqual({ routed_requests: 3, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, customer_episodes: 0, inbox: 6 });
     await h.db.pool.query("UPDATE routing.incidents SET status = 'closed', updated_at = now()");
     // A closed incident is the reports' history: kept for the six years a major-event threshold needs.
