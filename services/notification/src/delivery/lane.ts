@@ -27,6 +27,11 @@ export interface LaneOptions {
    * spends one per row it got. Absent: the lane claims what it has room for.
    */
   budget?: { peek(wanted: number): number; take(n: number): void; untilNext(): number };
+  /**
+   * Claim only once this many slots are free (or none is busy): a bulk lane then claims rows by
+   * the dozen in one statement instead of one row per finished send. Default 1.
+   */
+  minClaim?: number;
   /** Before each sleep (the worker re-establishes its LISTEN connection if it was lost). */
   beforeSleep(): Promise<void>;
 }
@@ -119,8 +124,11 @@ export class Lane {
   }
 
   private async loop(): Promise<void> {
+    const minClaim = Math.min(this.o.minClaim ?? 1, this.o.concurrency);
     while (this.running) {
-      const free = this.o.concurrency - this.inFlight.size;
+      const open = this.o.concurrency - this.inFlight.size;
+      // Below the claim size with sends in flight: wait for more of them to finish.
+      const free = open >= minClaim || this.inFlight.size === 0 ? open : 0;
       let claimed = 0;
       let released = 0;
       // Out of rate tokens with rows maybe due: sleep until the next token, not the poll interval.

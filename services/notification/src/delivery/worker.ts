@@ -97,7 +97,7 @@ export class DeliveryWorker {
     };
     const lane = (name: LaneName, concurrency: number, perSubscription: number | null) =>
       new Lane({
-        ...(name === 'customer' ? { budget: smsBudget } : {}),
+        ...(name === 'customer' ? { budget: smsBudget, minClaim: Math.max(1, Math.floor(concurrency / 4)) } : {}),
         name,
         concurrency,
         perSubscription,
