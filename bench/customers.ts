@@ -75,7 +75,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
 /** The yardstick: `n` POSTs of one gateway body, `CONCURRENCY` at once, keep-alive. */
 async function rawPosts(url: string, n: number): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const body = JSON.stringify({ to: '+8613800138000', templateId: 'outage.restored', params: { area: '后湖1号台区', account: '1234', time: '14:32' }, text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。' });
+  const body = JSON.stringify({ to: '+8613800138000', templateId: 'yardstick', params: { area: '后湖1号台区', account: '1234', time: '14:32' }, text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。' });
   const post = () =>
     new Promise<void>((resolve, reject) => {
       const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -123,8 +123,24 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await meters('power_off');
     await until('every outage SMS', () => count('outage.detected') >= houhu.length);
-    const outage = gateway.arrivals.get('outage.detected')!;
+    const outage = [...gateway.arrivals.get('outage.detected')!];
     const outageSeconds = (outage[outage.length - 1]! - outage[0]!) / 1000;
+
+    // ETR moved by hand on each feeder incident: the notices start at grid-routing, no meter in front.
+    const feeders: { id: string; kind: string; etr: string; status: string }[] = [];
+    for (const code of county.feeders.filter((f) => f.code.startsWith('HH')).map((f) => f.code)) {
+      const list = await stack.host.inject({ method: 'GET', url: `/v1/incidents?feederCode=${code}&limit=200`, headers: { authorization: `Bearer ${KEY}` } });
+      feeders.push(...(list.json() as { items: typeof feeders }).items.filter((i) => i.kind === 'feeder' && i.status !== 'restored'));
+    }
+    const tEtr = performance.now();
+    for (const f of feeders) {
+      const etr = new Date(Date.parse(f.etr) + 2 * 3_600_000).toISOString();
+      const res = await stack.host.inject({ method: 'PUT', url: `/v1/incidents/${f.id}/etr`, headers: { authorization: `Bearer ${KEY}` }, payload: { etr, by: 'bench' } });
+      if (res.statusCode !== 200) throw new Error(`PUT etr: ${res.statusCode} ${res.body}`);
+    }
+    await until('every ETR SMS', () => count('outage.etr_changed') >= houhu.length);
+    const etr = [...gateway.arrivals.get('outage.etr_changed')!];
+    const etrSeconds = (etr[etr.length - 1]! - etr[0]!) / 1000;
 
     await meters('power_on');
     await until('every restored SMS', () => count('outage.restored') >= houhu.length);
@@ -135,10 +151,12 @@ async function main(): Promise<void> {
          FROM notification.deliveries WHERE notice_kind = 'outage.restored'`,
     );
     const r = rows[0]!;
-    const restored = gateway.arrivals.get('outage.restored')!;
+    const restored = [...gateway.arrivals.get('outage.restored')!];
     const restoredSeconds = (restored[restored.length - 1]! - restored[0]!) / 1000;
     const seconds = (a: Date, b: Date) => round((b.getTime() - a.getTime()) / 1000);
 
+    // Anything sent twice would show here (the yardstick's POSTs carry their own templateId).
+    if (outage.length !== houhu.length || restored.length !== houhu.length || etr.length !== houhu.length) throw new Error(`expected ${houhu.length} messages per stage, got ${outage.length} and ${restored.length}`);
     const rawSeconds = await rawPosts(gateway.url, houhu.length);
     const result = {
       at: new Date().toISOString(),
@@ -154,6 +172,13 @@ async function main(): Promise<void> {
         messagesPerSecond: round(outage.length / outageSeconds, 0),
         firstPostToLastSmsSeconds: round((outage[outage.length - 1]! - t0) / 1000),
       },
+      etrChanged: {
+        what: `outage.etr_changed SMS: ETR moved by hand on the ${feeders.length} feeder incidents (PUT /v1/incidents/:id/etr) → customers.notices → customer lane → POST`,
+        messages: etr.length,
+        seconds: round(etrSeconds),
+        messagesPerSecond: round(etr.length / etrSeconds, 0),
+        firstPutToLastSmsSeconds: round((etr[etr.length - 1]! - tEtr) / 1000),
+      },
       restored: {
         messages: restored.length,
         messagesPerSecond: round(restored.length / restoredSeconds, 0),
@@ -167,7 +192,7 @@ async function main(): Promise<void> {
         seconds: round(rawSeconds),
         requestsPerSecond: round(houhu.length / rawSeconds, 0),
       },
-      ratioToRawPost: round(outage.length / outageSeconds / (houhu.length / rawSeconds), 3),
+      ratioToRawPost: round(etr.length / etrSeconds / (houhu.length / rawSeconds), 3),
       loadAverage: loadavg().map((l) => round(l)),
       totalSeconds: round((performance.now() - started) / 1000, 1),
     };
@@ -177,8 +202,9 @@ async function main(): Promise<void> {
       [
         `customers: ${result.accounts} 后湖 accounts, ${result.bus} bus, customer lane ${CONCURRENCY} concurrent, SMS rate unlimited`,
         `outage:    ${result.outage.messagesPerSecond} SMS/s at the gateway (${result.outage.messages} in ${result.outage.seconds} s; first meter POST → last SMS ${result.outage.firstPostToLastSmsSeconds} s)`,
+        `etr:       ${result.etrChanged.messagesPerSecond} SMS/s at the gateway (${result.etrChanged.messages} in ${result.etrChanged.seconds} s; first PUT → last SMS ${result.etrChanged.firstPutToLastSmsSeconds} s)`,
         `restored:  first incident.restored → last message queued ${result.restored.firstRestoredToLastQueuedSeconds} s, sent ${result.restored.firstRestoredToLastSentSeconds} s (${result.restored.messagesPerSecond} SMS/s)`,
-        `raw:       ${result.yardstick.requestsPerSecond} POST/s → the SMS path is ${(result.ratioToRawPost * 100).toFixed(1)} % of a raw POST loop (load average ${result.loadAverage.join(' ')})`,
+        `raw:       ${result.yardstick.requestsPerSecond} POST/s → the SMS path (ETR stage) is ${(result.ratioToRawPost * 100).toFixed(1)} % of a raw POST loop (load average ${result.loadAverage.join(' ')})`,
         'wrote bench/results/customers.json',
       ].join('\n'),
     );
