@@ -1,7 +1,6 @@
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
+import { InvalidEventError, isEvent, parseEvent, Topics, type CloudEvent } from '@griddispatch/contracts';
 import { byTopic, inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
-import { Topics } from '@griddispatch/contracts';
 import { SCHEMA } from '../schema-migrations.ts';
 import { enqueueNotices, noticesForIncident } from '../use-cases/tell-customers.ts';
 import { noticesForPlannedOutage } from '../use-cases/tell-planned-outage.ts';

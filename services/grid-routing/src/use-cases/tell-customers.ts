@@ -111,7 +111,7 @@ async function districtsOf(client: PoolClient, incident: IncidentEventV1): Promi
 function byEpisode(rows: readonly { district_code: string; episode_id: string }[]): [string, string[]][] {
   const groups = new Map<string, string[]>();
   for (const r of rows) groups.set(r.episode_id, [...(groups.get(r.episode_id) ?? []), r.district_code]);
-  return [...groups].map(([episode, codes]) => [episode, codes.sort()]);
+  return [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([episode, codes]) => [episode, codes.sort()]);
 }
 
 /**
@@ -122,9 +122,11 @@ function byEpisode(rows: readonly { district_code: string; episode_id: string }[
 export async function noticeRecords(client: PoolClient, notices: readonly Notice[], now: Date, traceparent?: string): Promise<OutboxRecord[]> {
   const records: OutboxRecord[] = [];
   for (const notice of notices) {
-    const [customers, names] = await Promise.all([recipientsOf(client, notice.districtCodes), districtNames(client, notice.districtCodes)]);
-    const parts = Math.max(1, Math.ceil(customers.length / NOTICE_PART_SIZE));
+    // One client: its queries run one after the other anyway.
+    const customers = await recipientsOf(client, notice.districtCodes);
     if (customers.length === 0) continue;
+    const names = await districtNames(client, notice.districtCodes);
+    const parts = Math.ceil(customers.length / NOTICE_PART_SIZE);
     for (let part = 1; part <= parts; part += 1) {
       const data: CustomerNoticeV1 = {
         subjectId: notice.subjectId,

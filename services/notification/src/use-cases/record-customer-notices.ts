@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { CloudEvent, CustomerNoticeV1 } from '@griddispatch/contracts';
+import type { CloudEvent, CustomerNoticeKind, CustomerNoticeV1 } from '@griddispatch/contracts';
 import { normalizeCnMobile } from '../channels/phone.ts';
 import type { DeliveryPayload } from '../channels/types.ts';
 import { WAKE_CHANNEL } from '../delivery/wakeup.ts';
 import { SCHEMA } from '../schema.ts';
 import type { CustomerContext, CustomerMessage } from '../templates/customer.ts';
-import type { CustomerNoticeKind } from '@griddispatch/contracts';
 
 // A customers.notices record → one pending SMS delivery per account, stored set-based in one
 // statement. (notice_subject, notice_stage, account_no) is unique (migration 006): an account
