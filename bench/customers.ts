@@ -23,7 +23,7 @@ import { freshDatabase } from '@griddispatch/testkit';
 // - yardstick: a raw node:http POST loop (keep-alive, same body, same concurrency as the lane) to the
 //   same gateway: the ceiling the HTTP part alone allows here.
 
-const CONCURRENCY = Number(process.env.BENCH_CUSTOMERS_CONCURRENCY ?? 64);
+const CONCURRENCY = Number(process.env.BENCH_CUSTOMERS_CONCURRENCY ?? 256);
 const DEADLINE_MS = 240_000;
 const started = performance.now();
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;

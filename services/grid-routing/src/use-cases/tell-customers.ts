@@ -146,7 +146,10 @@ export async function noticeRecords(client: PoolClient, notices: readonly Notice
         ...(notice.reason ? { reason: notice.reason } : {}),
       };
       const event = buildEvent({ type: 'cn.griddispatch.customer.notice.v1', source: 'grid-routing', subject: notice.subjectId, data, time: now, ...(traceparent ? { traceparent } : {}) });
-      records.push({ topic: Topics.customersNotices, key: notice.subjectId, value: serializeEvent(event), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } });
+      // The trace continues from the incident's or outage's event, in the record header as in the event.
+      const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
+      if (event.traceparent) headers.traceparent = event.traceparent;
+      records.push({ topic: Topics.customersNotices, key: notice.subjectId, value: serializeEvent(event), headers });
     }
   }
   return records;
