@@ -154,6 +154,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'PUT /v1/storm': { method: 'PUT', url: '/v1/storm', key: KEYS.admin, wrongScope: KEYS.field, payload: json({ gridIds: 'all', active: false }) },
   'POST /v1/planned-outages': { method: 'POST', url: '/v1/planned-outages', key: KEYS.field, wrongScope: KEYS.writer, payload: json(basePlanned) },
   'GET /v1/planned-outages': { method: 'GET', url: '/v1/planned-outages', key: KEYS.reader, wrongScope: KEYS.integrator },
+  'PUT /v1/planned-outages/:id': { method: 'PUT', url: `/v1/planned-outages/${UNKNOWN_UUID}`, key: KEYS.field, wrongScope: KEYS.writer, payload: json({ start: basePlanned.start, end: basePlanned.end }) },
+  'POST /v1/planned-outages/:id/cancel': { method: 'POST', url: `/v1/planned-outages/${UNKNOWN_UUID}/cancel`, key: KEYS.field, wrongScope: KEYS.writer },
   'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
 };
 
@@ -472,6 +474,25 @@ add('POST /v1/planned-outages', [
   bad('unknown 台区', planned({ districtCodes: ['HH-TQ-999'] }), 422, 'unknown_district'),
   bad('unknown feeder', planned({ districtCodes: undefined, feederCode: "X'; DROP TABLE routing.planned_outages;--" }), 422, 'unknown_feeder'),
   { name: 'text/plain body', payload: json(basePlanned), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+const moveTo = (over: Record<string, unknown>) => json({ start: basePlanned.start, end: basePlanned.end, ...over });
+add('PUT /v1/planned-outages/:id', [
+  bad('truncated JSON', moveTo({}).slice(0, 20), 400, 'invalid_json'),
+  bad('start without an offset', moveTo({ start: '2026-12-20 08:00:00' }), 400, 'validation_failed'),
+  bad('moving its 台区', moveTo({ districtCodes: ['HH-TQ-018'] }), 400, 'validation_failed'),
+  bad('NUL in the reason', moveTo({ reason: 'a\u0000b' }), 400, 'invalid_text'),
+  bad('unknown outage', moveTo({}), 404, 'not_found'),
+  { name: 'text/plain body', payload: moveTo({}), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+add('POST /v1/planned-outages/:id/cancel', [
+  { name: 'unknown outage', status: 404, code: 'not_found' },
+  { name: 'id over 64 characters', url: `/v1/planned-outages/${'x'.repeat(65)}/cancel`, status: 400, code: 'validation_failed' },
+  { name: 'SQL injection as the id', url: `/v1/planned-outages/${encodeURIComponent("x' OR '1'='1")}/cancel`, status: 404, code: 'not_found' },
+  { name: 'id with a NUL byte', url: '/v1/planned-outages/a%00b/cancel', status: 400 },
+  { name: 'encoded slash in the id', url: '/v1/planned-outages/..%2F..%2Fincidents/cancel', status: 404, code: 'not_found' },
+  bad('truncated JSON body', '{"reason":', 400, 'invalid_json'),
+  { name: 'text/plain body', payload: 'cancel it', contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
 ]);
 
 const plannedList = (query: string) => `/v1/planned-outages?${query}`;

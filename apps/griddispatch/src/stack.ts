@@ -4,7 +4,7 @@ import type { Bus } from '@griddispatch/bus';
 import { buildHttpHost, hostOptions, type ServiceHandle, type HttpEnv } from '@griddispatch/http';
 import { buildGridRouting, loadSampleData } from '@griddispatch/grid-routing';
 import { buildIntake } from '@griddispatch/intake';
-import { buildNotification } from '@griddispatch/notification';
+import { buildNotification, type NotificationConfig } from '@griddispatch/notification';
 import { buildSlaTimer } from '@griddispatch/sla-timer';
 import type { Logger } from '@griddispatch/observability';
 
@@ -15,6 +15,8 @@ export interface StackDeps {
   http: HttpEnv;
   /** Load the sample county when the routing data is empty (the embedded start does). */
   sampleData?: boolean;
+  /** notification's configuration; default: parsed from the environment. */
+  notification?: NotificationConfig;
 }
 
 export interface Stack {
@@ -31,7 +33,7 @@ export async function buildStack(deps: StackDeps): Promise<Stack> {
   const { pool, bus, logger } = deps;
   // In the order events flow, so each consumer exists before its producer starts publishing.
   const services: ServiceHandle[] = [
-    await buildNotification({ pool, bus, logger }),
+    await buildNotification({ pool, bus, logger, ...(deps.notification ? { config: deps.notification } : {}) }),
     await buildSlaTimer({ pool, bus, logger }),
     await buildGridRouting({ pool, bus, logger }),
     await buildIntake({ pool, bus, logger }),

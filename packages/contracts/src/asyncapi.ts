@@ -12,6 +12,7 @@ const KEYS: Record<string, string> = {
   'meters.events': '台区 code, else meter id',
   'incidents.events': 'incident id',
   'outages.planned': 'planned outage id',
+  'customers.notices': 'incident id or planned outage id',
 };
 
 /** What `subject` names on the outage topics' events; every other topic's is the work order id. */
@@ -19,6 +20,7 @@ const SUBJECTS: Record<string, string> = {
   'meters.events': 'The meter event (not a work order).',
   'incidents.events': 'Incident id.',
   'outages.planned': 'Planned outage id.',
+  'customers.notices': 'Incident id or planned outage id (internal topic: carries customers\' phone numbers).',
 };
 
 function channelId(topic: string): string {

@@ -207,3 +207,13 @@ export const CreatePlannedOutageBody = z
     if (Date.parse(body.end) <= Date.parse(body.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
   });
 export type CreatePlannedOutageBody = z.infer<typeof CreatePlannedOutageBody>;
+
+/** `PUT /v1/planned-outages/:id`: the outage's new window (and reason); its 台区 stay. */
+export const MovePlannedOutageBody = z
+  .object({
+    start: IsoDateTime,
+    end: IsoDateTime,
+    reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .strict();
+export type MovePlannedOutageBody = z.infer<typeof MovePlannedOutageBody>;

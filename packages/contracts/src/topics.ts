@@ -10,6 +10,7 @@ export const Topics = {
   metersEvents: 'meters.events',
   incidentsEvents: 'incidents.events',
   outagesPlanned: 'outages.planned',
+  customersNotices: 'customers.notices',
 } as const;
 
 export type Topic = (typeof Topics)[keyof typeof Topics];

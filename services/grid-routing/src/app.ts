@@ -8,6 +8,7 @@ import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
+import { customerNoticesConsumer } from './consumers/customer-notices.ts';
 import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
@@ -65,12 +66,16 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   let subscription: Subscription | undefined;
   let meterSubscription: Subscription | undefined;
   let workOrders: Subscription | undefined;
+  let customers: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
   const workOrdersGroupId = `${groupId}.workorders`;
   const retry = deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {};
   // Meter events have their own group: a flood of them (a feeder trip) never queues calls behind it.
   const meterGroupId = `${groupId}.meters`;
+  // Telling customers reads grid-routing's own incident and outage events in a group of its own,
+  // off the routing path: a 13,700-account notice never delays a call.
+  const customersGroupId = `${groupId}.customers`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   let teller: CallCountTeller | undefined;
@@ -84,6 +89,11 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
     name: 'griddispatch_meter_events_total',
     help: 'Meter events applied, by kind and result: what they did (off, on, below_quorum, opened, planned, evidence, restored, confirmed) or the reason they changed nothing (noop_duplicate, noop_unknown_meter, noop_future, noop_stale, noop_unchanged, noop_no_outage, noop_storm_single_customer)',
     labelNames: ['kind', 'result'] as const,
+    registers: [],
+  });
+  const noticeRecords = new Counter({
+    name: 'griddispatch_customer_notice_records_total',
+    help: 'customers.notices records written (≤ 500 customers each) for notification to send',
     registers: [],
   });
 
@@ -134,6 +144,12 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         }),
         ...retry,
       });
+      customers = await deps.bus.subscribe({
+        groupId: customersGroupId,
+        topics: [Topics.incidentsEvents, Topics.outagesPlanned],
+        ...customerNoticesConsumer({ pool: deps.pool, logger, now: ctx.now, onRecords: (n) => noticeRecords.inc(n) }),
+        ...retry,
+      });
       teller = startCallCountTeller(ctx, deps.pool, config.incidentCountsIntervalMs, logger);
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
@@ -149,6 +165,8 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       workOrders = undefined;
       await meterSubscription?.stop();
       meterSubscription = undefined;
+      await customers?.stop();
+      customers = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
@@ -171,11 +189,13 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
           { group: groupId, topics: [Topics.requestsReceived] },
           { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
           { group: meterGroupId, topics: [Topics.metersEvents] },
+          { group: customersGroupId, topics: [Topics.incidentsEvents, Topics.outagesPlanned] },
         ],
         logger,
       });
       registry.registerMetric(decisions);
       registry.registerMetric(meterEvents);
+      registry.registerMetric(noticeRecords);
       registerProbeGauge(registry, {
         name: 'griddispatch_routing_unroutable',
         help: 'requests waiting at the fallback desk (unroutable, not yet re-routed)',

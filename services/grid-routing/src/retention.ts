@@ -30,6 +30,15 @@ export function routingRetention(config: RetentionConfig): RetentionRule[] {
     { table: 'meter_event_noops', column: 'recorded_at', olderThanMs: config.keepFor },
     // A planned outage long over takes no more calls (its 台区 rows go with it).
     { table: 'planned_outages', column: 'ends_at', olderThanMs: config.keepFor },
+    // What customers were told of an outage over long ago: nothing can repeat its stages any more.
+    { table: 'customer_episodes', column: 'restored_at', olderThanMs: config.keepFor, where: 'restored_at IS NOT NULL' },
+    // …and what a planned outage's customers were told, once the outage itself is gone.
+    {
+      table: 'planned_outage_notices',
+      column: 'told_end',
+      olderThanMs: config.keepFor,
+      where: 'NOT EXISTS (SELECT 1 FROM routing.planned_outages o WHERE o.id = planned_outage_notices.outage_id)',
+    },
     inboxRetention(config),
   ];
 }

@@ -16,6 +16,7 @@ import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
 import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
 import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
+import { customerNoticesConsumer } from './consumers/customer-notices.ts';
 import { incidentEventsConsumer } from './consumers/incident-events.ts';
 import { slaBreachedConsumer } from './consumers/sla-breached.ts';
 import { slaWarningConsumer } from './consumers/sla-warning.ts';
@@ -27,10 +28,19 @@ import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
 import { limitSubscriptionsToKeys } from './use-cases/key-grids.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
+import { customerMessages } from './templates/customer.ts';
 import { catalog } from './templates/index.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
-export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents] as const;
+export const CONSUMED_TOPICS = [
+  Topics.dispatchAssigned,
+  Topics.dispatchUnroutable,
+  Topics.workordersEvents,
+  Topics.slaWarnings,
+  Topics.slaBreaches,
+  Topics.incidentsEvents,
+  Topics.customersNotices,
+] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
 const CONSUMER_RETRY = { maxAttempts: 5, backoffMs: 500 };
@@ -118,6 +128,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     retry: config.retry,
     rates: config.rates,
     concurrency: config.concurrency,
+    customerConcurrency: config.customerConcurrency,
     webhook: config.webhook,
     pollMs: config.pollMs,
     leaseMs: Math.max(60_000, 3 * config.httpTimeoutMs),
@@ -150,6 +161,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     [Topics.slaWarnings]: slaWarningConsumer(consumerDeps),
     [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
     [Topics.incidentsEvents]: incidentEventsConsumer(consumerDeps),
+    [Topics.customersNotices]: customerNoticesConsumer({ ...consumerDeps, renderCustomer: customerMessages(config.locale, config.timeZone, now) }),
   };
 
   const loop = deps.deliveryLoop ?? true;
@@ -228,6 +240,18 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         bus: deps.bus,
         consumers: CONSUMED_TOPICS.map((topic) => ({ group: `${groupPrefix}.${topic}`, topics: [topic] })),
         logger,
+      });
+      registerProbeGauge(registry, {
+        name: 'griddispatch_notification_customer_messages',
+        help: 'Customer messages (outage and planned-outage SMS) by kind and status: the progress of telling an outage\'s customers',
+        labelNames: ['kind', 'status'] as const,
+        logger,
+        async read() {
+          const { rows } = await deps.pool.query<{ kind: string; status: string; n: number }>(
+            `SELECT notice_kind AS kind, status, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE notice_kind IS NOT NULL GROUP BY notice_kind, status`,
+          );
+          return rows.map((r) => ({ labels: { kind: r.kind, status: r.status }, value: r.n }));
+        },
       });
       registerProbeGauge(registry, {
         name: 'griddispatch_notification_deliveries',

@@ -86,6 +86,8 @@ export const NotificationEnv = z.object({
   NOTIFY_RATE_LOG: rate.default(null),
   /** Staff messages (SMS, WeCom, log) in flight at once per process: their own lane, never behind a webhook. */
   NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /** Customer SMS (an outage's accounts) in flight at once per process: a lane of their own, sharing NOTIFY_RATE_SMS with staff SMS (staff first). */
+  NOTIFY_CUSTOMER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   /** Webhook sends in flight at once per process (a lane of their own). */
   NOTIFY_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   /** Webhook sends in flight at once per subscription and process: a stalled receiver holds at most this many. */
@@ -129,6 +131,7 @@ export interface NotificationConfig {
   httpTimeoutMs: number;
   rates: Record<ChannelName, RateSpec | null>;
   concurrency: number;
+  customerConcurrency: number;
   webhook: { concurrency: number; perSubscription: number; disableAfterMs: number; maxPerKey: number; allowPrivate: boolean };
   piiHashKey: string | null;
   /** Publish the masked `ext.*` feed (NOTIFY_EXTERNAL_FEED). */
@@ -154,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     httpTimeoutMs: e.NOTIFY_HTTP_TIMEOUT_MS,
     rates: { webhook: e.NOTIFY_RATE_WEBHOOK, wecom: e.NOTIFY_RATE_WECOM, sms: e.NOTIFY_RATE_SMS, log: e.NOTIFY_RATE_LOG },
     concurrency: e.NOTIFY_CONCURRENCY,
+    customerConcurrency: e.NOTIFY_CUSTOMER_CONCURRENCY,
     webhook: {
       concurrency: e.NOTIFY_WEBHOOK_CONCURRENCY,
       perSubscription: e.NOTIFY_WEBHOOK_PER_SUBSCRIPTION,

@@ -1,5 +1,5 @@
-import { boolean, integer, jsonb, pgSchema, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
-import type { Assignee, Contact, SubscriptionEventName } from '@griddispatch/contracts';
+import { boolean, integer, jsonb, pgSchema, primaryKey, smallint, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import type { Assignee, Contact, CustomerNoticeKind, SubscriptionEventName } from '@griddispatch/contracts';
 import type { ChannelName, DeliveryPayload, SendOutcome } from './channels/types.ts';
 
 // Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL).
@@ -80,6 +80,14 @@ export const deliveries = notification.table(
     createdAt: ts('created_at').notNull(),
     updatedAt: ts('updated_at').notNull(),
     deliveredAt: ts('delivered_at'),
+    /** A customer message (migration 006): its incident or planned outage, stage, kind, account and lane priority. */
+    noticeSubject: text('notice_subject'),
+    noticeStage: text('notice_stage'),
+    noticeKind: text('notice_kind').$type<CustomerNoticeKind>(),
+    accountNo: text('account_no'),
+    priority: smallint('priority'),
+    /** The trace the send continues (migration 010). */
+    traceparent: text('traceparent'),
   },
   (t) => [unique('deliveries_once').on(t.eventId, t.channel, t.recipient)],
 );

@@ -29,6 +29,9 @@ describe('SMS vendor configuration', () => {
     const c = loadConfig({ ...tencent, NOTIFY_SMS_TEMPLATES: file, NOTIFY_SMS_REGION: 'ap-beijing', NOTIFY_SMS_ENDPOINT: 'http://127.0.0.1:9100' });
     expect(c.sms).toEqual({ vendor: 'tencent', secretId: 'LTAI5tGridDispatch', secretKey: 'secret', appId: '1400006666', signName: '国网后湖供电所', region: 'ap-beijing', endpoint: 'http://127.0.0.1:9100' });
     expect(c.smsTemplates['dispatch.assigned']).toEqual({ code: '2041001', params: ['grid', 'matter', 'deadline'] });
+    // customers' messages map like staff ones (their kinds and parameters: templates/customer.ts)
+    const customers = loadConfig({ ...tencent, NOTIFY_SMS_TEMPLATES: '{"outage.detected":{"code":"2041101","params":["area","account","etr"]}}' });
+    expect(customers.smsTemplates['outage.detected']).toEqual({ code: '2041101', params: ['area', 'account', 'etr'] });
     // a template without variables: an empty list
     expect(loadConfig({ ...tencent, NOTIFY_SMS_TEMPLATES: '{"workorder.updated":{"code":"2041009","params":[]}}' }).smsTemplates['workorder.updated']).toEqual({ code: '2041009', params: [] });
   });

@@ -167,6 +167,56 @@ export type IncidentEventV1 = z.infer<typeof IncidentEventV1>;
 export const OutagePlannedV1 = PlannedOutage;
 export type OutagePlannedV1 = z.infer<typeof OutagePlannedV1>;
 
+/** What a customer notice tells (one SMS template per kind; vendor adapters map the kind to their template id). */
+export const CustomerNoticeKind = z.enum([
+  'outage.detected',
+  'outage.etr_changed',
+  'outage.restored',
+  'planned.announced',
+  'planned.reminder',
+  'planned.changed',
+  'planned.cancelled',
+]);
+export type CustomerNoticeKind = z.infer<typeof CustomerNoticeKind>;
+
+/** One affected account with a mobile number: personal data, so only on the internal topic. */
+export const NoticeRecipient = z.object({
+  accountNo: z.string(),
+  phone: z.string(),
+  /** Customer classes (aquaculture, cold_storage, …): the order of sending. */
+  classes: z.array(z.string()),
+  districtCode: z.string(),
+});
+export type NoticeRecipient = z.infer<typeof NoticeRecipient>;
+
+/**
+ * Customers to tell of one stage of an incident or a planned outage (主动服务), on the internal
+ * topic `customers.notices` (key: `subjectId`). A stage's recipients travel in parts of ≤ 500, in
+ * urgency order; (subjectId, stage, accountNo) is the key notification stores once.
+ */
+export const CustomerNoticeV1 = z.object({
+  subjectId: z.string(),
+  subjectKind: z.enum(['incident', 'planned_outage']),
+  kind: CustomerNoticeKind,
+  /** The stage within the subject: `outage`, `etr:<etr>`, `restored`, `announced`, `reminder:<start>`, `changed:<start>/<end>`, `cancelled`. */
+  stage: z.string().min(1),
+  part: z.number().int().min(1),
+  parts: z.number().int().min(1),
+  /** Not before this instant (the 24-hour reminder of a planned outage); absent: now. */
+  sendAt: IsoDateTime.optional(),
+  /** Pending messages of this subject whose stage starts with this prefix and is not `stage` are dropped (a moved or cancelled outage's reminder). */
+  supersedes: z.string().optional(),
+  /** 台区 code → name, for the texts. */
+  districts: z.record(z.string(), z.string()),
+  etr: IsoDateTime.optional(),
+  restoredAt: IsoDateTime.optional(),
+  start: IsoDateTime.optional(),
+  end: IsoDateTime.optional(),
+  reason: z.string().optional(),
+  recipients: z.array(NoticeRecipient).max(500),
+});
+export type CustomerNoticeV1 = z.infer<typeof CustomerNoticeV1>;
+
 /** Every event type: its CloudEvents `type`, topic and data schema, in one table. */
 export const EventTypes = {
   'cn.griddispatch.request.received.v1': { topic: Topics.requestsReceived, short: 'request.received', data: RequestReceivedV1 },
@@ -181,6 +231,7 @@ export const EventTypes = {
   'cn.griddispatch.incident.restored.v1': { topic: Topics.incidentsEvents, short: 'incident.restored', data: IncidentEventV1 },
   'cn.griddispatch.incident.closed.v1': { topic: Topics.incidentsEvents, short: 'incident.closed', data: IncidentEventV1 },
   'cn.griddispatch.outage.planned.v1': { topic: Topics.outagesPlanned, short: 'outage.planned', data: OutagePlannedV1 },
+  'cn.griddispatch.customer.notice.v1': { topic: Topics.customersNotices, short: 'customer.notice', data: CustomerNoticeV1 },
 } as const satisfies Record<string, { topic: Topic; short: string; data: z.ZodType }>;
 
 export type EventType = keyof typeof EventTypes;
@@ -199,4 +250,5 @@ export const EventTypeName = {
   incidentRestored: 'cn.griddispatch.incident.restored.v1',
   incidentClosed: 'cn.griddispatch.incident.closed.v1',
   outagePlanned: 'cn.griddispatch.outage.planned.v1',
+  customerNotice: 'cn.griddispatch.customer.notice.v1',
 } as const satisfies Record<string, EventType>;

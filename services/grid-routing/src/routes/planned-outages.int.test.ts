@@ -110,6 +110,69 @@ describe('POST /v1/planned-outages', () => {
   });
 });
 
+describe('PUT /v1/planned-outages/:id and POST /v1/planned-outages/:id/cancel', () => {
+  const put = (id: string, payload: unknown, key = ADMIN_KEY) => h.host.inject({ method: 'PUT', url: `/v1/planned-outages/${id}`, headers: auth(key), payload: payload as object });
+  const cancel = (id: string, key = ADMIN_KEY) => h.host.inject({ method: 'POST', url: `/v1/planned-outages/${id}/cancel`, headers: auth(key) });
+  const stored = async (id: string) => (await h.db.pool.query<{ status: string; starts_at: Date; ends_at: Date }>('SELECT status, starts_at, ends_at FROM routing.planned_outages WHERE id = $1', [id])).rows[0];
+  const code = (res: { json<T>(): T }) => res.json<{ error: { code: string } }>().error.code;
+  const window = (startMs: number, hoursLong = 4) => ({ start: new Date(startMs).toISOString(), end: new Date(startMs + hoursLong * HOUR).toISOString() });
+
+  it('moves an outage that has not started, announces the new window, and refuses bad input with nothing stored', async () => {
+    const start = Date.now() + 40 * DAY;
+    const outage = (await post(body({ districtCodes: ['TQ-002'], ...window(start) }))).json<PlannedOutage>();
+    const before = await stored(outage.id);
+
+    expect((await put('no-such-outage', window(start + DAY))).statusCode).toBe(404);
+    expect((await put(outage.id, window(start + DAY), READ_KEY)).statusCode).toBe(403);
+    const backwards = await put(outage.id, { start: new Date(start + DAY).toISOString(), end: new Date(start).toISOString() });
+    expect([backwards.statusCode, code(backwards)]).toEqual([422, 'invalid_window']);
+    const past = await put(outage.id, window(Date.now() - HOUR));
+    expect([past.statusCode, code(past)]).toEqual([422, 'invalid_window']);
+    // Earlier than it was, a planned outage still needs its 7 days' notice.
+    const early = await put(outage.id, window(Date.now() + 2 * DAY));
+    expect([early.statusCode, code(early)]).toEqual([422, 'short_notice']);
+    const other = (await post(body({ districtCodes: ['TQ-002'], ...window(start + 10 * DAY) }))).json<PlannedOutage>();
+    const clash = await put(outage.id, window(start + 10 * DAY + HOUR));
+    expect([clash.statusCode, code(clash)]).toEqual([409, 'overlap']);
+    expect((await put(outage.id, { ...window(start + DAY), districtCodes: ['TQ-001'] })).statusCode).toBe(400);
+    expect(await stored(outage.id)).toEqual(before);
+
+    const moved = await put(outage.id, { ...window(start + DAY, 6), reason: '改期检修' });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json<PlannedOutage>()).toMatchObject({ id: outage.id, status: 'scheduled', ...window(start + DAY, 6), reason: '改期检修' });
+    await h.service.drained();
+    await h.settle();
+    expect(announced.filter((o) => o.id === outage.id).at(-1)).toMatchObject({ ...window(start + DAY, 6) });
+    // Calls follow the new window (rule 7's look-up reads the moved 台区 rows).
+    const { rows } = await h.db.pool.query<{ starts_at: Date }>('SELECT starts_at FROM routing.planned_outage_districts WHERE outage_id = $1', [outage.id]);
+    expect(rows.map((r) => r.starts_at.getTime())).toEqual([start + DAY]);
+    expect((await cancel(other.id)).statusCode).toBe(200);
+  });
+
+  it('cancels an outage once; a cancelled or started one can no longer change (409)', async () => {
+    const start = Date.now() + 60 * DAY;
+    const outage = (await post(body({ districtCodes: ['TQ-003'], ...window(start) }))).json<PlannedOutage>();
+    expect((await cancel('no-such-outage')).statusCode).toBe(404);
+    expect((await cancel(outage.id, READ_KEY)).statusCode).toBe(403);
+    const done = await cancel(outage.id);
+    expect(done.statusCode).toBe(200);
+    expect(done.json<PlannedOutage>().status).toBe('cancelled');
+    await h.service.drained();
+    await h.settle();
+    expect(announced.filter((o) => o.id === outage.id).at(-1)?.status).toBe('cancelled');
+    const again = await cancel(outage.id);
+    expect([again.statusCode, code(again)]).toEqual([409, 'cancelled']);
+    expect(code(await put(outage.id, window(start + DAY)))).toBe('cancelled');
+
+    const started = (await post(body({ districtCodes: ['TQ-003'], ...window(start + 5 * DAY) }))).json<PlannedOutage>();
+    await h.db.pool.query("UPDATE routing.planned_outages SET starts_at = now() - interval '1 hour' WHERE id = $1", [started.id]);
+    const late = await cancel(started.id);
+    expect([late.statusCode, code(late)]).toEqual([409, 'started']);
+    expect(code(await put(started.id, window(start + 6 * DAY)))).toBe('started');
+    expect((await stored(started.id))?.status).toBe('scheduled');
+  });
+});
+
 describe('rule 7: calls inside a planned outage', () => {
   it('a fault call in [start, end + 15 min] joins the outage incident as merged with the planned end; after end + 15 min it dispatches normally', async () => {
     const start = Date.now() + 30 * DAY;

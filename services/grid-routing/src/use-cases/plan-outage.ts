@@ -20,7 +20,7 @@ export type CreateOutcome =
   | { status: 'unknown_feeder'; feederCode: string }
   | { status: 'overlap'; outageId: string; districtCode: string };
 
-interface OutageRow {
+export interface OutageRow {
   id: string;
   external_id: string;
   kind: PlannedOutage['kind'];
@@ -33,9 +33,9 @@ interface OutageRow {
   created_at: Date;
 }
 
-const COLUMNS = 'id, external_id, kind, status, district_codes, feeder_code, starts_at, ends_at, reason, created_at';
+export const COLUMNS = 'id, external_id, kind, status, district_codes, feeder_code, starts_at, ends_at, reason, created_at';
 
-function view(row: OutageRow): PlannedOutage {
+export function view(row: OutageRow): PlannedOutage {
   return {
     id: row.id,
     externalId: row.external_id,
@@ -127,7 +127,7 @@ export async function createPlannedOutage(config: GridRoutingConfig, pool: Pool,
   });
 }
 
-async function announce(client: PoolClient, outage: PlannedOutage, now: Date): Promise<void> {
+export async function announce(client: PoolClient, outage: PlannedOutage, now: Date): Promise<void> {
   const event = buildEvent({ type: 'cn.griddispatch.outage.planned.v1', source: 'grid-routing', subject: outage.id, data: outage, time: now });
   await enqueueOutbox(client, SCHEMA, [{ topic: Topics.outagesPlanned, key: outage.id, value: serializeEvent(event), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } }]);
 }

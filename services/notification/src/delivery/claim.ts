@@ -6,15 +6,26 @@ import { SCHEMA } from '../schema.ts';
 // selection pushes next_attempt_at one lease ahead, so replicas never claim the same row, and a
 // row claimed by a process that died becomes due again when its lease runs out.
 
-/** The worker's lanes: staff messages (SMS, WeCom, log) never wait behind integrators' webhooks. */
-export type LaneName = 'staff' | 'webhook';
+/**
+ * The worker's lanes: staff messages (SMS, WeCom, log) never wait behind integrators' webhooks,
+ * nor behind the thousands of SMS of an outage's customers (rows with a priority, migration 006).
+ */
+export type LaneName = 'staff' | 'webhook' | 'customer';
 
-export const laneOf = (channel: ChannelName): LaneName => (channel === 'webhook' ? 'webhook' : 'staff');
+export const laneOf = (row: Pick<ClaimedRow, 'channel' | 'priority'>): LaneName => (row.priority !== null ? 'customer' : row.channel === 'webhook' ? 'webhook' : 'staff');
 
-// Literal predicates (not parameters), so PostgreSQL uses the lane's partial index (migration 004).
+// Literal predicates (not parameters), so PostgreSQL uses the lane's partial index (migrations 004, 006).
 const LANE_PREDICATE: Record<LaneName, string> = {
-  staff: `channel <> 'webhook'`,
+  staff: `channel <> 'webhook' AND priority IS NULL`,
   webhook: `channel = 'webhook'`,
+  customer: `priority IS NOT NULL`,
+};
+
+// The customer lane takes the most urgent due messages first (aquaculture, cold storage, …).
+const LANE_ORDER: Record<LaneName, string> = {
+  staff: 'next_attempt_at',
+  webhook: 'next_attempt_at',
+  customer: 'priority, next_attempt_at',
 };
 
 export interface ClaimedRow {
@@ -28,6 +39,8 @@ export interface ClaimedRow {
   attempts: number;
   /** The trace the send continues (the causing event's), if any. */
   traceparent: string | null;
+  /** A customer message's lane priority (0 first); null for staff messages and webhooks. */
+  priority: number | null;
   /** next_attempt_at before the claim: a row handed back (release) keeps its place. */
   due_at: Date;
   /** The subscription (webhooks), null when it was deleted. */
@@ -58,13 +71,13 @@ export async function claimDue(pool: Pool, lane: LaneName, limit: number, now: D
        SELECT id, next_attempt_at AS due_at FROM ${T}
         WHERE status = 'pending' AND ${LANE_PREDICATE[lane]} AND next_attempt_at <= $1 AND (SELECT setting FROM relaxed) = 'off'
           AND (subscription_id IS NULL OR subscription_id <> ALL($4::uuid[]))
-        ORDER BY next_attempt_at
+        ORDER BY ${LANE_ORDER[lane]}
         LIMIT $2
         FOR UPDATE SKIP LOCKED),
      claimed AS (
        UPDATE ${T} d SET next_attempt_at = $3
          FROM due WHERE d.id = due.id
-       RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts, d.traceparent, due.due_at)
+       RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts, d.traceparent, d.priority, due.due_at)
      SELECT c.*, s.url AS sub_url, s.secret AS sub_secret, s.status AS sub_status, s.disabled_reason AS sub_disabled_reason,
             s.pii_read AS sub_pii_read, s.failing_since AS sub_failing_since
        FROM claimed c LEFT JOIN ${SCHEMA}.subscriptions s ON s.id = c.subscription_id`,

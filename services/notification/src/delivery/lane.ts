@@ -22,6 +22,16 @@ export interface LaneOptions {
   release(rows: ClaimedRow[]): Promise<void>;
   /** Sends one row and records its result; never rejects. */
   process(row: ClaimedRow): Promise<void>;
+  /**
+   * A rate budget (the customer lane): the claim takes at most the tokens there are now, and
+   * spends one per row it got. Absent: the lane claims what it has room for.
+   */
+  budget?: { peek(wanted: number): number; take(n: number): void; untilNext(): number };
+  /**
+   * Claim only once this many slots are free (or none is busy): a bulk lane then claims rows by
+   * the dozen in one statement instead of one row per finished send. Default 1.
+   */
+  minClaim?: number;
   /** Before each sleep (the worker re-establishes its LISTEN connection if it was lost). */
   beforeSleep(): Promise<void>;
 }
@@ -62,7 +72,9 @@ export class Lane {
 
   /** Claims every due row (up to `batchSize`) and sends them all, the per-subscription cap holding. */
   async tick(batchSize: number): Promise<number> {
-    const rows = await this.o.claim(batchSize, []);
+    const limit = this.o.budget ? this.o.budget.peek(batchSize) : batchSize;
+    const rows = limit > 0 ? await this.o.claim(limit, []) : [];
+    this.o.budget?.take(rows.length);
     const queue = rows.slice();
     let running = 0;
     await new Promise<void>((resolve) => {
@@ -112,15 +124,23 @@ export class Lane {
   }
 
   private async loop(): Promise<void> {
+    const minClaim = Math.min(this.o.minClaim ?? 1, this.o.concurrency);
     while (this.running) {
-      const free = this.o.concurrency - this.inFlight.size;
+      const open = this.o.concurrency - this.inFlight.size;
+      // Below the claim size with sends in flight: wait for more of them to finish.
+      const free = open >= minClaim || this.inFlight.size === 0 ? open : 0;
       let claimed = 0;
       let released = 0;
+      // Out of rate tokens with rows maybe due: sleep until the next token, not the poll interval.
+      let starved = false;
       if (free > 0) {
         // Whatever was due by now is claimed below; later times are noted again as they are set.
         if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
-          const rows = await this.o.claim(free, this.saturated());
+          const limit = this.o.budget ? this.o.budget.peek(free) : free;
+          const rows = limit > 0 ? await this.o.claim(limit, this.saturated()) : [];
+          this.o.budget?.take(rows.length);
+          starved = limit < free && rows.length === limit;
           const excess: ClaimedRow[] = [];
           for (const row of rows) {
             // One claim may bring more rows of a subscription than it has room for: those go back.
@@ -145,7 +165,8 @@ export class Lane {
       // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
       if (free > 0 && (claimed === free || released > 0)) continue;
       await this.o.beforeSleep();
-      await this.o.signal.sleep(free > 0 ? this.untilNextDue() : this.o.pollMs);
+      const sleepMs = free > 0 ? this.untilNextDue() : this.o.pollMs;
+      await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext())) : sleepMs);
     }
   }
 

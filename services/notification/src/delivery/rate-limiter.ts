@@ -46,6 +46,28 @@ export class TokenBucket {
     this.available -= 1;
     return this.available >= 0 ? 0 : Math.ceil((-this.available * this.spec.perMs) / this.spec.tokens);
   }
+
+  /**
+   * How many of `max` tokens are there now, without taking them: a bulk sender (the customer
+   * lane) asks this before it claims and yields to those that reserve (staff messages queue
+   * ahead of it while the bucket is in debt).
+   */
+  peek(max: number): number {
+    this.refill();
+    return Math.max(0, Math.min(max, Math.floor(this.available)));
+  }
+
+  /** Takes `n` tokens now (after `peek`; a reservation made meanwhile may leave a small debt). */
+  take(n: number): void {
+    this.refill();
+    this.available -= n;
+  }
+
+  /** Milliseconds until a whole token is there (0: now). */
+  untilNext(): number {
+    this.refill();
+    return this.available >= 1 ? 0 : Math.ceil(((1 - this.available) * this.spec.perMs) / this.spec.tokens);
+  }
 }
 
 /**
@@ -75,5 +97,18 @@ export class RateLimiter<C extends string> {
   /** See `TokenBucket.reserve`; 0 for a channel without a limit. */
   reserve(channel: C, scope = ''): number {
     return this.bucket(channel, scope)?.reserve() ?? 0;
+  }
+
+  /** See `TokenBucket.peek`; `max` for a channel without a limit. */
+  peek(channel: C, max: number, scope = ''): number {
+    return this.bucket(channel, scope)?.peek(max) ?? max;
+  }
+
+  take(channel: C, n: number, scope = ''): void {
+    if (n > 0) this.bucket(channel, scope)?.take(n);
+  }
+
+  untilNext(channel: C, scope = ''): number {
+    return this.bucket(channel, scope)?.untilNext() ?? 0;
   }
 }

@@ -27,6 +27,8 @@ export interface DeliveryWorkerOptions {
   rates: Partial<Record<ChannelName, RateSpec | null>>;
   /** Staff messages (SMS, WeCom, log) in flight at once. */
   concurrency: number;
+  /** Customer messages (SMS to an outage's accounts) in flight at once; default `concurrency`. */
+  customerConcurrency?: number;
   /** The webhook lane: sends in flight at once, per subscription, and when a failing subscription is disabled. */
   webhook: { concurrency: number; perSubscription: number; disableAfterMs: number };
   /** Safety poll when nothing wakes the worker. */
@@ -92,8 +94,16 @@ export class DeliveryWorker {
     this.wakeup = new Wakeup(o.pool, o.logger);
     this.random = o.random ?? Math.random;
     this.batchSize = o.batchSize ?? 500;
+    // Customers' SMS take only the rate tokens that are there when they claim: staff SMS, which
+    // reserve theirs, always go first within the one limit the SMS vendor sets.
+    const smsBudget = {
+      peek: (n: number) => this.limiter.peek('sms', n),
+      take: (n: number) => this.limiter.take('sms', n),
+      untilNext: () => this.limiter.untilNext('sms'),
+    };
     const lane = (name: LaneName, concurrency: number, perSubscription: number | null) =>
       new Lane({
+        ...(name === 'customer' ? { budget: smsBudget, minClaim: Math.max(1, Math.floor(concurrency / 4)) } : {}),
         name,
         concurrency,
         perSubscription,
@@ -103,18 +113,22 @@ export class DeliveryWorker {
         signal: this.wakeup.signal(),
         claim: (limit, exclude) => claimDue(o.pool, name, limit, o.now(), o.leaseMs, exclude),
         release: (rows) => releaseClaims(o.pool, rows),
-        process: (row) => this.process(row),
+        process: (row) => this.process(row, name),
         beforeSleep: async () => {
           if (!this.wakeup.listening()) await this.wakeup.listen();
         },
       });
-    this.lanes = { staff: lane('staff', o.concurrency, null), webhook: lane('webhook', o.webhook.concurrency, o.webhook.perSubscription) };
+    this.lanes = {
+      staff: lane('staff', o.concurrency, null),
+      webhook: lane('webhook', o.webhook.concurrency, o.webhook.perSubscription),
+      customer: lane('customer', o.customerConcurrency ?? o.concurrency, null),
+    };
   }
 
   /** Claims every due delivery (up to the batch size per lane), sends them and records the results. */
   async tick(): Promise<number> {
-    const counts = await Promise.all([this.lanes.staff.tick(this.batchSize), this.lanes.webhook.tick(this.batchSize)]);
-    return counts[0] + counts[1];
+    const counts = await Promise.all([this.lanes.staff.tick(this.batchSize), this.lanes.webhook.tick(this.batchSize), this.lanes.customer.tick(this.batchSize)]);
+    return counts[0] + counts[1] + counts[2];
   }
 
   /** Prompt delivery: the consumer calls this after committing new deliveries. */
@@ -128,13 +142,14 @@ export class DeliveryWorker {
     await this.wakeup.listen();
     this.lanes.staff.start();
     this.lanes.webhook.start();
+    this.lanes.customer.start();
   }
 
   /** Stops claiming, lets the sends in flight finish and record their results. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await Promise.all([this.lanes.staff.stop(), this.lanes.webhook.stop()]);
+    await Promise.all([this.lanes.staff.stop(), this.lanes.webhook.stop(), this.lanes.customer.stop()]);
     await this.wakeup.unlisten();
   }
 
@@ -149,7 +164,7 @@ export class DeliveryWorker {
   }
 
   private noteDue(row: ClaimedRow, at: Date): void {
-    this.lanes[laneOf(row.channel)].noteDue(at);
+    this.lanes[laneOf(row)].noteDue(at);
   }
 
   /**
@@ -172,7 +187,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async process(row: ClaimedRow): Promise<void> {
+  private async process(row: ClaimedRow, lane: LaneName): Promise<void> {
     const log = this.o.logger.child({ deliveryId: row.id, eventId: row.event_id, workOrderId: row.work_order_id, channel: row.channel });
     try {
       let webhook: SendRequest['webhook'];
@@ -187,7 +202,8 @@ export class DeliveryWorker {
       }
       const heldUntil = this.channelHealth.hold(row.channel, kindOf(row), this.o.now().getTime());
       if (heldUntil !== null) return await this.putOff(row, heldUntil);
-      if (await this.putOffForRateLimit(row)) return;
+      // The customer lane took its token when it claimed the row.
+      if (lane !== 'customer' && (await this.putOffForRateLimit(row))) return;
       await this.send(row, webhook, log);
     } catch (err) {
       // The lease brings the row back; nothing is lost, the attempt is simply not counted.

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { ErrorBody, IsoDateTime } from '@griddispatch/contracts';
+import { CustomerNoticeKind, ErrorBody, IsoDateTime } from '@griddispatch/contracts';
 import { HttpError, requireScope } from '@griddispatch/http';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES } from '../schema.ts';
 import { InvalidCursorError, listDeliveries } from '../use-cases/list-deliveries.ts';
@@ -36,6 +36,7 @@ const DeliveryView = z.object({
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   deliveredAt: IsoDateTime.nullable(),
+  notice: z.object({ subject: z.string(), stage: z.string(), kind: CustomerNoticeKind, priority: z.number().int() }).nullable(),
   history: z.array(AttemptView),
 });
 
@@ -52,6 +53,10 @@ export function deliveryRoutes(deps: { pool: Pool }): FastifyPluginAsync {
           summary: 'Delivery log: status, attempts, status codes and errors, newest first',
           querystring: z.strictObject({
             eventId: z.string().min(1).optional(),
+            /** Customer messages of one incident or planned outage (its id). */
+            subject: z.string().min(1).optional(),
+            /** Customer messages of one kind. */
+            kind: CustomerNoticeKind.optional(),
             subscriptionId: z.uuid().optional(),
             status: DeliveryStatus.optional(),
             cursor: z.string().min(1).optional(),

@@ -5,7 +5,11 @@
 // render exactly these parameters in every locale: sms-kinds.test.ts), and config validation
 // then accepts mappings for it.
 
-export const SMS_KINDS = {
+import type { CustomerNoticeKind } from '@griddispatch/contracts';
+import { CUSTOMER_PARAMS } from './customer.ts';
+
+/** Staff and desk messages: the catalog renders them (templates/zh-CN.ts, en.ts). */
+export const STAFF_SMS_KINDS = {
   'dispatch.assigned': ['title', 'grid', 'matter', 'window', 'action', 'deadline', 'workOrder'],
   'dispatch.unroutable': ['workOrder', 'category', 'reason', 'desk'],
   'workorder.updated': ['title', 'grid', 'workOrder', 'change', 'at'],
@@ -14,7 +18,10 @@ export const SMS_KINDS = {
   'incident.opened': ['feeder', 'districts', 'districtCount', 'customers', 'etr', 'incident'],
 } as const satisfies Record<string, readonly string[]>;
 
-export type SmsKind = keyof typeof SMS_KINDS;
+/** Every SMS kind: staff messages, and customers' (templates/customer.ts, whose texts use exactly CUSTOMER_PARAMS). */
+export const SMS_KINDS: Readonly<Record<SmsKind, readonly string[]>> = { ...STAFF_SMS_KINDS, ...CUSTOMER_PARAMS };
+
+export type SmsKind = keyof typeof STAFF_SMS_KINDS | CustomerNoticeKind;
 
 export function isSmsKind(name: string): name is SmsKind {
   return Object.hasOwn(SMS_KINDS, name);

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
+import type { CustomerNoticeKind } from '@griddispatch/contracts';
 import { displayRecipient } from '../channels/recipient.ts';
 import { webhookErrorWord } from '../channels/webhook.ts';
 import type { ChannelName, SendOutcome } from '../channels/types.ts';
@@ -13,6 +14,10 @@ import type { Caller } from './manage-subscriptions.ts';
 
 export interface DeliveryQuery {
   eventId?: string;
+  /** Customer messages of one incident or planned outage. */
+  subject?: string;
+  /** Customer messages of one kind (`outage.detected`, …). */
+  kind?: CustomerNoticeKind;
   subscriptionId?: string;
   status?: DeliveryStatus;
   cursor?: string;
@@ -45,6 +50,8 @@ export interface DeliveryView {
   createdAt: string;
   updatedAt: string;
   deliveredAt: string | null;
+  /** A customer message's incident or planned outage, stage, kind and lane priority (0 first); null otherwise. */
+  notice: { subject: string; stage: string; kind: CustomerNoticeKind; priority: number } | null;
   history: AttemptView[];
 }
 
@@ -76,6 +83,8 @@ export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: C
   const db = drizzle(pool);
   const conditions: (SQL | undefined)[] = [];
   if (query.eventId) conditions.push(eq(deliveries.eventId, query.eventId));
+  if (query.subject) conditions.push(eq(deliveries.noticeSubject, query.subject));
+  if (query.kind) conditions.push(eq(deliveries.noticeKind, query.kind));
   if (query.subscriptionId) conditions.push(eq(deliveries.subscriptionId, query.subscriptionId));
   if (query.status) conditions.push(eq(deliveries.status, query.status));
   if (!caller.admin) {
@@ -127,6 +136,10 @@ export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: C
       createdAt: r.createdAt.toISOString(),
       updatedAt: r.updatedAt.toISOString(),
       deliveredAt: r.deliveredAt?.toISOString() ?? null,
+      notice:
+        r.noticeSubject !== null && r.noticeStage !== null && r.noticeKind !== null
+          ? { subject: r.noticeSubject, stage: r.noticeStage, kind: r.noticeKind, priority: r.priority ?? 0 }
+          : null,
       history: history.get(r.id) ?? [],
     })),
     nextCursor: rows.length > query.limit && page.length > 0 ? encodeCursor(page[page.length - 1]!) : null,

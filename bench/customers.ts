@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { buildStack } from '@griddispatch/cli/stack';
+import { createInProcessBus, createKafkaBus, type Bus } from '@griddispatch/bus';
+import { generateSampleCounty } from '@griddispatch/grid';
+import { parseHttpEnv } from '@griddispatch/http';
+import { loadConfig } from '@griddispatch/notification';
+import { createLogger } from '@griddispatch/observability';
+import { freshDatabase } from '@griddispatch/testkit';
+
+// Telling the customers of a station-wide outage (issue 14), part of `pnpm bench:notification`:
+// the embedded stack (grid-routing, notification, intake; Kafka when a broker answers) with the
+// 后湖 sample; every one of its 13,700 meters reports power_off, later power_on.
+// - outage: customer SMS per second through the whole path (meters → incidents → customers.notices
+//   → delivery rows → customer lane → SMS gateway POSTs) to a local gateway answering 200 at once,
+//   with NOTIFY_RATE_SMS unlimited (a vendor contract that allows it).
+// - restored: from the first incident.restored (its restoredAt) to the last "restored" message
+//   queued (delivery row written) and sent (gateway answered).
+// - yardstick: a raw node:http POST loop (keep-alive, same body, same concurrency as the lane) to the
+//   same gateway: the ceiling the HTTP part alone allows here.
+
+const CONCURRENCY = Number(process.env.BENCH_CUSTOMERS_CONCURRENCY ?? 256);
+const DEADLINE_MS = 240_000;
+const started = performance.now();
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+const logger = createLogger({ service: 'bench-customers', level: process.env.LOG_LEVEL ?? 'warn' });
+const KEY = randomBytes(16).toString('hex');
+
+function portOpen(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: host!, port: Number(port) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The SMS gateway: 200 at once; arrival times per message kind. */
+async function startGateway(): Promise<{ url: string; arrivals: Map<string, number[]>; server: Server }> {
+  const arrivals = new Map<string, number[]>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const kind = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { templateId: string | null }).templateId ?? 'staff';
+      const list = arrivals.get(kind) ?? [];
+      list.push(performance.now());
+      arrivals.set(kind, list);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/sms`, arrivals, server };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) {
+    if (performance.now() - started > DEADLINE_MS) throw new Error(`bench exceeded its ${DEADLINE_MS / 1000} s budget waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The yardstick: `n` POSTs of one gateway body, `CONCURRENCY` at once, keep-alive. */
+async function rawPosts(url: string, n: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const body = JSON.stringify({ to: '+8613800138000', templateId: 'yardstick', params: { area: '后湖1号台区', account: '1234', time: '14:32' }, text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。' });
+  const post = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < n) {
+      next += 1;
+      await post();
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const kafka = process.env.BENCH_NOTIFY_BUS !== 'in-process' && (await portOpen(brokers[0]!));
+  const prefix = `bench.customers.${randomBytes(3).toString('hex')}.`;
+  const bus: Bus = kafka ? createKafkaBus({ brokers, prefix, clientId: 'bench-customers', logger }) : createInProcessBus({ prefix, logger });
+  const db = await freshDatabase('bench_customers');
+  const gateway = await startGateway();
+  const notification = loadConfig({ NOTIFY_SMS_URL: gateway.url, NOTIFY_RATE_SMS: 'unlimited', NOTIFY_CUSTOMER_CONCURRENCY: String(CONCURRENCY) });
+  const stack = await buildStack({ pool: db.pool, bus, logger, http: parseHttpEnv({ GD_API_KEYS: `bench:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }), sampleData: true, notification });
+  try {
+    const county = generateSampleCounty({ seed: 1 });
+    const houhu = county.customers.filter((c) => c.districtCode.startsWith('HH') && c.phone);
+    const meters = async (kind: 'power_off' | 'power_on') => {
+      const at = new Date().toISOString();
+      for (let i = 0; i < houhu.length; i += 1_000) {
+        const events = houhu.slice(i, i + 1_000).map((c) => ({ eventId: `${kind}-${c.accountNo}`, kind, meterId: `M-${c.accountNo}`, at }));
+        const res = await stack.host.inject({ method: 'POST', url: '/v1/meter-events', headers: { authorization: `Bearer ${KEY}` }, payload: { source: 'bench-hes', events } });
+        if (res.statusCode !== 202) throw new Error(`meter events: ${res.statusCode} ${res.body}`);
+      }
+    };
+    const count = (kind: string) => gateway.arrivals.get(kind)?.length ?? 0;
+
+    const t0 = performance.now();
+    await meters('power_off');
+    await until('every outage SMS', () => count('outage.detected') >= houhu.length);
+    const outage = [...gateway.arrivals.get('outage.detected')!];
+    const outageSeconds = (outage[outage.length - 1]! - outage[0]!) / 1000;
+
+    // ETR moved by hand on each feeder incident: the notices start at grid-routing, no meter in front.
+    const feeders: { id: string; kind: string; etr: string; status: string }[] = [];
+    for (const code of county.feeders.filter((f) => f.code.startsWith('HH')).map((f) => f.code)) {
+      const list = await stack.host.inject({ method: 'GET', url: `/v1/incidents?feederCode=${code}&limit=200`, headers: { authorization: `Bearer ${KEY}` } });
+      feeders.push(...(list.json() as { items: typeof feeders }).items.filter((i) => i.kind === 'feeder' && i.status !== 'restored'));
+    }
+    const tEtr = performance.now();
+    for (const f of feeders) {
+      const etr = new Date(Date.parse(f.etr) + 2 * 3_600_000).toISOString();
+      const res = await stack.host.inject({ method: 'PUT', url: `/v1/incidents/${f.id}/etr`, headers: { authorization: `Bearer ${KEY}` }, payload: { etr, by: 'bench' } });
+      if (res.statusCode !== 200) throw new Error(`PUT etr: ${res.statusCode} ${res.body}`);
+    }
+    await until('every ETR SMS', () => count('outage.etr_changed') >= houhu.length);
+    const etr = [...gateway.arrivals.get('outage.etr_changed')!];
+    const etrSeconds = (etr[etr.length - 1]! - etr[0]!) / 1000;
+
+    await meters('power_on');
+    await until('every restored SMS', () => count('outage.restored') >= houhu.length);
+    const { rows } = await db.pool.query<{ first_restored: Date; last_restored: Date; last_queued: Date; last_sent: Date }>(
+      `SELECT (SELECT min(restored_at) FROM routing.incidents WHERE restored_at IS NOT NULL) AS first_restored,
+              (SELECT max(restored_at) FROM routing.incidents WHERE restored_at IS NOT NULL) AS last_restored,
+              max(created_at) AS last_queued, max(delivered_at) AS last_sent
+         FROM notification.deliveries WHERE notice_kind = 'outage.restored'`,
+    );
+    const r = rows[0]!;
+    const restored = [...gateway.arrivals.get('outage.restored')!];
+    const restoredSeconds = (restored[restored.length - 1]! - restored[0]!) / 1000;
+    const seconds = (a: Date, b: Date) => round((b.getTime() - a.getTime()) / 1000);
+
+    // Anything sent twice would show here (the yardstick's POSTs carry their own templateId).
+    if (outage.length !== houhu.length || restored.length !== houhu.length || etr.length !== houhu.length) throw new Error(`expected ${houhu.length} messages per stage, got ${outage.length} and ${restored.length}`);
+    const rawSeconds = await rawPosts(gateway.url, houhu.length);
+    const result = {
+      at: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      bus: kafka ? 'kafka' : 'in-process',
+      accounts: houhu.length,
+      parameters: { customerConcurrency: CONCURRENCY, smsRate: 'unlimited' },
+      outage: {
+        what: 'outage.detected SMS at the gateway, first to last (meters → incidents → customers.notices → customer lane → POST)',
+        messages: outage.length,
+        seconds: round(outageSeconds),
+        messagesPerSecond: round(outage.length / outageSeconds, 0),
+        firstPostToLastSmsSeconds: round((outage[outage.length - 1]! - t0) / 1000),
+      },
+      etrChanged: {
+        what: `outage.etr_changed SMS: ETR moved by hand on the ${feeders.length} feeder incidents (PUT /v1/incidents/:id/etr) → customers.notices → customer lane → POST`,
+        messages: etr.length,
+        seconds: round(etrSeconds),
+        messagesPerSecond: round(etr.length / etrSeconds, 0),
+        firstPutToLastSmsSeconds: round((etr[etr.length - 1]! - tEtr) / 1000),
+      },
+      restored: {
+        messages: restored.length,
+        messagesPerSecond: round(restored.length / restoredSeconds, 0),
+        firstRestoredToLastQueuedSeconds: seconds(r.first_restored, r.last_queued),
+        firstRestoredToLastSentSeconds: seconds(r.first_restored, r.last_sent),
+        lastRestoredToLastSentSeconds: seconds(r.last_restored, r.last_sent),
+      },
+      yardstick: {
+        what: `raw node:http POST loop (keep-alive), ${CONCURRENCY} concurrent, same gateway and a customer SMS body`,
+        requests: houhu.length,
+        seconds: round(rawSeconds),
+        requestsPerSecond: round(houhu.length / rawSeconds, 0),
+      },
+      ratioToRawPost: round(etr.length / etrSeconds / (houhu.length / rawSeconds), 3),
+      loadAverage: loadavg().map((l) => round(l)),
+      totalSeconds: round((performance.now() - started) / 1000, 1),
+    };
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(new URL('./results/customers.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(
+      [
+        `customers: ${result.accounts} 后湖 accounts, ${result.bus} bus, customer lane ${CONCURRENCY} concurrent, SMS rate unlimited`,
+        `outage:    ${result.outage.messagesPerSecond} SMS/s at the gateway (${result.outage.messages} in ${result.outage.seconds} s; first meter POST → last SMS ${result.outage.firstPostToLastSmsSeconds} s)`,
+        `etr:       ${result.etrChanged.messagesPerSecond} SMS/s at the gateway (${result.etrChanged.messages} in ${result.etrChanged.seconds} s; first PUT → last SMS ${result.etrChanged.firstPutToLastSmsSeconds} s)`,
+        `restored:  first incident.restored → last message queued ${result.restored.firstRestoredToLastQueuedSeconds} s, sent ${result.restored.firstRestoredToLastSentSeconds} s (${result.restored.messagesPerSecond} SMS/s)`,
+        `raw:       ${result.yardstick.requestsPerSecond} POST/s → the SMS path (ETR stage) is ${(result.ratioToRawPost * 100).toFixed(1)} % of a raw POST loop (load average ${result.loadAverage.join(' ')})`,
+        'wrote bench/results/customers.json',
+      ].join('\n'),
+    );
+  } finally {
+    await stack.stop();
+    await bus.close();
+    gateway.server.closeAllConnections();
+    gateway.server.close();
+    await db.drop();
+  }
+}
+
+await main();

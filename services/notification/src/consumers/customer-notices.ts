@@ -1,0 +1,41 @@
+import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
+import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
+import { eventLogger } from '@griddispatch/observability';
+import { SCHEMA } from '../schema.ts';
+import { recordCustomerNotice, type RecordedNotice, type RenderCustomer } from '../use-cases/record-customer-notices.ts';
+import type { ConsumerDeps } from './consume.ts';
+
+export const CONSUMER = 'notification.customers-notices';
+
+type NoticeEvent = CloudEvent<'cn.griddispatch.customer.notice.v1'>;
+
+/**
+ * customers.notices (grid-routing: the affected accounts of one stage, ≤ 500 a record) → one
+ * pending SMS per account in the customer lane, in one transaction per batch with the inbox
+ * rows. Logs carry the subject, stage and counts, never a phone number.
+ */
+export function customerNoticesConsumer(deps: ConsumerDeps & { renderCustomer: RenderCustomer; onRecorded?(event: NoticeEvent, result: RecordedNotice): void }): InboxConsumer {
+  return inboxConsumer({
+    pool: deps.pool,
+    schema: SCHEMA,
+    consumer: CONSUMER,
+    spanName: 'notification customer notices',
+    parse(message): NoticeEvent {
+      const event = parseEvent(message.value);
+      if (!isEvent(event, 'cn.griddispatch.customer.notice.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+      return event;
+    },
+    apply: (client, event) => recordCustomerNotice(client, event, deps.renderCustomer, deps.now()),
+    applied(results) {
+      if (results.some(({ result }) => result.inserted > 0)) deps.wake();
+      for (const { event, result } of results) {
+        deps.onRecorded?.(event, result);
+        const d = event.data;
+        eventLogger(deps.logger, event).info(
+          { subjectId: d.subjectId, kind: d.kind, stage: d.stage, part: `${d.part}/${d.parts}`, recipients: d.recipients.length, queued: result.inserted, dropped: result.dropped },
+          'customer messages queued',
+        );
+      }
+    },
+  });
+}
