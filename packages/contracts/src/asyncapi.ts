@@ -12,6 +12,8 @@ const KEYS: Record<string, string> = {
   'meters.events': '台区 code, else meter id',
   'incidents.events': 'incident id',
   'outages.planned': 'planned outage id',
+  'callbacks.events': 'request id',
+  'replies.received': 'work order id (acknowledge) or request id (callback)',
 };
 
 /** What `subject` names on the outage topics' events; every other topic's is the work order id. */
@@ -19,6 +21,8 @@ const SUBJECTS: Record<string, string> = {
   'meters.events': 'The meter event (not a work order).',
   'incidents.events': 'Incident id.',
   'outages.planned': 'Planned outage id.',
+  'callbacks.events': 'Request id (the caller asked).',
+  'replies.received': 'Work order id (acknowledge) or request id (callback).',
 };
 
 function channelId(topic: string): string {

@@ -10,6 +10,8 @@ export const Topics = {
   metersEvents: 'meters.events',
   incidentsEvents: 'incidents.events',
   outagesPlanned: 'outages.planned',
+  callbacksEvents: 'callbacks.events',
+  repliesReceived: 'replies.received',
 } as const;
 
 export type Topic = (typeof Topics)[keyof typeof Topics];

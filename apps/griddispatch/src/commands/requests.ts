@@ -37,7 +37,7 @@ embedded start's development key). Times in GD_TIME_ZONE; names are masked.
   --json             the API's JSON instead
 `;
 
-export const RequestSummary = RequestView.omit({ timeline: true });
+export const RequestSummary = RequestView.omit({ timeline: true, callback: true });
 export type RequestSummary = z.infer<typeof RequestSummary>;
 const ListResponse = z.object({ items: z.array(RequestSummary), nextCursor: z.string().nullable() });
 
