@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRetention, type InboxConsumer, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { loadRetentionConfig, migrate, startRelay, startRetention, type InboxConsumer, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
@@ -15,6 +15,7 @@ import { createWecomRobotChannel } from './channels/wecom-robot.ts';
 import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
 import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
+import { callbacksEventsConsumer } from './consumers/callback-requested.ts';
 import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
 import { incidentEventsConsumer } from './consumers/incident-events.ts';
 import { slaBreachedConsumer } from './consumers/sla-breached.ts';
@@ -23,13 +24,23 @@ import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
+import { inboundSmsRoutes } from './routes/inbound-sms.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
+import { replyCatalog } from './templates/replies.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
-export const CONSUMED_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents] as const;
+export const CONSUMED_TOPICS = [
+  Topics.dispatchAssigned,
+  Topics.dispatchUnroutable,
+  Topics.workordersEvents,
+  Topics.slaWarnings,
+  Topics.slaBreaches,
+  Topics.incidentsEvents,
+  Topics.callbacksEvents,
+] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
 const CONSUMER_RETRY = { maxAttempts: 5, backoffMs: 500 };
@@ -122,6 +133,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     logger,
     config,
     catalog: catalog(config.locale, config.timeZone),
+    replies: replyCatalog(config.locale),
     now,
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
@@ -133,6 +145,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     [Topics.slaWarnings]: slaWarningConsumer(consumerDeps),
     [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
     [Topics.incidentsEvents]: incidentEventsConsumer(consumerDeps),
+    [Topics.callbacksEvents]: callbacksEventsConsumer(consumerDeps),
   };
 
   const loop = deps.deliveryLoop ?? true;
@@ -140,14 +153,18 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const groupPrefix = deps.groupId ?? config.groupId;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
+  // Replies received by SMS travel to intake on replies.received through this schema's outbox.
+  let relay: Relay | undefined;
 
   return {
     name: 'notification',
     routes: async (app) => {
       await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
+      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake() }));
     },
     async start() {
+      relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
       if (loop) await worker.start();
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.
@@ -168,6 +185,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         await Promise.all(subscriptions.map((sub) => sub.stop()));
         subscriptions = [];
         await worker.stop();
+        await relay.stop();
+        relay = undefined;
         throw failed.reason;
       }
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: notificationRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now, logger });
@@ -179,6 +198,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await Promise.all(subscriptions.map((sub) => sub.stop()));
       subscriptions = [];
       await worker.stop();
+      // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
+      await relay?.stop();
+      relay = undefined;
     },
     async ready() {
       if (subscriptions.length === 0 || !subscriptions.every((sub) => sub.isRunning())) return false;

@@ -4,6 +4,13 @@ import type { ChannelName } from './channels/types.ts';
 import type { RetryPolicy } from './delivery/retry-policy.ts';
 import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
 import type { Locale } from './templates/index.ts';
+
+/**
+ * What a gateway template id is given for: each event's staff message, and the replies' own
+ * messages — the callback ask to a caller and the answer to a reply that could not be taken.
+ */
+export const SmsTemplateKey = z.union([SubscriptionEventName, z.enum(['callback.requested', 'reply.error'])]);
+export type SmsTemplateKey = z.infer<typeof SmsTemplateKey>;
 import { parseEnv } from '@griddispatch/http';
 
 // notification's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
@@ -104,7 +111,7 @@ export const NotificationEnv = z.object({
   /** e.g. `Authorization: Bearer …`. */
   NOTIFY_SMS_AUTH_HEADER: header.optional(),
   /** Gateway template id per event: `{"dispatch.assigned":"SMS_1001",…}`. */
-  NOTIFY_SMS_TEMPLATES: json(z.partialRecord(SubscriptionEventName, z.string().min(1))).default({}),
+  NOTIFY_SMS_TEMPLATES: json(z.partialRecord(SmsTemplateKey, z.string().min(1))).default({}),
   /** WeCom group robot per grid id (a district grid falls back to its area grid): `{"HH-G03":"https://qyapi…"}`. */
   NOTIFY_WECOM_ROBOTS: json(z.record(z.string(), httpUrl)).default({}),
   /** Robot for grids without their own. */
@@ -112,6 +119,10 @@ export const NotificationEnv = z.object({
   /** The operator desk (unroutable requests): its group robot and/or mobile numbers (comma-separated). */
   NOTIFY_OPERATOR_WECOM_URL: httpUrl.optional(),
   NOTIFY_OPERATOR_PHONES: z.string().optional(),
+  /** How long the code in a staff SMS acknowledges its work order by reply (`1 <code>`), unless the work order leaves `assigned` first. */
+  NOTIFY_ACK_CODE_TTL: duration.default(86_400_000),
+  /** How long after a callback ask the caller's SMS reply is taken as its answer. */
+  NOTIFY_CALLBACK_REPLY_WINDOW: duration.default(7 * 86_400_000),
   /** Prefix of the Kafka consumer groups, one per consumed topic (`notification.sla.breaches`, …). */
   NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
 });
@@ -127,11 +138,12 @@ export interface NotificationConfig {
   piiHashKey: string | null;
   pollMs: number;
   sms: { url: string; authHeader?: { name: string; value: string } } | null;
-  smsTemplates: Partial<Record<SubscriptionEventName, string>>;
+  smsTemplates: Partial<Record<SmsTemplateKey, string>>;
   wecomRobots: Record<string, string>;
   wecomDefaultRobot: string | null;
   operatorDesk: { wecomUrl: string | null; phones: string[] };
   groupId: string;
+  replies: { ackCodeTtlMs: number; callbackWindowMs: number };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
@@ -161,5 +173,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       phones: (e.NOTIFY_OPERATOR_PHONES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     },
     groupId: e.NOTIFY_GROUP_ID,
+    replies: { ackCodeTtlMs: e.NOTIFY_ACK_CODE_TTL, callbackWindowMs: e.NOTIFY_CALLBACK_REPLY_WINDOW },
   };
 }
