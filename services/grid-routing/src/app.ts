@@ -8,6 +8,7 @@ import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
+import { callbackAnsweredConsumer } from './consumers/callback-answered.ts';
 import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
@@ -64,12 +65,14 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   let subscription: Subscription | undefined;
   let meterSubscription: Subscription | undefined;
   let workOrders: Subscription | undefined;
+  let callbacks: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
   const workOrdersGroupId = `${groupId}.workorders`;
   const retry = deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {};
   // Meter events have their own group: a flood of them (a feeder trip) never queues calls behind it.
   const meterGroupId = `${groupId}.meters`;
+  const callbacksGroupId = `${groupId}.callbacks`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   const decisions = new Counter({
@@ -132,6 +135,12 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         }),
         ...retry,
       });
+      callbacks = await deps.bus.subscribe({
+        groupId: callbacksGroupId,
+        topics: [Topics.callbacksEvents],
+        ...callbackAnsweredConsumer({ pool: deps.pool, logger, ctx }),
+        ...retry,
+      });
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
     },
@@ -144,13 +153,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       workOrders = undefined;
       await meterSubscription?.stop();
       meterSubscription = undefined;
+      await callbacks?.stop();
+      callbacks = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning()) return false;
+      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning() || !callbacks?.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {
@@ -166,6 +177,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
           { group: groupId, topics: [Topics.requestsReceived] },
           { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
           { group: meterGroupId, topics: [Topics.metersEvents] },
+          { group: callbacksGroupId, topics: [Topics.callbacksEvents] },
         ],
         logger,
       });
