@@ -21,6 +21,7 @@ const KEYS = {
   field: 'corpus-field-secret-00001',
   integrator: 'corpus-integrator-secret1',
   rival: 'corpus-rival-secret-00001',
+  gateway: 'corpus-gateway-secret-0001',
 };
 const API_KEYS = [
   `corpus-admin:${KEYS.admin}:admin`,
@@ -29,6 +30,7 @@ const API_KEYS = [
   `corpus-field:${KEYS.field}:workorders:write`,
   `corpus-integrator:${KEYS.integrator}:subscriptions:write`,
   `corpus-rival:${KEYS.rival}:subscriptions:write`,
+  `corpus-gateway:${KEYS.gateway}:inbound:write`,
 ].join(',');
 
 const SCHEMAS = ['intake', 'routing', 'sla_timer', 'notification', 'auth'];
@@ -75,6 +77,7 @@ const baseOpen311: Record<string, string> = { service_code: 'fault_repair', lat:
 const baseSubscription = { url: 'https://integrator.example.com/hooks', events: ['sla.breached'] };
 const meterEvent = (over: Record<string, unknown> = {}) => ({ eventId: 'CORPUS-M-1', kind: 'power_off', meterId: 'M-CORPUS-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString(), ...over });
 const baseMeterEvents = { source: 'hes-corpus', events: [meterEvent()] };
+const inboundSms = (over: Record<string, unknown> = {}) => ({ from: '13812345678', text: '1 K7Q2', at: new Date(Date.now() - 60_000).toISOString(), ...over });
 
 const json = (value: unknown) => JSON.stringify(value);
 const form = (fields: Record<string, string | string[]>) => {
@@ -155,6 +158,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'POST /v1/planned-outages': { method: 'POST', url: '/v1/planned-outages', key: KEYS.field, wrongScope: KEYS.writer, payload: json(basePlanned) },
   'GET /v1/planned-outages': { method: 'GET', url: '/v1/planned-outages', key: KEYS.reader, wrongScope: KEYS.integrator },
   'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
+  'POST /v1/inbound/sms': { method: 'POST', url: '/v1/inbound/sms', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json(inboundSms()) },
+  'POST /v1/callbacks/:requestId': { method: 'POST', url: () => `/v1/callbacks/${existing.request}`, key: KEYS.writer, wrongScope: KEYS.gateway, payload: json({ reply: 'restored' }) },
 };
 
 type Body = Omit<Case, 'method' | 'url' | 'key'> & { url?: Case['url']; key?: string | null };
@@ -496,6 +501,34 @@ add('POST /v1/meter-events', [
   bad('event 8 days old', meterEvents([meterEvent({ at: new Date(Date.now() - 8 * 86_400_000).toISOString() })]), 422, 'event_time_out_of_range'),
   bad('body over the size limit (1 MiB)', json({ ...baseMeterEvents, padding: 'x'.repeat(1100 * 1024) }), 413, 'payload_too_large'),
   { name: 'text/plain body', payload: json(baseMeterEvents), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+add('POST /v1/inbound/sms', [
+  bad('truncated JSON', json(inboundSms()).slice(0, 20), 400, 'invalid_json'),
+  bad('JSON null', 'null', 400, 'validation_failed'),
+  bad('no messages', json([]), 400, 'validation_failed'),
+  bad('101 messages', json(Array.from({ length: 101 }, () => inboundSms())), 400, 'validation_failed'),
+  bad('missing from', json(inboundSms({ from: undefined })), 400, 'validation_failed'),
+  bad('at not a date', json(inboundSms({ at: 'just now' })), 400, 'validation_failed'),
+  bad('text a number', json(inboundSms({ text: 1 })), 400, 'validation_failed'),
+  bad('unknown field', json(inboundSms({ to: '10690000' })), 400, 'validation_failed'),
+  bad('from over 32 characters', json(inboundSms({ from: '1'.repeat(33) })), 400, 'validation_failed'),
+  bad('text with a NUL character', json(inboundSms({ text: '1 K7Q2\u0000' })), 400, 'invalid_text'),
+  { name: 'text/plain body', payload: json(inboundSms()), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+const callback = (id: string) => `/v1/callbacks/${id}`;
+add('POST /v1/callbacks/:requestId', [
+  { name: 'id not a UUID', url: callback('REQ-1'), payload: json({ reply: 'restored' }), status: 404, code: 'not_found' },
+  { name: 'unknown request', url: callback(UNKNOWN_UUID), payload: json({ reply: 'restored' }), status: 404, code: 'not_found' },
+  { name: 'id with SQL injection', url: callback(encodeURIComponent("' OR 1=1; --")), payload: json({ reply: 'restored' }), status: 404, code: 'not_found' },
+  bad('unknown reply', json({ reply: 'maybe' }), 400, 'validation_failed'),
+  bad('missing reply', json({ satisfaction: 5 }), 400, 'validation_failed'),
+  bad('satisfaction 0', json({ reply: 'restored', satisfaction: 0 }), 400, 'validation_failed'),
+  bad('satisfaction 4.5', json({ reply: 'restored', satisfaction: 4.5 }), 400, 'validation_failed'),
+  bad('at far in the future', json({ reply: 'restored', at: '2099-01-01T00:00:00Z' }), 400, 'validation_failed'),
+  bad('unknown field', json({ reply: 'restored', note: 'x' }), 400, 'validation_failed'),
+  bad('not asked (its incident not restored)', json({ reply: 'still_out' }), 409, 'not_asked'),
 ]);
 
 async function snapshot(): Promise<Record<string, number>> {
