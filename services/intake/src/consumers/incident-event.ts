@@ -19,7 +19,7 @@ export async function onIncidentEvent(ctx: IntakeContext, client: PoolClient, ev
   const { change, ...incident } = event.data;
   // Its callers are asked to confirm once it is restored (the callbacks row makes it once).
   if (incident.status === 'restored' || incident.status === 'closed') {
-    const asked = await askCallbacks(client, incident, event.id, ctx.now());
+    const asked = await askCallbacks(client, incident, event.id, ctx.now(), batch);
     if (asked > 0) log.info({ asked }, 'callers asked to confirm the restoration');
   }
   if (!needsOwnWorkOrder(incident)) return;

@@ -14,6 +14,7 @@ import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
 import { currentTraceparent } from '@griddispatch/observability';
 import { SCHEMA } from '../context.ts';
 import { INCIDENT_WORK_ORDER_SOURCE } from './open-incident-work-order.ts';
+import type { ReadModelBatch } from './update-read-model.ts';
 
 // Callbacks (回访, docs/architecture.md#callbacks-and-replies). intake owns them: it holds every
 // request with the caller's phone and hears each incident's restoration on incidents.events. The
@@ -40,7 +41,15 @@ function record<T extends CallbackEventType>(type: T, requestId: string, data: E
  * called). The callbacks row's primary key makes this once per request, however often the
  * restoration is heard. Those with a phone get the ask by SMS (callback.requested).
  */
-export async function askCallbacks(client: PoolClient, incident: Pick<Incident, 'id' | 'restoredAt'>, eventId: string, now: Date): Promise<number> {
+export async function askCallbacks(
+  client: PoolClient,
+  incident: Pick<Incident, 'id' | 'restoredAt'>,
+  eventId: string,
+  clock: Date,
+  batch: Pick<ReadModelBatch, 'timeline'>,
+): Promise<number> {
+  // Never before the restoration it follows (a field app's clock may run a little ahead of ours).
+  const now = incident.restoredAt && Date.parse(incident.restoredAt) > clock.getTime() ? new Date(incident.restoredAt) : clock;
   const { rows } = await client.query<{ request_id: string; phone: string | null }>(
     `INSERT INTO ${SCHEMA}.callbacks (request_id, incident_id, phone, asked_at)
      SELECT id, incident_id, nullif(trim(customer->>'phone'), ''), $2 FROM ${SCHEMA}.requests
@@ -50,20 +59,23 @@ export async function askCallbacks(client: PoolClient, incident: Pick<Incident, 
     [incident.id, now, INCIDENT_WORK_ORDER_SOURCE],
   );
   if (rows.length === 0) return 0;
-  const restoredAt = incident.restoredAt ?? now.toISOString();
-  await client.query(
-    `INSERT INTO ${SCHEMA}.timeline (request_id, at, type, note, event_id)
-     SELECT id, $2, 'callback.asked', CASE WHEN sms THEN 'asked by SMS' ELSE 'no mobile number: callback by phone' END, $3 || '/callback/' || id
-       FROM unnest($1::uuid[], $4::boolean[]) AS t(id, sms)
-     ON CONFLICT (event_id) DO NOTHING`,
-    [rows.map((r) => r.request_id), now, eventId, rows.map((r) => r.phone !== null)],
-  );
+  const restoredAt = incident.restoredAt ?? clock.toISOString();
+  // With the batch's other timeline entries (written at its end, after the restoration's own).
+  for (const r of rows) {
+    batch.timeline.push({
+      requestId: r.request_id,
+      at: now.toISOString(),
+      type: 'callback.asked',
+      note: r.phone !== null ? 'asked by SMS' : 'no mobile number: callback by phone',
+      eventId: `${eventId}/callback/${r.request_id}`,
+    });
+  }
   const asks = rows.filter((r): r is { request_id: string; phone: string } => r.phone !== null);
   await enqueueOutbox(
     client,
     SCHEMA,
     asks.map((r) =>
-      record(EventTypeName.callbackRequested, r.request_id, { requestId: r.request_id, incidentId: incident.id, phone: r.phone, restoredAt, askedAt: now.toISOString() }, now),
+      record(EventTypeName.callbackRequested, r.request_id, { requestId: r.request_id, incidentId: incident.id, phone: r.phone, restoredAt, askedAt: now.toISOString() }, clock),
     ),
   );
   return rows.length;
