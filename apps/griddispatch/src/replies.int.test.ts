@@ -67,7 +67,7 @@ describe.each([
       pool: db.pool,
       bus,
       logger,
-      http: parseHttpEnv({ GD_API_KEYS: `admin:${ADMIN}:admin,gateway:${GATEWAY}:inbound:write`, GD_RATE_LIMIT_MAX: '0' }),
+      http: parseHttpEnv({ GD_API_KEYS: `admin:${ADMIN}:admin,gateway:${GATEWAY}:inbound:write`, GD_RATE_LIMIT_MAX: '0', GD_DOCS: '1' }),
       sampleData: true,
     });
   }, 120_000);
@@ -213,5 +213,15 @@ describe.each([
     expect(hit).toHaveLength(1);
     expect(hit[0]!.customerInterruptions).toBe(customers);
     expect(hit[0]!.customerMinutes).toBeCloseTo(expectedMinutes, 1);
+  });
+
+  it('documents both routes and the callback in the read model (OpenAPI)', async () => {
+    type Op = { requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> };
+    const doc = (await stack.host.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, { post?: Op; get?: Op }> };
+    expect(Object.keys(doc.paths['/v1/inbound/sms']?.post?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+    expect(doc.paths['/v1/inbound/sms']?.post?.requestBody).toBeDefined();
+    expect(Object.keys(doc.paths['/v1/callbacks/{requestId}']?.post?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
+    const view = doc.paths['/v1/requests/{id}']?.get?.responses['200']?.content?.['application/json']?.schema;
+    expect(Object.keys(view?.properties ?? {})).toContain('callback');
   });
 });
