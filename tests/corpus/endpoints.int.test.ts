@@ -510,6 +510,7 @@ add('POST /v1/inbound/sms', [
   bad('101 messages', json(Array.from({ length: 101 }, () => inboundSms())), 400, 'validation_failed'),
   bad('missing from', json(inboundSms({ from: undefined })), 400, 'validation_failed'),
   bad('at not a date', json(inboundSms({ at: 'just now' })), 400, 'validation_failed'),
+  bad('at far in the future, after a good one', json([inboundSms(), inboundSms({ at: '2099-01-01T00:00:00Z' })]), 400, 'validation_failed'),
   bad('text a number', json(inboundSms({ text: 1 })), 400, 'validation_failed'),
   bad('unknown field', json(inboundSms({ to: '10690000' })), 400, 'validation_failed'),
   bad('from over 32 characters', json(inboundSms({ from: '1'.repeat(33) })), 400, 'validation_failed'),

@@ -18,6 +18,8 @@ CREATE TABLE ack_codes (
 CREATE UNIQUE INDEX ack_codes_live_idx ON ack_codes (code) WHERE status = 'live';
 CREATE INDEX ack_codes_code_idx ON ack_codes (code, issued_at DESC);
 CREATE INDEX ack_codes_issued_idx ON ack_codes (issued_at);
+-- Live codes past their time are expired before a new one is drawn: this finds them without a scan.
+CREATE INDEX ack_codes_live_expiry_idx ON ack_codes (expires_at) WHERE status = 'live';
 
 -- Callbacks (回访): the asks intake requested (callbacks.events) and this service texted, so a
 -- caller's reply finds its request by the number it comes from.

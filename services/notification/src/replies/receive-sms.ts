@@ -31,6 +31,12 @@ export interface ReceiveSmsDeps {
 /** A message's clock may run this far ahead of ours and still answer an ask made since. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
+/** The indexes of messages dated further ahead than the gateway's clock may run: callers refuse them before anything is stored. */
+export function futureMessages(messages: readonly InboundSms[], now: Date): number[] {
+  const limit = now.getTime() + CLOCK_SKEW_MS;
+  return messages.flatMap((m, i) => (Date.parse(m.at) > limit ? [i] : []));
+}
+
 /** (from, at, text) identify a message: a gateway posting it again gets its first outcome. */
 function messageId(m: InboundSms): string {
   return createHash('sha256').update(`${m.from}\n${new Date(m.at).toISOString()}\n${m.text}`).digest('hex');

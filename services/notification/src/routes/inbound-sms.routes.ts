@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ErrorBody, InboundSmsBody, InboundSmsResponse } from '@griddispatch/contracts';
-import { requireScope } from '@griddispatch/http';
-import { receiveSms, type ReceiveSmsDeps } from '../replies/receive-sms.ts';
+import { HttpError, requireScope } from '@griddispatch/http';
+import { futureMessages, receiveSms, type ReceiveSmsDeps } from '../replies/receive-sms.ts';
 
 export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
   return async (fastify) => {
@@ -26,6 +26,11 @@ export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
       },
       async (request) => {
         const messages = Array.isArray(request.body) ? request.body : [request.body];
+        // A message from the future would outlive its code's expiry: the whole post is refused, nothing stored.
+        const future = futureMessages(messages, deps.now());
+        if (future.length > 0) {
+          throw new HttpError(400, 'validation_failed', 'at: lies in the future', future.map((i) => ({ in: 'body', path: Array.isArray(request.body) ? `${i}.at` : 'at', message: 'lies in the future' })));
+        }
         return { results: await receiveSms(deps, messages) };
       },
     );
