@@ -152,13 +152,20 @@ describe.each([
       customer: { phone: '13900000002' },
     });
     merged = (post.body as { id: string }).id;
-    await until(async () => ((await view(merged)).role === 'merged' ? true : undefined), 'the second call merged into the incident');
+    // A caller who left no mobile number: asked by phone, answered by the agent through the API.
+    const third = (await call('POST', '/v1/requests', { source: '95598', externalId: 'REPLY-3', category: 'fault_repair', location: { districtCode: 'HH-TQ-031' } })).body as { id: string };
+    await until(async () => ((await view(merged)).role === 'merged' && (await view(third.id)).role === 'merged' ? true : undefined), 'the later calls merged into the incident');
     const incidentId = (await view(primary)).incidentId!;
     for (const type of ['en_route', 'arrived', 'resolved']) expect((await event(primary, type, minutesAgo(40))).status).toBe(200);
 
     for (const phone of ['+8613900000001', '+8613900000002']) {
       await until(() => gateway.sent.find((m) => m.to === phone && m.text.includes('回复1 已恢复供电')), `the callback ask to ${phone}`);
     }
+    await until(async () => ((await view(third.id)).callback ? true : undefined), 'the third caller asked');
+    expect((await view(third.id)).callback).toMatchObject({ bySms: false, reply: null });
+    const byPhone = await call('POST', `/v1/callbacks/${third.id}`, { reply: 'restored', satisfaction: 4 });
+    expect(byPhone).toMatchObject({ status: 200, body: { changed: true, callback: { reply: 'restored', satisfaction: 4, bySms: false } } });
+    expect((await view(third.id)).timeline.map((t) => t.type)).toContain('callback.answered');
     const before = await view(primary);
     expect(before.callback).toMatchObject({ bySms: true, reply: null, satisfaction: null });
 
