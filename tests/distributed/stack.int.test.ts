@@ -8,6 +8,7 @@ import { generateSampleCounty } from '@griddispatch/grid';
 import { freshDatabase, testTopicPrefix, type FreshDatabase } from '@griddispatch/testkit';
 import { call, eventually, localTime } from './harness/api.ts';
 import { checkRecords, traceIdOf, type CheckedRecord } from './harness/cloudevents.ts';
+import { startOtlpCollector, type OtlpCollector } from './harness/otlp-collector.ts';
 import { spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from './harness/processes.ts';
 import { deleteRun, kafkaClient, readAllRecords, topicsWithPrefix } from './harness/topics.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
@@ -17,7 +18,8 @@ import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-re
 // and a fresh PostgreSQL database. Requests come in the 95598 and Open311 shapes, the field app
 // reports progress, a fault nobody acknowledges breaches its seconds-long window, and the breach
 // reaches an integrator's webhook. Then every record on every topic of the run is read back and
-// checked as a CloudEvent, and every request is accounted for exactly once.
+// checked as a CloudEvent, and every request is accounted for exactly once. The services export
+// their spans (OTLP http/json) to a local collector: one trace runs through all four services.
 
 const key = () => randomBytes(16).toString('hex');
 const KEYS = { c95598: key(), civic: key(), field: key(), integrator: key(), ops: key() };
@@ -51,6 +53,7 @@ let prefix: string;
 let logDir: string;
 let kafka: Kafka;
 let receiver: WebhookReceiver;
+let collector: OtlpCollector;
 const procs: ServiceProcess[] = [];
 let failed = false;
 const urlOf = (service: ServiceName) => procs.find((p) => p.service === service)!.url;
@@ -65,6 +68,7 @@ beforeAll(async () => {
   const policyPath = join(logDir, 'sla-policy.json');
   await writeFile(policyPath, JSON.stringify(POLICY));
   receiver = await startWebhookReceiver();
+  collector = await startOtlpCollector();
   // The test runner's own variables (VITEST_*, NODE_ENV=test) stay out: the processes run as
   // `pnpm stack:up` runs them.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'NODE_ENV'));
@@ -80,6 +84,12 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
     // The webhook receiver listens on loopback, which production refuses (issue 17.1).
     NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+    // Spans leave each process within 200 ms instead of 5 s.
+    OTEL_BSP_SCHEDULE_DELAY: '200',
   };
   for (const [service, replicas] of TOPOLOGY) {
     for (let n = 1; n <= replicas; n += 1) procs.push(await spawnService(service, n, env, logDir));
@@ -90,6 +100,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll(procs);
   await receiver?.close();
+  await collector?.close();
   await db?.drop();
   if (kafka && prefix) await deleteRun(kafka, prefix).catch(() => undefined);
   if (failed) console.error(`e2e: service logs kept in ${logDir}`);
@@ -212,4 +223,21 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
     traces.add(received.trace);
   }
   expect(traces.size).toBe(all.length);
+
+  // ... and on to the integrator: each breach's webhook continues its fault's trace, and the
+  // collector holds spans of all four services in that trace (intake's HTTP span, routing,
+  // the timer, notification's consumer and its send).
+  for (const id of faults) {
+    const breach = breaches.find((b) => b.event.subject === id)!;
+    const delivery = receiver.deliveries.find((d) => d.webhookId === breach.event.id)!;
+    const trace = traceOf('requests.received', id).trace!;
+    expect(traceIdOf(delivery.traceparent), `${id}: the webhook carries the request's trace`).toBe(trace);
+    await eventually(`${id}: spans of all four services`, 15_000, async () => {
+      const services = new Set(collector.spans.filter((span) => span.traceId === trace).map((span) => span.service));
+      return ['intake', 'grid-routing', 'sla-timer', 'notification'].every((s) => services.has(s)) ? true : undefined;
+    });
+    const send = collector.spans.find((span) => span.traceId === trace && span.name === 'notification.send webhook');
+    expect(send, `${id}: notification's send span`).toBeDefined();
+    expect(delivery.traceparent?.split('-')[2], `${id}: the receiver's parent is the send span`).toBe(send!.spanId);
+  }
 }, 150_000);

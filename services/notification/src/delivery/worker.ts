@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { GroupCommitWriter } from '@griddispatch/db';
-import type { Logger } from '@griddispatch/observability';
+import { withClientSpan, type Logger } from '@griddispatch/observability';
 import { displayRecipient } from '../channels/recipient.ts';
 import type { Channel, ChannelName, SendOutcome, SendRequest } from '../channels/types.ts';
 import { SCHEMA } from '../schema.ts';
@@ -193,7 +193,10 @@ export class DeliveryWorker {
     const t0 = performance.now();
     let outcome: SendOutcome;
     try {
-      outcome = await channel.send({ deliveryId: row.id, recipient: row.recipient, payload: row.payload, now: startedAt, ...(webhook ? { webhook } : {}) });
+      const request: SendRequest = { deliveryId: row.id, recipient: row.recipient, payload: row.payload, now: startedAt, ...(webhook ? { webhook } : {}) };
+      outcome = await withClientSpan(`notification.send ${row.channel}`, row.traceparent, { 'griddispatch.delivery.id': row.id, 'griddispatch.channel': row.channel }, () =>
+        channel.send(request),
+      );
     } catch (err) {
       outcome = { kind: 'retry', statusCode: null, error: `channel error: ${(err as Error).message}` };
     }

@@ -51,6 +51,11 @@ async function dispatched(): Promise<{ workOrderId: string; code: string }> {
 
 async function reply(from: string, text: string, at = h.clock.now()) {
   const [result] = await receiveSms(deps, [{ from, text, at: at.toISOString() }]);
+  // What it published leaves through the outbox relay: wait until the outbox is empty (published), then for the listener.
+  for (let waited = 0; Number((await h.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM notification.outbox')).rows[0]!.n) > 0; waited += 20) {
+    if (waited > 10_000) throw new Error('the outbox was not published');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   await waitForIdle(h.bus);
   await h.service.tick();
   return result!;
