@@ -56,7 +56,16 @@ export async function reopenIncident(ctx: RoutingContext, client: PoolClient, in
   );
   // Someone called again, or the meters reported it: the 台区 is in an open incident already.
   if (open[0]) return { status: 'noop', reason: 'already_open', incidentId: open[0].id };
+  // An open feeder incident the follow-up nests under (rule 4) must not take the original start as
+  // evidence: its interruption would then cover the restored incident's minutes again.
+  const { rows: feeder } = await client.query<{ id: string; evidence_at: Date }>(
+    "SELECT id, evidence_at FROM routing.incidents WHERE feeder_code = $1 AND kind = 'feeder' AND status NOT IN ('restored', 'closed')",
+    [district.feederCode],
+  );
   const incident = await openIncident(ctx, client, { districtCode, gridId: district.gridId, origin: 'call', at: restored.opened_at });
   await client.query('UPDATE routing.incidents SET reopened_from = $2, evidence_at = $3 WHERE id = $1', [incident.id, restored.id, restored.interrupted_until]);
+  if (feeder[0] && incident.parentId === feeder[0].id) {
+    await client.query('UPDATE routing.incidents SET evidence_at = $2 WHERE id = $1', [feeder[0].id, feeder[0].evidence_at]);
+  }
   return { status: 'opened', incidentId: incident.id };
 }
