@@ -133,6 +133,9 @@ describe.each([
     // The same message again (a gateway retry) changes nothing; the code is spent for any later one.
     expect(await sms(staff.phone, reply, at)).toEqual({ outcome: 'duplicate', id: primary, replied: false });
     expect(await sms(staff.phone, `1 ${staff.code}`)).toEqual({ outcome: 'refused', reason: 'stale_code', replied: true });
+    const metrics = (await stack.host.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN}` } })).body;
+    expect(metrics).toMatch(/griddispatch_notification_inbound_sms_total\{outcome="acknowledged",reason="none"\} 1\b/);
+    expect(metrics).toMatch(/griddispatch_notification_inbound_sms_total\{outcome="refused",reason="not_addressee"\} 1\b/);
     const acks = (await view(primary)).timeline.filter((t) => t.type === 'workorder.acknowledged');
     expect(acks).toHaveLength(1);
     const { rows } = await db.pool.query<{ state: string }>("SELECT state FROM sla_timer.timers WHERE work_order_id = $1 AND stage = 'ack'", [primary]);

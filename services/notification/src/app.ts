@@ -101,6 +101,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     labelNames: ['channel', 'outcome'] as const,
     registers: [],
   });
+  const inboundSms = new Counter({
+    name: 'griddispatch_notification_inbound_sms_total',
+    help: 'SMS replies received (POST /v1/inbound/sms) by outcome and, when refused, why',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [],
+  });
   const sendSeconds = new Histogram({
     name: 'griddispatch_notification_send_seconds',
     help: 'time to send one notification, by channel',
@@ -161,7 +167,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     routes: async (app) => {
       await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
-      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake() }));
+      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake(), onOutcome: (r) => inboundSms.inc({ outcome: r.outcome, reason: r.reason ?? 'none' }) }));
     },
     async start() {
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
@@ -212,6 +218,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     registerMetrics(registry: Registry) {
       registry.registerMetric(attemptsTotal);
       registry.registerMetric(sendSeconds);
+      registry.registerMetric(inboundSms);
       registerServiceMetrics(registry, {
         service: 'notification',
         pool: deps.pool,

@@ -26,6 +26,8 @@ export interface ReceiveSmsDeps {
   now: () => Date;
   /** Wakes the delivery worker when an answer SMS was queued. */
   wake: () => void;
+  /** Told of each message's outcome, after its commit (metrics). */
+  onOutcome?: (outcome: InboundSmsOutcome) => void;
 }
 
 /** A message's clock may run this far ahead of ours and still answer an ask made since. */
@@ -113,6 +115,7 @@ export async function receiveSms(deps: ReceiveSmsDeps, messages: readonly Inboun
   for (const m of messages) {
     const result = await receiveOne(deps, m);
     deps.logger.info({ outcome: result.outcome, reason: result.reason, id: result.id }, 'inbound SMS');
+    deps.onOutcome?.(result);
     results.push(result);
   }
   if (results.some((r) => r.replied)) deps.wake();
