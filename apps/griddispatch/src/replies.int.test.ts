@@ -175,10 +175,15 @@ describe.each([
     const at = new Date();
     expect(await sms('13900000001', '1 5', at)).toEqual({ outcome: 'callback_answered', id: primary, replied: false });
     expect(await sms('13900000001', '1 5', at)).toMatchObject({ outcome: 'duplicate' });
-    // A later, contradicting answer changes nothing: the first one stands.
-    expect(await sms('13900000001', '2')).toMatchObject({ outcome: 'callback_answered' });
-    // Out of order: the satisfaction before the answer.
-    expect(await sms('13900000002', '满意度3')).toMatchObject({ outcome: 'callback_answered', id: merged });
+    // A later, contradicting answer changes nothing: the first one stands. (Pushed by Alibaba's SmsUp, Beijing time.)
+    const beijing = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const alibaba = await call('POST', '/v1/inbound/sms/alibaba', [{ phone_number: '13900000001', send_time: beijing, content: '2', sign_name: '国网后湖供电所' }], GATEWAY);
+    expect(alibaba).toEqual({ status: 200, body: { code: 0, msg: '成功' } });
+    // Out of order: the satisfaction before the answer (pushed by Tencent's reply callback).
+    const tencent = await call('POST', '/v1/inbound/sms/tencent', { mobile: '13900000002', nationcode: '86', text: '满意度3', time: Math.floor(Date.now() / 1000) }, GATEWAY);
+    expect(tencent).toEqual({ status: 200, body: { result: 0, errmsg: 'OK' } });
+    // Not the vendor's format: refused, nothing taken.
+    expect((await call('POST', '/v1/inbound/sms/tencent', { from: '13900000002', text: '1' }, GATEWAY)).status).toBe(400);
     expect(await sms('13900000002', '2')).toMatchObject({ outcome: 'callback_answered', id: merged });
     expect(await sms('13500000000', '1')).toEqual({ outcome: 'refused', reason: 'not_asked', replied: false });
 

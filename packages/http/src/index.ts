@@ -42,3 +42,4 @@ export {
 export type { ServiceHandle } from './service.ts';
 export { hostOptions, httpEnvSchema, parseEnv, parseHttpEnv, parseServiceHttpEnv, type HttpEnv, type ParseHttpEnvOptions } from './env.ts';
 export { onShutdownSignal } from './shutdown.ts';
+export { runServiceProcess, type ServiceDeps, type ServiceProcessOptions } from './service-process.ts';

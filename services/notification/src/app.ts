@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
 import { loadRetentionConfig, migrate, startRelay, startRetention, type InboxConsumer, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
-import { createSmsGatewayChannel } from './channels/sms-gateway.ts';
+import { createSmsChannel } from './channels/sms.ts';
 import type { Channel, ChannelName } from './channels/types.ts';
 import { createRedactor } from './channels/personal-data.ts';
 import { createWebhookChannel } from './channels/webhook.ts';
@@ -91,7 +91,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const channels: Record<ChannelName, Channel> = {
     webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs, target, redactor }),
     wecom: createWecomRobotChannel({ timeoutMs: config.httpTimeoutMs }),
-    sms: config.sms ? createSmsGatewayChannel({ ...config.sms, timeoutMs: config.httpTimeoutMs }) : createLogChannel(logger, 'sms'),
+    sms: createSmsChannel(config.sms, config.smsTemplates, config.httpTimeoutMs, logger),
     log: createLogChannel(logger),
   };
 
@@ -115,6 +115,17 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     registers: [],
   });
 
+  // The channel alarm: 1 while the channel's vendor refuses its configuration (credentials,
+  // signature, balance), back to 0 at the next message it accepts. A refused template shows as
+  // attempts with outcome `disabled` (the counter above) and an error line.
+  const channelRefused = new Gauge({
+    name: 'griddispatch_notification_channel_refused',
+    help: '1 while the channel\'s vendor refuses its configuration (every message of it waits); 0 once it accepts again',
+    labelNames: ['channel'] as const,
+    registers: [],
+  });
+  channelRefused.set({ channel: 'sms' }, 0);
+
   const worker = new DeliveryWorker({
     pool: deps.pool,
     channels,
@@ -128,7 +139,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     ...(deps.random ? { random: deps.random } : {}),
     logger,
     onAttempt(channel, outcome, latencyMs) {
-      attemptsTotal.inc({ channel, outcome });
+      attemptsTotal.inc({ channel, outcome: outcome.kind });
+      if (outcome.kind === 'disabled' && outcome.scope === 'channel') channelRefused.set({ channel }, 1);
+      else if (outcome.kind === 'delivered') channelRefused.set({ channel }, 0);
       sendSeconds.observe({ channel }, latencyMs / 1000);
     },
   });
@@ -196,7 +209,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         throw failed.reason;
       }
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: notificationRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now, logger });
-      logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms ? 'gateway' : 'log', deliveryLoop: loop }, 'notification started');
+      logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms?.vendor ?? 'log', deliveryLoop: loop }, 'notification started');
     },
     async stop() {
       await retention?.stop();
@@ -217,6 +230,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     backlog: () => worker.backlog(),
     registerMetrics(registry: Registry) {
       registry.registerMetric(attemptsTotal);
+      registry.registerMetric(channelRefused);
       registry.registerMetric(sendSeconds);
       registry.registerMetric(inboundSms);
       registerServiceMetrics(registry, {
@@ -234,7 +248,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         logger,
         async read() {
           const { rows } = await deps.pool.query<{ status: string; channel: string; n: number }>(
-            `SELECT status, channel, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE status <> 'delivered' GROUP BY status, channel`,
+            `SELECT status, channel, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE status IN ('pending', 'failed', 'dead') GROUP BY status, channel`,
           );
           const samples = new Map<string, { labels: { status: string; channel: string }; value: number }>();
           for (const status of ['pending', 'failed', 'dead']) {

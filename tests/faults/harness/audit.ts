@@ -310,7 +310,8 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
       unrecorded: seen.reduce((n, w) => n + Math.max(0, w.arrivals - (attemptsBySubscriptionEvent.get(`${subscriptionId}|${w.id}`) ?? 0)), 0),
     };
   }
-  const deliveriesNotDelivered = deliveryRows.filter((d) => d.status !== 'delivered').length;
+  // SMS go to the log in this stack (no vendor configured): `logged` is finished, not lost.
+  const deliveriesNotDelivered = deliveryRows.filter((d) => d.status !== 'delivered' && d.status !== 'logged').length;
 
   // DLQs: records not attributed to an earlier scenario.
   const dlq = records.filter((r) => r.topic.endsWith('.dlq') && !input.seenDlq.has(`${r.topic}:${r.partition}:${r.offset}`));

@@ -25,7 +25,7 @@ const plan: Planner<(typeof TYPES)[number]> = async (deps, { client, event }) =>
       [d.requestId, d.incidentId, phone, d.askedAt],
     );
   }
-  return smsDrafts([d.phone], deps.replies.callbackAsk(), deps.config.smsTemplates['callback.requested'] ?? null);
+  return smsDrafts([d.phone], deps.replies.callbackAsk(), 'callback.requested');
 };
 
 export function callbacksEventsConsumer(deps: ConsumerDeps): InboxConsumer {

@@ -41,6 +41,7 @@ describe('dispatch.assigned', () => {
     expect(smsTo(h.smsGateway.received)).toEqual([
       {
         to: '+8613800000001',
+        kind: 'dispatch.assigned',
         templateId: 'SMS_DISPATCH',
         params: expect.objectContaining({ code: expect.stringMatching(/^[2-9A-HJKMNP-Z]{4}$/) }),
         // The code to acknowledge by reply (`1 <code>`) ends the text.

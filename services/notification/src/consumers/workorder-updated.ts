@@ -36,7 +36,7 @@ const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input)
         const contact = wo.contacts.find((c) => c.staffId === d.assignee?.staffId);
         await replaceAssignees(client, wo.workOrderId, [{ staffId: d.assignee.staffId, name: d.assignee.name, role: contact?.role ?? 'manager' }], deps.now());
         if (contact) {
-          const sms = smsDrafts(phonesOf([contact]), rendered, deps.config.smsTemplates['workorder.updated'] ?? null);
+          const sms = smsDrafts(phonesOf([contact]), rendered, 'workorder.updated');
           staff.push(...(d.status === 'assigned' ? await withAckCodes(client, wo.workOrderId, [contact], sms, deps.replies, deps.now(), deps.config.replies.ackCodeTtlMs) : sms));
         }
       }

@@ -21,7 +21,7 @@ import { parseReply } from './parse-reply.ts';
 export interface ReceiveSmsDeps {
   pool: Pool;
   logger: Logger;
-  config: Pick<NotificationConfig, 'replies' | 'smsTemplates'>;
+  config: Pick<NotificationConfig, 'replies'>;
   replies: ReplyCatalog;
   now: () => Date;
   /** Wakes the delivery worker when an answer SMS was queued. */
@@ -102,7 +102,7 @@ async function receiveOne(deps: ReceiveSmsDeps, m: InboundSms): Promise<InboundS
     const { outcome, error } = await decide(deps, client, m, from, now);
     if (error) {
       const rendered = deps.replies.replyError(error.reason, error.code);
-      await recordDeliveries(client, { id: `inbound:${id}`, type: 'reply.error', subject: null }, smsDrafts([from], rendered, deps.config.smsTemplates['reply.error'] ?? null), now);
+      await recordDeliveries(client, { id: `inbound:${id}`, type: 'reply.error', subject: null }, smsDrafts([from], rendered, 'reply.error'), now);
     }
     await client.query(`UPDATE ${SCHEMA}.inbound_sms SET outcome = $2 WHERE id = $1`, [id, JSON.stringify(outcome)]);
     return outcome;

@@ -31,7 +31,7 @@ const zhCN: ReplyCatalog = {
       not_addressee: `【供电服务】确认码${code ?? ''}不是发给本号码的，未予受理。`,
       not_understood: '【供电回访】未能识别您的回复。请回复1 已恢复供电，或2 仍未恢复；可加满意度1-5，如“1 5”。',
     }[reason];
-    return rendered(text, { reason, ...(code ? { code } : {}) });
+    return rendered(text, { reason, code: code ?? '' });
   },
 };
 
@@ -46,7 +46,7 @@ const en: ReplyCatalog = {
       not_addressee: `[Power service] Code ${code ?? ''} was not sent to this number; nothing was done.`,
       not_understood: '[Power service] Your reply was not understood. Reply 1 if power is back or 2 if it is still out; add a score 1-5, e.g. "1 5".',
     }[reason];
-    return rendered(text, { reason, ...(code ? { code } : {}) });
+    return rendered(text, { reason, code: code ?? '' });
   },
 };
 
