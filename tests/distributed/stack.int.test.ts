@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import { EXTERNAL_SOURCE_TOPICS, externalTopic } from '@griddispatch/contracts';
 import { generateSampleCounty } from '@griddispatch/grid';
 import { freshDatabase, testTopicPrefix, type FreshDatabase } from '@griddispatch/testkit';
 import { call, eventually, localTime } from './harness/api.ts';
@@ -166,7 +167,8 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
     for (const id of faults) if (((await view(id)).sla?.breaches.length ?? 0) < 1) return undefined;
     if ((await view(s1.id)).status !== 'closed' || (await view(s2)).status !== 'en_route' || (await view(u1)).status !== 'unroutable') return undefined;
     const { rows } = await db.pool.query<{ n: string }>(
-      `SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM routing.outbox) + (SELECT count(*) FROM sla_timer.outbox) AS n`,
+      `SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM routing.outbox) + (SELECT count(*) FROM sla_timer.outbox)
+            + (SELECT count(*) FROM notification.outbox) AS n`,
     );
     return rows[0]!.n === '0' ? true : undefined;
   };
@@ -206,6 +208,44 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   expect(receiver.deliveries.filter((d) => !d.verified)).toEqual([]);
   expect(receiver.deliveries.map((d) => d.webhookId).sort()).toEqual(breaches.map((b) => b.event.id).sort());
   for (const d of receiver.deliveries) expect(JSON.parse(d.body)).toMatchObject({ specversion: '1.0', id: d.webhookId, type: 'cn.griddispatch.sla.breached.v1' });
+
+  // Outside consumers read ext.<topic> only: each integrator-facing event once, with its key and
+  // the ids to follow a work order, and none of the personal data the internal topics carry.
+  // notification publishes them after consuming: wait until it has caught up with every source event.
+  const extTopics = EXTERNAL_SOURCE_TOPICS.map((t) => `${prefix}${externalTopic(t)}`);
+  const expectedExt = EXTERNAL_SOURCE_TOPICS.reduce((n, t) => n + on(t).length, 0);
+  const ext = await eventually('the ext.* feed to catch up', 30_000, async () => {
+    // A topic is made by its first record: one nothing was published on (no warnings here) does not exist.
+    const existing = new Set(await topicsWithPrefix(kafka, prefix));
+    const read = checkRecords(await readAllRecords(kafka, extTopics.filter((t) => existing.has(t))), prefix);
+    return read.checked.length >= expectedExt ? read : undefined;
+  });
+  expect(ext.problems).toEqual([]);
+  checked.push(...ext.checked.filter((r) => !checked.some((c) => c.topic === r.topic && c.partition === r.partition && c.offset === r.offset)));
+  const personal = new Set<string>(['张三', '13812345678', fishFarm.accountNo, '后湖村三组']);
+  for (const r of [...on('dispatch.assigned'), ...on('dispatch.unroutable')]) {
+    const d = r.event.data as { request: { customer?: { name?: string; phone?: string; accountNo?: string }; location: { address?: string } }; contacts?: { name: string; phone?: string }[]; assignees?: { name: string }[] };
+    const c = d.request.customer;
+    for (const v of [c?.name, c?.phone, c?.accountNo, d.request.location.address, ...(d.contacts ?? []).flatMap((p) => [p.name, p.phone]), ...(d.assignees ?? []).map((p) => p.name)]) {
+      if (v && [...v].length >= 2) personal.add(v);
+    }
+  }
+  expect(personal.size).toBeGreaterThan(4); // the flow did carry personal data internally
+  for (const source of EXTERNAL_SOURCE_TOPICS) {
+    const external = on(externalTopic(source));
+    expect(external.map((r) => r.event.id).sort(), source).toEqual(on(source).map((r) => r.event.id).sort());
+    for (const r of external) {
+      const internal = on(source).find((i) => i.event.id === r.event.id)!;
+      expect(r.key).toBe(internal.key);
+      expect(r.event.subject).toBe(internal.event.subject);
+      const text = JSON.stringify(r.event);
+      for (const secret of personal) expect(text, `${secret} on ext.${source}`).not.toContain(secret);
+    }
+  }
+  const extAssigned = on('ext.dispatch.assigned').map((r) => r.event.data as { workOrderId: string; request: { id: string; externalId: string }; grid: { id: string } });
+  expect(extAssigned.map((d) => d.workOrderId).sort()).toEqual([...faults, ...others].sort());
+  for (const d of extAssigned) expect(d.request.id).toBe(d.workOrderId);
+  expect(extAssigned.map((d) => d.request.externalId)).toContain(`E2E${run}02`);
 
   // One trace follows each request: intake's HTTP span → routing → the timer's breach.
   const traceOf = (topic: string, id: string) => {

@@ -16,7 +16,7 @@ export {
   type RequireScopeOptions,
   type Scope,
 } from './auth.ts';
-export { resolveKeyPepper, syncApiKeys, type ApiKeyRow, type KeySyncResult, type NewKeyOptions } from './key-store.ts';
+export { keyGridLimits, resolveKeyPepper, syncApiKeys, type ApiKeyRow, type KeySyncResult, type NewKeyOptions } from './key-store.ts';
 export { DEV_SECRET, secretStrengthProblem } from './keys.ts';
 export { HttpError, toErrorResponse, type ErrorPayload, type FieldIssue } from './errors.ts';
 export {

@@ -27,6 +27,7 @@ import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { inboundSmsRoutes } from './routes/inbound-sms.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
+import { limitSubscriptionsToKeys } from './use-cases/key-grids.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 import { replyCatalog } from './templates/replies.ts';
@@ -76,6 +77,8 @@ export interface NotificationHandle extends ServiceHandle {
   tick(): Promise<number>;
   /** Pending deliveries. */
   backlog(): Promise<number>;
+  /** Resolves once the ext.* feed's outbox rows written so far are published. */
+  drained(): Promise<void>;
 }
 
 /** Composition root: migrations, channels, worker; consumers and the delivery loop start in `start()`. */
@@ -156,6 +159,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     now,
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
+    externalFeed: config.externalFeed ? redactor : null,
   };
   const consumers: Record<(typeof CONSUMED_TOPICS)[number], InboxConsumer> = {
     [Topics.dispatchAssigned]: dispatchAssignedConsumer(consumerDeps),
@@ -172,7 +176,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const groupPrefix = deps.groupId ?? config.groupId;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
-  // Replies received by SMS travel to intake on replies.received through this schema's outbox.
+  // Publishes the ext.* feed's outbox rows (publish-external.ts) and the SMS replies matched here (replies.received).
   let relay: Relay | undefined;
 
   return {
@@ -183,6 +187,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake(), onOutcome: (r) => inboundSms.inc({ outcome: r.outcome, reason: r.reason ?? 'none' }) }));
     },
     async start() {
+      const limited = await limitSubscriptionsToKeys(deps.pool, now());
+      if (limited.narrowed + limited.disabled > 0) logger.warn(limited, 'subscriptions narrowed to the grids their API keys allow now');
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
       if (loop) await worker.start();
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
@@ -220,6 +226,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
+    },
+    async drained() {
+      await relay?.drained();
     },
     async ready() {
       if (subscriptions.length === 0 || !subscriptions.every((sub) => sub.isRunning())) return false;

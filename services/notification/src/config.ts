@@ -97,6 +97,11 @@ export const NotificationEnv = z.object({
   NOTIFY_MAX_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
   /** `1`: webhooks may reach loopback, private, link-local… addresses. Development and tests only. */
   NOTIFY_WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  /**
+   * `1` (default): every consumed integrator-facing event is also published, masked as for a
+   * webhook without pii:read, on `ext.<topic>` (Kafka consumers outside the company); `0`: not.
+   */
+  NOTIFY_EXTERNAL_FEED: flag.default(true),
   /** Key of the HMAC that replaces account numbers for subscribers without pii:read. Unset → a random key kept in the database. */
   NOTIFY_PII_HASH_KEY: z.string().min(16).optional(),
   /** Safety poll of the delivery worker when nothing wakes it. */
@@ -131,6 +136,8 @@ export interface NotificationConfig {
   concurrency: number;
   webhook: { concurrency: number; perSubscription: number; disableAfterMs: number; maxPerKey: number; allowPrivate: boolean };
   piiHashKey: string | null;
+  /** Publish the masked `ext.*` feed (NOTIFY_EXTERNAL_FEED). */
+  externalFeed: boolean;
   pollMs: number;
   /** null: no SMS configured, the log stands in (and records `logged`, never `delivered`). */
   sms: SmsConfig | null;
@@ -161,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivate: e.NOTIFY_WEBHOOK_ALLOW_PRIVATE,
     },
     piiHashKey: e.NOTIFY_PII_HASH_KEY ?? null,
+    externalFeed: e.NOTIFY_EXTERNAL_FEED,
     pollMs: e.NOTIFY_POLL_MS,
     sms: sms.config,
     smsTemplates: e.NOTIFY_SMS_TEMPLATES,

@@ -7,6 +7,7 @@ import { requireScope } from '@griddispatch/http';
 import { toCsvText, wantsCsv } from '../domain/csv.ts';
 import { ReliabilityQuery, ReliabilityReport, reportReliability, type ReliabilityRow } from '../use-cases/report-reliability.ts';
 import { ResponseQuery, ResponseReport, reportResponse, type ResponseRow } from '../use-cases/report-response.ts';
+import { refuseGridLimitedKey } from '../use-cases/visible-grids.ts';
 
 function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof ErrorBody> {
   return Object.fromEntries(codes.map((c) => [c, ErrorBody])) as Record<C, typeof ErrorBody>;
@@ -34,6 +35,7 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         },
       },
       async (request, reply) => {
+        refuseGridLimitedKey(request.principal!, 'the reliability report');
         const report = await reportReliability(deps.pool, deps.timeZone, request.query);
         if (!wantsCsv(request.headers.accept)) return report;
         return reply
@@ -57,6 +59,7 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         },
       },
       async (request, reply) => {
+        refuseGridLimitedKey(request.principal!, 'the response report');
         const report = await reportResponse(deps.pool, request.query, deps.now());
         if (!wantsCsv(request.headers.accept)) return report;
         return reply

@@ -8,6 +8,7 @@ import { HttpError, requireScope } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { answerCallback } from '../use-cases/callbacks.ts';
 import { isUuid } from '../use-cases/view-request.ts';
+import { mayTouchWorkOrder } from '../use-cases/visible-grids.ts';
 import { errorResponses } from './errors.ts';
 
 const CallbackRecorded = z.object({
@@ -41,7 +42,8 @@ export function callbackRoutes(ctx: IntakeContext): FastifyPluginAsync {
       },
       async (request) => {
         const { requestId } = request.params;
-        if (!isUuid(requestId)) throw new HttpError(404, 'not_found', `request ${requestId} not found`);
+        // A key limited to grids answers for their requests only (another grid's: as unknown).
+        if (!isUuid(requestId) || !(await mayTouchWorkOrder(ctx.pool, request.principal!, requestId))) throw new HttpError(404, 'not_found', `request ${requestId} not found`);
         const now = ctx.now();
         const at = request.body.at ? new Date(request.body.at) : now;
         if (at.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
