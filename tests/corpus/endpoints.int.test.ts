@@ -159,6 +159,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'GET /v1/planned-outages': { method: 'GET', url: '/v1/planned-outages', key: KEYS.reader, wrongScope: KEYS.integrator },
   'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
   'POST /v1/inbound/sms': { method: 'POST', url: '/v1/inbound/sms', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json(inboundSms()) },
+  'POST /v1/inbound/sms/alibaba': { method: 'POST', url: '/v1/inbound/sms/alibaba', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json([]) },
+  'POST /v1/inbound/sms/tencent': { method: 'POST', url: '/v1/inbound/sms/tencent', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json([]) },
   'POST /v1/callbacks/:requestId': { method: 'POST', url: () => `/v1/callbacks/${existing.request}`, key: KEYS.writer, wrongScope: KEYS.gateway, payload: json({ reply: 'restored' }) },
 };
 
@@ -516,6 +518,25 @@ add('POST /v1/inbound/sms', [
   bad('from over 32 characters', json(inboundSms({ from: '1'.repeat(33) })), 400, 'validation_failed'),
   bad('text with a NUL character', json(inboundSms({ text: '1 K7Q2\u0000' })), 400, 'invalid_text'),
   { name: 'text/plain body', payload: json(inboundSms()), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+const smsUp = (over: Record<string, unknown> = {}) => ({ phone_number: '13812345678', send_time: '2026-12-07 14:32:05', content: '1 K7Q2', ...over });
+add('POST /v1/inbound/sms/alibaba', [
+  bad('truncated JSON', json([smsUp()]).slice(0, 20), 400, 'invalid_json'),
+  bad('an object, not the batch array', json(smsUp()), 400, 'validation_failed'),
+  bad('send_time in ISO form', json([smsUp({ send_time: '2026-12-07T14:32:05Z' })]), 400, 'validation_failed'),
+  bad('phone_number not a mobile', json([smsUp({ phone_number: '010-12345678' })]), 400, 'validation_failed'),
+  bad('content missing', json([smsUp({ content: undefined })]), 400, 'validation_failed'),
+  bad('send_time far in the future', json([smsUp({ send_time: '2099-01-01 00:00:00' })]), 400, 'validation_failed'),
+]);
+const tencentReply = (over: Record<string, unknown> = {}) => ({ mobile: '13812345678', nationcode: '86', text: '1 K7Q2', time: 1796632325, ...over });
+add('POST /v1/inbound/sms/tencent', [
+  bad('truncated JSON', json(tencentReply()).slice(0, 20), 400, 'invalid_json'),
+  bad('JSON null', 'null', 400, 'validation_failed'),
+  bad('time not a number', json(tencentReply({ time: 'now' })), 400, 'validation_failed'),
+  bad('another country', json(tencentReply({ nationcode: '1' })), 400, 'validation_failed'),
+  bad('mobile not a mobile', json(tencentReply({ mobile: '12345' })), 400, 'validation_failed'),
+  bad('time far in the future', json(tencentReply({ time: 4102444800 })), 400, 'validation_failed'),
 ]);
 
 const callback = (id: string) => `/v1/callbacks/${id}`;
