@@ -79,10 +79,10 @@ port_offset() {
 
 what_it_serves() {
   case "$1" in
-    intake) echo "/v1/requests, /v1/work-orders, /v1/board, /v1/events/stream, /open311/v2, /board, /docs" ;;
+    intake) echo "/v1/requests, /v1/work-orders, /v1/callbacks, /v1/board, /v1/events/stream, /open311/v2, /board, /docs" ;;
     grid-routing) echo "/v1/grids, /v1/routing/unroutable, /v1/requests/:id/reroute, /docs" ;;
     sla-timer) echo "/readyz, /metrics" ;;
-    notification) echo "/v1/subscriptions, /v1/deliveries, /docs" ;;
+    notification) echo "/v1/subscriptions, /v1/deliveries, /v1/inbound/sms, /docs" ;;
   esac
 }
 

@@ -21,6 +21,7 @@ const KEYS = {
   field: 'corpus-field-secret-00001',
   integrator: 'corpus-integrator-secret1',
   rival: 'corpus-rival-secret-00001',
+  gateway: 'corpus-gateway-secret-0001',
 };
 const API_KEYS = [
   `corpus-admin:${KEYS.admin}:admin`,
@@ -29,6 +30,7 @@ const API_KEYS = [
   `corpus-field:${KEYS.field}:workorders:write`,
   `corpus-integrator:${KEYS.integrator}:subscriptions:write`,
   `corpus-rival:${KEYS.rival}:subscriptions:write`,
+  `corpus-gateway:${KEYS.gateway}:inbound:write`,
 ].join(',');
 
 const SCHEMAS = ['intake', 'routing', 'sla_timer', 'notification', 'auth'];
@@ -75,6 +77,7 @@ const baseOpen311: Record<string, string> = { service_code: 'fault_repair', lat:
 const baseSubscription = { url: 'https://integrator.example.com/hooks', events: ['sla.breached'] };
 const meterEvent = (over: Record<string, unknown> = {}) => ({ eventId: 'CORPUS-M-1', kind: 'power_off', meterId: 'M-CORPUS-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString(), ...over });
 const baseMeterEvents = { source: 'hes-corpus', events: [meterEvent()] };
+const inboundSms = (over: Record<string, unknown> = {}) => ({ from: '13812345678', text: '1 K7Q2', at: new Date(Date.now() - 60_000).toISOString(), ...over });
 
 const json = (value: unknown) => JSON.stringify(value);
 const form = (fields: Record<string, string | string[]>) => {
@@ -157,6 +160,10 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'PUT /v1/planned-outages/:id': { method: 'PUT', url: `/v1/planned-outages/${UNKNOWN_UUID}`, key: KEYS.field, wrongScope: KEYS.writer, payload: json({ start: basePlanned.start, end: basePlanned.end }) },
   'POST /v1/planned-outages/:id/cancel': { method: 'POST', url: `/v1/planned-outages/${UNKNOWN_UUID}/cancel`, key: KEYS.field, wrongScope: KEYS.writer },
   'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
+  'POST /v1/inbound/sms': { method: 'POST', url: '/v1/inbound/sms', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json(inboundSms()) },
+  'POST /v1/inbound/sms/alibaba': { method: 'POST', url: '/v1/inbound/sms/alibaba', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json([]) },
+  'POST /v1/inbound/sms/tencent': { method: 'POST', url: '/v1/inbound/sms/tencent', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json([]) },
+  'POST /v1/callbacks/:requestId': { method: 'POST', url: () => `/v1/callbacks/${existing.request}`, key: KEYS.writer, wrongScope: KEYS.gateway, payload: json({ reply: 'restored' }) },
 };
 
 type Body = Omit<Case, 'method' | 'url' | 'key'> & { url?: Case['url']; key?: string | null };
@@ -517,6 +524,54 @@ add('POST /v1/meter-events', [
   bad('event 8 days old', meterEvents([meterEvent({ at: new Date(Date.now() - 8 * 86_400_000).toISOString() })]), 422, 'event_time_out_of_range'),
   bad('body over the size limit (1 MiB)', json({ ...baseMeterEvents, padding: 'x'.repeat(1100 * 1024) }), 413, 'payload_too_large'),
   { name: 'text/plain body', payload: json(baseMeterEvents), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+add('POST /v1/inbound/sms', [
+  bad('truncated JSON', json(inboundSms()).slice(0, 20), 400, 'invalid_json'),
+  bad('JSON null', 'null', 400, 'validation_failed'),
+  bad('no messages', json([]), 400, 'validation_failed'),
+  bad('101 messages', json(Array.from({ length: 101 }, () => inboundSms())), 400, 'validation_failed'),
+  bad('missing from', json(inboundSms({ from: undefined })), 400, 'validation_failed'),
+  bad('at not a date', json(inboundSms({ at: 'just now' })), 400, 'validation_failed'),
+  bad('at far in the future, after a good one', json([inboundSms(), inboundSms({ at: '2099-01-01T00:00:00Z' })]), 400, 'validation_failed'),
+  bad('text a number', json(inboundSms({ text: 1 })), 400, 'validation_failed'),
+  bad('unknown field', json(inboundSms({ to: '10690000' })), 400, 'validation_failed'),
+  bad('from over 32 characters', json(inboundSms({ from: '1'.repeat(33) })), 400, 'validation_failed'),
+  bad('text with a NUL character', json(inboundSms({ text: '1 K7Q2\u0000' })), 400, 'invalid_text'),
+  { name: 'text/plain body', payload: json(inboundSms()), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+]);
+
+const smsUp = (over: Record<string, unknown> = {}) => ({ phone_number: '13812345678', send_time: '2026-12-07 14:32:05', content: '1 K7Q2', ...over });
+add('POST /v1/inbound/sms/alibaba', [
+  bad('truncated JSON', json([smsUp()]).slice(0, 20), 400, 'invalid_json'),
+  bad('an object, not the batch array', json(smsUp()), 400, 'validation_failed'),
+  bad('send_time in ISO form', json([smsUp({ send_time: '2026-12-07T14:32:05Z' })]), 400, 'validation_failed'),
+  bad('phone_number not a mobile', json([smsUp({ phone_number: '010-12345678' })]), 400, 'validation_failed'),
+  bad('content missing', json([smsUp({ content: undefined })]), 400, 'validation_failed'),
+  bad('send_time far in the future', json([smsUp({ send_time: '2099-01-01 00:00:00' })]), 400, 'validation_failed'),
+]);
+const tencentReply = (over: Record<string, unknown> = {}) => ({ mobile: '13812345678', nationcode: '86', text: '1 K7Q2', time: 1796632325, ...over });
+add('POST /v1/inbound/sms/tencent', [
+  bad('truncated JSON', json(tencentReply()).slice(0, 20), 400, 'invalid_json'),
+  bad('JSON null', 'null', 400, 'validation_failed'),
+  bad('time not a number', json(tencentReply({ time: 'now' })), 400, 'validation_failed'),
+  bad('another country', json(tencentReply({ nationcode: '1' })), 400, 'validation_failed'),
+  bad('mobile not a mobile', json(tencentReply({ mobile: '12345' })), 400, 'validation_failed'),
+  bad('time far in the future', json(tencentReply({ time: 4102444800 })), 400, 'validation_failed'),
+]);
+
+const callback = (id: string) => `/v1/callbacks/${id}`;
+add('POST /v1/callbacks/:requestId', [
+  { name: 'id not a UUID', url: callback('REQ-1'), payload: json({ reply: 'restored' }), status: 404, code: 'not_found' },
+  { name: 'unknown request', url: callback(UNKNOWN_UUID), payload: json({ reply: 'restored' }), status: 404, code: 'not_found' },
+  { name: 'id with SQL injection', url: callback(encodeURIComponent("' OR 1=1; --")), payload: json({ reply: 'restored' }), status: 404, code: 'not_found' },
+  bad('unknown reply', json({ reply: 'maybe' }), 400, 'validation_failed'),
+  bad('missing reply', json({ satisfaction: 5 }), 400, 'validation_failed'),
+  bad('satisfaction 0', json({ reply: 'restored', satisfaction: 0 }), 400, 'validation_failed'),
+  bad('satisfaction 4.5', json({ reply: 'restored', satisfaction: 4.5 }), 400, 'validation_failed'),
+  bad('at far in the future', json({ reply: 'restored', at: '2099-01-01T00:00:00Z' }), 400, 'validation_failed'),
+  bad('unknown field', json({ reply: 'restored', note: 'x' }), 400, 'validation_failed'),
+  bad('not asked (its incident not restored)', json({ reply: 'still_out' }), 409, 'not_asked'),
 ]);
 
 async function snapshot(): Promise<Record<string, number>> {

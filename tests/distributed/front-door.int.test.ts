@@ -12,8 +12,8 @@ import { deleteRun, kafkaClient } from './harness/topics.ts';
 
 // `pnpm stack:up` as an operator runs it: infra/local/stack.sh brings up each service as its own
 // process (two grid-routing replicas) and nginx in front of them, and every public path answers
-// through that one address — grids and re-routing from grid-routing, subscriptions and deliveries
-// from notification, everything else from intake, the board's event stream unbuffered. Then
+// through that one address — grids and re-routing from grid-routing, subscriptions, deliveries
+// and inbound SMS from notification, everything else from intake, the board's event stream unbuffered. Then
 // `status` and `down`. The run dir, ports, database and topic prefix are this test's own.
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -210,6 +210,14 @@ it('serves every public path through one front door, over replicas, and stops wi
   expect(JSON.stringify((await call(`${base}/v1/subscriptions`, { key: KEYS.integrator })).body)).toContain(subId);
   expect((await call(`${base}/v1/subscriptions/${subId}`, { key: KEYS.integrator, method: 'DELETE' })).status).toBeLessThan(300);
   expect((await call(`${base}/v1/deliveries`, { key: KEYS.ops })).status).toBe(200);
+  // notification: SMS replies from the gateway (a number nobody asked is refused, in notification's shape).
+  const inbound = await call(`${base}/v1/inbound/sms`, { key: KEYS.ops, json: { from: '13500000000', text: '1', at: new Date().toISOString() } });
+  expect(inbound.status, JSON.stringify(inbound.body)).toBe(200);
+  expect(inbound.body).toEqual({ results: [{ outcome: 'refused', reason: 'not_asked', replied: false }] });
+  // intake: callback answers taken by phone (this request was never asked).
+  const answer = await call(`${base}/v1/callbacks/${unroutableId}`, { key: KEYS.ops, json: { reply: 'restored' } });
+  expect(answer.status, JSON.stringify(answer.body)).toBe(409);
+  expect(answer.body).toMatchObject({ error: { code: 'not_asked' } });
 
   // The board page, whose grid outlines come from /v1/grids on its own origin: the front door.
   const page = await fetch(`${base}/board`);

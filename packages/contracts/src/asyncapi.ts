@@ -13,6 +13,8 @@ const KEYS: Record<string, string> = {
   'incidents.events': 'incident id',
   'outages.planned': 'planned outage id',
   'customers.notices': 'incident id or planned outage id',
+  'callbacks.events': 'request id',
+  'replies.received': 'work order id (acknowledge) or request id (callback)',
 };
 
 /** What `subject` names on the outage topics' events; every other topic's is the work order id. */
@@ -21,6 +23,8 @@ const SUBJECTS: Record<string, string> = {
   'incidents.events': 'Incident id.',
   'outages.planned': 'Planned outage id.',
   'customers.notices': 'Incident id or planned outage id (internal topic: carries customers\' phone numbers).',
+  'callbacks.events': 'Request id (the caller asked).',
+  'replies.received': 'Work order id (acknowledge) or request id (callback).',
 };
 
 function channelId(topic: string): string {

@@ -123,8 +123,61 @@ export const RequestView = z.object({
     })
     .nullable(),
   timeline: z.array(TimelineEntry),
+  /**
+   * The callback (回访) after its incident's restoration: null until the caller was asked (or when
+   * the request is in no incident); `reply` and `satisfaction` (1–5) are null until answered.
+   */
+  callback: z
+    .object({
+      askedAt: IsoDateTime,
+      /** Whether the ask went out by SMS (the caller gave a mobile number). */
+      bySms: z.boolean(),
+      reply: z.enum(['restored', 'still_out']).nullable(),
+      satisfaction: z.number().int().min(1).max(5).nullable(),
+      answeredAt: IsoDateTime.nullable(),
+    })
+    .nullable(),
 });
 export type RequestView = z.infer<typeof RequestView>;
+
+/** POST /v1/callbacks/:requestId: a callback's answer taken by phone or in another system. */
+export const CallbackAnswerBody = z
+  .object({
+    reply: z.enum(['restored', 'still_out']),
+    satisfaction: z.number().int().min(1).max(5).optional(),
+    at: IsoDateTime.optional(),
+  })
+  .strict();
+export type CallbackAnswerBody = z.infer<typeof CallbackAnswerBody>;
+
+/** One SMS a customer or staff member sent to the service number, as the SMS gateway hands it over. */
+export const InboundSms = z
+  .object({
+    from: z.string().trim().min(1).max(32),
+    text: z.string().max(1000),
+    at: IsoDateTime,
+  })
+  .strict();
+export type InboundSms = z.infer<typeof InboundSms>;
+
+/** POST /v1/inbound/sms: one message, or up to 100 in order. */
+export const InboundSmsBody = z.union([InboundSms, z.array(InboundSms).min(1).max(100)]);
+export type InboundSmsBody = z.infer<typeof InboundSmsBody>;
+
+/** What became of one inbound SMS (in the order posted). */
+export const InboundSmsOutcome = z.object({
+  outcome: z.enum(['acknowledged', 'callback_answered', 'duplicate', 'refused']),
+  /** Why it was refused: the code is unknown, stale or another number's; the number was never asked; the text is not a reply. */
+  reason: z.enum(['unknown_code', 'stale_code', 'not_addressee', 'not_asked', 'not_understood', 'bad_number']).optional(),
+  /** The work order (acknowledged) or request (callback) it applied to. */
+  id: z.string().optional(),
+  /** Whether an explanatory SMS was queued back to the sender. */
+  replied: z.boolean(),
+});
+export type InboundSmsOutcome = z.infer<typeof InboundSmsOutcome>;
+
+export const InboundSmsResponse = z.object({ results: z.array(InboundSmsOutcome) });
+export type InboundSmsResponse = z.infer<typeof InboundSmsResponse>;
 
 export const GridView = z.object({
   id: z.string(),

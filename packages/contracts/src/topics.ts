@@ -11,6 +11,8 @@ export const Topics = {
   incidentsEvents: 'incidents.events',
   outagesPlanned: 'outages.planned',
   customersNotices: 'customers.notices',
+  callbacksEvents: 'callbacks.events',
+  repliesReceived: 'replies.received',
 } as const;
 
 export type Topic = (typeof Topics)[keyof typeof Topics];

@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 // The key format of GD_API_KEYS and what a secret must be. Pure: no database, no clock.
 
-export const SCOPES = ['requests:write', 'requests:read', 'workorders:write', 'subscriptions:write', 'pii:read', 'metrics:read', 'admin'] as const;
+export const SCOPES = ['requests:write', 'requests:read', 'workorders:write', 'subscriptions:write', 'inbound:write', 'pii:read', 'metrics:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKeySpec {

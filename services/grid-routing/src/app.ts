@@ -9,6 +9,7 @@ import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
 import { customerNoticesConsumer } from './consumers/customer-notices.ts';
+import { callbackAnsweredConsumer } from './consumers/callback-answered.ts';
 import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
@@ -67,6 +68,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   let meterSubscription: Subscription | undefined;
   let workOrders: Subscription | undefined;
   let customers: Subscription | undefined;
+  let callbacks: Subscription | undefined;
   let relay: Relay | undefined;
   const groupId = deps.groupId ?? CONSUMER_GROUP;
   const workOrdersGroupId = `${groupId}.workorders`;
@@ -76,6 +78,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   // Telling customers reads grid-routing's own incident and outage events in a group of its own,
   // off the routing path: a 13,700-account notice never delays a call.
   const customersGroupId = `${groupId}.customers`;
+  const callbacksGroupId = `${groupId}.callbacks`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   let teller: CallCountTeller | undefined;
@@ -150,6 +153,12 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         ...customerNoticesConsumer({ pool: deps.pool, logger, now: ctx.now, onRecords: (n) => noticeRecords.inc(n) }),
         ...retry,
       });
+      callbacks = await deps.bus.subscribe({
+        groupId: callbacksGroupId,
+        topics: [Topics.callbacksEvents],
+        ...callbackAnsweredConsumer({ pool: deps.pool, logger, ctx }),
+        ...retry,
+      });
       teller = startCallCountTeller(ctx, deps.pool, config.incidentCountsIntervalMs, logger);
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
@@ -167,13 +176,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       meterSubscription = undefined;
       await customers?.stop();
       customers = undefined;
+      await callbacks?.stop();
+      callbacks = undefined;
       // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
       await relay?.stop();
       relay = undefined;
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning()) return false;
+      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning() || !callbacks?.isRunning() || !customers?.isRunning()) return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {
@@ -190,6 +201,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
           { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
           { group: meterGroupId, topics: [Topics.metersEvents] },
           { group: customersGroupId, topics: [Topics.incidentsEvents, Topics.outagesPlanned] },
+          { group: callbacksGroupId, topics: [Topics.callbacksEvents] },
         ],
         logger,
       });

@@ -3,7 +3,7 @@ import { inboxRetention, type RetentionConfig, type RetentionRule } from '@gridd
 /**
  * What the retention sweeper may delete in schema `routing`: decisions on requests that were
  * assigned (last changed `keepFor` ago — the request copy they hold is personal data), then
- * restored or closed incidents last changed that long ago (at least REPORT_HISTORY_MS) that no decision and no child incident
+ * restored or closed incidents last changed that long ago (at least REPORT_HISTORY_MS) that no decision, no child and no follow-up incident
  * points to any more (an open one is kept whatever its age: calls still join it), and inbox marks
  * after `inboxKeepFor`. Unroutable
  * requests stay until they are re-routed: the fallback desk still works on them.
@@ -22,7 +22,7 @@ export function routingRetention(config: RetentionConfig): RetentionRule[] {
       olderThanMs: Math.max(config.keepFor, REPORT_HISTORY_MS),
       where:
         "status IN ('restored', 'closed') AND NOT EXISTS (SELECT 1 FROM routing.routed_requests r WHERE r.incident_id = incidents.id)" +
-        ' AND NOT EXISTS (SELECT 1 FROM routing.incidents c WHERE c.parent_id = incidents.id)',
+        ' AND NOT EXISTS (SELECT 1 FROM routing.incidents c WHERE c.parent_id = incidents.id OR c.reopened_from = incidents.id)',
     },
     // Meter events are kept as long as decisions: their (source, eventId) marks catch a head-end's
     // resends, and the no-ops explain themselves to an operator meanwhile.

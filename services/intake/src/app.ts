@@ -11,6 +11,7 @@ import { READ_MODEL_TOPICS, readModelConsumer } from './consumers/index.ts';
 import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { boardRoutes } from './routes/board.routes.ts';
+import { callbackRoutes } from './routes/callbacks.routes.ts';
 import { intakeRetention } from './retention.ts';
 import { meterEventsRoutes } from './routes/meter-events.routes.ts';
 import { open311Routes } from './routes/open311.routes.ts';
@@ -136,6 +137,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(meterEventsRoutes(ctx));
       await app.register(adapterRoutes({ ...ctx, timeZone: config.timeZone }));
       await app.register(workOrderRoutes(ctx));
+      await app.register(callbackRoutes(ctx));
       await app.register(open311Routes(ctx));
       await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
     },

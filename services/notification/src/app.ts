@@ -15,6 +15,7 @@ import { createWecomRobotChannel } from './channels/wecom-robot.ts';
 import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
 import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
+import { callbacksEventsConsumer } from './consumers/callback-requested.ts';
 import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
 import { customerNoticesConsumer } from './consumers/customer-notices.ts';
 import { incidentEventsConsumer } from './consumers/incident-events.ts';
@@ -24,12 +25,14 @@ import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
+import { inboundSmsRoutes } from './routes/inbound-sms.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
 import { limitSubscriptionsToKeys } from './use-cases/key-grids.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { customerMessages } from './templates/customer.ts';
 import { catalog } from './templates/index.ts';
+import { replyCatalog } from './templates/replies.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
 export const CONSUMED_TOPICS = [
@@ -40,6 +43,7 @@ export const CONSUMED_TOPICS = [
   Topics.slaBreaches,
   Topics.incidentsEvents,
   Topics.customersNotices,
+  Topics.callbacksEvents,
 ] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
@@ -103,6 +107,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     labelNames: ['channel', 'outcome'] as const,
     registers: [],
   });
+  const inboundSms = new Counter({
+    name: 'griddispatch_notification_inbound_sms_total',
+    help: 'SMS replies received (POST /v1/inbound/sms) by outcome and, when refused, why',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [],
+  });
   const sendSeconds = new Histogram({
     name: 'griddispatch_notification_send_seconds',
     help: 'time to send one notification, by channel',
@@ -149,6 +159,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     logger,
     config,
     catalog: catalog(config.locale, config.timeZone),
+    replies: replyCatalog(config.locale),
     now,
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
@@ -162,6 +173,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
     [Topics.incidentsEvents]: incidentEventsConsumer(consumerDeps),
     [Topics.customersNotices]: customerNoticesConsumer({ ...consumerDeps, renderCustomer: customerMessages(config.locale, config.timeZone, now) }),
+    [Topics.callbacksEvents]: callbacksEventsConsumer(consumerDeps),
   };
 
   const loop = deps.deliveryLoop ?? true;
@@ -169,7 +181,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const groupPrefix = deps.groupId ?? config.groupId;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
-  // Publishes the ext.* feed's outbox rows (publish-external.ts).
+  // Publishes the ext.* feed's outbox rows (publish-external.ts) and the SMS replies matched here (replies.received).
   let relay: Relay | undefined;
 
   return {
@@ -177,6 +189,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     routes: async (app) => {
       await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
+      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake(), onOutcome: (r) => inboundSms.inc({ outcome: r.outcome, reason: r.reason ?? 'none' }) }));
     },
     async start() {
       const limited = await limitSubscriptionsToKeys(deps.pool, now());
@@ -233,6 +246,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       registry.registerMetric(attemptsTotal);
       registry.registerMetric(channelRefused);
       registry.registerMetric(sendSeconds);
+      registry.registerMetric(inboundSms);
       registerServiceMetrics(registry, {
         service: 'notification',
         pool: deps.pool,

@@ -4,6 +4,7 @@ import type { ChannelName } from './channels/types.ts';
 import type { RetryPolicy } from './delivery/retry-policy.ts';
 import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
 import type { Locale } from './templates/index.ts';
+
 import { parseEnv } from '@griddispatch/http';
 import { smsConfig, smsEnvShape, type SmsConfig } from './sms-config.ts';
 
@@ -120,6 +121,10 @@ export const NotificationEnv = z.object({
   /** The operator desk (unroutable requests): its group robot and/or mobile numbers (comma-separated). */
   NOTIFY_OPERATOR_WECOM_URL: httpUrl.optional(),
   NOTIFY_OPERATOR_PHONES: z.string().optional(),
+  /** How long the code in a staff SMS acknowledges its work order by reply (`1 <code>`), unless the work order leaves `assigned` first. */
+  NOTIFY_ACK_CODE_TTL: duration.default(86_400_000),
+  /** How long after a callback ask the caller's SMS reply is taken as its answer. */
+  NOTIFY_CALLBACK_REPLY_WINDOW: duration.default(7 * 86_400_000),
   /** Prefix of the Kafka consumer groups, one per consumed topic (`notification.sla.breaches`, …). */
   NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
 });
@@ -144,6 +149,7 @@ export interface NotificationConfig {
   wecomDefaultRobot: string | null;
   operatorDesk: { wecomUrl: string | null; phones: string[] };
   groupId: string;
+  replies: { ackCodeTtlMs: number; callbackWindowMs: number };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
@@ -177,5 +183,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       phones: (e.NOTIFY_OPERATOR_PHONES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     },
     groupId: e.NOTIFY_GROUP_ID,
+    replies: { ackCodeTtlMs: e.NOTIFY_ACK_CODE_TTL, callbackWindowMs: e.NOTIFY_CALLBACK_REPLY_WINDOW },
   };
 }

@@ -90,7 +90,7 @@ describe('notification retention', () => {
 
     // Inside the window nothing goes.
     const early = sweepAt(6 * DAY);
-    expect(await early.sweep()).toEqual({ swept: true, deleted: { deliveries: 0, incident_notices: 0, inbox: 0 } });
+    expect(await early.sweep()).toEqual({ swept: true, deleted: { deliveries: 0, incident_notices: 0, ack_codes: 0, callback_asks: 0, inbound_sms: 0, inbox: 0 } });
     await early.stop();
 
     const late = sweepAt(31 * DAY);

@@ -37,6 +37,8 @@ const SOURCE_OF_TOPIC: Record<string, string> = {
   'incidents.events': '/griddispatch/grid-routing',
   'outages.planned': '/griddispatch/grid-routing',
   'customers.notices': '/griddispatch/grid-routing',
+  'callbacks.events': '/griddispatch/intake',
+  'replies.received': '/griddispatch/notification',
 };
 
 /** Parses every record; returns the parsed ones and a readable problem per record that is not a valid CloudEvent of its topic. */

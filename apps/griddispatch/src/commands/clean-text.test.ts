@@ -53,6 +53,7 @@ describe('cleanText', () => {
       status: 'arrived',
       receivedAt: '2026-11-03T06:05:00Z',
       grid: { id: 'HH-G03', name: `后湖3号网格${HOSTILE}`, kind: 'district' },
+      callback: null,
       role: null,
       etr: null,
       incidentId: null,

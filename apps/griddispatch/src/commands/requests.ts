@@ -37,7 +37,7 @@ embedded start's development key). Times in GD_TIME_ZONE; names are masked.
   --json             the API's JSON instead
 `;
 
-export const RequestSummary = RequestView.omit({ timeline: true });
+export const RequestSummary = RequestView.omit({ timeline: true, callback: true });
 export type RequestSummary = z.infer<typeof RequestSummary>;
 const ListResponse = z.object({ items: z.array(RequestSummary), nextCursor: z.string().nullable() });
 
@@ -106,6 +106,12 @@ export function renderRequestTable(raw: RequestSummary[], opts: RenderOptions): 
   return renderTable(['收到', '编号', '来源', '类别', '状态', '网格', '负责人', '故障事件', '下一截止', '超时'], rows, paint);
 }
 
+/** The callback (回访): asked how, answered what. */
+function callbackText(c: NonNullable<RequestView['callback']>): string {
+  const reply = c.reply === null ? '未答复' : c.reply === 'restored' ? '已恢复供电' : '仍未恢复';
+  return `${reply}${c.satisfaction !== null ? ` · 满意度 ${c.satisfaction}` : ''} (${c.bySms ? 'asked by SMS' : 'no mobile: by phone'})`;
+}
+
 /** The detail view of `requests show`. */
 export function renderRequestDetail(raw: RequestView, opts: RenderOptions): string {
   const paint = painter(opts.color);
@@ -144,6 +150,7 @@ export function renderRequestDetail(raw: RequestView, opts: RenderOptions): stri
   } else {
     field('sla', '—');
   }
+  if (r.callback) field('callback', callbackText(r.callback));
   lines.push('', paint('bold', 'timeline'));
   for (const t of r.timeline) {
     let text = `  ${paint('dim', dateTime(new Date(t.at), opts.timeZone))}  ${t.type}`;

@@ -216,6 +216,66 @@ export const CustomerNoticeV1 = z.object({
   recipients: z.array(NoticeRecipient).max(500),
 });
 export type CustomerNoticeV1 = z.infer<typeof CustomerNoticeV1>;
+/** How a caller answered the callback (回访): power is back, or still out. */
+export const CallbackReply = z.enum(['restored', 'still_out']);
+export type CallbackReply = z.infer<typeof CallbackReply>;
+
+/** Satisfaction with the service, 1 (poor) to 5 (very good). */
+export const Satisfaction = z.number().int().min(1).max(5);
+
+/**
+ * intake asks a caller of a restored incident to confirm (回访): once per request. notification
+ * texts `phone` and remembers the ask, so the caller's reply finds its request. Key: request id.
+ */
+export const CallbackRequestedV1 = z.object({
+  requestId: z.string(),
+  incidentId: z.string(),
+  /** The caller's mobile number as the request gave it (personal data). */
+  phone: z.string(),
+  restoredAt: IsoDateTime,
+  askedAt: IsoDateTime,
+});
+export type CallbackRequestedV1 = z.infer<typeof CallbackRequestedV1>;
+
+/**
+ * A caller's answer as intake recorded it, the first time each part arrived (the reply once, the
+ * satisfaction once). `still_out` makes grid-routing open a follow-up incident on the 台区 with the
+ * original start time. Key: request id.
+ */
+export const CallbackAnsweredV1 = z.object({
+  requestId: z.string(),
+  incidentId: z.string(),
+  /** What this answer recorded now; null when it only added the satisfaction. */
+  reply: CallbackReply.nullable(),
+  satisfaction: Satisfaction.nullable(),
+  at: IsoDateTime,
+  via: z.enum(['sms', 'api']),
+});
+export type CallbackAnsweredV1 = z.infer<typeof CallbackAnsweredV1>;
+
+/**
+ * An SMS reply notification matched to what it answers: a staff member's `1 <code>` (acknowledge
+ * the work order the code was sent for) or a caller's answer to a callback. Key: the work order
+ * (acknowledge) or request (callback) id.
+ */
+export const ReplyReceivedV1 = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('acknowledge'),
+    workOrderId: z.string(),
+    /** The addressee the code was issued to (staff id). */
+    by: z.string(),
+    code: z.string(),
+    at: IsoDateTime,
+  }),
+  z.object({
+    kind: z.literal('callback'),
+    requestId: z.string(),
+    reply: CallbackReply.nullable(),
+    satisfaction: Satisfaction.nullable(),
+    at: IsoDateTime,
+  }),
+]);
+export type ReplyReceivedV1 = z.infer<typeof ReplyReceivedV1>;
 
 /** Every event type: its CloudEvents `type`, topic and data schema, in one table. */
 export const EventTypes = {
@@ -232,6 +292,9 @@ export const EventTypes = {
   'cn.griddispatch.incident.closed.v1': { topic: Topics.incidentsEvents, short: 'incident.closed', data: IncidentEventV1 },
   'cn.griddispatch.outage.planned.v1': { topic: Topics.outagesPlanned, short: 'outage.planned', data: OutagePlannedV1 },
   'cn.griddispatch.customer.notice.v1': { topic: Topics.customersNotices, short: 'customer.notice', data: CustomerNoticeV1 },
+  'cn.griddispatch.callback.requested.v1': { topic: Topics.callbacksEvents, short: 'callback.requested', data: CallbackRequestedV1 },
+  'cn.griddispatch.callback.answered.v1': { topic: Topics.callbacksEvents, short: 'callback.answered', data: CallbackAnsweredV1 },
+  'cn.griddispatch.reply.received.v1': { topic: Topics.repliesReceived, short: 'reply.received', data: ReplyReceivedV1 },
 } as const satisfies Record<string, { topic: Topic; short: string; data: z.ZodType }>;
 
 export type EventType = keyof typeof EventTypes;
@@ -251,4 +314,7 @@ export const EventTypeName = {
   incidentClosed: 'cn.griddispatch.incident.closed.v1',
   outagePlanned: 'cn.griddispatch.outage.planned.v1',
   customerNotice: 'cn.griddispatch.customer.notice.v1',
+  callbackRequested: 'cn.griddispatch.callback.requested.v1',
+  callbackAnswered: 'cn.griddispatch.callback.answered.v1',
+  replyReceived: 'cn.griddispatch.reply.received.v1',
 } as const satisfies Record<string, EventType>;

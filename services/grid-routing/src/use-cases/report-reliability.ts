@@ -16,6 +16,9 @@ import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '
 // - Customer interruptions: affectedCustomers, in the period the interruption starts in;
 //   customer-minutes: affectedCustomers × the minutes of it inside [from, to) (clipped).
 //   By grid, a feeder incident's customers are shared among its 台区's grids by their customers.
+// - A follow-up incident (a callback answered `still_out`, `reopened_from` set) continues the
+//   restored incident's interruption: it starts where that one ended (its evidence_at), so their
+//   minutes never overlap, and it adds minutes but no customer interruption.
 // - Customers served: the customers of the group's 台区 now (accounts have no history), from
 //   routing.district_customers (refreshed by every customers import), not the accounts themselves.
 // - Major event days: the 2.5β threshold fitted on the daily SAIDI (whole system, interruptions
@@ -108,7 +111,7 @@ const DAILY_SQL = `
 const ROWS_SQL = `
   WITH intr AS (
     SELECT kind, district_code, feeder_code,
-           CASE WHEN evidence_at >= $1 THEN affected_customers ELSE 0 END::float8 AS ci,
+           CASE WHEN evidence_at >= $1 AND reopened_from IS NULL THEN affected_customers ELSE 0 END::float8 AS ci,
            (affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
       FROM routing.incidents
      WHERE interrupted_until > $1 AND evidence_at < $2 AND ${counted(5)}

@@ -97,8 +97,10 @@ describe('incidents in the read model', () => {
     await h.settle();
     const v = await view(merged);
     expect(v.status).toBe('resolved');
-    expect(v.timeline.map((t) => t.type)).toEqual(['request.received', 'dispatch.assigned', 'incident.en_route', 'incident.restored']);
-    expect(v.timeline.at(-1)).toMatchObject({ at: at(40), note: `follows incident ${inc}` });
+    // Restored: the caller is asked to confirm (回访), once, however often the restoration is heard.
+    expect(v.timeline.map((t) => t.type)).toEqual(['request.received', 'dispatch.assigned', 'incident.en_route', 'incident.restored', 'callback.asked']);
+    expect(v.timeline.find((t) => t.type === 'incident.restored')).toMatchObject({ at: at(40), note: `follows incident ${inc}` });
+    expect(v.callback).toMatchObject({ reply: null, satisfaction: null });
     expect((await snapshot(inc))?.status).toBe('restored');
 
     // A call routed to the incident after it was restored is resolved at once.

@@ -9,6 +9,7 @@ import type { IncidentEvent } from '../use-cases/follow-incident.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
 import { onDispatchUnroutable } from './dispatch-unroutable.ts';
 import { onIncidentEvent } from './incident-event.ts';
+import { isReplyEvent, onReplyReceived, type ReplyEvent } from './reply-received.ts';
 import { onSlaBreached } from './sla-breached.ts';
 import { onSlaWarning } from './sla-warning.ts';
 import { writeTimeline } from '../use-cases/update-read-model.ts';
@@ -16,7 +17,15 @@ import type { ReadModelHandler } from './types.ts';
 import { onWorkorderUpdated } from './workorder-updated.ts';
 
 /** Topics the read model follows. */
-export const READ_MODEL_TOPICS = [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents];
+export const READ_MODEL_TOPICS = [
+  Topics.dispatchAssigned,
+  Topics.dispatchUnroutable,
+  Topics.workordersEvents,
+  Topics.slaWarnings,
+  Topics.slaBreaches,
+  Topics.incidentsEvents,
+  Topics.repliesReceived,
+];
 
 /** The events about one work order (`data.workOrderId`) the read model applies. */
 type ReadModelEventType = Extract<EventType, `cn.griddispatch.${'dispatch' | 'workorder' | 'sla'}.${string}`>;
@@ -55,6 +64,11 @@ function isIncidentEvent(event: CloudEvent): event is IncidentEvent {
   return EventTypes[event.type].topic === Topics.incidentsEvents;
 }
 
+/** The work order (acknowledge) or request (callback) a reply is about. */
+function replyTarget(event: ReplyEvent): string {
+  return event.data.kind === 'acknowledge' ? event.data.workOrderId : event.data.requestId;
+}
+
 /** Incident ids become keys, log fields and board ids: anything past this is not an id. */
 const INCIDENT_ID = /^[\p{L}\p{N}][\p{L}\p{N}._:/#-]{0,127}$/u;
 
@@ -72,6 +86,7 @@ function parseReadModelEvent(message: IncomingMessage): CloudEvent {
     if (bad !== undefined) throw new InvalidEventError(`incident id ${JSON.stringify(bad!.slice(0, 100))} is not an identifier`);
     if (event.data.primaryRequestId !== null && !isUuid(event.data.primaryRequestId)) throw new InvalidEventError('primaryRequestId is not a work order id (UUID)');
   }
+  if (isReplyEvent(event) && !isUuid(replyTarget(event))) throw new InvalidEventError('a reply names no work order or request id (UUID)');
   return event;
 }
 
@@ -89,7 +104,8 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     spanName: 'intake update read model',
     parse: parseReadModelEvent,
     // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
-    orderKey: (event) => (isReadModelEvent(event) ? event.data.workOrderId : isIncidentEvent(event) ? `incident:${event.data.id}` : ''),
+    orderKey: (event) =>
+      isReadModelEvent(event) ? event.data.workOrderId : isIncidentEvent(event) ? `incident:${event.data.id}` : isReplyEvent(event) ? replyTarget(event) : '',
     // The boards hear of a batch's changes in one statement at its end (delivered at commit), and
     // the timeline entries nothing waits for are written there too.
     prepare: async (_client, events) => ({ timeline: [], notices: [] as BoardNotice[], superseded: supersededCallCounts(events) }),
@@ -98,6 +114,11 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
       if (isIncidentEvent(event)) {
         if (batch.superseded.has(event.id)) return;
         await onIncidentEvent(ctx, client, event, log.child({ incidentId: event.data.id }), batch);
+        return;
+      }
+      if (isReplyEvent(event)) {
+        await onReplyReceived(ctx, client, event, log);
+        batch.notices.push({ id: replyTarget(event), change: EventTypes[event.type].short });
         return;
       }
       if (!isReadModelEvent(event)) {

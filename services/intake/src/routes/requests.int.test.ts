@@ -84,7 +84,7 @@ describe('GET /v1/requests/:id', () => {
     const res = await h.get(`/v1/requests/${id}`);
     expect(res.statusCode).toBe(200);
     const view = RequestView.parse(res.json());
-    expect(Object.keys(res.json()).sort()).toEqual(['assignees', 'category', 'etr', 'externalId', 'grid', 'id', 'incidentId', 'receivedAt', 'role', 'sla', 'source', 'status', 'timeline']);
+    expect(Object.keys(res.json()).sort()).toEqual(['assignees', 'callback', 'category', 'etr', 'externalId', 'grid', 'id', 'incidentId', 'receivedAt', 'role', 'sla', 'source', 'status', 'timeline']);
     expect(view).toMatchObject({ id, source: '95598', externalId: 'GD-SHAPE', category: 'fault_repair', status: 'received', grid: null, incidentId: null, assignees: [], sla: null });
     expect(view.timeline).toEqual([{ at: view.receivedAt, type: 'request.received', by: 'sgcc-95598' }]);
   });

@@ -12,7 +12,7 @@ import { gridFilter, visibleGrids } from '../use-cases/visible-grids.ts';
 import { viewRequest } from '../use-cases/view-request.ts';
 import { errorResponses } from './errors.ts';
 
-const RequestSummary = RequestView.omit({ timeline: true });
+const RequestSummary = RequestView.omit({ timeline: true, callback: true });
 
 /**
  * `grid-dispatch` is the source of the work orders intake opens for incidents nobody called about

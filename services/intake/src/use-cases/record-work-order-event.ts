@@ -1,5 +1,5 @@
 import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics, type RequestStatus, type WorkOrderEventBody } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction } from '@griddispatch/db';
+import { enqueueOutbox, withTransaction, type PoolClient } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
 import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
@@ -39,10 +39,25 @@ export async function recordWorkOrderEvent(
   if (at.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
     throw new HttpError(400, 'validation_failed', 'at: lies in the future', [{ in: 'body', path: 'at', message: 'lies in the future' }]);
   }
+  return withTransaction(ctx.pool, (client) => applyWorkOrderEvent(client, workOrderId, body, caller, now, at));
+}
+
+/**
+ * The work-order event on the caller's transaction: the HTTP route's and an SMS acknowledgement's
+ * (replies.received) one path, so the sla-timer's clocks stop alike. Throws HttpError 404 / 409
+ * before writing anything.
+ */
+export async function applyWorkOrderEvent(
+  client: PoolClient,
+  workOrderId: string,
+  body: WorkOrderEventBody,
+  caller: string,
+  now: Date,
+  at: Date,
+): Promise<RecordWorkOrderEventResult> {
   // Who did it: the person the app names, else the calling system.
   const by = body.by ?? caller;
-
-  return withTransaction(ctx.pool, async (client) => {
+  {
     const { rows } = await client.query<{ status: RequestStatus; resume_status: RequestStatus | null; grid_id: string | null; assignees: Assignee[] }>(
       'SELECT status, resume_status, grid_id, assignees FROM intake.requests WHERE id = $1 FOR UPDATE',
       [workOrderId],
@@ -100,5 +115,5 @@ export async function recordWorkOrderEvent(
       },
     ]);
     return { workOrderId, eventId: event.id, previousStatus: row.status, status: result.state.status };
-  });
+  }
 }

@@ -5,8 +5,9 @@ import type { z } from 'zod';
 import type { RequestView } from '@griddispatch/contracts';
 import { requests, timeline, type RequestRow, type TimelineRow } from '../schema.ts';
 import type { RequestStatus } from '../domain/types.ts';
+import { viewCallback } from './callbacks.ts';
 
-export type RequestSummary = Omit<RequestView, 'timeline'>;
+export type RequestSummary = Omit<RequestView, 'timeline' | 'callback'>;
 type Sla = z.infer<typeof RequestView>['sla'];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -55,6 +56,9 @@ export async function viewRequest(pool: Pool, id: string): Promise<{ view: Reque
   const db = drizzle(pool);
   const [row] = await db.select().from(requests).where(eq(requests.id, id));
   if (!row) return null;
-  const entries = await db.select().from(timeline).where(eq(timeline.requestId, id)).orderBy(asc(timeline.at), asc(timeline.seq));
-  return { view: { ...toSummary(row), timeline: timelineView(entries) }, row };
+  const [entries, callback] = await Promise.all([
+    db.select().from(timeline).where(eq(timeline.requestId, id)).orderBy(asc(timeline.at), asc(timeline.seq)),
+    viewCallback(pool, id),
+  ]);
+  return { view: { ...toSummary(row), timeline: timelineView(entries), callback }, row };
 }

@@ -5,6 +5,7 @@ import { eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
 import { SCHEMA } from '../schema.ts';
 import type { Catalog } from '../templates/index.ts';
+import type { ReplyCatalog } from '../templates/replies.ts';
 import type { Redactor } from '../channels/personal-data.ts';
 import { externalRecord, publishExternal } from '../use-cases/publish-external.ts';
 import { recordDeliveries, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
@@ -15,6 +16,8 @@ export interface ConsumerDeps {
   logger: Logger;
   config: NotificationConfig;
   catalog: Catalog;
+  /** The replies' messages: the code line of staff SMS, the callback ask, error answers. */
+  replies: ReplyCatalog;
   now: () => Date;
   /** Wakes the delivery worker once new deliveries are committed. */
   wake: () => void;
@@ -85,10 +88,11 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
   });
 }
 
-/** A work order's event (in its incident, if any), or an incident's own event (its `id`). */
-type OrderedData = { workOrderId: string; incidentId?: string | null } | { id: string; workOrderId?: undefined };
+/** A work order's event (in its incident, if any), an incident's own event (its `id`), or a request's callback. */
+type OrderedData = { workOrderId: string; incidentId?: string | null } | { id: string; workOrderId?: undefined } | { requestId: string; workOrderId?: undefined };
 
 function orderKeyOf(data: OrderedData): string {
+  if ('requestId' in data) return `callback|${data.requestId}`;
   return data.workOrderId === undefined ? `${data.id}|` : `${data.incidentId ?? ''}|${data.workOrderId}`;
 }
 

@@ -1,6 +1,7 @@
 import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import { assigneeContacts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
+import { withAckCodes } from '../replies/ack-codes.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
 import { DISPATCH_NOTICE, firstNotice } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
@@ -11,7 +12,7 @@ import { notificationConsumer, type ConsumerDeps, type Planner } from './consume
 export const CONSUMER = 'notification.dispatch-assigned';
 
 /**
- * dispatch.assigned → the assignees get an SMS, the grid's WeCom group a markdown card, and
+ * dispatch.assigned → the assignees get an SMS (with their code to acknowledge by reply), the grid's WeCom group a markdown card, and
  * integrators subscribed to `dispatch.assigned` (for this grid or its area) the CloudEvent. The
  * grid's people are kept for the work order's later warnings and escalations. Staff hear of an
  * incident once (incident-notices.ts): a merged call (`role: 'merged'`) reaches integrators only,
@@ -28,7 +29,10 @@ const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { clie
   let staff: DeliveryDraft[] = [];
   if (d.role !== 'merged' && (await firstNotice(client, d.incidentId, DISPATCH_NOTICE, now))) {
     const rendered = deps.catalog.dispatchAssigned(d);
-    staff = [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, 'dispatch.assigned'), ...wecomDrafts(robot, rendered)];
+    const people = assigneeContacts(d.assignees, d.contacts);
+    // Each assignee's SMS carries their own code: `1 <code>` acknowledges by reply.
+    const sms = await withAckCodes(client, d.workOrderId, people, smsDrafts(phonesOf(people), rendered, 'dispatch.assigned'), deps.replies, now, deps.config.replies.ackCodeTtlMs);
+    staff = [...sms, ...wecomDrafts(robot, rendered)];
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };

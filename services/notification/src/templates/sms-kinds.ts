@@ -8,14 +8,19 @@
 import type { CustomerNoticeKind } from '@griddispatch/contracts';
 import { CUSTOMER_PARAMS } from './customer.ts';
 
-/** Staff and desk messages: the catalog renders them (templates/zh-CN.ts, en.ts). */
+/** Staff, desk and reply messages: the catalogs render them (templates/zh-CN.ts, en.ts, replies.ts). */
 export const STAFF_SMS_KINDS = {
-  'dispatch.assigned': ['title', 'grid', 'matter', 'window', 'action', 'deadline', 'workOrder'],
+  // `code`: the addressee's code to acknowledge by reply, added per phone (replies/ack-codes.ts).
+  'dispatch.assigned': ['title', 'grid', 'matter', 'window', 'action', 'deadline', 'workOrder', 'code'],
   'dispatch.unroutable': ['workOrder', 'category', 'reason', 'desk'],
   'workorder.updated': ['title', 'grid', 'workOrder', 'change', 'at'],
   'sla.warning': ['grid', 'workOrder', 'stage', 'deadline', 'remaining'],
   'sla.breached': ['level', 'grid', 'workOrder', 'stage', 'lateness', 'deadline', 'roles'],
   'incident.opened': ['feeder', 'districts', 'districtCount', 'customers', 'etr', 'incident'],
+  // Replies by SMS (templates/replies.ts): the callback ask (回访) has no parameter; the answer to a
+  // refused reply names why and the code it was about ('' when none).
+  'callback.requested': [],
+  'reply.error': ['reason', 'code'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Every SMS kind: staff messages, and customers' (templates/customer.ts, whose texts use exactly CUSTOMER_PARAMS). */

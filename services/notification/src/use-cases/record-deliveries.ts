@@ -15,13 +15,16 @@ export interface DeliveryDraft {
   payload: DeliveryPayload;
 }
 
+/** What the deliveries answer: a consumed event, or an inbound SMS (`inbound:<id>`, type `reply.error`). */
+export type DeliveryCause = Pick<CloudEvent, 'id' | 'traceparent'> & { type: string; subject: string | null };
+
 /**
  * Stores `drafts` as pending deliveries of `event`, due now, on the consumer's transaction. A
  * draft whose (event, channel, recipient) is already stored is skipped — nobody gets a second
  * message for one event, however often the event arrives. Wakes the delivery workers (NOTIFY,
  * sent only if the transaction commits). Each row keeps the trace it continues. Returns how many rows were new.
  */
-export async function recordDeliveries(client: PoolClient, event: CloudEvent, drafts: DeliveryDraft[], now: Date): Promise<number> {
+export async function recordDeliveries(client: PoolClient, event: DeliveryCause, drafts: DeliveryDraft[], now: Date): Promise<number> {
   const unique = new Map<string, DeliveryDraft>();
   for (const d of drafts) unique.set(`${d.channel}\u0000${d.recipient}`, d);
   const rows = [...unique.values()];
