@@ -257,9 +257,9 @@ describe('GET /v1/reports/response', () => {
     const three = await call('TQ-003', '2027-02-03T10:00:00');
     await publish(workOrderEvent(three.workOrderId, 'acknowledged', '2027-02-03T10:10:00'));
 
-    const expected = { key: 'TC-G1', workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const expected = { key: 'TC-G1', gridId: 'TC-G1', category: null, workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
     const res = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) });
-    expect(res.statusCode).toBe(200);
+    expect(res.statusCode, res.body).toBe(200);
     const body = res.json<ResponseReport>();
     expect(body.rows).toEqual([expected]);
     expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3 }]);
@@ -272,6 +272,56 @@ describe('GET /v1/reports/response', () => {
     expect(csv.body).toBe('key,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored\r\nTC-G1,3,10,90,0.5,0.5,2\r\n');
     expect(csv.headers['x-repeat-districts']).toBe('TQ-003:3');
     expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=feeder`, headers: auth(READ_KEY) })).statusCode).toBe(400);
+  });
+
+  // Work orders in no incident are timed too (docs/architecture.md#reports), by category, in TC-G1:
+  //   new_connection received 02-01 10:00 (office calendar: arrive within a working day), acknowledged
+  //     10:30, arrived 15:00 (by its deadline)
+  //   complaint received 02-01 09:00 (no arrive stage: not in arrivalOnTime), acknowledged 11:00
+  // By grid and category the fault figures above stay as they were; by grid TC-G1 now has 5 work
+  // orders: MTTA (5 + 15 + 10 + 30 + 120) / 5 = 36, MTTR 90 (the two resolved faults), on time
+  // 2 of 3 due = 0.6667. The ETR figures are the incidents': under fault_repair.
+  it('covers work orders in no incident, per grid and category; a redelivered dispatch or event changes nothing', async () => {
+    const request = (category: 'new_connection' | 'complaint', local: string) => requestEvent({ receivedAt: at(local), category, location: { districtCode: 'TQ-004' } });
+    const connection = request('new_connection', '2027-02-01T10:00:00');
+    const complaint = request('complaint', '2027-02-01T09:00:00');
+    const [newConnection, complaintOrder] = [assigned((await h.send(connection))[0]), assigned((await h.send(complaint))[0])];
+    expect(newConnection.incidentId).toBeNull();
+    expect(newConnection.role).toBeUndefined();
+    expect(Date.parse(newConnection.sla.deadlines.arrive!)).toBeGreaterThan(Date.parse(at('2027-02-01T15:00:00')));
+    expect(complaintOrder.sla.deadlines.arrive).toBeUndefined();
+    const events = [
+      workOrderEvent(newConnection.workOrderId, 'acknowledged', '2027-02-01T10:30:00'),
+      workOrderEvent(newConnection.workOrderId, 'arrived', '2027-02-01T15:00:00'),
+      workOrderEvent(complaintOrder.workOrderId, 'acknowledged', '2027-02-01T11:00:00'),
+    ];
+    await publish(...events);
+
+    const response = async (groupBy: string) => (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
+    const fault = { key: 'TC-G1/fault_repair', gridId: 'TC-G1', category: 'fault_repair', workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const byGridAndCategory = [
+      { key: 'TC-G1/complaint', gridId: 'TC-G1', category: 'complaint', workOrders: 1, mtta: 120, mttr: null, arrivalOnTime: null, etrAccuracy: null, incidentsRestored: 0 },
+      fault,
+      { key: 'TC-G1/new_connection', gridId: 'TC-G1', category: 'new_connection', workOrders: 1, mtta: 30, mttr: null, arrivalOnTime: 1, etrAccuracy: null, incidentsRestored: 0 },
+    ];
+    expect(await response('grid_category')).toEqual(byGridAndCategory);
+    expect((await response('category')).map((r) => [r.key, r.gridId, r.category, r.workOrders])).toEqual([
+      ['complaint', null, 'complaint', 1],
+      ['fault_repair', null, 'fault_repair', 3],
+      ['new_connection', null, 'new_connection', 1],
+    ]);
+    const byGrid = { key: 'TC-G1', gridId: 'TC-G1', category: null, workOrders: 5, mtta: 36, mttr: 90, arrivalOnTime: 0.6667, etrAccuracy: 0.5, incidentsRestored: 2 };
+    expect(await response('grid')).toEqual([byGrid]);
+
+    // The requests routed again (a redelivery) and the crew events again: the same figures.
+    await h.send(connection, complaint);
+    await publish(...events);
+    expect(await response('grid_category')).toEqual(byGridAndCategory);
+    expect(await response('grid')).toEqual([byGrid]);
+
+    const csv = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=grid_category`, headers: { ...auth(READ_KEY), accept: 'text/csv' } });
+    expect(csv.body.split('\r\n')[0]).toBe('key,gridId,category,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored');
+    expect(csv.body.split('\r\n')[3]).toBe('TC-G1/new_connection,TC-G1,new_connection,1,30,,1,,0');
   });
 });
 

@@ -16,6 +16,9 @@ const RELIABILITY_COLUMNS = ['key', 'customersServed', 'customerInterruptions', 
 
 const RESPONSE_COLUMNS = ['key', 'workOrders', 'mtta', 'mttr', 'arrivalOnTime', 'etrAccuracy', 'incidentsRestored'] as const satisfies readonly (keyof ResponseRow)[];
 
+/** By category, the grid and the category get columns of their own (the key joins them). */
+const RESPONSE_CATEGORY_COLUMNS = ['key', 'gridId', 'category', ...RESPONSE_COLUMNS.slice(1)] as const satisfies readonly (keyof ResponseRow)[];
+
 /** Reports (docs/architecture.md#incidents, reports). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
 export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Date }): FastifyPluginAsync {
   return async (instance) => {
@@ -51,9 +54,10 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         preHandler: requireScope('requests:read'),
         schema: {
           tags: ['reports'],
-          summary: 'Response per grid: MTTA, MTTR (min), arrivals within the committed window, restorations by the ETR; 台区 with repeated outages. CSV with Accept: text/csv',
+          summary:
+            'Response per grid, per category or per grid and category: MTTA, MTTR (min), arrivals within the committed window, restorations by the ETR; 台区 with repeated outages. CSV with Accept: text/csv',
           querystring: ResponseQuery,
-          response: { 200: z.union([ResponseReport, z.string().describe('text/csv: header row, one row per grid')]), ...errorResponses(400, 401, 403, 429) },
+          response: { 200: z.union([ResponseReport, z.string().describe('text/csv: header row, one row per key')]), ...errorResponses(400, 401, 403, 429) },
         },
       },
       async (request, reply) => {
@@ -61,9 +65,9 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         if (!wantsCsv(request.headers.accept)) return report;
         return reply
           .header('content-type', 'text/csv; charset=utf-8')
-          .header('content-disposition', 'attachment; filename="response-grid.csv"')
+          .header('content-disposition', `attachment; filename="response-${report.groupBy}.csv"`)
           .header('x-repeat-districts', report.repeatDistricts.slice(0, 100).map((d) => `${encodeURIComponent(d.districtCode)}:${d.incidents}`).join(','))
-          .send(toCsvText(RESPONSE_COLUMNS, report.rows));
+          .send(report.groupBy === 'grid' ? toCsvText(RESPONSE_COLUMNS, report.rows) : toCsvText(RESPONSE_CATEGORY_COLUMNS, report.rows));
       },
     );
   };

@@ -3,23 +3,33 @@ import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
 import { round } from '../domain/reliability.ts';
 
-// GET /v1/reports/response (docs/architecture.md#incidents, reports): how fast crews answered outages, per grid, over [from, to).
-// From what grid-routing holds itself: routing.work_order_times (the incidents' primary work
-// orders: receipt, the arrive deadline of the plan computed at dispatch, the crew's first
+// GET /v1/reports/response (docs/architecture.md#reports): how fast crews answered, per grid, per
+// category or per grid and category, over [from, to).
+// From what grid-routing holds itself: routing.work_order_times (every work order it dispatched
+// with a clock of its own — an incident's primary or a request in no incident, not a merged call:
+// category, receipt, the arrive deadline of the plan computed at dispatch, the crew's first
 // acknowledge / arrival / resolve at their own `at`) and routing.incidents.
-// - mtta, mttr: mean minutes from receipt to the first acknowledge / resolve, over the primaries
+// - mtta, mttr: mean minutes from receipt to the first acknowledge / resolve, over the work orders
 //   received in the period that have one (null with none).
-// - arrivalOnTime: arrived by the arrive deadline / primaries with a deadline that arrived or whose
-//   deadline has passed (one not arrived by then is late; one still in time is not counted yet).
+// - arrivalOnTime: arrived by the arrive deadline / work orders with a deadline that arrived or
+//   whose deadline has passed (one not arrived by then is late; one still in time is not counted
+//   yet). A category whose plan has no arrive stage (billing, consultation) has none: null.
 // - etrAccuracy: top-level incidents starting in the period and restored, restored by their ETR
-//   (the ETR as it stood: manual, policy or planned) / all of them; by the incident's grid.
+//   (the ETR as it stood: manual, policy or planned) / all of them; by the incident's grid, and
+//   under fault_repair when grouped by category (an incident is a supply fault).
 // - repeatDistricts: 台区 with ≥ 3 district incidents opened in the period.
 
 export const REPEAT_INCIDENTS = 3;
 const MAX_RANGE_MS = 6 * 366 * 86_400_000;
 
+const ResponseGroupBy = z.enum(['grid', 'category', 'grid_category']);
+
 export const ResponseQuery = z
-  .object({ from: IsoDateTime, to: IsoDateTime, groupBy: z.enum(['grid']).default('grid') })
+  .object({
+    from: IsoDateTime,
+    to: IsoDateTime,
+    groupBy: ResponseGroupBy.default('grid').describe('grid; category; grid_category (key `<grid>/<category>`)'),
+  })
   .strict()
   .superRefine((q, ctx) => {
     const span = Date.parse(q.to) - Date.parse(q.from);
@@ -30,6 +40,10 @@ export type ResponseQuery = z.output<typeof ResponseQuery>;
 
 export const ResponseRow = z.object({
   key: z.string(),
+  /** Grouped by grid or grid_category: the grid; by category: null. */
+  gridId: z.string().nullable(),
+  /** Grouped by category or grid_category: the category; by grid: null. */
+  category: z.string().nullable(),
   workOrders: z.number().int(),
   mtta: z.number().nullable(),
   mttr: z.number().nullable(),
@@ -44,31 +58,35 @@ export const RepeatDistrict = z.object({ districtCode: z.string(), gridId: z.str
 export const ResponseReport = z.object({
   from: z.string(),
   to: z.string(),
-  groupBy: z.literal('grid'),
+  groupBy: ResponseGroupBy,
   rows: z.array(ResponseRow),
   repeatDistricts: z.array(RepeatDistrict),
 });
 export type ResponseReport = z.infer<typeof ResponseReport>;
 
+/** $4: the grouping. An incident's ETR figures go to its grid, under fault_repair by category. */
 const ROWS_SQL = `
   WITH wo AS (
-    SELECT grid_id AS key, count(*)::int AS work_orders,
+    SELECT CASE WHEN $4::text = 'category' THEN NULL ELSE grid_id END AS grid_id, CASE WHEN $4::text = 'grid' THEN NULL ELSE category END AS category,
+           count(*)::int AS work_orders,
            (avg(extract(epoch FROM acknowledged_at - received_at)) FILTER (WHERE acknowledged_at IS NOT NULL) / 60)::float8 AS mtta,
            (avg(extract(epoch FROM resolved_at - received_at)) FILTER (WHERE resolved_at IS NOT NULL) / 60)::float8 AS mttr,
            count(*) FILTER (WHERE arrived_at <= arrive_deadline)::int AS on_time,
            count(*) FILTER (WHERE arrive_deadline IS NOT NULL AND (arrived_at IS NOT NULL OR arrive_deadline < $3))::int AS due
-      FROM routing.work_order_times WHERE received_at >= $1 AND received_at < $2 GROUP BY 1
+      FROM routing.work_order_times WHERE received_at >= $1 AND received_at < $2 GROUP BY 1, 2
   ),
   etr AS (
-    SELECT grid_id AS key, count(*) FILTER (WHERE restored_at <= etr)::int AS before, count(*)::int AS restored
+    SELECT CASE WHEN $4::text = 'category' THEN NULL ELSE grid_id END AS grid_id, CASE WHEN $4::text = 'grid' THEN NULL ELSE 'fault_repair' END AS category,
+           count(*) FILTER (WHERE restored_at <= etr)::int AS before, count(*)::int AS restored
       FROM routing.incidents
      WHERE parent_id IS NULL AND interrupted_until IS NOT NULL AND evidence_at >= $1 AND evidence_at < $2 AND etr IS NOT NULL
-     GROUP BY 1
+     GROUP BY 1, 2
   )
-  SELECT coalesce(wo.key, etr.key) AS key, coalesce(wo.work_orders, 0) AS work_orders, wo.mtta, wo.mttr,
+  SELECT coalesce(wo.grid_id, etr.grid_id) AS grid_id, coalesce(wo.category, etr.category) AS category,
+         coalesce(wo.work_orders, 0) AS work_orders, wo.mtta, wo.mttr,
          coalesce(wo.on_time, 0) AS on_time, coalesce(wo.due, 0) AS due, coalesce(etr.before, 0) AS before, coalesce(etr.restored, 0) AS restored
-    FROM wo FULL JOIN etr ON etr.key = wo.key
-   ORDER BY 1`;
+    FROM wo FULL JOIN etr ON coalesce(etr.grid_id, '') = coalesce(wo.grid_id, '') AND coalesce(etr.category, '') = coalesce(wo.category, '')
+   ORDER BY 1, 2`;
 
 const REPEAT_SQL = `
   SELECT district_code, min(grid_id) AS grid_id, count(*)::int AS incidents
@@ -81,10 +99,11 @@ export async function reportResponse(pool: Pick<Pool, 'query'>, query: ResponseQ
   const from = new Date(query.from);
   const to = new Date(query.to);
   const [{ rows }, { rows: repeats }] = await Promise.all([
-    pool.query<{ key: string; work_orders: number; mtta: number | null; mttr: number | null; on_time: number; due: number; before: number; restored: number }>(ROWS_SQL, [
+    pool.query<{ grid_id: string | null; category: string | null; work_orders: number; mtta: number | null; mttr: number | null; on_time: number; due: number; before: number; restored: number }>(ROWS_SQL, [
       from,
       to,
       now,
+      query.groupBy,
     ]),
     pool.query<{ district_code: string; grid_id: string; incidents: number }>(REPEAT_SQL, [from, to, REPEAT_INCIDENTS]),
   ]);
@@ -92,9 +111,11 @@ export async function reportResponse(pool: Pick<Pool, 'query'>, query: ResponseQ
   return {
     from: from.toISOString(),
     to: to.toISOString(),
-    groupBy: 'grid',
+    groupBy: query.groupBy,
     rows: rows.map((r) => ({
-      key: r.key,
+      key: [r.grid_id, r.category].filter((k) => k !== null).join('/'),
+      gridId: r.grid_id,
+      category: r.category,
       workOrders: r.work_orders,
       mtta: r.mtta === null ? null : round(r.mtta, 2),
       mttr: r.mttr === null ? null : round(r.mttr, 2),
