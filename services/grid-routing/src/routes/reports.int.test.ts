@@ -6,6 +6,7 @@ import { ADMIN_KEY, READ_KEY, assigned, requestEvent, startHarness, type Harness
 import { importData } from '../use-cases/import-data.ts';
 import { getIncident } from '../use-cases/incidents.ts';
 import type { ReliabilityReport, ReliabilityRow } from '../use-cases/report-reliability.ts';
+import type { ReliabilitySeries } from '../use-cases/report-reliability-series.ts';
 import type { ResponseReport } from '../use-cases/report-response.ts';
 
 // GET /v1/reports/reliability against a real PostgreSQL, on incidents made the way production
@@ -179,6 +180,46 @@ describe('GET /v1/reports/reliability: the hand-computed fixture', () => {
     expect(lines.slice(1, -1).map((l) => l.split(',')[0])).toEqual(['HH-G1', 'HH-G2', 'TC-G1']);
     expect(lines[3]).toMatch(/^TC-G1,1,17,300,17,300,17\.647\d*,0\.98958/);
     expect(lines.at(-1)).toBe('');
+  });
+
+  // The series the board draws: a point per local month or day, the range's major event days left out.
+  //   November 2026: no interruption — 0 everywhere. December (the whole month now, so 12-20's
+  //   outage counts all of its 120 min): TC-G1 CMI 240 + 120 = 360 over 1 customer → SAIDI 360,
+  //   SAIFI 17; HH-G1 SAIDI 90 / 3 = 30; HH-G2 30. The same 19 days fit the same T_MED: 12-18 left out.
+  //   By day over [12-17, 12-19): one fit on the 18 days before 12-19 (8 × 2, 8 × 4, 24, 240):
+  //   α = 25.294221 / 18 = 1.405234, β = √(23.811231 / 17) = 1.183495, T_MED = e^4.363972 = 78.56:
+  //   12-18 (240) is a major event day, 12-17 (24) is not. HH-G1 on 12-17: 30; on 12-18: 0, and
+  //   1,200 / 3 = 400 with includeMed=true.
+  it('a series per local month or day, one major-event fit for the range', async () => {
+    const series = async (q: string) => {
+      const res = await h.host.inject({ method: 'GET', url: `/v1/reports/reliability/series?${q}`, headers: auth(READ_KEY) });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<ReliabilitySeries>();
+    };
+    const range = (a: string, b: string) => `from=${encodeURIComponent(at(a))}&to=${encodeURIComponent(at(b))}`;
+    const monthly = await series(`${range('2026-11-01T00:00:00', '2027-01-01T00:00:00')}&groupBy=grid&interval=month`);
+    expect(monthly.buckets).toEqual([
+      { label: '2026-11', from: at('2026-11-01T00:00:00'), to: at('2026-12-01T00:00:00') },
+      { label: '2026-12', from: at('2026-12-01T00:00:00'), to: at('2027-01-01T00:00:00') },
+    ]);
+    expect(monthly.series).toEqual([
+      { key: 'HH-G1', saidi: [0, 30], saifi: [0, 1] },
+      { key: 'HH-G2', saidi: [0, 30], saifi: [0, 1] },
+      { key: 'TC-G1', saidi: [0, 360], saifi: [0, 17] },
+    ]);
+    expect(monthly.medDays.map((d) => d.day)).toEqual(['2026-12-18']);
+    const december = (await report(`${range('2026-12-01T00:00:00', '2027-01-01T00:00:00')}&groupBy=grid`)).json<ReliabilityReport>();
+    for (const row of december.rows) expect(monthly.series.find((s) => s.key === row.key)!.saidi[1]).toBe(row.saidi);
+
+    const daily = await series(`${range('2026-12-17T00:00:00', '2026-12-19T00:00:00')}&interval=day`);
+    expect(daily.buckets.map((b) => b.label)).toEqual(['2026-12-17', '2026-12-18']);
+    expect(daily.series.find((s) => s.key === 'HH-G1')!.saidi).toEqual([30, 0]);
+    const withMed = await series(`${range('2026-12-17T00:00:00', '2026-12-19T00:00:00')}&interval=day&includeMed=true`);
+    expect(withMed.series.find((s) => s.key === 'HH-G1')!.saidi).toEqual([30, 400]);
+
+    const tooLong = await h.host.inject({ method: 'GET', url: `/v1/reports/reliability/series?${range('2026-01-01T00:00:00', '2026-12-01T00:00:00')}&interval=day`, headers: auth(READ_KEY) });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json<{ error: { message: string } }>().error.message).toContain('at most 93 days');
   });
 
   it('400 on a bad date, from ≥ to, an unknown groupBy; 401 without a key', async () => {

@@ -6,6 +6,7 @@ import { ErrorBody } from '@griddispatch/contracts';
 import { requireScope } from '@griddispatch/http';
 import { toCsvText, wantsCsv } from '../domain/csv.ts';
 import { ReliabilityQuery, ReliabilityReport, reportReliability, type ReliabilityRow } from '../use-cases/report-reliability.ts';
+import { ReliabilitySeries, ReliabilitySeriesQuery, reportReliabilitySeries } from '../use-cases/report-reliability-series.ts';
 import { ResponseQuery, ResponseReport, reportResponse, type ResponseRow } from '../use-cases/report-response.ts';
 
 function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof ErrorBody> {
@@ -46,6 +47,20 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
           .header('x-excluded-med', String(report.excludedMed))
           .send(toCsvText(RELIABILITY_COLUMNS, report.rows));
       },
+    );
+
+    app.get(
+      '/v1/reports/reliability/series',
+      {
+        preHandler: requireScope('requests:read'),
+        schema: {
+          tags: ['reports'],
+          summary: 'SAIDI and SAIFI per grid or feeder per local month or day (each point = the reliability report of that bucket); the board draws it',
+          querystring: ReliabilitySeriesQuery,
+          response: { 200: ReliabilitySeries, ...errorResponses(400, 401, 403, 429) },
+        },
+      },
+      async (request) => reportReliabilitySeries(deps.pool, deps.timeZone, request.query),
     );
 
     app.get(

@@ -140,12 +140,9 @@ function yearsBefore(at: Date, years: number): Date {
   return d;
 }
 
-export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: string, query: ReliabilityQuery): Promise<ReliabilityReport> {
-  const from = new Date(query.from);
-  const to = new Date(query.to);
-  const includeMed = query.includeMed === 'true';
+/** The major event days of [from, to): the 2.5β threshold fitted on the five years before `to`. */
+export async function fitMajorEventDays(pool: Pick<Pool, 'query'>, timeZone: string, from: Date, to: Date) {
   const historyFrom = yearsBefore(to, MED_STANDARD_YEARS);
-
   const [{ rows: totals }, { rows: daily }] = await Promise.all([
     pool.query<{ n: number }>('SELECT coalesce(sum(customers), 0)::float8 AS n FROM routing.district_customers'),
     pool.query<{ day: string; cmi: number; in_period: boolean }>(DAILY_SQL, [historyFrom, to, timeZone, from, SUSTAINED_MS]),
@@ -154,38 +151,53 @@ export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: str
   const saidiOf = (cmi: number) => (system > 0 ? cmi / system : 0);
   const fit = medThreshold(daily.map((d) => saidiOf(d.cmi)));
   const medDays = fit.tMed === null ? [] : daily.filter((d) => d.in_period && saidiOf(d.cmi) > fit.tMed!);
+  return {
+    historyFrom,
+    fit,
+    firstDay: daily[0]?.day,
+    medDays: medDays.map((d) => ({ day: d.day, saidi: round(saidiOf(d.cmi), 4), customerMinutes: round(d.cmi, 4) })),
+  };
+}
 
-  const { rows } = await pool.query<{ key: string; served: number; ci: number; cmi: number }>(ROWS_SQL, [
-    from,
-    to,
-    timeZone,
-    includeMed ? [] : medDays.map((d) => d.day),
-    SUSTAINED_MS,
-    query.groupBy,
-  ]);
+/** The rows of [from, to), interruptions starting on `excludedDays` (local dates) left out. */
+export async function reliabilityRows(
+  pool: Pick<Pool, 'query'>,
+  timeZone: string,
+  range: { from: Date; to: Date; groupBy: ReliabilityQuery['groupBy'] },
+  excludedDays: readonly string[],
+): Promise<ReliabilityRow[]> {
+  const { from, to } = range;
+  const { rows } = await pool.query<{ key: string; served: number; ci: number; cmi: number }>(ROWS_SQL, [from, to, timeZone, excludedDays, SUSTAINED_MS, range.groupBy]);
   const periodMinutes = (to.getTime() - from.getTime()) / 60_000;
+  return rows.map((r) => {
+    const i = indices(r.served, r.ci, r.cmi, periodMinutes);
+    return {
+      key: r.key,
+      customersServed: Math.round(r.served),
+      customerInterruptions: round(r.ci, 4),
+      customerMinutes: round(r.cmi, 4),
+      saifi: round(i.saifi, 6),
+      saidi: round(i.saidi, 4),
+      caidi: i.caidi === null ? null : round(i.caidi, 4),
+      asai: round(i.asai, 8),
+    };
+  });
+}
 
-  const firstDay = daily[0]?.day;
+export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: string, query: ReliabilityQuery): Promise<ReliabilityReport> {
+  const from = new Date(query.from);
+  const to = new Date(query.to);
+  const includeMed = query.includeMed === 'true';
+  const { historyFrom, fit, firstDay, medDays } = await fitMajorEventDays(pool, timeZone, from, to);
+  const rows = await reliabilityRows(pool, timeZone, { from, to, groupBy: query.groupBy }, includeMed ? [] : medDays.map((d) => d.day));
   const yearsAvailable = firstDay ? Math.min(MED_STANDARD_YEARS, (to.getTime() - Date.parse(`${firstDay}T00:00:00Z`)) / (365.25 * 86_400_000)) : 0;
   const short = yearsAvailable < MED_STANDARD_YEARS;
   return {
     from: from.toISOString(),
     to: to.toISOString(),
     groupBy: query.groupBy,
-    rows: rows.map((r) => {
-      const i = indices(r.served, r.ci, r.cmi, periodMinutes);
-      return {
-        key: r.key,
-        customersServed: Math.round(r.served),
-        customerInterruptions: round(r.ci, 4),
-        customerMinutes: round(r.cmi, 4),
-        saifi: round(i.saifi, 6),
-        saidi: round(i.saidi, 4),
-        caidi: i.caidi === null ? null : round(i.caidi, 4),
-        asai: round(i.asai, 8),
-      };
-    }),
-    medDays: medDays.map((d) => ({ day: d.day, saidi: round(saidiOf(d.cmi), 4), customerMinutes: round(d.cmi, 4) })),
+    rows,
+    medDays,
     excludedMed: !includeMed && medDays.length > 0,
     medMethod: {
       method: 'IEEE 1366 2.5β',
