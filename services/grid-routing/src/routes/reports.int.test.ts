@@ -303,7 +303,7 @@ describe('GET /v1/reports/response', () => {
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json<ResponseReport>();
     expect(body.rows).toEqual([expected]);
-    expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3 }]);
+    expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3, lon: null, lat: null }]);
 
     // The acknowledge redelivered, a second one later, a late arrival after the resolve: first times stay.
     await publish(ack2, workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:50:00'), workOrderEvent(one.workOrderId, 'arrived', '2027-02-01T12:00:00'));

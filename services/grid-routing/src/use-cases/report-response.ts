@@ -53,7 +53,14 @@ export const ResponseRow = z.object({
 });
 export type ResponseRow = z.infer<typeof ResponseRow>;
 
-export const RepeatDistrict = z.object({ districtCode: z.string(), gridId: z.string(), incidents: z.number().int() });
+export const RepeatDistrict = z.object({
+  districtCode: z.string(),
+  gridId: z.string(),
+  incidents: z.number().int(),
+  /** Where the 台区 is (its transformer), for the board's map; null when the import had no position. */
+  lon: z.number().nullable(),
+  lat: z.number().nullable(),
+});
 
 export const ResponseReport = z.object({
   from: z.string(),
@@ -89,10 +96,12 @@ const ROWS_SQL = `
    ORDER BY 1, 2`;
 
 const REPEAT_SQL = `
-  SELECT district_code, min(grid_id) AS grid_id, count(*)::int AS incidents
-    FROM routing.incidents
-   WHERE kind = 'district' AND opened_at >= $1 AND opened_at < $2 AND district_code IS NOT NULL
-   GROUP BY district_code HAVING count(*) >= $3
+  SELECT r.district_code, r.grid_id, r.incidents, d.lon, d.lat FROM (
+    SELECT district_code, min(grid_id) AS grid_id, count(*)::int AS incidents
+      FROM routing.incidents
+     WHERE kind = 'district' AND opened_at >= $1 AND opened_at < $2 AND district_code IS NOT NULL
+     GROUP BY district_code HAVING count(*) >= $3) AS r
+    LEFT JOIN routing.districts d ON d.code = r.district_code
    ORDER BY 3 DESC, 1`;
 
 export async function reportResponse(pool: Pick<Pool, 'query'>, query: ResponseQuery, now: Date): Promise<ResponseReport> {
@@ -105,7 +114,7 @@ export async function reportResponse(pool: Pick<Pool, 'query'>, query: ResponseQ
       now,
       query.groupBy,
     ]),
-    pool.query<{ district_code: string; grid_id: string; incidents: number }>(REPEAT_SQL, [from, to, REPEAT_INCIDENTS]),
+    pool.query<{ district_code: string; grid_id: string; incidents: number; lon: number | null; lat: number | null }>(REPEAT_SQL, [from, to, REPEAT_INCIDENTS]),
   ]);
   const share = (n: number, of: number) => (of > 0 ? round(n / of, 4) : null);
   return {
@@ -123,6 +132,6 @@ export async function reportResponse(pool: Pick<Pool, 'query'>, query: ResponseQ
       etrAccuracy: share(r.before, r.restored),
       incidentsRestored: r.restored,
     })),
-    repeatDistricts: repeats.map((r) => ({ districtCode: r.district_code, gridId: r.grid_id, incidents: r.incidents })),
+    repeatDistricts: repeats.map((r) => ({ districtCode: r.district_code, gridId: r.grid_id, incidents: r.incidents, lon: r.lon, lat: r.lat })),
   };
 }
