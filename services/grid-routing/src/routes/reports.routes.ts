@@ -20,7 +20,7 @@ const RESPONSE_COLUMNS = ['key', 'workOrders', 'mtta', 'mttr', 'arrivalOnTime', 
 /** By category, the grid and the category get columns of their own (the key joins them). */
 const RESPONSE_CATEGORY_COLUMNS = ['key', 'gridId', 'category', ...RESPONSE_COLUMNS.slice(1)] as const satisfies readonly (keyof ResponseRow)[];
 
-/** Reports (docs/architecture.md#incidents, reports). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
+/** Reports (docs/architecture.md#reports). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
 export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Date }): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();

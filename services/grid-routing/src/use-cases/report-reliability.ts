@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
 import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
 
-// GET /v1/reports/reliability (docs/architecture.md#incidents, reports): IEEE 1366 indices per grid or feeder over [from, to).
+// GET /v1/reports/reliability (docs/architecture.md#reports): IEEE 1366 indices per grid or feeder over [from, to).
 //
 // What counts, decided here and in docs (services/grid-routing/README.md#reports):
 // - An interruption is a top-level incident (no parent) with an end: it starts at `evidence_at`

@@ -224,7 +224,7 @@ function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestR
       : book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
   }
   book.addCall(row, at, request.urgency, rules);
-  // The caller's own report time, when earlier, is when the outage was known (docs/architecture.md#incidents, reports).
+  // The caller's own report time, when earlier, is when the outage was known (docs/architecture.md#reports).
   if (request.reportedAt) book.noteEvidence(row, new Date(request.reportedAt));
   const role: IncidentRole = row.primary_request_id === request.id ? 'primary' : 'merged';
   return { incidentId: row.id, incidentSize: row.call_count, urgency: row.urgency, role, etr: etrOf(row) };
