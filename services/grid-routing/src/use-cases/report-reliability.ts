@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
+import { dayNumberOfIsoDate, zonedInstant } from '@griddispatch/sla';
 import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
 
 // GET /v1/reports/reliability (docs/architecture.md#reports): IEEE 1366 indices per grid or feeder over [from, to).
@@ -101,38 +102,60 @@ const DAILY_SQL = `
 
 /**
  * Per key: the customer interruptions starting in [from, to) and the customer-minutes inside it.
- * Summed per 台区 (district incidents) and per feeder (feeder incidents) first, so the joins are
- * 台区-sized whatever the number of incidents; a feeder's sums are then shared among its 台区 in
- * proportion to their customers, so by grid a feeder's customers land in their own grids.
+ * Summed per 台区 (district incidents) and per feeder (feeder incidents) in one pass over the
+ * incidents, so the joins are 台区-sized whatever the number of incidents; a feeder's sums are then
+ * shared among its 台区 in proportion to their customers, so by grid a feeder's customers land in
+ * their own grids. $3/$4: when not null, only interruptions starting inside one of these
+ * [start, end) ranges (the major event days, to be subtracted: sums add up, so "all minus those"
+ * equals "all but those", and the big scan need not wait for the major-event fit).
  */
 const ROWS_SQL = `
-  WITH intr AS (
-    SELECT kind, district_code, feeder_code,
-           CASE WHEN evidence_at >= $1 THEN affected_customers ELSE 0 END::float8 AS ci,
-           (affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
+  WITH by_code AS (
+    SELECT kind, coalesce(district_code, feeder_code) AS code,
+           sum(CASE WHEN evidence_at >= $1 THEN affected_customers ELSE 0 END)::float8 AS ci,
+           sum(affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
       FROM routing.incidents
      WHERE interrupted_until > $1 AND evidence_at < $2 AND ${counted(5)}
-       AND NOT ((evidence_at AT TIME ZONE $3)::date = ANY($4::date[]))
+       AND ($3::timestamptz[] IS NULL OR EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS m(s, e) WHERE evidence_at >= m.s AND evidence_at < m.e))
+     GROUP BY 1, 2
   ),
-  by_district AS (SELECT district_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'district' GROUP BY 1),
-  by_feeder AS (SELECT feeder_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'feeder' GROUP BY 1),
-  per_district AS (
+  per_district AS MATERIALIZED (
     SELECT d.code, d.feeder_code, CASE WHEN $6 = 'grid' THEN d.grid_id ELSE coalesce(d.feeder_code, '(none)') END AS key,
            coalesce(c.customers, 0)::float8 AS n
       FROM routing.districts d LEFT JOIN routing.district_customers c ON c.district_code = d.code
   ),
   feeder_total AS (SELECT feeder_code, sum(n) AS total FROM per_district WHERE feeder_code IS NOT NULL GROUP BY 1),
   hits AS (
-    SELECT p.key, b.ci, b.cmi FROM by_district b JOIN per_district p ON p.code = b.district_code
+    SELECT p.key, b.ci, b.cmi FROM by_code b JOIN per_district p ON p.code = b.code WHERE b.kind = 'district'
     UNION ALL
     SELECT p.key, b.ci * p.n / t.total, b.cmi * p.n / t.total
-      FROM by_feeder b JOIN feeder_total t ON t.feeder_code = b.feeder_code AND t.total > 0 JOIN per_district p ON p.feeder_code = b.feeder_code
+      FROM by_code b JOIN feeder_total t ON t.feeder_code = b.code AND t.total > 0 JOIN per_district p ON p.feeder_code = b.code
+     WHERE b.kind = 'feeder'
   ),
   hit AS (SELECT key, sum(ci)::float8 AS ci, sum(cmi)::float8 AS cmi FROM hits GROUP BY 1),
   served AS (SELECT key, sum(n)::float8 AS served FROM per_district GROUP BY 1)
   SELECT coalesce(served.key, hit.key) AS key, coalesce(served.served, 0) AS served, coalesce(hit.ci, 0) AS ci, coalesce(hit.cmi, 0) AS cmi
     FROM served FULL JOIN hit ON hit.key = served.key
    ORDER BY 1`;
+
+interface Sums {
+  key: string;
+  served: number;
+  ci: number;
+  cmi: number;
+}
+
+type Range = { from: Date; to: Date; groupBy: ReliabilityQuery['groupBy'] };
+
+/** Sums per key over [from, to); with `days` (local dates), only interruptions starting on them. */
+export async function reliabilitySums(pool: Pick<Pool, 'query'>, timeZone: string, range: Range, days?: readonly string[]): Promise<Sums[]> {
+  const bounds = days?.map((day) => {
+    const n = dayNumberOfIsoDate(day);
+    return [new Date(zonedInstant(timeZone, n, 0)), new Date(zonedInstant(timeZone, n + 1, 0))] as const;
+  });
+  const { rows } = await pool.query<Sums>(ROWS_SQL, [range.from, range.to, bounds?.map((b) => b[0]) ?? null, bounds?.map((b) => b[1]) ?? null, SUSTAINED_MS, range.groupBy]);
+  return rows;
+}
 
 function yearsBefore(at: Date, years: number): Date {
   const d = new Date(at);
@@ -159,23 +182,32 @@ export async function fitMajorEventDays(pool: Pick<Pool, 'query'>, timeZone: str
   };
 }
 
-/** The rows of [from, to), interruptions starting on `excludedDays` (local dates) left out. */
+/**
+ * The rows of [from, to), interruptions starting on `excludedDays` (local dates) left out: all of
+ * them minus those (`all`: the sums of every interruption, when the caller started that query
+ * already, e.g. while the major event days were being fitted).
+ */
 export async function reliabilityRows(
   pool: Pick<Pool, 'query'>,
   timeZone: string,
-  range: { from: Date; to: Date; groupBy: ReliabilityQuery['groupBy'] },
+  range: Range,
   excludedDays: readonly string[],
+  all: Promise<Sums[]> = reliabilitySums(pool, timeZone, range),
 ): Promise<ReliabilityRow[]> {
-  const { from, to } = range;
-  const { rows } = await pool.query<{ key: string; served: number; ci: number; cmi: number }>(ROWS_SQL, [from, to, timeZone, excludedDays, SUSTAINED_MS, range.groupBy]);
-  const periodMinutes = (to.getTime() - from.getTime()) / 60_000;
-  return rows.map((r) => {
-    const i = indices(r.served, r.ci, r.cmi, periodMinutes);
+  const [sums, excluded] = await Promise.all([all, excludedDays.length > 0 ? reliabilitySums(pool, timeZone, range, excludedDays) : []]);
+  const minus = new Map(excluded.map((r) => [r.key, r]));
+  const periodMinutes = (range.to.getTime() - range.from.getTime()) / 60_000;
+  return sums.map((r) => {
+    const less = minus.get(r.key);
+    // A difference of sums can be off by a rounding error from zero; the figures are rounded anyway.
+    const ci = less ? Math.max(0, r.ci - less.ci) : r.ci;
+    const cmi = less ? Math.max(0, r.cmi - less.cmi) : r.cmi;
+    const i = indices(r.served, ci, cmi, periodMinutes);
     return {
       key: r.key,
       customersServed: Math.round(r.served),
-      customerInterruptions: round(r.ci, 4),
-      customerMinutes: round(r.cmi, 4),
+      customerInterruptions: round(ci, 4),
+      customerMinutes: round(cmi, 4),
       saifi: round(i.saifi, 6),
       saidi: round(i.saidi, 4),
       caidi: i.caidi === null ? null : round(i.caidi, 4),
@@ -188,8 +220,12 @@ export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: str
   const from = new Date(query.from);
   const to = new Date(query.to);
   const includeMed = query.includeMed === 'true';
+  const range = { from, to, groupBy: query.groupBy };
+  // The big scan runs while the major event days are fitted (they are subtracted after).
+  const all = reliabilitySums(pool, timeZone, range);
+  all.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const { historyFrom, fit, firstDay, medDays } = await fitMajorEventDays(pool, timeZone, from, to);
-  const rows = await reliabilityRows(pool, timeZone, { from, to, groupBy: query.groupBy }, includeMed ? [] : medDays.map((d) => d.day));
+  const rows = await reliabilityRows(pool, timeZone, range, includeMed ? [] : medDays.map((d) => d.day), all);
   const yearsAvailable = firstDay ? Math.min(MED_STANDARD_YEARS, (to.getTime() - Date.parse(`${firstDay}T00:00:00Z`)) / (365.25 * 86_400_000)) : 0;
   const short = yearsAvailable < MED_STANDARD_YEARS;
   return {
