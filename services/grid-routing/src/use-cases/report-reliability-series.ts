@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
 import { HttpError } from '@griddispatch/http';
 import { dayNumberOfIsoDate, localParts, zonedInstant } from '@griddispatch/sla';
-import { fitMajorEventDays, MedDay, reliabilityRows } from './report-reliability.ts';
+import { reliabilitySums, rowsOf } from './reliability-sums.ts';
+import { fitMajorEventDays, MedDay } from './report-reliability.ts';
 
 // GET /v1/reports/reliability/series (docs/architecture.md#reports): SAIDI and SAIFI per grid or
 // feeder over time — what the board's reports page draws as lines. Each bucket is a local calendar
@@ -71,11 +72,14 @@ export async function reportReliabilitySeries(pool: Pick<Pool, 'query'>, timeZon
   const to = new Date(query.to);
   const list = buckets(timeZone, from, to, query.interval);
   const series = new Map<string, { saidi: number[]; saifi: number[] }>();
+  const bucketed = { buckets: list, groupBy: query.groupBy };
+  // One scan for every bucket, while the major event days are fitted; theirs summed apart after.
+  const all = reliabilitySums(pool, timeZone, bucketed);
+  all.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const { medDays } = await fitMajorEventDays(pool, timeZone, from, to);
-  const excluded = query.includeMed === 'true' ? [] : medDays.map((d) => d.day);
-  // One bucket after the other: the pool is shared with the consumers; a bucket is one short query.
+  const [sums, minus] = await Promise.all([all, query.includeMed === 'true' || medDays.length === 0 ? undefined : reliabilitySums(pool, timeZone, bucketed, medDays.map((d) => d.day))]);
   for (const [i, b] of list.entries()) {
-    for (const row of await reliabilityRows(pool, timeZone, { from: b.from, to: b.to, groupBy: query.groupBy }, excluded)) {
+    for (const row of rowsOf(sums, minus, i, b)) {
       let s = series.get(row.key);
       if (!s) series.set(row.key, (s = { saidi: list.map(() => 0), saifi: list.map(() => 0) }));
       s.saidi[i] = row.saidi;

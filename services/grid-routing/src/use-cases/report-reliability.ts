@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
-import { dayNumberOfIsoDate, zonedInstant } from '@griddispatch/sla';
-import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
+import { MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
+import { counted, reliabilitySums, rowsOf, type Sums } from './reliability-sums.ts';
 
 // GET /v1/reports/reliability (docs/architecture.md#reports): IEEE 1366 indices per grid or feeder over [from, to).
 //
@@ -84,11 +84,6 @@ export const ReliabilityReport = z.object({
 });
 export type ReliabilityReport = z.infer<typeof ReliabilityReport>;
 
-/** Top-level, finished, sustained interruptions (the partial indexes' predicate, so they are used). */
-const COUNTED = `parent_id IS NULL AND interrupted_until IS NOT NULL AND interrupted_until - evidence_at > $SUSTAINED * interval '1 millisecond'`;
-
-const counted = (n: number) => COUNTED.replace('$SUSTAINED', `$${n}`);
-
 /** Daily SAIDI numerators over the history, by the local day each interruption starts on. */
 const DAILY_SQL = `
   SELECT to_char(day, 'YYYY-MM-DD') AS day, cmi, in_period FROM (
@@ -99,63 +94,6 @@ const DAILY_SQL = `
      WHERE evidence_at >= $1 AND evidence_at < $2 AND ${counted(5)}
      GROUP BY 1) AS daily
    ORDER BY daily.day`;
-
-/**
- * Per key: the customer interruptions starting in [from, to) and the customer-minutes inside it.
- * Summed per 台区 (district incidents) and per feeder (feeder incidents) in one pass over the
- * incidents, so the joins are 台区-sized whatever the number of incidents; a feeder's sums are then
- * shared among its 台区 in proportion to their customers, so by grid a feeder's customers land in
- * their own grids. $3/$4: when not null, only interruptions starting inside one of these
- * [start, end) ranges (the major event days, to be subtracted: sums add up, so "all minus those"
- * equals "all but those", and the big scan need not wait for the major-event fit).
- */
-const ROWS_SQL = `
-  WITH by_code AS (
-    SELECT kind, coalesce(district_code, feeder_code) AS code,
-           sum(CASE WHEN evidence_at >= $1 THEN affected_customers ELSE 0 END)::float8 AS ci,
-           sum(affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
-      FROM routing.incidents
-     WHERE interrupted_until > $1 AND evidence_at < $2 AND ${counted(5)}
-       AND ($3::timestamptz[] IS NULL OR EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS m(s, e) WHERE evidence_at >= m.s AND evidence_at < m.e))
-     GROUP BY 1, 2
-  ),
-  per_district AS MATERIALIZED (
-    SELECT d.code, d.feeder_code, CASE WHEN $6 = 'grid' THEN d.grid_id ELSE coalesce(d.feeder_code, '(none)') END AS key,
-           coalesce(c.customers, 0)::float8 AS n
-      FROM routing.districts d LEFT JOIN routing.district_customers c ON c.district_code = d.code
-  ),
-  feeder_total AS (SELECT feeder_code, sum(n) AS total FROM per_district WHERE feeder_code IS NOT NULL GROUP BY 1),
-  hits AS (
-    SELECT p.key, b.ci, b.cmi FROM by_code b JOIN per_district p ON p.code = b.code WHERE b.kind = 'district'
-    UNION ALL
-    SELECT p.key, b.ci * p.n / t.total, b.cmi * p.n / t.total
-      FROM by_code b JOIN feeder_total t ON t.feeder_code = b.code AND t.total > 0 JOIN per_district p ON p.feeder_code = b.code
-     WHERE b.kind = 'feeder'
-  ),
-  hit AS (SELECT key, sum(ci)::float8 AS ci, sum(cmi)::float8 AS cmi FROM hits GROUP BY 1),
-  served AS (SELECT key, sum(n)::float8 AS served FROM per_district GROUP BY 1)
-  SELECT coalesce(served.key, hit.key) AS key, coalesce(served.served, 0) AS served, coalesce(hit.ci, 0) AS ci, coalesce(hit.cmi, 0) AS cmi
-    FROM served FULL JOIN hit ON hit.key = served.key
-   ORDER BY 1`;
-
-interface Sums {
-  key: string;
-  served: number;
-  ci: number;
-  cmi: number;
-}
-
-type Range = { from: Date; to: Date; groupBy: ReliabilityQuery['groupBy'] };
-
-/** Sums per key over [from, to); with `days` (local dates), only interruptions starting on them. */
-export async function reliabilitySums(pool: Pick<Pool, 'query'>, timeZone: string, range: Range, days?: readonly string[]): Promise<Sums[]> {
-  const bounds = days?.map((day) => {
-    const n = dayNumberOfIsoDate(day);
-    return [new Date(zonedInstant(timeZone, n, 0)), new Date(zonedInstant(timeZone, n + 1, 0))] as const;
-  });
-  const { rows } = await pool.query<Sums>(ROWS_SQL, [range.from, range.to, bounds?.map((b) => b[0]) ?? null, bounds?.map((b) => b[1]) ?? null, SUSTAINED_MS, range.groupBy]);
-  return rows;
-}
 
 function yearsBefore(at: Date, years: number): Date {
   const d = new Date(at);
@@ -190,30 +128,12 @@ export async function fitMajorEventDays(pool: Pick<Pool, 'query'>, timeZone: str
 export async function reliabilityRows(
   pool: Pick<Pool, 'query'>,
   timeZone: string,
-  range: Range,
+  range: { from: Date; to: Date; groupBy: ReliabilityQuery['groupBy'] },
   excludedDays: readonly string[],
-  all: Promise<Sums[]> = reliabilitySums(pool, timeZone, range),
+  all: Promise<Sums> = reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }),
 ): Promise<ReliabilityRow[]> {
-  const [sums, excluded] = await Promise.all([all, excludedDays.length > 0 ? reliabilitySums(pool, timeZone, range, excludedDays) : []]);
-  const minus = new Map(excluded.map((r) => [r.key, r]));
-  const periodMinutes = (range.to.getTime() - range.from.getTime()) / 60_000;
-  return sums.map((r) => {
-    const less = minus.get(r.key);
-    // A difference of sums can be off by a rounding error from zero; the figures are rounded anyway.
-    const ci = less ? Math.max(0, r.ci - less.ci) : r.ci;
-    const cmi = less ? Math.max(0, r.cmi - less.cmi) : r.cmi;
-    const i = indices(r.served, ci, cmi, periodMinutes);
-    return {
-      key: r.key,
-      customersServed: Math.round(r.served),
-      customerInterruptions: round(ci, 4),
-      customerMinutes: round(cmi, 4),
-      saifi: round(i.saifi, 6),
-      saidi: round(i.saidi, 4),
-      caidi: i.caidi === null ? null : round(i.caidi, 4),
-      asai: round(i.asai, 8),
-    };
-  });
+  const [sums, minus] = await Promise.all([all, excludedDays.length > 0 ? reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }, excludedDays) : undefined]);
+  return rowsOf(sums, minus, 0, range);
 }
 
 export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: string, query: ReliabilityQuery): Promise<ReliabilityReport> {
@@ -222,7 +142,7 @@ export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: str
   const includeMed = query.includeMed === 'true';
   const range = { from, to, groupBy: query.groupBy };
   // The big scan runs while the major event days are fitted (they are subtracted after).
-  const all = reliabilitySums(pool, timeZone, range);
+  const all = reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy });
   all.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const { historyFrom, fit, firstDay, medDays } = await fitMajorEventDays(pool, timeZone, from, to);
   const rows = await reliabilityRows(pool, timeZone, range, includeMed ? [] : medDays.map((d) => d.day), all);
