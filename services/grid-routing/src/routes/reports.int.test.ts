@@ -378,8 +378,11 @@ describe('customers served', () => {
   });
 });
 
-it('documents both reports in the OpenAPI document, with their query parameters', async () => {
+it('documents the reports in the OpenAPI document, with their query parameters', async () => {
   const doc = (await h.host.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, { get?: { parameters?: { name: string }[] } }> }>();
-  for (const path of ['/v1/reports/reliability', '/v1/reports/response']) expect(doc.paths[path]?.get, path).toBeDefined();
+  for (const path of ['/v1/reports/reliability', '/v1/reports/reliability/series', '/v1/reports/response']) expect(doc.paths[path]?.get, path).toBeDefined();
   expect(doc.paths['/v1/reports/reliability']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['from', 'groupBy', 'includeMed', 'to']);
+  expect(doc.paths['/v1/reports/reliability/series']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['from', 'groupBy', 'includeMed', 'interval', 'to']);
+  const groupBy = doc.paths['/v1/reports/response']!.get!.parameters!.find((p) => p.name === 'groupBy') as { schema?: { enum?: string[] } } | undefined;
+  expect(groupBy?.schema?.enum).toEqual(['grid', 'category', 'grid_category']);
 });
