@@ -93,7 +93,9 @@ const CATEGORIES = `(ARRAY['fault_repair','fault_repair','fault_repair','fault_r
 /**
  * Timed work orders of every category over the year. Fault repairs: an arrive deadline 45 or
  * 90 min after receipt, arrival 15 min – 2 h; new connections a day; the rest no arrive stage.
- * Secondary indexes are dropped while loading and built again after (the same definitions).
+ * Secondary indexes are dropped while loading and built again after (the same definitions); the
+ * monthly rollup's triggers are off while loading and the rollup is built once after, as a bulk
+ * import would (routing.work_order_months_rebuild, migration 009).
  */
 export async function generateWorkOrders(pool: pg.Pool, count: number, onProgress: (done: number) => void): Promise<void> {
   const { rows: indexes } = await pool.query<{ name: string; def: string }>(
@@ -101,6 +103,7 @@ export async function generateWorkOrders(pool: pg.Pool, count: number, onProgres
       WHERE schemaname = 'routing' AND tablename = 'work_order_times' AND indexname <> 'work_order_times_pkey'`,
   );
   for (const ix of indexes) await pool.query(`DROP INDEX routing.${ix.name}`);
+  await pool.query('ALTER TABLE routing.work_order_times DISABLE TRIGGER USER');
   const chunk = 500_000;
   for (let from = 1; from <= count; from += chunk) {
     const to = Math.min(count, from + chunk - 1);
@@ -121,4 +124,6 @@ export async function generateWorkOrders(pool: pg.Pool, count: number, onProgres
     onProgress(to);
   }
   for (const ix of indexes) await pool.query(ix.def);
+  await pool.query('ALTER TABLE routing.work_order_times ENABLE TRIGGER USER');
+  await pool.query('SELECT routing.work_order_months_rebuild()');
 }

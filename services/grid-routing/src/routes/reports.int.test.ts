@@ -7,7 +7,7 @@ import { importData } from '../use-cases/import-data.ts';
 import { getIncident } from '../use-cases/incidents.ts';
 import type { ReliabilityReport, ReliabilityRow } from '../use-cases/report-reliability.ts';
 import type { ReliabilitySeries } from '../use-cases/report-reliability-series.ts';
-import type { ResponseReport } from '../use-cases/report-response.ts';
+import { reportResponse, type ResponseReport } from '../use-cases/report-response.ts';
 
 // GET /v1/reports/reliability against a real PostgreSQL, on incidents made the way production
 // makes them (calls through requests.received, crews through workorders.events).
@@ -360,9 +360,35 @@ describe('GET /v1/reports/response', () => {
     expect(await response('grid_category')).toEqual(byGridAndCategory);
     expect(await response('grid')).toEqual([byGrid]);
 
+    // Whole months of GD_TIME_ZONE read the monthly rollup (routing.work_order_months): the same
+    // figures, the third fault's arrival (deadline still ahead of now) not due there either.
+    const FEBRUARY = `from=${encodeURIComponent(at('2027-02-01T00:00:00'))}&to=${encodeURIComponent(at('2027-03-01T00:00:00'))}`;
+    const monthly = async (groupBy: string) => (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEBRUARY}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
+    expect(await monthly('grid_category')).toEqual(byGridAndCategory);
+    expect(await monthly('grid')).toEqual([byGrid]);
+    const rollup = async () =>
+      (await h.db.pool.query(`SELECT category, work_orders, acknowledged, resolved, with_deadline, arrived_with_deadline, on_time FROM routing.work_order_months
+                               WHERE month = '2027-02-01' AND grid_id = 'TC-G1' ORDER BY category`)).rows;
+    expect(await rollup()).toEqual([
+      { category: 'complaint', work_orders: 1, acknowledged: 1, resolved: 0, with_deadline: 0, arrived_with_deadline: 0, on_time: 0 },
+      { category: 'fault_repair', work_orders: 3, acknowledged: 3, resolved: 2, with_deadline: 3, arrived_with_deadline: 2, on_time: 1 },
+      { category: 'new_connection', work_orders: 1, acknowledged: 1, resolved: 0, with_deadline: 1, arrived_with_deadline: 1, on_time: 1 },
+    ]);
+    // A late resolve of the new connection (two days on), delivered twice: counted once, on both paths.
+    const lateResolve = workOrderEvent(newConnection.workOrderId, 'resolved', '2027-02-03T10:00:00');
+    await publish(lateResolve);
+    await publish(lateResolve);
+    const connectionRow = (rows: ResponseReport['rows']) => rows.find((r) => r.category === 'new_connection');
+    expect(connectionRow(await monthly('grid_category'))).toMatchObject({ workOrders: 1, mttr: 2880 });
+    expect(connectionRow(await response('grid_category'))).toMatchObject({ workOrders: 1, mttr: 2880 });
+    expect((await rollup())[2]).toMatchObject({ resolved: 1 });
+    const direct = (via: 'auto' | 'rows') =>
+      reportResponse(h.db.pool, { from: at('2027-02-01T00:00:00'), to: at('2027-03-01T00:00:00'), groupBy: 'grid_category' }, { now: new Date(), timeZone: 'Asia/Shanghai', via });
+    expect((await direct('auto')).rows).toEqual((await direct('rows')).rows);
+
     const csv = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=grid_category`, headers: { ...auth(READ_KEY), accept: 'text/csv' } });
     expect(csv.body.split('\r\n')[0]).toBe('key,gridId,category,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored');
-    expect(csv.body.split('\r\n')[3]).toBe('TC-G1/new_connection,TC-G1,new_connection,1,30,,1,,0');
+    expect(csv.body.split('\r\n')[3]).toBe('TC-G1/new_connection,TC-G1,new_connection,1,30,2880,1,,0');
   });
 });
 

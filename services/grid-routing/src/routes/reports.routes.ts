@@ -76,7 +76,7 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         },
       },
       async (request, reply) => {
-        const report = await reportResponse(deps.pool, request.query, deps.now());
+        const report = await reportResponse(deps.pool, request.query, { now: deps.now(), timeZone: deps.timeZone });
         if (!wantsCsv(request.headers.accept)) return report;
         return reply
           .header('content-type', 'text/csv; charset=utf-8')
