@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import { EXTERNAL_SOURCE_TOPICS, externalTopic } from '@griddispatch/contracts';
 import { generateSampleCounty } from '@griddispatch/grid';
 import { freshDatabase, testTopicPrefix, type FreshDatabase } from '@griddispatch/testkit';
 import { call, eventually, localTime } from './harness/api.ts';
 import { checkRecords, traceIdOf, type CheckedRecord } from './harness/cloudevents.ts';
+import { startOtlpCollector, type OtlpCollector } from './harness/otlp-collector.ts';
 import { spawnService, stopAll, waitReady, type ServiceName, type ServiceProcess } from './harness/processes.ts';
 import { deleteRun, kafkaClient, readAllRecords, topicsWithPrefix } from './harness/topics.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
@@ -17,7 +19,8 @@ import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-re
 // and a fresh PostgreSQL database. Requests come in the 95598 and Open311 shapes, the field app
 // reports progress, a fault nobody acknowledges breaches its seconds-long window, and the breach
 // reaches an integrator's webhook. Then every record on every topic of the run is read back and
-// checked as a CloudEvent, and every request is accounted for exactly once.
+// checked as a CloudEvent, and every request is accounted for exactly once. The services export
+// their spans (OTLP http/json) to a local collector: one trace runs through all four services.
 
 const key = () => randomBytes(16).toString('hex');
 const KEYS = { c95598: key(), civic: key(), field: key(), integrator: key(), ops: key() };
@@ -51,6 +54,7 @@ let prefix: string;
 let logDir: string;
 let kafka: Kafka;
 let receiver: WebhookReceiver;
+let collector: OtlpCollector;
 const procs: ServiceProcess[] = [];
 let failed = false;
 const urlOf = (service: ServiceName) => procs.find((p) => p.service === service)!.url;
@@ -65,6 +69,7 @@ beforeAll(async () => {
   const policyPath = join(logDir, 'sla-policy.json');
   await writeFile(policyPath, JSON.stringify(POLICY));
   receiver = await startWebhookReceiver();
+  collector = await startOtlpCollector();
   // The test runner's own variables (VITEST_*, NODE_ENV=test) stay out: the processes run as
   // `pnpm stack:up` runs them.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'NODE_ENV'));
@@ -80,6 +85,12 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
     // The webhook receiver listens on loopback, which production refuses (issue 17.1).
     NOTIFY_WEBHOOK_ALLOW_PRIVATE: '1',
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+    // Spans leave each process within 200 ms instead of 5 s.
+    OTEL_BSP_SCHEDULE_DELAY: '200',
   };
   for (const [service, replicas] of TOPOLOGY) {
     for (let n = 1; n <= replicas; n += 1) procs.push(await spawnService(service, n, env, logDir));
@@ -90,6 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll(procs);
   await receiver?.close();
+  await collector?.close();
   await db?.drop();
   if (kafka && prefix) await deleteRun(kafka, prefix).catch(() => undefined);
   if (failed) console.error(`e2e: service logs kept in ${logDir}`);
@@ -155,7 +167,8 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
     for (const id of faults) if (((await view(id)).sla?.breaches.length ?? 0) < 1) return undefined;
     if ((await view(s1.id)).status !== 'closed' || (await view(s2)).status !== 'en_route' || (await view(u1)).status !== 'unroutable') return undefined;
     const { rows } = await db.pool.query<{ n: string }>(
-      `SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM routing.outbox) + (SELECT count(*) FROM sla_timer.outbox) AS n`,
+      `SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM routing.outbox) + (SELECT count(*) FROM sla_timer.outbox)
+            + (SELECT count(*) FROM notification.outbox) AS n`,
     );
     return rows[0]!.n === '0' ? true : undefined;
   };
@@ -196,6 +209,44 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   expect(receiver.deliveries.map((d) => d.webhookId).sort()).toEqual(breaches.map((b) => b.event.id).sort());
   for (const d of receiver.deliveries) expect(JSON.parse(d.body)).toMatchObject({ specversion: '1.0', id: d.webhookId, type: 'cn.griddispatch.sla.breached.v1' });
 
+  // Outside consumers read ext.<topic> only: each integrator-facing event once, with its key and
+  // the ids to follow a work order, and none of the personal data the internal topics carry.
+  // notification publishes them after consuming: wait until it has caught up with every source event.
+  const extTopics = EXTERNAL_SOURCE_TOPICS.map((t) => `${prefix}${externalTopic(t)}`);
+  const expectedExt = EXTERNAL_SOURCE_TOPICS.reduce((n, t) => n + on(t).length, 0);
+  const ext = await eventually('the ext.* feed to catch up', 30_000, async () => {
+    // A topic is made by its first record: one nothing was published on (no warnings here) does not exist.
+    const existing = new Set(await topicsWithPrefix(kafka, prefix));
+    const read = checkRecords(await readAllRecords(kafka, extTopics.filter((t) => existing.has(t))), prefix);
+    return read.checked.length >= expectedExt ? read : undefined;
+  });
+  expect(ext.problems).toEqual([]);
+  checked.push(...ext.checked.filter((r) => !checked.some((c) => c.topic === r.topic && c.partition === r.partition && c.offset === r.offset)));
+  const personal = new Set<string>(['张三', '13812345678', fishFarm.accountNo, '后湖村三组']);
+  for (const r of [...on('dispatch.assigned'), ...on('dispatch.unroutable')]) {
+    const d = r.event.data as { request: { customer?: { name?: string; phone?: string; accountNo?: string }; location: { address?: string } }; contacts?: { name: string; phone?: string }[]; assignees?: { name: string }[] };
+    const c = d.request.customer;
+    for (const v of [c?.name, c?.phone, c?.accountNo, d.request.location.address, ...(d.contacts ?? []).flatMap((p) => [p.name, p.phone]), ...(d.assignees ?? []).map((p) => p.name)]) {
+      if (v && [...v].length >= 2) personal.add(v);
+    }
+  }
+  expect(personal.size).toBeGreaterThan(4); // the flow did carry personal data internally
+  for (const source of EXTERNAL_SOURCE_TOPICS) {
+    const external = on(externalTopic(source));
+    expect(external.map((r) => r.event.id).sort(), source).toEqual(on(source).map((r) => r.event.id).sort());
+    for (const r of external) {
+      const internal = on(source).find((i) => i.event.id === r.event.id)!;
+      expect(r.key).toBe(internal.key);
+      expect(r.event.subject).toBe(internal.event.subject);
+      const text = JSON.stringify(r.event);
+      for (const secret of personal) expect(text, `${secret} on ext.${source}`).not.toContain(secret);
+    }
+  }
+  const extAssigned = on('ext.dispatch.assigned').map((r) => r.event.data as { workOrderId: string; request: { id: string; externalId: string }; grid: { id: string } });
+  expect(extAssigned.map((d) => d.workOrderId).sort()).toEqual([...faults, ...others].sort());
+  for (const d of extAssigned) expect(d.request.id).toBe(d.workOrderId);
+  expect(extAssigned.map((d) => d.request.externalId)).toContain(`E2E${run}02`);
+
   // One trace follows each request: intake's HTTP span → routing → the timer's breach.
   const traceOf = (topic: string, id: string) => {
     const record = on(topic).find((r) => r.event.subject === id);
@@ -212,4 +263,21 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
     traces.add(received.trace);
   }
   expect(traces.size).toBe(all.length);
+
+  // ... and on to the integrator: each breach's webhook continues its fault's trace, and the
+  // collector holds spans of all four services in that trace (intake's HTTP span, routing,
+  // the timer, notification's consumer and its send).
+  for (const id of faults) {
+    const breach = breaches.find((b) => b.event.subject === id)!;
+    const delivery = receiver.deliveries.find((d) => d.webhookId === breach.event.id)!;
+    const trace = traceOf('requests.received', id).trace!;
+    expect(traceIdOf(delivery.traceparent), `${id}: the webhook carries the request's trace`).toBe(trace);
+    await eventually(`${id}: spans of all four services`, 15_000, async () => {
+      const services = new Set(collector.spans.filter((span) => span.traceId === trace).map((span) => span.service));
+      return ['intake', 'grid-routing', 'sla-timer', 'notification'].every((s) => services.has(s)) ? true : undefined;
+    });
+    const send = collector.spans.find((span) => span.traceId === trace && span.name === 'notification.send webhook');
+    expect(send, `${id}: notification's send span`).toBeDefined();
+    expect(delivery.traceparent?.split('-')[2], `${id}: the receiver's parent is the send span`).toBe(send!.spanId);
+  }
 }, 150_000);

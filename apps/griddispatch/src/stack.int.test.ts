@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessBus, type Bus } from '@griddispatch/bus';
-import type { RequestView } from '@griddispatch/contracts';
+import { EXTERNAL_TOPICS, type RequestView } from '@griddispatch/contracts';
 import { parseHttpEnv } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { freshDatabase } from '@griddispatch/testkit';
@@ -93,6 +93,39 @@ describe('embedded stack', () => {
       payload: { type: 'closed' },
     });
     expect(illegal.statusCode).toBe(409);
+  });
+
+  it('publishes the masked ext.* feed on the in-process bus: the ids to follow a work order, no personal data', async () => {
+    const seen: { topic: string; value: string }[] = [];
+    const tap = await bus.subscribe({ groupId: 'outside-consumer', topics: [...EXTERNAL_TOPICS], fromBeginning: false, handler: async (m) => void seen.push({ topic: m.topic, value: m.value.toString('utf8') }) });
+    try {
+      const post = await stack.host.inject({
+        method: 'POST',
+        url: '/v1/requests',
+        headers: auth,
+        payload: {
+          source: '95598',
+          externalId: 'GD-E2E-EXT-1',
+          // Not a fault: it opens no incident the outage tests below would meet.
+          category: 'billing',
+          description: '电费有疑问，请回电13912345678',
+          customer: { name: '欧阳娜娜', phone: '13912345678', accountNo: '3300077777', classes: ['aquaculture'] },
+          location: { districtCode: 'HH-TQ-020', address: '后湖村七组8号' },
+        },
+      });
+      const { id } = post.json() as { id: string };
+      await eventually(() => view(id), (v) => v.status === 'assigned');
+      const mine = await eventually(
+        async () => seen.filter((r) => r.value.includes(id)),
+        (rows) => rows.some((r) => r.topic === 'ext.dispatch.assigned'),
+      );
+      const text = mine.map((r) => r.value).join('\n');
+      for (const secret of ['欧阳娜娜', '13912345678', '3300077777', '后湖村七组8号']) expect(text).not.toContain(secret);
+      const assigned = JSON.parse(mine.find((r) => r.topic === 'ext.dispatch.assigned')!.value) as { data: { workOrderId: string; request: { externalId: string; customer: { name: string } } } };
+      expect(assigned.data).toMatchObject({ workOrderId: id, request: { externalId: 'GD-E2E-EXT-1', customer: { name: '欧*' } } });
+    } finally {
+      await tap.stop();
+    }
   });
 
   it('a cancelled primary leaves its incident open: a work order of the incident takes over the crew, the merged call keeps following', async () => {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, deadLetterNow, isDependencyUnavailable, partitionForKey, retryDelay, UNREACHABLE_MAX_BACKOFF_MS } from './delivery.ts';
 import { loadTopicsFile, topicDefinition } from './topics.ts';
-import { ALL_TOPICS, dlqTopic } from '@griddispatch/contracts';
+import { ALL_TOPICS, dlqTopic, EXTERNAL_SOURCE_TOPICS, EXTERNAL_TOPICS } from '@griddispatch/contracts';
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
@@ -75,7 +75,12 @@ describe('infra/kafka/topics.json', () => {
       expect(main?.partitions).toBeGreaterThan(1);
       expect(file.topics.find((t) => t.name === dlqTopic(topic)), dlqTopic(topic)).toBeDefined();
     }
-    expect(file.topics).toHaveLength(ALL_TOPICS.length * 2);
+    expect(file.topics).toHaveLength(ALL_TOPICS.length * 2 + EXTERNAL_TOPICS.length);
+  });
+  it('defines the masked ext.* copy of each integrator-facing topic, partitioned as its source', () => {
+    for (const [i, topic] of EXTERNAL_TOPICS.entries()) {
+      expect(topicDefinition(file, topic).partitions, topic).toBe(topicDefinition(file, EXTERNAL_SOURCE_TOPICS[i]!).partitions);
+    }
   });
   it('gives topics outside the file the defaults', () => {
     expect(topicDefinition(file, 'scratch')).toEqual({ name: 'scratch', partitions: file.defaults.partitions });

@@ -36,6 +36,20 @@ describe('in-process bus', () => {
     await bus.close();
   });
 
+  it('a topic nobody reads keeps only its latest records per partition (bounded memory)', async () => {
+    const bus = createInProcessBus({ logger, partitions: 1 });
+    for (let i = 0; i < 25; i++) await bus.publish('unread', Array.from({ length: 1000 }, (_, j) => ({ key: 'k', value: String(i * 1000 + j) })));
+    const got: string[] = [];
+    await bus.subscribe({ groupId: 'late', topics: ['unread'], handler: async (m) => void got.push(m.value.toString()) });
+    await waitForIdle(bus);
+    // At most 10,000 kept (trimmed in chunks of 1,024 or more), the newest last, none lost in between.
+    expect(got.length).toBeLessThanOrEqual(10_000 + 1024);
+    expect(got.length).toBeGreaterThanOrEqual(10_000);
+    expect(got.at(-1)).toBe('24999');
+    expect(Number(got[0]) + got.length - 1).toBe(24_999);
+    await bus.close();
+  });
+
   it('a group joining with fromBeginning: false skips what was published before', async () => {
     const bus = createInProcessBus({ logger });
     await bus.publish('t', [{ key: 'k', value: 'old' }]);

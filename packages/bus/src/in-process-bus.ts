@@ -19,6 +19,13 @@ export interface InProcessBusOptions {
   partitions?: number;
 }
 
+/**
+ * Records a partition keeps while no consumer group reads its topic (a DLQ, the `ext.*` feed in
+ * a process no outside consumer can reach): the latest ones, as a Kafka topic's retention would,
+ * so such a topic cannot grow without bound.
+ */
+const UNREAD_RETAINED = 10_000;
+
 /** Records a worker handles in a row before it gives other partitions a turn. */
 const RUN_LENGTH = 64;
 
@@ -110,6 +117,9 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       const log = logs[partitionForKey(m.key, partitionCount)];
       // Copies: a publisher reusing its buffers must not change what consumers see.
       log?.records.push({ key: m.key, value: Buffer.from(m.value), headers: { ...(m.headers ?? {}) } });
+    }
+    if (![...groups.values()].some((g) => g.cursors.has(cursorKey(topic, 0)))) {
+      for (const log of logs) if (log.records.length > UNREAD_RETAINED) log.trimTo(log.end - UNREAD_RETAINED);
     }
     for (const group of groups.values()) if (group.members.some((m) => m.topics.has(topic))) scheduleDrive(group);
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALL_TOPICS, dlqTopic } from '@griddispatch/contracts';
+import { ALL_TOPICS, dlqTopic, EXTERNAL_TOPICS } from '@griddispatch/contracts';
 import { runBusContract } from './bus.contract.ts';
 import { createKafkaBus } from './kafka-bus.ts';
 import { loadTopicsFile } from './topics.ts';
@@ -19,13 +19,15 @@ describe('Kafka bus', () => {
   const admin = new Kafka({ clientId: 'bus-test-admin', brokers, logLevel: logLevel.NOTHING }).admin();
   afterAll(() => admin.disconnect());
 
-  it('creates the DESIGN topics and their DLQs with the partition counts of infra/kafka/topics.json', async () => {
+  it('creates the DESIGN topics, their DLQs and the ext.* topics with the partition counts of infra/kafka/topics.json', async () => {
     const prefix = `test.${randomBytes(4).toString('hex')}.`;
     const bus = createKafkaBus({ brokers, prefix, clientId: 'bus-topics', logger });
     try {
       await bus.subscribe({ groupId: `topics-${prefix}`, topics: [...ALL_TOPICS], handler: async () => undefined });
+      // The ext.* topics nobody of ours consumes are made by their first publish.
+      for (const topic of EXTERNAL_TOPICS) await bus.publish(topic, [{ key: 'k', value: '{}' }]);
       await admin.connect();
-      const { topics } = await admin.fetchTopicMetadata({ topics: ALL_TOPICS.flatMap((t) => [bus.topicName(t), bus.topicName(dlqTopic(t))]) });
+      const { topics } = await admin.fetchTopicMetadata({ topics: [...ALL_TOPICS.flatMap((t) => [bus.topicName(t), bus.topicName(dlqTopic(t))]), ...EXTERNAL_TOPICS.map((t) => bus.topicName(t))] });
       const file = loadTopicsFile();
       for (const def of file.topics) {
         expect(topics.find((t) => t.name === `${prefix}${def.name}`)?.partitions, def.name).toHaveLength(def.partitions);

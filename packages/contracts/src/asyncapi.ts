@@ -1,6 +1,6 @@
 import { EventTypes, type EventType } from './events/index.ts';
 import { eventJsonSchemas } from './json-schema.ts';
-import { ALL_TOPICS, DEFAULT_TOPIC_PREFIX, dlqTopic } from './topics.ts';
+import { ALL_TOPICS, DEFAULT_TOPIC_PREFIX, dlqTopic, EXTERNAL_SOURCE_TOPICS, externalTopic } from './topics.ts';
 
 const KEYS: Record<string, string> = {
   'requests.received': 'request id',
@@ -78,6 +78,26 @@ export function asyncApiDocument(): Record<string, unknown> {
     };
   }
 
+  // The masked copies for consumers outside the company: the same messages, other addresses.
+  for (const topic of EXTERNAL_SOURCE_TOPICS) {
+    const types = (Object.keys(EventTypes) as EventType[]).filter((t) => EventTypes[t].topic === topic);
+    const ext = externalTopic(topic);
+    const id = channelId(ext);
+    channels[id] = {
+      address: `${DEFAULT_TOPIC_PREFIX}${ext}`,
+      description:
+        `Kafka key: ${KEYS[topic]}. The events of ${DEFAULT_TOPIC_PREFIX}${topic}, each once, for consumers outside the company (ACLs on ext.* only): ` +
+        'personal data masked as for a webhook without pii:read — phone numbers 138****5678, person names reduced to the first character, ' +
+        'account numbers replaced by acct_<HMAC>, addresses and WeCom ids dropped, coordinates rounded to 0.01°, digit runs in free text masked. Published by notification.',
+      messages: Object.fromEntries(types.map((t) => [messageId(t), { $ref: `#/components/messages/${messageId(t)}` }])),
+    };
+    operations[`consume-${id}`] = {
+      action: 'receive',
+      channel: { $ref: `#/channels/${id}` },
+      messages: types.map((t) => ({ $ref: `#/channels/${id}/messages/${messageId(t)}` })),
+    };
+  }
+
   return {
     asyncapi: '3.0.0',
     info: {
@@ -85,7 +105,8 @@ export function asyncApiDocument(): Record<string, unknown> {
       version: '1.0.0',
       description:
         'Topics of grid-dispatch. Every record value is a CloudEvents 1.0 event in structured JSON mode. ' +
-        'Topic names carry the prefix GD_TOPIC_PREFIX (default griddispatch.).',
+        'Topic names carry the prefix GD_TOPIC_PREFIX (default griddispatch.). The internal topics carry personal data; ' +
+        'consumers outside the company read the masked ext.* copies only.',
     },
     defaultContentType: 'application/cloudevents+json',
     servers: { local: { host: '127.0.0.1:9092', protocol: 'kafka' } },

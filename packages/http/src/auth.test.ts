@@ -18,6 +18,20 @@ describe('GD_API_KEYS', () => {
     expect(parseApiKeys(`k:${S1}:metrics:read+pii:read`)[0]!.scopes).toEqual(['metrics:read', 'pii:read']);
   });
 
+  it('parses an optional grid list, alone or beside sources and a rate, in any order', () => {
+    expect(parseApiKeys(`city:${S1}:requests:read+subscriptions:write:grids=HH+TC-G01`)[0]).toEqual({
+      name: 'city',
+      secret: S1,
+      scopes: ['requests:read', 'subscriptions:write'],
+      grids: ['HH', 'TC-G01'],
+    });
+    expect(parseApiKeys(`k:${S1}:requests:write:12345:grids=HH:600/min`)[0]).toMatchObject({ sources: ['12345'], grids: ['HH'], ratePerMinute: 600 });
+    expect(parseApiKeys(`k:${S1}:requests:read:grids=HH:12345`)[0]).toMatchObject({ sources: ['12345'], grids: ['HH'] });
+    expect(() => parseApiKeys(`k:${S1}:requests:read:grids=`)).toThrow(/\(k\): bad grid id ""/);
+    expect(() => parseApiKeys(`k:${S1}:requests:read:grids=HH+a b`)).toThrow(/bad grid id "a b"/);
+    expect(() => parseApiKeys(`k:${S1}:requests:read:grids=HH:grids=TC`)).toThrow(/two grid lists/);
+  });
+
   it('refuses weak secrets, unknown scopes, bad names and sources, naming the entry and the key', () => {
     expect(() => parseApiKeys(`a:${S1}:requests:fly`)).toThrow(/entry 1 \(a\): unknown scope "requests:fly"/);
     expect(() => parseApiKeys('ok:0123456789abcdef0123456789abcdef:admin,weak:change-me-95598:admin')).toThrow(/entry 2 \(weak\): the secret is too short/);
@@ -50,7 +64,7 @@ describe('API keys', () => {
   });
 
   it('admin implies every scope; a key without sources may post any', () => {
-    const ops = { keyName: 'ops', scopes: new Set(['admin'] as const), sources: null, ratePerMinute: null };
+    const ops = { keyName: 'ops', scopes: new Set(['admin'] as const), sources: null, ratePerMinute: null, grids: null };
     expect(hasScope(ops, 'workorders:write')).toBe(true);
     expect(hasScope({ scopes: new Set(['requests:read'] as const) }, 'requests:write')).toBe(false);
     expect(mayUseSource(ops, '95598')).toBe(true);

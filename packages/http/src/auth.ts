@@ -103,7 +103,7 @@ async function principalOfStreamToken(request: FastifyRequest, token: string): P
     throw new HttpError(401, 'unauthorized', 'invalid or expired stream token: get a new one from POST /v1/stream-tokens');
   }
   // Read-only, whatever the key may do otherwise; it posts nothing.
-  return { keyName: key.keyName, scopes: new Set(hasScope(key, 'requests:read') ? (['requests:read'] as const) : []), sources: new Set(), ratePerMinute: key.ratePerMinute };
+  return { keyName: key.keyName, scopes: new Set(hasScope(key, 'requests:read') ? (['requests:read'] as const) : []), sources: new Set(), ratePerMinute: key.ratePerMinute, grids: key.grids };
 }
 
 function takeRate(request: FastifyRequest, principal: Principal): void {

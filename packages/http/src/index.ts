@@ -16,7 +16,7 @@ export {
   type RequireScopeOptions,
   type Scope,
 } from './auth.ts';
-export { resolveKeyPepper, syncApiKeys, type ApiKeyRow, type KeySyncResult, type NewKeyOptions } from './key-store.ts';
+export { keyGridLimits, resolveKeyPepper, syncApiKeys, type ApiKeyRow, type KeySyncResult, type NewKeyOptions } from './key-store.ts';
 export { DEV_SECRET, secretStrengthProblem } from './keys.ts';
 export { HttpError, toErrorResponse, type ErrorPayload, type FieldIssue } from './errors.ts';
 export {
@@ -42,3 +42,4 @@ export {
 export type { ServiceHandle } from './service.ts';
 export { hostOptions, httpEnvSchema, parseEnv, parseHttpEnv, parseServiceHttpEnv, type HttpEnv, type ParseHttpEnvOptions } from './env.ts';
 export { onShutdownSignal } from './shutdown.ts';
+export { runServiceProcess, type ServiceDeps, type ServiceProcessOptions } from './service-process.ts';

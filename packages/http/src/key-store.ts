@@ -10,6 +10,8 @@ export interface Principal {
   sources: ReadonlySet<string> | null;
   /** Requests per minute of this key; null: the host's default. */
   ratePerMinute: number | null;
+  /** The grids the key may see (and the grids under them); null: every grid. */
+  grids: readonly string[] | null;
 }
 
 const PEPPER = 'key_pepper';
@@ -55,7 +57,7 @@ export interface KeySyncResult {
 /**
  * Applies GD_API_KEYS as the whole list of environment keys, in one transaction (replicas
  * starting together apply it one after the other). The rules:
- * - a listed key is created, or updated (secret, scopes, sources, rate);
+ * - a listed key is created, or updated (secret, scopes, sources, grids, rate);
  * - an environment key no longer listed is revoked (`removed`); listing it again restores it;
  * - a key revoked by `griddispatch keys revoke` stays revoked while GD_API_KEYS carries the same
  *   secret: a restart never brings a revoked secret back. A new secret under the name is a new key;
@@ -83,13 +85,13 @@ export async function syncApiKeys(pool: Pool, pepper: string, keys: ApiKeySpec[]
       const keepRevoked = revokedByCli.has(hash);
       if (keepRevoked) stillRevoked.push(key.name);
       await client.query(
-        `INSERT INTO auth.api_keys (name, key_hash, scopes, sources, rate_limit, origin, revoked_at, revoked_by)
-         VALUES ($1, $2, $3, $4, $5, 'env', CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN 'cli' END)
+        `INSERT INTO auth.api_keys (name, key_hash, scopes, sources, rate_limit, origin, revoked_at, revoked_by, grids)
+         VALUES ($1, $2, $3, $4, $5, 'env', CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN 'cli' END, $7)
          ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, scopes = EXCLUDED.scopes, sources = EXCLUDED.sources,
-           rate_limit = EXCLUDED.rate_limit, origin = 'env', updated_at = now(),
+           rate_limit = EXCLUDED.rate_limit, grids = EXCLUDED.grids, origin = 'env', updated_at = now(),
            revoked_at = CASE WHEN $6 THEN coalesce(auth.api_keys.revoked_at, now()) END,
            revoked_by = CASE WHEN $6 THEN 'cli' END`,
-        [key.name, hash, key.scopes, key.sources ?? null, key.ratePerMinute ?? null, keepRevoked],
+        [key.name, hash, key.scopes, key.sources ?? null, key.ratePerMinute ?? null, keepRevoked, key.grids ?? null],
       );
     }
     await client.query('COMMIT');
@@ -106,6 +108,7 @@ export interface NewKeyOptions {
   scopes: Scope[];
   sources?: string[];
   ratePerMinute?: number;
+  grids?: string[];
 }
 
 /** `griddispatch keys create`: a new key kept in the database; the secret is returned once, only its HMAC is kept. */
@@ -114,11 +117,11 @@ export async function createApiKey(pool: Pool, pepper: string, name: string, opt
   if (options.scopes.length === 0) throw new Error('a key needs at least one scope');
   const secret = generateApiKeySecret();
   const res = await pool.query(
-    `INSERT INTO auth.api_keys (name, key_hash, scopes, sources, rate_limit, origin) VALUES ($1, $2, $3, $4, $5, 'cli')
+    `INSERT INTO auth.api_keys (name, key_hash, scopes, sources, rate_limit, origin, grids) VALUES ($1, $2, $3, $4, $5, 'cli', $6)
      ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, scopes = EXCLUDED.scopes, sources = EXCLUDED.sources,
-       rate_limit = EXCLUDED.rate_limit, updated_at = now(), revoked_at = NULL, revoked_by = NULL
+       rate_limit = EXCLUDED.rate_limit, grids = EXCLUDED.grids, updated_at = now(), revoked_at = NULL, revoked_by = NULL
      WHERE auth.api_keys.origin = 'cli' AND auth.api_keys.revoked_at IS NOT NULL`,
-    [name, hashApiKey(pepper, secret), options.scopes, options.sources ?? null, options.ratePerMinute ?? null],
+    [name, hashApiKey(pepper, secret), options.scopes, options.sources ?? null, options.ratePerMinute ?? null, options.grids ?? null],
   );
   if (res.rowCount === 0) throw new Error(`a key named "${name}" exists already (revoke it first, or choose another name; keys listed in GD_API_KEYS are managed there)`);
   return { name, secret };
@@ -134,6 +137,7 @@ export interface ApiKeyRow {
   name: string;
   scopes: string[];
   sources: string[] | null;
+  grids: string[] | null;
   ratePerMinute: number | null;
   origin: 'env' | 'cli';
   createdAt: Date;
@@ -143,10 +147,25 @@ export interface ApiKeyRow {
 
 export async function listApiKeys(pool: Pool): Promise<ApiKeyRow[]> {
   const res = await pool.query<ApiKeyRow>(
-    `SELECT name, scopes, sources, rate_limit AS "ratePerMinute", origin, created_at AS "createdAt", revoked_at AS "revokedAt", revoked_by AS "revokedBy"
+    `SELECT name, scopes, sources, grids, rate_limit AS "ratePerMinute", origin, created_at AS "createdAt", revoked_at AS "revokedAt", revoked_by AS "revokedBy"
      FROM auth.api_keys ORDER BY name`,
   );
   return res.rows;
+}
+
+/**
+ * The active keys that carry allowed grids, by name: what a service that stores things per key
+ * (notification's subscriptions) narrows at start. Empty where no host migrated `auth` yet.
+ */
+export async function keyGridLimits(pool: Pool): Promise<Map<string, string[]>> {
+  const res = await pool.query<{ name: string; grids: string[] }>(
+    `SELECT name, grids FROM auth.api_keys WHERE revoked_at IS NULL AND grids IS NOT NULL`,
+  ).catch((err: { code?: string }) => {
+    // 42P01: undefined table (a service started on a database no host has migrated yet).
+    if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
+    throw err;
+  });
+  return new Map(res.rows.map((r) => [r.name, r.grids]));
 }
 
 interface CacheEntry {
@@ -186,8 +205,8 @@ export class ApiKeyStore {
   async lookup(hash: string): Promise<Principal | null> {
     const hit = this.cached(hash);
     if (hit) return hit;
-    const res = await this.pool.query<{ name: string; scopes: string[]; sources: string[] | null; rate_limit: number | null }>(
-      'SELECT name, scopes, sources, rate_limit FROM auth.api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+    const res = await this.pool.query<{ name: string; scopes: string[]; sources: string[] | null; rate_limit: number | null; grids: string[] | null }>(
+      'SELECT name, scopes, sources, rate_limit, grids FROM auth.api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
       [hash],
     );
     const row = res.rows[0];
@@ -197,6 +216,7 @@ export class ApiKeyStore {
       scopes: new Set(row.scopes.filter(isScope)),
       sources: row.sources ? new Set(row.sources) : null,
       ratePerMinute: row.rate_limit,
+      grids: row.grids,
     };
     // Oldest first out: Map iteration follows insertion order.
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);

@@ -22,7 +22,11 @@ const service: ServiceHandle = {
   ready: async () => true,
   routes: async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    app.get('/whoami', { preHandler: requireScope('requests:read') }, async (request) => ({ key: request.principal!.keyName }));
+    app.get('/whoami', { preHandler: requireScope('requests:read') }, async (request) => ({ key: request.principal!.keyName, grids: request.principal!.grids }));
+    app.get('/whoami-stream', { preHandler: requireScope('requests:read', { streamToken: 'token' }) }, async (request) => ({
+      key: request.principal!.keyName,
+      grids: request.principal!.grids,
+    }));
     app.post(
       '/posts',
       {
@@ -57,6 +61,19 @@ afterAll(async () => {
 });
 
 describe('keys across restarts', () => {
+  it('gives a key the grids GD_API_KEYS lists for it now: added, changed and removed at the next start', async () => {
+    const start = (grids: string) => host({ apiKeys: `ops:${OPS}:admin,city:${CALLER}:requests:read${grids}` });
+    expect((await get(await start(':grids=HH+TC'), CALLER)).json()).toEqual({ key: 'city', grids: ['HH', 'TC'] });
+    expect((await get(await start(':grids=TC'), CALLER)).json()).toEqual({ key: 'city', grids: ['TC'] });
+    expect((await get(await start(''), CALLER)).json()).toEqual({ key: 'city', grids: null });
+    expect((await get(await start(''), OPS)).json()).toEqual({ key: 'ops', grids: null });
+    // A stream token of the key carries its grids too (the board's stream is limited by them).
+    const app = await start(':grids=HH');
+    const token = (await app.inject({ method: 'POST', url: '/v1/stream-tokens', headers: { authorization: `Bearer ${CALLER}` } })).json<{ token: string }>().token;
+    const streamed = await app.inject({ method: 'GET', url: `/whoami-stream?token=${encodeURIComponent(token)}` });
+    expect(streamed.json()).toEqual({ key: 'city', grids: ['HH'] });
+  });
+
   it('revokes keys that leave GD_API_KEYS, and keeps CLI-revoked secrets revoked after a restart', async () => {
     const both = `ops:${OPS}:admin,caller:${CALLER}:requests:read`;
     let app = await host({ apiKeys: both });

@@ -13,11 +13,20 @@ export interface ApiKeySpec {
   sources?: string[];
   /** Requests per minute for this key; absent: the host's default (GD_RATE_LIMIT_MAX). */
   ratePerMinute?: number;
+  /**
+   * The grids whose requests, work orders, incidents and events the key may see (an area grid
+   * includes the grids under it); absent: every grid.
+   */
+  grids?: string[];
 }
 
 export const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const SOURCE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const RATE = /^(\d{1,9})\/min$/;
+/** Grid ids as the grid files give them (`HH-3`, `TC-07`); at most 500 in one key. */
+const GRID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const GRIDS = 'grids=';
+const MAX_GRIDS = 500;
 /** The embedded start's development key: allowed only there, bound to 127.0.0.1 (commands/start.ts). */
 export const DEV_SECRET = 'dev-secret';
 /** Secrets are random: 128 bits is 22 base64url characters or 32 hexadecimal ones. */
@@ -51,11 +60,21 @@ export interface ParseOptions {
   allowDevSecret?: boolean;
 }
 
+type KeyGrants = Pick<ApiKeySpec, 'scopes' | 'sources' | 'ratePerMinute' | 'grids'>;
+
+function parseGrids(segment: string, spec: KeyGrants, where: string): void {
+  if (spec.grids !== undefined) throw new Error(`${where}: two grid lists`);
+  const grids = segment.slice(GRIDS.length).split('+');
+  for (const g of grids) if (!GRID.test(g)) throw new Error(`${where}: bad grid id "${g}" in ${GRIDS} (letters, digits, _ . -; e.g. grids=HH-1+HH-2)`);
+  if (grids.length > MAX_GRIDS) throw new Error(`${where}: more than ${MAX_GRIDS} grids; give the area grid instead (it includes the grids under it)`);
+  spec.grids = [...new Set(grids)];
+}
+
 /**
- * Splits what follows the secret: `scope+scope[:source+source][:N/min]`. Scopes contain a
- * colon themselves (`requests:write`), so they are read as known words, not by splitting.
+ * Splits what follows the secret: `scope+scope[:source+source][:grids=g+g][:N/min]`. Scopes
+ * contain a colon themselves (`requests:write`), so they are read as known words, not by splitting.
  */
-function parseRest(rest: string, where: string): Pick<ApiKeySpec, 'scopes' | 'sources' | 'ratePerMinute'> {
+function parseRest(rest: string, where: string): KeyGrants {
   const scopes: Scope[] = [];
   let i = 0;
   for (;;) {
@@ -70,7 +89,7 @@ function parseRest(rest: string, where: string): Pick<ApiKeySpec, 'scopes' | 'so
     if (rest[i] !== '+') break;
     i += 1;
   }
-  const spec: Pick<ApiKeySpec, 'scopes' | 'sources' | 'ratePerMinute'> = { scopes };
+  const spec: KeyGrants = { scopes };
   if (i === rest.length) return spec;
   if (rest[i] !== ':') throw new Error(`${where}: unexpected "${rest.slice(i)}" after the scopes`);
   for (const segment of rest.slice(i + 1).split(':')) {
@@ -81,7 +100,11 @@ function parseRest(rest: string, where: string): Pick<ApiKeySpec, 'scopes' | 'so
       if (spec.ratePerMinute < 1) throw new Error(`${where}: rate limit must be at least 1/min`);
       continue;
     }
-    if (spec.sources !== undefined) throw new Error(`${where}: unexpected "${segment}" (sources were given already; a rate limit is written N/min)`);
+    if (segment.startsWith(GRIDS)) {
+      parseGrids(segment, spec, where);
+      continue;
+    }
+    if (spec.sources !== undefined) throw new Error(`${where}: unexpected "${segment}" (sources were given already; a rate limit is written N/min, grids grids=g+g)`);
     const sources = segment.split('+');
     for (const s of sources) if (!SOURCE.test(s)) throw new Error(`${where}: bad source "${s}" (letters, digits, _ . -)`);
     spec.sources = sources;
@@ -90,7 +113,7 @@ function parseRest(rest: string, where: string): Pick<ApiKeySpec, 'scopes' | 'so
 }
 
 /**
- * Parses `GD_API_KEYS`: `name:secret:scope+scope[:source+source][:N/min],…` (secrets without
+ * Parses `GD_API_KEYS`: `name:secret:scope+scope[:source+source][:grids=g+g][:N/min],…` (secrets without
  * `:`); throws naming the bad entry, and the key, so a process refuses to start on it.
  */
 export function parseApiKeys(spec: string | undefined, options: ParseOptions = {}): ApiKeySpec[] {
@@ -104,7 +127,7 @@ export function parseApiKeys(spec: string | undefined, options: ParseOptions = {
     .map((entry, i) => {
       const first = entry.indexOf(':');
       const second = entry.indexOf(':', first + 1);
-      if (first <= 0 || second < 0) throw new Error(`GD_API_KEYS entry ${i + 1}: expected name:secret:scope+scope[:source+source][:N/min]`);
+      if (first <= 0 || second < 0) throw new Error(`GD_API_KEYS entry ${i + 1}: expected name:secret:scope+scope[:source+source][:grids=g+g][:N/min]`);
       const name = entry.slice(0, first);
       const secret = entry.slice(first + 1, second);
       const where = `GD_API_KEYS entry ${i + 1} (${name})`;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type Link, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
 
 // Trace context travels in Kafka headers (`traceparent`, W3C) and in the CloudEvent's
 // `traceparent` extension, so one trace follows a request through all four services.
@@ -31,6 +31,17 @@ export async function withConsumerSpan<T>(name: string, headers: Carrier, fn: ()
   return context.with(contextFromHeaders(headers), () =>
     tracer.startActiveSpan(name, (span) => endAfter(span, fn)),
   );
+}
+
+/**
+ * Runs `fn` (a call out of the system: a webhook POST, an SMS, a robot message) in a client span
+ * continuing the trace `traceparent` names (a stored event's), so the send is part of the
+ * request's trace and `currentTraceparent()` inside `fn` is the header to pass on.
+ */
+export async function withClientSpan<T>(name: string, traceparent: string | null | undefined, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  const tracer = trace.getTracer('griddispatch');
+  const parent = traceparent ? contextFromHeaders({ traceparent }) : ROOT_CONTEXT;
+  return context.with(parent, () => tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, (span) => endAfter(span, fn)));
 }
 
 /** Runs `fn`, records what it throws on `span`, and ends the span either way. */

@@ -22,6 +22,7 @@ import { migrateRouting, SCHEMA } from './schema-migrations.ts';
 import type { MetersStillOff } from './use-cases/incidents.ts';
 import { metersStillOff } from './use-cases/meters.ts';
 import { plannedOutagesFor } from './use-cases/plan-outage.ts';
+import { startCallCountTeller, type CallCountTeller } from './use-cases/tell-call-counts.ts';
 import type { PlannedOutageLookup, RoutingContext } from './use-cases/routing-context.ts';
 
 export const CONSUMER_GROUP = 'grid-routing';
@@ -72,6 +73,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   const meterGroupId = `${groupId}.meters`;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
+  let teller: CallCountTeller | undefined;
   const decisions = new Counter({
     name: 'griddispatch_routing_decisions_total',
     help: 'Routing decisions by result (assigned, unroutable) and how the grid was found (account, district, point, nearest, community; none when unroutable)',
@@ -132,12 +134,15 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         }),
         ...retry,
       });
+      teller = startCallCountTeller(ctx, deps.pool, config.incidentCountsIntervalMs, logger);
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
     },
     async stop() {
       await retention?.stop();
       retention = undefined;
+      await teller?.stop();
+      teller = undefined;
       await subscription?.stop();
       subscription = undefined;
       await workOrders?.stop();

@@ -14,6 +14,7 @@ describe('grid-routing configuration', () => {
       incidentWindowMs: 15 * 60_000,
       incidentUrgentCalls: 5,
       incidentCriticalCalls: 20,
+      incidentCountsIntervalMs: 5_000,
       fallbackDesk: 'station-desk',
       feederDistricts: 3,
       stormFactor: 1.5,

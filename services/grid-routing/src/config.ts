@@ -41,6 +41,8 @@ export const GridRoutingEnv = z.object({
   GD_INCIDENT_CRITICAL_CALLS: z.coerce.number().int().min(2).default(20),
   /** Open district incidents (opened within GD_INCIDENT_WINDOW) on this many 台区 of one feeder nest under a feeder incident. */
   GD_FEEDER_DISTRICTS: z.coerce.number().int().min(2).default(3),
+  /** Rule 8: an incident's call count alone is told on incidents.events at most this often (its other changes at once). */
+  GD_INCIDENT_COUNTS_INTERVAL: duration.default(5_000),
   /** Storm mode's ETR multiplier when `PUT /v1/storm` names none. */
   GD_STORM_FACTOR: z.coerce.number().min(1).max(10).default(1.5),
   /** Where an unroutable request goes: the supply station's dispatch desk. */
@@ -62,6 +64,7 @@ export interface GridRoutingConfig {
   incidentWindowMs: number;
   incidentUrgentCalls: number;
   incidentCriticalCalls: number;
+  incidentCountsIntervalMs: number;
   fallbackDesk: string;
   feederDistricts: number;
   stormFactor: number;
@@ -81,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     incidentWindowMs: e.GD_INCIDENT_WINDOW,
     incidentUrgentCalls: e.GD_INCIDENT_URGENT_CALLS,
     incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
+    incidentCountsIntervalMs: e.GD_INCIDENT_COUNTS_INTERVAL,
     fallbackDesk: e.GD_FALLBACK_DESK,
     feederDistricts: e.GD_FEEDER_DISTRICTS,
     stormFactor: e.GD_STORM_FACTOR,

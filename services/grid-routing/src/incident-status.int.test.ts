@@ -58,8 +58,10 @@ describe('an incident follows its primary work order', () => {
     expect(incidentEventsOf(h, id)).toHaveLength(count);
 
     await publish(workOrderEvent(p!.workOrderId, 'closed', '2026-12-14T12:00:00'));
-    expect(incidentEventsOf(h, id).map(shortType)).toEqual(['opened', 'updated', 'updated', 'updated', 'restored', 'closed']);
-    expect(incidentEventsOf(h, id).map((e) => e.data.status)).toEqual(['dispatched', 'dispatched', 'en_route', 'arrived', 'restored', 'closed']);
+    expect(incidentEventsOf(h, id).map(shortType)).toEqual(['opened', 'updated', 'updated', 'restored', 'closed']);
+    expect(incidentEventsOf(h, id).map((e) => e.data.status)).toEqual(['dispatched', 'en_route', 'arrived', 'restored', 'closed']);
+    // Rule 8: the merged call's count was not told alone; it rode with the next change.
+    expect(incidentEventsOf(h, id).map((e) => e.data.callCount)).toEqual([1, 2, 2, 2, 2]);
 
     const [next] = (await h.send(fault('2026-12-14T12:10:00', 'TQ-003'))).map(assigned);
     expect(next?.incidentId).not.toBe(id);

@@ -7,6 +7,7 @@ import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { at, closeAllIncidents, fault, FEEDER, FEEDER_CUSTOMERS, importFeederDistricts, incidentEventsOf, routingContext, shortType } from './testing/incident-fixture.ts';
 import { assigned, requestEvent, silentLogger, startHarness, type Harness } from './testing/harness.ts';
 import { openIncident } from './use-cases/incidents.ts';
+import { tellCallCounts } from './use-cases/tell-call-counts.ts';
 
 // Outages (docs/architecture.md#incidents): fault calls join their 台区's open incident (open until restored), one
 // primary per incident, feeder nesting, the ETR, and incidents.events — against a real PostgreSQL.
@@ -57,6 +58,13 @@ describe('calls of one 台区 are one incident until it is restored', () => {
     expect(outs.map((d) => d.etr)).toEqual([new Date(Date.parse(first.data.receivedAt) + minutes(225)).toISOString(), outs[0]?.etr]);
 
     expect(await openIncidents('TQ-003')).toEqual([{ id: incidentId, primary_request_id: first.data.id, call_count: 2 }]);
+    // Rule 8: the second call's count is written at once, told by the next count tell, once.
+    expect(incidentEventsOf(h, incidentId).map(shortType)).toEqual(['opened']);
+    // Two replicas telling at once tell it once (the second waits on the feeder lock, then finds it told).
+    const tell = () => tellCallCounts(routingContext(h.db.pool), h.db.pool);
+    expect((await Promise.all([tell(), tell()])).sort()).toEqual([0, 1]);
+    expect(await tell()).toBe(0);
+    await h.settle();
     const events = incidentEventsOf(h, incidentId);
     expect(events.map(shortType)).toEqual(['opened', 'updated']);
     expect(events[0]?.data).toMatchObject({
@@ -114,7 +122,8 @@ describe('calls of one 台区 are one incident until it is restored', () => {
     expect(c).toMatchObject({ incidentId: opened.id, role: 'merged', incidentSize: 1, etr: opened.etr });
     expect(o).toMatchObject({ incidentId: opened.id, role: 'primary', etr: opened.etr });
     const events = incidentEventsOf(h, opened.id);
-    expect(events.map(shortType)).toEqual(['opened', 'updated', 'updated']);
+    // The merged call's count rides with the primary's change (rule 8).
+    expect(events.map(shortType)).toEqual(['opened', 'updated']);
     expect(events.at(-1)?.data).toMatchObject({ primaryRequestId: own.data.id, status: 'dispatched', callCount: 1, change: 'primary' });
     // Opening again while it is open returns the open one: a 台区 is never in two open incidents.
     const again = await withTransaction(h.db.pool, (client) => openIncident(ctx, client, { districtCode: 'TQ-003', gridId: 'TC-G1', origin: 'meter', at: new Date() }));
@@ -153,7 +162,10 @@ describe('feeder nesting (GD_FEEDER_DISTRICTS = 3)', () => {
     const parent = incidentEventsOf(h, feeder.id).at(-1)!.data;
     expect(parent.districtCodes).toEqual(['TQ-001', 'TQ-002', 'TQ-005', 'TQ-006']);
     expect(parent.childIds).toHaveLength(4);
-    expect(parent.callCount).toBe(5);
+    // The parent counts every child's call; the last count is told by the next count tell (rule 8).
+    await tellCallCounts(routingContext(h.db.pool), h.db.pool);
+    await h.settle();
+    expect(incidentEventsOf(h, feeder.id).at(-1)!.data).toMatchObject({ callCount: 5, change: 'calls' });
   });
 
   it('district incidents opened further apart than GD_INCIDENT_WINDOW (15 min) do not nest', async () => {

@@ -1,30 +1,6 @@
 // Distributed mode: intake alone, with Kafka, PostgreSQL and its own HTTP host.
-import { createKafkaBus } from '@griddispatch/bus';
-import { DEFAULT_TOPIC_PREFIX } from '@griddispatch/contracts';
-import { createPool } from '@griddispatch/db';
-import { buildHttpHost, hostOptions, onShutdownSignal, parseServiceHttpEnv } from '@griddispatch/http';
-import { createLogger, startTelemetry } from '@griddispatch/observability';
+import { runServiceProcess } from '@griddispatch/http';
 import { buildIntake } from './app.ts';
 import { loadConfig } from './config.ts';
 
-const telemetry = await startTelemetry({ serviceName: 'intake' });
-const logger = createLogger({ service: 'intake' });
-const { DATABASE_URL, KAFKA_BROKERS, GD_TOPIC_PREFIX } = process.env;
-if (!DATABASE_URL || !KAFKA_BROKERS) throw new Error('distributed intake needs DATABASE_URL and KAFKA_BROKERS');
-
-const http = parseServiceHttpEnv();
-const pool = createPool(DATABASE_URL, { applicationName: 'intake', logger });
-const bus = createKafkaBus({ brokers: KAFKA_BROKERS.split(','), prefix: GD_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX, clientId: 'intake', logger });
-const service = await buildIntake({ pool, bus, logger, config: loadConfig() });
-const host = await buildHttpHost({ pool, logger, ...hostOptions(http), services: [service], title: 'grid-dispatch intake' });
-
-await service.start();
-await host.listen({ port: http.port, host: http.host });
-
-onShutdownSignal(logger, async () => {
-  await host.close();
-  await service.stop();
-  await bus.close();
-  await pool.end();
-  await telemetry.shutdown();
-});
+await runServiceProcess({ name: 'intake', title: 'grid-dispatch intake', build: (deps) => buildIntake({ ...deps, config: loadConfig() }) });

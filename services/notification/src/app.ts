@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRetention, type InboxConsumer, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { loadRetentionConfig, migrate, startRelay, startRetention, type InboxConsumer, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
 import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
-import { createSmsGatewayChannel } from './channels/sms-gateway.ts';
+import { createSmsChannel } from './channels/sms.ts';
 import type { Channel, ChannelName } from './channels/types.ts';
 import { createRedactor } from './channels/personal-data.ts';
 import { createWebhookChannel } from './channels/webhook.ts';
@@ -25,6 +25,7 @@ import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { subscriptionRoutes } from './routes/subscriptions.routes.ts';
 import { SCHEMA } from './schema.ts';
+import { limitSubscriptionsToKeys } from './use-cases/key-grids.ts';
 import { storedPiiHashKey } from './use-cases/pii-hash-key.ts';
 import { catalog } from './templates/index.ts';
 
@@ -65,6 +66,8 @@ export interface NotificationHandle extends ServiceHandle {
   tick(): Promise<number>;
   /** Pending deliveries. */
   backlog(): Promise<number>;
+  /** Resolves once the ext.* feed's outbox rows written so far are published. */
+  drained(): Promise<void>;
 }
 
 /** Composition root: migrations, channels, worker; consumers and the delivery loop start in `start()`. */
@@ -80,7 +83,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const channels: Record<ChannelName, Channel> = {
     webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs, target, redactor }),
     wecom: createWecomRobotChannel({ timeoutMs: config.httpTimeoutMs }),
-    sms: config.sms ? createSmsGatewayChannel({ ...config.sms, timeoutMs: config.httpTimeoutMs }) : createLogChannel(logger, 'sms'),
+    sms: createSmsChannel(config.sms, config.smsTemplates, config.httpTimeoutMs, logger),
     log: createLogChannel(logger),
   };
 
@@ -98,6 +101,17 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     registers: [],
   });
 
+  // The channel alarm: 1 while the channel's vendor refuses its configuration (credentials,
+  // signature, balance), back to 0 at the next message it accepts. A refused template shows as
+  // attempts with outcome `disabled` (the counter above) and an error line.
+  const channelRefused = new Gauge({
+    name: 'griddispatch_notification_channel_refused',
+    help: '1 while the channel\'s vendor refuses its configuration (every message of it waits); 0 once it accepts again',
+    labelNames: ['channel'] as const,
+    registers: [],
+  });
+  channelRefused.set({ channel: 'sms' }, 0);
+
   const worker = new DeliveryWorker({
     pool: deps.pool,
     channels,
@@ -111,7 +125,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     ...(deps.random ? { random: deps.random } : {}),
     logger,
     onAttempt(channel, outcome, latencyMs) {
-      attemptsTotal.inc({ channel, outcome });
+      attemptsTotal.inc({ channel, outcome: outcome.kind });
+      if (outcome.kind === 'disabled' && outcome.scope === 'channel') channelRefused.set({ channel }, 1);
+      else if (outcome.kind === 'delivered') channelRefused.set({ channel }, 0);
       sendSeconds.observe({ channel }, latencyMs / 1000);
     },
   });
@@ -125,6 +141,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     now,
     wake: () => worker.wake(),
     maxAttempts: retry.maxAttempts,
+    externalFeed: config.externalFeed ? redactor : null,
   };
   const consumers: Record<(typeof CONSUMED_TOPICS)[number], InboxConsumer> = {
     [Topics.dispatchAssigned]: dispatchAssignedConsumer(consumerDeps),
@@ -140,6 +157,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   const groupPrefix = deps.groupId ?? config.groupId;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
+  // Publishes the ext.* feed's outbox rows (publish-external.ts).
+  let relay: Relay | undefined;
 
   return {
     name: 'notification',
@@ -148,6 +167,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await app.register(deliveryRoutes({ pool: deps.pool }));
     },
     async start() {
+      const limited = await limitSubscriptionsToKeys(deps.pool, now());
+      if (limited.narrowed + limited.disabled > 0) logger.warn(limited, 'subscriptions narrowed to the grids their API keys allow now');
+      relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger });
       if (loop) await worker.start();
       // One consumer group per topic: a topic whose records wait (an SLA event whose work order
       // is not known yet) never holds up another's, and each topic's lag shows on its own.
@@ -168,10 +190,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         await Promise.all(subscriptions.map((sub) => sub.stop()));
         subscriptions = [];
         await worker.stop();
+        await relay.stop();
+        relay = undefined;
         throw failed.reason;
       }
       retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: notificationRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now, logger });
-      logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms ? 'gateway' : 'log', deliveryLoop: loop }, 'notification started');
+      logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms?.vendor ?? 'log', deliveryLoop: loop }, 'notification started');
     },
     async stop() {
       await retention?.stop();
@@ -179,6 +203,12 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
       await Promise.all(subscriptions.map((sub) => sub.stop()));
       subscriptions = [];
       await worker.stop();
+      // Unpublished outbox rows are durable; the next start (or another replica) publishes them.
+      await relay?.stop();
+      relay = undefined;
+    },
+    async drained() {
+      await relay?.drained();
     },
     async ready() {
       if (subscriptions.length === 0 || !subscriptions.every((sub) => sub.isRunning())) return false;
@@ -189,6 +219,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     backlog: () => worker.backlog(),
     registerMetrics(registry: Registry) {
       registry.registerMetric(attemptsTotal);
+      registry.registerMetric(channelRefused);
       registry.registerMetric(sendSeconds);
       registerServiceMetrics(registry, {
         service: 'notification',
@@ -205,7 +236,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         logger,
         async read() {
           const { rows } = await deps.pool.query<{ status: string; channel: string; n: number }>(
-            `SELECT status, channel, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE status <> 'delivered' GROUP BY status, channel`,
+            `SELECT status, channel, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE status IN ('pending', 'failed', 'dead') GROUP BY status, channel`,
           );
           const samples = new Map<string, { labels: { status: string; channel: string }; value: number }>();
           for (const status of ['pending', 'failed', 'dead']) {

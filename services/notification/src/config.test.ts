@@ -24,8 +24,8 @@ describe('notification config', () => {
       NOTIFY_OPERATOR_PHONES: '13800000001, 13800000002',
       NOTIFY_RATE_SMS: '5/s',
     });
-    expect(c.sms).toEqual({ url: 'http://127.0.0.1:9000/sms', authHeader: { name: 'authorization', value: 'Bearer abc' } });
-    expect(c.smsTemplates).toEqual({ 'sla.breached': 'SMS_77' });
+    expect(c.sms).toEqual({ vendor: 'gateway', url: 'http://127.0.0.1:9000/sms', authHeader: { name: 'authorization', value: 'Bearer abc' } });
+    expect(c.smsTemplates).toEqual({ 'sla.breached': { code: 'SMS_77', params: null } });
     expect(c.wecomRobots['HH-G03']).toMatch(/^https:\/\/qyapi/);
     expect(c.operatorDesk.phones).toEqual(['13800000001', '13800000002']);
     expect(c.rates.sms).toEqual({ tokens: 5, perMs: 1000 });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { SubscriptionEventName } from '@griddispatch/contracts';
+import type { SmsTemplates } from './channels/sms-templates.ts';
 import type { ChannelName } from './channels/types.ts';
 import type { RetryPolicy } from './delivery/retry-policy.ts';
 import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
 import type { Locale } from './templates/index.ts';
 import { parseEnv } from '@griddispatch/http';
+import { smsConfig, smsEnvShape, type SmsConfig } from './sms-config.ts';
 
 // notification's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -95,16 +96,21 @@ export const NotificationEnv = z.object({
   NOTIFY_MAX_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
   /** `1`: webhooks may reach loopback, private, link-local… addresses. Development and tests only. */
   NOTIFY_WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  /**
+   * `1` (default): every consumed integrator-facing event is also published, masked as for a
+   * webhook without pii:read, on `ext.<topic>` (Kafka consumers outside the company); `0`: not.
+   */
+  NOTIFY_EXTERNAL_FEED: flag.default(true),
   /** Key of the HMAC that replaces account numbers for subscribers without pii:read. Unset → a random key kept in the database. */
   NOTIFY_PII_HASH_KEY: z.string().min(16).optional(),
   /** Safety poll of the delivery worker when nothing wakes it. */
   NOTIFY_POLL_MS: z.coerce.number().int().min(10).default(1_000),
-  /** SMS gateway (generic HTTP adapter). Unset → SMS messages go to the log. */
+  /** SMS gateway (generic HTTP adapter, NOTIFY_SMS_VENDOR=gateway). Unset, and no vendor → SMS messages go to the log. */
   NOTIFY_SMS_URL: httpUrl.optional(),
   /** e.g. `Authorization: Bearer …`. */
   NOTIFY_SMS_AUTH_HEADER: header.optional(),
-  /** Gateway template id per event: `{"dispatch.assigned":"SMS_1001",…}`. */
-  NOTIFY_SMS_TEMPLATES: json(z.partialRecord(SubscriptionEventName, z.string().min(1))).default({}),
+  /** The SMS vendor, its credentials and our message kinds' templates (sms-config.ts). */
+  ...smsEnvShape,
   /** WeCom group robot per grid id (a district grid falls back to its area grid): `{"HH-G03":"https://qyapi…"}`. */
   NOTIFY_WECOM_ROBOTS: json(z.record(z.string(), httpUrl)).default({}),
   /** Robot for grids without their own. */
@@ -125,9 +131,12 @@ export interface NotificationConfig {
   concurrency: number;
   webhook: { concurrency: number; perSubscription: number; disableAfterMs: number; maxPerKey: number; allowPrivate: boolean };
   piiHashKey: string | null;
+  /** Publish the masked `ext.*` feed (NOTIFY_EXTERNAL_FEED). */
+  externalFeed: boolean;
   pollMs: number;
-  sms: { url: string; authHeader?: { name: string; value: string } } | null;
-  smsTemplates: Partial<Record<SubscriptionEventName, string>>;
+  /** null: no SMS configured, the log stands in (and records `logged`, never `delivered`). */
+  sms: SmsConfig | null;
+  smsTemplates: SmsTemplates;
   wecomRobots: Record<string, string>;
   wecomDefaultRobot: string | null;
   operatorDesk: { wecomUrl: string | null; phones: string[] };
@@ -136,6 +145,8 @@ export interface NotificationConfig {
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
   const e = parseEnv(NotificationEnv, env, 'notification');
+  const sms = smsConfig(e);
+  if (sms.issues.length) throw new Error(`notification configuration is invalid:\n${sms.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
   return {
     timeZone: e.GD_TIME_ZONE,
     locale: e.GD_LOCALE,
@@ -151,8 +162,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivate: e.NOTIFY_WEBHOOK_ALLOW_PRIVATE,
     },
     piiHashKey: e.NOTIFY_PII_HASH_KEY ?? null,
+    externalFeed: e.NOTIFY_EXTERNAL_FEED,
     pollMs: e.NOTIFY_POLL_MS,
-    sms: e.NOTIFY_SMS_URL ? { url: e.NOTIFY_SMS_URL, ...(e.NOTIFY_SMS_AUTH_HEADER ? { authHeader: e.NOTIFY_SMS_AUTH_HEADER } : {}) } : null,
+    sms: sms.config,
     smsTemplates: e.NOTIFY_SMS_TEMPLATES,
     wecomRobots: e.NOTIFY_WECOM_ROBOTS,
     wecomDefaultRobot: e.NOTIFY_WECOM_DEFAULT_ROBOT ?? null,

@@ -1,6 +1,6 @@
 import { boolean, integer, jsonb, pgSchema, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import type { Assignee, Contact, SubscriptionEventName } from '@griddispatch/contracts';
-import type { ChannelName, DeliveryPayload } from './channels/types.ts';
+import type { ChannelName, DeliveryPayload, SendOutcome } from './channels/types.ts';
 
 // Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL).
 export const SCHEMA = 'notification';
@@ -9,8 +9,10 @@ export const notification = pgSchema(SCHEMA);
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export type SubscriptionStatus = 'active' | 'disabled';
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'dead';
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'dead'] as const satisfies readonly DeliveryStatus[];
+/** `logged`: written to the log instead of sent (no SMS vendor configured) — finished, never `delivered`. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'logged' | 'failed' | 'dead';
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'logged', 'failed', 'dead'] as const satisfies readonly DeliveryStatus[];
+export const ATTEMPT_OUTCOMES = ['delivered', 'logged', 'retry', 'disabled', 'permanent', 'gone'] as const satisfies readonly SendOutcome['kind'][];
 
 export const subscriptions = notification.table('subscriptions', {
   id: uuid('id').primaryKey(),
@@ -88,7 +90,7 @@ export const deliveryAttempts = notification.table(
     deliveryId: uuid('delivery_id').notNull(),
     attempt: integer('attempt').notNull(),
     startedAt: ts('started_at').notNull(),
-    outcome: text('outcome').$type<'delivered' | 'retry' | 'permanent' | 'gone'>().notNull(),
+    outcome: text('outcome').$type<SendOutcome['kind']>().notNull(),
     statusCode: integer('status_code'),
     error: text('error'),
     latencyMs: integer('latency_ms').notNull(),

@@ -9,6 +9,8 @@ import { Webhook } from 'standardwebhooks';
 export interface Delivery {
   webhookId: string;
   body: string;
+  /** The W3C trace context the sender passed on, if any. */
+  traceparent: string | undefined;
   verified: boolean;
   error?: string;
 }
@@ -34,7 +36,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const delivery: Delivery = { webhookId: headers['webhook-id'] ?? '', body, verified: false };
+      const delivery: Delivery = { webhookId: headers['webhook-id'] ?? '', body, traceparent: headers.traceparent, verified: false };
       try {
         if (!webhook) throw new Error('no secret yet');
         webhook.verify(body, headers);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaMessage } from 'kafkajs';
-import { ALL_TOPICS, dlqTopic } from '@griddispatch/contracts';
+import { ALL_TOPICS, dlqTopic, EXTERNAL_TOPICS } from '@griddispatch/contracts';
 import { CliError, UsageError, type CliConfig } from './io.ts';
 
 // Kafka access for the operator commands, straight on kafkajs rather than through the Bus: the
@@ -34,9 +34,9 @@ export function createKafka(brokers: string[], clientId = 'griddispatch-cli'): K
  * Accepts a logical topic (`dispatch.assigned`, `sla.breaches.dlq`) or its full name with the
  * prefix; returns the logical name.
  */
-export function logicalTopic(name: string, prefix: string, { allowDlq = true } = {}): string {
+export function logicalTopic(name: string, prefix: string, { allowDlq = true, allowExternal = false } = {}): string {
   const logical = name.startsWith(prefix) ? name.slice(prefix.length) : name;
-  const known = allowDlq ? [...ALL_TOPICS, ...ALL_TOPICS.map(dlqTopic)] : [...ALL_TOPICS];
+  const known: string[] = [...ALL_TOPICS, ...(allowDlq ? ALL_TOPICS.map(dlqTopic) : []), ...(allowExternal ? EXTERNAL_TOPICS : [])];
   if (!known.includes(logical)) throw new UsageError(`unknown topic "${name}"; topics: ${known.join(', ')}`);
   return logical;
 }

@@ -45,8 +45,8 @@ describe('griddispatch keys', () => {
     expect((await tokenWith(app, secret)).statusCode).toBe(200);
     const listed = await run(['list']);
     expect(listed.out).not.toContain(secret);
-    expect(listed.out).toMatch(/wuhan-12345\trequests:write\+requests:read\t12345\t5000\/min\tkeys create\tactive/);
-    expect(listed.out).toMatch(/ops\tadmin\tany\tdefault\tGD_API_KEYS\tactive/);
+    expect(listed.out).toMatch(/wuhan-12345\trequests:write\+requests:read\t12345\tall\t5000\/min\tkeys create\tactive/);
+    expect(listed.out).toMatch(/ops\tadmin\tany\tall\tdefault\tGD_API_KEYS\tactive/);
 
     // The name is taken while the key is active.
     expect((await run(['create', 'wuhan-12345', '--scopes', 'requests:read'])).code).toBe(1);
@@ -61,6 +61,15 @@ describe('griddispatch keys', () => {
     expect((await run(['list'])).out).toMatch(/wuhan-12345\t.*\trevoked .* \(keys revoke\)/);
     expect((await run(['revoke', 'wuhan-12345'])).code).toBe(1);
     await app.close();
+  });
+
+  it('creates a key limited to grids, and lists them', async () => {
+    const created = await run(['create', 'city-hh', '--scopes', 'requests:read', '--grids', 'HH+TC-G01']);
+    expect(created.code).toBe(0);
+    expect((await run(['list'])).out).toMatch(/city-hh\trequests:read\tany\tHH\+TC-G01\tdefault\tkeys create\tactive/);
+    const bad = await run(['create', 'y', '--scopes', 'requests:read', '--grids', 'HH+no good']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('bad grid id "no good"');
   });
 
   it('refuses bad scopes and a pepper other than the servers’', async () => {

@@ -4,7 +4,7 @@ import { openDatabase } from '../database.ts';
 import { CliEnv } from '../env.ts';
 import { CliError, parseCommandArgs, runCommand, UsageError, type CliIo, type Command } from './io.ts';
 
-export const KEYS_USAGE = `usage: griddispatch keys create <name> --scopes s+s [--sources a+b] [--rate N]
+export const KEYS_USAGE = `usage: griddispatch keys create <name> --scopes s+s [--sources a+b] [--grids g+g] [--rate N]
        griddispatch keys revoke <name>
        griddispatch keys list
 
@@ -14,20 +14,24 @@ A revoked key stays revoked across restarts, even if GD_API_KEYS still lists the
 
   --scopes s+s    ${SCOPES.join(', ')}
   --sources a+b   the request \`source\` values the key may post (default: any)
+  --grids g+g     the grids the key may see: its reads, streams and webhooks are limited to them
+                  and the grids under them (default: every grid)
   --rate N        requests per minute for this key (default: GD_RATE_LIMIT_MAX)
 
 The database: DATABASE_URL, else the embedded one under GD_DATA_DIR. GD_KEY_PEPPER must be the
 one the servers use (unset: the pepper kept in the database, as the embedded start does).
 `;
 
-/** Reads `--scopes`/`--sources`/`--rate` with the GD_API_KEYS parser, so both say the same things. */
-function keyOptions(values: { scopes?: string; sources?: string; rate?: string }): { scopes: Scope[]; sources?: string[]; ratePerMinute?: number } {
+/** Reads `--scopes`/`--sources`/`--grids`/`--rate` with the GD_API_KEYS parser, so both say the same things. */
+function keyOptions(values: { scopes?: string; sources?: string; grids?: string; rate?: string }): { scopes: Scope[]; sources?: string[]; grids?: string[]; ratePerMinute?: number } {
   if (!values.scopes) throw new UsageError('--scopes is required');
-  const tail = [values.scopes, values.sources, values.rate === undefined ? undefined : `${values.rate}/min`].filter((v) => v !== undefined).join(':');
+  const tail = [values.scopes, values.sources, values.grids === undefined ? undefined : `grids=${values.grids}`, values.rate === undefined ? undefined : `${values.rate}/min`]
+    .filter((v) => v !== undefined)
+    .join(':');
   try {
     // A throwaway strong secret: only the scope/source/rate part is parsed here.
     const [spec] = parseApiKeys(`cli:0123456789abcdefghijklmnopqrstuv:${tail}`);
-    return { scopes: spec!.scopes, sources: spec!.sources, ratePerMinute: spec!.ratePerMinute };
+    return { scopes: spec!.scopes, sources: spec!.sources, grids: spec!.grids, ratePerMinute: spec!.ratePerMinute };
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/^GD_API_KEYS entry 1 \(cli\): /, ''));
   }
@@ -36,12 +40,12 @@ function keyOptions(values: { scopes?: string; sources?: string; rate?: string }
 function row(k: ApiKeyRow): string {
   const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()} (${k.revokedBy === 'cli' ? 'keys revoke' : 'left GD_API_KEYS'})` : 'active';
   const origin = k.origin === 'env' ? 'GD_API_KEYS' : 'keys create';
-  return [k.name, k.scopes.join('+'), k.sources ? k.sources.join('+') : 'any', k.ratePerMinute ? `${k.ratePerMinute}/min` : 'default', origin, state].join('\t');
+  return [k.name, k.scopes.join('+'), k.sources ? k.sources.join('+') : 'any', k.grids ? k.grids.join('+') : 'all', k.ratePerMinute ? `${k.ratePerMinute}/min` : 'default', origin, state].join('\t');
 }
 
 export const keys: Command = (args, io: CliIo) =>
   runCommand(io, KEYS_USAGE, async () => {
-    const parsed = parseCommandArgs(args, { scopes: { type: 'string' }, sources: { type: 'string' }, rate: { type: 'string' } });
+    const parsed = parseCommandArgs(args, { scopes: { type: 'string' }, sources: { type: 'string' }, grids: { type: 'string' }, rate: { type: 'string' } });
     if (!parsed) {
       io.stdout.write(KEYS_USAGE);
       return 0;
@@ -60,7 +64,7 @@ export const keys: Command = (args, io: CliIo) =>
       await migrateAuth(db.pool, logger);
       if (action === 'list') {
         const rows = await listApiKeys(db.pool);
-        io.stdout.write(`${['name', 'scopes', 'sources', 'rate', 'made by', 'state'].join('\t')}\n${rows.map(row).join('\n')}${rows.length ? '\n' : ''}`);
+        io.stdout.write(`${['name', 'scopes', 'sources', 'grids', 'rate', 'made by', 'state'].join('\t')}\n${rows.map(row).join('\n')}${rows.length ? '\n' : ''}`);
         return 0;
       }
       if (action === 'revoke') {

@@ -170,8 +170,9 @@ describe('griddispatch requests', () => {
     expect(out).toMatch(/status +已响应 \(acknowledged\)/);
     expect(out).toContain(`${first!.grid!.name} (${first!.grid!.id}, ${first!.grid!.kind})`);
     expect(out).toMatch(/sla +\S+/);
-    expect(out).toMatch(/响应 {2}\d\d:\d\d +✓ 已完成/);
-    expect(out).toMatch(/办结 {2}\d\d:\d\d +剩余 \d/);
+    // A deadline reads `14:32` today and `11-04 09:00` on another day (the resolve window may end after midnight in Shanghai).
+    expect(out).toMatch(/响应 {2}(\d\d-\d\d )?\d\d:\d\d +✓ 已完成/);
+    expect(out).toMatch(/办结 {2}(\d\d-\d\d )?\d\d:\d\d +剩余 \d/);
     expect(out).toMatch(/timeline\n {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}request\.received via dev\n {2}\S+ \S+ {2}dispatch\.assigned · /);
     expect(out).toMatch(/workorder\.acknowledged by 张\*\* · 已电话联系客户/);
     expect(out).not.toContain('张国强');

@@ -8,7 +8,8 @@ Prints one line per event on a Kafka topic: local time (GD_TIME_ZONE), grid, wor
 what happened, and the time left to the work order's next deadline. Names are masked.
 
   <topic>            logical name: requests.received, workorders.events, dispatch.assigned,
-                     dispatch.unroutable, sla.warnings, sla.breaches, or <topic>.dlq; several
+                     dispatch.unroutable, sla.warnings, sla.breaches, <topic>.dlq, or ext.<topic>
+                     (what consumers outside the company see: masked); several
                      topics may be given (deadlines learned from dispatch.assigned then show on
                      the work orders' later events)
   --grid G           only events of grid G (id or name)
@@ -33,7 +34,7 @@ export async function tail(args: string[], io: CliIo): Promise<number> {
     }
     if (parsed.positionals.length === 0) throw new UsageError('tail needs a topic');
     const config = loadCliConfig(io.env);
-    const topics = [...new Set(parsed.positionals.map((t) => logicalTopic(t, config.topicPrefix)))];
+    const topics = [...new Set(parsed.positionals.map((t) => logicalTopic(t, config.topicPrefix, { allowExternal: true })))];
     const brokers = requireBrokers(config);
     const { grid, json } = parsed.values;
     const fromBeginning = parsed.values['from-beginning'] ?? false;

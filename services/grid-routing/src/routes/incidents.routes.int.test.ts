@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Incident } from '@griddispatch/contracts';
 import { at, closeAllIncidents, fault, importFeederDistricts, incidentEventsOf } from '../testing/incident-fixture.ts';
-import { ADMIN_KEY, READ_KEY, assigned, startHarness, type Harness } from '../testing/harness.ts';
+import { ADMIN_KEY, READ_KEY, TC_READ_KEY, TC_WRITE_KEY, assigned, startHarness, type Harness } from '../testing/harness.ts';
 import { inStormMode } from '../use-cases/incidents.ts';
 
 // GET /v1/incidents, GET /v1/incidents/:id, PUT /v1/incidents/:id/etr, GET/PUT /v1/storm.
@@ -60,6 +60,37 @@ describe('GET /v1/incidents', () => {
     expect((await get('/v1/incidents?status=nonsense')).statusCode).toBe(400);
     expect((await get('/v1/incidents?cursor=not-a-cursor')).statusCode).toBe(400);
     expect((await get('/v1/incidents?unknown=1')).statusCode).toBe(400);
+  });
+});
+
+describe('GET /v1/incidents with a key limited to grids', () => {
+  it('lists only incidents of its area grid and the grids under it; another grid is 404 by id and 403 as a filter', async () => {
+    const [tc, hh] = (await h.send(fault('2026-12-23T10:00:00', 'TQ-003'), fault('2026-12-23T10:10:00', 'TQ-001'))).map(assigned);
+    const listed = await get('/v1/incidents?status=dispatched', TC_READ_KEY);
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json<{ items: Incident[] }>().items.map((i) => i.id)).toEqual([tc!.incidentId]);
+    expect((await get(`/v1/incidents/${tc!.incidentId}`, TC_READ_KEY)).statusCode).toBe(200);
+    const foreign = await get(`/v1/incidents/${hh!.incidentId}`, TC_READ_KEY);
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json()).toEqual({ error: { code: 'not_found', message: `no incident ${hh!.incidentId}` } });
+    const filtered = await get('/v1/incidents?gridId=HH-G1', TC_READ_KEY);
+    expect(filtered.statusCode).toBe(403);
+    expect(filtered.json()).toMatchObject({ error: { code: 'grid_not_allowed' } });
+    // Nor set another grid's ETR (404, nothing changed), while its own grid's is set.
+    const etr = { etr: at('2026-12-23T18:00:00'), by: 'tc-field' };
+    expect((await put(`/v1/incidents/${hh!.incidentId}/etr`, etr, TC_WRITE_KEY)).statusCode).toBe(404);
+    expect((await get(`/v1/incidents/${hh!.incidentId}`)).json<Incident>().etrSource).not.toBe('manual');
+    expect((await put(`/v1/incidents/${tc!.incidentId}/etr`, etr, TC_WRITE_KEY)).statusCode).toBe(200);
+    // Nor does it see other grids' outlines and staff, or the reports and the unroutable desk, which span every grid.
+    const grids = (await get('/v1/grids', TC_READ_KEY)).json<{ items: { id: string }[] }>().items.map((g) => g.id);
+    expect(grids.sort()).toEqual(['TC-A', 'TC-G1']);
+    expect((await get('/v1/grids/HH-G1', TC_READ_KEY)).statusCode).toBe(404);
+    expect((await get('/v1/grids/TC-G1', TC_READ_KEY)).statusCode).toBe(200);
+    for (const url of ['/v1/reports/response?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/reports/reliability/series?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/routing/unroutable']) {
+      expect((await get(url, TC_READ_KEY)).json(), url).toMatchObject({ error: { code: 'grid_not_allowed' } });
+    }
+    // A key without grids still sees both.
+    expect((await get('/v1/incidents?status=dispatched')).json<{ items: Incident[] }>().items.map((i) => i.id)).toEqual([hh!.incidentId, tc!.incidentId]);
   });
 });
 

@@ -8,6 +8,7 @@ import { getIncident } from '../use-cases/incidents.ts';
 import { ListIncidentsQuery, listIncidents } from '../use-cases/list-incidents.ts';
 import type { RoutingContext } from '../use-cases/routing-context.ts';
 import { setEtr } from '../use-cases/set-etr.ts';
+import { refuseForeignGrid, visibleGrids } from '../use-cases/visible-grids.ts';
 import { getStorm, setStorm, StormEntry } from '../use-cases/set-storm.ts';
 
 /** Response schemas for the error statuses a route can answer (for the OpenAPI document). */
@@ -29,11 +30,16 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
         schema: {
           tags: ['incidents'],
           summary: 'Incidents, newest opened first, with filters and cursor pagination',
+          description: 'A key with allowed grids sees only incidents of those grids and the grids under them; a gridId outside them is 403 grid_not_allowed.',
           querystring: ListIncidentsQuery,
           response: { 200: z.object({ items: z.array(Incident), nextCursor: z.string().nullable() }), ...errorResponses(400, 401, 403, 429) },
         },
       },
-      async (request) => listIncidents(deps.pool, request.query),
+      async (request) => {
+        const visible = await visibleGrids(deps.pool, request.principal!);
+        refuseForeignGrid(visible, request.query.gridId, request.principal!.keyName);
+        return listIncidents(deps.pool, request.query, visible);
+      },
     );
 
     app.get(
@@ -43,13 +49,16 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
         schema: {
           tags: ['incidents'],
           summary: 'One incident with its children, calls, affected customers and ETR',
+          description: 'An incident of a grid outside a key\'s allowed grids is 404, as an unknown one.',
           params: IncidentParams,
           response: { 200: Incident, ...errorResponses(400, 401, 403, 404, 429) },
         },
       },
       async (request) => {
         const incident = await getIncident(deps.pool, request.params.id);
-        if (!incident) throw new HttpError(404, 'not_found', `no incident ${request.params.id}`);
+        const visible = await visibleGrids(deps.pool, request.principal!);
+        // Another grid's incident is answered as if it did not exist.
+        if (!incident || (visible && !visible.has(incident.gridId))) throw new HttpError(404, 'not_found', `no incident ${request.params.id}`);
         return incident;
       },
     );
@@ -67,6 +76,10 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
         },
       },
       async (request) => {
+        const visible = await visibleGrids(deps.pool, request.principal!);
+        if (visible && !visible.has((await getIncident(deps.pool, request.params.id))?.gridId ?? '')) {
+          throw new HttpError(404, 'not_found', `no incident ${request.params.id}`);
+        }
         const outcome = await setEtr(deps.ctx, deps.pool, request.params.id, request.body);
         if (outcome.status === 'not_found') throw new HttpError(404, 'not_found', `no incident ${request.params.id}`);
         if (outcome.status === 'not_open') {

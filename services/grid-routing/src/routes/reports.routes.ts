@@ -8,6 +8,7 @@ import { toCsvText, wantsCsv } from '../domain/csv.ts';
 import { ReliabilityQuery, ReliabilityReport, reportReliability, type ReliabilityRow } from '../use-cases/report-reliability.ts';
 import { ReliabilitySeries, ReliabilitySeriesQuery, reportReliabilitySeries } from '../use-cases/report-reliability-series.ts';
 import { ResponseQuery, ResponseReport, reportResponse, type ResponseRow } from '../use-cases/report-response.ts';
+import { refuseGridLimitedKey } from '../use-cases/visible-grids.ts';
 
 function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof ErrorBody> {
   return Object.fromEntries(codes.map((c) => [c, ErrorBody])) as Record<C, typeof ErrorBody>;
@@ -38,6 +39,7 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         },
       },
       async (request, reply) => {
+        refuseGridLimitedKey(request.principal!, 'the reliability report');
         const report = await reportReliability(deps.pool, deps.timeZone, request.query);
         if (!wantsCsv(request.headers.accept)) return report;
         return reply
@@ -60,7 +62,10 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
           response: { 200: ReliabilitySeries, ...errorResponses(400, 401, 403, 429) },
         },
       },
-      async (request) => reportReliabilitySeries(deps.pool, deps.timeZone, request.query),
+      async (request) => {
+        refuseGridLimitedKey(request.principal!, 'the reliability series');
+        return reportReliabilitySeries(deps.pool, deps.timeZone, request.query);
+      },
     );
 
     app.get(
@@ -76,6 +81,7 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         },
       },
       async (request, reply) => {
+        refuseGridLimitedKey(request.principal!, 'the response report');
         const report = await reportResponse(deps.pool, request.query, { now: deps.now(), timeZone: deps.timeZone });
         if (!wantsCsv(request.headers.accept)) return report;
         return reply

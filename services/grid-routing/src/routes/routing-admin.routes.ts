@@ -6,6 +6,7 @@ import { ErrorBody, IsoDateTime } from '@griddispatch/contracts';
 import { HttpError, requireScope } from '@griddispatch/http';
 import { listUnroutable, rerouteRequest } from '../use-cases/reroute-request.ts';
 import type { RoutingContext } from '../use-cases/route-request.ts';
+import { refuseGridLimitedKey } from '../use-cases/visible-grids.ts';
 
 const RerouteResponse = z.object({
   id: z.string(),
@@ -36,7 +37,10 @@ export function routingAdminRoutes(deps: { pool: Pool; ctx: RoutingContext }): F
           response: { 200: UnroutableList, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },
       },
-      async (request) => ({ items: await listUnroutable(deps.pool, request.query.limit) }),
+      async (request) => {
+        refuseGridLimitedKey(request.principal!, 'the list of requests no grid could be resolved for');
+        return { items: await listUnroutable(deps.pool, request.query.limit) };
+      },
     );
     app.post(
       '/v1/requests/:id/reroute',

@@ -18,10 +18,14 @@ import { createTestInProcessBus, freshDatabase, testGroupId, waitForIdle, type F
 import { buildGridRouting, type GridRoutingHandle } from '../app.ts';
 import { loadConfig, type GridRoutingConfig } from '../config.ts';
 import { importData } from '../use-cases/import-data.ts';
-import { fixtureFiles } from './fixture-county.ts';
+import { AREA_TC, fixtureFiles } from './fixture-county.ts';
 
 export const ADMIN_KEY = 'routing-admin-secret-0001';
 export const READ_KEY = 'routing-reader-secret-001';
+/** A reader limited to the 天城 area grid (GD_API_KEYS `:grids=`): sees TC-G1 under it, not 后湖's grids. */
+export const TC_READ_KEY = 'routing-tc-reader-secret-01';
+/** The same grid limit with workorders:write (a field app of 天城). */
+export const TC_WRITE_KEY = 'routing-tc-writer-secret-01';
 
 export type Output =
   | { type: 'assigned'; key: string; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>; data: DispatchAssignedV1 }
@@ -83,7 +87,7 @@ export async function startHarness(options: { config?: Partial<GridRoutingConfig
     pool: db.pool,
     logger,
     services: [service],
-    apiKeys: `admin:${ADMIN_KEY}:admin,reader:${READ_KEY}:requests:read`,
+    apiKeys: `admin:${ADMIN_KEY}:admin,reader:${READ_KEY}:requests:read,tc-reader:${TC_READ_KEY}:requests:read:grids=${AREA_TC},tc-writer:${TC_WRITE_KEY}:workorders:write:grids=${AREA_TC}`,
     rateLimit: false,
   });
   const outputs: Output[] = [];

@@ -57,7 +57,7 @@ export class IncidentBook {
   private readonly locked = new Set<string>();
   private readonly created = new Set<string>();
   private readonly changes = new Map<string, Set<string>>();
-  /** Changed in what only the reports read (evidence_at): written, not told on incidents.events. */
+  /** Changed in what is not told at once (evidence_at, a call count): written, not told on incidents.events. */
   private readonly quiet = new Set<string>();
   private readonly transitions = new Map<string, Transition>();
   private readonly childIds = new Map<string, Set<string>>();
@@ -197,11 +197,15 @@ export class IncidentBook {
 
   /** A new incident in memory, written by the next `flush` (incident.opened). */
   private create(
-    fields: Omit<IncidentRow, 'id' | 'restored_at' | 'restored_by' | 'restoration_unconfirmed' | 'affected_customers' | 'evidence_at' | 'confirmed_at' | 'updated_at'>,
+    fields: Omit<
+      IncidentRow,
+      'id' | 'calls_told' | 'restored_at' | 'restored_by' | 'restoration_unconfirmed' | 'affected_customers' | 'evidence_at' | 'confirmed_at' | 'updated_at'
+    >,
   ): IncidentRow {
     const row: IncidentRow = {
       id: randomUUID(),
       ...fields,
+      calls_told: 0,
       restored_at: null,
       restored_by: null,
       restoration_unconfirmed: false,
@@ -311,20 +315,33 @@ export class IncidentBook {
     if (parent) this.moveEvidence(parent, at);
   }
 
-  /** A fault call joins the incident: its count, urgency (raised by the number of calls) and last call; its feeder parent counts it too. */
+  /**
+   * A fault call joins the incident: its count, urgency (raised by the number of calls) and last
+   * call; its feeder parent counts it too. Rule 8: a raised urgency is told at once; a count alone
+   * is written now and told by the next change or by `tellCalls`.
+   */
   addCall(row: IncidentRow, at: Date, urgency: Urgency, rules: GroupingRules): void {
     this.noteEvidence(row, at);
-    row.call_count += 1;
-    row.urgency = maxUrgency(row.urgency, urgency, urgencyForCalls(row.call_count, rules));
-    if (at > row.last_call_at) row.last_call_at = at;
-    this.touch(row, 'calls');
+    this.countCall(row, at, maxUrgency(row.urgency, urgency, urgencyForCalls(row.call_count + 1, rules)));
     const parent = row.parent_id ? this.rows.get(row.parent_id) : undefined;
-    if (parent && isOpen(parent)) {
-      parent.call_count += 1;
-      parent.urgency = maxUrgency(parent.urgency, row.urgency);
-      if (at > parent.last_call_at) parent.last_call_at = at;
-      this.touch(parent, 'calls');
+    if (parent && isOpen(parent)) this.countCall(parent, at, maxUrgency(parent.urgency, row.urgency));
+  }
+
+  private countCall(row: IncidentRow, at: Date, urgency: Urgency): void {
+    row.call_count += 1;
+    if (at > row.last_call_at) row.last_call_at = at;
+    if (urgency !== row.urgency) {
+      row.urgency = urgency;
+      this.touch(row, 'calls');
+    } else {
+      this.quiet.add(row.id);
+      row.updated_at = this.ctx.now();
     }
+  }
+
+  /** Rule 8: tells the call count of an incident whose count moved since its last incidents.events record. */
+  tellCalls(row: IncidentRow): void {
+    if (row.calls_told !== row.call_count) this.touch(row, 'calls');
   }
 
   /** Rule 2: the request becomes the primary of an open incident that has none; returns whether it did. */
@@ -440,10 +457,12 @@ export class IncidentBook {
     // then parents before children (a child's parent_id refers to it).
     const order = (row: IncidentRow) => (!this.created.has(row.id) && !isOpen(row) ? 0 : row.kind === 'feeder' ? 1 : 2);
     rows.sort((a, b) => order(a) - order(b));
+    const told = (row: IncidentRow) => this.created.has(row.id) || this.changes.has(row.id);
+    for (const row of rows) if (told(row)) row.calls_told = row.call_count;
     await writeIncidentRows(client, rows);
     const time = this.ctx.now();
     for (const row of rows) {
-      if (!this.created.has(row.id) && !this.changes.has(row.id)) continue;
+      if (!told(row)) continue;
       const type: IncidentEventType = this.created.has(row.id)
         ? 'cn.griddispatch.incident.opened.v1'
         : this.transitions.get(row.id) === 'closed'

@@ -34,6 +34,8 @@ export interface IncidentRow {
   opened_at: Date;
   last_call_at: Date;
   call_count: number;
+  /** The call count the incident's last incidents.events record carried (rule 8: counts are told at most every interval). */
+  calls_told: number;
   urgency: Urgency;
   /** Null only on rows older than migration 002 (read as opened_at). */
   etr: Date | null;
@@ -57,7 +59,7 @@ export interface IncidentRow {
 }
 
 export const INCIDENT_COLUMNS = `id, kind, origin, status, district_code, feeder_code, district_codes, grid_id, parent_id, primary_request_id, opened_at,
-  last_call_at, call_count, urgency, etr, etr_source, etr_base_ms::float8 AS etr_base_ms, planned_outage_id, restored_at, restored_by,
+  last_call_at, call_count, calls_told, urgency, etr, etr_source, etr_base_ms::float8 AS etr_base_ms, planned_outage_id, restored_at, restored_by,
   restoration_unconfirmed, affected_customers, evidence_at, confirmed_at, updated_at`;
 
 /** Not restored, not closed: calls of its 台区 join it. */
@@ -114,17 +116,17 @@ export async function writeIncidentRows(client: PoolClient, rows: readonly Incid
   if (rows.length === 0) return;
   await client.query(
     `INSERT INTO routing.incidents AS t (id, kind, origin, status, district_code, feeder_code, district_codes, grid_id, parent_id, primary_request_id,
-       opened_at, last_call_at, call_count, urgency, etr, etr_source, etr_base_ms, planned_outage_id, restored_at, restored_by, restoration_unconfirmed,
+       opened_at, last_call_at, call_count, calls_told, urgency, etr, etr_source, etr_base_ms, planned_outage_id, restored_at, restored_by, restoration_unconfirmed,
        affected_customers, evidence_at, confirmed_at, updated_at)
      SELECT id, kind, origin, status, district_code, feeder_code, coalesce(district_codes, '{}'), grid_id, parent_id, primary_request_id,
-       opened_at, last_call_at, call_count, urgency, etr, etr_source, etr_base_ms, planned_outage_id, restored_at, restored_by, restoration_unconfirmed,
+       opened_at, last_call_at, call_count, calls_told, urgency, etr, etr_source, etr_base_ms, planned_outage_id, restored_at, restored_by, restoration_unconfirmed,
        affected_customers, evidence_at, confirmed_at, updated_at
        FROM jsonb_to_recordset($1::jsonb) AS r(id text, kind text, origin text, status text, district_code text, feeder_code text, district_codes text[],
-         grid_id text, parent_id text, primary_request_id text, opened_at timestamptz, last_call_at timestamptz, call_count int, urgency text,
+         grid_id text, parent_id text, primary_request_id text, opened_at timestamptz, last_call_at timestamptz, call_count int, calls_told int, urgency text,
          etr timestamptz, etr_source text, etr_base_ms bigint, planned_outage_id text, restored_at timestamptz, restored_by text,
          restoration_unconfirmed boolean, affected_customers int, evidence_at timestamptz, confirmed_at timestamptz, updated_at timestamptz)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, district_codes = EXCLUDED.district_codes, parent_id = EXCLUDED.parent_id,
-       primary_request_id = EXCLUDED.primary_request_id, last_call_at = EXCLUDED.last_call_at, call_count = EXCLUDED.call_count,
+       primary_request_id = EXCLUDED.primary_request_id, last_call_at = EXCLUDED.last_call_at, call_count = EXCLUDED.call_count, calls_told = EXCLUDED.calls_told,
        urgency = EXCLUDED.urgency, etr = EXCLUDED.etr, etr_source = EXCLUDED.etr_source, etr_base_ms = EXCLUDED.etr_base_ms,
        restored_at = EXCLUDED.restored_at, restored_by = EXCLUDED.restored_by, restoration_unconfirmed = EXCLUDED.restoration_unconfirmed,
        affected_customers = EXCLUDED.affected_customers, evidence_at = least(t.evidence_at, EXCLUDED.evidence_at),

@@ -31,8 +31,11 @@ function decodeCursor(text: string): z.infer<typeof CursorShape> {
 
 const WITH_CHILDREN = `${INCIDENT_COLUMNS}, ARRAY(SELECT c.id FROM routing.incidents c WHERE c.parent_id = i.id ORDER BY c.id) AS child_ids`;
 
-/** Incidents, newest opened first, keyset pagination on (opened_at, id). */
-export async function listIncidents(pool: Pool, query: ListIncidentsQuery): Promise<{ items: Incident[]; nextCursor: string | null }> {
+/**
+ * Incidents, newest opened first, keyset pagination on (opened_at, id); only those of `visible`
+ * grids when given (a key with allowed grids, visible-grids.ts).
+ */
+export async function listIncidents(pool: Pool, query: ListIncidentsQuery, visible: ReadonlySet<string> | null = null): Promise<{ items: Incident[]; nextCursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (sql: (n: number) => string, value: unknown) => {
@@ -42,6 +45,7 @@ export async function listIncidents(pool: Pool, query: ListIncidentsQuery): Prom
   if (query.status) add((n) => `status = $${n}`, query.status);
   if (query.gridId) add((n) => `grid_id = $${n}`, query.gridId);
   if (query.feederCode) add((n) => `feeder_code = $${n}`, query.feederCode);
+  if (visible) add((n) => `grid_id = ANY($${n}::text[])`, [...visible]);
   if (query.cursor) {
     const c = decodeCursor(query.cursor);
     params.push(new Date(c.o), c.i);

@@ -12,6 +12,7 @@ import { StreamLimit } from '../board/stream-limit.ts';
 import type { IntakeContext } from '../context.ts';
 import { listOpenIncidents } from '../use-cases/list-open-incidents.ts';
 import { listOpenWorkOrders } from '../use-cases/list-open-work-orders.ts';
+import { gridFilter, visibleGrids } from '../use-cases/visible-grids.ts';
 import { errorResponses } from './errors.ts';
 
 export interface BoardRoutesDeps {
@@ -110,7 +111,8 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
       },
       async (request) => {
         const { gridId, category, limit } = request.query;
-        const { items, truncated } = await listOpenWorkOrders(deps.ctx.pool, { gridIds: gridId, category, limit });
+        const gridIds = gridFilter(await visibleGrids(deps.ctx.pool, request.principal!), gridId, request.principal!.keyName);
+        const { items, truncated } = await listOpenWorkOrders(deps.ctx.pool, { gridIds, category, limit });
         return { items, truncated, serverTime: deps.ctx.now().toISOString() };
       },
     );
@@ -135,7 +137,8 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
       },
       async (request) => {
         const { gridId, limit } = request.query;
-        const { items, truncated } = await listOpenIncidents(deps.ctx.pool, { gridIds: gridId, limit });
+        const gridIds = gridFilter(await visibleGrids(deps.ctx.pool, request.principal!), gridId, request.principal!.keyName);
+        const { items, truncated } = await listOpenIncidents(deps.ctx.pool, { gridIds, limit });
         return { items, truncated, serverTime: deps.ctx.now().toISOString() };
       },
     );
@@ -158,6 +161,9 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
+        // Checked before a stream is taken: a refused filter holds no place. A key with grids
+        // follows the grids under its area grids as known when the stream opens.
+        const gridIds = gridFilter(await visibleGrids(deps.ctx.pool, request.principal!), request.query.gridId, request.principal!.keyName);
         const acquired = streamLimit.acquire(request.principal!.keyName);
         if (!acquired) {
           throw new HttpError(429, 'too_many_streams', `API key "${request.principal!.keyName}" already has ${streamLimit.maxPerKey} event streams open; close one first`, {
@@ -165,7 +171,7 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
           });
         }
         const release: () => void = acquired;
-        const { gridId, category } = request.query;
+        const { category } = request.query;
         const header = request.headers['last-event-id'];
         const lastEventId = (typeof header === 'string' && header.length <= 64 ? header : undefined) ?? request.query.lastEventId;
         const stream = new PassThrough();
@@ -189,7 +195,7 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
         try {
           subscription = deps.hub.subscribe(
             {
-              filter: { ...(gridId ? { gridIds: new Set(gridId) } : {}), ...(category ? { category } : {}) },
+              filter: { ...(gridIds ? { gridIds: new Set(gridIds) } : {}), ...(category ? { category } : {}) },
               deliver,
               reset: (reason) => write(frame({ event: 'reset', data: { reason } })),
               close: () => end(),

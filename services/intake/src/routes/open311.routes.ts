@@ -9,6 +9,7 @@ import { IntakeRequestBody } from '../domain/request-body.ts';
 import type { RequestRow } from '../schema.ts';
 import { createRequest } from '../use-cases/create-request.ts';
 import { listRequestRows } from '../use-cases/list-requests.ts';
+import { gridFilter, visibleGrids } from '../use-cases/visible-grids.ts';
 import { isUuid, toSummary } from '../use-cases/view-request.ts';
 
 // Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2/), JSON format, so civic platforms
@@ -266,7 +267,8 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
       async (request) => {
         const id = request.params.file.replace(/\.json$/, '');
         if (!request.params.file.endsWith('.json') || !isUuid(id)) throw new HttpError(404, 'not_found', `service request ${id} not found`);
-        const { rows } = await listRequestRows(ctx.pool, { ids: [id], limit: 1 });
+        const visible = await visibleGrids(ctx.pool, request.principal!);
+        const { rows } = await listRequestRows(ctx.pool, { ids: [id], limit: 1, gridIds: gridFilter(visible, undefined, request.principal!.keyName) });
         if (rows.length === 0) throw new HttpError(404, 'not_found', `service request ${id} not found`);
         const personalData = hasScope(request.principal!, 'pii:read');
         return rows.map((row) => toOpen311(row, personalData));
@@ -280,8 +282,10 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
         const q = request.query;
         const ids = q.service_request_id?.split(',').map((s) => s.trim()).filter(Boolean);
         if (ids && ids.some((id) => !isUuid(id))) return [];
+        const visible = await visibleGrids(ctx.pool, request.principal!);
         const { rows } = await listRequestRows(ctx.pool, {
           ids,
+          gridIds: gridFilter(visible, undefined, request.principal!.keyName),
           category: q.service_code,
           from: q.start_date,
           to: q.end_date,

@@ -8,6 +8,7 @@ import { IntakeRequestBody } from '../domain/request-body.ts';
 import { createRequest } from '../use-cases/create-request.ts';
 import { INCIDENT_WORK_ORDER_SOURCE } from '../use-cases/open-incident-work-order.ts';
 import { ListRequestsQuery, listRequests } from '../use-cases/list-requests.ts';
+import { gridFilter, visibleGrids } from '../use-cases/visible-grids.ts';
 import { viewRequest } from '../use-cases/view-request.ts';
 import { errorResponses } from './errors.ts';
 
@@ -64,7 +65,9 @@ export function requestsRoutes(ctx: IntakeContext): FastifyPluginAsync {
       },
       async (request) => {
         const found = await viewRequest(ctx.pool, request.params.id);
-        if (!found) throw new HttpError(404, 'not_found', `request ${request.params.id} not found`);
+        const visible = await visibleGrids(ctx.pool, request.principal!);
+        // Another grid's request is answered as if it did not exist.
+        if (!found || (visible && (found.row.gridId === null || !visible.has(found.row.gridId)))) throw new HttpError(404, 'not_found', `request ${request.params.id} not found`);
         return found.view;
       },
     );
@@ -82,9 +85,10 @@ export function requestsRoutes(ctx: IntakeContext): FastifyPluginAsync {
       },
       async (request) => {
         const q = request.query;
+        const visible = await visibleGrids(ctx.pool, request.principal!);
         return listRequests(ctx.pool, {
           statuses: q.status ? [q.status] : undefined,
-          gridId: q.gridId,
+          gridIds: gridFilter(visible, q.gridId ? [q.gridId] : undefined, request.principal!.keyName),
           category: q.category,
           breached: q.breached,
           from: q.from,

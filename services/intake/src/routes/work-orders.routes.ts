@@ -6,6 +6,7 @@ import { HttpError, requireScope } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { recordWorkOrderEvent } from '../use-cases/record-work-order-event.ts';
 import { isUuid } from '../use-cases/view-request.ts';
+import { mayTouchWorkOrder } from '../use-cases/visible-grids.ts';
 import { errorResponses } from './errors.ts';
 
 const EventAccepted = z.object({ workOrderId: z.string(), eventId: z.string(), previousStatus: RequestStatus, status: RequestStatus });
@@ -30,7 +31,7 @@ export function workOrderRoutes(ctx: IntakeContext): FastifyPluginAsync {
       },
       async (request) => {
         const { id } = request.params;
-        if (!isUuid(id)) throw new HttpError(404, 'not_found', `work order ${id} not found`);
+        if (!isUuid(id) || !(await mayTouchWorkOrder(ctx.pool, request.principal!, id))) throw new HttpError(404, 'not_found', `work order ${id} not found`);
         return recordWorkOrderEvent(ctx, id, request.body, request.principal!.keyName);
       },
     );

@@ -18,6 +18,8 @@ export const KEYS = {
   only95598: 'sgcc-95598-bound-secret-01',
   /** Another integrator, bound to source 12345: it must not reach 95598's tickets. */
   rival: 'wuhan-12345-rival-secret-1',
+  /** Limited to the 后湖 area grid (GD_API_KEYS `:grids=area-hh`): reads and writes its work orders only. */
+  hhOnly: 'houhu-only-secret-000001',
 };
 
 const API_KEYS = [
@@ -27,6 +29,7 @@ const API_KEYS = [
   `station-admin:${KEYS.admin}:admin`,
   `sgcc-95598-bound:${KEYS.only95598}:requests:write+requests:read:95598`,
   `wuhan-12345:${KEYS.rival}:requests:write+requests:read:12345`,
+  `houhu-only:${KEYS.hhOnly}:requests:read+workorders:write:grids=area-hh`,
 ].join(',');
 
 export interface Harness {
@@ -160,7 +163,7 @@ export function requestBody(over: Record<string, unknown> = {}): Record<string, 
 /** dispatch.assigned data as grid-routing would publish it for `request`. */
 export function assignedData(
   request: { id: string; receivedAt?: string },
-  over: { gridId?: string; gridName?: string; incidentId?: string | null; deadlines?: Record<string, string>; role?: 'primary' | 'merged'; etr?: string; incidentSize?: number } = {},
+  over: { gridId?: string; gridName?: string; areaId?: string; incidentId?: string | null; deadlines?: Record<string, string>; role?: 'primary' | 'merged'; etr?: string; incidentSize?: number } = {},
 ): EventData<'cn.griddispatch.dispatch.assigned.v1'> {
   const receivedAt = request.receivedAt ?? new Date().toISOString();
   return {
@@ -174,7 +177,7 @@ export function assignedData(
       urgency: 'urgent',
       location: { districtCode: 'HH-TQ-017' },
     },
-    grid: { id: over.gridId ?? 'grid-hh-3', name: over.gridName ?? '后湖3号网格', kind: 'district', areaType: 'rural' },
+    grid: { id: over.gridId ?? 'grid-hh-3', name: over.gridName ?? '后湖3号网格', kind: 'district', areaType: 'rural', ...(over.areaId ? { areaId: over.areaId } : {}) },
     resolvedBy: 'district',
     districtCode: 'HH-TQ-017',
     assignees: [

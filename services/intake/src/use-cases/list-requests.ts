@@ -25,7 +25,8 @@ export type ListRequestsQuery = z.output<typeof ListRequestsQuery>;
 
 export interface ListFilter {
   statuses?: RequestStatus[];
-  gridId?: string;
+  /** Requests routed to one of these grids (the query's gridId, or a key's visible grids). */
+  gridIds?: string[];
   category?: Category;
   breached?: boolean;
   from?: string;
@@ -64,7 +65,7 @@ export async function listRequests(pool: Pool, filter: ListFilter): Promise<{ it
 export async function listRequestRows(pool: Pool, filter: ListFilter): Promise<{ rows: RequestRow[]; nextCursor: string | null }> {
   const conditions: SQL[] = [];
   if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(requests.status, filter.statuses));
-  if (filter.gridId) conditions.push(eq(requests.gridId, filter.gridId));
+  if (filter.gridIds) conditions.push(filter.gridIds.length === 1 ? eq(requests.gridId, filter.gridIds[0]!) : inArray(requests.gridId, filter.gridIds));
   if (filter.category) conditions.push(eq(requests.category, filter.category));
   if (filter.breached !== undefined) conditions.push(eq(requests.breached, filter.breached));
   if (filter.from) conditions.push(gte(requests.receivedAt, new Date(filter.from)));

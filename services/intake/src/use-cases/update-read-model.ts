@@ -77,8 +77,12 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
   const next = afterRouting(row, 'assigned');
   // The ETR shown is the incident's current one once intake heard of the incident (it moves:
   // storm factor, a hand-set ETR); until then the one this routing carried.
+  // The grid's area grid is kept beside (grid_areas), in the same statement: keys limited to an
+  // area grid see the work orders of the grids under it (visible-grids.ts).
   await client.query(
-    `UPDATE intake.requests SET status = $2, resume_status = $3, grid = $4, grid_id = $5, incident_id = $6, assignees = $7,
+    `WITH area AS (INSERT INTO intake.grid_areas (grid_id, area_id) SELECT $5, $12::text WHERE $12::text IS NOT NULL
+                   ON CONFLICT (grid_id) DO UPDATE SET area_id = EXCLUDED.area_id WHERE intake.grid_areas.area_id <> EXCLUDED.area_id)
+     UPDATE intake.requests SET status = $2, resume_status = $3, grid = $4, grid_id = $5, incident_id = $6, assignees = $7,
        sla = $8, updated_at = GREATEST(updated_at, $9), incident_role = $10,
        etr = COALESCE((SELECT etr FROM intake.incidents WHERE id = $6), $11::timestamptz)
      WHERE id = $1`,
@@ -94,6 +98,7 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
       event.time,
       d.incidentId ? (d.role ?? null) : null,
       d.incidentId ? (d.etr ?? null) : null,
+      d.grid.areaId ?? null,
     ],
   );
   const role = d.incidentId && d.role ? ` · ${d.role} in incident ${d.incidentId}` : '';

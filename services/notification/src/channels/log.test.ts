@@ -19,13 +19,14 @@ describe('log channel', () => {
       payload: { channel: 'log', text: '【无法派单】工单ABCD 联系 13800138000' },
       now: new Date(),
     });
-    expect(outcome).toEqual({ kind: 'delivered', statusCode: null });
+    // a log line reaches nobody: recorded as logged, never delivered
+    expect(outcome).toEqual({ kind: 'logged', statusCode: null });
     const line = JSON.parse(lines[0]!) as { msg: string; recipient: string; deliveryId: string };
     expect(line).toMatchObject({ recipient: 'desk:综合管控平台', deliveryId: 'd-1' });
     expect(line.msg).toBe('【无法派单】工单ABCD 联系 138****8000');
   });
 
-  it('stands in for SMS when no gateway is configured, saying so', async () => {
+  it('stands in for SMS when no vendor is configured, saying so, and records logged, not delivered', async () => {
     const lines: string[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -35,7 +36,7 @@ describe('log channel', () => {
     });
     const channel = createLogChannel(createLogger({ service: 'notification', level: 'info', destination }), 'sms');
     expect(channel.name).toBe('sms');
-    await channel.send({
+    const outcome = await channel.send({
       deliveryId: 'd-2',
       recipient: '+8613800138000',
       payload: { channel: 'sms', templateId: null, params: {}, text: '【抢修派单】后湖3号网格' },
@@ -43,6 +44,7 @@ describe('log channel', () => {
     });
     const line = JSON.parse(lines[0]!) as { msg: string; recipient: string };
     expect(line.recipient).toBe('138****8000');
-    expect(line.msg).toMatch(/^SMS \(no gateway configured: NOTIFY_SMS_URL\) 【抢修派单】/);
+    expect(line.msg).toMatch(/^SMS not sent \(no SMS vendor configured: NOTIFY_SMS_VENDOR \/ NOTIFY_SMS_URL\) 【抢修派单】/);
+    expect(outcome).toEqual({ kind: 'logged', statusCode: null });
   });
 });

@@ -3,8 +3,9 @@ import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
 // The log channel: the message as one log line. The operator desk when no robot or phone is
 // configured, and — standing in as the `sms` channel — where text messages go when no SMS
-// gateway is configured (the embedded start on a developer's machine). Phone numbers in the
-// text are masked by the logger.
+// vendor is configured (the embedded start on a developer's machine). Phone numbers in the
+// text are masked by the logger. A log line reaches nobody's phone, so the delivery becomes
+// `logged`, never `delivered`.
 
 export function createLogChannel(logger: Logger, as: 'log' | 'sms' = 'log'): Channel {
   return {
@@ -14,9 +15,9 @@ export function createLogChannel(logger: Logger, as: 'log' | 'sms' = 'log'): Cha
       if (payload.channel !== as || (payload.channel !== 'log' && payload.channel !== 'sms')) {
         throw new Error(`${as} log channel got a ${payload.channel} payload`);
       }
-      const note = as === 'sms' ? 'SMS (no gateway configured: NOTIFY_SMS_URL) ' : '';
+      const note = as === 'sms' ? 'SMS not sent (no SMS vendor configured: NOTIFY_SMS_VENDOR / NOTIFY_SMS_URL) ' : '';
       logger.info({ channel: as, recipient: request.recipient, deliveryId: request.deliveryId }, `${note}${payload.text}`);
-      return Promise.resolve({ kind: 'delivered', statusCode: null });
+      return Promise.resolve({ kind: 'logged', statusCode: null });
     },
   };
 }

@@ -1,22 +1,29 @@
 import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
 import { errorDetail, header, post } from './http.ts';
 import { normalizeCnMobile } from './phone.ts';
+import { isSmsKind } from '../templates/sms-kinds.ts';
+import type { SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
 // SMS through a generic HTTP gateway (the station's SMS platform, or a relay in front of a cloud
 // SMS service). One JSON POST per message:
-//   { "to": "+8613800138000", "templateId": "SMS_123" | null, "params": {...}, "text": "…" }
-// with the configured auth header. 2xx means accepted; 5xx, 408, 429 are retried; other 4xx and
-// numbers that are not mainland mobiles fail for good (resending will not make them valid).
+//   { "to": "+8613800138000", "kind": "dispatch.assigned", "templateId": "SMS_123" | null, "params": {...}, "text": "…" }
+// with the configured auth header. `templateId` is NOTIFY_SMS_TEMPLATES' code for the message
+// kind, null when unmapped (a gateway can always send the text). 2xx means accepted; 5xx, 408,
+// 429 are retried; other 4xx and numbers that are not mainland mobiles fail for good (resending
+// will not make them valid).
 
 export interface SmsGatewayOptions {
   url: string;
   /** e.g. `{ name: 'authorization', value: 'Bearer …' }`. */
   authHeader?: { name: string; value: string };
+  templates: SmsTemplates;
   timeoutMs: number;
 }
 
 export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
+  // Rows recorded before message kinds existed carry the gateway's template id itself: kept as is.
+  const codeOf = (kind: string | null): string | null => (kind === null ? null : isSmsKind(kind) ? (options.templates[kind]?.code ?? null) : kind);
   return {
     name: 'sms',
     async send(request: SendRequest): Promise<SendOutcome> {
@@ -26,7 +33,7 @@ export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
       if (!to) return { kind: 'permanent', statusCode: null, error: 'invalid phone number (not a mainland mobile)' };
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (options.authHeader) headers[options.authHeader.name] = options.authHeader.value;
-      const body = JSON.stringify({ to, templateId: payload.templateId, params: payload.params, text: payload.text });
+      const body = JSON.stringify({ to, kind: payload.templateId, templateId: codeOf(payload.templateId), params: payload.params, text: payload.text });
       try {
         const answer = await post(options.url, body, headers, options.timeoutMs);
         const outcome = classifyHttpStatus(answer.status, header(answer, 'retry-after'), request.now);

@@ -1,6 +1,6 @@
 // What every channel module shares: the message a delivery row carries, and the outcome of one
 // send attempt. A channel classifies its own transport's answers (a WeCom errcode, an HTTP status)
-// into four outcomes; the delivery worker turns outcomes into retries, dead letters and disabled
+// into six outcomes; the delivery worker turns outcomes into retries, dead letters and disabled
 // subscriptions, so the retry rules live in one place (delivery/retry-policy.ts).
 
 export type ChannelName = 'webhook' | 'wecom' | 'sms' | 'log';
@@ -21,7 +21,16 @@ export type SendOutcome =
   /** Will never succeed as sent (other 4xx, invalid phone number, WeCom errcode). */
   | { kind: 'permanent'; statusCode: number | null; error: string }
   /** The receiver is gone for good (HTTP 410): the subscription is disabled. */
-  | { kind: 'gone'; statusCode: number; error: string };
+  | { kind: 'gone'; statusCode: number; error: string }
+  /**
+   * The SMS vendor refused our own configuration — the account key, the signature (签名), the
+   * balance (`scope: 'channel'`: every message fails alike) or the template of this message kind
+   * (`scope: 'template'`: every message of the kind) — until an operator fixes it. Not one
+   * message's fault: kept and retried like `retry`, and the worker holds what the refusal covers.
+   */
+  | { kind: 'disabled'; statusCode: number | null; error: string; scope: 'channel' | 'template' }
+  /** Written to the log instead of sent (no SMS vendor or robot configured): never `delivered`. */
+  | { kind: 'logged'; statusCode: null };
 
 /** Everything one send needs; the worker fills it from the delivery row (and its subscription). */
 export interface SendRequest {

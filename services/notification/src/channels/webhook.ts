@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@griddispatch/contracts';
+import { currentTraceparent } from '@griddispatch/observability';
 import { classifyHttpStatus } from '../delivery/retry-policy.ts';
 import { createAgents, header, post } from './http.ts';
 import type { Redactor } from './personal-data.ts';
@@ -44,13 +45,16 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel {
         return { kind: 'permanent', statusCode: null, error: 'unreadable_event' };
       }
       const signature = new Webhook(webhook.secret).sign(payload.eventId, request.now, body);
-      const headers = {
+      const headers: Record<string, string> = {
         'content-type': `${CLOUDEVENTS_CONTENT_TYPE}; charset=utf-8`,
         'user-agent': userAgent,
         'webhook-id': payload.eventId,
         'webhook-timestamp': String(Math.floor(request.now.getTime() / 1000)),
         'webhook-signature': signature,
       };
+      // The receiver continues the request's trace from our send span (W3C Trace Context).
+      const traceparent = currentTraceparent();
+      if (traceparent) headers.traceparent = traceparent;
       try {
         // An IP literal never reaches the agent's lookup: check it here.
         const host = hostOf(new URL(webhook.url));

@@ -1,10 +1,12 @@
 import type { IncomingMessage } from '@griddispatch/bus';
 import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type EventType } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type Pool, type PoolClient } from '@griddispatch/db';
+import { inboxConsumer, type InboxConsumer, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
 import { SCHEMA } from '../schema.ts';
 import type { Catalog } from '../templates/index.ts';
+import type { Redactor } from '../channels/personal-data.ts';
+import { externalRecord, publishExternal } from '../use-cases/publish-external.ts';
 import { recordDeliveries, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import type { WorkOrderRecord } from '../use-cases/remember-work-order.ts';
 
@@ -18,6 +20,8 @@ export interface ConsumerDeps {
   wake: () => void;
   /** The bus's attempts per record: on the last one, consumers stop waiting for missing context. */
   maxAttempts: number;
+  /** Masks events for the `ext.*` feed; null: the feed is off (NOTIFY_EXTERNAL_FEED=0). */
+  externalFeed: Redactor | null;
 }
 
 export interface PlanInput<T extends EventType> {
@@ -43,7 +47,8 @@ export class GridNotKnownYetError extends Error {
 
 /**
  * Every notification consumer: parse, check the type (one, or the types a topic carries), and in
- * ONE transaction per batch record the events in the inbox and store their pending deliveries. A
+ * ONE transaction per batch record the events in the inbox, store their pending deliveries and
+ * the masked copy for the `ext.*` feed (publish-external.ts). A
  * redelivered event finds its inbox row and changes nothing; the delivery rows' UNIQUE (event,
  * channel, recipient) holds even without it.
  */
@@ -61,11 +66,17 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
     },
     // Batches lock incident notices and work orders in one order, so they cannot deadlock.
     orderKey: (event) => orderKeyOf(event.data as OrderedData),
-    async apply(client, event, message) {
+    // The batch's ext.* copies, written in one statement by finish().
+    prepare: async (): Promise<OutboxRecord[]> => [],
+    async apply(client, event, message, external) {
       const log = eventLogger(deps.logger, event);
-      const drafts = await plan(deps, { client, event, raw: message.value.toString('utf8'), message, log });
+      const raw = message.value.toString('utf8');
+      const drafts = await plan(deps, { client, event, raw, message, log });
+      const copy = deps.externalFeed ? externalRecord(deps.externalFeed, event, raw, message.key) : null;
+      if (copy) external.push(copy);
       return recordDeliveries(client, event, drafts, deps.now());
     },
+    finish: (client, external) => publishExternal(client, external),
     applied(results) {
       if (results.some(({ result }) => result > 0)) deps.wake();
       if (!deps.logger.isLevelEnabled('debug')) return;

@@ -39,7 +39,7 @@ describe('dispatch.assigned', () => {
     expect(await h.deliver(event)).toBe(3);
 
     expect(smsTo(h.smsGateway.received)).toEqual([
-      { to: '+8613800000001', templateId: 'SMS_DISPATCH', params: expect.any(Object), text: '【抢修派单】后湖3号网格 台区HH-TQ-017 养殖户停电，请30分钟内到达（截止14:32）' },
+      { to: '+8613800000001', kind: 'dispatch.assigned', templateId: 'SMS_DISPATCH', params: expect.any(Object), text: '【抢修派单】后湖3号网格 台区HH-TQ-017 养殖户停电，请30分钟内到达（截止14:32）' },
     ]);
 
     const [card] = h.robot.received;

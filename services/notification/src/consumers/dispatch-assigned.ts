@@ -28,7 +28,7 @@ const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { clie
   let staff: DeliveryDraft[] = [];
   if (d.role !== 'merged' && (await firstNotice(client, d.incidentId, DISPATCH_NOTICE, now))) {
     const rendered = deps.catalog.dispatchAssigned(d);
-    staff = [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, deps.config.smsTemplates['dispatch.assigned'] ?? null), ...wecomDrafts(robot, rendered)];
+    staff = [...smsDrafts(phonesOf(assigneeContacts(d.assignees, d.contacts)), rendered, 'dispatch.assigned'), ...wecomDrafts(robot, rendered)];
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };

@@ -50,7 +50,7 @@ function feederNotice(deps: ConsumerDeps, input: PlanInput<IncidentEventType>, d
   }
   const mentions: Mention[] = people.map((p) => ({ name: p.name, role: p.role, ...(p.wecomUserId ? { wecomUserId: p.wecomUserId } : {}) }));
   const rendered = deps.catalog.feederIncident(d, mentions);
-  return [...smsDrafts(phonesOf(people), rendered, deps.config.smsTemplates['incident.opened'] ?? null), ...wecomDrafts(robotFor(deps.config, d.gridId, area), rendered)];
+  return [...smsDrafts(phonesOf(people), rendered, 'incident.opened'), ...wecomDrafts(robotFor(deps.config, d.gridId, area), rendered)];
 }
 
 export function incidentEventsConsumer(deps: ConsumerDeps): InboxConsumer {

@@ -28,7 +28,7 @@ const plan: Planner<typeof EventTypeName.slaBreached> = async (deps, input) => {
     const mentions: Mention[] = people.map((p) => ({ name: p.name, role: p.role, ...(p.wecomUserId ? { wecomUserId: p.wecomUserId } : {}) }));
     const rendered = deps.catalog.slaBreached(d, wo, mentions);
     if (people.length === 0) input.log.warn({ roles: d.notify }, 'no contact holds the roles this escalation step names');
-    staff = [...smsDrafts(phonesOf(people), rendered, deps.config.smsTemplates['sla.breached'] ?? null), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
+    staff = [...smsDrafts(phonesOf(people), rendered, 'sla.breached'), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };

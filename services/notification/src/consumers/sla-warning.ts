@@ -22,7 +22,7 @@ const plan: Planner<typeof EventTypeName.slaWarning> = async (deps, input) => {
     staff = deskDrafts(deps.config, 'operators', deps.catalog.slaWarning(d, null), 'sla.warning');
   } else if (await firstNotice(client, wo.incidentId, `warning:${d.stage}`, deps.now())) {
     const rendered = deps.catalog.slaWarning(d, wo);
-    staff = [...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, deps.config.smsTemplates['sla.warning'] ?? null), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
+    staff = [...smsDrafts(phonesOf(assigneeContacts(wo.assignees, wo.contacts)), rendered, 'sla.warning'), ...wecomDrafts(wo.wecomRobotUrl, rendered)];
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };

@@ -30,7 +30,7 @@ const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input)
       if (d.type === 'reassigned' && d.assignee) {
         const contact = wo.contacts.find((c) => c.staffId === d.assignee?.staffId);
         await replaceAssignees(client, wo.workOrderId, [{ staffId: d.assignee.staffId, name: d.assignee.name, role: contact?.role ?? 'manager' }], deps.now());
-        if (contact) staff.push(...smsDrafts(phonesOf([contact]), rendered, deps.config.smsTemplates['workorder.updated'] ?? null));
+        if (contact) staff.push(...smsDrafts(phonesOf([contact]), rendered, 'workorder.updated'));
       }
       staff.push(...wecomDrafts(wo.wecomRobotUrl, rendered));
     }

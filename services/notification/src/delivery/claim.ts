@@ -26,6 +26,8 @@ export interface ClaimedRow {
   subscription_id: string | null;
   payload: DeliveryPayload;
   attempts: number;
+  /** The trace the send continues (the causing event's), if any. */
+  traceparent: string | null;
   /** next_attempt_at before the claim: a row handed back (release) keeps its place. */
   due_at: Date;
   /** The subscription (webhooks), null when it was deleted. */
@@ -62,7 +64,7 @@ export async function claimDue(pool: Pool, lane: LaneName, limit: number, now: D
      claimed AS (
        UPDATE ${T} d SET next_attempt_at = $3
          FROM due WHERE d.id = due.id
-       RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts, due.due_at)
+       RETURNING d.id, d.event_id, d.work_order_id, d.channel, d.recipient, d.subscription_id, d.payload, d.attempts, d.traceparent, due.due_at)
      SELECT c.*, s.url AS sub_url, s.secret AS sub_secret, s.status AS sub_status, s.disabled_reason AS sub_disabled_reason,
             s.pii_read AS sub_pii_read, s.failing_since AS sub_failing_since
        FROM claimed c LEFT JOIN ${SCHEMA}.subscriptions s ON s.id = c.subscription_id`,

@@ -82,4 +82,18 @@ describe('next step', () => {
       disableSubscription: true,
     });
   });
+
+  it('keeps a message the vendor refused for the channel\'s configuration, raising the alarm, until the last attempt', () => {
+    const refused = { kind: 'disabled', statusCode: 200, error: 'tencent AuthFailure.SignatureFailure: …', scope: 'channel' } as const;
+    expect(nextStep(policy, refused, 1, now, () => 1)).toEqual({
+      status: 'pending',
+      nextAttemptAt: new Date(now.getTime() + 1000),
+      refused: { reason: 'tencent AuthFailure.SignatureFailure: …', scope: 'channel' },
+    });
+    expect(nextStep(policy, refused, 5, now, () => 1)).toEqual({ status: 'dead' });
+  });
+
+  it('records a message written to the log as logged, not delivered', () => {
+    expect(nextStep(policy, { kind: 'logged', statusCode: null }, 1, now, Math.random)).toEqual({ status: 'logged' });
+  });
 });

@@ -1,7 +1,9 @@
 import type { SendOutcome } from '../channels/types.ts';
 
 // The retry rules of issue 6, in one pure module: retry 5xx, timeouts and 429 (honouring
-// Retry-After) with exponential backoff and jitter; never retry other 4xx; 410 means "gone".
+// Retry-After) with exponential backoff and jitter; never retry other 4xx; 410 means "gone"; a
+// vendor refusing the channel's configuration keeps the message and raises the channel alarm; a
+// message only written to the log is `logged`, not delivered.
 
 export interface RetryPolicy {
   /** Attempts in all, the first included; after the last failed one the delivery is dead. */
@@ -34,12 +36,15 @@ export function parseRetryAfter(value: string | null | undefined, now: Date): nu
   return Math.max(0, at - now.getTime());
 }
 
+/** What an HTTP answer alone can say (no vendor refusal, no log). */
+export type HttpOutcome = Exclude<SendOutcome, { kind: 'disabled' | 'logged' }>;
+
 /** Classifies an HTTP answer of a webhook receiver or gateway. */
-export function classifyHttpStatus(status: number, retryAfter: string | null, now: Date): SendOutcome {
+export function classifyHttpStatus(status: number, retryAfter: string | null, now: Date): HttpOutcome {
   if (status >= 200 && status < 300) return { kind: 'delivered', statusCode: status };
   if (status === 410) return { kind: 'gone', statusCode: status, error: 'HTTP 410 Gone' };
   if (status === 429 || status === 408 || status >= 500) {
-    const outcome: SendOutcome = { kind: 'retry', statusCode: status, error: `HTTP ${status}` };
+    const outcome: HttpOutcome = { kind: 'retry', statusCode: status, error: `HTTP ${status}` };
     const retryAfterMs = parseRetryAfter(retryAfter, now);
     if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;
     return outcome;
@@ -56,9 +61,23 @@ export function networkFailure(err: unknown): SendOutcome {
   return { kind: 'retry', statusCode: null, error: `network error: ${detail}` };
 }
 
+/**
+ * A vendor SDK's call that got no answer. Their errors' messages carry the request URL — with the
+ * phone number in its query — so only a timeout or the system error code is kept.
+ */
+export function sdkNetworkFailure(err: unknown): SendOutcome {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = String(e?.message ?? '');
+  if (/timeout/i.test(message)) return { kind: 'retry', statusCode: null, error: 'timeout' };
+  const code = typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : /\bE[A-Z]{3,}[A-Z_]*\b/.exec(message)?.[0];
+  return { kind: 'retry', statusCode: null, error: code ? `network error: ${code}` : 'network error' };
+}
+
 export type NextStep =
   | { status: 'delivered' }
-  | { status: 'pending'; nextAttemptAt: Date }
+  | { status: 'logged' }
+  /** `refused`: the vendor refused our configuration (the alarm's reason, and what it covers). */
+  | { status: 'pending'; nextAttemptAt: Date; refused?: { reason: string; scope: 'channel' | 'template' } }
   | { status: 'failed'; disableSubscription: boolean }
   | { status: 'dead' };
 
@@ -73,6 +92,15 @@ export function nextStep(
   switch (outcome.kind) {
     case 'delivered':
       return { status: 'delivered' };
+    case 'logged':
+      return { status: 'logged' };
+    case 'disabled': {
+      // Not this message's fault, so not its end: it waits on the backoff for the operator's fix
+      // (new credentials at a restart, a signature approved) and is dead only after the last attempt.
+      if (attempts >= policy.maxAttempts) return { status: 'dead' };
+      const refused = { reason: outcome.error, scope: outcome.scope };
+      return { status: 'pending', nextAttemptAt: new Date(now.getTime() + backoffDelayMs(policy, attempts, random)), refused };
+    }
     case 'permanent':
       return { status: 'failed', disableSubscription: false };
     case 'gone':

@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
 import { GroupCommitWriter } from '@griddispatch/db';
-import type { Logger } from '@griddispatch/observability';
+import { withClientSpan, type Logger } from '@griddispatch/observability';
 import { displayRecipient } from '../channels/recipient.ts';
 import type { Channel, ChannelName, SendOutcome, SendRequest } from '../channels/types.ts';
 import { SCHEMA } from '../schema.ts';
+import { ChannelHealth } from './channel-health.ts';
 import { claimDue, laneOf, releaseClaims, type ClaimedRow, type LaneName } from './claim.ts';
 import { Lane } from './lane.ts';
 import { RateLimiter, type RateSpec } from './rate-limiter.ts';
@@ -38,7 +39,7 @@ export interface DeliveryWorkerOptions {
   /** Rows one `tick()` claims at most. Default 500. */
   batchSize?: number;
   /** Called after every attempt (metrics). */
-  onAttempt?: (channel: ChannelName, outcome: SendOutcome['kind'], latencyMs: number) => void;
+  onAttempt?: (channel: ChannelName, outcome: SendOutcome, latencyMs: number) => void;
 }
 
 const T = `${SCHEMA}.deliveries`;
@@ -49,6 +50,9 @@ interface PutOff {
   attempts: number;
   at: Date;
 }
+
+/** An SMS row's message kind: a vendor may refuse one kind's template and not the others. */
+const kindOf = (row: ClaimedRow): string | null => (row.payload.channel === 'sms' ? row.payload.templateId : null);
 
 /** A result write stops retrying this long before the lease ends, so no other worker has resent it yet. */
 const RESULT_WRITE_MARGIN_MS = 5_000;
@@ -66,6 +70,8 @@ export class DeliveryWorker {
   /** Rows put off for a rate limit → when their reserved token is due (ms). */
   private readonly reserved = new Map<string, number>();
   private reservationsPrunedAt = 0;
+  /** Channels whose vendor refuses their configuration are held (channel-health.ts). */
+  private readonly channelHealth = new ChannelHealth();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new RateLimiter(o.rates, o.now);
@@ -179,6 +185,8 @@ export class DeliveryWorker {
         }
         webhook = { url: row.sub_url, secret: row.sub_secret, piiRead: row.sub_pii_read === true };
       }
+      const heldUntil = this.channelHealth.hold(row.channel, kindOf(row), this.o.now().getTime());
+      if (heldUntil !== null) return await this.putOff(row, heldUntil);
       if (await this.putOffForRateLimit(row)) return;
       await this.send(row, webhook, log);
     } catch (err) {
@@ -193,7 +201,10 @@ export class DeliveryWorker {
     const t0 = performance.now();
     let outcome: SendOutcome;
     try {
-      outcome = await channel.send({ deliveryId: row.id, recipient: row.recipient, payload: row.payload, now: startedAt, ...(webhook ? { webhook } : {}) });
+      const request: SendRequest = { deliveryId: row.id, recipient: row.recipient, payload: row.payload, now: startedAt, ...(webhook ? { webhook } : {}) };
+      outcome = await withClientSpan(`notification.send ${row.channel}`, row.traceparent, { 'griddispatch.delivery.id': row.id, 'griddispatch.channel': row.channel }, () =>
+        channel.send(request),
+      );
     } catch (err) {
       outcome = { kind: 'retry', statusCode: null, error: `channel error: ${(err as Error).message}` };
     }
@@ -201,8 +212,8 @@ export class DeliveryWorker {
     const attempts = row.attempts + 1;
     const now = this.o.now();
     const step = nextStep(this.o.retry, outcome, attempts, now, this.random);
-    const error = outcome.kind === 'delivered' ? null : outcome.error;
-    this.o.onAttempt?.(row.channel, outcome.kind, latencyMs);
+    const error = 'error' in outcome ? outcome.error : null;
+    this.o.onAttempt?.(row.channel, outcome, latencyMs);
 
     const recorded = await this.writeResult(row, log, {
       deliveryId: row.id,
@@ -230,10 +241,14 @@ export class DeliveryWorker {
     }
 
     if (step.status === 'pending') this.noteDue(row, step.nextAttemptAt);
+    this.channelHealth.note(row.channel, kindOf(row), outcome, step, now.getTime(), log);
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
       case 'delivered':
         log.debug(detail, 'delivered');
+        break;
+      case 'logged':
+        log.debug(detail, 'logged (no vendor configured)');
         break;
       case 'pending':
         log.info({ ...detail, error, nextAttemptAt: step.nextAttemptAt.toISOString() }, 'delivery failed; will retry');
@@ -272,8 +287,13 @@ export class DeliveryWorker {
       this.reservationsPrunedAt = now;
     }
     this.reserved.set(row.id, at);
+    await this.putOff(row, at);
+    return true;
+  }
+
+  /** Back to pending until `at` (ms), unsent and without spending an attempt. */
+  private async putOff(row: ClaimedRow, at: number): Promise<void> {
     await this.putOffs.write({ id: row.id, attempts: row.attempts, at: new Date(at) });
     this.noteDue(row, new Date(at));
-    return true;
   }
 }

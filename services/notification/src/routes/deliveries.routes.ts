@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { ErrorBody, IsoDateTime } from '@griddispatch/contracts';
 import { HttpError, requireScope } from '@griddispatch/http';
-import { DELIVERY_STATUSES } from '../schema.ts';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES } from '../schema.ts';
 import { InvalidCursorError, listDeliveries } from '../use-cases/list-deliveries.ts';
 import { callerOf } from './subscriptions.routes.ts';
 
@@ -13,7 +13,7 @@ const DeliveryStatus = z.enum(DELIVERY_STATUSES);
 const AttemptView = z.object({
   attempt: z.number().int(),
   at: IsoDateTime,
-  outcome: z.enum(['delivered', 'retry', 'permanent', 'gone']),
+  outcome: z.enum(ATTEMPT_OUTCOMES),
   statusCode: z.number().int().nullable(),
   error: z.string().nullable(),
   latencyMs: z.number().int(),

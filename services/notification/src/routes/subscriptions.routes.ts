@@ -13,6 +13,7 @@ import {
   type Caller,
   type CreateLimits,
 } from '../use-cases/manage-subscriptions.ts';
+import { GridNotAllowedError } from '../use-cases/key-grids.ts';
 
 const SubscriptionView = z.object({
   id: z.string(),
@@ -27,7 +28,7 @@ const SubscriptionView = z.object({
 
 export function callerOf(request: FastifyRequest): Caller {
   const principal = request.principal!;
-  return { keyName: principal.keyName, admin: hasScope(principal, 'admin'), piiRead: hasScope(principal, 'pii:read') };
+  return { keyName: principal.keyName, admin: hasScope(principal, 'admin'), piiRead: hasScope(principal, 'pii:read'), grids: principal.grids };
 }
 
 export interface SubscriptionRoutesDeps {
@@ -46,6 +47,9 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): FastifyPluginA
         schema: {
           tags: ['subscriptions'],
           summary: 'Register a webhook; the signing secret is shown once',
+          description:
+            'A key with allowed grids (GD_API_KEYS `:grids=g+g`) may name only those grids and grids known to lie under them (else 403 ' +
+            'grid_not_allowed, nothing stored); without gridIds its subscription is stored with the key\'s grids.',
           body: CreateSubscriptionBody,
           response: { 201: CreateSubscriptionResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody },
         },
@@ -56,6 +60,7 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): FastifyPluginA
           return reply.code(201).send(created);
         } catch (err) {
           if (err instanceof RefusedTargetError) throw new HttpError(422, 'refused_target', err.message, { field: 'url' });
+          if (err instanceof GridNotAllowedError) throw new HttpError(403, 'grid_not_allowed', err.message, { field: 'gridIds', grids: err.grids });
           if (err instanceof SubscriptionLimitError) throw new HttpError(409, 'subscription_limit', err.message, { max: deps.limits.maxPerKey });
           throw err;
         }

@@ -38,7 +38,7 @@ export interface Harness {
   /** The operator desk's robot. */
   deskRobot: Receiver;
   publish(event: CloudEvent): Promise<void>;
-  /** Publishes, waits until the consumers handled everything, then runs one delivery tick. */
+  /** Publishes, waits until the consumers handled everything and the ext.* feed is published, then runs one delivery tick. */
   deliver(...events: CloudEvent[]): Promise<number>;
   /** Stops the service and builds a new one on the same database (a restart). */
   restart(): Promise<void>;
@@ -124,6 +124,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async deliver(...events) {
       for (const e of events) await h.publish(e);
       await waitForIdle(bus);
+      // The ext.* feed's rows are published too, so no test sees them half-way.
+      await service.drained();
       return service.tick();
     },
     async restart() {
@@ -145,7 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
 /** Creates a subscription directly through the use case (HTTP is tested in the routes tests); personal data unless `piiRead: false`. */
 export function subscribe(h: Harness, body: CreateSubscriptionBody, caller: { keyName?: string; piiRead?: boolean } = {}): Promise<{ id: string; secret: string }> {
-  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true }, h.clock.now(), { maxPerKey: 1_000 });
+  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true, grids: null }, h.clock.now(), { maxPerKey: 1_000 });
 }
 
 export interface DeliveryRowView {

@@ -1,20 +1,25 @@
-import type { Contact, StaffRole, SubscriptionEventName } from '@griddispatch/contracts';
+import type { Contact, StaffRole } from '@griddispatch/contracts';
 import { normalizeCnMobile } from '../channels/phone.ts';
 import type { NotificationConfig } from '../config.ts';
 import type { Rendered } from '../templates/index.ts';
+import type { SmsKind } from '../templates/sms-kinds.ts';
 import type { DeliveryDraft } from './record-deliveries.ts';
 
 // Turning "who should hear about this" into delivery drafts, one per channel and recipient.
 // Pure: the consumers decide the audience, these helpers shape the rows.
 
-/** SMS to each person with a phone; numbers are normalised so one phone is one recipient. */
-export function smsDrafts(phones: readonly (string | undefined)[], rendered: Rendered, templateId: string | null): DeliveryDraft[] {
+/**
+ * SMS to each person with a phone; numbers are normalised so one phone is one recipient. The
+ * payload's `templateId` is the message kind: the channel maps it to the vendor's template when it
+ * sends (NOTIFY_SMS_TEMPLATES), so a template approved later serves rows already waiting.
+ */
+export function smsDrafts(phones: readonly (string | undefined)[], rendered: Rendered, kind: SmsKind): DeliveryDraft[] {
   const out: DeliveryDraft[] = [];
   for (const phone of phones) {
     if (!phone || !phone.trim()) continue;
     // An unusable number is still recorded: the delivery fails for good and shows why.
     const recipient = normalizeCnMobile(phone) ?? phone.trim();
-    out.push({ channel: 'sms', recipient, subscriptionId: null, payload: { channel: 'sms', templateId, params: rendered.sms.params, text: rendered.sms.text } });
+    out.push({ channel: 'sms', recipient, subscriptionId: null, payload: { channel: 'sms', templateId: kind, params: rendered.sms.params, text: rendered.sms.text } });
   }
   return out;
 }
@@ -52,8 +57,8 @@ export function robotFor(config: Pick<NotificationConfig, 'wecomRobots' | 'wecom
 }
 
 /** The operator desk: its robot and phones when configured, else the log. */
-export function deskDrafts(config: Pick<NotificationConfig, 'operatorDesk' | 'smsTemplates'>, desk: string, rendered: Rendered, event: SubscriptionEventName): DeliveryDraft[] {
+export function deskDrafts(config: Pick<NotificationConfig, 'operatorDesk'>, desk: string, rendered: Rendered, kind: SmsKind): DeliveryDraft[] {
   const { wecomUrl, phones } = config.operatorDesk;
   if (!wecomUrl && phones.length === 0) return logDrafts(`desk:${desk}`, rendered);
-  return [...wecomDrafts(wecomUrl, rendered), ...smsDrafts(phones, rendered, config.smsTemplates[event] ?? null)];
+  return [...wecomDrafts(wecomUrl, rendered), ...smsDrafts(phones, rendered, kind)];
 }

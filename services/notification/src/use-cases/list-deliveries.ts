@@ -3,7 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
 import { displayRecipient } from '../channels/recipient.ts';
 import { webhookErrorWord } from '../channels/webhook.ts';
-import type { ChannelName } from '../channels/types.ts';
+import type { ChannelName, SendOutcome } from '../channels/types.ts';
 import { deliveries, deliveryAttempts, subscriptions, type DeliveryRow, type DeliveryStatus } from '../schema.ts';
 import type { Caller } from './manage-subscriptions.ts';
 
@@ -22,7 +22,7 @@ export interface DeliveryQuery {
 export interface AttemptView {
   attempt: number;
   at: string;
-  outcome: 'delivered' | 'retry' | 'permanent' | 'gone';
+  outcome: SendOutcome['kind'];
   statusCode: number | null;
   error: string | null;
   latencyMs: number;

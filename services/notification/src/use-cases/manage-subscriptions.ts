@@ -7,6 +7,7 @@ import { withTransaction } from '@griddispatch/db';
 import { RefusedAddressError } from '../channels/address-policy.ts';
 import { checkTarget, UnresolvableTargetError, type TargetPolicy } from '../channels/webhook-target.ts';
 import { SCHEMA, subscriptions, type SubscriptionRow } from '../schema.ts';
+import { subscriptionGrids } from './key-grids.ts';
 
 // Integrators manage their own webhooks; a key with `admin` sees and manages everyone's.
 
@@ -16,6 +17,8 @@ export interface Caller {
   admin: boolean;
   /** The key has `pii:read` (or admin): its subscriptions get events unredacted. */
   piiRead: boolean;
+  /** The grids the key allows (its subscriptions are limited to them); null: every grid. */
+  grids: readonly string[] | null;
 }
 
 export interface CreateLimits {
@@ -53,7 +56,8 @@ export function generateWebhookSecret(): string {
 }
 
 /**
- * Stores a subscription after checking its target (issue 17.1) and the key's count. A host that
+ * Stores a subscription after checking its target (issue 17.1), its grids against the key's
+ * (key-grids.ts) and the key's count. A host that
  * does not resolve (yet) is accepted: every send checks again, at connect time, and that check
  * is the one that counts. The count is taken under a per-key advisory lock, so two concurrent
  * requests cannot both take the last place.
@@ -72,6 +76,7 @@ export async function createSubscription(pool: Pool, body: CreateSubscriptionBod
   const secret = generateWebhookSecret();
   await withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`notification.subscriptions:${caller.keyName}`]);
+    const gridIds = await subscriptionGrids(client, caller.keyName, body.gridIds, caller.grids);
     const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SCHEMA}.subscriptions WHERE created_by = $1`, [caller.keyName]);
     if ((rows[0]?.n ?? 0) >= limits.maxPerKey) {
       throw new SubscriptionLimitError(`API key "${caller.keyName}" already has ${limits.maxPerKey} subscriptions (the most one key may have); delete one first`);
@@ -82,7 +87,7 @@ export async function createSubscription(pool: Pool, body: CreateSubscriptionBod
         id,
         url: body.url,
         events: [...new Set(body.events)],
-        gridIds: body.gridIds && body.gridIds.length > 0 ? [...new Set(body.gridIds)] : null,
+        gridIds,
         secret,
         status: 'active',
         createdBy: caller.keyName,
