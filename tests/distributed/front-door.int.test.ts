@@ -229,6 +229,17 @@ it('serves every public path through one front door, over replicas, and stops wi
   expect(outlines.status).toBe(200);
   expect((outlines.body as { items: unknown[] }).items).toHaveLength(gridItems.length);
 
+  // The reports page: its chart library from intake, its figures from grid-routing's reports
+  // next to the grid outlines (nginx: /v1/reports/ → grid-routing).
+  const reportsPage = await fetch(`${base}/board/reports`);
+  expect(reportsPage.status).toBe(200);
+  const reportsUrl = /"reportsUrl":"([^"]+)"/.exec(await reportsPage.text())?.[1];
+  expect(reportsUrl).toBe('../v1/reports');
+  expect((await fetch(`${base}/board/vendor/chart.umd.min.js`)).status).toBe(200);
+  const series = await call(new URL(`${reportsUrl}/reliability/series?from=${encodeURIComponent('2026-01-01T00:00:00+08:00')}&to=${encodeURIComponent('2026-03-01T00:00:00+08:00')}`, `${base}/board/reports`).toString(), { key: KEYS.reader });
+  expect(series.status, JSON.stringify(series.body)).toBe(200);
+  expect((series.body as { buckets: unknown[] }).buckets).toHaveLength(2);
+
   // The docs, health and metrics of the front door's default service.
   expect((await fetch(`${base}/docs/json`)).status).toBe(200);
   expect((await fetch(`${base}/healthz`)).status).toBe(200);

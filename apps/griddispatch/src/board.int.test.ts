@@ -1,7 +1,6 @@
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessBus, type Bus } from '@griddispatch/bus';
@@ -10,6 +9,7 @@ import { parseHttpEnv } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { freshDatabase, type FreshDatabase } from '@griddispatch/testkit';
 import { buildStack, type Stack } from './stack.ts';
+import { decodePng } from './testing/png.ts';
 
 // The dispatch board (/board, served by intake) in headless Chromium against the embedded stack:
 // sample county, in-process bus, real PostgreSQL, one HTTP host on 127.0.0.1:0. Debian's
@@ -101,45 +101,6 @@ async function assigned(id: string): Promise<RequestView> {
 async function publishSla<T extends typeof EventTypeName.slaBreached | typeof EventTypeName.slaWarning>(type: T, data: EventData<T>): Promise<void> {
   const event = buildEvent({ type, source: 'sla-timer', subject: data.workOrderId, data });
   await bus.publish(type === EventTypeName.slaBreached ? Topics.slaBreaches : Topics.slaWarnings, [{ key: data.workOrderId, value: serializeEvent(event) }]);
-}
-
-/** 8-bit RGB/RGBA, non-interlaced PNG (what Chromium writes) → raw pixels, unfiltered. */
-function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Uint8Array } {
-  let offset = 8;
-  let header: Buffer | undefined;
-  const data: Buffer[] = [];
-  while (offset < png.length) {
-    const length = png.readUInt32BE(offset);
-    const type = png.subarray(offset + 4, offset + 8).toString('latin1');
-    const body = png.subarray(offset + 8, offset + 8 + length);
-    if (type === 'IHDR') header = body;
-    if (type === 'IDAT') data.push(body);
-    offset += 12 + length;
-  }
-  if (!header) throw new Error('PNG without IHDR');
-  const width = header.readUInt32BE(0);
-  const height = header.readUInt32BE(4);
-  const [depth, colourType, , , interlace] = [header[8], header[9], header[10], header[11], header[12]];
-  if (depth !== 8 || (colourType !== 2 && colourType !== 6) || interlace !== 0) throw new Error(`unexpected PNG format ${depth}/${colourType}/${interlace}`);
-  const channels = colourType === 6 ? 4 : 3;
-  const raw = inflateSync(Buffer.concat(data));
-  const stride = width * channels;
-  const pixels = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? pixels[y * stride + x - channels]! : 0;
-      const b = y > 0 ? pixels[(y - 1) * stride + x]! : 0;
-      const c = x >= channels && y > 0 ? pixels[(y - 1) * stride + x - channels]! : 0;
-      const p = a + b - c;
-      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
-      const predictor = [0, a, b, (a + b) >> 1, paeth][filter];
-      if (predictor === undefined) throw new Error(`unknown PNG filter ${filter}`);
-      pixels[y * stride + x] = (line[x]! + predictor) & 0xff;
-    }
-  }
-  return { width, height, channels, pixels };
 }
 
 const row = (id: string) => page.locator(`#rows tr[data-id="${id}"]`);

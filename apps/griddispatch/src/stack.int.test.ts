@@ -181,7 +181,7 @@ describe('embedded stack', () => {
     expect(storm.statusCode).toBe(200);
     expect((await stack.host.inject({ method: 'GET', url: '/v1/storm', headers: auth })).json()).toMatchObject({ items: [{ gridId: '*', active: true, factor: 1.5 }] });
 
-    // The reports (docs/architecture.md#incidents, reports) are served too: the crew's times are there; an outage of a few
+    // The reports (docs/architecture.md#reports) are served too: the crew's times are there; an outage of a few
     // seconds is momentary, so no customer interruption is counted.
     const period = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`;
     const response = await eventually(

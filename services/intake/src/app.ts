@@ -139,7 +139,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(workOrderRoutes(ctx));
       await app.register(callbackRoutes(ctx));
       await app.register(open311Routes(ctx));
-      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
+      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, timeZone: config.timeZone, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
     },
     async start() {
       stopped = false;

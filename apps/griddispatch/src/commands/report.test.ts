@@ -11,6 +11,8 @@ import { testIo } from './test-io.ts';
 
 const CSV = 'key,customersServed,customerInterruptions,customerMinutes,saifi,saidi,caidi,asai\r\nHH-G1,3,3,90,1,30,30,0.99895833\r\n';
 
+const RESPONSE_CSV = 'key,gridId,category,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored\r\nTC-G1/complaint,TC-G1,complaint,1,120,,,,0\r\n';
+
 let server: Server;
 let url: string;
 let dir: string;
@@ -24,6 +26,7 @@ beforeAll(async () => {
       return res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'bad key' } }));
     }
     const u = new URL(req.url!, 'http://x');
+    if (u.pathname === '/v1/reports/response') return res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' }).end(RESPONSE_CSV);
     if (u.pathname === '/v1/reports/reliability') {
       return res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'x-med-days': '2026-12-18', 'x-excluded-med': u.searchParams.get('includeMed') === 'true' ? 'false' : 'true' }).end(CSV);
     }
@@ -52,6 +55,12 @@ describe('griddispatch report', () => {
     expect(last.accept).toBe('text/csv');
     const q = new URL(last.url, 'http://x').searchParams;
     expect(Object.fromEntries(q)).toEqual({ from: '2026-11-30T16:00:00.000Z', to: '2026-12-20T16:00:00.000Z', groupBy: 'feeder' });
+  });
+
+  it('response by grid and category', async () => {
+    const { code, out } = await run(['response', '--from', '2026-12-01', '--to', '2026-12-21', '--group-by', 'grid_category']);
+    expect({ code, out }).toEqual({ code: 0, out: RESPONSE_CSV });
+    expect(new URL(seen.at(-1)!.url, 'http://x').searchParams.get('groupBy')).toBe('grid_category');
   });
 
   it('--include-med and --out: the file holds the CSV byte for byte', async () => {

@@ -5,19 +5,19 @@ import { cleanText } from './format.ts';
 import { loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } from './io.ts';
 
 export const REPORT_USAGE = `usage: griddispatch report reliability --from T --to T [--group-by grid|feeder] [--include-med] [--out file.csv]
-       griddispatch report response --from T --to T [--out file.csv]
+       griddispatch report response --from T --to T [--group-by grid|category|grid_category] [--out file.csv]
 
-Reports (docs/architecture.md#incidents, reports) as CSV, over the HTTP API (GD_URL, default http://127.0.0.1:8080; key
+Reports (docs/architecture.md#reports) as CSV, over the HTTP API (GD_URL, default http://127.0.0.1:8080; key
 GD_API_KEY, default the embedded start's development key), served by grid-routing.
 
   reliability        IEEE 1366 per grid or feeder: customers served, customer interruptions,
                      customer-minutes, SAIFI, SAIDI, CAIDI (min), ASAI; interruptions starting on
                      a major event day (2.5β) left out unless --include-med
-  response           per grid: mean time to acknowledge and to restore (min), share of arrivals
-                     within the committed window, share restored before the ETR
+  response           per grid, category or both: mean time to acknowledge and to restore (min),
+                     share of arrivals within the committed window, share restored before the ETR
   --from T, --to T   the period [from, to): a date (YYYY-MM-DD, midnight in GD_TIME_ZONE) or an
                      ISO date-time with offset
-  --group-by G       grid (default) or feeder (reliability only)
+  --group-by G       grid (default); feeder (reliability); category, grid_category (response)
   --include-med      count major event days too (reliability only)
   --out FILE         write the CSV there (default: stdout); the major event days go to stderr
 `;
@@ -60,9 +60,8 @@ export async function report(args: string[], io: CliIo): Promise<number> {
     const to = periodBound('to', v.to, config.timeZone);
     if (Date.parse(from) >= Date.parse(to)) throw new UsageError(`--from must be before --to (${from} ≥ ${to})`);
     const groupBy = v['group-by'] ?? 'grid';
-    if (groupBy !== 'grid' && (kind === 'response' || groupBy !== 'feeder')) {
-      throw new UsageError(`--group-by must be ${kind === 'response' ? 'grid' : 'grid or feeder'}, got "${groupBy}"`);
-    }
+    const groupings = kind === 'response' ? ['grid', 'category', 'grid_category'] : ['grid', 'feeder'];
+    if (!groupings.includes(groupBy)) throw new UsageError(`--group-by must be ${groupings.join(', ')}, got "${groupBy}"`);
     if (kind === 'response' && v['include-med']) throw new UsageError('--include-med is for report reliability');
 
     const query = new URLSearchParams({ from, to, groupBy });

@@ -86,7 +86,7 @@ describe('GET /v1/incidents with a key limited to grids', () => {
     expect(grids.sort()).toEqual(['TC-A', 'TC-G1']);
     expect((await get('/v1/grids/HH-G1', TC_READ_KEY)).statusCode).toBe(404);
     expect((await get('/v1/grids/TC-G1', TC_READ_KEY)).statusCode).toBe(200);
-    for (const url of ['/v1/reports/response?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/routing/unroutable']) {
+    for (const url of ['/v1/reports/response?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/reports/reliability/series?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/routing/unroutable']) {
       expect((await get(url, TC_READ_KEY)).json(), url).toMatchObject({ error: { code: 'grid_not_allowed' } });
     }
     // A key without grids still sees both.

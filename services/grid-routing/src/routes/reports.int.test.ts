@@ -6,7 +6,8 @@ import { ADMIN_KEY, READ_KEY, assigned, requestEvent, startHarness, type Harness
 import { importData } from '../use-cases/import-data.ts';
 import { getIncident } from '../use-cases/incidents.ts';
 import type { ReliabilityReport, ReliabilityRow } from '../use-cases/report-reliability.ts';
-import type { ResponseReport } from '../use-cases/report-response.ts';
+import type { ReliabilitySeries } from '../use-cases/report-reliability-series.ts';
+import { reportResponse, type ResponseReport } from '../use-cases/report-response.ts';
 
 // GET /v1/reports/reliability against a real PostgreSQL, on incidents made the way production
 // makes them (calls through requests.received, crews through workorders.events).
@@ -181,6 +182,46 @@ describe('GET /v1/reports/reliability: the hand-computed fixture', () => {
     expect(lines.at(-1)).toBe('');
   });
 
+  // The series the board draws: a point per local month or day, the range's major event days left out.
+  //   November 2026: no interruption — 0 everywhere. December (the whole month now, so 12-20's
+  //   outage counts all of its 120 min): TC-G1 CMI 240 + 120 = 360 over 1 customer → SAIDI 360,
+  //   SAIFI 17; HH-G1 SAIDI 90 / 3 = 30; HH-G2 30. The same 19 days fit the same T_MED: 12-18 left out.
+  //   By day over [12-17, 12-19): one fit on the 18 days before 12-19 (8 × 2, 8 × 4, 24, 240):
+  //   α = 25.294221 / 18 = 1.405234, β = √(23.811231 / 17) = 1.183495, T_MED = e^4.363972 = 78.56:
+  //   12-18 (240) is a major event day, 12-17 (24) is not. HH-G1 on 12-17: 30; on 12-18: 0, and
+  //   1,200 / 3 = 400 with includeMed=true.
+  it('a series per local month or day, one major-event fit for the range', async () => {
+    const series = async (q: string) => {
+      const res = await h.host.inject({ method: 'GET', url: `/v1/reports/reliability/series?${q}`, headers: auth(READ_KEY) });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<ReliabilitySeries>();
+    };
+    const range = (a: string, b: string) => `from=${encodeURIComponent(at(a))}&to=${encodeURIComponent(at(b))}`;
+    const monthly = await series(`${range('2026-11-01T00:00:00', '2027-01-01T00:00:00')}&groupBy=grid&interval=month`);
+    expect(monthly.buckets).toEqual([
+      { label: '2026-11', from: at('2026-11-01T00:00:00'), to: at('2026-12-01T00:00:00') },
+      { label: '2026-12', from: at('2026-12-01T00:00:00'), to: at('2027-01-01T00:00:00') },
+    ]);
+    expect(monthly.series).toEqual([
+      { key: 'HH-G1', saidi: [0, 30], saifi: [0, 1] },
+      { key: 'HH-G2', saidi: [0, 30], saifi: [0, 1] },
+      { key: 'TC-G1', saidi: [0, 360], saifi: [0, 17] },
+    ]);
+    expect(monthly.medDays.map((d) => d.day)).toEqual(['2026-12-18']);
+    const december = (await report(`${range('2026-12-01T00:00:00', '2027-01-01T00:00:00')}&groupBy=grid`)).json<ReliabilityReport>();
+    for (const row of december.rows) expect(monthly.series.find((s) => s.key === row.key)!.saidi[1]).toBe(row.saidi);
+
+    const daily = await series(`${range('2026-12-17T00:00:00', '2026-12-19T00:00:00')}&interval=day`);
+    expect(daily.buckets.map((b) => b.label)).toEqual(['2026-12-17', '2026-12-18']);
+    expect(daily.series.find((s) => s.key === 'HH-G1')!.saidi).toEqual([30, 0]);
+    const withMed = await series(`${range('2026-12-17T00:00:00', '2026-12-19T00:00:00')}&interval=day&includeMed=true`);
+    expect(withMed.series.find((s) => s.key === 'HH-G1')!.saidi).toEqual([30, 400]);
+
+    const tooLong = await h.host.inject({ method: 'GET', url: `/v1/reports/reliability/series?${range('2026-01-01T00:00:00', '2026-12-01T00:00:00')}&interval=day`, headers: auth(READ_KEY) });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json<{ error: { message: string } }>().error.message).toContain('at most 93 days');
+  });
+
   it('400 on a bad date, from ≥ to, an unknown groupBy; 401 without a key', async () => {
     for (const q of [
       'from=yesterday&to=2026-12-21T00:00:00Z',
@@ -257,12 +298,12 @@ describe('GET /v1/reports/response', () => {
     const three = await call('TQ-003', '2027-02-03T10:00:00');
     await publish(workOrderEvent(three.workOrderId, 'acknowledged', '2027-02-03T10:10:00'));
 
-    const expected = { key: 'TC-G1', workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const expected = { key: 'TC-G1', gridId: 'TC-G1', category: null, workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
     const res = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) });
-    expect(res.statusCode).toBe(200);
+    expect(res.statusCode, res.body).toBe(200);
     const body = res.json<ResponseReport>();
     expect(body.rows).toEqual([expected]);
-    expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3 }]);
+    expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3, lon: null, lat: null }]);
 
     // The acknowledge redelivered, a second one later, a late arrival after the resolve: first times stay.
     await publish(ack2, workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:50:00'), workOrderEvent(one.workOrderId, 'arrived', '2027-02-01T12:00:00'));
@@ -272,6 +313,82 @@ describe('GET /v1/reports/response', () => {
     expect(csv.body).toBe('key,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored\r\nTC-G1,3,10,90,0.5,0.5,2\r\n');
     expect(csv.headers['x-repeat-districts']).toBe('TQ-003:3');
     expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=feeder`, headers: auth(READ_KEY) })).statusCode).toBe(400);
+  });
+
+  // Work orders in no incident are timed too (docs/architecture.md#reports), by category, in TC-G1:
+  //   new_connection received 02-01 10:00 (office calendar: arrive within a working day), acknowledged
+  //     10:30, arrived 15:00 (by its deadline)
+  //   complaint received 02-01 09:00 (no arrive stage: not in arrivalOnTime), acknowledged 11:00
+  // By grid and category the fault figures above stay as they were; by grid TC-G1 now has 5 work
+  // orders: MTTA (5 + 15 + 10 + 30 + 120) / 5 = 36, MTTR 90 (the two resolved faults), on time
+  // 2 of 3 due = 0.6667. The ETR figures are the incidents': under fault_repair.
+  it('covers work orders in no incident, per grid and category; a redelivered dispatch or event changes nothing', async () => {
+    const request = (category: 'new_connection' | 'complaint', local: string) => requestEvent({ receivedAt: at(local), category, location: { districtCode: 'TQ-004' } });
+    const connection = request('new_connection', '2027-02-01T10:00:00');
+    const complaint = request('complaint', '2027-02-01T09:00:00');
+    const [newConnection, complaintOrder] = [assigned((await h.send(connection))[0]), assigned((await h.send(complaint))[0])];
+    expect(newConnection.incidentId).toBeNull();
+    expect(newConnection.role).toBeUndefined();
+    expect(Date.parse(newConnection.sla.deadlines.arrive!)).toBeGreaterThan(Date.parse(at('2027-02-01T15:00:00')));
+    expect(complaintOrder.sla.deadlines.arrive).toBeUndefined();
+    const events = [
+      workOrderEvent(newConnection.workOrderId, 'acknowledged', '2027-02-01T10:30:00'),
+      workOrderEvent(newConnection.workOrderId, 'arrived', '2027-02-01T15:00:00'),
+      workOrderEvent(complaintOrder.workOrderId, 'acknowledged', '2027-02-01T11:00:00'),
+    ];
+    await publish(...events);
+
+    const response = async (groupBy: string) => (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
+    const fault = { key: 'TC-G1/fault_repair', gridId: 'TC-G1', category: 'fault_repair', workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const byGridAndCategory = [
+      { key: 'TC-G1/complaint', gridId: 'TC-G1', category: 'complaint', workOrders: 1, mtta: 120, mttr: null, arrivalOnTime: null, etrAccuracy: null, incidentsRestored: 0 },
+      fault,
+      { key: 'TC-G1/new_connection', gridId: 'TC-G1', category: 'new_connection', workOrders: 1, mtta: 30, mttr: null, arrivalOnTime: 1, etrAccuracy: null, incidentsRestored: 0 },
+    ];
+    expect(await response('grid_category')).toEqual(byGridAndCategory);
+    expect((await response('category')).map((r) => [r.key, r.gridId, r.category, r.workOrders])).toEqual([
+      ['complaint', null, 'complaint', 1],
+      ['fault_repair', null, 'fault_repair', 3],
+      ['new_connection', null, 'new_connection', 1],
+    ]);
+    const byGrid = { key: 'TC-G1', gridId: 'TC-G1', category: null, workOrders: 5, mtta: 36, mttr: 90, arrivalOnTime: 0.6667, etrAccuracy: 0.5, incidentsRestored: 2 };
+    expect(await response('grid')).toEqual([byGrid]);
+
+    // The requests routed again (a redelivery) and the crew events again: the same figures.
+    await h.send(connection, complaint);
+    await publish(...events);
+    expect(await response('grid_category')).toEqual(byGridAndCategory);
+    expect(await response('grid')).toEqual([byGrid]);
+
+    // Whole months of GD_TIME_ZONE read the monthly rollup (routing.work_order_months): the same
+    // figures, the third fault's arrival (deadline still ahead of now) not due there either.
+    const FEBRUARY = `from=${encodeURIComponent(at('2027-02-01T00:00:00'))}&to=${encodeURIComponent(at('2027-03-01T00:00:00'))}`;
+    const monthly = async (groupBy: string) => (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEBRUARY}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
+    expect(await monthly('grid_category')).toEqual(byGridAndCategory);
+    expect(await monthly('grid')).toEqual([byGrid]);
+    const rollup = async () =>
+      (await h.db.pool.query(`SELECT category, work_orders, acknowledged, resolved, with_deadline, arrived_with_deadline, on_time FROM routing.work_order_months
+                               WHERE month = '2027-02-01' AND grid_id = 'TC-G1' ORDER BY category`)).rows;
+    expect(await rollup()).toEqual([
+      { category: 'complaint', work_orders: 1, acknowledged: 1, resolved: 0, with_deadline: 0, arrived_with_deadline: 0, on_time: 0 },
+      { category: 'fault_repair', work_orders: 3, acknowledged: 3, resolved: 2, with_deadline: 3, arrived_with_deadline: 2, on_time: 1 },
+      { category: 'new_connection', work_orders: 1, acknowledged: 1, resolved: 0, with_deadline: 1, arrived_with_deadline: 1, on_time: 1 },
+    ]);
+    // A late resolve of the new connection (two days on), delivered twice: counted once, on both paths.
+    const lateResolve = workOrderEvent(newConnection.workOrderId, 'resolved', '2027-02-03T10:00:00');
+    await publish(lateResolve);
+    await publish(lateResolve);
+    const connectionRow = (rows: ResponseReport['rows']) => rows.find((r) => r.category === 'new_connection');
+    expect(connectionRow(await monthly('grid_category'))).toMatchObject({ workOrders: 1, mttr: 2880 });
+    expect(connectionRow(await response('grid_category'))).toMatchObject({ workOrders: 1, mttr: 2880 });
+    expect((await rollup())[2]).toMatchObject({ resolved: 1 });
+    const direct = (via: 'auto' | 'rows') =>
+      reportResponse(h.db.pool, { from: at('2027-02-01T00:00:00'), to: at('2027-03-01T00:00:00'), groupBy: 'grid_category' }, { now: new Date(), timeZone: 'Asia/Shanghai', via });
+    expect((await direct('auto')).rows).toEqual((await direct('rows')).rows);
+
+    const csv = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=grid_category`, headers: { ...auth(READ_KEY), accept: 'text/csv' } });
+    expect(csv.body.split('\r\n')[0]).toBe('key,gridId,category,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored');
+    expect(csv.body.split('\r\n')[3]).toBe('TC-G1/new_connection,TC-G1,new_connection,1,30,2880,1,,0');
   });
 });
 
@@ -287,8 +404,11 @@ describe('customers served', () => {
   });
 });
 
-it('documents both reports in the OpenAPI document, with their query parameters', async () => {
+it('documents the reports in the OpenAPI document, with their query parameters', async () => {
   const doc = (await h.host.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, { get?: { parameters?: { name: string }[] } }> }>();
-  for (const path of ['/v1/reports/reliability', '/v1/reports/response']) expect(doc.paths[path]?.get, path).toBeDefined();
+  for (const path of ['/v1/reports/reliability', '/v1/reports/reliability/series', '/v1/reports/response']) expect(doc.paths[path]?.get, path).toBeDefined();
   expect(doc.paths['/v1/reports/reliability']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['from', 'groupBy', 'includeMed', 'to']);
+  expect(doc.paths['/v1/reports/reliability/series']!.get!.parameters!.map((p) => p.name).sort()).toEqual(['from', 'groupBy', 'includeMed', 'interval', 'to']);
+  const groupBy = doc.paths['/v1/reports/response']!.get!.parameters!.find((p) => p.name === 'groupBy') as { schema?: { enum?: string[] } } | undefined;
+  expect(groupBy?.schema?.enum).toEqual(['grid', 'category', 'grid_category']);
 });

@@ -6,6 +6,7 @@ import { ErrorBody } from '@griddispatch/contracts';
 import { requireScope } from '@griddispatch/http';
 import { toCsvText, wantsCsv } from '../domain/csv.ts';
 import { ReliabilityQuery, ReliabilityReport, reportReliability, type ReliabilityRow } from '../use-cases/report-reliability.ts';
+import { ReliabilitySeries, ReliabilitySeriesQuery, reportReliabilitySeries } from '../use-cases/report-reliability-series.ts';
 import { ResponseQuery, ResponseReport, reportResponse, type ResponseRow } from '../use-cases/report-response.ts';
 import { refuseGridLimitedKey } from '../use-cases/visible-grids.ts';
 
@@ -17,7 +18,10 @@ const RELIABILITY_COLUMNS = ['key', 'customersServed', 'customerInterruptions', 
 
 const RESPONSE_COLUMNS = ['key', 'workOrders', 'mtta', 'mttr', 'arrivalOnTime', 'etrAccuracy', 'incidentsRestored'] as const satisfies readonly (keyof ResponseRow)[];
 
-/** Reports (docs/architecture.md#incidents, reports). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
+/** By category, the grid and the category get columns of their own (the key joins them). */
+const RESPONSE_CATEGORY_COLUMNS = ['key', 'gridId', 'category', ...RESPONSE_COLUMNS.slice(1)] as const satisfies readonly (keyof ResponseRow)[];
+
+/** Reports (docs/architecture.md#reports). JSON, or CSV with `Accept: text/csv` (what is not a row then in headers). */
 export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Date }): FastifyPluginAsync {
   return async (instance) => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
@@ -48,25 +52,43 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
     );
 
     app.get(
+      '/v1/reports/reliability/series',
+      {
+        preHandler: requireScope('requests:read'),
+        schema: {
+          tags: ['reports'],
+          summary: 'SAIDI and SAIFI per grid or feeder per local month or day (each point = the reliability report of that bucket); the board draws it',
+          querystring: ReliabilitySeriesQuery,
+          response: { 200: ReliabilitySeries, ...errorResponses(400, 401, 403, 429) },
+        },
+      },
+      async (request) => {
+        refuseGridLimitedKey(request.principal!, 'the reliability series');
+        return reportReliabilitySeries(deps.pool, deps.timeZone, request.query);
+      },
+    );
+
+    app.get(
       '/v1/reports/response',
       {
         preHandler: requireScope('requests:read'),
         schema: {
           tags: ['reports'],
-          summary: 'Response per grid: MTTA, MTTR (min), arrivals within the committed window, restorations by the ETR; 台区 with repeated outages. CSV with Accept: text/csv',
+          summary:
+            'Response per grid, per category or per grid and category: MTTA, MTTR (min), arrivals within the committed window, restorations by the ETR; 台区 with repeated outages. CSV with Accept: text/csv',
           querystring: ResponseQuery,
-          response: { 200: z.union([ResponseReport, z.string().describe('text/csv: header row, one row per grid')]), ...errorResponses(400, 401, 403, 429) },
+          response: { 200: z.union([ResponseReport, z.string().describe('text/csv: header row, one row per key')]), ...errorResponses(400, 401, 403, 429) },
         },
       },
       async (request, reply) => {
         refuseGridLimitedKey(request.principal!, 'the response report');
-        const report = await reportResponse(deps.pool, request.query, deps.now());
+        const report = await reportResponse(deps.pool, request.query, { now: deps.now(), timeZone: deps.timeZone });
         if (!wantsCsv(request.headers.accept)) return report;
         return reply
           .header('content-type', 'text/csv; charset=utf-8')
-          .header('content-disposition', 'attachment; filename="response-grid.csv"')
+          .header('content-disposition', `attachment; filename="response-${report.groupBy}.csv"`)
           .header('x-repeat-districts', report.repeatDistricts.slice(0, 100).map((d) => `${encodeURIComponent(d.districtCode)}:${d.incidents}`).join(','))
-          .send(toCsvText(RESPONSE_COLUMNS, report.rows));
+          .send(report.groupBy === 'grid' ? toCsvText(RESPONSE_COLUMNS, report.rows) : toCsvText(RESPONSE_CATEGORY_COLUMNS, report.rows));
       },
     );
   };

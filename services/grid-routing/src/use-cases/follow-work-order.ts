@@ -19,7 +19,7 @@ export interface WorkOrderBatch {
   /** Incident id by the work order that is its primary, for the batch's work orders. */
   incidentOf: Map<string, string>;
   metersStillOff: MetersStillOff;
-  /** The crew's times of the batch's primaries (work_order_times, for the response report). */
+  /** The crew's times of the batch's work orders (work_order_times, for the response report). */
   crewTimes: CrewTime[];
 }
 
@@ -42,10 +42,11 @@ export async function prepareWorkOrders(ctx: RoutingContext, client: PoolClient,
  * suspended, resumed and reassigned leave the incident as it is.
  */
 export async function followWorkOrder(client: PoolClient, batch: WorkOrderBatch, data: WorkOrderUpdatedV1): Promise<FollowOutcome> {
+  // Every work order's crew times (a timed one has a work_order_times row; others match none).
+  batch.crewTimes.push({ workOrderId: data.workOrderId, type: data.type, at: data.at });
   const id = batch.incidentOf.get(data.workOrderId);
   const row = id ? batch.book.get(id) : undefined;
   if (!row) return { effect: 'none', reason: 'not a primary' };
-  batch.crewTimes.push({ workOrderId: data.workOrderId, type: data.type, at: data.at });
   const before = `${row.status}/${String(row.restoration_unconfirmed)}`;
   const at = new Date(data.at);
   switch (data.type) {

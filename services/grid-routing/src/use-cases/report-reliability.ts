@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { IsoDateTime } from '@griddispatch/contracts';
-import { indices, MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
+import { MED_STANDARD_YEARS, medThreshold, round, SUSTAINED_MS } from '../domain/reliability.ts';
+import { counted, reliabilitySums, rowsOf, type Sums } from './reliability-sums.ts';
 
-// GET /v1/reports/reliability (docs/architecture.md#incidents, reports): IEEE 1366 indices per grid or feeder over [from, to).
+// GET /v1/reports/reliability (docs/architecture.md#reports): IEEE 1366 indices per grid or feeder over [from, to).
 //
 // What counts, decided here and in docs (services/grid-routing/README.md#reports):
 // - An interruption is a top-level incident (no parent) with an end: it starts at `evidence_at`
@@ -86,11 +87,6 @@ export const ReliabilityReport = z.object({
 });
 export type ReliabilityReport = z.infer<typeof ReliabilityReport>;
 
-/** Top-level, finished, sustained interruptions (the partial indexes' predicate, so they are used). */
-const COUNTED = `parent_id IS NULL AND interrupted_until IS NOT NULL AND interrupted_until - evidence_at > $SUSTAINED * interval '1 millisecond'`;
-
-const counted = (n: number) => COUNTED.replace('$SUSTAINED', `$${n}`);
-
 /** Daily SAIDI numerators over the history, by the local day each interruption starts on. */
 const DAILY_SQL = `
   SELECT to_char(day, 'YYYY-MM-DD') AS day, cmi, in_period FROM (
@@ -102,53 +98,15 @@ const DAILY_SQL = `
      GROUP BY 1) AS daily
    ORDER BY daily.day`;
 
-/**
- * Per key: the customer interruptions starting in [from, to) and the customer-minutes inside it.
- * Summed per 台区 (district incidents) and per feeder (feeder incidents) first, so the joins are
- * 台区-sized whatever the number of incidents; a feeder's sums are then shared among its 台区 in
- * proportion to their customers, so by grid a feeder's customers land in their own grids.
- */
-const ROWS_SQL = `
-  WITH intr AS (
-    SELECT kind, district_code, feeder_code,
-           CASE WHEN evidence_at >= $1 AND reopened_from IS NULL THEN affected_customers ELSE 0 END::float8 AS ci,
-           (affected_customers * extract(epoch FROM least(interrupted_until, $2) - greatest(evidence_at, $1)) / 60)::float8 AS cmi
-      FROM routing.incidents
-     WHERE interrupted_until > $1 AND evidence_at < $2 AND ${counted(5)}
-       AND NOT ((evidence_at AT TIME ZONE $3)::date = ANY($4::date[]))
-  ),
-  by_district AS (SELECT district_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'district' GROUP BY 1),
-  by_feeder AS (SELECT feeder_code, sum(ci) AS ci, sum(cmi) AS cmi FROM intr WHERE kind = 'feeder' GROUP BY 1),
-  per_district AS (
-    SELECT d.code, d.feeder_code, CASE WHEN $6 = 'grid' THEN d.grid_id ELSE coalesce(d.feeder_code, '(none)') END AS key,
-           coalesce(c.customers, 0)::float8 AS n
-      FROM routing.districts d LEFT JOIN routing.district_customers c ON c.district_code = d.code
-  ),
-  feeder_total AS (SELECT feeder_code, sum(n) AS total FROM per_district WHERE feeder_code IS NOT NULL GROUP BY 1),
-  hits AS (
-    SELECT p.key, b.ci, b.cmi FROM by_district b JOIN per_district p ON p.code = b.district_code
-    UNION ALL
-    SELECT p.key, b.ci * p.n / t.total, b.cmi * p.n / t.total
-      FROM by_feeder b JOIN feeder_total t ON t.feeder_code = b.feeder_code AND t.total > 0 JOIN per_district p ON p.feeder_code = b.feeder_code
-  ),
-  hit AS (SELECT key, sum(ci)::float8 AS ci, sum(cmi)::float8 AS cmi FROM hits GROUP BY 1),
-  served AS (SELECT key, sum(n)::float8 AS served FROM per_district GROUP BY 1)
-  SELECT coalesce(served.key, hit.key) AS key, coalesce(served.served, 0) AS served, coalesce(hit.ci, 0) AS ci, coalesce(hit.cmi, 0) AS cmi
-    FROM served FULL JOIN hit ON hit.key = served.key
-   ORDER BY 1`;
-
 function yearsBefore(at: Date, years: number): Date {
   const d = new Date(at);
   d.setUTCFullYear(d.getUTCFullYear() - years);
   return d;
 }
 
-export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: string, query: ReliabilityQuery): Promise<ReliabilityReport> {
-  const from = new Date(query.from);
-  const to = new Date(query.to);
-  const includeMed = query.includeMed === 'true';
+/** The major event days of [from, to): the 2.5β threshold fitted on the five years before `to`. */
+export async function fitMajorEventDays(pool: Pick<Pool, 'query'>, timeZone: string, from: Date, to: Date) {
   const historyFrom = yearsBefore(to, MED_STANDARD_YEARS);
-
   const [{ rows: totals }, { rows: daily }] = await Promise.all([
     pool.query<{ n: number }>('SELECT coalesce(sum(customers), 0)::float8 AS n FROM routing.district_customers'),
     pool.query<{ day: string; cmi: number; in_period: boolean }>(DAILY_SQL, [historyFrom, to, timeZone, from, SUSTAINED_MS]),
@@ -157,38 +115,48 @@ export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: str
   const saidiOf = (cmi: number) => (system > 0 ? cmi / system : 0);
   const fit = medThreshold(daily.map((d) => saidiOf(d.cmi)));
   const medDays = fit.tMed === null ? [] : daily.filter((d) => d.in_period && saidiOf(d.cmi) > fit.tMed!);
+  return {
+    historyFrom,
+    fit,
+    firstDay: daily[0]?.day,
+    medDays: medDays.map((d) => ({ day: d.day, saidi: round(saidiOf(d.cmi), 4), customerMinutes: round(d.cmi, 4) })),
+  };
+}
 
-  const { rows } = await pool.query<{ key: string; served: number; ci: number; cmi: number }>(ROWS_SQL, [
-    from,
-    to,
-    timeZone,
-    includeMed ? [] : medDays.map((d) => d.day),
-    SUSTAINED_MS,
-    query.groupBy,
-  ]);
-  const periodMinutes = (to.getTime() - from.getTime()) / 60_000;
+/**
+ * The rows of [from, to), interruptions starting on `excludedDays` (local dates) left out: all of
+ * them minus those (`all`: the sums of every interruption, when the caller started that query
+ * already, e.g. while the major event days were being fitted).
+ */
+export async function reliabilityRows(
+  pool: Pick<Pool, 'query'>,
+  timeZone: string,
+  range: { from: Date; to: Date; groupBy: ReliabilityQuery['groupBy'] },
+  excludedDays: readonly string[],
+  all: Promise<Sums> = reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }),
+): Promise<ReliabilityRow[]> {
+  const [sums, minus] = await Promise.all([all, excludedDays.length > 0 ? reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }, excludedDays) : undefined]);
+  return rowsOf(sums, minus, 0, range);
+}
 
-  const firstDay = daily[0]?.day;
+export async function reportReliability(pool: Pick<Pool, 'query'>, timeZone: string, query: ReliabilityQuery): Promise<ReliabilityReport> {
+  const from = new Date(query.from);
+  const to = new Date(query.to);
+  const includeMed = query.includeMed === 'true';
+  const range = { from, to, groupBy: query.groupBy };
+  // The big scan runs while the major event days are fitted (they are subtracted after).
+  const all = reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy });
+  all.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const { historyFrom, fit, firstDay, medDays } = await fitMajorEventDays(pool, timeZone, from, to);
+  const rows = await reliabilityRows(pool, timeZone, range, includeMed ? [] : medDays.map((d) => d.day), all);
   const yearsAvailable = firstDay ? Math.min(MED_STANDARD_YEARS, (to.getTime() - Date.parse(`${firstDay}T00:00:00Z`)) / (365.25 * 86_400_000)) : 0;
   const short = yearsAvailable < MED_STANDARD_YEARS;
   return {
     from: from.toISOString(),
     to: to.toISOString(),
     groupBy: query.groupBy,
-    rows: rows.map((r) => {
-      const i = indices(r.served, r.ci, r.cmi, periodMinutes);
-      return {
-        key: r.key,
-        customersServed: Math.round(r.served),
-        customerInterruptions: round(r.ci, 4),
-        customerMinutes: round(r.cmi, 4),
-        saifi: round(i.saifi, 6),
-        saidi: round(i.saidi, 4),
-        caidi: i.caidi === null ? null : round(i.caidi, 4),
-        asai: round(i.asai, 8),
-      };
-    }),
-    medDays: medDays.map((d) => ({ day: d.day, saidi: round(saidiOf(d.cmi), 4), customerMinutes: round(d.cmi, 4) })),
+    rows,
+    medDays,
     excludedMed: !includeMed && medDays.length > 0,
     medMethod: {
       method: 'IEEE 1366 2.5β',

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { RequestReceivedV1 } from '@griddispatch/contracts';
 import { withTransaction } from '@griddispatch/db';
 import { assign, resolveRequest, type RoutingContext } from './route-request.ts';
-import { primaryDispatch, recordPrimaryDispatches } from './work-order-times.ts';
+import { recordDispatches, timedDispatch } from './work-order-times.ts';
 
 export type RerouteOutcome =
   | { status: 'not_found' }
@@ -45,8 +45,8 @@ export async function rerouteRequest(ctx: RoutingContext, pool: Pool, requestId:
         WHERE request_id = $1`,
       [requestId, resolution.gridId, incidentId, role, resolution.resolvedBy],
     );
-    const primary = primaryDispatch(event);
-    if (primary) await recordPrimaryDispatches(client, [primary]);
+    const timed = timedDispatch(event);
+    if (timed) await recordDispatches(client, [timed]);
     return { status: 'assigned', gridId: resolution.gridId, resolvedBy: resolution.resolvedBy, incidentId, eventId: event.id };
   });
 }

@@ -20,7 +20,7 @@ import type { IncidentRow } from './incident-row.ts';
 import type { RoutingData } from '../routing-data.ts';
 import type { RoutingContext } from './routing-context.ts';
 import { SCHEMA } from '../schema-migrations.ts';
-import { primaryDispatch, recordPrimaryDispatches, type PrimaryDispatch } from './work-order-times.ts';
+import { recordDispatches, timedDispatch, type TimedDispatch } from './work-order-times.ts';
 
 export type { RoutingContext } from './routing-context.ts';
 
@@ -99,8 +99,8 @@ export interface RoutingBatch {
   /** Written by finishBatch, in one statement each. */
   outbox: OutboxRecord[];
   decisions: RoutedRow[];
-  /** Primary work orders dispatched: their receipt and arrive deadline, for the response report. */
-  primaries: PrimaryDispatch[];
+  /** Work orders dispatched with a clock of their own: receipt and arrive deadline, for the response report. */
+  timed: TimedDispatch[];
 }
 
 interface RoutedRow {
@@ -158,7 +158,7 @@ export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requ
   const fresh = requests.filter((r) => !routed.has(r.id));
   const resolutions = new Map(fresh.map((r) => [r.id, resolveWith(data, r, customers)]));
   const book = await loadBook(ctx, client, data, fresh, resolutions);
-  return { data, routed, resolutions, book, outbox: [], decisions: [], primaries: [] };
+  return { data, routed, resolutions, book, outbox: [], decisions: [], timed: [] };
 }
 
 /** The batch's incidents, dispatch events and routing decisions, one statement each. */
@@ -167,7 +167,7 @@ export async function finishBatch(client: PoolClient, batch: RoutingBatch): Prom
   await batch.book.flush(client, incidentEvents);
   await enqueueOutbox(client, SCHEMA, [...incidentEvents, ...batch.outbox]);
   await writeDecisions(client, batch.decisions);
-  await recordPrimaryDispatches(client, batch.primaries);
+  await recordDispatches(client, batch.timed);
 }
 
 async function writeDecisions(client: PoolClient, rows: RoutedRow[]): Promise<void> {
@@ -224,7 +224,7 @@ function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestR
       : book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
   }
   book.addCall(row, at, request.urgency, rules);
-  // The caller's own report time, when earlier, is when the outage was known (docs/architecture.md#incidents, reports).
+  // The caller's own report time, when earlier, is when the outage was known (docs/architecture.md#reports).
   if (request.reportedAt) book.noteEvidence(row, new Date(request.reportedAt));
   const role: IncidentRole = row.primary_request_id === request.id ? 'primary' : 'merged';
   return { incidentId: row.id, incidentSize: row.call_count, urgency: row.urgency, role, etr: etrOf(row) };
@@ -360,8 +360,8 @@ export async function routeRequest(ctx: RoutingContext, client: PoolClient, requ
     return { status: 'unroutable', reason: resolution.reason, event };
   }
   const { incidentId, role, event } = await assign(ctx, client, batch.data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent, batch });
-  const primary = primaryDispatch(event);
-  if (primary) batch.primaries.push(primary);
+  const timed = timedDispatch(event);
+  if (timed) batch.timed.push(timed);
   batch.decisions.push({ ...decided, status: 'assigned', reason: null, gridId: resolution.gridId, incidentId, role, resolvedBy: resolution.resolvedBy });
   return { status: 'assigned', gridId: resolution.gridId, incidentId, event };
 }

@@ -1,37 +1,55 @@
 import type { PoolClient } from 'pg';
 import type { CloudEvent, WorkOrderUpdatedV1 } from '@griddispatch/contracts';
 
-// routing.work_order_times: what the response report reads (docs/architecture.md#incidents, reports), per primary work order of
-// an incident — its receipt and the arrive deadline of the plan grid-routing computed when it
-// dispatched it (written with the decision), then its first acknowledge, arrival and resolve as
-// the crew's own times (`at`: field apps sync late), written by the work-order consumer in its
-// transaction. First times only: a redelivered or repeated event changes nothing.
+// routing.work_order_times: what the response report reads (docs/architecture.md#reports), per
+// work order grid-routing dispatched with a clock of its own — an incident's primary or a request
+// in no incident (a new connection, a complaint…), not a merged call (its incident's primary is
+// timed) — its category, receipt and the arrive deadline of the plan grid-routing computed when
+// it dispatched it (written with the decision), then its first acknowledge, arrival and resolve
+// as the crew's own times (`at`: field apps sync late), written by the work-order consumer in its
+// transaction. Keyed by work-order id, first times only: a redelivered or repeated event changes
+// nothing.
 
-export interface PrimaryDispatch {
+export interface TimedDispatch {
   workOrderId: string;
-  incidentId: string;
+  incidentId: string | null;
   gridId: string;
+  category: string;
   receivedAt: Date;
   arriveDeadline: Date | null;
 }
 
-/** The dispatch of primaries, one statement; a decision made again (a redelivery) changes nothing. */
-export async function recordPrimaryDispatches(client: PoolClient, rows: readonly PrimaryDispatch[]): Promise<void> {
+/** The dispatches of timed work orders, one statement; a decision made again (a redelivery) changes nothing. */
+export async function recordDispatches(client: PoolClient, rows: readonly TimedDispatch[]): Promise<void> {
   if (rows.length === 0) return;
   await client.query(
-    `INSERT INTO routing.work_order_times (work_order_id, incident_id, grid_id, received_at, arrive_deadline)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+    `INSERT INTO routing.work_order_times (work_order_id, incident_id, grid_id, category, received_at, arrive_deadline)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
      ON CONFLICT (work_order_id) DO NOTHING`,
-    [rows.map((r) => r.workOrderId), rows.map((r) => r.incidentId), rows.map((r) => r.gridId), rows.map((r) => r.receivedAt), rows.map((r) => r.arriveDeadline)],
+    [
+      rows.map((r) => r.workOrderId),
+      rows.map((r) => r.incidentId),
+      rows.map((r) => r.gridId),
+      rows.map((r) => r.category),
+      rows.map((r) => r.receivedAt),
+      rows.map((r) => r.arriveDeadline),
+    ],
   );
 }
 
-/** The primary dispatch of an assignment, if it is one (role primary, an incident, an arrive deadline or none). */
-export function primaryDispatch(event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>): PrimaryDispatch | null {
+/** The timed dispatch of an assignment: not a merged call (no clock of its own); an arrive deadline or none. */
+export function timedDispatch(event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>): TimedDispatch | null {
   const d = event.data;
-  if (d.role !== 'primary' || !d.incidentId) return null;
+  if (d.role === 'merged') return null;
   const arrive = d.sla.deadlines.arrive;
-  return { workOrderId: d.workOrderId, incidentId: d.incidentId, gridId: d.grid.id, receivedAt: new Date(d.request.receivedAt), arriveDeadline: arrive ? new Date(arrive) : null };
+  return {
+    workOrderId: d.workOrderId,
+    incidentId: d.incidentId,
+    gridId: d.grid.id,
+    category: d.request.category,
+    receivedAt: new Date(d.request.receivedAt),
+    arriveDeadline: arrive ? new Date(arrive) : null,
+  };
 }
 
 export type CrewTime = Pick<WorkOrderUpdatedV1, 'workOrderId' | 'type' | 'at'>;

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Category } from '@griddispatch/contracts';
@@ -7,7 +7,7 @@ import { HttpError, requireScope } from '@griddispatch/http';
 import { BoardItem } from '../board/board-view.ts';
 import { BoardIncident } from '../board/incident-view.ts';
 import type { BoardEvent, BoardHub } from '../board/hub.ts';
-import { renderBoardPage } from '../board/page.ts';
+import { chartJsScript, renderBoardPage, renderReportsPage, type BoardPage } from '../board/page.ts';
 import { StreamLimit } from '../board/stream-limit.ts';
 import type { IntakeContext } from '../context.ts';
 import { listOpenIncidents } from '../use-cases/list-open-incidents.ts';
@@ -18,8 +18,10 @@ import { errorResponses } from './errors.ts';
 export interface BoardRoutesDeps {
   ctx: IntakeContext;
   hub: BoardHub;
-  /** GD_GRIDS_URL: where the page fetches grid outlines. */
+  /** GD_GRIDS_URL: where the page fetches grid outlines (and, next to them, the reports). */
   gridsUrl: string;
+  /** GD_TIME_ZONE: the reports page asks for whole local months. */
+  timeZone: string;
   /** Comment line on idle streams, so proxies and browsers keep them open. Default 15 s. */
   heartbeatMs?: number;
   /** Open streams per API key on this replica (GD_STREAMS_PER_KEY). Default 10. */
@@ -57,6 +59,7 @@ function frame(fields: { id?: string; event: string; data: unknown }): string {
 /** GET /board (the page), its snapshot and its event stream (SSE). */
 export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
   const page = renderBoardPage({ gridsUrl: deps.gridsUrl });
+  const reportsPage = renderReportsPage({ gridsUrl: deps.gridsUrl, timeZone: deps.timeZone });
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   const streamLimit = new StreamLimit(deps.streamsPerKey ?? 10);
   return async (fastify) => {
@@ -70,14 +73,23 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
 
     // The page holds no data (everything comes from the authenticated API calls it makes), so
     // it is served without a key; the key arrives as /board#key=… and stays in the browser.
-    app.get('/board', { schema: { hide: true } }, async (_request, reply) =>
+    const sendPage = (p: BoardPage) => (_request: unknown, reply: FastifyReply) =>
       reply
         .header('content-type', 'text/html; charset=utf-8')
-        .header('content-security-policy', page.csp)
+        .header('content-security-policy', p.csp)
         .header('referrer-policy', 'no-referrer')
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-store')
-        .send(page.html),
+        .send(p.html);
+    app.get('/board', { schema: { hide: true } }, sendPage(page));
+    // The reports page: charts of grid-routing's reports, with the same key handling.
+    app.get('/board/reports', { schema: { hide: true } }, sendPage(reportsPage));
+    app.get('/board/vendor/chart.umd.min.js', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .header('content-type', 'text/javascript; charset=utf-8')
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'public, max-age=86400')
+        .send(chartJsScript().body),
     );
 
     app.get(
