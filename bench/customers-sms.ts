@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { startFakeAlibabaSms } from '@griddispatch/notification/testing/alibaba-sms';
 import { startFakeTencentSms } from '@griddispatch/notification/testing/tencent-sms';
@@ -22,6 +23,12 @@ const KINDS: Record<string, string[]> = {
 };
 const kinds = Object.keys(KINDS);
 const SIGN = '国网后湖供电所';
+// The vendors' SDKs, loaded as notification's adapters load them (CommonJS).
+const require = createRequire(import.meta.url);
+const dysmsapi = require('@alicloud/dysmsapi20170525') as typeof import('@alicloud/dysmsapi20170525', { with: { 'resolution-mode': 'require' } });
+const { $OpenApiUtil } = require('@alicloud/openapi-core') as typeof import('@alicloud/openapi-core', { with: { 'resolution-mode': 'require' } });
+const tencentSms = require('tencentcloud-sdk-nodejs-sms') as typeof import('tencentcloud-sdk-nodejs-sms', { with: { 'resolution-mode': 'require' } });
+const PARAMS = { area: '后湖1号台区', account: '1234', time: '14:32' };
 
 export interface SmsReceiver {
   /** NOTIFY_SMS_* for notification's config. */
@@ -30,8 +37,21 @@ export interface SmsReceiver {
   arrivals: Map<string, number[]>;
   /** Refusals by the vendor stand-in (signature, template, parameters…): 0 when the path is sound. */
   refused(): string[];
+  /** The vendor yardstick: `n` SendSms calls of the SDK alone, `concurrency` at once, to the same stand-in; seconds taken. */
+  sdkLoop(n: number, concurrency: number): Promise<number>;
   close(): Promise<void>;
 }
+
+async function loop(n: number, concurrency: number, send: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await send(next++);
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+const phone = (i: number) => `139${String(10_000_000 + i).slice(-8)}`;
 
 function record(arrivals: Map<string, number[]>, kind: string): void {
   const list = arrivals.get(kind) ?? [];
@@ -68,6 +88,14 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
       },
       arrivals,
       refused: () => [...vendor.refused],
+      sdkLoop: (n, concurrency) => {
+        const url = new URL(vendor.endpoint);
+        const client = new dysmsapi.default(new $OpenApiUtil.Config({ accessKeyId: 'LTAI5tBench', accessKeySecret: 'bench-secret', endpoint: url.host, protocol: 'http' }));
+        return loop(n, concurrency, async (i) => {
+          const answer = await client.sendSms(new dysmsapi.SendSmsRequest({ phoneNumbers: phone(i), signName: SIGN, templateCode: code(2), templateParam: JSON.stringify(PARAMS), outId: `yardstick-${i}` }));
+          if (answer.body?.code !== 'OK') throw new Error(`alibaba yardstick: ${answer.body?.code}`);
+        });
+      },
       close: () => vendor.close(),
     };
   }
@@ -88,6 +116,18 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
     },
     arrivals,
     refused: () => [...vendor.refused],
+    sdkLoop: (n, concurrency) => {
+      const url = new URL(vendor.endpoint);
+      const client = new tencentSms.sms.v20210111.Client({
+        credential: { secretId: 'AKIDbench', secretKey: 'bench-secret-key' },
+        region: 'ap-guangzhou',
+        profile: { httpProfile: { endpoint: url.host, protocol: 'http://' } },
+      });
+      return loop(n, concurrency, async (i) => {
+        const answer = await client.SendSms({ PhoneNumberSet: [`+86${phone(i)}`], SmsSdkAppId: '1400006666', SignName: SIGN, TemplateId: code(2), TemplateParamSet: Object.values(PARAMS), SessionContext: `yardstick-${i}` });
+        if (answer.SendStatusSet?.[0]?.Code !== 'Ok') throw new Error(`tencent yardstick: ${answer.SendStatusSet?.[0]?.Code}`);
+      });
+    },
     close: () => vendor.close(),
   };
 }

@@ -199,6 +199,8 @@ async function main(): Promise<void> {
     if (outage.length !== houhu.length || restored.length !== houhu.length || etr.length !== houhu.length) throw new Error(`expected ${houhu.length} messages per stage, got ${outage.length} and ${restored.length}`);
     if (count('callback.requested') !== callers.length) throw new Error(`expected ${callers.length} callback asks at the receiver, got ${count('callback.requested')}`);
     const rawSeconds = await rawPosts(gateway.url, houhu.length);
+    // After the stage checks: the SDK loop's messages go to the same stand-in.
+    const sdkSeconds = vendor ? await vendor.sdkLoop(houhu.length, CONCURRENCY) : null;
     const result = {
       at: new Date().toISOString(),
       node: process.version,
@@ -238,6 +240,17 @@ async function main(): Promise<void> {
         seconds: round(rawSeconds),
         requestsPerSecond: round(houhu.length / rawSeconds, 0),
       },
+      ...(sdkSeconds !== null
+        ? {
+            sdkYardstick: {
+              what: `the ${SMS} SDK's SendSms alone in a loop, ${CONCURRENCY} concurrent, to the same stand-in (signature made and checked, in this process)`,
+              requests: houhu.length,
+              seconds: round(sdkSeconds),
+              requestsPerSecond: round(houhu.length / sdkSeconds, 0),
+            },
+            ratioToSdkLoop: round(etr.length / etrSeconds / (houhu.length / sdkSeconds), 3),
+          }
+        : {}),
       ratioToRawPost: round(etr.length / etrSeconds / (houhu.length / rawSeconds), 3),
       loadAverage: loadavg().map((l) => round(l)),
       totalSeconds: round((performance.now() - started) / 1000, 1),
@@ -249,11 +262,12 @@ async function main(): Promise<void> {
     console.log(
       [
         `customers: ${result.accounts} 后湖 accounts, ${result.bus} bus, SMS via ${SMS}, customer lane ${CONCURRENCY} concurrent, SMS rate unlimited`,
-        `outage:    ${result.outage.messagesPerSecond} SMS/s at the gateway (${result.outage.messages} in ${result.outage.seconds} s; first meter POST → last SMS ${result.outage.firstPostToLastSmsSeconds} s)`,
-        `etr:       ${result.etrChanged.messagesPerSecond} SMS/s at the gateway (${result.etrChanged.messages} in ${result.etrChanged.seconds} s; first PUT → last SMS ${result.etrChanged.firstPutToLastSmsSeconds} s)`,
+        `outage:    ${result.outage.messagesPerSecond} SMS/s at the receiver (${result.outage.messages} in ${result.outage.seconds} s; first meter POST → last SMS ${result.outage.firstPostToLastSmsSeconds} s)`,
+        `etr:       ${result.etrChanged.messagesPerSecond} SMS/s at the receiver (${result.etrChanged.messages} in ${result.etrChanged.seconds} s; first PUT → last SMS ${result.etrChanged.firstPutToLastSmsSeconds} s)`,
         `restored:  first incident.restored → last message queued ${result.restored.firstRestoredToLastQueuedSeconds} s, sent ${result.restored.firstRestoredToLastSentSeconds} s (${result.restored.messagesPerSecond} SMS/s)`,
         `callbacks: ${callbacks.asks} callers asked; per ask from its incident.restored: callback row ${ps(callbacks.perAsk.asked)}; queued ${ps(callbacks.perAsk.queued)}; sent ${ps(callbacks.perAsk.sent)}`,
         `           first incident.restored → last ask queued ${callbacks.firstRestoredToLastQueuedSeconds} s, sent ${callbacks.firstRestoredToLastSentSeconds} s`,
+        ...(sdkSeconds !== null ? [`sdk:       ${round(houhu.length / sdkSeconds, 0)} SendSms/s with the ${SMS} SDK alone → the SMS path (ETR stage) is ${round((etr.length / etrSeconds / (houhu.length / sdkSeconds)) * 100, 1)} % of it`] : []),
         `raw:       ${result.yardstick.requestsPerSecond} POST/s → the SMS path (ETR stage) is ${(result.ratioToRawPost * 100).toFixed(1)} % of a raw POST loop (load average ${result.loadAverage.join(' ')})`,
         `wrote bench/results/${file}`,
       ].join('\n'),
