@@ -88,9 +88,10 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
       },
       arrivals,
       refused: () => [...vendor.refused],
+      // The adapters' timeout (NOTIFY_HTTP_TIMEOUT_MS), not the SDK's 3 s default: 256 in flight on a loaded machine wait longer.
       sdkLoop: (n, concurrency) => {
         const url = new URL(vendor.endpoint);
-        const client = new dysmsapi.default(new $OpenApiUtil.Config({ accessKeyId: 'LTAI5tBench', accessKeySecret: 'bench-secret', endpoint: url.host, protocol: 'http' }));
+        const client = new dysmsapi.default(new $OpenApiUtil.Config({ accessKeyId: 'LTAI5tBench', accessKeySecret: 'bench-secret', endpoint: url.host, protocol: 'http', connectTimeout: 30_000, readTimeout: 30_000 }));
         return loop(n, concurrency, async (i) => {
           const answer = await client.sendSms(new dysmsapi.SendSmsRequest({ phoneNumbers: phone(i), signName: SIGN, templateCode: code(2), templateParam: JSON.stringify(PARAMS), outId: `yardstick-${i}` }));
           if (answer.body?.code !== 'OK') throw new Error(`alibaba yardstick: ${answer.body?.code}`);
@@ -121,7 +122,7 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
       const client = new tencentSms.sms.v20210111.Client({
         credential: { secretId: 'AKIDbench', secretKey: 'bench-secret-key' },
         region: 'ap-guangzhou',
-        profile: { httpProfile: { endpoint: url.host, protocol: 'http://' } },
+        profile: { httpProfile: { endpoint: url.host, protocol: 'http://', reqTimeout: 30 } },
       });
       return loop(n, concurrency, async (i) => {
         const answer = await client.SendSms({ PhoneNumberSet: [`+86${phone(i)}`], SmsSdkAppId: '1400006666', SignName: SIGN, TemplateId: code(2), TemplateParamSet: Object.values(PARAMS), SessionContext: `yardstick-${i}` });
