@@ -65,9 +65,7 @@ async function startGateway(): Promise<{ url: string; arrivals: Map<string, numb
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      // `kind` is our message kind (since the SMS vendors); `templateId` is the vendor code, null when unmapped.
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { kind?: string | null; templateId: string | null };
-      const kind = body.kind ?? body.templateId ?? 'staff';
+      const kind = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { kind: string | null }).kind ?? 'staff';
       const list = arrivals.get(kind) ?? [];
       list.push(performance.now());
       arrivals.set(kind, list);
@@ -99,7 +97,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
 /** The yardstick: `n` POSTs of one gateway body, `CONCURRENCY` at once, keep-alive. */
 async function rawPosts(url: string, n: number): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const body = JSON.stringify({ to: '+8613800138000', templateId: 'yardstick', params: { area: '后湖1号台区', account: '1234', time: '14:32' }, text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。' });
+  const body = JSON.stringify({ to: '+8613800138000', kind: 'yardstick', params: { area: '后湖1号台区', account: '1234', time: '14:32' }, text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。' });
   const post = () =>
     new Promise<void>((resolve, reject) => {
       const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -195,7 +193,7 @@ async function main(): Promise<void> {
     const refused = vendor?.refused() ?? [];
     if (refused.length > 0) throw new Error(`the ${SMS} stand-in refused ${refused.length} messages: ${[...new Set(refused)].join(', ')}`);
 
-    // Anything sent twice would show here (the yardstick's POSTs carry their own templateId).
+    // Anything sent twice would show here (the yardstick's POSTs carry their own kind).
     if (outage.length !== houhu.length || restored.length !== houhu.length || etr.length !== houhu.length) throw new Error(`expected ${houhu.length} messages per stage, got ${outage.length} and ${restored.length}`);
     if (count('callback.requested') !== callers.length) throw new Error(`expected ${callers.length} callback asks at the receiver, got ${count('callback.requested')}`);
     const rawSeconds = await rawPosts(gateway.url, houhu.length);

@@ -38,9 +38,10 @@ let failed = false;
 
 interface Sms {
   to: string;
-  templateId: string | null;
+  /** Our message kind (the gateway's `templateId` is the vendor code mapped to it, null unmapped). */
+  kind: string;
 }
-const sent = (kind: string): Sms[] => gateway.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.templateId === kind);
+const sent = (kind: string): Sms[] => gateway.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.kind === kind);
 
 beforeAll(async () => {
   const brokers = process.env.KAFKA_BROKERS?.split(',');

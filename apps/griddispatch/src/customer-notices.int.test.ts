@@ -33,11 +33,12 @@ let gateway: Receiver;
 
 interface Sms {
   to: string;
-  templateId: string;
+  /** Our message kind (the gateway's `templateId` is the vendor code mapped to it, null unmapped). */
+  kind: string;
   params: Record<string, string>;
   text: string;
 }
-const sent = (kind: string): Sms[] => gateway.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.templateId === kind);
+const sent = (kind: string): Sms[] => gateway.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.kind === kind);
 
 beforeAll(async () => {
   gateway = await startReceiver();

@@ -29,10 +29,11 @@ let logger: Logger;
 
 interface Sms {
   to: string;
-  templateId: string;
+  /** Our message kind (the gateway's `templateId` is the vendor code mapped to it, null unmapped). */
+  kind: string;
   params: Record<string, string>;
 }
-const sent = (kind: string): Sms[] => gateway.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.templateId === kind);
+const sent = (kind: string): Sms[] => gateway.received.map((r) => JSON.parse(r.body) as Sms).filter((m) => m.kind === kind);
 const auth = { authorization: `Bearer ${KEY}` };
 
 async function start(): Promise<void> {
