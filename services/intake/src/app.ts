@@ -6,7 +6,7 @@ import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '
 import type { Logger } from '@griddispatch/observability';
 import { BOARD_OPEN_STATUSES } from './board/board-view.ts';
 import { BoardHub } from './board/hub.ts';
-import { DEFAULT_GRIDS_URL, loadConfig, type IntakeConfig } from './config.ts';
+import { loadConfig, type IntakeConfig } from './config.ts';
 import { READ_MODEL_TOPICS, readModelConsumer } from './consumers/index.ts';
 import { SCHEMA, type IntakeContext } from './context.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
@@ -139,7 +139,7 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(workOrderRoutes(ctx));
       await app.register(callbackRoutes(ctx));
       await app.register(open311Routes(ctx));
-      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl ?? DEFAULT_GRIDS_URL, timeZone: config.timeZone, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
+      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl, timeZone: config.timeZone, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
     },
     async start() {
       stopped = false;
