@@ -1,13 +1,10 @@
 import {
-  CLOUDEVENTS_CONTENT_TYPE,
   Topics,
   buildEvent,
-  serializeEvent,
-  type CloudEvent,
   type Stage,
   type StaffRole,
 } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction, type OutboxRecord, type Pool } from '@griddispatch/db';
+import { enqueueOutbox, eventRecord, withTransaction, type OutboxRecord, type Pool } from '@griddispatch/db';
 import { nextEscalation, type LadderStep, type TimerKind } from '../domain/ladder.ts';
 import { SCHEMA, type TimerContext } from './context.ts';
 import { insertTimers } from './schedule-plan.ts';
@@ -48,12 +45,6 @@ export interface FireBatch {
   nextDues: Date[];
 }
 
-function outboxRecord(topic: string, key: string, event: CloudEvent): OutboxRecord {
-  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-  if (event.traceparent) headers.traceparent = event.traceparent;
-  return { topic, key, value: serializeEvent(event), headers };
-}
-
 function eventFor(row: DueRow, now: Date, late: boolean): OutboxRecord {
   const traceparent = row.traceparent ?? undefined;
   if (row.kind === 'warning') {
@@ -73,7 +64,7 @@ function eventFor(row: DueRow, now: Date, late: boolean): OutboxRecord {
         late,
       },
     });
-    return outboxRecord(Topics.slaWarnings, row.work_order_id, event);
+    return eventRecord(Topics.slaWarnings, row.work_order_id, event);
   }
   const event = buildEvent({
     type: 'cn.griddispatch.sla.breached.v1',
@@ -93,7 +84,7 @@ function eventFor(row: DueRow, now: Date, late: boolean): OutboxRecord {
       late,
     },
   });
-  return outboxRecord(Topics.slaBreaches, row.work_order_id, event);
+  return eventRecord(Topics.slaBreaches, row.work_order_id, event);
 }
 
 /**
