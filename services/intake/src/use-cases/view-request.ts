@@ -24,6 +24,15 @@ function slaView(row: RequestRow): Sla {
   return null;
 }
 
+/** The request's incident: its role and the incident's ETR count only while it is linked to one. */
+export function incidentLink(row: RequestRow) {
+  return {
+    incidentId: row.incidentId,
+    role: row.incidentId ? row.incidentRole : null,
+    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
+  };
+}
+
 export function toSummary(row: RequestRow): RequestSummary {
   return {
     id: row.id,
@@ -33,9 +42,7 @@ export function toSummary(row: RequestRow): RequestSummary {
     status: row.status as RequestStatus,
     receivedAt: row.receivedAt.toISOString(),
     grid: row.grid,
-    incidentId: row.incidentId,
-    role: row.incidentId ? row.incidentRole : null,
-    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
+    ...incidentLink(row),
     assignees: row.assignees,
     sla: slaView(row),
   };

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { sdkNetworkFailure } from '../delivery/retry-policy.ts';
-import { normalizeCnMobile } from './phone.ts';
+import { smsRecipient } from './phone.ts';
 import { isVendorMessage, vendorMessage, type SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
@@ -104,10 +104,9 @@ export function createAlibabaSmsChannel(options: AlibabaSmsOptions): Channel {
   return {
     name: 'sms',
     async send(request: SendRequest): Promise<SendOutcome> {
-      const { payload } = request;
-      if (payload.channel !== 'sms') throw new Error(`sms channel got a ${payload.channel} payload`);
-      const to = normalizeCnMobile(request.recipient);
-      if (!to) return { kind: 'permanent', statusCode: null, error: 'invalid phone number (not a mainland mobile)' };
+      const target = smsRecipient(request);
+      if ('refused' in target) return target.refused;
+      const { payload, to } = target;
       const message = vendorMessage(options.templates, payload);
       if (!isVendorMessage(message)) return message;
       const sms = new dysmsapi.SendSmsRequest({
