@@ -1,5 +1,5 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
+import { InvalidEventError, isEvent, isUuid, parseEvent, type CloudEvent } from '@griddispatch/contracts';
 import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
@@ -7,7 +7,6 @@ import { finishBatch, prepareBatch, routeRequest, type RouteOutcome, type Routin
 
 export const CONSUMER = 'grid-routing.request-received';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RequestReceivedDeps {
   pool: Pool;
@@ -21,7 +20,7 @@ function parseRequestReceived(message: IncomingMessage): CloudEvent<'cn.griddisp
   const event = parseEvent(message.value);
   if (!isEvent(event, 'cn.griddispatch.request.received.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
   // The request id becomes the work order id every service keys on; intake issues UUIDs only.
-  if (!UUID.test(event.data.id)) throw new InvalidEventError(`request id ${JSON.stringify(event.data.id.slice(0, 100))} is not a UUID`);
+  if (!isUuid(event.data.id)) throw new InvalidEventError(`request id ${JSON.stringify(event.data.id.slice(0, 100))} is not a UUID`);
   return event;
 }
 

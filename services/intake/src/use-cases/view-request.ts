@@ -2,19 +2,13 @@ import { asc, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
-import type { RequestView } from '@griddispatch/contracts';
+import { isUuid, type RequestView } from '@griddispatch/contracts';
 import { requests, timeline, type RequestRow, type TimelineRow } from '../schema.ts';
 import type { RequestStatus } from '../domain/types.ts';
 import { viewCallback } from './callbacks.ts';
 
 export type RequestSummary = Omit<RequestView, 'timeline' | 'callback'>;
 type Sla = z.infer<typeof RequestView>['sla'];
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 function slaView(row: RequestRow): Sla {
   const breaches = row.breaches.map(({ stage, deadline, level }) => ({ stage, deadline, level }));
