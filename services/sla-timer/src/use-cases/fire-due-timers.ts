@@ -46,45 +46,15 @@ export interface FireBatch {
 }
 
 function eventFor(row: DueRow, now: Date, late: boolean): OutboxRecord {
-  const traceparent = row.traceparent ?? undefined;
+  // What a warning and a breach both say: whose deadline, by which policy, and whether it fired late.
+  const envelope = { source: 'sla-timer' as const, subject: row.work_order_id, time: now, traceparent: row.traceparent ?? undefined };
+  const deadline = { workOrderId: row.work_order_id, gridId: row.grid_id, policy: row.policy, stage: row.stage, deadline: row.deadline.toISOString(), late };
   if (row.kind === 'warning') {
-    const event = buildEvent({
-      type: 'cn.griddispatch.sla.warning.v1',
-      source: 'sla-timer',
-      subject: row.work_order_id,
-      time: now,
-      traceparent,
-      data: {
-        workOrderId: row.work_order_id,
-        gridId: row.grid_id,
-        policy: row.policy,
-        stage: row.stage,
-        deadline: row.deadline.toISOString(),
-        remainingMs: row.deadline.getTime() - now.getTime(),
-        late,
-      },
-    });
-    return eventRecord(Topics.slaWarnings, row.work_order_id, event);
+    const data = { ...deadline, remainingMs: row.deadline.getTime() - now.getTime() };
+    return eventRecord(Topics.slaWarnings, row.work_order_id, buildEvent({ type: 'cn.griddispatch.sla.warning.v1', ...envelope, data }));
   }
-  const event = buildEvent({
-    type: 'cn.griddispatch.sla.breached.v1',
-    source: 'sla-timer',
-    subject: row.work_order_id,
-    time: now,
-    traceparent,
-    data: {
-      workOrderId: row.work_order_id,
-      gridId: row.grid_id,
-      policy: row.policy,
-      stage: row.stage,
-      deadline: row.deadline.toISOString(),
-      latenessMs: Math.max(0, now.getTime() - row.deadline.getTime()),
-      level: row.level,
-      notify: row.notify,
-      late,
-    },
-  });
-  return eventRecord(Topics.slaBreaches, row.work_order_id, event);
+  const data = { ...deadline, latenessMs: Math.max(0, now.getTime() - row.deadline.getTime()), level: row.level, notify: row.notify };
+  return eventRecord(Topics.slaBreaches, row.work_order_id, buildEvent({ type: 'cn.griddispatch.sla.breached.v1', ...envelope, data }));
 }
 
 /**
