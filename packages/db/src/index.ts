@@ -17,5 +17,5 @@ export {
   type RetentionRule,
   type RetentionSweep,
 } from './retention.ts';
-export { byTopic, inboxConsumer, type Applied, type InboxConsumer, type InboxConsumerSpec } from './inbox-consumer.ts';
+export { byTopic, inboxConsumer, parseEventOf, type Applied, type InboxConsumer, type InboxConsumerSpec } from './inbox-consumer.ts';
 export { GroupCommitWriter, type GroupCommitOptions, type GroupOutcome } from './group-commit.ts';
