@@ -10,7 +10,7 @@ import pg from 'pg';
 import { createInProcessBus, createKafkaBus, type Bus } from '@griddispatch/bus';
 import { createPool, startEmbeddedPostgres } from '@griddispatch/db';
 import { buildHttpHost } from '@griddispatch/http';
-import { buildIntake } from '@griddispatch/intake';
+import { buildIntake, loadConfig as intakeConfig } from '@griddispatch/intake';
 import { createLogger } from '@griddispatch/observability';
 
 // Requests/s and latency of POST /v1/requests (auth, validation, idempotency insert + outbox
@@ -98,7 +98,7 @@ async function serve(mode: Mode): Promise<void> {
       bus = createKafkaBus({ brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', prefix: `bench.${runId}.`, clientId: 'bench-intake', logger });
     }
     const pool = createPool(url, { max: 10, applicationName: `bench-${mode}`, logger });
-    const intake = await buildIntake({ pool, bus, logger, config: { timeZone: 'Asia/Shanghai', groupId: `bench-intake-${runId}` } });
+    const intake = await buildIntake({ pool, bus, logger, config: { ...intakeConfig({}), groupId: `bench-intake-${runId}` } });
     const host = await buildHttpHost({ pool, logger, services: [intake], apiKeys: `bench:${KEY}:requests:write`, rateLimit: false });
     await intake.start();
     await host.listen({ port: 0, host: '127.0.0.1' });

@@ -6,7 +6,7 @@ import { DlqHeaders, type Bus, type IncomingMessage, type Subscription } from '@
 import { dlqTopic, serializeEvent, Topics, type CloudEvent, type Topic } from '@griddispatch/contracts';
 import { buildGridRouting, loadConfig as routingConfig, type GridRoutingHandle } from '@griddispatch/grid-routing';
 import { buildHttpHost, type ServiceHandle } from '@griddispatch/http';
-import { buildIntake, type IntakeHandle } from '@griddispatch/intake';
+import { buildIntake, loadConfig as intakeConfig, type IntakeHandle } from '@griddispatch/intake';
 import { buildNotification, loadConfig as notificationConfig, type NotificationHandle } from '@griddispatch/notification';
 import { createLogger } from '@griddispatch/observability';
 import { DEFAULT_POLICY } from '@griddispatch/sla';
@@ -155,7 +155,7 @@ beforeAll(async () => {
     bus(prefix, 'dlq-reader'),
     bus(routingPrefix, 'dlq-reader'),
   ]);
-  intake = await buildIntake({ pool: db.pool, bus: intakeBus, logger, config: { timeZone: 'Asia/Shanghai', groupId: groups.intake }, consumerRetry: FAST_RETRY, relay: { pollIntervalMs: 250 } });
+  intake = await buildIntake({ pool: db.pool, bus: intakeBus, logger, config: { ...intakeConfig({}), groupId: groups.intake }, consumerRetry: FAST_RETRY, relay: { pollIntervalMs: 250 } });
   routing = await buildGridRouting({ pool: db.pool, bus: routingBus, logger, config: routingConfig({}), policy: DEFAULT_POLICY, groupId: groups.routing, consumerRetry: FAST_RETRY });
   slaTimer = await buildSlaTimer({ pool: db.pool, bus: slaBus, logger, config: slaTimerConfig({}), policy: DEFAULT_POLICY, groupId: groups.slaTimer, timers: 'manual', consumerRetry: FAST_RETRY });
   notification = await buildNotification({ pool: db.pool, bus: notificationBus, logger, config: notificationConfig({}), groupId: groups.notification, deliveryLoop: false, consumerRetry: FAST_RETRY });

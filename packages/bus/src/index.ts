@@ -4,4 +4,4 @@ export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts';
 export { ensureTopics, pinoLogCreator, kafkajsLevel, type EnsuredTopic } from './kafka-admin.ts';
 export { loadTopicsFile, topicDefinition, TOPICS_FILE, type TopicDefinition, type TopicsFile } from './topics.ts';
 export { waitForIdle, lagByGroup, BusNotIdleError, type WaitForIdleOptions } from './wait-for-idle.ts';
-export { partitionForKey, backoffDelay, isDependencyUnavailable } from './delivery.ts';
+export { partitionForKey, backoffDelay, isDependencyUnavailable, sleep } from './delivery.ts';

@@ -161,3 +161,10 @@ export const PlannedOutage = z.object({
   createdAt: IsoDateTime,
 });
 export type PlannedOutage = z.infer<typeof PlannedOutage>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Request, work-order and delivery ids are UUIDs: checked before a lookup or a `::uuid` cast, so a bad id is a 404 or a refused event, not a database error. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

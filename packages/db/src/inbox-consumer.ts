@@ -1,5 +1,5 @@
 import type { BatchHandler, IncomingMessage, MessageHandler } from '@griddispatch/bus';
-import { InvalidEventError } from '@griddispatch/contracts';
+import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { withBatchSpan, withConsumerSpan } from '@griddispatch/observability';
 import { claimEvents } from './inbox.ts';
 import { withTransaction } from './pool.ts';
@@ -97,5 +97,17 @@ export function byTopic(consumers: Record<string, InboxConsumer>): InboxConsumer
       const first = messages[0];
       if (first) await of(first.topic).batchHandler(messages);
     },
+  };
+}
+
+/**
+ * A consumer's `parse` for the event types it handles: a record that is no CloudEvent, or one of
+ * another type, is an InvalidEventError (dead-lettered at once, never retried).
+ */
+export function parseEventOf<T extends EventType>(...types: readonly T[]): (message: IncomingMessage) => CloudEvent<T> {
+  return (message) => {
+    const event = parseEvent(message.value);
+    if (!types.some((t) => isEvent(event, t))) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+    return event as CloudEvent<T>;
   };
 }

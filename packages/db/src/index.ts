@@ -1,7 +1,7 @@
 export * from './types.ts';
 export { createPool, withTransaction } from './pool.ts';
 export { migrate, MigrationError } from './migrate.ts';
-export { enqueueOutbox } from './outbox.ts';
+export { enqueueOutbox, eventHeaders, eventRecord } from './outbox.ts';
 export { applyOnce, claimEvents } from './inbox.ts';
 export { startRelay } from './relay.ts';
 export { outboxChannel } from './identifiers.ts';
@@ -17,5 +17,5 @@ export {
   type RetentionRule,
   type RetentionSweep,
 } from './retention.ts';
-export { byTopic, inboxConsumer, type Applied, type InboxConsumer, type InboxConsumerSpec } from './inbox-consumer.ts';
+export { byTopic, inboxConsumer, parseEventOf, type Applied, type InboxConsumer, type InboxConsumerSpec } from './inbox-consumer.ts';
 export { GroupCommitWriter, type GroupCommitOptions, type GroupOutcome } from './group-commit.ts';

@@ -1,3 +1,4 @@
+import { CLOUDEVENTS_CONTENT_TYPE, serializeEvent, type CloudEvent } from '@griddispatch/contracts';
 import { outboxChannel, schemaIdent } from './identifiers.ts';
 import type { OutboxRecord, PoolClient } from './types.ts';
 
@@ -26,4 +27,19 @@ export async function enqueueOutbox(client: PoolClient, schema: string, records:
       outboxChannel(schema),
     ],
   );
+}
+
+/**
+ * The Kafka headers of an event's record: the CloudEvents content type and, when the event carries
+ * one, its `traceparent`, so the consumer continues the trace from the record alone.
+ */
+export function eventHeaders(event: CloudEvent): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
+  if (event.traceparent) headers.traceparent = event.traceparent;
+  return headers;
+}
+
+/** An event as the outbox row that publishes it on `topic`, keyed by `key`. */
+export function eventRecord(topic: string, key: string, event: CloudEvent): OutboxRecord {
+  return { topic, key, value: serializeEvent(event), headers: eventHeaders(event) };
 }

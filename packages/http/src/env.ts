@@ -4,6 +4,52 @@ import { DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_BODY_LIMIT, DEFAULT_RATE_PER_
 
 const flag = z.enum(['0', '1']).transform((v) => v === '1');
 
+// Pieces of the services' env schemas (services/*/src/config.ts), written once here beside parseEnv.
+
+/** An IANA time zone name (`Asia/Shanghai`), as the platform's Intl knows it. */
+export const envTimeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown IANA time zone');
+
+/**
+ * Text read by a parser that throws on bad input (a duration, a rate): its value is the parser's
+ * result, and the parser's error message becomes the variable's issue.
+ */
+export function envParsed<T>(parse: (text: string) => T) {
+  return z.string().transform((text, ctx): T => {
+    try {
+      return parse(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** JSON text whose value must match `schema`; each mismatch is named by its path. */
+export function envJson<T extends z.ZodType>(schema: T) {
+  return z.string().transform((text, ctx): z.output<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+}
+
 /** The host's part of the environment (docs/architecture.md#configuration), for every main.ts. */
 export const httpEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),

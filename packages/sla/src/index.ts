@@ -8,6 +8,7 @@ export {
   workingTimeBetween,
   type WorkingCalendar,
 } from './calendar.ts';
+export { loadPolicy } from './load-policy.ts';
 export { DURATION_HINT, DurationError, formatDuration, parseDuration, parseDurationParts, type DurationParts } from './duration.ts';
 export { STAGES, durationMs, matchRule, planFor, policyCalendar, ruleMatches, type SlaFacts } from './plan.ts';
 export {

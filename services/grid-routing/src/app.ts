@@ -1,10 +1,9 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
-import { Counter } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
 import { loadRetentionConfig, startRelay, startRetention, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
-import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
+import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
@@ -13,6 +12,7 @@ import { callbackAnsweredConsumer } from './consumers/callback-answered.ts';
 import { meterEventConsumer } from './consumers/meter-event.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
+import { gridRoutingMetrics } from './metrics.ts';
 import { routingRetention } from './retention.ts';
 import { RoutingDataCache } from './routing-data.ts';
 import { gridRoutes } from './routes/grids.routes.ts';
@@ -82,22 +82,17 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   let teller: CallCountTeller | undefined;
-  const decisions = new Counter({
-    name: 'griddispatch_routing_decisions_total',
-    help: 'Routing decisions by result (assigned, unroutable) and how the grid was found (account, district, point, nearest, community; none when unroutable)',
-    labelNames: ['result', 'resolved_by'] as const,
-    registers: [],
-  });
-  const meterEvents = new Counter({
-    name: 'griddispatch_meter_events_total',
-    help: 'Meter events applied, by kind and result: what they did (off, on, below_quorum, opened, planned, evidence, restored, confirmed) or the reason they changed nothing (noop_duplicate, noop_unknown_meter, noop_future, noop_stale, noop_unchanged, noop_no_outage, noop_storm_single_customer)',
-    labelNames: ['kind', 'result'] as const,
-    registers: [],
-  });
-  const noticeRecords = new Counter({
-    name: 'griddispatch_customer_notice_records_total',
-    help: 'customers.notices records written (≤ 500 customers each) for notification to send',
-    registers: [],
+  const metrics = gridRoutingMetrics({
+    pool: deps.pool,
+    bus: deps.bus,
+    logger,
+    consumers: [
+      { group: groupId, topics: [Topics.requestsReceived] },
+      { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
+      { group: meterGroupId, topics: [Topics.metersEvents] },
+      { group: customersGroupId, topics: [Topics.incidentsEvents, Topics.outagesPlanned] },
+      { group: callbacksGroupId, topics: [Topics.callbacksEvents] },
+    ],
   });
 
   return {
@@ -120,11 +115,7 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
           pool: deps.pool,
           logger,
           ctx,
-          onOutcome(outcome) {
-            if (outcome.status === 'duplicate') return;
-            if (outcome.status === 'assigned') decisions.inc({ result: 'assigned', resolved_by: outcome.event.data.resolvedBy });
-            else decisions.inc({ result: 'unroutable', resolved_by: 'none' });
-          },
+          onOutcome: (outcome) => metrics.routed(outcome),
         }),
         ...retry,
       });
@@ -141,16 +132,14 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
           pool: deps.pool,
           logger,
           ctx,
-          onResult(result, event) {
-            meterEvents.inc({ kind: event.data.kind, result: result.status === 'noop' ? `noop_${result.reason}` : result.outcome });
-          },
+          onResult: (result, event) => metrics.meterEvent(result, event),
         }),
         ...retry,
       });
       customers = await deps.bus.subscribe({
         groupId: customersGroupId,
         topics: [Topics.incidentsEvents, Topics.outagesPlanned],
-        ...customerNoticesConsumer({ pool: deps.pool, logger, now: ctx.now, onRecords: (n) => noticeRecords.inc(n) }),
+        ...customerNoticesConsumer({ pool: deps.pool, logger, now: ctx.now, onRecords: (n) => metrics.noticeRecords(n) }),
         ...retry,
       });
       callbacks = await deps.bus.subscribe({
@@ -190,45 +179,6 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
     async drained() {
       await relay?.drained();
     },
-    registerMetrics(registry: Registry) {
-      registerServiceMetrics(registry, {
-        service: 'grid-routing',
-        pool: deps.pool,
-        schema: SCHEMA,
-        bus: deps.bus,
-        consumers: [
-          { group: groupId, topics: [Topics.requestsReceived] },
-          { group: workOrdersGroupId, topics: [Topics.workordersEvents] },
-          { group: meterGroupId, topics: [Topics.metersEvents] },
-          { group: customersGroupId, topics: [Topics.incidentsEvents, Topics.outagesPlanned] },
-          { group: callbacksGroupId, topics: [Topics.callbacksEvents] },
-        ],
-        logger,
-      });
-      registry.registerMetric(decisions);
-      registry.registerMetric(meterEvents);
-      registry.registerMetric(noticeRecords);
-      registerProbeGauge(registry, {
-        name: 'griddispatch_routing_unroutable',
-        help: 'requests waiting at the fallback desk (unroutable, not yet re-routed)',
-        logger,
-        async read() {
-          const { rows } = await deps.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM routing.routed_requests WHERE status = 'unroutable'");
-          return [{ value: rows[0]?.n ?? 0 }];
-        },
-      });
-      registerProbeGauge(registry, {
-        name: 'griddispatch_routing_incidents_open',
-        help: 'incidents not yet restored, by kind (district, feeder) and status (open, dispatched, en_route, arrived)',
-        labelNames: ['kind', 'status'] as const,
-        logger,
-        async read() {
-          const { rows } = await deps.pool.query<{ kind: string; status: string; n: number }>(
-            "SELECT kind, status, count(*)::int AS n FROM routing.incidents WHERE status NOT IN ('restored', 'closed') GROUP BY kind, status",
-          );
-          return rows.map((r) => ({ labels: { kind: r.kind, status: r.status }, value: r.n }));
-        },
-      });
-    },
+    registerMetrics: (registry: Registry) => metrics.register(registry),
   };
 }

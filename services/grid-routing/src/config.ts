@@ -1,31 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
-import { parseEnv } from '@griddispatch/http';
+import { parseDuration } from '@griddispatch/sla';
+import { envParsed, envTimeZone, parseEnv } from '@griddispatch/http';
 
 // grid-routing's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
 
-const duration = z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
-
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'unknown IANA time zone');
+const duration = envParsed(parseDuration);
 
 export const GridRoutingEnv = z.object({
-  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
+  GD_TIME_ZONE: envTimeZone.default('Asia/Shanghai'),
   /** Path of the SLA policy file (docs/architecture.md#sla-policy); unset → packages/sla's DEFAULT_POLICY. */
   GD_SLA_POLICY: z.string().min(1).optional(),
   /** A point just outside every polygon goes to the nearest grid within this distance. */
@@ -55,49 +38,30 @@ export const GridRoutingEnv = z.object({
   /** Minimum notice of a planned outage (计划停电) and of a temporary one (临时停电). */
   GD_PLANNED_NOTICE: duration.default(7 * 24 * 3_600_000),
   GD_TEMPORARY_NOTICE: duration.default(24 * 3_600_000),
-});
+}).transform((e) => ({
+  timeZone: e.GD_TIME_ZONE,
+  slaPolicyPath: e.GD_SLA_POLICY,
+  nearestWithinMeters: e.GD_NEAREST_METERS,
+  incidentWindowMs: e.GD_INCIDENT_WINDOW,
+  incidentUrgentCalls: e.GD_INCIDENT_URGENT_CALLS,
+  incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
+  incidentCountsIntervalMs: e.GD_INCIDENT_COUNTS_INTERVAL,
+  fallbackDesk: e.GD_FALLBACK_DESK,
+  feederDistricts: e.GD_FEEDER_DISTRICTS,
+  stormFactor: e.GD_STORM_FACTOR,
+  meterQuorum: e.GD_METER_QUORUM,
+  meterQuorumWindowMs: e.GD_METER_QUORUM_WINDOW,
+  meterFutureToleranceMs: e.GD_METER_FUTURE_TOLERANCE,
+  plannedNoticeMs: e.GD_PLANNED_NOTICE,
+  temporaryNoticeMs: e.GD_TEMPORARY_NOTICE,
+}));
 
-export interface GridRoutingConfig {
-  timeZone: string;
-  slaPolicyPath: string | undefined;
-  nearestWithinMeters: number;
-  incidentWindowMs: number;
-  incidentUrgentCalls: number;
-  incidentCriticalCalls: number;
-  incidentCountsIntervalMs: number;
-  fallbackDesk: string;
-  feederDistricts: number;
-  stormFactor: number;
-  meterQuorum: number;
-  meterQuorumWindowMs: number;
-  meterFutureToleranceMs: number;
-  plannedNoticeMs: number;
-  temporaryNoticeMs: number;
-}
+/** The environment as the service reads it: `loadConfig`'s result. */
+export type GridRoutingConfig = z.output<typeof GridRoutingEnv>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): GridRoutingConfig {
-  const e = parseEnv(GridRoutingEnv, env, 'grid-routing');
-  return {
-    timeZone: e.GD_TIME_ZONE,
-    slaPolicyPath: e.GD_SLA_POLICY,
-    nearestWithinMeters: e.GD_NEAREST_METERS,
-    incidentWindowMs: e.GD_INCIDENT_WINDOW,
-    incidentUrgentCalls: e.GD_INCIDENT_URGENT_CALLS,
-    incidentCriticalCalls: e.GD_INCIDENT_CRITICAL_CALLS,
-    incidentCountsIntervalMs: e.GD_INCIDENT_COUNTS_INTERVAL,
-    fallbackDesk: e.GD_FALLBACK_DESK,
-    feederDistricts: e.GD_FEEDER_DISTRICTS,
-    stormFactor: e.GD_STORM_FACTOR,
-    meterQuorum: e.GD_METER_QUORUM,
-    meterQuorumWindowMs: e.GD_METER_QUORUM_WINDOW,
-    meterFutureToleranceMs: e.GD_METER_FUTURE_TOLERANCE,
-    plannedNoticeMs: e.GD_PLANNED_NOTICE,
-    temporaryNoticeMs: e.GD_TEMPORARY_NOTICE,
-  };
+  return parseEnv(GridRoutingEnv, env, 'grid-routing');
 }
 
-/** The SLA policy named by GD_SLA_POLICY, validated (PolicyError names file, rule and field); else the built-in one. */
-export async function loadPolicy(path: string | undefined): Promise<Policy> {
-  if (!path) return DEFAULT_POLICY;
-  return parsePolicy(await readFile(path, 'utf8'), path);
-}
+/** GD_SLA_POLICY's file, or the built-in policy (packages/sla). */
+export { loadPolicy } from '@griddispatch/sla';

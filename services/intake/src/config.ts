@@ -1,24 +1,15 @@
 import { z } from 'zod';
-import { parseEnv } from '@griddispatch/http';
+import { envTimeZone, parseEnv } from '@griddispatch/http';
 
 // intake's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT, GD_API_KEYS and GD_TOPIC_PREFIX are read by main.ts / the embedded start.
-
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'unknown IANA time zone');
 
 /** Relative to /board, so the page also works behind a path prefix. */
 export const DEFAULT_GRIDS_URL = 'v1/grids';
 
 export const IntakeEnv = z.object({
   /** Wall-clock times from 95598 / 12345 (no offset) are read in this zone. */
-  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
+  GD_TIME_ZONE: envTimeZone.default('Asia/Shanghai'),
   /** Consumer group of the read model (replicas share it). */
   GD_INTAKE_GROUP: z.string().min(1).default('intake.read-model'),
   /**
@@ -32,18 +23,11 @@ export const IntakeEnv = z.object({
     .default(DEFAULT_GRIDS_URL),
   /** Event streams (`/v1/events/stream`) one API key may hold open on one replica. */
   GD_STREAMS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(10),
-});
+}).transform((e) => ({ timeZone: e.GD_TIME_ZONE, groupId: e.GD_INTAKE_GROUP, gridsUrl: e.GD_GRIDS_URL, streamsPerKey: e.GD_STREAMS_PER_KEY }));
 
-export interface IntakeConfig {
-  timeZone: string;
-  groupId: string;
-  /** GD_GRIDS_URL; default DEFAULT_GRIDS_URL. */
-  gridsUrl?: string;
-  /** GD_STREAMS_PER_KEY; default 10. */
-  streamsPerKey?: number;
-}
+/** The environment as the service reads it: `loadConfig`'s result. */
+export type IntakeConfig = z.output<typeof IntakeEnv>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
-  const e = parseEnv(IntakeEnv, env, 'intake');
-  return { timeZone: e.GD_TIME_ZONE, groupId: e.GD_INTAKE_GROUP, gridsUrl: e.GD_GRIDS_URL, streamsPerKey: e.GD_STREAMS_PER_KEY };
+  return parseEnv(IntakeEnv, env, 'intake');
 }

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
 import { loadRetentionConfig, migrate, startRelay, startRetention, type InboxConsumer, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
-import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
+import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
 import { createSmsChannel } from './channels/sms.ts';
@@ -23,6 +23,7 @@ import { slaBreachedConsumer } from './consumers/sla-breached.ts';
 import { slaWarningConsumer } from './consumers/sla-warning.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
+import { notificationMetrics } from './metrics.ts';
 import { notificationRetention } from './retention.ts';
 import { deliveryRoutes } from './routes/deliveries.routes.ts';
 import { inboundSmsRoutes } from './routes/inbound-sms.routes.ts';
@@ -48,7 +49,6 @@ export const CONSUMED_TOPICS = [
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
 const CONSUMER_RETRY = { maxAttempts: 5, backoffMs: 500 };
-
 
 export interface NotificationDeps {
   pool: Pool;
@@ -101,36 +101,13 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     log: createLogChannel(logger),
   };
 
-  const attemptsTotal = new Counter({
-    name: 'griddispatch_notification_attempts_total',
-    help: 'notification send attempts by channel and outcome',
-    labelNames: ['channel', 'outcome'] as const,
-    registers: [],
+  const groupPrefix = deps.groupId ?? config.groupId;
+  const metrics = notificationMetrics({
+    pool: deps.pool,
+    bus: deps.bus,
+    logger,
+    consumers: CONSUMED_TOPICS.map((topic) => ({ group: `${groupPrefix}.${topic}`, topics: [topic] })),
   });
-  const inboundSms = new Counter({
-    name: 'griddispatch_notification_inbound_sms_total',
-    help: 'SMS replies received (POST /v1/inbound/sms) by outcome and, when refused, why',
-    labelNames: ['outcome', 'reason'] as const,
-    registers: [],
-  });
-  const sendSeconds = new Histogram({
-    name: 'griddispatch_notification_send_seconds',
-    help: 'time to send one notification, by channel',
-    labelNames: ['channel'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [],
-  });
-
-  // The channel alarm: 1 while the channel's vendor refuses its configuration (credentials,
-  // signature, balance), back to 0 at the next message it accepts. A refused template shows as
-  // attempts with outcome `disabled` (the counter above) and an error line.
-  const channelRefused = new Gauge({
-    name: 'griddispatch_notification_channel_refused',
-    help: '1 while the channel\'s vendor refuses its configuration (every message of it waits); 0 once it accepts again',
-    labelNames: ['channel'] as const,
-    registers: [],
-  });
-  channelRefused.set({ channel: 'sms' }, 0);
 
   const worker = new DeliveryWorker({
     pool: deps.pool,
@@ -145,12 +122,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     now,
     ...(deps.random ? { random: deps.random } : {}),
     logger,
-    onAttempt(channel, outcome, latencyMs) {
-      attemptsTotal.inc({ channel, outcome: outcome.kind });
-      if (outcome.kind === 'disabled' && outcome.scope === 'channel') channelRefused.set({ channel }, 1);
-      else if (outcome.kind === 'delivered') channelRefused.set({ channel }, 0);
-      sendSeconds.observe({ channel }, latencyMs / 1000);
-    },
+    onAttempt: (channel, outcome, latencyMs) => metrics.attempt(channel, outcome, latencyMs),
   });
 
   const retry = deps.consumerRetry ?? CONSUMER_RETRY;
@@ -178,7 +150,6 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
 
   const loop = deps.deliveryLoop ?? true;
   let subscriptions: Subscription[] = [];
-  const groupPrefix = deps.groupId ?? config.groupId;
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
   // Publishes the ext.* feed's outbox rows (publish-external.ts) and the SMS replies matched here (replies.received).
@@ -189,7 +160,7 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     routes: async (app) => {
       await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
-      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake(), onOutcome: (r) => inboundSms.inc({ outcome: r.outcome, reason: r.reason ?? 'none' }) }));
+      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake(), onOutcome: (r) => metrics.inboundSms(r) }));
     },
     async start() {
       const limited = await limitSubscriptionsToKeys(deps.pool, now());
@@ -242,48 +213,6 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     },
     tick: () => worker.tick(),
     backlog: () => worker.backlog(),
-    registerMetrics(registry: Registry) {
-      registry.registerMetric(attemptsTotal);
-      registry.registerMetric(channelRefused);
-      registry.registerMetric(sendSeconds);
-      registry.registerMetric(inboundSms);
-      registerServiceMetrics(registry, {
-        service: 'notification',
-        pool: deps.pool,
-        schema: SCHEMA,
-        bus: deps.bus,
-        consumers: CONSUMED_TOPICS.map((topic) => ({ group: `${groupPrefix}.${topic}`, topics: [topic] })),
-        logger,
-      });
-      registerProbeGauge(registry, {
-        name: 'griddispatch_notification_customer_messages',
-        help: 'Customer messages (outage and planned-outage SMS) by kind and status: the progress of telling an outage\'s customers',
-        labelNames: ['kind', 'status'] as const,
-        logger,
-        async read() {
-          const { rows } = await deps.pool.query<{ kind: string; status: string; n: number }>(
-            `SELECT notice_kind AS kind, status, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE notice_kind IS NOT NULL GROUP BY notice_kind, status`,
-          );
-          return rows.map((r) => ({ labels: { kind: r.kind, status: r.status }, value: r.n }));
-        },
-      });
-      registerProbeGauge(registry, {
-        name: 'griddispatch_notification_deliveries',
-        help: 'Deliveries not delivered, by status (pending incl. scheduled retries, failed, dead) and channel',
-        labelNames: ['status', 'channel'] as const,
-        logger,
-        async read() {
-          const { rows } = await deps.pool.query<{ status: string; channel: string; n: number }>(
-            `SELECT status, channel, count(*)::int AS n FROM ${SCHEMA}.deliveries WHERE status IN ('pending', 'failed', 'dead') GROUP BY status, channel`,
-          );
-          const samples = new Map<string, { labels: { status: string; channel: string }; value: number }>();
-          for (const status of ['pending', 'failed', 'dead']) {
-            for (const channel of Object.keys(channels)) samples.set(`${status}/${channel}`, { labels: { status, channel }, value: 0 });
-          }
-          for (const r of rows) samples.set(`${r.status}/${r.channel}`, { labels: { status: r.status, channel: r.channel }, value: r.n });
-          return [...samples.values()];
-        },
-      });
-    },
+    registerMetrics: (registry: Registry) => metrics.register(registry),
   };
 }

@@ -1,50 +1,12 @@
 import { z } from 'zod';
-import type { SmsTemplates } from './channels/sms-templates.ts';
-import type { ChannelName } from './channels/types.ts';
-import type { RetryPolicy } from './delivery/retry-policy.ts';
-import { parseRate, type RateSpec } from './delivery/rate-limiter.ts';
-import type { Locale } from './templates/index.ts';
-
-import { parseEnv } from '@griddispatch/http';
-import { smsConfig, smsEnvShape, type SmsConfig } from './sms-config.ts';
+import { envJson, envParsed, envTimeZone, parseEnv } from '@griddispatch/http';
+import { parseRate } from './delivery/rate-limiter.ts';
+import { smsConfig, smsEnvShape } from './sms-config.ts';
 
 // notification's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
 
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'unknown IANA time zone');
-
-const rate = z.string().transform((text, ctx) => {
-  try {
-    return parseRate(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
-
-const json = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx): z.infer<T> => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
-      return z.NEVER;
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-      return z.NEVER;
-    }
-    return parsed.data as z.infer<T>;
-  });
+const rate = envParsed(parseRate);
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -70,7 +32,7 @@ const header = z.string().transform((text, ctx) => {
 });
 
 export const NotificationEnv = z.object({
-  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
+  GD_TIME_ZONE: envTimeZone.default('Asia/Shanghai'),
   /** Language of SMS, WeCom and log messages. */
   GD_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
   /** Attempts per delivery, the first included; then it is dead (dead letter). */
@@ -115,7 +77,7 @@ export const NotificationEnv = z.object({
   /** The SMS vendor, its credentials and our message kinds' templates (sms-config.ts). */
   ...smsEnvShape,
   /** WeCom group robot per grid id (a district grid falls back to its area grid): `{"HH-G03":"https://qyapi…"}`. */
-  NOTIFY_WECOM_ROBOTS: json(z.record(z.string(), httpUrl)).default({}),
+  NOTIFY_WECOM_ROBOTS: envJson(z.record(z.string(), httpUrl)).default({}),
   /** Robot for grids without their own. */
   NOTIFY_WECOM_DEFAULT_ROBOT: httpUrl.optional(),
   /** The operator desk (unroutable requests): its group robot and/or mobile numbers (comma-separated). */
@@ -127,35 +89,10 @@ export const NotificationEnv = z.object({
   NOTIFY_CALLBACK_REPLY_WINDOW: duration.default(7 * 86_400_000),
   /** Prefix of the Kafka consumer groups, one per consumed topic (`notification.sla.breaches`, …). */
   NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
-});
-
-export interface NotificationConfig {
-  timeZone: string;
-  locale: Locale;
-  retry: RetryPolicy;
-  httpTimeoutMs: number;
-  rates: Record<ChannelName, RateSpec | null>;
-  concurrency: number;
-  customerConcurrency: number;
-  webhook: { concurrency: number; perSubscription: number; disableAfterMs: number; maxPerKey: number; allowPrivate: boolean };
-  piiHashKey: string | null;
-  /** Publish the masked `ext.*` feed (NOTIFY_EXTERNAL_FEED). */
-  externalFeed: boolean;
-  pollMs: number;
-  /** null: no SMS configured, the log stands in (and records `logged`, never `delivered`). */
-  sms: SmsConfig | null;
-  smsTemplates: SmsTemplates;
-  wecomRobots: Record<string, string>;
-  wecomDefaultRobot: string | null;
-  operatorDesk: { wecomUrl: string | null; phones: string[] };
-  groupId: string;
-  replies: { ackCodeTtlMs: number; callbackWindowMs: number };
-}
-
-export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
-  const e = parseEnv(NotificationEnv, env, 'notification');
+}).transform((e, ctx) => {
+  // The SMS variables are checked together (a vendor needs its credentials): each miss is named like a field's.
   const sms = smsConfig(e);
-  if (sms.issues.length) throw new Error(`notification configuration is invalid:\n${sms.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+  for (const i of sms.issues) ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
   return {
     timeZone: e.GD_TIME_ZONE,
     locale: e.GD_LOCALE,
@@ -185,4 +122,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     groupId: e.NOTIFY_GROUP_ID,
     replies: { ackCodeTtlMs: e.NOTIFY_ACK_CODE_TTL, callbackWindowMs: e.NOTIFY_CALLBACK_REPLY_WINDOW },
   };
+});
+
+/** The environment as the service reads it: `loadConfig`'s result. */
+export type NotificationConfig = z.output<typeof NotificationEnv>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
+  return parseEnv(NotificationEnv, env, 'notification');
 }

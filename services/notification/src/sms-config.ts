@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { envJson } from '@griddispatch/http';
 import type { SmsTemplates } from './channels/sms-templates.ts';
 import { SMS_KINDS, isSmsKind } from './templates/sms-kinds.ts';
 
@@ -28,41 +29,33 @@ const template = z.union([
 ]);
 
 /** NOTIFY_SMS_TEMPLATES: JSON (`{…}`), or the path of a JSON file. */
-export const smsTemplates = z.string().transform((text, ctx): SmsTemplates => {
-  let source = text.trim();
-  if (!source.startsWith('{')) {
+export const smsTemplates = z
+  .string()
+  .transform((text, ctx) => {
+    const source = text.trim();
+    if (source.startsWith('{')) return source;
     try {
-      source = readFileSync(source, 'utf8');
+      return readFileSync(source, 'utf8');
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `neither JSON nor a readable file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       return z.NEVER;
     }
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(source);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
-    return z.NEVER;
-  }
-  const parsed = z.record(z.string(), template).safeParse(value);
-  if (!parsed.success) {
-    ctx.addIssue({ code: 'custom', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-    return z.NEVER;
-  }
-  const out: SmsTemplates = {};
-  for (const [kind, t] of Object.entries(parsed.data)) {
-    if (!isSmsKind(kind)) {
-      ctx.addIssue({ code: 'custom', message: `unknown message kind "${kind}" (known: ${Object.keys(SMS_KINDS).join(', ')})` });
-      continue;
+  })
+  .pipe(envJson(z.record(z.string(), template)))
+  .transform((mappings, ctx): SmsTemplates => {
+    const out: SmsTemplates = {};
+    for (const [kind, t] of Object.entries(mappings)) {
+      if (!isSmsKind(kind)) {
+        ctx.addIssue({ code: 'custom', message: `unknown message kind "${kind}" (known: ${Object.keys(SMS_KINDS).join(', ')})` });
+        continue;
+      }
+      const known: readonly string[] = SMS_KINDS[kind];
+      const unknown = (t.params ?? []).filter((p) => !known.includes(p));
+      if (unknown.length) ctx.addIssue({ code: 'custom', message: `${kind}: no parameter ${unknown.join(', ')} (it has ${known.join(', ')})` });
+      out[kind] = t;
     }
-    const known: readonly string[] = SMS_KINDS[kind];
-    const unknown = (t.params ?? []).filter((p) => !known.includes(p));
-    if (unknown.length) ctx.addIssue({ code: 'custom', message: `${kind}: no parameter ${unknown.join(', ')} (it has ${known.join(', ')})` });
-    out[kind] = t;
-  }
-  return out;
-});
+    return out;
+  });
 
 /** The variables, merged into NotificationEnv. */
 export const smsEnvShape = {

@@ -1,19 +1,18 @@
 import type { Registry } from 'prom-client';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
 import { byTopic, loadRetentionConfig, migrate, startRelay, startRetention, type Pool, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
-import { registerProbeGauge, registerServiceMetrics, type ServiceHandle } from '@griddispatch/http';
+import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type SlaTimerConfig } from './config.ts';
 import { dispatchAssignedConsumer, type ConsumerDeps } from './consumers/dispatch-assigned.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
-import { WALL_CLOCK, workClock, type WorkClock } from './domain/work-clock.ts';
+import { policyClocks } from './domain/work-clock.ts';
+import { slaTimerMetrics } from './metrics.ts';
 import { slaTimerRetention } from './retention.ts';
 import { TimerScheduler, type TickResult } from './scheduler.ts';
 import { SCHEMA, type TimerContext } from './use-cases/context.ts';
-import type { FiredTimer } from './use-cases/fire-due-timers.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
 export const CONSUMER_GROUP = 'sla-timer';
@@ -56,25 +55,16 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
   await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
   const policy = deps.policy ?? (await loadPolicy(config.slaPolicyPath));
 
-  const clocks = new Map<string, WorkClock>();
   const ctx: TimerContext = {
     now: deps.now ?? (() => new Date()),
     lateAfterMs: config.lateAfterMs,
     logger,
-    clockFor(name) {
-      if (name === null) return WALL_CLOCK;
-      let clock = clocks.get(name);
-      if (!clock) {
-        const calendar = policy.calendars[name];
-        if (!calendar) logger.warn({ calendar: name }, 'plan names a calendar this policy does not have; counting clock time');
-        clock = calendar ? workClock(calendar, policy.timeZone) : WALL_CLOCK;
-        clocks.set(name, clock);
-      }
-      return clock;
-    },
+    clockFor: policyClocks(policy, logger),
   };
 
-  const firedListeners: ((fired: FiredTimer[]) => void)[] = [];
+  const groupId = deps.groupId ?? CONSUMER_GROUP;
+  const consumedTopics = [Topics.dispatchAssigned, Topics.workordersEvents];
+  const metrics = slaTimerMetrics({ pool: deps.pool, bus: deps.bus, logger, groupId, topics: consumedTopics, inMemoryTimers: () => scheduler.inMemory });
   const scheduler = new TimerScheduler({
     pool: deps.pool,
     ctx,
@@ -82,9 +72,7 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
     batchSize: config.batchSize,
     pollIntervalMs: config.pollIntervalMs,
     lookaheadMs: config.lookaheadMs,
-    onFired: (fired) => {
-      for (const listen of firedListeners) listen(fired);
-    },
+    onFired: (fired) => metrics.fired(fired),
   });
   const consumerDeps: ConsumerDeps = { pool: deps.pool, ctx, onScheduled: (dues) => scheduler.scheduled(dues) };
   const consumer = byTopic({
@@ -94,8 +82,6 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
 
   let subscription: Subscription | undefined;
   let relay: Relay | undefined;
-  const groupId = deps.groupId ?? CONSUMER_GROUP;
-  const consumedTopics = [Topics.dispatchAssigned, Topics.workordersEvents];
   const retentionConfig = deps.retention ?? loadRetentionConfig();
   let retention: Retention | undefined;
 
@@ -133,55 +119,6 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
       await relay?.drained();
     },
     inMemoryTimers: () => scheduler.inMemory,
-    registerMetrics(registry: Registry) {
-      const firedCounter = new Counter({
-        name: 'griddispatch_sla_timers_fired_total',
-        help: 'SLA timers fired, by kind and whether they fired late (after downtime)',
-        labelNames: ['kind', 'late'] as const,
-        registers: [registry],
-      });
-      const lateness = new Histogram({
-        name: 'griddispatch_sla_firing_lateness_seconds',
-        help: 'How long after its due time a timer fired',
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600],
-        registers: [registry],
-      });
-      firedListeners.push((fired) => {
-        for (const f of fired) {
-          firedCounter.inc({ kind: f.kind, late: String(f.late) });
-          lateness.observe(Math.max(0, f.firedAt.getTime() - f.dueAt.getTime()) / 1000);
-        }
-      });
-      registerProbeGauge(registry, {
-        name: 'griddispatch_sla_timers_pending',
-        help: 'SLA timers waiting to fire, by kind (paused ones — suspended work orders — not included)',
-        labelNames: ['kind'] as const,
-        logger,
-        async read() {
-          const { rows } = await deps.pool.query<{ kind: string; n: number }>(
-            "SELECT kind, count(*)::int AS n FROM sla_timer.timers WHERE state = 'pending' GROUP BY kind",
-          );
-          const byKind = new Map<string, number>([['warning', 0], ['breach', 0], ['escalation', 0]]);
-          for (const r of rows) byKind.set(r.kind, r.n);
-          return [...byKind].map(([kind, value]) => ({ labels: { kind }, value }));
-        },
-      });
-      new Gauge({
-        name: 'griddispatch_sla_timers_in_memory',
-        help: 'Due times held in the scheduler’s in-memory schedule',
-        registers: [registry],
-        collect() {
-          this.set(scheduler.inMemory);
-        },
-      });
-      registerServiceMetrics(registry, {
-        service: 'sla-timer',
-        pool: deps.pool,
-        schema: SCHEMA,
-        bus: deps.bus,
-        consumers: [{ group: groupId, topics: consumedTopics }],
-        logger,
-      });
-    },
+    registerMetrics: (registry: Registry) => metrics.register(registry),
   };
 }

@@ -1,19 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DEFAULT_POLICY, parseDuration, parsePolicy, type Policy } from '@griddispatch/sla';
-import { parseEnv } from '@griddispatch/http';
+import { parseDuration } from '@griddispatch/sla';
+import { envParsed, parseEnv } from '@griddispatch/http';
 
 // sla-timer's environment, parsed once at boot. DATABASE_URL, KAFKA_BROKERS, PORT and
 // GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
 
-const duration = z.string().transform((text, ctx) => {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+const duration = envParsed(parseDuration);
 
 export const SlaTimerEnv = z.object({
   /** Policy file (docs/architecture.md#sla-policy) whose calendars and time zone count working-time windows; unset → built-in. */
@@ -26,36 +18,20 @@ export const SlaTimerEnv = z.object({
   GD_SLA_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** A timer fired more than this after it was due (downtime, backlog) is marked `late`. */
   GD_SLA_LATE_AFTER: duration.default(10_000),
-});
+}).transform((e) => ({
+  slaPolicyPath: e.GD_SLA_POLICY,
+  pollIntervalMs: e.GD_SLA_POLL_INTERVAL,
+  lookaheadMs: e.GD_SLA_LOOKAHEAD,
+  batchSize: e.GD_SLA_BATCH_SIZE,
+  lateAfterMs: e.GD_SLA_LATE_AFTER,
+}));
 
-export interface SlaTimerConfig {
-  slaPolicyPath: string | undefined;
-  pollIntervalMs: number;
-  lookaheadMs: number;
-  batchSize: number;
-  lateAfterMs: number;
-}
-
-export const DEFAULT_CONFIG: SlaTimerConfig = {
-  slaPolicyPath: undefined,
-  pollIntervalMs: 2_000,
-  lookaheadMs: 60_000,
-  batchSize: 500,
-  lateAfterMs: 10_000,
-};
+/** The environment as the service reads it: `loadConfig`'s result. */
+export type SlaTimerConfig = z.output<typeof SlaTimerEnv>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): SlaTimerConfig {
-  const e = parseEnv(SlaTimerEnv, env, 'sla-timer');
-  return {
-    slaPolicyPath: e.GD_SLA_POLICY,
-    pollIntervalMs: e.GD_SLA_POLL_INTERVAL,
-    lookaheadMs: e.GD_SLA_LOOKAHEAD,
-    batchSize: e.GD_SLA_BATCH_SIZE,
-    lateAfterMs: e.GD_SLA_LATE_AFTER,
-  };
+  return parseEnv(SlaTimerEnv, env, 'sla-timer');
 }
 
-export async function loadPolicy(path: string | undefined): Promise<Policy> {
-  if (!path) return DEFAULT_POLICY;
-  return parsePolicy(await readFile(path, 'utf8'), path);
-}
+/** GD_SLA_POLICY's file, or the built-in policy (packages/sla). */
+export { loadPolicy } from '@griddispatch/sla';

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '@griddispatch/contracts';
+import { envTimeZone } from '@griddispatch/http';
 
 // What every operator command shares: its input/output (injectable, so tests call a command as a
 // function and read what it printed), the environment it is configured from, and how failures
@@ -34,47 +35,33 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'unknown IANA time zone');
-
 const CliEnv = z.object({
   KAFKA_BROKERS: z.string().trim().optional(),
   GD_TOPIC_PREFIX: z.string().default(DEFAULT_TOPIC_PREFIX),
   GD_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
   /** The embedded start's development key (`dev:dev-secret:admin`) unless told otherwise. */
   GD_API_KEY: z.string().min(1).default('dev-secret'),
-  GD_TIME_ZONE: timeZone.default('Asia/Shanghai'),
-});
-
-export interface CliConfig {
-  /** null: KAFKA_BROKERS unset (embedded mode keeps its bus inside the server process). */
-  kafkaBrokers: string[] | null;
-  topicPrefix: string;
-  url: string;
-  apiKey: string;
-  timeZone: string;
-}
-
-export function loadCliConfig(env: Record<string, string | undefined>): CliConfig {
-  const parsed = CliEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
-  if (!parsed.success) {
-    throw new UsageError(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const e = parsed.data;
+  GD_TIME_ZONE: envTimeZone.default('Asia/Shanghai'),
+}).transform((e) => {
   const brokers = e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
   return {
+    /** null: KAFKA_BROKERS unset (embedded mode keeps its bus inside the server process). */
     kafkaBrokers: brokers.length > 0 ? brokers : null,
     topicPrefix: e.GD_TOPIC_PREFIX,
     url: e.GD_URL.replace(/\/+$/, ''),
     apiKey: e.GD_API_KEY,
     timeZone: e.GD_TIME_ZONE,
   };
+});
+
+export type CliConfig = z.output<typeof CliEnv>;
+
+export function loadCliConfig(env: Record<string, string | undefined>): CliConfig {
+  const parsed = CliEnv.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
+  if (!parsed.success) {
+    throw new UsageError(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

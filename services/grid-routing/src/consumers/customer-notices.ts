@@ -1,5 +1,5 @@
-import { InvalidEventError, isEvent, parseEvent, Topics, type CloudEvent } from '@griddispatch/contracts';
-import { byTopic, inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
+import { Topics, type CloudEvent } from '@griddispatch/contracts';
+import { byTopic, inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { enqueueNotices, noticesForIncident } from '../use-cases/tell-customers.ts';
@@ -15,6 +15,8 @@ const INCIDENT_TYPES = [
   'cn.griddispatch.incident.closed.v1',
 ] as const;
 type IncidentEvent = CloudEvent<(typeof INCIDENT_TYPES)[number]>;
+const parseIncidentEvent = parseEventOf(...INCIDENT_TYPES);
+const parsePlannedOutage = parseEventOf('cn.griddispatch.outage.planned.v1');
 
 export interface CustomerNoticesDeps {
   pool: Pool;
@@ -39,11 +41,7 @@ export function customerNoticesConsumer(deps: CustomerNoticesDeps): InboxConsume
     schema: SCHEMA,
     consumer: INCIDENTS_CONSUMER,
     spanName: 'grid-routing tell customers of incidents',
-    parse(message): IncidentEvent {
-      const event = parseEvent(message.value);
-      if (!INCIDENT_TYPES.some((t) => isEvent(event, t))) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event as IncidentEvent;
-    },
+    parse: parseIncidentEvent,
     // A feeder's incidents share 台区: their batches lock them feeder by feeder, in one order.
     orderKey: (event) => lockKey(event),
     async prepare(client, events) {
@@ -62,11 +60,7 @@ export function customerNoticesConsumer(deps: CustomerNoticesDeps): InboxConsume
     schema: SCHEMA,
     consumer: PLANNED_CONSUMER,
     spanName: 'grid-routing tell customers of planned outages',
-    parse(message): CloudEvent<'cn.griddispatch.outage.planned.v1'> {
-      const event = parseEvent(message.value);
-      if (!isEvent(event, 'cn.griddispatch.outage.planned.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event;
-    },
+    parse: parsePlannedOutage,
     async apply(client, event) {
       const now = deps.now();
       return enqueueNotices(client, await noticesForPlannedOutage(client, event.data, now), now, event.traceparent);

@@ -1,6 +1,5 @@
-import type { IncomingMessage } from '@griddispatch/bus';
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
+import type { CloudEvent } from '@griddispatch/contracts';
+import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { finishMeterBatch, prepareMeterBatch, type MeterResult } from '../use-cases/meters.ts';
@@ -16,11 +15,7 @@ export interface MeterEventDeps {
   onResult?: (result: MeterResult, event: CloudEvent<'cn.griddispatch.meter.event.v1'>) => void;
 }
 
-function parseMeterEvent(message: IncomingMessage): CloudEvent<'cn.griddispatch.meter.event.v1'> {
-  const event = parseEvent(message.value);
-  if (!isEvent(event, 'cn.griddispatch.meter.event.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-  return event;
-}
+const parseMeterEvent = parseEventOf('cn.griddispatch.meter.event.v1');
 
 /**
  * meters.events → rule 6 (use-cases/meters.ts), a batch at a time: one transaction for the

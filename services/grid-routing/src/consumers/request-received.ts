@@ -1,13 +1,12 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
+import { InvalidEventError, isUuid, type CloudEvent } from '@griddispatch/contracts';
+import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { finishBatch, prepareBatch, routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
 
 export const CONSUMER = 'grid-routing.request-received';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RequestReceivedDeps {
   pool: Pool;
@@ -17,11 +16,12 @@ export interface RequestReceivedDeps {
   onOutcome?: (outcome: RouteOutcome) => void;
 }
 
+const parseRequest = parseEventOf('cn.griddispatch.request.received.v1');
+
 function parseRequestReceived(message: IncomingMessage): CloudEvent<'cn.griddispatch.request.received.v1'> {
-  const event = parseEvent(message.value);
-  if (!isEvent(event, 'cn.griddispatch.request.received.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
+  const event = parseRequest(message);
   // The request id becomes the work order id every service keys on; intake issues UUIDs only.
-  if (!UUID.test(event.data.id)) throw new InvalidEventError(`request id ${JSON.stringify(event.data.id.slice(0, 100))} is not a UUID`);
+  if (!isUuid(event.data.id)) throw new InvalidEventError(`request id ${JSON.stringify(event.data.id.slice(0, 100))} is not a UUID`);
   return event;
 }
 

@@ -1,5 +1,4 @@
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
+import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { finishWorkOrders, followWorkOrder, prepareWorkOrders } from '../use-cases/follow-work-order.ts';
@@ -16,6 +15,8 @@ export interface WorkOrderUpdatedDeps {
   metersStillOff?: MetersStillOff;
 }
 
+const parseWorkOrderUpdated = parseEventOf('cn.griddispatch.workorder.updated.v1');
+
 /**
  * workorders.events → the incident of a primary work order follows it (docs/architecture.md#incidents, rule 3).
  * The batch's incidents are locked per feeder in one order in `prepare`; inbox rows, incident
@@ -27,11 +28,7 @@ export function workOrderUpdatedConsumer(deps: WorkOrderUpdatedDeps): InboxConsu
     schema: SCHEMA,
     consumer: CONSUMER,
     spanName: 'grid-routing follow incidents',
-    parse(message): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
-      const event = parseEvent(message.value);
-      if (!isEvent(event, 'cn.griddispatch.workorder.updated.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event;
-    },
+    parse: parseWorkOrderUpdated,
     prepare: (client, events) => prepareWorkOrders(deps.ctx, client, events.map((e) => e.data), deps.metersStillOff ?? noMetersOff),
     apply: (client, event, _message, batch) => followWorkOrder(client, batch, event.data),
     finish: finishWorkOrders,

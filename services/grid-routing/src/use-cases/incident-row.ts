@@ -1,15 +1,13 @@
 import type { PoolClient } from 'pg';
 import {
   buildEvent,
-  CLOUDEVENTS_CONTENT_TYPE,
-  serializeEvent,
   Topics,
   type Incident,
   type IncidentOrigin,
   type IncidentStatus,
   type Urgency,
 } from '@griddispatch/contracts';
-import type { OutboxRecord } from '@griddispatch/db';
+import { eventRecord, type OutboxRecord } from '@griddispatch/db';
 
 // routing.incidents as this service reads and writes it, the row → `Incident` contract mapping
 // and the incidents.events records (the whole incident after each change; key: incident id).
@@ -106,9 +104,7 @@ export type IncidentEventType =
 /** One incidents.events record: the whole incident after `change`, keyed by its id. */
 export function incidentRecord(type: IncidentEventType, incident: Incident, change: string, time: Date, traceparent?: string): OutboxRecord {
   const event = buildEvent({ type, source: 'grid-routing', subject: incident.id, data: { ...incident, change }, time, traceparent });
-  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-  if (event.traceparent) headers.traceparent = event.traceparent;
-  return { topic: Topics.incidentsEvents, key: incident.id, value: serializeEvent(event), headers };
+  return eventRecord(Topics.incidentsEvents, incident.id, event);
 }
 
 /** Every write to routing.incidents is this one statement: the rows as a JSON array, inserted or replaced. */

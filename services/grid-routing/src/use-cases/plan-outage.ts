@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, serializeEvent, Topics, type CreatePlannedOutageBody, type PlannedOutage } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction } from '@griddispatch/db';
+import { buildEvent, Topics, type CreatePlannedOutageBody, type PlannedOutage } from '@griddispatch/contracts';
+import { enqueueOutbox, eventRecord, withTransaction } from '@griddispatch/db';
 import type { GridRoutingConfig } from '../config.ts';
 import { PLANNED_GRACE_MS } from './incident-book.ts';
 import type { PlannedOutageLookup, PlannedWindow } from './routing-context.ts';
@@ -129,7 +129,7 @@ export async function createPlannedOutage(config: GridRoutingConfig, pool: Pool,
 
 export async function announce(client: PoolClient, outage: PlannedOutage, now: Date): Promise<void> {
   const event = buildEvent({ type: 'cn.griddispatch.outage.planned.v1', source: 'grid-routing', subject: outage.id, data: outage, time: now });
-  await enqueueOutbox(client, SCHEMA, [{ topic: Topics.outagesPlanned, key: outage.id, value: serializeEvent(event), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } }]);
+  await enqueueOutbox(client, SCHEMA, [eventRecord(Topics.outagesPlanned, outage.id, event)]);
 }
 
 export interface OutageQuery {

@@ -1,8 +1,6 @@
 import type { PoolClient } from 'pg';
 import {
   buildEvent,
-  CLOUDEVENTS_CONTENT_TYPE,
-  serializeEvent,
   Topics,
   type CloudEvent,
   type CustomerClass,
@@ -11,7 +9,7 @@ import {
   type RequestReceivedV1,
   type Urgency,
 } from '@griddispatch/contracts';
-import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
+import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 import { planFor } from '@griddispatch/sla';
 import { areaOf, chooseAssignees, contactsFor } from '../domain/directory.ts';
 import { maxUrgency } from '../domain/incident.ts';
@@ -232,12 +230,6 @@ function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestR
 
 const etrOf = (row: IncidentRow) => (row.etr ?? row.opened_at).toISOString();
 
-function outboxRecord(topic: string, key: string, event: CloudEvent): OutboxRecord {
-  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-  if (event.traceparent) headers.traceparent = event.traceparent;
-  return { topic, key, value: serializeEvent(event), headers };
-}
-
 export interface AssignOptions {
   /** When the people on duty are looked up: the request's receipt, or now for a re-route. */
   dutyAt: Date;
@@ -299,7 +291,7 @@ export async function assign(
     time: ctx.now(),
     traceparent: options.traceparent,
   });
-  const record = outboxRecord(Topics.dispatchAssigned, grid.id, event);
+  const record = eventRecord(Topics.dispatchAssigned, grid.id, event);
   if (options.batch) options.batch.outbox.push(record);
   else {
     const records: OutboxRecord[] = [];
@@ -325,7 +317,7 @@ export async function emitUnroutable(
     time: ctx.now(),
     traceparent,
   });
-  await emit(client, batch, outboxRecord(Topics.dispatchUnroutable, request.id, event));
+  await emit(client, batch, eventRecord(Topics.dispatchUnroutable, request.id, event));
   return event;
 }
 

@@ -1,15 +1,13 @@
 import type { PoolClient } from 'pg';
 import {
   buildEvent,
-  CLOUDEVENTS_CONTENT_TYPE,
-  serializeEvent,
   Topics,
   type CustomerNoticeKind,
   type CustomerNoticeV1,
   type IncidentEventV1,
   type NoticeRecipient,
 } from '@griddispatch/contracts';
-import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
+import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 
 // Telling the customers (主动服务), docs/architecture.md#telling-the-customers: which accounts hear
 // of which stage, decided here because the accounts and their phones live in this schema. The
@@ -147,9 +145,7 @@ export async function noticeRecords(client: PoolClient, notices: readonly Notice
       };
       const event = buildEvent({ type: 'cn.griddispatch.customer.notice.v1', source: 'grid-routing', subject: notice.subjectId, data, time: now, ...(traceparent ? { traceparent } : {}) });
       // The trace continues from the incident's or outage's event, in the record header as in the event.
-      const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-      if (event.traceparent) headers.traceparent = event.traceparent;
-      records.push({ topic: Topics.customersNotices, key: notice.subjectId, value: serializeEvent(event), headers });
+      records.push(eventRecord(Topics.customersNotices, notice.subjectId, event));
     }
   }
   return records;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Assignee, Breach, Category, GridKind, IncidentRole, IsoDateTime, RequestStatus, Stage, Urgency } from '@griddispatch/contracts';
 import type { RequestRow } from '../schema.ts';
+import { incidentLink } from '../use-cases/view-request.ts';
 
 // What the dispatch board shows of one work order: who, where, and how much time is left before
 // the next SLA deadline. Pure: built from the read-model row alone.
@@ -85,9 +86,7 @@ export function toBoardItem(row: RequestRow): BoardItem {
     urgency: row.urgency as Urgency,
     receivedAt: row.receivedAt.toISOString(),
     grid: row.grid,
-    incidentId: row.incidentId,
-    role: row.incidentId ? row.incidentRole : null,
-    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
+    ...incidentLink(row),
     assignees: row.assignees,
     policy: row.sla?.policy ?? row.breaches[0]?.policy ?? null,
     deadlines,

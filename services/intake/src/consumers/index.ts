@@ -1,10 +1,9 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import { EventTypeName, EventTypes, InvalidEventError, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
+import { EventTypeName, EventTypes, InvalidEventError, isUuid, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
 import { notifyBoard, type BoardNotice } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
-import { isUuid } from '../use-cases/view-request.ts';
 import type { IncidentEvent } from '../use-cases/follow-incident.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
 import { onDispatchUnroutable } from './dispatch-unroutable.ts';

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CallbackAnswerBody, RequestView } from '@griddispatch/contracts';
+import { CallbackAnswerBody, isUuid, RequestView } from '@griddispatch/contracts';
 import { withTransaction } from '@griddispatch/db';
 import { HttpError, requireScope } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { answerCallback } from '../use-cases/callbacks.ts';
-import { isUuid } from '../use-cases/view-request.ts';
 import { mayTouchWorkOrder } from '../use-cases/visible-grids.ts';
 import { errorResponses } from './errors.ts';
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Category, CustomerClass, RequestStatus, type Category as CategoryT } from '@griddispatch/contracts';
+import { Category, CustomerClass, isUuid, RequestStatus, type Category as CategoryT } from '@griddispatch/contracts';
 import { hasScope, HttpError, requireScope, requireSource, toErrorResponse, type FieldIssue } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
@@ -10,7 +10,7 @@ import type { RequestRow } from '../schema.ts';
 import { createRequest } from '../use-cases/create-request.ts';
 import { listRequestRows } from '../use-cases/list-requests.ts';
 import { gridFilter, visibleGrids } from '../use-cases/visible-grids.ts';
-import { isUuid, toSummary } from '../use-cases/view-request.ts';
+import { toSummary } from '../use-cases/view-request.ts';
 
 // Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2/), JSON format, so civic platforms
 // that already speak it need no custom code. Its error format is part of that protocol

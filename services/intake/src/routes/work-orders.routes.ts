@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RequestStatus, WorkOrderEventBody } from '@griddispatch/contracts';
+import { isUuid, RequestStatus, WorkOrderEventBody } from '@griddispatch/contracts';
 import { HttpError, requireScope } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { recordWorkOrderEvent } from '../use-cases/record-work-order-event.ts';
-import { isUuid } from '../use-cases/view-request.ts';
 import { mayTouchWorkOrder } from '../use-cases/visible-grids.ts';
 import { errorResponses } from './errors.ts';
 

@@ -5,6 +5,7 @@ import { buildHttpHost, type RateLimitOptions } from '@griddispatch/http';
 import { createLogger } from '@griddispatch/observability';
 import { createTestInProcessBus, freshDatabase, testGroupId, waitForIdle, type FreshDatabase } from '@griddispatch/testkit';
 import { buildIntake, type IntakeHandle } from '../app.ts';
+import { loadConfig } from '../config.ts';
 
 // Builds intake the way the embedded start does (real PostgreSQL, a bus, one HTTP host) for
 // integration tests, and tears it down again.
@@ -74,7 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     pool: db.pool,
     bus,
     logger,
-    config: { timeZone: 'Asia/Shanghai', groupId: testGroupId('intake') },
+    config: { ...loadConfig({}), groupId: testGroupId('intake') },
     now: options.now,
     relay: { pollIntervalMs: 250, ...options.relay },
     ...(options.consumerStartWaitMs !== undefined ? { consumerStartWaitMs: options.consumerStartWaitMs } : {}),

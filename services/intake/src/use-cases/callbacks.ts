@@ -1,16 +1,14 @@
 import type { PoolClient } from 'pg';
 import {
   buildEvent,
-  CLOUDEVENTS_CONTENT_TYPE,
   EventTypeName,
-  serializeEvent,
   Topics,
   type CallbackReply,
   type EventData,
   type Incident,
   type RequestView,
 } from '@griddispatch/contracts';
-import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
+import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 import { currentTraceparent } from '@griddispatch/observability';
 import { SCHEMA } from '../context.ts';
 import { INCIDENT_WORK_ORDER_SOURCE } from './open-incident-work-order.ts';
@@ -27,12 +25,7 @@ type CallbackEventType = typeof EventTypeName.callbackRequested | typeof EventTy
 function record<T extends CallbackEventType>(type: T, requestId: string, data: EventData<T>, now: Date): OutboxRecord {
   const traceparent = currentTraceparent();
   const event = buildEvent<T>({ type, source: 'intake', subject: requestId, time: now, data, ...(traceparent ? { traceparent } : {}) });
-  return {
-    topic: Topics.callbacksEvents,
-    key: requestId,
-    value: serializeEvent(event),
-    headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
-  };
+  return eventRecord(Topics.callbacksEvents, requestId, event);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics } from '@griddispatch/contracts';
-import { GroupCommitWriter, type Pool } from '@griddispatch/db';
+import { buildEvent, EventTypeName, Topics } from '@griddispatch/contracts';
+import { eventRecord, GroupCommitWriter, type Pool } from '@griddispatch/db';
 import { currentTraceparent, type Logger } from '@griddispatch/observability';
 import type { IntakeContext } from '../context.ts';
 import { bodyHash, type IntakeRequestBody } from '../domain/request-body.ts';
@@ -77,11 +77,6 @@ export function prepareRequest(ctx: IntakeContext, input: CreateRequestInput): P
     receivedAt,
     urgency,
     eventId: event.id,
-    outbox: {
-      topic: Topics.requestsReceived,
-      key: id,
-      value: serializeEvent(event),
-      headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(traceparent ? { traceparent } : {}) },
-    },
+    outbox: eventRecord(Topics.requestsReceived, id, event),
   };
 }

@@ -1,9 +1,7 @@
-import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
 import type { Category } from '@griddispatch/contracts';
 import { BOARD_OPEN_STATUSES, toBoardItem, type BoardItem } from '../board/board-view.ts';
-import { requests } from '../schema.ts';
+import { listRequestRows } from './list-requests.ts';
 
 export interface OpenWorkOrdersFilter {
   gridIds?: string[];
@@ -13,14 +11,6 @@ export interface OpenWorkOrdersFilter {
 
 /** The board's snapshot: open work orders, newest first (partial index requests_open_idx). */
 export async function listOpenWorkOrders(pool: Pool, filter: OpenWorkOrdersFilter): Promise<{ items: BoardItem[]; truncated: boolean }> {
-  const conditions: SQL[] = [inArray(requests.status, [...BOARD_OPEN_STATUSES])];
-  if (filter.gridIds) conditions.push(inArray(requests.gridId, filter.gridIds));
-  if (filter.category) conditions.push(eq(requests.category, filter.category));
-  const rows = await drizzle(pool)
-    .select()
-    .from(requests)
-    .where(and(...conditions))
-    .orderBy(desc(requests.receivedAt), desc(requests.id))
-    .limit(filter.limit + 1);
-  return { items: rows.slice(0, filter.limit).map(toBoardItem), truncated: rows.length > filter.limit };
+  const { rows, nextCursor } = await listRequestRows(pool, { ...filter, statuses: [...BOARD_OPEN_STATUSES] });
+  return { items: rows.map(toBoardItem), truncated: nextCursor !== null };
 }

@@ -2,7 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
-import type { RequestView } from '@griddispatch/contracts';
+import { isUuid, type RequestView } from '@griddispatch/contracts';
 import { requests, timeline, type RequestRow, type TimelineRow } from '../schema.ts';
 import type { RequestStatus } from '../domain/types.ts';
 import { viewCallback } from './callbacks.ts';
@@ -10,18 +10,21 @@ import { viewCallback } from './callbacks.ts';
 export type RequestSummary = Omit<RequestView, 'timeline' | 'callback'>;
 type Sla = z.infer<typeof RequestView>['sla'];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
-
 function slaView(row: RequestRow): Sla {
   const breaches = row.breaches.map(({ stage, deadline, level }) => ({ stage, deadline, level }));
   if (row.sla) return { policy: row.sla.policy, deadlines: row.sla.deadlines, breaches };
   // A breach reported before the routing result reached us still shows (with its policy).
   if (breaches.length > 0) return { policy: row.breaches[0]?.policy ?? 'unknown', deadlines: {}, breaches };
   return null;
+}
+
+/** The request's incident: its role and the incident's ETR count only while it is linked to one. */
+export function incidentLink(row: RequestRow) {
+  return {
+    incidentId: row.incidentId,
+    role: row.incidentId ? row.incidentRole : null,
+    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
+  };
 }
 
 export function toSummary(row: RequestRow): RequestSummary {
@@ -33,9 +36,7 @@ export function toSummary(row: RequestRow): RequestSummary {
     status: row.status as RequestStatus,
     receivedAt: row.receivedAt.toISOString(),
     grid: row.grid,
-    incidentId: row.incidentId,
-    role: row.incidentId ? row.incidentRole : null,
-    etr: row.incidentId ? (row.etr?.toISOString() ?? null) : null,
+    ...incidentLink(row),
     assignees: row.assignees,
     sla: slaView(row),
   };

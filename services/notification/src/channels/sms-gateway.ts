@@ -1,6 +1,6 @@
 import { classifyHttpStatus, networkFailure } from '../delivery/retry-policy.ts';
 import { errorDetail, header, post } from './http.ts';
-import { normalizeCnMobile } from './phone.ts';
+import { smsRecipient } from './phone.ts';
 import { isSmsKind } from '../templates/sms-kinds.ts';
 import type { SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
@@ -27,10 +27,9 @@ export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
   return {
     name: 'sms',
     async send(request: SendRequest): Promise<SendOutcome> {
-      const { payload } = request;
-      if (payload.channel !== 'sms') throw new Error(`sms channel got a ${payload.channel} payload`);
-      const to = normalizeCnMobile(request.recipient);
-      if (!to) return { kind: 'permanent', statusCode: null, error: 'invalid phone number (not a mainland mobile)' };
+      const target = smsRecipient(request);
+      if ('refused' in target) return target.refused;
+      const { payload, to } = target;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (options.authHeader) headers[options.authHeader.name] = options.authHeader.value;
       const body = JSON.stringify({ to, kind: payload.templateId, templateId: codeOf(payload.templateId), params: payload.params, text: payload.text });

@@ -1,5 +1,6 @@
 import { SMS_KINDS, isSmsKind, type SmsKind } from '../templates/sms-kinds.ts';
-import type { DeliveryPayload, SendOutcome } from './types.ts';
+import { smsRecipient } from './phone.ts';
+import type { DeliveryPayload, SendOutcome, SendRequest } from './types.ts';
 
 // Our message kinds → the SMS vendor's templates (NOTIFY_SMS_TEMPLATES). A cloud SMS vendor sends
 // only templates it has approved: Alibaba names a template `SMS_123456789` and fills `${name}`
@@ -51,6 +52,14 @@ export function vendorMessage(templates: SmsTemplates, payload: Extract<Delivery
 
 export function isVendorMessage(value: VendorMessage | SendOutcome): value is VendorMessage {
   return 'code' in value;
+}
+
+/** What a cloud SMS vendor (Alibaba, Tencent) sends: the mainland mobile and the template message, or why nothing can be sent. */
+export function vendorSms(request: SendRequest, templates: SmsTemplates): { to: string; message: VendorMessage } | { refused: SendOutcome } {
+  const target = smsRecipient(request);
+  if ('refused' in target) return target;
+  const message = vendorMessage(templates, target.payload);
+  return isVendorMessage(message) ? { to: target.to, message } : { refused: message };
 }
 
 function permanent(error: string): SendOutcome {

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { sdkNetworkFailure } from '../delivery/retry-policy.ts';
-import { normalizeCnMobile } from './phone.ts';
-import { isVendorMessage, vendorMessage, type SmsTemplates } from './sms-templates.ts';
+import { vendorSms, type SmsTemplates } from './sms-templates.ts';
 import type { Channel, SendOutcome, SendRequest } from './types.ts';
 
 // SMS through Tencent Cloud SMS (腾讯云短信), its SendSms API (version 2021-01-11) called with the
@@ -89,12 +88,9 @@ export function createTencentSmsChannel(options: TencentSmsOptions): Channel {
   return {
     name: 'sms',
     async send(request: SendRequest): Promise<SendOutcome> {
-      const { payload } = request;
-      if (payload.channel !== 'sms') throw new Error(`sms channel got a ${payload.channel} payload`);
-      const to = normalizeCnMobile(request.recipient);
-      if (!to) return { kind: 'permanent', statusCode: null, error: 'invalid phone number (not a mainland mobile)' };
-      const message = vendorMessage(options.templates, payload);
-      if (!isVendorMessage(message)) return message;
+      const ready = vendorSms(request, options.templates);
+      if ('refused' in ready) return ready.refused;
+      const { to, message } = ready;
       try {
         const answer = await client.SendSms({
           PhoneNumberSet: [to],

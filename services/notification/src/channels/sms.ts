@@ -11,12 +11,20 @@ import type { Channel } from './types.ts';
 export function createSmsChannel(sms: SmsConfig | null, templates: SmsTemplates, timeoutMs: number, logger: Logger): Channel {
   switch (sms?.vendor) {
     case 'gateway':
-      return createSmsGatewayChannel({ url: sms.url, ...(sms.authHeader ? { authHeader: sms.authHeader } : {}), templates, timeoutMs });
+      return withKinds(createSmsGatewayChannel({ url: sms.url, ...(sms.authHeader ? { authHeader: sms.authHeader } : {}), templates, timeoutMs }));
     case 'alibaba':
-      return createAlibabaSmsChannel({ ...sms, templates, timeoutMs });
+      return withKinds(createAlibabaSmsChannel({ ...sms, templates, timeoutMs }));
     case 'tencent':
-      return createTencentSmsChannel({ ...sms, templates, timeoutMs });
+      return withKinds(createTencentSmsChannel({ ...sms, templates, timeoutMs }));
     case undefined:
       return createLogChannel(logger, 'sms');
   }
+}
+
+/**
+ * Every SMS vendor approves templates one by one: a refused template holds its message kind only
+ * (a wrong warning template must not hold the crews' dispatch SMS).
+ */
+function withKinds(channel: Channel): Channel {
+  return { ...channel, templateOf: (payload) => (payload.channel === 'sms' ? payload.templateId : null) };
 }

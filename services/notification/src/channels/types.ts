@@ -46,4 +46,8 @@ export interface SendRequest {
 export interface Channel {
   readonly name: ChannelName;
   send(request: SendRequest): Promise<SendOutcome>;
+  /** The rate bucket a send to `recipient` counts against within the channel's limit. Unset: one bucket for the channel. */
+  rateBucket?(recipient: string): string;
+  /** What a vendor's `scope: 'template'` refusal of this payload holds besides it (the worker's channel-health.ts). Unset: nothing. */
+  templateOf?(payload: DeliveryPayload): string | null;
 }

@@ -26,6 +26,8 @@ export function wecomMarkdownBody(markdown: string): string {
 export function createWecomRobotChannel(options: WecomRobotOptions): Channel {
   return {
     name: 'wecom',
+    // Each group robot has its own limit (20 a minute): NOTIFY_RATE_WECOM applies per robot URL (the row's recipient).
+    rateBucket: (robotUrl) => robotUrl,
     async send(request: SendRequest): Promise<SendOutcome> {
       const { payload } = request;
       if (payload.channel !== 'wecom') throw new Error(`wecom channel got a ${payload.channel} payload`);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type EventType } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
+import type { CloudEvent, EventType } from '@griddispatch/contracts';
+import { inboxConsumer, parseEventOf, type InboxConsumer, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
 import { SCHEMA } from '../schema.ts';
@@ -57,16 +57,13 @@ export class GridNotKnownYetError extends Error {
  */
 export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, type: T | readonly T[], consumer: string, plan: Planner<T>): InboxConsumer {
   const types: readonly T[] = typeof type === 'string' ? [type] : type;
+  const parse = parseEventOf(...types);
   return inboxConsumer({
     pool: deps.pool,
     schema: SCHEMA,
     consumer,
     spanName: `notification ${consumer}`,
-    parse(message): CloudEvent<T> {
-      const event = parseEvent(message.value);
-      if (!types.some((t) => isEvent(event, t))) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event as CloudEvent<T>;
-    },
+    parse,
     // Batches lock incident notices and work orders in one order, so they cannot deadlock.
     orderKey: (event) => orderKeyOf(event.data as OrderedData),
     // The batch's ext.* copies, written in one statement by finish().

@@ -1,5 +1,5 @@
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
+import type { CloudEvent } from '@griddispatch/contracts';
+import { inboxConsumer, parseEventOf, type InboxConsumer } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema.ts';
 import { recordCustomerNotice, type RecordedNotice, type RenderCustomer } from '../use-cases/record-customer-notices.ts';
@@ -15,16 +15,13 @@ type NoticeEvent = CloudEvent<'cn.griddispatch.customer.notice.v1'>;
  * rows. Logs carry the subject, stage and counts, never a phone number.
  */
 export function customerNoticesConsumer(deps: ConsumerDeps & { renderCustomer: RenderCustomer; onRecorded?(event: NoticeEvent, result: RecordedNotice): void }): InboxConsumer {
+  const parse = parseEventOf('cn.griddispatch.customer.notice.v1');
   return inboxConsumer({
     pool: deps.pool,
     schema: SCHEMA,
     consumer: CONSUMER,
     spanName: 'notification customer notices',
-    parse(message): NoticeEvent {
-      const event = parseEvent(message.value);
-      if (!isEvent(event, 'cn.griddispatch.customer.notice.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event;
-    },
+    parse,
     apply: (client, event) => recordCustomerNotice(client, event, deps.renderCustomer, deps.now()),
     applied(results) {
       if (results.some(({ result }) => result.inserted > 0)) deps.wake();

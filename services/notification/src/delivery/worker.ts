@@ -53,9 +53,6 @@ interface PutOff {
   at: Date;
 }
 
-/** An SMS row's message kind: a vendor may refuse one kind's template and not the others. */
-const kindOf = (row: ClaimedRow): string | null => (row.payload.channel === 'sms' ? row.payload.templateId : null);
-
 /** A result write stops retrying this long before the lease ends, so no other worker has resent it yet. */
 const RESULT_WRITE_MARGIN_MS = 5_000;
 
@@ -200,7 +197,7 @@ export class DeliveryWorker {
         }
         webhook = { url: row.sub_url, secret: row.sub_secret, piiRead: row.sub_pii_read === true };
       }
-      const heldUntil = this.channelHealth.hold(row.channel, kindOf(row), this.o.now().getTime());
+      const heldUntil = this.channelHealth.hold(row.channel, this.templateOf(row), this.o.now().getTime());
       if (heldUntil !== null) return await this.putOff(row, heldUntil);
       // The customer lane took its token when it claimed the row.
       if (lane !== 'customer' && (await this.putOffForRateLimit(row))) return;
@@ -257,7 +254,7 @@ export class DeliveryWorker {
     }
 
     if (step.status === 'pending') this.noteDue(row, step.nextAttemptAt);
-    this.channelHealth.note(row.channel, kindOf(row), outcome, step, now.getTime(), log);
+    this.channelHealth.note(row.channel, this.templateOf(row), outcome, step, now.getTime(), log);
     const detail = { attempt: attempts, statusCode: outcome.statusCode, latencyMs, subscriptionId: row.subscription_id };
     switch (step.status) {
       case 'delivered':
@@ -278,6 +275,11 @@ export class DeliveryWorker {
     }
   }
 
+  /** What a template refusal holds of this row (channels/sms.ts: its message kind), by its channel's rule. */
+  private templateOf(row: ClaimedRow): string | null {
+    return this.o.channels[row.channel].templateOf?.(row.payload) ?? null;
+  }
+
   private async finishUnsent(row: ClaimedRow, reason: string): Promise<void> {
     await this.o.pool.query(
       `UPDATE ${T} SET status = 'failed', last_error = $2, next_attempt_at = NULL, updated_at = $3
@@ -293,7 +295,7 @@ export class DeliveryWorker {
    */
   private async putOffForRateLimit(row: ClaimedRow): Promise<boolean> {
     if (this.reserved.delete(row.id)) return false;
-    const waitMs = this.limiter.reserve(row.channel, row.channel === 'wecom' ? row.recipient : '');
+    const waitMs = this.limiter.reserve(row.channel, this.o.channels[row.channel].rateBucket?.(row.recipient) ?? '');
     if (waitMs === 0) return false;
     const now = this.o.now().getTime();
     const at = now + waitMs;

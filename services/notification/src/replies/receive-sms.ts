@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics, type InboundSms, type InboundSmsOutcome, type ReplyReceivedV1 } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction } from '@griddispatch/db';
+import { buildEvent, EventTypeName, Topics, type InboundSms, type InboundSmsOutcome, type ReplyReceivedV1 } from '@griddispatch/contracts';
+import { enqueueOutbox, eventRecord, withTransaction } from '@griddispatch/db';
 import { currentTraceparent, type Logger } from '@griddispatch/observability';
 import { normalizeCnMobile } from '../channels/phone.ts';
 import type { NotificationConfig } from '../config.ts';
@@ -48,12 +48,7 @@ function replyRecord(data: ReplyReceivedV1, now: Date) {
   const traceparent = currentTraceparent();
   const subject = data.kind === 'acknowledge' ? data.workOrderId : data.requestId;
   const event = buildEvent({ type: EventTypeName.replyReceived, source: 'notification', subject, time: now, data, ...(traceparent ? { traceparent } : {}) });
-  return {
-    topic: Topics.repliesReceived,
-    key: subject,
-    value: serializeEvent(event),
-    headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
-  };
+  return eventRecord(Topics.repliesReceived, subject, event);
 }
 
 type Decision = { outcome: InboundSmsOutcome; error?: { reason: ReplyErrorReason; code: string | null } };

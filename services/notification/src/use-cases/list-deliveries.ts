@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
-import type { CustomerNoticeKind } from '@griddispatch/contracts';
+import { isUuid, type CustomerNoticeKind } from '@griddispatch/contracts';
 import { displayRecipient } from '../channels/recipient.ts';
 import { webhookErrorWord } from '../channels/webhook.ts';
 import type { ChannelName, SendOutcome } from '../channels/types.ts';
@@ -63,7 +63,6 @@ function encodeCursor(row: DeliveryRow): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
@@ -72,7 +71,7 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
     const [at, id] = parsed as unknown[];
     const date = new Date(typeof at === 'string' ? at : Number.NaN);
     // The id is compared with a uuid column: anything else would fail in PostgreSQL (a 500).
-    if (typeof id !== 'string' || !UUID.test(id) || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !isUuid(id) || Number.isNaN(date.getTime())) throw new Error('bad cursor');
     return { at: date, id };
   } catch {
     throw new InvalidCursorError('cursor is not one this API returned');

@@ -1,5 +1,5 @@
-import { CLOUDEVENTS_CONTENT_TYPE, EXTERNAL_SOURCE_TOPICS, EventTypes, externalTopic, type CloudEvent, type EventType } from '@griddispatch/contracts';
-import { enqueueOutbox, type OutboxRecord, type PoolClient } from '@griddispatch/db';
+import { EXTERNAL_SOURCE_TOPICS, EventTypes, externalTopic, type CloudEvent, type EventType } from '@griddispatch/contracts';
+import { enqueueOutbox, eventHeaders, type OutboxRecord, type PoolClient } from '@griddispatch/db';
 import type { Redactor } from '../channels/personal-data.ts';
 import { SCHEMA } from '../schema.ts';
 
@@ -15,9 +15,7 @@ const EXTERNAL = new Set<string>(EXTERNAL_SOURCE_TOPICS);
 export function externalRecord(redactor: Redactor, event: CloudEvent, raw: string, key: string): OutboxRecord | null {
   const topic = EventTypes[event.type as EventType].topic;
   if (!EXTERNAL.has(topic)) return null;
-  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-  if (event.traceparent) headers.traceparent = event.traceparent;
-  return { topic: externalTopic(topic as (typeof EXTERNAL_SOURCE_TOPICS)[number]), key, value: redactor.redactEvent(raw), headers };
+  return { topic: externalTopic(topic as (typeof EXTERNAL_SOURCE_TOPICS)[number]), key, value: redactor.redactEvent(raw), headers: eventHeaders(event) };
 }
 
 /** A batch's copies, in one statement, before the batch commits. */

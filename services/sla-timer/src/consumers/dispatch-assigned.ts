@@ -1,5 +1,4 @@
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
+import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger } from '@griddispatch/observability';
 import { SCHEMA, type TimerContext } from '../use-cases/context.ts';
 import { finishPlans, preparePlans, schedulePlan } from '../use-cases/schedule-plan.ts';
@@ -22,16 +21,13 @@ export interface ConsumerDeps {
  * dispatch of the same work order (the timers' unique key, the plan kept with the work order).
  */
 export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
+  const parse = parseEventOf('cn.griddispatch.dispatch.assigned.v1');
   return inboxConsumer({
     pool: deps.pool,
     schema: SCHEMA,
     consumer: CONSUMER,
     spanName: 'sla-timer schedule plans',
-    parse(message): CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> {
-      const event = parseEvent(message.value);
-      if (!isEvent(event, 'cn.griddispatch.dispatch.assigned.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event;
-    },
+    parse,
     // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
     orderKey: (event) => event.data.workOrderId,
     prepare: (client, events) => preparePlans(client, deps.ctx, events.map((e) => e.data.workOrderId)),

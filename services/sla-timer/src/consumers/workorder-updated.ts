@@ -1,5 +1,5 @@
-import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type WorkOrderUpdatedV1 } from '@griddispatch/contracts';
-import { inboxConsumer, type InboxConsumer, type PoolClient } from '@griddispatch/db';
+import type { WorkOrderUpdatedV1 } from '@griddispatch/contracts';
+import { inboxConsumer, parseEventOf, type InboxConsumer, type PoolClient } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
 import { stagesSatisfiedBy } from '../domain/ladder.ts';
 import { SCHEMA } from '../use-cases/context.ts';
@@ -27,16 +27,13 @@ export type WorkOrderOutcome =
  * nothing. Applied once per event id, in the transaction of its effect.
  */
 export function workOrderUpdatedConsumer(deps: ConsumerDeps): InboxConsumer {
+  const parse = parseEventOf('cn.griddispatch.workorder.updated.v1');
   return inboxConsumer({
     pool: deps.pool,
     schema: SCHEMA,
     consumer: CONSUMER,
     spanName: 'sla-timer follow work orders',
-    parse(message): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
-      const event = parseEvent(message.value);
-      if (!isEvent(event, 'cn.griddispatch.workorder.updated.v1')) throw new InvalidEventError(`unexpected event type ${event.type} on ${message.topic}`);
-      return event;
-    },
+    parse,
     // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
     orderKey: (event) => event.data.workOrderId,
     apply: (client, event) => followWorkOrder(client, deps, event.data),

@@ -1,13 +1,10 @@
 import {
-  CLOUDEVENTS_CONTENT_TYPE,
   Topics,
   buildEvent,
-  serializeEvent,
-  type CloudEvent,
   type Stage,
   type StaffRole,
 } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction, type OutboxRecord, type Pool } from '@griddispatch/db';
+import { enqueueOutbox, eventRecord, withTransaction, type OutboxRecord, type Pool } from '@griddispatch/db';
 import { nextEscalation, type LadderStep, type TimerKind } from '../domain/ladder.ts';
 import { SCHEMA, type TimerContext } from './context.ts';
 import { insertTimers } from './schedule-plan.ts';
@@ -48,52 +45,16 @@ export interface FireBatch {
   nextDues: Date[];
 }
 
-function outboxRecord(topic: string, key: string, event: CloudEvent): OutboxRecord {
-  const headers: Record<string, string> = { 'content-type': CLOUDEVENTS_CONTENT_TYPE };
-  if (event.traceparent) headers.traceparent = event.traceparent;
-  return { topic, key, value: serializeEvent(event), headers };
-}
-
 function eventFor(row: DueRow, now: Date, late: boolean): OutboxRecord {
-  const traceparent = row.traceparent ?? undefined;
+  // What a warning and a breach both say: whose deadline, by which policy, and whether it fired late.
+  const envelope = { source: 'sla-timer' as const, subject: row.work_order_id, time: now, traceparent: row.traceparent ?? undefined };
+  const deadline = { workOrderId: row.work_order_id, gridId: row.grid_id, policy: row.policy, stage: row.stage, deadline: row.deadline.toISOString(), late };
   if (row.kind === 'warning') {
-    const event = buildEvent({
-      type: 'cn.griddispatch.sla.warning.v1',
-      source: 'sla-timer',
-      subject: row.work_order_id,
-      time: now,
-      traceparent,
-      data: {
-        workOrderId: row.work_order_id,
-        gridId: row.grid_id,
-        policy: row.policy,
-        stage: row.stage,
-        deadline: row.deadline.toISOString(),
-        remainingMs: row.deadline.getTime() - now.getTime(),
-        late,
-      },
-    });
-    return outboxRecord(Topics.slaWarnings, row.work_order_id, event);
+    const data = { ...deadline, remainingMs: row.deadline.getTime() - now.getTime() };
+    return eventRecord(Topics.slaWarnings, row.work_order_id, buildEvent({ type: 'cn.griddispatch.sla.warning.v1', ...envelope, data }));
   }
-  const event = buildEvent({
-    type: 'cn.griddispatch.sla.breached.v1',
-    source: 'sla-timer',
-    subject: row.work_order_id,
-    time: now,
-    traceparent,
-    data: {
-      workOrderId: row.work_order_id,
-      gridId: row.grid_id,
-      policy: row.policy,
-      stage: row.stage,
-      deadline: row.deadline.toISOString(),
-      latenessMs: Math.max(0, now.getTime() - row.deadline.getTime()),
-      level: row.level,
-      notify: row.notify,
-      late,
-    },
-  });
-  return outboxRecord(Topics.slaBreaches, row.work_order_id, event);
+  const data = { ...deadline, latenessMs: Math.max(0, now.getTime() - row.deadline.getTime()), level: row.level, notify: row.notify };
+  return eventRecord(Topics.slaBreaches, row.work_order_id, buildEvent({ type: 'cn.griddispatch.sla.breached.v1', ...envelope, data }));
 }
 
 /**
