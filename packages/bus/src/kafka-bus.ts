@@ -1,6 +1,7 @@
 import { Kafka, type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
+import { sleep } from './delivery.ts';
 import { ensureTopics, kafkajsLevel, pinoLogCreator } from './kafka-admin.ts';
 import type { RawMessage } from './kafka-delivery.ts';
 import { createProducerQueue } from './kafka-producer.ts';
@@ -159,7 +160,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       const topics = [...new Set([...subscriptions].filter((s) => s.groupId === sub.groupId).flatMap((s) => s.topics))];
       const committed = await client.fetchOffsets({ groupId: groupName(sub.groupId), topics: topics.map(topicName) });
       for (const topic of topics) {
-        const ends = await client.fetchTopicOffsets(topicName(topic));
+        const ends = await topicOffsets(client, topicName(topic));
         const group = committed.find((c) => c.topic === topicName(topic));
         for (const end of ends) {
           const high = Number(end.high);
@@ -171,6 +172,22 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       }
     }
     return lags;
+  }
+
+  /**
+   * kafkajs 2.2.4's fetchTopicOffsets throws a TypeError (`low.pop(...)` is undefined) when its
+   * metadata lacks the topic for a moment — while other topics of the cluster are created or
+   * deleted — so a lag read (metrics, waitForIdle) would fail for nothing: asked again shortly.
+   */
+  async function topicOffsets(client: Admin, topic: string): ReturnType<Admin['fetchTopicOffsets']> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await client.fetchTopicOffsets(topic);
+      } catch (err) {
+        if (attempt >= 4 || !(err instanceof TypeError)) throw err;
+        await sleep(100 * attempt);
+      }
+    }
   }
 
   async function close(): Promise<void> {
