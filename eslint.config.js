@@ -16,7 +16,7 @@ function servicePatterns(services, message) {
 
 const privateFiles = {
   regex: '^(\\.\\./)+(services|packages|apps)/[^/]+/src/',
-  message: "Import the package's public exports (@griddispatch/<name>, or an entry in its package.json \"exports\"), not its private files.",
+  message: 'Import the package\'s public exports (@griddispatch/<name>, or an entry in its package.json "exports"), not its private files.',
 };
 
 export default tseslint.config(

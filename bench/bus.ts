@@ -238,7 +238,9 @@ async function main(): Promise<void> {
   }, DEADLINE_MS);
   deadline.unref();
   const prefix = `bench.${runId}.`;
-  console.log(`bus benchmark: ${ROUNDS} rounds of ${FLOOD} + ${PACED} records of ${SIZE} B, ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}/${PACED_BATCH}; Kafka at ${brokers.join(',')}`);
+  console.log(
+    `bus benchmark: ${ROUNDS} rounds of ${FLOOD} + ${PACED} records of ${SIZE} B, ${KEYS} keys, ${PARTITIONS} partitions, batches of ${BATCH}/${PACED_BATCH}; Kafka at ${brokers.join(',')}`,
+  );
 
   const transports: [Transport, (phase: string) => string][] = [
     [busTransport('in-process bus', () => createInProcessBus({ prefix, logger, partitions: PARTITIONS })), (p) => `inproc.${p}`],
@@ -261,8 +263,14 @@ async function main(): Promise<void> {
     kafkaBusVsRawPacedP99: round(bus.pacedP99Ms / raw.pacedP99Ms, 2),
     inProcessVsKafkaBusThroughput: round(inProcess.floodPerSecond / bus.floodPerSecond, 1),
   };
-  console.log(`\nmedians of ${ROUNDS} rounds (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs):\n${table(summaries)}\n`);
-  console.log(`kafka bus / raw kafkajs: throughput ×${ratios.kafkaBusVsRawThroughput}, paced p50 ×${ratios.kafkaBusVsRawPacedP50}, paced p99 ×${ratios.kafkaBusVsRawPacedP99}`);
+  console.log(
+    `\nmedians of ${ROUNDS} rounds (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs):\n${table(summaries)}\n`,
+  );
+  console.log(
+    `kafka bus / raw kafkajs: throughput ×${ratios.kafkaBusVsRawThroughput}, paced p50 ×${ratios.kafkaBusVsRawPacedP50}, paced p99 ×${ratios.kafkaBusVsRawPacedP99}`,
+  );
   console.log(`in-process bus / kafka bus: throughput ×${ratios.inProcessVsKafkaBusThroughput}`);
 
   await deleteBenchTopics(prefix);
@@ -277,7 +285,17 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: cpus().length,
         brokers,
-        parameters: { rounds: ROUNDS, flood: FLOOD, paced: PACED, pacedRatePerSecond: PACED_RATE, batch: BATCH, pacedBatch: PACED_BATCH, recordBytes: SIZE, keys: KEYS, partitions: PARTITIONS },
+        parameters: {
+          rounds: ROUNDS,
+          flood: FLOOD,
+          paced: PACED,
+          pacedRatePerSecond: PACED_RATE,
+          batch: BATCH,
+          pacedBatch: PACED_BATCH,
+          recordBytes: SIZE,
+          keys: KEYS,
+          partitions: PARTITIONS,
+        },
         loadAverage: loadavg(),
         summaries,
         rounds: Object.fromEntries(byTransport),

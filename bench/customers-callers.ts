@@ -21,33 +21,43 @@ export function pickCallers(customers: readonly Customer[], n: number): (Custome
 }
 
 /** POSTs the calls, `concurrency` at once, as a 95598 agent's system would; each must be accepted (202). */
-export async function postCalls(host: FastifyInstance, key: string, tag: string, callers: readonly (Customer & { phone: string })[], concurrency = 32): Promise<void> {
+export async function postCalls(
+  host: FastifyInstance,
+  key: string,
+  tag: string,
+  callers: readonly (Customer & { phone: string })[],
+  concurrency = 32,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < callers.length) {
-      const c = callers[next++]!;
-      const res = await host.inject({
-        method: 'POST',
-        url: '/v1/requests',
-        headers: { authorization: `Bearer ${key}` },
-        payload: {
-          source: '95598',
-          externalId: `${tag}-${c.accountNo}`,
-          category: 'fault_repair',
-          description: '家里停电了',
-          urgency: 'normal',
-          customer: { accountNo: c.accountNo, phone: c.phone, classes: c.classes },
-          location: { districtCode: c.districtCode },
-        },
-      });
-      if (res.statusCode !== 202) throw new Error(`POST /v1/requests: ${res.statusCode} ${res.body}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < callers.length) {
+        const c = callers[next++]!;
+        const res = await host.inject({
+          method: 'POST',
+          url: '/v1/requests',
+          headers: { authorization: `Bearer ${key}` },
+          payload: {
+            source: '95598',
+            externalId: `${tag}-${c.accountNo}`,
+            category: 'fault_repair',
+            description: '家里停电了',
+            urgency: 'normal',
+            customer: { accountNo: c.accountNo, phone: c.phone, classes: c.classes },
+            location: { districtCode: c.districtCode },
+          },
+        });
+        if (res.statusCode !== 202) throw new Error(`POST /v1/requests: ${res.statusCode} ${res.body}`);
+      }
+    }),
+  );
 }
 
 /** How many of the calls intake's read model shows merged into an incident. */
 export async function mergedCalls(pool: Pool, tag: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM intake.requests WHERE external_id LIKE $1 AND incident_id IS NOT NULL`, [`${tag}-%`]);
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM intake.requests WHERE external_id LIKE $1 AND incident_id IS NOT NULL`, [
+    `${tag}-%`,
+  ]);
   return rows[0]!.n;
 }
 
@@ -89,14 +99,20 @@ export async function callbackFigures(pool: Pool, tag: string, expected: number,
   );
   const notDelivered = rows.filter((r) => r.status !== 'delivered' || r.sent === null);
   if (rows.length !== expected || notDelivered.length > 0) {
-    throw new Error(`expected ${expected} callback asks, each delivered once; found ${rows.length} (${notDelivered.length} not delivered: ${[...new Set(notDelivered.map((r) => r.status))].join(', ')})`);
+    throw new Error(
+      `expected ${expected} callback asks, each delivered once; found ${rows.length} (${notDelivered.length} not delivered: ${[...new Set(notDelivered.map((r) => r.status))].join(', ')})`,
+    );
   }
   const since = (r: (typeof rows)[number], at: Date) => (at.getTime() - r.restored.getTime()) / 1000;
   const first = firstRestored.getTime();
   const last = (pick: (r: (typeof rows)[number]) => Date) => Math.round((Math.max(...rows.map((r) => pick(r).getTime())) - first) / 10) / 100;
   return {
     asks: rows.length,
-    perAsk: { asked: spread(rows.map((r) => since(r, r.asked))), queued: spread(rows.map((r) => since(r, r.queued))), sent: spread(rows.map((r) => since(r, r.sent!))) },
+    perAsk: {
+      asked: spread(rows.map((r) => since(r, r.asked))),
+      queued: spread(rows.map((r) => since(r, r.queued))),
+      sent: spread(rows.map((r) => since(r, r.sent!))),
+    },
     firstRestoredToLastQueuedSeconds: last((r) => r.queued),
     firstRestoredToLastSentSeconds: last((r) => r.sent!),
   };

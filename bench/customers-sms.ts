@@ -45,9 +45,11 @@ export interface SmsReceiver {
 async function loop(n: number, concurrency: number, send: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await send(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await send(next++);
+    }),
+  );
   return (performance.now() - t0) / 1000;
 }
 
@@ -73,7 +75,11 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
   const arrivals = new Map<string, number[]>();
   if (path === 'alibaba') {
     const code = (i: number) => `SMS_49200${String(i + 10)}`;
-    const vendor = await startFakeAlibabaSms({ keys: { LTAI5tBench: 'bench-secret' }, signNames: [SIGN], templates: Object.fromEntries(kinds.map((k, i) => [code(i), KINDS[k]!])) });
+    const vendor = await startFakeAlibabaSms({
+      keys: { LTAI5tBench: 'bench-secret' },
+      signNames: [SIGN],
+      templates: Object.fromEntries(kinds.map((k, i) => [code(i), KINDS[k]!])),
+    });
     const kindByCode = new Map(kinds.map((k, i) => [code(i), k]));
     onSent(vendor.sent, (s) => kindByCode.get(s.templateCode) ?? s.templateCode, arrivals);
     return {
@@ -91,9 +97,26 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
       // The adapters' timeout (NOTIFY_HTTP_TIMEOUT_MS), not the SDK's 3 s default: 256 in flight on a loaded machine wait longer.
       sdkLoop: (n, concurrency) => {
         const url = new URL(vendor.endpoint);
-        const client = new dysmsapi.default(new $OpenApiUtil.Config({ accessKeyId: 'LTAI5tBench', accessKeySecret: 'bench-secret', endpoint: url.host, protocol: 'http', connectTimeout: 30_000, readTimeout: 30_000 }));
+        const client = new dysmsapi.default(
+          new $OpenApiUtil.Config({
+            accessKeyId: 'LTAI5tBench',
+            accessKeySecret: 'bench-secret',
+            endpoint: url.host,
+            protocol: 'http',
+            connectTimeout: 30_000,
+            readTimeout: 30_000,
+          }),
+        );
         return loop(n, concurrency, async (i) => {
-          const answer = await client.sendSms(new dysmsapi.SendSmsRequest({ phoneNumbers: phone(i), signName: SIGN, templateCode: code(2), templateParam: JSON.stringify(PARAMS), outId: `yardstick-${i}` }));
+          const answer = await client.sendSms(
+            new dysmsapi.SendSmsRequest({
+              phoneNumbers: phone(i),
+              signName: SIGN,
+              templateCode: code(2),
+              templateParam: JSON.stringify(PARAMS),
+              outId: `yardstick-${i}`,
+            }),
+          );
           if (answer.body?.code !== 'OK') throw new Error(`alibaba yardstick: ${answer.body?.code}`);
         });
       },
@@ -101,7 +124,12 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
     };
   }
   const code = (i: number) => String(2041010 + i);
-  const vendor = await startFakeTencentSms({ keys: { AKIDbench: 'bench-secret-key' }, appId: '1400006666', signNames: [SIGN], templates: Object.fromEntries(kinds.map((k, i) => [code(i), KINDS[k]!.length])) });
+  const vendor = await startFakeTencentSms({
+    keys: { AKIDbench: 'bench-secret-key' },
+    appId: '1400006666',
+    signNames: [SIGN],
+    templates: Object.fromEntries(kinds.map((k, i) => [code(i), KINDS[k]!.length])),
+  });
   const kindByCode = new Map(kinds.map((k, i) => [code(i), k]));
   onSent(vendor.sent, (s) => kindByCode.get(s.templateId) ?? s.templateId, arrivals);
   return {
@@ -125,7 +153,14 @@ export async function startVendor(path: Exclude<SmsPath, 'gateway'>): Promise<Sm
         profile: { httpProfile: { endpoint: url.host, protocol: 'http://', reqTimeout: 30 } },
       });
       return loop(n, concurrency, async (i) => {
-        const answer = await client.SendSms({ PhoneNumberSet: [`+86${phone(i)}`], SmsSdkAppId: '1400006666', SignName: SIGN, TemplateId: code(2), TemplateParamSet: Object.values(PARAMS), SessionContext: `yardstick-${i}` });
+        const answer = await client.SendSms({
+          PhoneNumberSet: [`+86${phone(i)}`],
+          SmsSdkAppId: '1400006666',
+          SignName: SIGN,
+          TemplateId: code(2),
+          TemplateParamSet: Object.values(PARAMS),
+          SessionContext: `yardstick-${i}`,
+        });
         if (answer.SendStatusSet?.[0]?.Code !== 'Ok') throw new Error(`tencent yardstick: ${answer.SendStatusSet?.[0]?.Code}`);
       });
     },

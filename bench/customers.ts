@@ -97,7 +97,12 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
 /** The yardstick: `n` POSTs of one gateway body, `CONCURRENCY` at once, keep-alive. */
 async function rawPosts(url: string, n: number): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const body = JSON.stringify({ to: '+8613800138000', kind: 'yardstick', params: { area: '后湖1号台区', account: '1234', time: '14:32' }, text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。' });
+  const body = JSON.stringify({
+    to: '+8613800138000',
+    kind: 'yardstick',
+    params: { area: '后湖1号台区', account: '1234', time: '14:32' },
+    text: '尊敬的客户：后湖1号台区（户号尾号1234）已于14:32恢复供电，感谢您的理解。如仍未来电，请拨打95598。',
+  });
   const post = () =>
     new Promise<void>((resolve, reject) => {
       const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -109,12 +114,14 @@ async function rawPosts(url: string, n: number): Promise<number> {
     });
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) {
-      next += 1;
-      await post();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) {
+        next += 1;
+        await post();
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   agent.destroy();
   return seconds;
@@ -131,7 +138,14 @@ async function main(): Promise<void> {
   const arrivals = vendor?.arrivals ?? gateway.arrivals;
   const smsEnv = vendor?.env ?? { NOTIFY_SMS_URL: gateway.url };
   const notification = loadConfig({ ...smsEnv, NOTIFY_RATE_SMS: 'unlimited', NOTIFY_CUSTOMER_CONCURRENCY: String(CONCURRENCY) });
-  const stack = await buildStack({ pool: db.pool, bus, logger, http: parseHttpEnv({ GD_API_KEYS: `bench:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }), sampleData: true, notification });
+  const stack = await buildStack({
+    pool: db.pool,
+    bus,
+    logger,
+    http: parseHttpEnv({ GD_API_KEYS: `bench:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }),
+    sampleData: true,
+    notification,
+  });
   try {
     const county = generateSampleCounty({ seed: 1 });
     const houhu = county.customers.filter((c) => c.districtCode.startsWith('HH') && c.phone);
@@ -139,7 +153,12 @@ async function main(): Promise<void> {
       const at = new Date().toISOString();
       for (let i = 0; i < houhu.length; i += 1_000) {
         const events = houhu.slice(i, i + 1_000).map((c) => ({ eventId: `${kind}-${c.accountNo}`, kind, meterId: `M-${c.accountNo}`, at }));
-        const res = await stack.host.inject({ method: 'POST', url: '/v1/meter-events', headers: { authorization: `Bearer ${KEY}` }, payload: { source: 'bench-hes', events } });
+        const res = await stack.host.inject({
+          method: 'POST',
+          url: '/v1/meter-events',
+          headers: { authorization: `Bearer ${KEY}` },
+          payload: { source: 'bench-hes', events },
+        });
         if (res.statusCode !== 202) throw new Error(`meter events: ${res.statusCode} ${res.body}`);
       }
     };
@@ -161,7 +180,12 @@ async function main(): Promise<void> {
     const tEtr = performance.now();
     for (const f of feeders) {
       const etr = new Date(Date.parse(f.etr) + 2 * 3_600_000).toISOString();
-      const res = await stack.host.inject({ method: 'PUT', url: `/v1/incidents/${f.id}/etr`, headers: { authorization: `Bearer ${KEY}` }, payload: { etr, by: 'bench' } });
+      const res = await stack.host.inject({
+        method: 'PUT',
+        url: `/v1/incidents/${f.id}/etr`,
+        headers: { authorization: `Bearer ${KEY}` },
+        payload: { etr, by: 'bench' },
+      });
       if (res.statusCode !== 200) throw new Error(`PUT etr: ${res.statusCode} ${res.body}`);
     }
     await until('every ETR SMS', () => count('outage.etr_changed') >= houhu.length);
@@ -194,8 +218,10 @@ async function main(): Promise<void> {
     if (refused.length > 0) throw new Error(`the ${SMS} stand-in refused ${refused.length} messages: ${[...new Set(refused)].join(', ')}`);
 
     // Anything sent twice would show here (the yardstick's POSTs carry their own kind).
-    if (outage.length !== houhu.length || restored.length !== houhu.length || etr.length !== houhu.length) throw new Error(`expected ${houhu.length} messages per stage, got ${outage.length} and ${restored.length}`);
-    if (count('callback.requested') !== callers.length) throw new Error(`expected ${callers.length} callback asks at the receiver, got ${count('callback.requested')}`);
+    if (outage.length !== houhu.length || restored.length !== houhu.length || etr.length !== houhu.length)
+      throw new Error(`expected ${houhu.length} messages per stage, got ${outage.length} and ${restored.length}`);
+    if (count('callback.requested') !== callers.length)
+      throw new Error(`expected ${callers.length} callback asks at the receiver, got ${count('callback.requested')}`);
     const rawSeconds = await rawPosts(gateway.url, houhu.length);
     // After the stage checks: the SDK loop's messages go to the same stand-in.
     const sdkSeconds = vendor ? await vendor.sdkLoop(houhu.length, CONCURRENCY) : null;
@@ -205,7 +231,10 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       bus: kafka ? 'kafka' : 'in-process',
       accounts: houhu.length,
-      sms: SMS === 'gateway' ? 'generic gateway (a local receiver answering 200 at once)' : `${SMS} SDK against the local stand-in that checks request and signature`,
+      sms:
+        SMS === 'gateway'
+          ? 'generic gateway (a local receiver answering 200 at once)'
+          : `${SMS} SDK against the local stand-in that checks request and signature`,
       parameters: { customerConcurrency: CONCURRENCY, smsRate: 'unlimited', callers: callers.length },
       outage: {
         what: 'outage.detected SMS at the gateway, first to last (meters → incidents → customers.notices → customer lane → POST)',
@@ -265,7 +294,11 @@ async function main(): Promise<void> {
         `restored:  first incident.restored → last message queued ${result.restored.firstRestoredToLastQueuedSeconds} s, sent ${result.restored.firstRestoredToLastSentSeconds} s (${result.restored.messagesPerSecond} SMS/s)`,
         `callbacks: ${callbacks.asks} callers asked; per ask from its incident.restored: callback row ${ps(callbacks.perAsk.asked)}; queued ${ps(callbacks.perAsk.queued)}; sent ${ps(callbacks.perAsk.sent)}`,
         `           first incident.restored → last ask queued ${callbacks.firstRestoredToLastQueuedSeconds} s, sent ${callbacks.firstRestoredToLastSentSeconds} s`,
-        ...(sdkSeconds !== null ? [`sdk:       ${round(houhu.length / sdkSeconds, 0)} SendSms/s with the ${SMS} SDK alone → the SMS path (ETR stage) is ${round((etr.length / etrSeconds / (houhu.length / sdkSeconds)) * 100, 1)} % of it`] : []),
+        ...(sdkSeconds !== null
+          ? [
+              `sdk:       ${round(houhu.length / sdkSeconds, 0)} SendSms/s with the ${SMS} SDK alone → the SMS path (ETR stage) is ${round((etr.length / etrSeconds / (houhu.length / sdkSeconds)) * 100, 1)} % of it`,
+            ]
+          : []),
         `raw:       ${result.yardstick.requestsPerSecond} POST/s → the SMS path (ETR stage) is ${(result.ratioToRawPost * 100).toFixed(1)} % of a raw POST loop (load average ${result.loadAverage.join(' ')})`,
         `wrote bench/results/${file}`,
       ].join('\n'),

@@ -172,7 +172,9 @@ try {
     latencies.sort((a, b) => a - b);
     const q = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!, 2);
     const run = { concurrency, batch, decisions: DECISIONS, perSecond: round(DECISIONS / seconds, 0), p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1), outcomes };
-    log(`concurrency ${concurrency}, batch ${batch}: ${run.perSecond} decisions/s, ${batch === 1 ? 'decision' : 'batch'} p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms ${JSON.stringify(outcomes)}`);
+    log(
+      `concurrency ${concurrency}, batch ${batch}: ${run.perSecond} decisions/s, ${batch === 1 ? 'decision' : 'batch'} p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms, max ${run.maxMs} ms ${JSON.stringify(outcomes)}`,
+    );
     runs.push(run);
   }
   await cache.close();

@@ -155,14 +155,19 @@ const LABELS: Record<Mode, string> = {
 function start(mode: Mode): Promise<{ child: ChildProcess; port: number; setupMs: number; ask: (m: string) => Promise<ChildMessage> }> {
   // BENCH_PROFILE_DIR: each server writes a V8 CPU profile there (`pnpm bench:profile <dir>`).
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}/intake-${mode}`] : [];
-  const child = fork(new URL(import.meta.url).pathname, ['--serve', mode], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL(import.meta.url).pathname, ['--serve', mode], {
+    execArgv: ['--import', 'tsx', ...profile],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ask = (m: string) =>
     new Promise<ChildMessage>((resolve) => {
       child.once('message', (reply) => resolve(reply as ChildMessage));
       child.send(m);
     });
   return new Promise((resolve, reject) => {
-    child.once('message', (m: ChildMessage) => ('ready' in m ? resolve({ child, port: m.port, setupMs: m.setupMs, ask }) : reject(new Error('unexpected message'))));
+    child.once('message', (m: ChildMessage) =>
+      'ready' in m ? resolve({ child, port: m.port, setupMs: m.setupMs, ask }) : reject(new Error('unexpected message')),
+    );
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code} before it was ready`)));
   });
 }
@@ -270,7 +275,8 @@ async function main(): Promise<void> {
     'req/s': r.requestsPerSecond,
     'p50 ms': r.p50Ms,
     'p99 ms': r.p99Ms,
-    'req/s vs hello': r === hello ? '1' : `${(r.requestsPerSecond / hello.requestsPerSecond).toFixed(3)} (1/${(hello.requestsPerSecond / r.requestsPerSecond).toFixed(1)})`,
+    'req/s vs hello':
+      r === hello ? '1' : `${(r.requestsPerSecond / hello.requestsPerSecond).toFixed(3)} (1/${(hello.requestsPerSecond / r.requestsPerSecond).toFixed(1)})`,
     'p50 vs hello': r === hello ? '1' : `×${(r.p50Ms / Math.max(hello.p50Ms, 0.5)).toFixed(1)}`,
     'non-2xx': r.non2xx + r.errors,
   }));
@@ -284,7 +290,9 @@ async function main(): Promise<void> {
       '\n',
   );
   for (const r of results.slice(1)) {
-    process.stdout.write(`${r.mode}: ${r.accepted} answered 202, ${r.stored} rows stored (incl. warm-up), outbox backlog right after the run: ${r.outboxBacklogAfter}\n`);
+    process.stdout.write(
+      `${r.mode}: ${r.accepted} answered 202, ${r.stored} rows stored (incl. warm-up), outbox backlog right after the run: ${r.outboxBacklogAfter}\n`,
+    );
   }
   const output = {
     bench: 'intake POST /v1/requests',
@@ -293,7 +301,17 @@ async function main(): Promise<void> {
     config: { durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS, kafkaBrokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
     results,
     postgresCommitCeiling: ceiling,
-    ratios: Object.fromEntries(results.slice(1).map((r) => [r.mode, { throughput: r.requestsPerSecond / hello.requestsPerSecond, ofCommitCeiling: r.requestsPerSecond / ceiling.transactionsPerSecond, p50: r.p50Ms / Math.max(hello.p50Ms, 0.5), p99: r.p99Ms / Math.max(hello.p99Ms, 0.5) }])),
+    ratios: Object.fromEntries(
+      results.slice(1).map((r) => [
+        r.mode,
+        {
+          throughput: r.requestsPerSecond / hello.requestsPerSecond,
+          ofCommitCeiling: r.requestsPerSecond / ceiling.transactionsPerSecond,
+          p50: r.p50Ms / Math.max(hello.p50Ms, 0.5),
+          p99: r.p99Ms / Math.max(hello.p99Ms, 0.5),
+        },
+      ]),
+    ),
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

@@ -86,11 +86,15 @@ const rawAgent = new Agent({ keepAlive: true, maxSockets: 64 });
 /** The yardstick's POST: node:http on a keep-alive agent, as the webhook channel sends. */
 function rawPost(url: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: rawAgent, headers: { 'content-type': 'application/cloudevents+json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: rawAgent, headers: { 'content-type': 'application/cloudevents+json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -132,7 +136,13 @@ function assigned(i: number): CloudEvent {
     homeVisit: false,
     incidentId: null,
     urgency: 'urgent',
-    sla: { policy: 'aquaculture-circle', deadlines: { arrive: new Date(Date.now() + 1_800_000).toISOString() }, warnBeforeMs: 300_000, escalation: [], calendar: null },
+    sla: {
+      policy: 'aquaculture-circle',
+      deadlines: { arrive: new Date(Date.now() + 1_800_000).toISOString() },
+      warnBeforeMs: 300_000,
+      escalation: [],
+      calendar: null,
+    },
   };
   return buildEvent({ type: EventTypeName.dispatchAssigned, source: 'grid-routing', subject: id, data });
 }
@@ -146,13 +156,26 @@ function breach(): CloudEvent {
     type: EventTypeName.slaBreached,
     source: 'sla-timer',
     subject: workOrderId,
-    data: { workOrderId, gridId: 'HH-G01', policy: 'aquaculture-circle', stage: 'arrive', deadline: new Date().toISOString(), latenessMs: 0, level, notify: ['supervisor'], late: false },
+    data: {
+      workOrderId,
+      gridId: 'HH-G01',
+      policy: 'aquaculture-circle',
+      stage: 'arrive',
+      deadline: new Date().toISOString(),
+      latenessMs: 0,
+      level,
+      notify: ['supervisor'],
+      late: false,
+    },
   });
 }
 
 async function publish(bus: Bus, events: CloudEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await bus.publish(EventTypes[events[0]!.type].topic, events.map((e) => ({ key: e.subject, value: serializeEvent(e) })));
+  await bus.publish(
+    EventTypes[events[0]!.type].topic,
+    events.map((e) => ({ key: e.subject, value: serializeEvent(e) })),
+  );
 }
 
 async function main(): Promise<void> {
@@ -163,7 +186,9 @@ async function main(): Promise<void> {
   const bus = kafka ? createKafkaBus({ brokers, prefix, clientId: 'bench-notification', logger }) : createInProcessBus({ prefix, logger });
   const db = await freshDatabase('bench_notification');
   const receiver = await startReceiver();
-  console.log(`bus: ${kafka ? `Kafka (${brokers.join(',')})` : `in-process (${forcedInProcess ? 'BENCH_NOTIFY_BUS=in-process' : 'no Kafka broker answered'})`}; PostgreSQL: ${new URL(db.url).host}`);
+  console.log(
+    `bus: ${kafka ? `Kafka (${brokers.join(',')})` : `in-process (${forcedInProcess ? 'BENCH_NOTIFY_BUS=in-process' : 'no Kafka broker answered'})`}; PostgreSQL: ${new URL(db.url).host}`,
+  );
 
   // One subscription takes the whole flood here: the per-subscription cap (issue 17.5) is lifted
   // so the worker's throughput is what is measured; the receiver is on loopback.
@@ -176,7 +201,13 @@ async function main(): Promise<void> {
     NOTIFY_POLL_MS: '1000',
   });
   const service = await buildNotification({ pool: db.pool, bus, logger, config, groupId: `bench-notification-${runId}` });
-  const host = await buildHttpHost({ pool: db.pool, logger, apiKeys: `bench:bench-secret-0123456789-${runId}:subscriptions:write`, services: [service], rateLimit: false });
+  const host = await buildHttpHost({
+    pool: db.pool,
+    logger,
+    apiKeys: `bench:bench-secret-0123456789-${runId}:subscriptions:write`,
+    services: [service],
+    rateLimit: false,
+  });
   try {
     await service.start();
     const created = await host.inject({

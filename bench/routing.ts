@@ -62,7 +62,9 @@ function routingPhase() {
   const county = generateSampleCounty(BENCH_SCALE);
   const genMs = performance.now() - t;
   const polygons = county.grids.filter((g) => g.polygon !== null);
-  log(`sample county ${JSON.stringify(BENCH_SCALE)}: ${county.grids.length} grids, ${polygons.length} polygons, ${county.districts.length} 台区, ${county.customers.length} customers (generated in ${round(genMs / 1000, 2)} s)`);
+  log(
+    `sample county ${JSON.stringify(BENCH_SCALE)}: ${county.grids.length} grids, ${polygons.length} polygons, ${county.districts.length} 台区, ${county.customers.length} customers (generated in ${round(genMs / 1000, 2)} s)`,
+  );
 
   // Customer registry: account → 台区 (what the service looks up before resolving).
   let before = memory();
@@ -81,7 +83,9 @@ function routingPhase() {
   after = memory();
   const indexHeapMb = mb(after.heap - before.heap);
   const indexExternalMb = mb(after.external - before.external);
-  log(`index build ${round(buildMs)} ms; memory heap +${indexHeapMb} MB, typed arrays +${indexExternalMb} MB (customer registry Map: ${registryMb} MB, built in ${round(registryMs)} ms)`);
+  log(
+    `index build ${round(buildMs)} ms; memory heap +${indexHeapMb} MB, typed arrays +${indexExternalMb} MB (customer registry Map: ${registryMb} MB, built in ${round(registryMs)} ms)`,
+  );
 
   // Query mix: 40 % account, 20 % 台区 code, 30 % point (anywhere in a random grid's bounding box,
   // so some land in neighbours and some outside → nearest), 10 % community code.
@@ -141,18 +145,36 @@ function routingPhase() {
     const sorted = Float64Array.from(arr).sort();
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
   };
-  const latency = { p50Us: round(pct(ns, 50) / 1000, 2), p99Us: round(pct(ns, 99) / 1000, 2), p999Us: round(pct(ns, 99.9) / 1000, 2), maxUs: round(ns.reduce((a, b) => (b > a ? b : a), 0) / 1000, 1) };
+  const latency = {
+    p50Us: round(pct(ns, 50) / 1000, 2),
+    p99Us: round(pct(ns, 99) / 1000, 2),
+    p999Us: round(pct(ns, 99.9) / 1000, 2),
+    maxUs: round(ns.reduce((a, b) => (b > a ? b : a), 0) / 1000, 1),
+  };
   const kinds = Object.fromEntries(
-    [...byKind].map(([k, list]) => [k, { share: round(list.length / queries.length, 3), meanUs: round(list.reduce((a, b) => a + b, 0) / list.length / 1000, 2), p99Us: round(pct(list, 99) / 1000, 2) }]),
+    [...byKind].map(([k, list]) => [
+      k,
+      {
+        share: round(list.length / queries.length, 3),
+        meanUs: round(list.reduce((a, b) => a + b, 0) / list.length / 1000, 2),
+        p99Us: round(pct(list, 99) / 1000, 2),
+      },
+    ]),
   );
-  log(`routing: ${queries.length} decisions in ${round(throughputMs)} ms → ${perSecond.toLocaleString('en')} decisions/s; per decision p50 ${latency.p50Us} µs, p99 ${latency.p99Us} µs, p99.9 ${latency.p999Us} µs`);
+  log(
+    `routing: ${queries.length} decisions in ${round(throughputMs)} ms → ${perSecond.toLocaleString('en')} decisions/s; per decision p50 ${latency.p50Us} µs, p99 ${latency.p99Us} µs, p99.9 ${latency.p999Us} µs`,
+  );
   log(`  by kind: ${JSON.stringify(kinds)}`);
   log(`  outcomes: ${JSON.stringify(outcomes)}`);
 
   // Yardsticks on point queries: the index vs linear scans over all polygons.
-  const points = queries.filter((q) => q.kind === 'point').slice(0, NAIVE_QUERIES).map((q) => [q.q.lon as number, q.q.lat as number] as const);
+  const points = queries
+    .filter((q) => q.kind === 'point')
+    .slice(0, NAIVE_QUERIES)
+    .map((q) => [q.q.lon as number, q.q.lat as number] as const);
   const KIND_RANK = { district: 0, feeder: 1, area: 2 } as const;
-  const better = (a: GridRecord, b: GridRecord | null) => !b || KIND_RANK[a.kind] < KIND_RANK[b.kind] || (KIND_RANK[a.kind] === KIND_RANK[b.kind] && a.id < b.id);
+  const better = (a: GridRecord, b: GridRecord | null) =>
+    !b || KIND_RANK[a.kind] < KIND_RANK[b.kind] || (KIND_RANK[a.kind] === KIND_RANK[b.kind] && a.id < b.id);
 
   function textbookContains(rings: Position[][], x: number, y: number): boolean {
     let inside = false;
@@ -213,14 +235,23 @@ function routingPhase() {
     const r = indexRun.results[i];
     if (!r?.ok || r.gridId !== scan.id) mismatches++;
   });
-  log(`point queries/s: index ${Math.round(indexPoint).toLocaleString('en')}, textbook linear scan ${Math.round(naivePoint).toLocaleString('en')} (index ×${round(indexPoint / naivePoint, 0)}), linear scan with bbox test ${Math.round(bboxPoint).toLocaleString('en')} (index ×${round(indexPoint / bboxPoint, 0)}); ${mismatches} disagreements in ${inside} points inside polygons`);
+  log(
+    `point queries/s: index ${Math.round(indexPoint).toLocaleString('en')}, textbook linear scan ${Math.round(naivePoint).toLocaleString('en')} (index ×${round(indexPoint / naivePoint, 0)}), linear scan with bbox test ${Math.round(bboxPoint).toLocaleString('en')} (index ×${round(indexPoint / bboxPoint, 0)}); ${mismatches} disagreements in ${inside} points inside polygons`,
+  );
 
   const csv = [...csvChunks('customers', county.customers, 50_000)].join('');
   return {
     grids: county.grids,
     csv,
     report: {
-      scale: { ...BENCH_SCALE, grids: county.grids.length, polygons: polygons.length, districts: county.districts.length, customers: county.customers.length, generateMs: round(genMs) },
+      scale: {
+        ...BENCH_SCALE,
+        grids: county.grids.length,
+        polygons: polygons.length,
+        districts: county.districts.length,
+        customers: county.customers.length,
+        generateMs: round(genMs),
+      },
       index: { buildMs: round(buildMs), heapMb: indexHeapMb, typedArraysMb: indexExternalMb, nearestWithinMeters: NEAREST_M },
       customerRegistry: { buildMs: round(registryMs), heapMb: registryMb },
       routing: { decisions: queries.length, ms: round(throughputMs), perSecond, latency, byKind: kinds, outcomes },
@@ -249,14 +280,28 @@ const validateMs = performance.now() - t;
 t = performance.now();
 const parsed = parseCsv('customers', csv);
 const parseMs = performance.now() - t;
-log(`import: validatePolygons ${round(validateMs)} ms (${polygonProblems} problems); customers.csv ${mb(Buffer.byteLength(csv))} MB, ${parsed.records.length} rows parsed in ${round(parseMs)} ms (${Math.round(parsed.records.length / (parseMs / 1000)).toLocaleString('en')} rows/s, ${parsed.problems.length} problems)`);
+log(
+  `import: validatePolygons ${round(validateMs)} ms (${polygonProblems} problems); customers.csv ${mb(Buffer.byteLength(csv))} MB, ${parsed.records.length} rows parsed in ${round(parseMs)} ms (${Math.round(parsed.records.length / (parseMs / 1000)).toLocaleString('en')} rows/s, ${parsed.problems.length} problems)`,
+);
 
 const result = {
   bench: 'routing',
   at: new Date().toISOString(),
-  machine: { cpus: cpus().length, loadAverage1m: round(loadavg()[0] ?? 0, 2), cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+  machine: {
+    cpus: cpus().length,
+    loadAverage1m: round(loadavg()[0] ?? 0, 2),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+  },
   ...report,
-  import: { validatePolygonsMs: round(validateMs), polygonProblems, customersCsvMb: mb(Buffer.byteLength(csv)), customersParseMs: round(parseMs), customersRowsPerSecond: Math.round(parsed.records.length / (parseMs / 1000)) },
+  import: {
+    validatePolygonsMs: round(validateMs),
+    polygonProblems,
+    customersCsvMb: mb(Buffer.byteLength(csv)),
+    customersParseMs: round(parseMs),
+    customersRowsPerSecond: Math.round(parsed.records.length / (parseMs / 1000)),
+  },
   totalSeconds: round((performance.now() - started) / 1000, 1),
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

@@ -140,7 +140,6 @@ async function insertPgBossBacklog(pool: pg.Pool): Promise<number> {
 }
 
 async function runSlaTimer(pool: pg.Pool, service: SlaTimerHandle, bus: Bus, insertSeconds: number) {
-
   const { rows: sizeRows } = await pool.query<{ timers: string; work_orders: string }>(
     `SELECT pg_total_relation_size('sla_timer.timers') AS timers, pg_total_relation_size('sla_timer.work_orders') AS work_orders`,
   );
@@ -361,7 +360,14 @@ try {
     node: process.version,
     cpus: cpus().length,
     postgres: v[0]!.server_version,
-    parameters: { pending: PENDING, ratePerSecond: RATE, seconds: SECONDS, paced: PACED, burst: BURST, pgBoss: { version: '10.3.2', pollingIntervalSeconds: 0.5, batchSize: 1000 } },
+    parameters: {
+      pending: PENDING,
+      ratePerSecond: RATE,
+      seconds: SECONDS,
+      paced: PACED,
+      burst: BURST,
+      pgBoss: { version: '10.3.2', pollingIntervalSeconds: 0.5, batchSize: 1000 },
+    },
     slaTimer: ours,
     pgBoss: boss,
     ratios: {
@@ -379,10 +385,13 @@ try {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/sla-timer.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 
-  const row = (name: string, l: Lateness) => `${name.padEnd(34)} p50 ${String(l.p50Ms).padStart(8)} ms  p99 ${String(l.p99Ms).padStart(8)} ms  max ${String(l.maxMs).padStart(8)} ms`;
+  const row = (name: string, l: Lateness) =>
+    `${name.padEnd(34)} p50 ${String(l.p50Ms).padStart(8)} ms  p99 ${String(l.p99Ms).padStart(8)} ms  max ${String(l.maxMs).padStart(8)} ms`;
   console.log(`\n${PENDING.toLocaleString()} pending; ${PACED.toLocaleString()} deadlines at ${RATE}/s; burst of ${BURST.toLocaleString()}`);
   console.log(`sla-timer table ${ours.tableMB} MB (+ work_orders ${ours.workOrdersMB} MB); pg-boss job partition ${boss.tableMB} MB`);
-  console.log(`scheduler process RSS ${ours.memory.rssBeforeStartMB} → peak ${ours.memory.rssPeakMB} MB, heap peak ${ours.memory.heapPeakMB} MB, ${ours.memory.inMemoryTimersPeak} due times in memory at most`);
+  console.log(
+    `scheduler process RSS ${ours.memory.rssBeforeStartMB} → peak ${ours.memory.rssPeakMB} MB, heap peak ${ours.memory.heapPeakMB} MB, ${ours.memory.inMemoryTimersPeak} due times in memory at most`,
+  );
   console.log(row('sla-timer paced, fired (commit)', ours.paced.fired));
   console.log(row('sla-timer paced, delivered (bus)', ours.paced.delivered));
   console.log(row('pg-boss paced, handler', boss.paced.delivered));

@@ -88,9 +88,7 @@ export function shanghaiLocal(at: Date): string {
 export function stormFeeders(county: SampleCounty, count: number): SampleCounty['feeders'] {
   const districts = new Map<string, number>();
   for (const d of county.districts) districts.set(d.feederCode, (districts.get(d.feederCode) ?? 0) + 1);
-  return [...county.feeders]
-    .sort((a, b) => (districts.get(b.code) ?? 0) - (districts.get(a.code) ?? 0) || a.code.localeCompare(b.code))
-    .slice(0, count);
+  return [...county.feeders].sort((a, b) => (districts.get(b.code) ?? 0) - (districts.get(a.code) ?? 0) || a.code.localeCompare(b.code)).slice(0, count);
 }
 
 interface Caller {

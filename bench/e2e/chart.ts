@@ -65,7 +65,9 @@ export function renderLatencyChart(input: ChartInput): string {
   const sy = (v: number) => M.top + plotH - ((Math.log(Math.max(v, yLo)) - Math.log(yLo)) / (Math.log(yHi) - Math.log(yLo))) * plotH;
 
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${M.left}" y="24" font-size="15" font-weight="bold">${escapeXml(input.title)}</text>`);
   if (input.subtitle) out.push(`<text x="${M.left}" y="42" fill="#555">${escapeXml(input.subtitle)}</text>`);
@@ -95,25 +97,29 @@ export function renderLatencyChart(input: ChartInput): string {
     out.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + plotH}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="6 4"/>`);
     // Label on the side of the line with room for it.
     const right = Number(x) < M.left + plotW - 110;
-    out.push(`<text x="${Number(x) + (right ? 4 : -4)}" y="${M.top + 12}" text-anchor="${right ? 'start' : 'end'}" fill="#c0392b" font-size="11">${escapeXml(input.saturation.label)}</text>`);
+    out.push(
+      `<text x="${Number(x) + (right ? 4 : -4)}" y="${M.top + 12}" text-anchor="${right ? 'start' : 'end'}" fill="#c0392b" font-size="11">${escapeXml(input.saturation.label)}</text>`,
+    );
   }
 
   // Series: a polyline through the known points; unknown ones as an arrow at the top edge.
   input.series.forEach((s, i) => {
     const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
-    const pts = s.values
-      .map((v, j) => (v === null ? null : `${round(sx(input.x[j]!))},${round(sy(v))}`))
-      .filter((p): p is string => p !== null);
+    const pts = s.values.map((v, j) => (v === null ? null : `${round(sx(input.x[j]!))},${round(sy(v))}`)).filter((p): p is string => p !== null);
     if (pts.length > 1) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
     s.values.forEach((v, j) => {
       if (v === null) {
         // Side by side, so the arrows of several series at one rate stay visible.
         const x = sx(input.x[j]!) + (i - (input.series.length - 1) / 2) * 11;
         const y = M.top + 2;
-        out.push(`<path d="M${round(x - 5)},${round(y + 9)} L${round(x)},${round(y)} L${round(x + 5)},${round(y + 9)} Z" fill="${s.color}"><title>${escapeXml(`${s.name} at ${input.x[j]}/s: more than the wait`)}</title></path>`);
+        out.push(
+          `<path d="M${round(x - 5)},${round(y + 9)} L${round(x)},${round(y)} L${round(x + 5)},${round(y + 9)} Z" fill="${s.color}"><title>${escapeXml(`${s.name} at ${input.x[j]}/s: more than the wait`)}</title></path>`,
+        );
       } else {
         const x = sx(input.x[j]!);
-        out.push(`<circle cx="${round(x)}" cy="${round(sy(v))}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name} at ${input.x[j]}/s: ${Math.round(v)} ms`)}</title></circle>`);
+        out.push(
+          `<circle cx="${round(x)}" cy="${round(sy(v))}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name} at ${input.x[j]}/s: ${Math.round(v)} ms`)}</title></circle>`,
+        );
       }
     });
     const ly = M.top + 10 + i * 20;

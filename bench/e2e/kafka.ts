@@ -90,7 +90,11 @@ export class OutputWatcher {
   lastDispatchAt = 0;
   private consumer: Consumer | null = null;
 
-  constructor(private readonly kafka: Kafka, private readonly prefix: string, private readonly groupId: string) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly prefix: string,
+    private readonly groupId: string,
+  ) {}
 
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
@@ -200,7 +204,10 @@ export interface GroupLag {
  */
 export async function consumerLag(admin: Admin, prefix: string, exclude: readonly string[] = []): Promise<GroupLag[]> {
   const { groups } = await admin.listGroups();
-  const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix) && !exclude.includes(g)).sort();
+  const ours = groups
+    .map((g) => g.groupId)
+    .filter((g) => g.startsWith(prefix) && !exclude.includes(g))
+    .sort();
   if (ours.length === 0) return [];
   const described = await admin.describeGroups(ours);
   const allTopics = (await admin.listTopics()).filter((t) => t.startsWith(prefix) && !t.endsWith('.dlq'));

@@ -28,7 +28,12 @@ export function benchPolicy(breachAfterMs: number): object {
   return {
     timeZone: 'Asia/Shanghai',
     rules: [
-      { name: BREACH_RULE, description: 'bench/e2e: fault calls breach ack within the run', match: { category: ['fault_repair'] }, windows: { ack: `${Math.round(breachAfterMs / 1000)}s`, resolve: '1h' } },
+      {
+        name: BREACH_RULE,
+        description: 'bench/e2e: fault calls breach ack within the run',
+        match: { category: ['fault_repair'] },
+        windows: { ack: `${Math.round(breachAfterMs / 1000)}s`, resolve: '1h' },
+      },
       { name: 'bench-default', match: {}, windows: { ack: '1h', resolve: '24h' } },
     ],
   };
@@ -120,7 +125,9 @@ async function runStep(ctx: Ctx, rate: number): Promise<StepResult> {
     const a = results.filter((r): r is PostResult => r !== undefined);
     const ids = a.filter((r) => r.status === 202 && r.id).map((r) => r.id!);
     const dispatched = ids.filter((id) => watcher.dispatches.has(id)).length;
-    say(`  ${label} ${phase} ${((wallNow() - stepStart) / 1000).toFixed(0)}s: sent ${a.length + inFlight} · accepted ${ids.length} · errors ${a.length - a.filter((r) => r.status === 202).length} · in flight ${inFlight} · dispatched ${dispatched}`);
+    say(
+      `  ${label} ${phase} ${((wallNow() - stepStart) / 1000).toFixed(0)}s: sent ${a.length + inFlight} · accepted ${ids.length} · errors ${a.length - a.filter((r) => r.status === 202).length} · in flight ${inFlight} · dispatched ${dispatched}`,
+    );
   };
 
   await runOpenLoop({
@@ -227,7 +234,10 @@ async function runStep(ctx: Ctx, rate: number): Promise<StepResult> {
   const achievedWindow = (missing > 0 ? waitEnd : lastDispatch) - stepStart;
   const latency = distribution(dispatchMs, missing + unanswered);
   const achievedPerSecond = Math.round((dispatchedCount / Math.max(1, achievedWindow)) * 1000 * 10) / 10;
-  const verdict = saturationVerdict({ offeredPerSecond: rate, achievedPerSecond, dispatchP99Ms: latency.p99, requests: count, errors: errors + unanswered }, options.p99BoundMs);
+  const verdict = saturationVerdict(
+    { offeredPerSecond: rate, achievedPerSecond, dispatchP99Ms: latency.p99, requests: count, errors: errors + unanswered },
+    options.p99BoundMs,
+  );
   return {
     offeredPerSecond: rate,
     durationSeconds: options.durationMs / 1000,
@@ -294,7 +304,9 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
   const runId = randomBytes(4).toString('hex');
   const runDir = join(tmpdir(), `gd-bench-e2e-${runId}`);
   const policy = benchPolicy(options.breachAfterMs);
-  say(`bench:e2e run ${runId}: rates ${options.rates.join(', ')}/s × ${options.durationMs / 1000}s, p99 bound ${formatMs(options.p99BoundMs)}, budget ${options.budgetMs / 1000}s`);
+  say(
+    `bench:e2e run ${runId}: rates ${options.rates.join(', ')}/s × ${options.durationMs / 1000}s, p99 bound ${formatMs(options.p99BoundMs)}, budget ${options.budgetMs / 1000}s`,
+  );
   say(`machine: ${machine.cpus} CPUs (${machine.cpu}), load average ${machine.loadavg.join(' ')} — shared with whatever else runs here`);
 
   const stack = await startStack({ runId, brokers, serverUrl, scale: options.scale, policy, runDir, say, env: options.serviceEnv });
@@ -329,7 +341,9 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
       const rate = options.rates[0]!;
       say(`warm-up: ${rate}/s for ${options.warmupMs / 1000}s (not reported) ...`);
       const warm = await runStep({ ...ctx, options: { ...options, durationMs: options.warmupMs, waitMs: 15_000 } }, rate);
-      say(`  warm-up done: ${warm.dispatch.assigned + warm.dispatch.unroutable}/${warm.requests.planned} dispatched, POST→dispatch p50 ${formatMs(warm.dispatch.latency.p50)}`);
+      say(
+        `  warm-up done: ${warm.dispatch.assigned + warm.dispatch.unroutable}/${warm.requests.planned} dispatched, POST→dispatch p50 ${formatMs(warm.dispatch.latency.p50)}`,
+      );
       const settleUntil = Date.now() + 15_000;
       while (sumLag(await lagNow(ctx)) > 0 && Date.now() < settleUntil) await new Promise((r) => setTimeout(r, 500));
     }
@@ -377,10 +391,15 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
   const hello = await helloYardstick(exampleCall, options.helloSeconds).catch((err: Error) => ({ error: err.message }));
   if ('requestsPerSecond' in hello) say(`  ${hello.requestsPerSecond} req/s, p50 ${hello.p50Ms} ms, p99 ${hello.p99Ms} ms`);
   say(`yardstick: kafka-producer-perf-test, ${options.producerRecords} records of ${avgDispatchBytes} B (the average dispatch.assigned) ...`);
-  const producer = await producerPerfYardstick({ brokers, topic: `bench.e2e.${runId}.yardstick.producer-perf`, records: options.producerRecords, recordSize: avgDispatchBytes, say }).catch(
-    (err: Error) => ({ error: err.message }),
-  );
-  if ('recordsPerSecond' in producer) say(`  ${producer.recordsPerSecond} records/s (${producer.mbPerSecond} MB/s), p50 ${producer.p50Ms} ms, p99 ${producer.p99Ms} ms`);
+  const producer = await producerPerfYardstick({
+    brokers,
+    topic: `bench.e2e.${runId}.yardstick.producer-perf`,
+    records: options.producerRecords,
+    recordSize: avgDispatchBytes,
+    say,
+  }).catch((err: Error) => ({ error: err.message }));
+  if ('recordsPerSecond' in producer)
+    say(`  ${producer.recordsPerSecond} records/s (${producer.mbPerSecond} MB/s), p50 ${producer.p50Ms} ms, p99 ${producer.p99Ms} ms`);
 
   const saturatedStep = steps.find((s) => s.verdict.saturated) ?? null;
   const held = steps.filter((s) => !s.verdict.saturated);
@@ -397,8 +416,20 @@ export async function runLadder(options: E2eOptions, say: (line: string) => void
     when: new Date(started).toISOString(),
     command,
     machine: { ...machine, loadavgEnd: machineInfo().loadavg },
-    config: { ...options, brokers, policy, receiptClock: 'latency ends when the benchmark\'s own kafkajs consumer receives the record (wall clock of this process); latencyToEventTime uses the CloudEvent time set by grid-routing' },
-    stack: { prefix: stack.prefix, database: stack.database, startupMs: stack.startupMs, services: stack.services.map(({ name, pid, port }) => ({ name, pid, port })), sample: stack.sample },
+    config: {
+      ...options,
+      brokers,
+      policy,
+      receiptClock:
+        "latency ends when the benchmark's own kafkajs consumer receives the record (wall clock of this process); latencyToEventTime uses the CloudEvent time set by grid-routing",
+    },
+    stack: {
+      prefix: stack.prefix,
+      database: stack.database,
+      startupMs: stack.startupMs,
+      services: stack.services.map(({ name, pid, port }) => ({ name, pid, port })),
+      sample: stack.sample,
+    },
     steps,
     saturation: {
       rate: saturatedStep?.offeredPerSecond ?? null,

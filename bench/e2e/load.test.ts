@@ -37,7 +37,9 @@ describe('createPoster', () => {
         res.writeHead(401).end();
         return;
       }
-      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `id-${parsed.gdbh}`, status: 'received', duplicate: parsed.gdbh === 'again' }));
+      res
+        .writeHead(202, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: `id-${parsed.gdbh}`, status: 'received', duplicate: parsed.gdbh === 'again' }));
     });
   });
   beforeAll(async () => {

@@ -4,7 +4,10 @@ import { parseOptions, UsageError } from './options.ts';
 describe('parseOptions', () => {
   it('defaults to the rate ladder, and --quick shortens it', () => {
     const full = parseOptions([]);
-    expect(full).toMatchObject({ mode: 'e2e', options: { rates: [25, 50, 100, 250, 500, 1000, 2000, 4000], durationMs: 20_000, p99BoundMs: 2000, budgetMs: 300_000 } });
+    expect(full).toMatchObject({
+      mode: 'e2e',
+      options: { rates: [25, 50, 100, 250, 500, 1000, 2000, 4000], durationMs: 20_000, p99BoundMs: 2000, budgetMs: 300_000 },
+    });
     expect(parseOptions(['--quick'])).toMatchObject({ mode: 'e2e', options: { rates: [25, 100], durationMs: 8000, budgetMs: 90_000 } });
   });
 
@@ -18,7 +21,10 @@ describe('parseOptions', () => {
   it('storm: 100,000 calls in 5 minutes by default, 5,000 in 1 minute with --quick, or as asked', () => {
     expect(parseOptions(['--storm'])).toMatchObject({ mode: 'storm', options: { calls: 100_000, minutes: 5, feeders: 10, scale: 2 } });
     expect(parseOptions(['--storm', '--quick'])).toMatchObject({ mode: 'storm', options: { calls: 5000, minutes: 1 } });
-    expect(parseOptions(['--storm', '--calls', '20000', '--minutes', '0.5'])).toMatchObject({ mode: 'storm', options: { calls: 20_000, minutes: 0.5, breachAfterMs: null } });
+    expect(parseOptions(['--storm', '--calls', '20000', '--minutes', '0.5'])).toMatchObject({
+      mode: 'storm',
+      options: { calls: 20_000, minutes: 0.5, breachAfterMs: null },
+    });
     expect(parseOptions(['--storm', '--calls', '300', '--breach-after', '5s'])).toMatchObject({ mode: 'storm', options: { calls: 300, breachAfterMs: 5000 } });
   });
 

@@ -56,7 +56,8 @@ function duration(name: string, text: string | undefined, fallback: number): num
 function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
   return n;
 }
 
@@ -154,7 +155,12 @@ function interpret(argv: string[]): Parsed {
   for (const flag of ['calls', 'minutes', 'feeders', 'drain-timeout'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} belongs to --storm`);
   }
-  const rates = values.rates === undefined ? (quick ? [25, 100] : [25, 50, 100, 250, 500, 1000, 2000, 4000]) : values.rates.split(',').map((r) => positive('rates', r.trim(), 0, false));
+  const rates =
+    values.rates === undefined
+      ? quick
+        ? [25, 100]
+        : [25, 50, 100, 250, 500, 1000, 2000, 4000]
+      : values.rates.split(',').map((r) => positive('rates', r.trim(), 0, false));
   if ([...rates].sort((a, b) => a - b).join() !== rates.join()) throw new UsageError('--rates must be ascending');
   return {
     mode: 'e2e',

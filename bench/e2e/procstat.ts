@@ -82,7 +82,10 @@ export class ProcSampler {
   private lastMachine: { busy: number; total: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly targets: Target[], private readonly intervalMs = 1000) {}
+  constructor(
+    private readonly targets: Target[],
+    private readonly intervalMs = 1000,
+  ) {}
 
   start(): void {
     this.sample();

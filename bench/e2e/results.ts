@@ -19,7 +19,10 @@ export function machineInfo(): { cpus: number; cpu: string; memoryGb: number; no
 
 /** `2026-11-23T20-31-05Z`: sortable and safe in file names. */
 export function timestamp(at = new Date()): string {
-  return at.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  return at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 export function writeResults(name: string, result: object, at = new Date()): { file: string; latest: string } {

@@ -9,7 +9,14 @@ import { latencyChart, ladderSummary } from './summary.ts';
 // Progress goes to stdout as it runs; results to bench/results/.
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const command = `pnpm bench:e2e${process.argv.length > 2 ? ` ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}` : ''}`;
+const command = `pnpm bench:e2e${
+  process.argv.length > 2
+    ? ` ${process.argv
+        .slice(2)
+        .filter((a) => a !== '--')
+        .join(' ')}`
+    : ''
+}`;
 
 try {
   const parsed = parseOptions(process.argv.slice(2));

@@ -148,7 +148,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           }),
       ),
     );
-    await adminQuery(options.serverUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((err: Error) => say(`could not drop database ${database}: ${err.message}`));
+    await adminQuery(options.serverUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((err: Error) =>
+      say(`could not drop database ${database}: ${err.message}`),
+    );
     const admin = kafkaClient(brokers, `bench-e2e-${runId}-cleanup`).admin();
     try {
       await admin.connect();
@@ -169,7 +171,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const admin = kafkaClient(brokers, `bench-e2e-${runId}-setup`).admin();
     await admin.connect();
     const file = loadTopicsFile();
-    await ensureTopics(admin, file, prefix, file.topics.map((t) => t.name), createLogger({ service: 'bench-e2e', level: 'warn' }));
+    await ensureTopics(
+      admin,
+      file,
+      prefix,
+      file.topics.map((t) => t.name),
+      createLogger({ service: 'bench-e2e', level: 'warn' }),
+    );
     await admin.disconnect();
 
     const loadStarted = Date.now();
@@ -184,8 +192,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const c = counts?.counts[kind];
       return (c?.inserted ?? 0) + (c?.updated ?? 0) + (c?.unchanged ?? 0);
     };
-    const sample = { scale: options.scale, grids: count('grids'), districts: count('districts'), customers: count('customers'), loadMs: Date.now() - loadStarted };
-    say(`sample county ×${options.scale} loaded in ${(sample.loadMs / 1000).toFixed(1)}s: ${sample.grids} grids, ${sample.districts} 台区, ${sample.customers} customer accounts`);
+    const sample = {
+      scale: options.scale,
+      grids: count('grids'),
+      districts: count('districts'),
+      customers: count('customers'),
+      loadMs: Date.now() - loadStarted,
+    };
+    say(
+      `sample county ×${options.scale} loaded in ${(sample.loadMs / 1000).toFixed(1)}s: ${sample.grids} grids, ${sample.districts} 台区, ${sample.customers} customer accounts`,
+    );
 
     let policyPath: string | undefined;
     if (options.policy) {

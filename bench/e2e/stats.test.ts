@@ -10,7 +10,10 @@ describe('distribution', () => {
 
   it('never reports a censored request as the slowest observed one', () => {
     // 98 dispatched within the wait, 2 never seen: p99 is "more than the wait", not 98 ms.
-    const d = distribution(Array.from({ length: 98 }, (_, i) => i + 1), 2);
+    const d = distribution(
+      Array.from({ length: 98 }, (_, i) => i + 1),
+      2,
+    );
     expect(d.p50).toBe(50);
     expect(d.p99).toBeNull();
     expect(d.max).toBeNull();

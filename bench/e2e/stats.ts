@@ -51,13 +51,16 @@ export interface StepVerdict {
  * throughput below 90 % of the offered rate, dispatch p99 above the bound (or unknown because
  * requests were still undispatched when the wait ended), or more than 1 % of requests refused.
  */
-export function saturationVerdict(step: {
-  offeredPerSecond: number;
-  achievedPerSecond: number;
-  dispatchP99Ms: number | null;
-  requests: number;
-  errors: number;
-}, p99BoundMs: number): StepVerdict {
+export function saturationVerdict(
+  step: {
+    offeredPerSecond: number;
+    achievedPerSecond: number;
+    dispatchP99Ms: number | null;
+    requests: number;
+    errors: number;
+  },
+  p99BoundMs: number,
+): StepVerdict {
   const reasons: string[] = [];
   if (step.achievedPerSecond < 0.9 * step.offeredPerSecond) {
     reasons.push(`achieved ${step.achievedPerSecond.toFixed(0)}/s < 90% of offered ${step.offeredPerSecond}/s`);

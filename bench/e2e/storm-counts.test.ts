@@ -46,7 +46,14 @@ describe('countStorm', () => {
       perIncident: { incidents: 2, p50: 2, max: 3, mean: 2.5 },
       maxTimedWorkOrdersPerIncident: 1,
     });
-    expect(c.breaches).toEqual({ emitted: 4, distinct: 3, firedInDatabase: 3, ofMergedWorkOrders: 0, withoutIncident: 1, perIncident: { incidents: 1, p50: 3, max: 3, mean: 3 } });
+    expect(c.breaches).toEqual({
+      emitted: 4,
+      distinct: 3,
+      firedInDatabase: 3,
+      ofMergedWorkOrders: 0,
+      withoutIncident: 1,
+      perIncident: { incidents: 1, p50: 3, max: 3, mean: 3 },
+    });
   });
 
   it('shows timers and breaches of merged calls when a producer times them', () => {

@@ -182,7 +182,9 @@ export async function readStormDatabase(databaseUrl: string): Promise<StormDatab
     );
     // `kind` arrives with the outage work (routing migration 002); read through to_jsonb so an older schema still counts.
     const incidents = await client
-      .query<{ total: number; feeder: number }>(`SELECT count(*)::int AS total, (count(*) FILTER (WHERE to_jsonb(i) ->> 'kind' = 'feeder'))::int AS feeder FROM routing.incidents i`)
+      .query<{ total: number; feeder: number }>(
+        `SELECT count(*)::int AS total, (count(*) FILTER (WHERE to_jsonb(i) ->> 'kind' = 'feeder'))::int AS feeder FROM routing.incidents i`,
+      )
       .then((r) => r.rows[0] ?? null)
       .catch(() => null);
     return { timers: timers.rows.map((r) => ({ workOrderId: r.work_order_id, kind: r.kind, state: r.state, n: r.n })), incidents };

@@ -29,7 +29,12 @@ export interface StormResult {
   command: string;
   machine: ReturnType<typeof machineInfo> & { loadavgEnd: number[] };
   config: StormOptions & { targetPerSecond: number; brokers: string[]; policy: string | object };
-  stack: { prefix: string; startupMs: number; services: { name: string; pid: number }[]; sample: { scale: number; grids: number; districts: number; customers: number } };
+  stack: {
+    prefix: string;
+    startupMs: number;
+    services: { name: string; pid: number }[];
+    sample: { scale: number; grids: number; districts: number; customers: number };
+  };
   storm: { feeders: { code: string; name: string; districts: number }[]; districtsThatCanCall: number; districtsThatCalled: number };
   sending: {
     planned: number;
@@ -216,7 +221,14 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
       }
       if (now - lastReport >= 5000) {
         lastReport = now;
-        say(`  drain +${((now - lastDue) / 1000).toFixed(0)}s: ${inFlight} unanswered · ${undispatched} undispatched · lag ${lags.filter((g) => g.total > 0).map((g) => `${g.group} ${g.total}`).join(', ') || 0}`);
+        say(
+          `  drain +${((now - lastDue) / 1000).toFixed(0)}s: ${inFlight} unanswered · ${undispatched} undispatched · lag ${
+            lags
+              .filter((g) => g.total > 0)
+              .map((g) => `${g.group} ${g.total}`)
+              .join(', ') || 0
+          }`,
+        );
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -290,7 +302,13 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
     const sizes = [...incidentCalls.values()].map((v) => v.calls);
     const sizeDist = distribution(sizes);
     const lastDispatch = watcher.lastDispatchAt;
-    const counts = countStorm({ accepted: ours, dispatches: watcher.dispatches, breaches: watcher.breaches, incidents: watcher.incidents, database: await readStormDatabase(stack.databaseUrl) });
+    const counts = countStorm({
+      accepted: ours,
+      dispatches: watcher.dispatches,
+      breaches: watcher.breaches,
+      incidents: watcher.incidents,
+      database: await readStormDatabase(stack.databaseUrl),
+    });
 
     const result: StormResult = {
       bench: 'storm',
@@ -329,7 +347,12 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
         incidents: incidentCalls.size,
         callsInIncidents: sizes.reduce((a, b) => a + b, 0),
         callsWithoutIncident: withoutIncident,
-        callsPerIncident: { p50: sizeDist.p50, p99: sizeDist.p99, max: sizeDist.max, mean: sizes.length > 0 ? Math.round((sizes.reduce((a, b) => a + b, 0) / sizes.length) * 10) / 10 : 0 },
+        callsPerIncident: {
+          p50: sizeDist.p50,
+          p99: sizeDist.p99,
+          max: sizeDist.max,
+          mean: sizes.length > 0 ? Math.round((sizes.reduce((a, b) => a + b, 0) / sizes.length) * 10) / 10 : 0,
+        },
         sizeHistogram: histogram(sizes, INCIDENT_BUCKETS),
         largest: [...incidentCalls.entries()]
           .sort((a, b) => b[1].calls - a[1].calls)
@@ -386,7 +409,9 @@ export function stormSummary(r: StormResult): string {
     `**Scenario**: ${s.planned} 95598 fault calls in ${r.config.minutes} min, open loop at **${r.config.targetPerSecond}/s**, clustered on ${r.storm.feeders.length} feeders ` +
       `of the sample county ×${r.config.scale} (${r.storm.feeders.map((f) => f.code).join(', ')}: ${r.storm.districtsThatCanCall} 台区, ${r.storm.districtsThatCalled} of which called), ` +
       `Zipf-weighted per 台区 and with one caller in ten calling back. Distributed stack: four services as separate processes, shared Kafka broker, fresh PostgreSQL database, ` +
-      (r.config.breachAfterMs === null ? 'the built-in SLA policy.' : `an SLA policy giving fault calls an ack window of ${r.config.breachAfterMs / 1000} s (\`--breach-after\`).`),
+      (r.config.breachAfterMs === null
+        ? 'the built-in SLA policy.'
+        : `an SLA policy giving fault calls an ack window of ${r.config.breachAfterMs / 1000} s (\`--breach-after\`).`),
     '',
   );
   const env = Object.entries(r.config.serviceEnv);
@@ -398,10 +423,18 @@ export function stormSummary(r: StormResult): string {
   lines.push(
     `| **every call accounted for** (answered; each accepted id exactly once on dispatch.assigned or dispatch.unroutable) | **${a.allAccountedFor ? 'yes' : 'no'}**: ` +
       `${a.accepted} accepted → ${a.exactlyOnce} dispatched exactly once, ${a.missing} missing, ${a.duplicated} more than once, ${a.unknownIds} dispatches of unknown ids (besides ${a.incidentWorkOrders} work orders of incidents opened without a call); ` +
-      `${a.refused} refused with an HTTP error${Object.keys(s.errorsByStatus).length > 0 ? ` (${Object.entries(s.errorsByStatus).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}, ${a.unanswered} unanswered |`,
+      `${a.refused} refused with an HTTP error${
+        Object.keys(s.errorsByStatus).length > 0
+          ? ` (${Object.entries(s.errorsByStatus)
+              .map(([k, n]) => `${k} ×${n}`)
+              .join(', ')})`
+          : ''
+      }, ${a.unanswered} unanswered |`,
   );
   lines.push(`| assigned / unroutable | ${a.assigned} / ${a.unroutable} |`);
-  lines.push(`| **incidents** | **${i.incidents}** from ${i.callsInIncidents} calls (${i.callsWithoutIncident} calls without one); calls per incident p50 ${i.callsPerIncident.p50 ?? '—'}, p99 ${i.callsPerIncident.p99 ?? '—'}, max ${i.callsPerIncident.max ?? '—'}, mean ${i.callsPerIncident.mean} |`);
+  lines.push(
+    `| **incidents** | **${i.incidents}** from ${i.callsInIncidents} calls (${i.callsWithoutIncident} calls without one); calls per incident p50 ${i.callsPerIncident.p50 ?? '—'}, p99 ${i.callsPerIncident.p99 ?? '—'}, max ${i.callsPerIncident.max ?? '—'}, mean ${i.callsPerIncident.mean} |`,
+  );
   lines.push(`| incident sizes | ${i.sizeHistogram.map((h) => `${h.bucket}: ${h.count}`).join(' · ')} |`);
   lines.push(`| reported incidentSize = calls counted here | ${i.incidents - i.sizeMismatches} of ${i.incidents} incidents |`);
   const c = r.counts;
@@ -412,24 +445,44 @@ export function stormSummary(r: StormResult): string {
   );
   lines.push(`| roles on dispatch.assigned | primary ${c.roles.primary} · merged ${c.roles.merged} · none ${c.roles.none} |`);
   lines.push(
-    `| **SLA timers created** (sla_timer.timers) | **${c.timers.created}** (${Object.entries(c.timers.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}; ${c.timers.fired} fired) on ${c.timers.workOrdersWithTimers} work orders; ` +
+    `| **SLA timers created** (sla_timer.timers) | **${c.timers.created}** (${
+      Object.entries(c.timers.byKind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }; ${c.timers.fired} fired) on ${c.timers.workOrdersWithTimers} work orders; ` +
       `${per(c.timers.perIncident)}; at most ${c.timers.maxTimedWorkOrdersPerIncident} timed work order(s) per incident; ${c.timers.ofMergedWorkOrders} of merged calls, ${c.timers.withoutIncident} outside incidents |`,
   );
   lines.push(
     `| **sla.breaches emitted** | **${c.breaches.emitted}** records (${c.breaches.distinct} distinct; sla-timer fired ${c.breaches.firedInDatabase} breach levels); ${per(c.breaches.perIncident)}; ` +
       `${c.breaches.ofMergedWorkOrders} of merged calls, ${c.breaches.withoutIncident} outside incidents |`,
   );
-  lines.push(`| POST → dispatch p50 / p99 / max | ${formatMs(r.latency.postToDispatch.p50)} / ${formatMs(r.latency.postToDispatch.p99)} / ${formatMs(r.latency.postToDispatch.max)} |`);
+  lines.push(
+    `| POST → dispatch p50 / p99 / max | ${formatMs(r.latency.postToDispatch.p50)} / ${formatMs(r.latency.postToDispatch.p99)} / ${formatMs(r.latency.postToDispatch.max)} |`,
+  );
   lines.push(`| **dispatch backlog drained** (last call → all dispatched, requests.received lag 0) | **${secs(d.dispatchDrainSeconds)}** |`);
   lines.push(`| every consumer group at lag 0 (read model, timers, notifications) | ${secs(d.fullDrainSeconds)} |`);
   lines.push(`| last answer / last dispatch after the last call | ${secs(d.lastAnswerAfterLastCallSeconds)} / ${secs(d.lastDispatchAfterLastCallSeconds)} |`);
-  lines.push(`| peak lag per group | ${Object.entries(d.maxLagPerGroup).map(([g, n]) => `${g} ${n}`).join(', ') || '—'} |`);
+  lines.push(
+    `| peak lag per group | ${
+      Object.entries(d.maxLagPerGroup)
+        .map(([g, n]) => `${g} ${n}`)
+        .join(', ') || '—'
+    } |`,
+  );
   lines.push(`| machine CPU (whole run) | ${r.usage.machineBusyPercent} % |`);
   lines.push('');
-  lines.push(`CPU (% of one core) and peak RSS per process over the storm and drain: ${Object.entries(r.usage.processes).map(([n, u]) => `${n} ${u.cpuPercent} % · ${u.rssMaxMb} MB`).join('; ')}.`, '');
+  lines.push(
+    `CPU (% of one core) and peak RSS per process over the storm and drain: ${Object.entries(r.usage.processes)
+      .map(([n, u]) => `${n} ${u.cpuPercent} % · ${u.rssMaxMb} MB`)
+      .join('; ')}.`,
+    '',
+  );
   lines.push(`Largest incidents: ${i.largest.map((x) => `${x.districtCode ?? '?'} ${x.calls} calls`).join(', ') || '—'}.`, '');
   if (s.acceptedPerSecond < 0.9 * r.config.targetPerSecond) {
-    lines.push(`The stack accepted ${s.acceptedPerSecond}/s against the ${r.config.targetPerSecond}/s offered: calls queued in the client (open loop) and the drain time above is what that cost.`, '');
+    lines.push(
+      `The stack accepted ${s.acceptedPerSecond}/s against the ${r.config.targetPerSecond}/s offered: calls queued in the client (open loop) and the drain time above is what that cost.`,
+      '',
+    );
   }
   lines.push('Raw numbers, lag timeline included: `bench/results/storm-latest.json` (committed with this summary).', '');
   return `${lines.join('\n')}\n`;

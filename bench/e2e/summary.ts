@@ -62,14 +62,16 @@ export function ladderSummary(result: LadderResult): string {
       `Highest rate that held: ${sat.highestSustainedRate ?? '—'}/s. **Saturation throughput** (highest end-to-end dispatches/s observed): **${sat.throughputPerSecond}/s**.`,
     '',
   );
-  lines.push('| offered /s | accepted /s | achieved /s | errors | HTTP 202 p50 / p99 | POST→dispatch p50 / p99 / max | breaches seen/due: lateness p50 / p99 / max | lag end of sending → after wait | PostgreSQL transactions per request · server /s | machine CPU |');
+  lines.push(
+    '| offered /s | accepted /s | achieved /s | errors | HTTP 202 p50 / p99 | POST→dispatch p50 / p99 / max | breaches seen/due: lateness p50 / p99 / max | lag end of sending → after wait | PostgreSQL transactions per request · server /s | machine CPU |',
+  );
   lines.push('| --: | --: | --: | --: | --: | --: | --: | --- | --: | --: |');
   for (const s of result.steps) lines.push(stepRow(s));
   lines.push('', '![latency against offered rate](e2e-latency.svg)', '');
 
   const names = result.steps[0] ? Object.keys(result.steps[0].usage.processes) : [];
   if (names.length > 0) {
-    lines.push('CPU (% of one core, average over the rate\'s sending and waiting) and peak RSS per process:', '');
+    lines.push("CPU (% of one core, average over the rate's sending and waiting) and peak RSS per process:", '');
     lines.push(`| offered /s | ${names.join(' | ')} |`);
     lines.push(`| --: | ${names.map(() => '--:').join(' | ')} |`);
     for (const s of result.steps) {
@@ -98,17 +100,21 @@ export function ladderSummary(result: LadderResult): string {
   );
   lines.push('**How it is measured**', '');
   lines.push(
-    '- Latency starts at the request\'s *due* time on the open-loop schedule (so client-side queueing counts) and ends when the benchmark\'s own kafkajs consumer ' +
+    "- Latency starts at the request's *due* time on the open-loop schedule (so client-side queueing counts) and ends when the benchmark's own kafkajs consumer " +
       'receives the `dispatch.assigned`/`dispatch.unroutable` record for that request id (the consumer polls with a 50 ms max wait; receipt time is taken per fetched batch). ' +
       'The JSON also has the latency to the CloudEvent `time` grid-routing stamped on the event, which leaves out its outbox relay and Kafka.',
   );
-  lines.push('- Breach lateness = receipt of the `sla.breaches` record − the deadline in it; the JSON also has sla-timer\'s own `latenessMs` at firing.');
+  lines.push("- Breach lateness = receipt of the `sla.breaches` record − the deadline in it; the JSON also has sla-timer's own `latenessMs` at firing.");
   lines.push(
     `- A rate is saturated when end-to-end throughput (dispatches / time from the first due request to the last dispatch) is below 90 % of the offered rate, when POST→dispatch p99 is above ${formatMs(c.p99BoundMs)}, ` +
       `or when more than 1 % of requests fail. Requests not dispatched ${c.waitMs / 1000} s after the last one was sent count as slower than everything observed ("> wait"), never as the slowest seen.`,
   );
-  lines.push('- PostgreSQL transactions: `pg_stat_database.xact_commit` of the run\'s database per accepted request (every service\'s transactions — intake, relays, consumers, timers, deliveries, auth look-ups, polls; a statement outside a transaction counts as one), and of the whole server per second; PostgreSQL flushes these counters with a few seconds\' delay, so they are approximate per rate.');
-  lines.push('- Consumer lag per group from the broker\'s committed offsets (kafkajs admin); CPU and RSS from `/proc/<pid>/stat` and `status` every second. Kafka and PostgreSQL are shared with the rest of the machine, so their figures include others\' work.');
+  lines.push(
+    "- PostgreSQL transactions: `pg_stat_database.xact_commit` of the run's database per accepted request (every service's transactions — intake, relays, consumers, timers, deliveries, auth look-ups, polls; a statement outside a transaction counts as one), and of the whole server per second; PostgreSQL flushes these counters with a few seconds' delay, so they are approximate per rate.",
+  );
+  lines.push(
+    "- Consumer lag per group from the broker's committed offsets (kafkajs admin); CPU and RSS from `/proc/<pid>/stat` and `status` every second. Kafka and PostgreSQL are shared with the rest of the machine, so their figures include others' work.",
+  );
   lines.push('- Raw numbers: `bench/results/e2e-latest.json` (committed with this summary).', '');
   return `${lines.join('\n')}\n`;
 }

@@ -26,7 +26,10 @@ export interface HelloResult {
 }
 
 export async function helloYardstick(body: unknown, seconds: number, connections = 20): Promise<HelloResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'e2e', 'hello-server.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'e2e', 'hello-server.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let text = '';
@@ -101,7 +104,16 @@ export function ensureKafkaTools(say: (line: string) => void): string {
   rmSync(tmp, { recursive: true, force: true });
   const mvn = spawnSync(
     'mvn',
-    ['-q', '-B', '-Dstyle.color=never', '-f', join(ROOT, 'bench', 'e2e', 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${tmp}`],
+    [
+      '-q',
+      '-B',
+      '-Dstyle.color=never',
+      '-f',
+      join(ROOT, 'bench', 'e2e', 'pom.xml'),
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${tmp}`,
+    ],
     { stdio: 'inherit' },
   );
   if (mvn.status !== 0) throw new Error('mvn could not fetch kafka-tools (Java 17 and Maven are needed; see the output above)');
@@ -152,7 +164,11 @@ export async function producerPerfYardstick(options: {
     });
     const parsed = parseProducerPerf(output);
     if (!parsed) throw new Error(`no summary line in ProducerPerformance's output:\n${output.slice(-2000)}`);
-    return { ...parsed, recordSize: options.recordSize, command: `java -cp 'infra/kafka/.cache/tools-${TOOLS_VERSION}/*' org.apache.kafka.tools.ProducerPerformance ${args.slice(5).join(' ')}` };
+    return {
+      ...parsed,
+      recordSize: options.recordSize,
+      command: `java -cp 'infra/kafka/.cache/tools-${TOOLS_VERSION}/*' org.apache.kafka.tools.ProducerPerformance ${args.slice(5).join(' ')}`,
+    };
   } finally {
     await admin.deleteTopics({ topics: [options.topic] }).catch(() => undefined);
     await admin.disconnect();

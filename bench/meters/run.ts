@@ -103,13 +103,20 @@ async function main(): Promise<void> {
   try {
     const setup = performance.now();
     await loadSampleData(pool, COUNTY);
-    const stack = await buildStack({ pool, bus, logger, http: parseHttpEnv({ GD_API_KEYS: `bench:${KEY}:requests:write+requests:read`, GD_RATE_LIMIT_MAX: '0' }) });
+    const stack = await buildStack({
+      pool,
+      bus,
+      logger,
+      http: parseHttpEnv({ GD_API_KEYS: `bench:${KEY}:requests:write+requests:read`, GD_RATE_LIMIT_MAX: '0' }),
+    });
     stopStack = () => stack.stop();
     await stack.host.listen({ port: 0, host: '127.0.0.1' });
     const port = (stack.host.server.address() as { port: number }).port;
     const { feeders, districts, events, meters } = pickEvents(new Date());
     const batches = inBatches(events);
-    console.log(`bench:meters: stack up in ${((performance.now() - setup) / 1000).toFixed(1)}s; ${events.length} power_off events (${meters} meters, the rest resent) on ${districts.length} 台区 of ${feeders.length} feeders: ${feeders.join(', ')}`);
+    console.log(
+      `bench:meters: stack up in ${((performance.now() - setup) / 1000).toFixed(1)}s; ${events.length} power_off events (${meters} meters, the rest resent) on ${districts.length} 台区 of ${feeders.length} feeders: ${feeders.join(', ')}`,
+    );
 
     const post = async (batch: MeterEventItem[]) => {
       const t = performance.now();
@@ -136,11 +143,17 @@ async function main(): Promise<void> {
       last = await check(pool, districts, feeders);
       const now = performance.now();
       if (appliedAt === undefined && last.applied >= events.length) appliedAt = now;
-      const complete = last.districtsInOne === districts.length && last.openDistrictIncidents === districts.length && last.nestedFeeders === feeders.length && last.nestedChildren === districts.length;
+      const complete =
+        last.districtsInOne === districts.length &&
+        last.openDistrictIncidents === districts.length &&
+        last.nestedFeeders === feeders.length &&
+        last.nestedChildren === districts.length;
       if (incidentsAt === undefined && complete) incidentsAt = now;
       if (now - lastPrint > 1000) {
         lastPrint = now;
-        console.log(`  ${((now - start) / 1000).toFixed(1)}s: applied ${last.applied}/${events.length}, 台区 in one incident ${last.districtsInOne}/${districts.length}, feeder incidents ${last.nestedFeeders}/${feeders.length}, nested ${last.nestedChildren}`);
+        console.log(
+          `  ${((now - start) / 1000).toFixed(1)}s: applied ${last.applied}/${events.length}, 台区 in one incident ${last.districtsInOne}/${districts.length}, feeder incidents ${last.nestedFeeders}/${feeders.length}, nested ${last.nestedChildren}`,
+        );
       }
       if (incidentsAt !== undefined && appliedAt !== undefined) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -157,8 +170,20 @@ async function main(): Promise<void> {
       bench: 'meters',
       time: new Date().toISOString(),
       machine: { cpus: cpus().length, loadavg: loadavg() },
-      setup: { mode: 'embedded stack (4 services, in-process bus) on the PostgreSQL server at DATABASE_URL', county: COUNTY, feeders, districts: districts.length, meters },
-      load: { events: events.length, posts: batches.length, batchSize: 1000, sendWindowS: SEND_MS / 1000, statuses: Object.fromEntries([...new Set(posted.map((p) => p.status))].map((s) => [s, posted.filter((p) => p.status === s).length])) },
+      setup: {
+        mode: 'embedded stack (4 services, in-process bus) on the PostgreSQL server at DATABASE_URL',
+        county: COUNTY,
+        feeders,
+        districts: districts.length,
+        meters,
+      },
+      load: {
+        events: events.length,
+        posts: batches.length,
+        batchSize: 1000,
+        sendWindowS: SEND_MS / 1000,
+        statuses: Object.fromEntries([...new Set(posted.map((p) => p.status))].map((s) => [s, posted.filter((p) => p.status === s).length])),
+      },
       results: {
         acceptedEvents: accepted,
         lastAcceptedS: secs(acceptedAt),

@@ -55,7 +55,11 @@ export function summarize(profile: CpuProfile, top = 20): string {
   }
   const busy = total - idle;
   const pct = (t: number) => `${((t / busy) * 100).toFixed(1).padStart(5)} %`;
-  const lines = [`${(total / 1e6).toFixed(1)} s sampled, ${((busy / total) * 100).toFixed(0)} % busy; shares below are of the busy time`, '', 'inclusive by package / file:'];
+  const lines = [
+    `${(total / 1e6).toFixed(1)} s sampled, ${((busy / total) * 100).toFixed(0)} % busy; shares below are of the busy time`,
+    '',
+    'inclusive by package / file:',
+  ];
   for (const [place, t] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(1, top + 1)) lines.push(`  ${pct(t)}  ${place}`);
   lines.push('', 'self time by function:');
   for (const [fn, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${fn}`);
@@ -68,7 +72,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: pnpm bench:profile <directory of .cpuprofile files>');
     process.exit(2);
   }
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()) {
     console.log(`## ${file}\n\n${summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile)}\n`);
   }
 }

@@ -56,11 +56,19 @@ const GROUPINGS = [
   { name: 'reliability, year by grid', path: `/v1/reports/reliability?${year}&groupBy=grid`, calls: 40, target: TARGET_P99_MS },
   { name: 'reliability, year by feeder', path: `/v1/reports/reliability?${year}&groupBy=feeder`, calls: 20 },
   { name: 'reliability, month by grid (12 points)', path: `/v1/reports/reliability/series?${year}&groupBy=grid&interval=month`, calls: 10 },
-  { name: 'reliability, one month by grid', path: `/v1/reports/reliability?from=${encodeURIComponent('2025-07-01T00:00:00+08:00')}&to=${encodeURIComponent('2025-08-01T00:00:00+08:00')}&groupBy=grid`, calls: 20 },
+  {
+    name: 'reliability, one month by grid',
+    path: `/v1/reports/reliability?from=${encodeURIComponent('2025-07-01T00:00:00+08:00')}&to=${encodeURIComponent('2025-08-01T00:00:00+08:00')}&groupBy=grid`,
+    calls: 20,
+  },
   { name: 'response, year by grid', path: `/v1/reports/response?${year}&groupBy=grid`, calls: 10 },
   { name: 'response, year by grid and category', path: `/v1/reports/response?${year}&groupBy=grid_category`, calls: 10 },
   // Not whole months: read from the rows, not the monthly rollup.
-  { name: 'response, 7 days by grid (from the rows)', path: `/v1/reports/response?from=${encodeURIComponent('2025-07-01T00:00:00+08:00')}&to=${encodeURIComponent('2025-07-08T00:00:00+08:00')}&groupBy=grid`, calls: 10 },
+  {
+    name: 'response, 7 days by grid (from the rows)',
+    path: `/v1/reports/response?from=${encodeURIComponent('2025-07-01T00:00:00+08:00')}&to=${encodeURIComponent('2025-07-08T00:00:00+08:00')}&groupBy=grid`,
+    calls: 10,
+  },
 ] as const;
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
@@ -68,7 +76,9 @@ const ms = (v: number) => Math.round(v * 10) / 10;
 
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
-  log(`bench:reports scale ${SCALE}: ${REQUESTS.toLocaleString('en')} work orders, ${INCIDENTS.toLocaleString('en')} incidents, sample county ×${COUNTIES}; database ${dbName}`);
+  log(
+    `bench:reports scale ${SCALE}: ${REQUESTS.toLocaleString('en')} work orders, ${INCIDENTS.toLocaleString('en')} incidents, sample county ×${COUNTIES}; database ${dbName}`,
+  );
   await admin(`CREATE DATABASE ${dbName}`);
   const url = new URL(server);
   url.pathname = `/${dbName}`;
@@ -99,7 +109,9 @@ async function main(): Promise<void> {
               (SELECT count(*) FROM routing.work_order_times)::int AS work_orders,
               pg_size_pretty(pg_total_relation_size('routing.incidents') + pg_total_relation_size('routing.work_order_times')) AS bytes`,
     );
-    log(`data ready: ${sizes[0]!.top.toLocaleString('en')} top-level incidents (${sizes[0]!.incidents.toLocaleString('en')} rows), ${sizes[0]!.work_orders.toLocaleString('en')} work orders, ${sizes[0]!.bytes} with indexes`);
+    log(
+      `data ready: ${sizes[0]!.top.toLocaleString('en')} top-level incidents (${sizes[0]!.incidents.toLocaleString('en')} rows), ${sizes[0]!.work_orders.toLocaleString('en')} work orders, ${sizes[0]!.bytes} with indexes`,
+    );
 
     // grid-routing's routes on its own Fastify host (no consumers: nothing else writes meanwhile).
     const service = await buildGridRouting({ pool, bus, logger, config: loadConfig({}) });
@@ -136,7 +148,9 @@ async function main(): Promise<void> {
           ...('target' in g ? { targetP99Ms: g.target, met: quantile(sorted, 0.99) <= g.target } : {}),
         };
         results.push(result);
-        log(`${g.name.padEnd(40)} ${String(rows).padStart(5)} rows  p50 ${String(result.p50Ms).padStart(8)} ms  p99 ${String(result.p99Ms).padStart(8)} ms  max ${String(result.maxMs).padStart(8)} ms  (first ${result.firstMs} ms, ${samples.length} calls)${'met' in result ? (result.met ? '  ✓ target p99 ≤ 1 s' : '  ✗ target p99 ≤ 1 s MISSED') : ''}`);
+        log(
+          `${g.name.padEnd(40)} ${String(rows).padStart(5)} rows  p50 ${String(result.p50Ms).padStart(8)} ms  p99 ${String(result.p99Ms).padStart(8)} ms  max ${String(result.maxMs).padStart(8)} ms  (first ${result.firstMs} ms, ${samples.length} calls)${'met' in result ? (result.met ? '  ✓ target p99 ≤ 1 s' : '  ✗ target p99 ≤ 1 s MISSED') : ''}`,
+        );
       }
     } finally {
       await host.close();
@@ -150,7 +164,13 @@ async function main(): Promise<void> {
       volumes: { workOrders: sizes[0]!.work_orders, topLevelIncidents: sizes[0]!.top, incidentRows: sizes[0]!.incidents, ...shape, storage: sizes[0]!.bytes },
       setupMs: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
       results,
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), loadavg: loadavg().map((l) => Math.round(l * 100) / 100), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+        node: process.version,
+      },
     };
     const dir = join(import.meta.dirname, '..', 'results');
     mkdirSync(dir, { recursive: true });

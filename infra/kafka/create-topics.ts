@@ -14,7 +14,13 @@ const admin = new Kafka({ clientId: 'griddispatch-topics', brokers, logLevel: lo
 
 try {
   await admin.connect();
-  const topics = await ensureTopics(admin, file, prefix, file.topics.map((t) => t.name), logger);
+  const topics = await ensureTopics(
+    admin,
+    file,
+    prefix,
+    file.topics.map((t) => t.name),
+    logger,
+  );
   const width = Math.max(...topics.map((t) => t.topic.length));
   for (const t of topics) console.log(`  ${t.topic.padEnd(width)}  partitions=${String(t.partitions).padEnd(3)} ${t.created ? 'created' : 'exists'}`);
 } catch (err) {

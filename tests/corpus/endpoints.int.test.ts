@@ -73,9 +73,22 @@ const base12345 = {
   reporterPhone: '13987654321',
   vulnerable: true,
 };
-const baseOpen311: Record<string, string> = { service_code: 'fault_repair', lat: '30.71', long: '114.52', description: '停电', 'attribute[external_id]': 'CORPUS-311-1' };
+const baseOpen311: Record<string, string> = {
+  service_code: 'fault_repair',
+  lat: '30.71',
+  long: '114.52',
+  description: '停电',
+  'attribute[external_id]': 'CORPUS-311-1',
+};
 const baseSubscription = { url: 'https://integrator.example.com/hooks', events: ['sla.breached'] };
-const meterEvent = (over: Record<string, unknown> = {}) => ({ eventId: 'CORPUS-M-1', kind: 'power_off', meterId: 'M-CORPUS-1', districtCode: 'HH-TQ-017', at: new Date(Date.now() - 60_000).toISOString(), ...over });
+const meterEvent = (over: Record<string, unknown> = {}) => ({
+  eventId: 'CORPUS-M-1',
+  kind: 'power_off',
+  meterId: 'M-CORPUS-1',
+  districtCode: 'HH-TQ-017',
+  at: new Date(Date.now() - 60_000).toISOString(),
+  ...over,
+});
 const baseMeterEvents = { source: 'hes-corpus', events: [meterEvent()] };
 const inboundSms = (over: Record<string, unknown> = {}) => ({ from: '13812345678', text: '1 K7Q2', at: new Date(Date.now() - 60_000).toISOString(), ...over });
 
@@ -116,10 +129,22 @@ interface Endpoint {
 
 /** What every endpoint must refuse before looking at anything else. */
 function authCases(e: Endpoint): Case[] {
-  const common = { method: e.method, url: e.url, ...(e.payload !== undefined ? { payload: e.payload } : {}), ...(e.contentType ? { contentType: e.contentType } : {}) };
+  const common = {
+    method: e.method,
+    url: e.url,
+    ...(e.payload !== undefined ? { payload: e.payload } : {}),
+    ...(e.contentType ? { contentType: e.contentType } : {}),
+  };
   return [
     { ...common, name: 'no Authorization header', key: null, status: 401, code: 'unauthorized' },
-    { ...common, name: 'Basic instead of Bearer', key: null, authorization: `Basic ${Buffer.from(`u:${e.key}`).toString('base64')}`, status: 401, code: 'unauthorized' },
+    {
+      ...common,
+      name: 'Basic instead of Bearer',
+      key: null,
+      authorization: `Basic ${Buffer.from(`u:${e.key}`).toString('base64')}`,
+      status: 401,
+      code: 'unauthorized',
+    },
     { ...common, name: 'Bearer without a key', key: null, authorization: 'Bearer ', status: 401, code: 'unauthorized' },
     { ...common, name: 'unknown key', key: 'corpus-not-a-key-000000001', status: 401, code: 'unauthorized' },
     { ...common, name: 'SQL injection as the key', key: "' OR '1'='1' --", status: 401, code: 'unauthorized' },
@@ -139,31 +164,79 @@ const basePlanned = {
 };
 
 const ENDPOINTS: Record<string, Endpoint> = {
-  'POST /v1/requests': { method: 'POST', url: '/v1/requests', key: KEYS.writer, wrongScope: KEYS.reader, payload: json({ source: '95598', externalId: 'CORPUS-AUTH-1', category: 'billing', location: { districtCode: 'HH-TQ-017' } }) },
+  'POST /v1/requests': {
+    method: 'POST',
+    url: '/v1/requests',
+    key: KEYS.writer,
+    wrongScope: KEYS.reader,
+    payload: json({ source: '95598', externalId: 'CORPUS-AUTH-1', category: 'billing', location: { districtCode: 'HH-TQ-017' } }),
+  },
   'POST /v1/requests/95598': { method: 'POST', url: '/v1/requests/95598', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(base95598) },
   'POST /v1/requests/12345': { method: 'POST', url: '/v1/requests/12345', key: KEYS.writer, wrongScope: KEYS.field, payload: json(base12345) },
-  'POST /v1/work-orders/:id/events': { method: 'POST', url: () => `/v1/work-orders/${existing.request}/events`, key: KEYS.field, wrongScope: KEYS.writer, payload: json({ type: 'cancelled' }) },
-  'POST /open311/v2/requests.json': { method: 'POST', url: '/open311/v2/requests.json', key: KEYS.writer, wrongScope: KEYS.reader, payload: form(baseOpen311), contentType: 'application/x-www-form-urlencoded' },
-  'GET /open311/v2/requests/{id}.json': { method: 'GET', url: () => `/open311/v2/requests/${existing.request}.json`, key: KEYS.reader, wrongScope: KEYS.integrator },
+  'POST /v1/work-orders/:id/events': {
+    method: 'POST',
+    url: () => `/v1/work-orders/${existing.request}/events`,
+    key: KEYS.field,
+    wrongScope: KEYS.writer,
+    payload: json({ type: 'cancelled' }),
+  },
+  'POST /open311/v2/requests.json': {
+    method: 'POST',
+    url: '/open311/v2/requests.json',
+    key: KEYS.writer,
+    wrongScope: KEYS.reader,
+    payload: form(baseOpen311),
+    contentType: 'application/x-www-form-urlencoded',
+  },
+  'GET /open311/v2/requests/{id}.json': {
+    method: 'GET',
+    url: () => `/open311/v2/requests/${existing.request}.json`,
+    key: KEYS.reader,
+    wrongScope: KEYS.integrator,
+  },
   'POST /v1/subscriptions': { method: 'POST', url: '/v1/subscriptions', key: KEYS.integrator, wrongScope: KEYS.reader, payload: json(baseSubscription) },
   'DELETE /v1/subscriptions/:id': { method: 'DELETE', url: () => `/v1/subscriptions/${existing.subscription}`, key: KEYS.integrator, wrongScope: KEYS.reader },
   'GET /v1/requests': { method: 'GET', url: '/v1/requests', key: KEYS.reader, wrongScope: KEYS.integrator },
   'GET /v1/grids/:id': { method: 'GET', url: '/v1/grids/HH-G03', key: KEYS.reader, wrongScope: KEYS.integrator },
-  'POST /v1/requests/:id/reroute': { method: 'POST', url: () => `/v1/requests/${existing.request}/reroute`, key: KEYS.admin, wrongScope: KEYS.writer, payload: json({ gridId: 'HH-G03' }) },
+  'POST /v1/requests/:id/reroute': {
+    method: 'POST',
+    url: () => `/v1/requests/${existing.request}/reroute`,
+    key: KEYS.admin,
+    wrongScope: KEYS.writer,
+    payload: json({ gridId: 'HH-G03' }),
+  },
   'GET /v1/deliveries': { method: 'GET', url: '/v1/deliveries', key: KEYS.integrator, wrongScope: KEYS.reader },
   'GET /v1/incidents': { method: 'GET', url: '/v1/incidents', key: KEYS.reader, wrongScope: KEYS.integrator },
   'GET /v1/incidents/:id': { method: 'GET', url: `/v1/incidents/${UNKNOWN_UUID}`, key: KEYS.reader, wrongScope: KEYS.integrator },
-  'PUT /v1/incidents/:id/etr': { method: 'PUT', url: `/v1/incidents/${UNKNOWN_UUID}/etr`, key: KEYS.field, wrongScope: KEYS.reader, payload: json({ etr: '2026-11-24T08:00:00Z', by: 'desk' }) },
+  'PUT /v1/incidents/:id/etr': {
+    method: 'PUT',
+    url: `/v1/incidents/${UNKNOWN_UUID}/etr`,
+    key: KEYS.field,
+    wrongScope: KEYS.reader,
+    payload: json({ etr: '2026-11-24T08:00:00Z', by: 'desk' }),
+  },
   'PUT /v1/storm': { method: 'PUT', url: '/v1/storm', key: KEYS.admin, wrongScope: KEYS.field, payload: json({ gridIds: 'all', active: false }) },
   'POST /v1/planned-outages': { method: 'POST', url: '/v1/planned-outages', key: KEYS.field, wrongScope: KEYS.writer, payload: json(basePlanned) },
   'GET /v1/planned-outages': { method: 'GET', url: '/v1/planned-outages', key: KEYS.reader, wrongScope: KEYS.integrator },
-  'PUT /v1/planned-outages/:id': { method: 'PUT', url: `/v1/planned-outages/${UNKNOWN_UUID}`, key: KEYS.field, wrongScope: KEYS.writer, payload: json({ start: basePlanned.start, end: basePlanned.end }) },
+  'PUT /v1/planned-outages/:id': {
+    method: 'PUT',
+    url: `/v1/planned-outages/${UNKNOWN_UUID}`,
+    key: KEYS.field,
+    wrongScope: KEYS.writer,
+    payload: json({ start: basePlanned.start, end: basePlanned.end }),
+  },
   'POST /v1/planned-outages/:id/cancel': { method: 'POST', url: `/v1/planned-outages/${UNKNOWN_UUID}/cancel`, key: KEYS.field, wrongScope: KEYS.writer },
   'POST /v1/meter-events': { method: 'POST', url: '/v1/meter-events', key: KEYS.writer, wrongScope: KEYS.reader, payload: json(baseMeterEvents) },
   'POST /v1/inbound/sms': { method: 'POST', url: '/v1/inbound/sms', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json(inboundSms()) },
   'POST /v1/inbound/sms/alibaba': { method: 'POST', url: '/v1/inbound/sms/alibaba', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json([]) },
   'POST /v1/inbound/sms/tencent': { method: 'POST', url: '/v1/inbound/sms/tencent', key: KEYS.gateway, wrongScope: KEYS.writer, payload: json([]) },
-  'POST /v1/callbacks/:requestId': { method: 'POST', url: () => `/v1/callbacks/${existing.request}`, key: KEYS.writer, wrongScope: KEYS.gateway, payload: json({ reply: 'restored' }) },
+  'POST /v1/callbacks/:requestId': {
+    method: 'POST',
+    url: () => `/v1/callbacks/${existing.request}`,
+    key: KEYS.writer,
+    wrongScope: KEYS.gateway,
+    payload: json({ reply: 'restored' }),
+  },
 };
 
 type Body = Omit<Case, 'method' | 'url' | 'key'> & { url?: Case['url']; key?: string | null };
@@ -203,7 +276,13 @@ for (const [label, base] of [
     bad('body over the size limit', huge('padding', base), 413, 'payload_too_large'),
     { name: 'text/plain body', payload: text, contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
     { name: 'form-encoded body', payload: 'a=1', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },
-    { name: 'multipart body', payload: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--', contentType: 'multipart/form-data; boundary=b', status: 415, code: 'unsupported_media_type' },
+    {
+      name: 'multipart body',
+      payload: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--',
+      contentType: 'multipart/form-data; boundary=b',
+      status: 415,
+      code: 'unsupported_media_type',
+    },
     { name: 'no content-type', payload: text, contentType: null, status: 415, code: 'unsupported_media_type' },
   ]);
 }
@@ -303,7 +382,12 @@ add('POST /open311/v2/requests.json', [
   { ...open311Post({ api_key: 'corpus-not-a-key-000000001' }), name: 'unknown api_key in the form', key: null, status: 401 },
   { name: 'truncated JSON', payload: '{"service_code":"fault', status: 400 },
   { name: 'text/plain body', payload: form(baseOpen311), contentType: 'text/plain', status: 415 },
-  { name: 'multipart body', payload: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--', contentType: 'multipart/form-data; boundary=b', status: 415 },
+  {
+    name: 'multipart body',
+    payload: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--',
+    contentType: 'multipart/form-data; boundary=b',
+    status: 415,
+  },
 ]);
 
 const o311 = (file: string) => `/open311/v2/requests/${file}`;
@@ -422,7 +506,12 @@ add('GET /v1/incidents', [
   { name: 'limit 1000', url: incidents('limit=1000'), status: 400, code: 'validation_failed' },
   { name: 'garbage cursor', url: incidents('cursor=garbage'), status: 400, code: 'validation_failed' },
   { name: 'cursor of the wrong shape', url: incidents(`cursor=${b64({ r: 'x', i: 'y' })}`), status: 400, code: 'validation_failed' },
-  { name: 'cursor with an impossible date', url: incidents(`cursor=${b64({ o: '2026-13-45T25:00:00Z', i: UNKNOWN_UUID })}`), status: 400, code: 'validation_failed' },
+  {
+    name: 'cursor with an impossible date',
+    url: incidents(`cursor=${b64({ o: '2026-13-45T25:00:00Z', i: UNKNOWN_UUID })}`),
+    status: 400,
+    code: 'validation_failed',
+  },
   { name: 'unknown parameter', url: incidents('sort=asc'), status: 400, code: 'validation_failed' },
   { name: 'blank gridId', url: incidents('gridId=%20%20'), status: 400, code: 'validation_failed' },
   { name: 'feederCode over 64 characters', url: incidents(`feederCode=${'F'.repeat(65)}`), status: 400, code: 'validation_failed' },
@@ -477,7 +566,12 @@ add('POST /v1/planned-outages', [
   bad('unknown field', planned({ notify: false }), 400, 'validation_failed'),
   bad('reason over 500 characters', planned({ reason: '修'.repeat(501) }), 400, 'validation_failed'),
   bad('NUL in externalId', planned({ externalId: 'a\u0000b' }), 400, 'invalid_text'),
-  bad('planned with a day of notice', planned({ start: new Date(Date.now() + 86_400_000 + 3_600_000).toISOString(), end: new Date(Date.now() + 86_400_000 + 7_200_000).toISOString() }), 422, 'short_notice'),
+  bad(
+    'planned with a day of notice',
+    planned({ start: new Date(Date.now() + 86_400_000 + 3_600_000).toISOString(), end: new Date(Date.now() + 86_400_000 + 7_200_000).toISOString() }),
+    422,
+    'short_notice',
+  ),
   bad('unknown 台区', planned({ districtCodes: ['HH-TQ-999'] }), 422, 'unknown_district'),
   bad('unknown feeder', planned({ districtCodes: undefined, feederCode: "X'; DROP TABLE routing.planned_outages;--" }), 422, 'unknown_feeder'),
   { name: 'text/plain body', payload: json(basePlanned), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
@@ -520,7 +614,12 @@ add('POST /v1/meter-events', [
   bad('unknown kind', meterEvents([meterEvent({ kind: 'flicker' })]), 400, 'validation_failed'),
   bad('meter id with a bidi override', meterEvents([meterEvent({ meterId: 'M-1\u202e' })]), 400),
   bad('unknown field', meterEvents([meterEvent({ voltage: 0 })]), 400, 'validation_failed'),
-  bad('event 10 minutes in the future, after a good one', meterEvents([meterEvent(), meterEvent({ eventId: 'CORPUS-M-2', at: new Date(Date.now() + 600_000).toISOString() })]), 422, 'event_time_out_of_range'),
+  bad(
+    'event 10 minutes in the future, after a good one',
+    meterEvents([meterEvent(), meterEvent({ eventId: 'CORPUS-M-2', at: new Date(Date.now() + 600_000).toISOString() })]),
+    422,
+    'event_time_out_of_range',
+  ),
   bad('event 8 days old', meterEvents([meterEvent({ at: new Date(Date.now() - 8 * 86_400_000).toISOString() })]), 422, 'event_time_out_of_range'),
   bad('body over the size limit (1 MiB)', json({ ...baseMeterEvents, padding: 'x'.repeat(1100 * 1024) }), 413, 'payload_too_large'),
   { name: 'text/plain body', payload: json(baseMeterEvents), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
@@ -605,7 +704,12 @@ async function send(c: Pick<Case, 'method' | 'url' | 'key' | 'authorization' | '
   if (c.authorization !== undefined) headers.authorization = c.authorization;
   else if (c.key !== null) headers.authorization = `Bearer ${c.key}`;
   if (c.payload !== undefined && c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json';
-  return stack.host.inject({ method: c.method, url: typeof c.url === 'function' ? c.url() : c.url, headers, ...(c.payload !== undefined ? { payload: c.payload } : {}) });
+  return stack.host.inject({
+    method: c.method,
+    url: typeof c.url === 'function' ? c.url() : c.url,
+    headers,
+    ...(c.payload !== undefined ? { payload: c.payload } : {}),
+  });
 }
 
 beforeAll(async () => {
@@ -622,7 +726,12 @@ beforeAll(async () => {
     },
   });
 
-  const created = await send({ method: 'POST', url: '/v1/requests', key: KEYS.writer, payload: json({ source: '95598', externalId: 'CORPUS-EXISTING-1', category: 'fault_repair', location: { districtCode: 'HH-TQ-017' } }) });
+  const created = await send({
+    method: 'POST',
+    url: '/v1/requests',
+    key: KEYS.writer,
+    payload: json({ source: '95598', externalId: 'CORPUS-EXISTING-1', category: 'fault_repair', location: { districtCode: 'HH-TQ-017' } }),
+  });
   expect(created.statusCode).toBe(202);
   existing.request = (created.json() as { id: string }).id;
   const mine = await send({ method: 'POST', url: '/v1/subscriptions', key: KEYS.integrator, payload: json(baseSubscription) });

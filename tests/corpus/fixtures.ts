@@ -76,7 +76,17 @@ export function warningData(workOrderId: string): SlaWarningV1 {
 }
 
 export function breachedData(workOrderId: string, level = 1): SlaBreachedV1 {
-  return { workOrderId, gridId: GRID.id, policy: 'aquaculture-circle', stage: 'arrive', deadline: at(-1), latenessMs: 60_000, level, notify: ['supervisor'], late: false };
+  return {
+    workOrderId,
+    gridId: GRID.id,
+    policy: 'aquaculture-circle',
+    stage: 'arrive',
+    deadline: at(-1),
+    latenessMs: 60_000,
+    level,
+    notify: ['supervisor'],
+    late: false,
+  };
 }
 
 /**
@@ -151,7 +161,9 @@ export function validEvent(type: CorpusEventType, workOrderId: string, options: 
 
 /** `size` characters of incompressible text (PostgreSQL cannot squeeze it into an index row). */
 export function noise(size: number): string {
-  return randomBytes(Math.ceil((size * 3) / 4)).toString('base64').slice(0, size);
+  return randomBytes(Math.ceil((size * 3) / 4))
+    .toString('base64')
+    .slice(0, size);
 }
 
 /** One hostile record: raw bytes for the topic, and what the corpus expects of it. */
@@ -213,7 +225,10 @@ export function malformedRecords(type: CorpusEventType, otherTopicType: CorpusEv
     { name: '1 MB of noise', value: Buffer.from(noise(1_000_000)) },
     { name: '1 MB event type', value: json({ ...fresh(), type: noise(1_000_000) }) },
     { name: `${nested} levels of nested arrays`, value: Buffer.from(`${'['.repeat(nested)}${']'.repeat(nested)}`) },
-    { name: `work order id nested ${nested} levels deep`, value: Buffer.from(JSON.stringify({ ...fresh(), data: { ...data, [idKey]: '<deep>' } }).replace('"<deep>"', deep)) },
+    {
+      name: `work order id nested ${nested} levels deep`,
+      value: Buffer.from(JSON.stringify({ ...fresh(), data: { ...data, [idKey]: '<deep>' } }).replace('"<deep>"', deep)),
+    },
     { name: '__proto__ carrying the whole envelope', value: Buffer.from(`{"__proto__":${text},"polluted":true}`) },
     { name: 'constructor.prototype carrying the envelope', value: Buffer.from(`{"constructor":{"prototype":${text}}}`) },
     {

@@ -116,7 +116,12 @@ let host: FastifyInstance;
 let producer: Producer;
 const readers: Subscription[] = [];
 const dlq = new Map<string, IncomingMessage[]>();
-const groups = { intake: testGroupId('corpus-intake'), routing: testGroupId('corpus-routing'), slaTimer: testGroupId('corpus-sla'), notification: testGroupId('corpus-notify') };
+const groups = {
+  intake: testGroupId('corpus-intake'),
+  routing: testGroupId('corpus-routing'),
+  slaTimer: testGroupId('corpus-sla'),
+  notification: testGroupId('corpus-notify'),
+};
 // grid-routing runs on its own prefix: the decisions it publishes for the corpus' valid requests
 // must not reach the other services, whose topics carry only what the corpus produced.
 const prefix = testTopicPrefix();
@@ -155,10 +160,42 @@ beforeAll(async () => {
     bus(prefix, 'dlq-reader'),
     bus(routingPrefix, 'dlq-reader'),
   ]);
-  intake = await buildIntake({ pool: db.pool, bus: intakeBus, logger, config: { ...intakeConfig({}), groupId: groups.intake }, consumerRetry: FAST_RETRY, relay: { pollIntervalMs: 250 } });
-  routing = await buildGridRouting({ pool: db.pool, bus: routingBus, logger, config: routingConfig({}), policy: DEFAULT_POLICY, groupId: groups.routing, consumerRetry: FAST_RETRY });
-  slaTimer = await buildSlaTimer({ pool: db.pool, bus: slaBus, logger, config: slaTimerConfig({}), policy: DEFAULT_POLICY, groupId: groups.slaTimer, timers: 'manual', consumerRetry: FAST_RETRY });
-  notification = await buildNotification({ pool: db.pool, bus: notificationBus, logger, config: notificationConfig({}), groupId: groups.notification, deliveryLoop: false, consumerRetry: FAST_RETRY });
+  intake = await buildIntake({
+    pool: db.pool,
+    bus: intakeBus,
+    logger,
+    config: { ...intakeConfig({}), groupId: groups.intake },
+    consumerRetry: FAST_RETRY,
+    relay: { pollIntervalMs: 250 },
+  });
+  routing = await buildGridRouting({
+    pool: db.pool,
+    bus: routingBus,
+    logger,
+    config: routingConfig({}),
+    policy: DEFAULT_POLICY,
+    groupId: groups.routing,
+    consumerRetry: FAST_RETRY,
+  });
+  slaTimer = await buildSlaTimer({
+    pool: db.pool,
+    bus: slaBus,
+    logger,
+    config: slaTimerConfig({}),
+    policy: DEFAULT_POLICY,
+    groupId: groups.slaTimer,
+    timers: 'manual',
+    consumerRetry: FAST_RETRY,
+  });
+  notification = await buildNotification({
+    pool: db.pool,
+    bus: notificationBus,
+    logger,
+    config: notificationConfig({}),
+    groupId: groups.notification,
+    deliveryLoop: false,
+    consumerRetry: FAST_RETRY,
+  });
   host = await buildHttpHost({ pool: db.pool, logger, services: [intake], apiKeys: 'corpus:corpus-secret-0000001-topics:admin', rateLimit: false });
   await Promise.all([intake, routing, slaTimer, notification].map((s) => s.start()));
 
@@ -174,7 +211,14 @@ beforeAll(async () => {
     );
   };
   await Promise.all([
-    collect(readerBus, [Topics.workordersEvents, Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.slaWarnings, Topics.slaBreaches, Topics.incidentsEvents]),
+    collect(readerBus, [
+      Topics.workordersEvents,
+      Topics.dispatchAssigned,
+      Topics.dispatchUnroutable,
+      Topics.slaWarnings,
+      Topics.slaBreaches,
+      Topics.incidentsEvents,
+    ]),
     collect(routingReaderBus, [Topics.requestsReceived]),
   ]);
 
@@ -190,7 +234,11 @@ beforeAll(async () => {
     knownWorkOrders.push((res.json() as { id: string }).id);
   }
 
-  const kafka = new Kafka({ clientId: 'corpus-raw-producer', brokers: process.env.KAFKA_BROKERS?.split(',') ?? (await kafkaBrokers()), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'corpus-raw-producer',
+    brokers: process.env.KAFKA_BROKERS?.split(',') ?? (await kafkaBrokers()),
+    logLevel: logLevel.NOTHING,
+  });
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 });
@@ -212,7 +260,8 @@ function corpusFor(topic: CorpusTopic): Entry[] {
   const all = (outcome: Outcome) => Object.fromEntries(consumers.map((c) => [c, outcome])) as Partial<Record<Consumer, Outcome>>;
   let n = 0;
   // Incident events are about incidents, whose ids grid-routing issues (no work order's).
-  const workOrder = () => (topic === Topics.requestsReceived ? randomUUID() : topic === Topics.incidentsEvents ? `INC-CORPUS-${n}` : knownWorkOrders[n % knownWorkOrders.length]!);
+  const workOrder = () =>
+    topic === Topics.requestsReceived ? randomUUID() : topic === Topics.incidentsEvents ? `INC-CORPUS-${n}` : knownWorkOrders[n % knownWorkOrders.length]!;
   const entries: Entry[] = [];
   const push = (name: string, value: Buffer | null, outcomes: Partial<Record<Consumer, Outcome>>, ids: { eventId?: string; workOrderId?: string } = {}) => {
     entries.push({ topic, tag: `${topic}#${entries.length}`, name, key, value, outcomes, ...ids });
@@ -226,7 +275,9 @@ function corpusFor(topic: CorpusTopic): Entry[] {
 
   valid();
   const first = entries[0]!;
-  const hostile: (() => void)[] = malformedRecords(type, MISROUTED[topic], workOrder()).map((r) => () => push(r.name, r.value, all('dlq'), r.eventId ? { eventId: r.eventId } : {}));
+  const hostile: (() => void)[] = malformedRecords(type, MISROUTED[topic], workOrder()).map(
+    (r) => () => push(r.name, r.value, all('dlq'), r.eventId ? { eventId: r.eventId } : {}),
+  );
   hostile.push(
     () => pushEvent('1 MB event id', validEvent(type, workOrder(), { id: noise(1_000_000) }), all('dlq')),
     () => pushEvent('SQL injection in the event id', validEvent(type, workOrder(), { id: `${SQL_EVENT_ID} ${topic}` }), all('applied')),
@@ -235,7 +286,12 @@ function corpusFor(topic: CorpusTopic): Entry[] {
       for (const c of ['intake', 'grid-routing'] as const) if (outcomes[c]) outcomes[c] = 'dlq';
       pushEvent('SQL injection in the work order id', validEvent(type, SQL_WORK_ORDER), outcomes);
     },
-    () => pushEvent('duplicate event id, other content', validEvent(type, first.workOrderId!, { id: first.eventId!, level: DUPLICATE_LEVEL }), all('already-applied')),
+    () =>
+      pushEvent(
+        'duplicate event id, other content',
+        validEvent(type, first.workOrderId!, { id: first.eventId!, level: DUPLICATE_LEVEL }),
+        all('already-applied'),
+      ),
   );
   if (topic !== Topics.requestsReceived) hostile.push(() => pushEvent('valid event for an unknown work order', validEvent(type, randomUUID()), all('applied')));
   for (const add of hostile) {
@@ -258,7 +314,12 @@ async function eventIds(schema: string, table: string, column = 'event_id'): Pro
 }
 
 function expectedIds(entries: Entry[], consumer: Consumer, pick: (e: Entry) => string | undefined = (e) => e.eventId): Set<string> {
-  return new Set(entries.filter((e) => e.outcomes[consumer] === 'applied').map(pick).filter((id): id is string => id !== undefined));
+  return new Set(
+    entries
+      .filter((e) => e.outcomes[consumer] === 'applied')
+      .map(pick)
+      .filter((id): id is string => id !== undefined),
+  );
 }
 
 function sorted(set: Set<string>): string[] {
@@ -278,7 +339,9 @@ describe('bad-input corpus on every consumed topic', () => {
     await Promise.all(buses.map((b) => waitForIdle(b, { timeoutMs: 60_000 })));
 
     const entries = [...corpus.values()].flat();
-    const expectedDlq = entries.flatMap((e) => (Object.entries(e.outcomes) as [Consumer, Outcome][]).filter(([, o]) => o === 'dlq').map(([c]) => `${e.tag}@${groupOf(c, e.topic)}`));
+    const expectedDlq = entries.flatMap((e) =>
+      (Object.entries(e.outcomes) as [Consumer, Outcome][]).filter(([, o]) => o === 'dlq').map(([c]) => `${e.tag}@${groupOf(c, e.topic)}`),
+    );
     const deadline = Date.now() + 30_000;
     const received = () => [...dlq.values()].flat();
     while (received().length < expectedDlq.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -307,7 +370,11 @@ describe('bad-input corpus on every consumed topic', () => {
 
     // One key per topic: every record shared one partition, so each valid record really came after the bad ones.
     for (const topic of Object.keys(CONSUMERS)) {
-      const partitions = new Set(received().filter((m) => m.topic === dlqTopic(topic)).map((m) => m.headers[DlqHeaders.sourcePartition]));
+      const partitions = new Set(
+        received()
+          .filter((m) => m.topic === dlqTopic(topic))
+          .map((m) => m.headers[DlqHeaders.sourcePartition]),
+      );
       expect(partitions.size, topic).toBe(1);
     }
 
@@ -330,8 +397,17 @@ describe('bad-input corpus on every consumed topic', () => {
 
     // intake: the timeline of the known work orders gained exactly the applied events about them.
     const known = new Set(knownWorkOrders);
-    const timeline = await db.pool.query<{ event_id: string; request_id: string }>("SELECT event_id, request_id FROM intake.timeline WHERE type <> 'request.received'");
-    expect(sorted(new Set(timeline.rows.map((r) => r.event_id)))).toEqual(sorted(expectedIds(on('intake').filter((e) => known.has(e.workOrderId ?? '')), 'intake')));
+    const timeline = await db.pool.query<{ event_id: string; request_id: string }>(
+      "SELECT event_id, request_id FROM intake.timeline WHERE type <> 'request.received'",
+    );
+    expect(sorted(new Set(timeline.rows.map((r) => r.event_id)))).toEqual(
+      sorted(
+        expectedIds(
+          on('intake').filter((e) => known.has(e.workOrderId ?? '')),
+          'intake',
+        ),
+      ),
+    );
     expect((await db.pool.query('SELECT id FROM intake.requests')).rowCount).toBe(knownWorkOrders.length);
     const breaches = await db.pool.query<{ level: number }>("SELECT (b->>'level')::int AS level FROM intake.requests, jsonb_array_elements(breaches) b");
     expect(breaches.rows.map((r) => r.level)).not.toContain(DUPLICATE_LEVEL);
@@ -339,7 +415,9 @@ describe('bad-input corpus on every consumed topic', () => {
     // intake's incidents: the snapshot of each incident an applied event was about, none with the
     // duplicate's content; no work order was opened for them (incident.updated opens none).
     const incidentIds = await db.pool.query<{ id: string; call_count: number }>('SELECT id, call_count FROM intake.incidents');
-    expect(sorted(new Set(incidentIds.rows.map((r) => r.id)))).toEqual(sorted(expectedIds(corpus.get(Topics.incidentsEvents)!, 'intake', (e) => e.workOrderId)));
+    expect(sorted(new Set(incidentIds.rows.map((r) => r.id)))).toEqual(
+      sorted(expectedIds(corpus.get(Topics.incidentsEvents)!, 'intake', (e) => e.workOrderId)),
+    );
     expect(incidentIds.rows.map((r) => r.call_count)).not.toContain(DUPLICATE_LEVEL);
 
     // grid-routing: one decision per applied request, none for the others.
@@ -347,12 +425,16 @@ describe('bad-input corpus on every consumed topic', () => {
     expect(sorted(new Set(routed.rows.map((r) => r.request_id)))).toEqual(sorted(expectedIds(on('grid-routing'), 'grid-routing', (e) => e.workOrderId)));
 
     // sla-timer: work orders of the applied events; timers for the dispatched ones only.
-    expect(sorted(await eventIds('sla_timer', 'work_orders', 'work_order_id'))).toEqual(sorted(expectedIds(on('sla-timer'), 'sla-timer', (e) => e.workOrderId)));
+    expect(sorted(await eventIds('sla_timer', 'work_orders', 'work_order_id'))).toEqual(
+      sorted(expectedIds(on('sla-timer'), 'sla-timer', (e) => e.workOrderId)),
+    );
     const dispatched = expectedIds(corpus.get(Topics.dispatchAssigned)!, 'sla-timer', (e) => e.workOrderId);
     expect(sorted(await eventIds('sla_timer', 'timers', 'DISTINCT work_order_id'))).toEqual(sorted(dispatched));
 
     // notification: the dispatched work orders' contacts; deliveries only for applied events.
-    expect(sorted(await eventIds('notification', 'work_order_contacts', 'work_order_id'))).toEqual(sorted(expectedIds(corpus.get(Topics.dispatchAssigned)!, 'notification', (e) => e.workOrderId)));
+    expect(sorted(await eventIds('notification', 'work_order_contacts', 'work_order_id'))).toEqual(
+      sorted(expectedIds(corpus.get(Topics.dispatchAssigned)!, 'notification', (e) => e.workOrderId)),
+    );
     const delivered = await eventIds('notification', 'deliveries');
     const applied = expectedIds(on('notification'), 'notification');
     expect([...delivered].filter((id) => !applied.has(id))).toEqual([]);

@@ -66,7 +66,11 @@ beforeAll(async () => {
     NOTIFY_RATE_SMS: '500/s',
     NOTIFY_CUSTOMER_CONCURRENCY: String(CONCURRENCY),
   };
-  procs.push(await spawnService('notification', 1, env, logDir), await spawnService('grid-routing', 1, env, logDir), await spawnService('intake', 1, env, logDir));
+  procs.push(
+    await spawnService('notification', 1, env, logDir),
+    await spawnService('grid-routing', 1, env, logDir),
+    await spawnService('intake', 1, env, logDir),
+  );
   await waitReady(procs, 150_000, (line) => console.info(`customers-crash: ${line}`));
 }, 180_000);
 
@@ -119,7 +123,12 @@ it('SIGKILL of notification mid-send to 13,700 accounts: after a restart each ac
   procs.push(again);
   await waitReady([again], 120_000);
   // The rows claimed by the killed process come back when their lease (60 s) runs out.
-  await eventually('every account told of the outage', 240_000, async () => ((await rowsPerAccount('outage.detected')).delivered === houhu.length ? true : undefined), 1_000);
+  await eventually(
+    'every account told of the outage',
+    240_000,
+    async () => ((await rowsPerAccount('outage.detected')).delivered === houhu.length ? true : undefined),
+    1_000,
+  );
   const outage = await rowsPerAccount('outage.detected');
   expect(outage).toEqual({ rows: houhu.length, accounts: houhu.length, delivered: houhu.length });
   const messages = sent('outage.detected');
@@ -129,7 +138,12 @@ it('SIGKILL of notification mid-send to 13,700 accounts: after a restart each ac
   expect(twice).toBeLessThanOrEqual(CONCURRENCY);
 
   await allMeters('power_on', run);
-  await eventually('every account told of the restoration', 180_000, async () => ((await rowsPerAccount('outage.restored')).delivered === houhu.length ? true : undefined), 1_000);
+  await eventually(
+    'every account told of the restoration',
+    180_000,
+    async () => ((await rowsPerAccount('outage.restored')).delivered === houhu.length ? true : undefined),
+    1_000,
+  );
   expect(await rowsPerAccount('outage.restored')).toEqual({ rows: houhu.length, accounts: houhu.length, delivered: houhu.length });
   const restored = sent('outage.restored');
   expect(new Set(restored.map((m) => m.to))).toEqual(phones);

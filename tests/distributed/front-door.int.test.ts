@@ -148,14 +148,33 @@ it('serves every public path through one front door, over replicas, and stops wi
   const slsj = localTime(new Date(), 'Asia/Shanghai');
   const generic = await call(`${base}/v1/requests`, {
     key: KEYS.c95598,
-    json: { source: '95598', externalId: `FD${run}01`, category: 'fault_repair', urgency: 'urgent', description: '全组停电', location: { districtCode: 'HH-TQ-017' } },
+    json: {
+      source: '95598',
+      externalId: `FD${run}01`,
+      category: 'fault_repair',
+      urgency: 'urgent',
+      description: '全组停电',
+      location: { districtCode: 'HH-TQ-017' },
+    },
   });
   expect(generic.status, JSON.stringify(generic.body)).toBe(202);
-  const fromCallCentre = await call(`${base}/v1/requests/95598`, { key: KEYS.c95598, json: { slsj, gdbh: `FD${run}02`, ywlb: '04', tqbh: 'HH-TQ-017', slnr: '咨询电价' } });
+  const fromCallCentre = await call(`${base}/v1/requests/95598`, {
+    key: KEYS.c95598,
+    json: { slsj, gdbh: `FD${run}02`, ywlb: '04', tqbh: 'HH-TQ-017', slnr: '咨询电价' },
+  });
   expect(fromCallCentre.status, JSON.stringify(fromCallCentre.body)).toBe(202);
   const hotline = await call(`${base}/v1/requests/12345`, {
     key: KEYS.c95598,
-    json: { caseId: `FD-${run}-3`, eventType: 'POWER_OUTAGE', title: '小区停电', content: '整栋停电', reportTime: slsj, priority: 'URGENT', longitude: 114.2468, latitude: 29.5412 },
+    json: {
+      caseId: `FD-${run}-3`,
+      eventType: 'POWER_OUTAGE',
+      title: '小区停电',
+      content: '整栋停电',
+      reportTime: slsj,
+      priority: 'URGENT',
+      longitude: 114.2468,
+      latitude: 29.5412,
+    },
   });
   expect(hotline.status, JSON.stringify(hotline.body)).toBe(202);
   const id = (generic.body as { id: string }).id;
@@ -167,7 +186,11 @@ it('serves every public path through one front door, over replicas, and stops wi
   await stream.body!.cancel();
 
   // intake: the field app's events, the board's snapshot, Open311.
-  await eventually(`${id} assigned`, 60_000, async () => ((await call(`${base}/v1/requests/${id}`, { key: KEYS.ops })).body as { status: string }).status === 'assigned' || undefined);
+  await eventually(
+    `${id} assigned`,
+    60_000,
+    async () => ((await call(`${base}/v1/requests/${id}`, { key: KEYS.ops })).body as { status: string }).status === 'assigned' || undefined,
+  );
   expect((await call(`${base}/v1/work-orders/${id}/events`, { key: KEYS.field, json: { type: 'acknowledged' } })).status).toBe(200);
   const snapshot = await call(`${base}/v1/board/work-orders`, { key: KEYS.reader });
   expect(snapshot.status).toBe(200);
@@ -236,7 +259,13 @@ it('serves every public path through one front door, over replicas, and stops wi
   const reportsUrl = /"reportsUrl":"([^"]+)"/.exec(await reportsPage.text())?.[1];
   expect(reportsUrl).toBe('../v1/reports');
   expect((await fetch(`${base}/board/vendor/chart.umd.min.js`)).status).toBe(200);
-  const series = await call(new URL(`${reportsUrl}/reliability/series?from=${encodeURIComponent('2026-01-01T00:00:00+08:00')}&to=${encodeURIComponent('2026-03-01T00:00:00+08:00')}`, `${base}/board/reports`).toString(), { key: KEYS.reader });
+  const series = await call(
+    new URL(
+      `${reportsUrl}/reliability/series?from=${encodeURIComponent('2026-01-01T00:00:00+08:00')}&to=${encodeURIComponent('2026-03-01T00:00:00+08:00')}`,
+      `${base}/board/reports`,
+    ).toString(),
+    { key: KEYS.reader },
+  );
   expect(series.status, JSON.stringify(series.body)).toBe(200);
   expect((series.body as { buckets: unknown[] }).buckets).toHaveLength(2);
 
@@ -250,7 +279,8 @@ it('serves every public path through one front door, over replicas, and stops wi
 
   // Failed logins count per client behind the front door (GD_TRUST_PROXY): one client's wrong
   // keys are throttled, another client with a right key (used for the first time: not cached) is not.
-  const asClient = (address: string, key: string) => fetch(`${base}/v1/requests?limit=1`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': address } });
+  const asClient = (address: string, key: string) =>
+    fetch(`${base}/v1/requests?limit=1`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': address } });
   const wrong: number[] = [];
   for (let i = 0; i < 25; i += 1) wrong.push((await asClient('203.0.113.7', `gdk_wrong${i}${key()}`)).status);
   expect(wrong.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);

@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 
 async function attempt(service: ServiceName, env: Record<string, string>, n: number): Promise<{ code: number | null; log: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', KAFKA_BROKERS: '127.0.0.1:1', OTEL_SDK_DISABLED: 'true' };
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    KAFKA_BROKERS: '127.0.0.1:1',
+    OTEL_SDK_DISABLED: 'true',
+  };
   delete base.GD_API_KEYS;
   delete base.GD_KEY_PEPPER;
   const proc = await spawnService(service, n, { ...base, ...env }, logDir);
@@ -30,9 +35,7 @@ async function attempt(service: ServiceName, env: Record<string, string>, n: num
 
 describe('service processes refuse to start', () => {
   it('without GD_API_KEYS (no default key), naming what is missing', async () => {
-    const results = await Promise.all(
-      (['intake', 'notification'] as const).map((service, i) => attempt(service, { GD_KEY_PEPPER: PEPPER }, i + 1)),
-    );
+    const results = await Promise.all((['intake', 'notification'] as const).map((service, i) => attempt(service, { GD_KEY_PEPPER: PEPPER }, i + 1)));
     for (const { code, log } of results) {
       expect(code).not.toBe(0);
       expect(log).toContain('GD_API_KEYS must be set');
@@ -41,7 +44,11 @@ describe('service processes refuse to start', () => {
 
   it('with a weak key or the development key, naming the key; and without a pepper', async () => {
     const [weak, dev, noPepper] = await Promise.all([
-      attempt('grid-routing', { GD_KEY_PEPPER: PEPPER, GD_API_KEYS: 'ops:0123456789abcdef0123456789abcdef:admin,sgcc-95598:change-me-95598:requests:write' }, 3),
+      attempt(
+        'grid-routing',
+        { GD_KEY_PEPPER: PEPPER, GD_API_KEYS: 'ops:0123456789abcdef0123456789abcdef:admin,sgcc-95598:change-me-95598:requests:write' },
+        3,
+      ),
       attempt('sla-timer', { GD_KEY_PEPPER: PEPPER, GD_API_KEYS: 'dev:dev-secret:admin' }, 4),
       attempt('intake', { GD_API_KEYS: 'ops:0123456789abcdef0123456789abcdef:admin' }, 5),
     ]);

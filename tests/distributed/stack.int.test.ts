@@ -137,19 +137,40 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   const slsj = localTime(new Date(), 'Asia/Shanghai'); // 受理时间, wall clock in 95598's zone
   const f1Body = { slsj, gdbh: `E2E${run}01`, ywlb: '01', jjcd: '2', tqbh: district(4).code, gzdz: '后湖村三组', slnr: '全组停电' };
   const f1 = await post95598(f1Body);
-  const f2 = await post95598({ slsj, gdbh: `E2E${run}02`, ywlb: '01', khbh: fishFarm.accountNo, khmc: '张三', lxdh: '13812345678', khfl: ['03'], slnr: '增氧机停电' });
+  const f2 = await post95598({
+    slsj,
+    gdbh: `E2E${run}02`,
+    ywlb: '01',
+    khbh: fishFarm.accountNo,
+    khmc: '张三',
+    lxdh: '13812345678',
+    khfl: ['03'],
+    slnr: '增氧机停电',
+  });
   const s1 = await post95598({ slsj, gdbh: `E2E${run}03`, ywlb: '04', tqbh: district(30).code, slnr: '咨询电价' });
   const retry = await post95598(f1Body); // the 95598 system retries the same body: same id, no new event
   expect(retry).toEqual({ id: f1.id, status: expect.any(String), duplicate: true });
-  const f3 = await postOpen311({ service_code: 'fault_repair', 'attribute[district_code]': district(40).code, 'attribute[external_id]': `e2e-${run}-1`, description: '线路跳闸' });
-  const s2 = await postOpen311({ service_code: 'consultation', lat: String(district(60).lat), long: String(district(60).lon), 'attribute[external_id]': `e2e-${run}-2`, description: '咨询' });
+  const f3 = await postOpen311({
+    service_code: 'fault_repair',
+    'attribute[district_code]': district(40).code,
+    'attribute[external_id]': `e2e-${run}-1`,
+    description: '线路跳闸',
+  });
+  const s2 = await postOpen311({
+    service_code: 'consultation',
+    lat: String(district(60).lat),
+    long: String(district(60).lon),
+    'attribute[external_id]': `e2e-${run}-2`,
+    description: '咨询',
+  });
   const u1 = await postOpen311({ service_code: 'consultation', lat: '20', long: '100', 'attribute[external_id]': `e2e-${run}-3`, description: '不在辖区' });
   const faults = [f1.id, f2.id, f3];
   const others = [s1.id, s2];
   const all = [...faults, ...others, u1];
 
   // The field app reports progress once routing assigned the work order.
-  const view = async (id: string) => (await call(`${intake}/v1/requests/${id}`, { key: KEYS.ops })).body as { status: string; sla?: { breaches: unknown[] } | null };
+  const view = async (id: string) =>
+    (await call(`${intake}/v1/requests/${id}`, { key: KEYS.ops })).body as { status: string; sla?: { breaches: unknown[] } | null };
   const progress: Record<string, string[]> = { [s1.id]: ['acknowledged', 'en_route', 'arrived', 'resolved', 'closed'], [s2]: ['acknowledged', 'en_route'] };
   for (const [id, types] of Object.entries(progress)) {
     await eventually(`${id} assigned`, 60_000, async () => ((await view(id)).status === 'assigned' ? true : undefined));
@@ -181,7 +202,8 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   const { checked, problems } = checkRecords(await readAllRecords(kafka, topics), prefix);
   expect(problems).toEqual([]);
   const on = (topic: string) => checked.filter((r) => r.topic === topic);
-  const ids = (records: CheckedRecord[]) => records.map((r) => (r.event.data as { id?: string; workOrderId?: string }).workOrderId ?? (r.event.data as { id: string }).id).sort();
+  const ids = (records: CheckedRecord[]) =>
+    records.map((r) => (r.event.data as { id?: string; workOrderId?: string }).workOrderId ?? (r.event.data as { id: string }).id).sort();
   for (const dlq of topics.filter((t) => t.endsWith('.dlq'))) expect(on(dlq.slice(prefix.length)), dlq).toEqual([]);
 
   // Every request exactly once on requests.received, and exactly once routed or unroutable.
@@ -200,14 +222,18 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   // Field-app events, once each, in order per work order.
   const updates = on('workorders.events');
   for (const [id, types] of Object.entries(progress)) {
-    expect(updates.filter((u) => u.event.subject === id).map((u) => (u.event.data as { type: string }).type), id).toEqual(types);
+    expect(
+      updates.filter((u) => u.event.subject === id).map((u) => (u.event.data as { type: string }).type),
+      id,
+    ).toEqual(types);
   }
   expect(updates).toHaveLength(Object.values(progress).flat().length);
 
   // The webhook got each breach once, signed (Standard Webhooks), the body the CloudEvent itself.
   expect(receiver.deliveries.filter((d) => !d.verified)).toEqual([]);
   expect(receiver.deliveries.map((d) => d.webhookId).sort()).toEqual(breaches.map((b) => b.event.id).sort());
-  for (const d of receiver.deliveries) expect(JSON.parse(d.body)).toMatchObject({ specversion: '1.0', id: d.webhookId, type: 'cn.griddispatch.sla.breached.v1' });
+  for (const d of receiver.deliveries)
+    expect(JSON.parse(d.body)).toMatchObject({ specversion: '1.0', id: d.webhookId, type: 'cn.griddispatch.sla.breached.v1' });
 
   // Outside consumers read ext.<topic> only: each integrator-facing event once, with its key and
   // the ids to follow a work order, and none of the personal data the internal topics carry.
@@ -217,23 +243,44 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
   const ext = await eventually('the ext.* feed to catch up', 30_000, async () => {
     // A topic is made by its first record: one nothing was published on (no warnings here) does not exist.
     const existing = new Set(await topicsWithPrefix(kafka, prefix));
-    const read = checkRecords(await readAllRecords(kafka, extTopics.filter((t) => existing.has(t))), prefix);
+    const read = checkRecords(
+      await readAllRecords(
+        kafka,
+        extTopics.filter((t) => existing.has(t)),
+      ),
+      prefix,
+    );
     return read.checked.length >= expectedExt ? read : undefined;
   });
   expect(ext.problems).toEqual([]);
   checked.push(...ext.checked.filter((r) => !checked.some((c) => c.topic === r.topic && c.partition === r.partition && c.offset === r.offset)));
   const personal = new Set<string>(['张三', '13812345678', fishFarm.accountNo, '后湖村三组']);
   for (const r of [...on('dispatch.assigned'), ...on('dispatch.unroutable')]) {
-    const d = r.event.data as { request: { customer?: { name?: string; phone?: string; accountNo?: string }; location: { address?: string } }; contacts?: { name: string; phone?: string }[]; assignees?: { name: string }[] };
+    const d = r.event.data as {
+      request: { customer?: { name?: string; phone?: string; accountNo?: string }; location: { address?: string } };
+      contacts?: { name: string; phone?: string }[];
+      assignees?: { name: string }[];
+    };
     const c = d.request.customer;
-    for (const v of [c?.name, c?.phone, c?.accountNo, d.request.location.address, ...(d.contacts ?? []).flatMap((p) => [p.name, p.phone]), ...(d.assignees ?? []).map((p) => p.name)]) {
+    for (const v of [
+      c?.name,
+      c?.phone,
+      c?.accountNo,
+      d.request.location.address,
+      ...(d.contacts ?? []).flatMap((p) => [p.name, p.phone]),
+      ...(d.assignees ?? []).map((p) => p.name),
+    ]) {
       if (v && [...v].length >= 2) personal.add(v);
     }
   }
   expect(personal.size).toBeGreaterThan(4); // the flow did carry personal data internally
   for (const source of EXTERNAL_SOURCE_TOPICS) {
     const external = on(externalTopic(source));
-    expect(external.map((r) => r.event.id).sort(), source).toEqual(on(source).map((r) => r.event.id).sort());
+    expect(external.map((r) => r.event.id).sort(), source).toEqual(
+      on(source)
+        .map((r) => r.event.id)
+        .sort(),
+    );
     for (const r of external) {
       const internal = on(source).find((i) => i.event.id === r.event.id)!;
       expect(r.key).toBe(internal.key);
@@ -242,7 +289,9 @@ it('dispatches 95598 and Open311 requests across replicas, breaches once, signs 
       for (const secret of personal) expect(text, `${secret} on ext.${source}`).not.toContain(secret);
     }
   }
-  const extAssigned = on('ext.dispatch.assigned').map((r) => r.event.data as { workOrderId: string; request: { id: string; externalId: string }; grid: { id: string } });
+  const extAssigned = on('ext.dispatch.assigned').map(
+    (r) => r.event.data as { workOrderId: string; request: { id: string; externalId: string }; grid: { id: string } },
+  );
   expect(extAssigned.map((d) => d.workOrderId).sort()).toEqual([...faults, ...others].sort());
   for (const d of extAssigned) expect(d.request.id).toBe(d.workOrderId);
   expect(extAssigned.map((d) => d.request.externalId)).toContain(`E2E${run}02`);

@@ -27,7 +27,7 @@ it('a package importing a service fails the lint', async () => {
   expect(messages).toHaveLength(1);
 });
 
-it("tests and benchmarks reach a service or package only through its exports", async () => {
+it('tests and benchmarks reach a service or package only through its exports', async () => {
   const deep = "import { x } from '../../services/intake/src/adapters/95598.ts';\nexport { x };\n";
   expect(await restricted('tests/faults/example.ts', deep)).toHaveLength(1);
   expect(await restricted('bench/e2e/example.ts', deep)).toHaveLength(1);

@@ -35,7 +35,9 @@ it('docker-compose.yml is valid against the Compose Specification schema', () =>
 });
 
 it('publishes one port, the front door, which routes to each public service on the port it listens on', () => {
-  const published = Object.entries(compose.services).filter(([, s]) => s.ports?.length).map(([name]) => name);
+  const published = Object.entries(compose.services)
+    .filter(([, s]) => s.ports?.length)
+    .map(([name]) => name);
   expect(published).toEqual(['front-door']);
 
   const door = compose.services['front-door']!;

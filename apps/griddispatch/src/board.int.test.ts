@@ -17,7 +17,15 @@ import { decodePng } from './testing/png.ts';
 // GD_BOARD_SCREENSHOT=<path> also saves the final screenshot there (docs/board.png).
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const VIEWPORT = { width: 1280, height: 800 };
 const READER = 'board-reader-secret-01';
 const WRITER = 'board-writer-secret-01';
@@ -52,7 +60,15 @@ beforeAll(async () => {
   base = await stack.host.listen({ port: 0, host: '127.0.0.1' });
   grids = ((await api('GET', '/v1/grids')) as { items: GridView[] }).items;
   profile = await mkdtemp(join(tmpdir(), 'gd-board-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: VIEWPORT, deviceScaleFactor: 1, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: VIEWPORT,
+    deviceScaleFactor: 1,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
   page = context.pages()[0] ?? (await context.newPage());
 });
 
@@ -70,7 +86,12 @@ afterAll(async () => {
 });
 
 async function api(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<unknown> {
-  const res = await stack.host.inject({ method, url, headers: { authorization: `Bearer ${method === 'GET' ? READER : WRITER}` }, ...(payload ? { payload: payload as object } : {}) });
+  const res = await stack.host.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${method === 'GET' ? READER : WRITER}` },
+    ...(payload ? { payload: payload as object } : {}),
+  });
   if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
   return res.json();
 }
@@ -216,7 +237,10 @@ describe('dispatch board in Chromium', () => {
       change: 'opened',
       ...over,
     });
-    const publish = async (type: typeof EventTypeName.incidentOpened | typeof EventTypeName.incidentUpdated | typeof EventTypeName.incidentRestored, data: EventData<typeof EventTypeName.incidentOpened>) => {
+    const publish = async (
+      type: typeof EventTypeName.incidentOpened | typeof EventTypeName.incidentUpdated | typeof EventTypeName.incidentRestored,
+      data: EventData<typeof EventTypeName.incidentOpened>,
+    ) => {
       const event = buildEvent({ type, source: 'grid-routing', subject: data.id, data });
       await bus.publish(Topics.incidentsEvents, [{ key: data.id, value: serializeEvent(event) }]);
     };
@@ -234,10 +258,58 @@ describe('dispatch board in Chromium', () => {
 
     // A third 台区 faults: grid-routing nests the three under a feeder incident, whose row leads with its children under it.
     const children = ['INC-BOARD-1', 'INC-BOARD-2', 'INC-BOARD-3'];
-    await publish(EventTypeName.incidentOpened, incident({ id: 'INC-BOARD-F', kind: 'feeder', districtCodes: [d1!, d2!, d3!], childIds: children, callCount: 0, affectedCustomers: 200, openedAt: iso(-1000), updatedAt: iso(-1000) }));
-    await publish(EventTypeName.incidentUpdated, incident({ id: 'INC-BOARD-1', districtCodes: [d1!], callCount: 6, affectedCustomers: 120, parentId: 'INC-BOARD-F', updatedAt: iso(-900), change: 'nested' }));
-    await publish(EventTypeName.incidentUpdated, incident({ id: 'INC-BOARD-2', districtCodes: [d2!], callCount: 2, affectedCustomers: 45, status: 'open', parentId: 'INC-BOARD-F', updatedAt: iso(-900), change: 'nested' }));
-    await publish(EventTypeName.incidentOpened, incident({ id: 'INC-BOARD-3', districtCodes: [d3!], callCount: 1, affectedCustomers: 35, parentId: 'INC-BOARD-F', primaryRequestId: null, status: 'open', openedAt: iso(-800), updatedAt: iso(-800) }));
+    await publish(
+      EventTypeName.incidentOpened,
+      incident({
+        id: 'INC-BOARD-F',
+        kind: 'feeder',
+        districtCodes: [d1!, d2!, d3!],
+        childIds: children,
+        callCount: 0,
+        affectedCustomers: 200,
+        openedAt: iso(-1000),
+        updatedAt: iso(-1000),
+      }),
+    );
+    await publish(
+      EventTypeName.incidentUpdated,
+      incident({
+        id: 'INC-BOARD-1',
+        districtCodes: [d1!],
+        callCount: 6,
+        affectedCustomers: 120,
+        parentId: 'INC-BOARD-F',
+        updatedAt: iso(-900),
+        change: 'nested',
+      }),
+    );
+    await publish(
+      EventTypeName.incidentUpdated,
+      incident({
+        id: 'INC-BOARD-2',
+        districtCodes: [d2!],
+        callCount: 2,
+        affectedCustomers: 45,
+        status: 'open',
+        parentId: 'INC-BOARD-F',
+        updatedAt: iso(-900),
+        change: 'nested',
+      }),
+    );
+    await publish(
+      EventTypeName.incidentOpened,
+      incident({
+        id: 'INC-BOARD-3',
+        districtCodes: [d3!],
+        callCount: 1,
+        affectedCustomers: 35,
+        parentId: 'INC-BOARD-F',
+        primaryRequestId: null,
+        status: 'open',
+        openedAt: iso(-800),
+        updatedAt: iso(-800),
+      }),
+    );
     await incidentRow('INC-BOARD-3').waitFor({ timeout: 5000 });
     await expect.poll(() => incidentRow('INC-BOARD-1').locator('td').nth(3).textContent(), { timeout: 5000 }).toBe('6');
     // Only this test's incidents: the calls of the tests before it opened real ones on this stack.
@@ -250,7 +322,18 @@ describe('dispatch board in Chromium', () => {
     expect(await page.locator('#incident-count').textContent()).toBe(String(await page.locator('#incident-rows tr').count()));
 
     // Power back on one 台区: its row leaves; the rest stay.
-    await publish(EventTypeName.incidentRestored, incident({ id: 'INC-BOARD-2', districtCodes: [d2!], status: 'restored', parentId: 'INC-BOARD-F', restoredAt: iso(0), updatedAt: iso(0), change: 'status' }));
+    await publish(
+      EventTypeName.incidentRestored,
+      incident({
+        id: 'INC-BOARD-2',
+        districtCodes: [d2!],
+        status: 'restored',
+        parentId: 'INC-BOARD-F',
+        restoredAt: iso(0),
+        updatedAt: iso(0),
+        change: 'status',
+      }),
+    );
     await incidentRow('INC-BOARD-2').waitFor({ state: 'detached', timeout: 5000 });
     expect(await order()).toEqual(['INC-BOARD-F', 'INC-BOARD-3 ↳', 'INC-BOARD-1 ↳']);
 
@@ -262,7 +345,15 @@ describe('dispatch board in Chromium', () => {
     const view = await assigned(call);
     const merged: EventData<typeof EventTypeName.dispatchAssigned> = {
       workOrderId: call,
-      request: { id: call, source: view.source, externalId: view.externalId, category: view.category, receivedAt: view.receivedAt, urgency: 'normal', location: { districtCode: d1! } },
+      request: {
+        id: call,
+        source: view.source,
+        externalId: view.externalId,
+        category: view.category,
+        receivedAt: view.receivedAt,
+        urgency: 'normal',
+        location: { districtCode: d1! },
+      },
       grid: { ...view.grid!, areaType: 'rural' },
       resolvedBy: 'district',
       districtCode: d1!,
@@ -277,10 +368,24 @@ describe('dispatch board in Chromium', () => {
       urgency: 'normal',
       sla: { policy: view.sla!.policy, deadlines: view.sla!.deadlines, warnBeforeMs: null, escalation: [], calendar: null },
     };
-    await bus.publish(Topics.dispatchAssigned, [{ key: view.grid!.id, value: serializeEvent(buildEvent({ type: EventTypeName.dispatchAssigned, source: 'grid-routing', subject: call, data: merged })) }]);
+    await bus.publish(Topics.dispatchAssigned, [
+      { key: view.grid!.id, value: serializeEvent(buildEvent({ type: EventTypeName.dispatchAssigned, source: 'grid-routing', subject: call, data: merged })) },
+    ]);
     await expect.poll(() => row(call).locator('td').nth(2).textContent(), { timeout: 5000 }).toBe('已派单 并入事件');
     expect(await row(call).locator('td').nth(4).textContent()).toBe(`预计复电${etr}`);
-    await publish(EventTypeName.incidentRestored, incident({ id: 'INC-BOARD-1', districtCodes: [d1!], status: 'restored', parentId: 'INC-BOARD-F', callCount: 7, restoredAt: iso(1000), updatedAt: iso(1000), change: 'status' }));
+    await publish(
+      EventTypeName.incidentRestored,
+      incident({
+        id: 'INC-BOARD-1',
+        districtCodes: [d1!],
+        status: 'restored',
+        parentId: 'INC-BOARD-F',
+        callCount: 7,
+        restoredAt: iso(1000),
+        updatedAt: iso(1000),
+        change: 'status',
+      }),
+    );
     await row(call).waitFor({ state: 'detached', timeout: 5000 });
     expect(((await api('GET', `/v1/requests/${call}`)) as RequestView).status).toBe('resolved');
     await incidentRow('INC-BOARD-1').waitFor({ state: 'detached', timeout: 5000 });
@@ -299,7 +404,13 @@ describe('dispatch board in Chromium', () => {
   it('renders a screenshot that is a real board, not a blank page', async () => {
     // A busier board for the picture: a warning and open work in several grids.
     const warned = await postRequest(districtOf('HH-G05'), { customer: { classes: ['cold_storage'] } });
-    for (const [grid, category] of [['HH-G01', 'new_connection'], ['HH-G06', 'complaint'], ['TC-G05', 'fault_repair'], ['TC-G12', 'consultation'], ['TC-G14', 'fault_repair']] as const) {
+    for (const [grid, category] of [
+      ['HH-G01', 'new_connection'],
+      ['HH-G06', 'complaint'],
+      ['TC-G05', 'fault_repair'],
+      ['TC-G12', 'consultation'],
+      ['TC-G14', 'fault_repair'],
+    ] as const) {
       await postRequest(districtOf(grid), { category });
     }
     const view = await assigned(warned);

@@ -46,7 +46,14 @@ beforeAll(async () => {
   const logger = createLogger({ service: 'customers-test', level: process.env.LOG_LEVEL ?? 'warn' });
   bus = createInProcessBus({ prefix: 'griddispatch.', logger });
   const notification = loadConfig({ NOTIFY_SMS_URL: gateway.url, NOTIFY_RATE_SMS: '2000/s', NOTIFY_CUSTOMER_CONCURRENCY: '32', NOTIFY_POLL_MS: '200' });
-  stack = await buildStack({ pool: db.pool, bus, logger, http: parseHttpEnv({ GD_API_KEYS: `cust:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }), sampleData: true, notification });
+  stack = await buildStack({
+    pool: db.pool,
+    bus,
+    logger,
+    http: parseHttpEnv({ GD_API_KEYS: `cust:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }),
+    sampleData: true,
+    notification,
+  });
   await stack.host.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(stack.host.server.address() as { port: number }).port}`;
 }, 60_000);
@@ -123,7 +130,10 @@ describe('customers of a tripped feeder', () => {
     expect(put.statusCode).toBe(200);
     await until(() => sent('outage.etr_changed').length >= new Set(accounts.map((c) => c.phone)).size, 'an ETR SMS to every account');
     const tweak = new Date(Date.parse(later) + 10 * 60_000).toISOString();
-    expect((await stack.host.inject({ method: 'PUT', url: `/v1/incidents/${incident.id}/etr`, headers: auth, payload: { etr: tweak, by: 'dispatcher' } })).statusCode).toBe(200);
+    expect(
+      (await stack.host.inject({ method: 'PUT', url: `/v1/incidents/${incident.id}/etr`, headers: auth, payload: { etr: tweak, by: 'dispatcher' } }))
+        .statusCode,
+    ).toBe(200);
     await settled();
     oncePerAccount('outage.etr_changed');
   }, 120_000);

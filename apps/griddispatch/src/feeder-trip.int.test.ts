@@ -37,7 +37,11 @@ afterAll(async () => {
 });
 
 async function incidents(status?: string): Promise<Incident[]> {
-  const res = await stack.host.inject({ method: 'GET', url: `/v1/incidents?feederCode=${FEEDER}&limit=100${status ? `&status=${status}` : ''}`, headers: { authorization: `Bearer ${KEY}` } });
+  const res = await stack.host.inject({
+    method: 'GET',
+    url: `/v1/incidents?feederCode=${FEEDER}&limit=100${status ? `&status=${status}` : ''}`,
+    headers: { authorization: `Bearer ${KEY}` },
+  });
   return (res.json() as { items: Incident[] }).items;
 }
 

@@ -39,7 +39,14 @@ const auth = { authorization: `Bearer ${KEY}` };
 async function start(): Promise<void> {
   bus = createInProcessBus({ prefix: 'griddispatch.', logger });
   const notification = loadConfig({ NOTIFY_SMS_URL: gateway.url, NOTIFY_RATE_SMS: '2000/s', NOTIFY_POLL_MS: '200' });
-  stack = await buildStack({ pool: db.pool, bus, logger, http: parseHttpEnv({ GD_API_KEYS: `plan:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }), sampleData: true, notification });
+  stack = await buildStack({
+    pool: db.pool,
+    bus,
+    logger,
+    http: parseHttpEnv({ GD_API_KEYS: `plan:${KEY}:admin`, GD_RATE_LIMIT_MAX: '0' }),
+    sampleData: true,
+    notification,
+  });
 }
 
 async function stop(): Promise<void> {
@@ -87,7 +94,14 @@ describe('planned-outage notices', () => {
     const codes = [houhu[0]!.code];
     const phones = accountsOf(codes);
     const startAt = Date.now() + DAY + 10_000;
-    const outage = await post({ externalId: 'tmp-1', kind: 'temporary', districtCodes: codes, start: new Date(startAt).toISOString(), end: new Date(startAt + 2 * HOUR).toISOString(), reason: '更换变压器' });
+    const outage = await post({
+      externalId: 'tmp-1',
+      kind: 'temporary',
+      districtCodes: codes,
+      start: new Date(startAt).toISOString(),
+      end: new Date(startAt + 2 * HOUR).toISOString(),
+      reason: '更换变压器',
+    });
     await until(() => sent('planned.announced').length >= phones.size, 'the announcement');
     expect(new Set(sent('planned.announced').map((m) => m.to))).toEqual(phones);
     expect(sent('planned.announced')[0]!.params.reason).toBe('更换变压器');
@@ -106,12 +120,24 @@ describe('planned-outage notices', () => {
     const codes = [houhu[1]!.code];
     const phones = accountsOf(codes);
     const startAt = Date.now() + 8 * DAY;
-    const outage = await post({ externalId: 'pms-1', kind: 'planned', districtCodes: codes, start: new Date(startAt).toISOString(), end: new Date(startAt + 4 * HOUR).toISOString(), reason: '线路检修' });
+    const outage = await post({
+      externalId: 'pms-1',
+      kind: 'planned',
+      districtCodes: codes,
+      start: new Date(startAt).toISOString(),
+      end: new Date(startAt + 4 * HOUR).toISOString(),
+      reason: '线路检修',
+    });
     await until(async () => (await reminders(outage.id)).length === 1, 'the reminder row');
     expect((await reminders(outage.id))[0]).toMatchObject({ status: 'pending', stage: 'reminder:v1', due: new Date(startAt - DAY) });
 
     const later = startAt + DAY;
-    const moved = await stack.host.inject({ method: 'PUT', url: `/v1/planned-outages/${outage.id}`, headers: auth, payload: { start: new Date(later).toISOString(), end: new Date(later + 4 * HOUR).toISOString() } });
+    const moved = await stack.host.inject({
+      method: 'PUT',
+      url: `/v1/planned-outages/${outage.id}`,
+      headers: auth,
+      payload: { start: new Date(later).toISOString(), end: new Date(later + 4 * HOUR).toISOString() },
+    });
     expect(moved.statusCode).toBe(200);
     await until(() => sent('planned.changed').length >= phones.size, 'the correction');
     expect(new Set(sent('planned.changed').map((m) => m.to))).toEqual(phones);

@@ -81,7 +81,12 @@ describe.each([
   });
 
   const call = async (method: 'GET' | 'POST', url: string, payload?: unknown, key = ADMIN) => {
-    const res = await stack.host.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    const res = await stack.host.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${key}` },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
     return { status: res.statusCode, body: res.json() as unknown };
   };
   const sms = async (from: string, text: string, at = new Date()) => {
@@ -156,8 +161,13 @@ describe.each([
     });
     merged = (post.body as { id: string }).id;
     // A caller who left no mobile number: asked by phone, answered by the agent through the API.
-    const third = (await call('POST', '/v1/requests', { source: '95598', externalId: 'REPLY-3', category: 'fault_repair', location: { districtCode: 'HH-TQ-031' } })).body as { id: string };
-    await until(async () => ((await view(merged)).role === 'merged' && (await view(third.id)).role === 'merged' ? true : undefined), 'the later calls merged into the incident');
+    const third = (
+      await call('POST', '/v1/requests', { source: '95598', externalId: 'REPLY-3', category: 'fault_repair', location: { districtCode: 'HH-TQ-031' } })
+    ).body as { id: string };
+    await until(
+      async () => ((await view(merged)).role === 'merged' && (await view(third.id)).role === 'merged' ? true : undefined),
+      'the later calls merged into the incident',
+    );
     const incidentId = (await view(primary)).incidentId!;
     for (const type of ['en_route', 'arrived', 'resolved']) expect((await event(primary, type, minutesAgo(40))).status).toBe(200);
 
@@ -177,10 +187,20 @@ describe.each([
     expect(await sms('13900000001', '1 5', at)).toMatchObject({ outcome: 'duplicate' });
     // A later, contradicting answer changes nothing: the first one stands. (Pushed by Alibaba's SmsUp, Beijing time.)
     const beijing = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
-    const alibaba = await call('POST', '/v1/inbound/sms/alibaba', [{ phone_number: '13900000001', send_time: beijing, content: '2', sign_name: '国网后湖供电所' }], GATEWAY);
+    const alibaba = await call(
+      'POST',
+      '/v1/inbound/sms/alibaba',
+      [{ phone_number: '13900000001', send_time: beijing, content: '2', sign_name: '国网后湖供电所' }],
+      GATEWAY,
+    );
     expect(alibaba).toEqual({ status: 200, body: { code: 0, msg: '成功' } });
     // Out of order: the satisfaction before the answer (pushed by Tencent's reply callback).
-    const tencent = await call('POST', '/v1/inbound/sms/tencent', { mobile: '13900000002', nationcode: '86', text: '满意度3', time: Math.floor(Date.now() / 1000) }, GATEWAY);
+    const tencent = await call(
+      'POST',
+      '/v1/inbound/sms/tencent',
+      { mobile: '13900000002', nationcode: '86', text: '满意度3', time: Math.floor(Date.now() / 1000) },
+      GATEWAY,
+    );
     expect(tencent).toEqual({ status: 200, body: { result: 0, errmsg: 'OK' } });
     // Not the vendor's format: refused, nothing taken.
     expect((await call('POST', '/v1/inbound/sms/tencent', { from: '13900000002', text: '1' }, GATEWAY)).status).toBe(400);
@@ -222,7 +242,10 @@ describe.each([
     expect(second!.evidence_at.getTime()).toBe(first!.interrupted_until.getTime());
     const customers = first!.affected_customers;
     const expectedMinutes = customers * ((second!.interrupted_until.getTime() - first!.evidence_at.getTime()) / 60_000);
-    const report = await call('GET', `/v1/reports/reliability?from=${encodeURIComponent(minutesAgo(180).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&groupBy=feeder&includeMed=true`);
+    const report = await call(
+      'GET',
+      `/v1/reports/reliability?from=${encodeURIComponent(minutesAgo(180).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}&groupBy=feeder&includeMed=true`,
+    );
     const rowsOut = (report.body as { rows: { key: string; customerInterruptions: number; customerMinutes: number }[] }).rows;
     const hit = rowsOut.filter((r) => r.customerMinutes > 0);
     expect(hit).toHaveLength(1);

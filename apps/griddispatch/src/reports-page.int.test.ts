@@ -19,14 +19,26 @@ import { countColour, decodePng } from './testing/png.ts';
 // GD_REPORTS_SCREENSHOT=<path> also saves the screenshot there (docs/reports.png).
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const VIEWPORT = { width: 1280, height: 800 };
 const READER = 'reports-reader-secret-01';
 /** Four grids, two per town; June to November 2026, local (Asia/Shanghai). */
 const GRIDS = ['HH-G01', 'HH-G03', 'TC-G01', 'TC-G05'] as const;
 const MONTHS = ['2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11'] as const;
 const LINE_BLUE = [0x0b, 0x61, 0xa4] as const;
-const BAR_COLOURS = [[0x3f, 0x9a, 0x55], [0xd9, 0x9a, 0x00], [0xe5, 0x48, 0x4d]] as const;
+const BAR_COLOURS = [
+  [0x3f, 0x9a, 0x55],
+  [0xd9, 0x9a, 0x00],
+  [0xe5, 0x48, 0x4d],
+] as const;
 
 let db: FreshDatabase;
 let bus: Bus;
@@ -64,11 +76,25 @@ async function outage(districtCode: string, receivedAt: string, arriveAfter: num
     data: { id, source: '95598', externalId: `RPT-${id.slice(0, 8)}`, category: 'fault_repair', receivedAt, urgency: 'normal', location: { districtCode } },
   });
   await bus.publish(Topics.requestsReceived, [{ key: id, value: serializeEvent(request) }]);
-  await until(`the dispatch of ${id}`, async () => (await db.pool.query('SELECT 1 FROM routing.work_order_times WHERE work_order_id = $1', [id])).rowCount === 1);
+  await until(
+    `the dispatch of ${id}`,
+    async () => (await db.pool.query('SELECT 1 FROM routing.work_order_times WHERE work_order_id = $1', [id])).rowCount === 1,
+  );
   const crew = (type: 'acknowledged' | 'arrived' | 'resolved', minutes: number) =>
-    buildEvent({ type: 'cn.griddispatch.workorder.updated.v1', source: 'intake', subject: id, data: { workOrderId: id, type, at: plus(receivedAt, minutes), previousStatus: 'assigned', status: type, gridId: null } });
-  await bus.publish(Topics.workordersEvents, [crew('acknowledged', 5), crew('arrived', arriveAfter), crew('resolved', restoreAfter)].map((e) => ({ key: id, value: serializeEvent(e) })));
-  await until(`the restoration of ${id}`, async () => (await db.pool.query('SELECT 1 FROM routing.incidents WHERE primary_request_id = $1 AND restored_at IS NOT NULL', [id])).rowCount === 1);
+    buildEvent({
+      type: 'cn.griddispatch.workorder.updated.v1',
+      source: 'intake',
+      subject: id,
+      data: { workOrderId: id, type, at: plus(receivedAt, minutes), previousStatus: 'assigned', status: type, gridId: null },
+    });
+  await bus.publish(
+    Topics.workordersEvents,
+    [crew('acknowledged', 5), crew('arrived', arriveAfter), crew('resolved', restoreAfter)].map((e) => ({ key: id, value: serializeEvent(e) })),
+  );
+  await until(
+    `the restoration of ${id}`,
+    async () => (await db.pool.query('SELECT 1 FROM routing.incidents WHERE primary_request_id = $1 AND restored_at IS NOT NULL', [id])).rowCount === 1,
+  );
 }
 
 beforeAll(async () => {
@@ -100,7 +126,15 @@ beforeAll(async () => {
     }
   }
   profile = await mkdtemp(join(tmpdir(), 'gd-reports-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: VIEWPORT, deviceScaleFactor: 1, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: VIEWPORT,
+    deviceScaleFactor: 1,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
   page = context.pages()[0] ?? (await context.newPage());
 }, 120_000);
 
@@ -169,21 +203,46 @@ describe('reports page in Chromium', () => {
 
     // The lines: one per grid with outages, its points the API's monthly SAIDI.
     const saidi = await page.evaluate(() => {
-      const chart = (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[]; datasets: { gridId: string; data: number[] }[] }; getDatasetMeta(i: number): { data: { x: number; y: number }[] } } } }).Chart.getChart('saidi')!;
-      return { labels: chart.data.labels, lines: chart.data.datasets.map((d, i) => ({ gridId: d.gridId, data: d.data, drawn: chart.getDatasetMeta(i).data.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).length })) };
+      const chart = (
+        globalThis as unknown as {
+          Chart: {
+            getChart(id: string): {
+              data: { labels: string[]; datasets: { gridId: string; data: number[] }[] };
+              getDatasetMeta(i: number): { data: { x: number; y: number }[] };
+            };
+          };
+        }
+      ).Chart.getChart('saidi')!;
+      return {
+        labels: chart.data.labels,
+        lines: chart.data.datasets.map((d, i) => ({
+          gridId: d.gridId,
+          data: d.data,
+          drawn: chart.getDatasetMeta(i).data.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).length,
+        })),
+      };
     });
     expect(saidi.labels).toEqual([...MONTHS]);
     expect(series.buckets.map((b) => b.label)).toEqual([...MONTHS]);
     expect(saidi.lines.map((l) => l.gridId).sort()).toEqual([...GRIDS]);
     for (const line of saidi.lines) {
       expect(line.data, line.gridId).toEqual(series.series.find((s) => s.key === line.gridId)!.saidi);
-      expect(line.data.every((v) => v > 0), line.gridId).toBe(true);
+      expect(
+        line.data.every((v) => v > 0),
+        line.gridId,
+      ).toBe(true);
       expect(line.drawn).toBe(MONTHS.length);
     }
 
     // The bars: arrivals on time per grid, as the API's shares in per cent.
     const bars = await page.evaluate(() => {
-      const chart = (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { gridIds: string[]; data: number[] }[] }; getDatasetMeta(i: number): { data: { height: number }[] } } } }).Chart.getChart('ontime')!;
+      const chart = (
+        globalThis as unknown as {
+          Chart: {
+            getChart(id: string): { data: { datasets: { gridIds: string[]; data: number[] }[] }; getDatasetMeta(i: number): { data: { height: number }[] } };
+          };
+        }
+      ).Chart.getChart('ontime')!;
       return { gridIds: chart.data.datasets[0]!.gridIds, data: chart.data.datasets[0]!.data, heights: chart.getDatasetMeta(0).data.map((b) => b.height) };
     });
     const expected = response.rows.filter((r) => r.arrivalOnTime !== null);
@@ -195,9 +254,18 @@ describe('reports page in Chromium', () => {
     expect(bars.heights.filter((h) => h > 0).length).toBe(bars.data.filter((v) => v > 0).length);
 
     // The map: a dot per repeat 台区 at its position, sized by its incidents.
-    expect(response.repeatDistricts.map((d) => [d.districtCode, d.incidents]).sort()).toEqual(GRIDS.map((g) => [grids.find((x) => x.id === g)!.districts[0], 7]).sort());
-    const dots = await page.locator('svg#map circle.repeat').evaluateAll((els) => els.map((e) => [e.getAttribute('data-district'), Number(e.getAttribute('data-incidents'))]));
-    expect(dots.sort()).toEqual(response.repeatDistricts.filter((d) => d.lon !== null).map((d) => [d.districtCode, d.incidents]).sort());
+    expect(response.repeatDistricts.map((d) => [d.districtCode, d.incidents]).sort()).toEqual(
+      GRIDS.map((g) => [grids.find((x) => x.id === g)!.districts[0], 7]).sort(),
+    );
+    const dots = await page
+      .locator('svg#map circle.repeat')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-district'), Number(e.getAttribute('data-incidents'))]));
+    expect(dots.sort()).toEqual(
+      response.repeatDistricts
+        .filter((d) => d.lon !== null)
+        .map((d) => [d.districtCode, d.incidents])
+        .sort(),
+    );
     expect(dots.length).toBe(GRIDS.length);
     expect(await page.locator('svg#map path.grid').count()).toBeGreaterThanOrEqual(30);
   });
@@ -206,18 +274,32 @@ describe('reports page in Chromium', () => {
     await page.fill('#from', '2026-09');
     await page.dispatchEvent('#from', 'change');
     await page.waitForSelector('body[data-state="ready"]');
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }).Chart.getChart('saidi')!.data.labels)).toEqual(['2026-09', '2026-10', '2026-11']);
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }).Chart.getChart('saidi')!.data.labels,
+        ),
+      )
+      .toEqual(['2026-09', '2026-10', '2026-11']);
     expect(page.url()).toContain('from=2026-09');
     await page.fill('#from', '2026-06');
     await page.dispatchEvent('#from', 'change');
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }).Chart.getChart('saidi')!.data.labels.length)).toBe(6);
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }).Chart.getChart('saidi')!.data.labels.length,
+        ),
+      )
+      .toBe(6);
 
     // With the major event day counted, September's points are the API's includeMed=true figures.
     const withMed = await api<Series>(`/v1/reports/reliability/series?${range}&interval=month&includeMed=true`);
     await page.check('#med');
     await expect.poll(() => page.locator('#med-days').textContent()).toContain('已计入');
     const lines = await page.evaluate(() =>
-      (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { gridId: string; data: number[] }[] } } } }).Chart.getChart('saidi')!.data.datasets.map((d) => [d.gridId, d.data] as const),
+      (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { gridId: string; data: number[] }[] } } } }).Chart.getChart(
+        'saidi',
+      )!.data.datasets.map((d) => [d.gridId, d.data] as const),
     );
     for (const [gridId, data] of lines) expect(data, gridId).toEqual(withMed.series.find((x) => x.key === gridId)!.saidi);
     expect(page.url()).toContain('includeMed=true');

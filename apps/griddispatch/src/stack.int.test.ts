@@ -69,7 +69,10 @@ describe('embedded stack', () => {
     expect(post.statusCode).toBe(202);
     const { id } = post.json() as { id: string };
 
-    const assigned = await eventually(() => view(id), (v) => v.status === 'assigned');
+    const assigned = await eventually(
+      () => view(id),
+      (v) => v.status === 'assigned',
+    );
     expect(assigned.grid?.name).toMatch(/^后湖\d号网格$/);
     expect(assigned.assignees.length).toBeGreaterThan(0);
     expect(assigned.sla?.policy).toBe('aquaculture-circle');
@@ -83,7 +86,10 @@ describe('embedded stack', () => {
       payload: { type: 'acknowledged', by: 'manager-app' },
     });
     expect(ack.statusCode).toBeLessThan(300);
-    const acknowledged = await eventually(() => view(id), (v) => v.status === 'acknowledged');
+    const acknowledged = await eventually(
+      () => view(id),
+      (v) => v.status === 'acknowledged',
+    );
     expect(acknowledged.timeline.map((t) => t.type)).toEqual(expect.arrayContaining(['request.received', 'dispatch.assigned']));
 
     const illegal = await stack.host.inject({
@@ -97,7 +103,12 @@ describe('embedded stack', () => {
 
   it('publishes the masked ext.* feed on the in-process bus: the ids to follow a work order, no personal data', async () => {
     const seen: { topic: string; value: string }[] = [];
-    const tap = await bus.subscribe({ groupId: 'outside-consumer', topics: [...EXTERNAL_TOPICS], fromBeginning: false, handler: async (m) => void seen.push({ topic: m.topic, value: m.value.toString('utf8') }) });
+    const tap = await bus.subscribe({
+      groupId: 'outside-consumer',
+      topics: [...EXTERNAL_TOPICS],
+      fromBeginning: false,
+      handler: async (m) => void seen.push({ topic: m.topic, value: m.value.toString('utf8') }),
+    });
     try {
       const post = await stack.host.inject({
         method: 'POST',
@@ -114,14 +125,19 @@ describe('embedded stack', () => {
         },
       });
       const { id } = post.json() as { id: string };
-      await eventually(() => view(id), (v) => v.status === 'assigned');
+      await eventually(
+        () => view(id),
+        (v) => v.status === 'assigned',
+      );
       const mine = await eventually(
         async () => seen.filter((r) => r.value.includes(id)),
         (rows) => rows.some((r) => r.topic === 'ext.dispatch.assigned'),
       );
       const text = mine.map((r) => r.value).join('\n');
       for (const secret of ['欧阳娜娜', '13912345678', '3300077777', '后湖村七组8号']) expect(text).not.toContain(secret);
-      const assigned = JSON.parse(mine.find((r) => r.topic === 'ext.dispatch.assigned')!.value) as { data: { workOrderId: string; request: { externalId: string; customer: { name: string } } } };
+      const assigned = JSON.parse(mine.find((r) => r.topic === 'ext.dispatch.assigned')!.value) as {
+        data: { workOrderId: string; request: { externalId: string; customer: { name: string } } };
+      };
       expect(assigned.data).toMatchObject({ workOrderId: id, request: { externalId: 'GD-E2E-EXT-1', customer: { name: '欧*' } } });
     } finally {
       await tap.stop();
@@ -137,25 +153,47 @@ describe('embedded stack', () => {
         payload: { source: '95598', externalId, category: 'fault_repair', location: { districtCode: 'HH-TQ-019' } },
       });
       const { id } = post.json() as { id: string };
-      return eventually(() => view(id), (v) => v.status === 'assigned' && v.role !== null);
+      return eventually(
+        () => view(id),
+        (v) => v.status === 'assigned' && v.role !== null,
+      );
     };
     const first = await call('GD-E2E-CANCEL-1');
     const second = await call('GD-E2E-CANCEL-2');
     expect([first.role, second.role, second.incidentId]).toEqual(['primary', 'merged', first.incidentId]);
-    const cancel = await stack.host.inject({ method: 'POST', url: `/v1/work-orders/${first.id}/events`, headers: auth, payload: { type: 'cancelled', note: '重复工单' } });
+    const cancel = await stack.host.inject({
+      method: 'POST',
+      url: `/v1/work-orders/${first.id}/events`,
+      headers: auth,
+      payload: { type: 'cancelled', note: '重复工单' },
+    });
     expect(cancel.statusCode).toBeLessThan(300);
 
     // intake opens the incident's own work order (source grid-dispatch); routing makes it the primary.
-    const incident = async () => (await stack.host.inject({ method: 'GET', url: `/v1/incidents/${first.incidentId}`, headers: auth })).json() as { status: string; primaryRequestId: string | null };
+    const incident = async () =>
+      (await stack.host.inject({ method: 'GET', url: `/v1/incidents/${first.incidentId}`, headers: auth })).json() as {
+        status: string;
+        primaryRequestId: string | null;
+      };
     const taken = await eventually(incident, (i) => i.primaryRequestId !== null && i.primaryRequestId !== first.id);
     expect(taken.status).toBe('dispatched');
-    const replacement = await eventually(() => view(taken.primaryRequestId!), (v) => v.role === 'primary');
+    const replacement = await eventually(
+      () => view(taken.primaryRequestId!),
+      (v) => v.role === 'primary',
+    );
     expect([replacement.source, replacement.incidentId, replacement.status]).toEqual(['grid-dispatch', first.incidentId, 'assigned']);
     for (const type of ['acknowledged', 'en_route', 'arrived', 'resolved']) {
       const res = await stack.host.inject({ method: 'POST', url: `/v1/work-orders/${replacement.id}/events`, headers: auth, payload: { type } });
       expect(res.statusCode, type).toBeLessThan(300);
     }
-    expect((await eventually(() => view(second.id), (v) => v.status === 'resolved')).role).toBe('merged');
+    expect(
+      (
+        await eventually(
+          () => view(second.id),
+          (v) => v.status === 'resolved',
+        )
+      ).role,
+    ).toBe('merged');
     expect((await view(first.id)).status).toBe('cancelled');
   });
 
@@ -167,8 +205,15 @@ describe('embedded stack', () => {
       payload: { source: '95598', externalId: 'GD-E2E-0002', category: 'fault_repair', location: { districtCode: 'HH-TQ-018' } },
     });
     const { id } = post.json() as { id: string };
-    const routed = await eventually(() => view(id), (v) => v.status === 'assigned' && v.incidentId !== null);
-    const incident = async () => (await stack.host.inject({ method: 'GET', url: `/v1/incidents/${routed.incidentId}`, headers: auth })).json() as { status: string; primaryRequestId: string };
+    const routed = await eventually(
+      () => view(id),
+      (v) => v.status === 'assigned' && v.incidentId !== null,
+    );
+    const incident = async () =>
+      (await stack.host.inject({ method: 'GET', url: `/v1/incidents/${routed.incidentId}`, headers: auth })).json() as {
+        status: string;
+        primaryRequestId: string;
+      };
     expect(await incident()).toMatchObject({ status: 'dispatched', primaryRequestId: id });
     const list = await stack.host.inject({ method: 'GET', url: '/v1/incidents?status=dispatched', headers: auth });
     expect((list.json() as { items: { id: string }[] }).items.map((i) => i.id)).toContain(routed.incidentId);
@@ -179,13 +224,18 @@ describe('embedded stack', () => {
     await eventually(incident, (i) => i.status === 'restored');
     const storm = await stack.host.inject({ method: 'PUT', url: '/v1/storm', headers: auth, payload: { gridIds: 'all', active: true } });
     expect(storm.statusCode).toBe(200);
-    expect((await stack.host.inject({ method: 'GET', url: '/v1/storm', headers: auth })).json()).toMatchObject({ items: [{ gridId: '*', active: true, factor: 1.5 }] });
+    expect((await stack.host.inject({ method: 'GET', url: '/v1/storm', headers: auth })).json()).toMatchObject({
+      items: [{ gridId: '*', active: true, factor: 1.5 }],
+    });
 
     // The reports (docs/architecture.md#reports) are served too: the crew's times are there; an outage of a few
     // seconds is momentary, so no customer interruption is counted.
     const period = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`;
     const response = await eventually(
-      async () => (await stack.host.inject({ method: 'GET', url: `/v1/reports/response?${period}`, headers: auth })).json() as { rows: { key: string; workOrders: number; mttr: number | null }[] },
+      async () =>
+        (await stack.host.inject({ method: 'GET', url: `/v1/reports/response?${period}`, headers: auth })).json() as {
+          rows: { key: string; workOrders: number; mttr: number | null }[];
+        },
       (r) => r.rows.some((row) => row.mttr !== null),
     );
     expect(response.rows.reduce((n, row) => n + row.workOrders, 0)).toBeGreaterThanOrEqual(1);

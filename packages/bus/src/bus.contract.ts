@@ -68,7 +68,9 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
 
     it('delivers a published record with its key, value and headers', async () => {
       bus = await freshBus();
-      await bus.publish('orders', [{ key: 'wo-1', value: '{"n":1}', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-a': 'é' } }]);
+      await bus.publish('orders', [
+        { key: 'wo-1', value: '{"n":1}', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-a': 'é' } },
+      ]);
       const got: IncomingMessage[] = [];
       await sub({ handler: async (m) => void got.push(m) });
       await idle();
@@ -96,7 +98,10 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
         },
       });
       for (let seq = 0; seq < perKey; seq += 1) {
-        await bus.publish('orders', keys.map((key) => ({ key, value: `${key}#${seq}` })));
+        await bus.publish(
+          'orders',
+          keys.map((key) => ({ key, value: `${key}#${seq}` })),
+        );
       }
       await idle();
       expect([...seen.keys()].sort()).toEqual([...keys].sort());
@@ -110,7 +115,10 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
       await sub({ groupId: `${group}-a`, handler: async (m) => void a.push(text(m)) });
       await sub({ groupId: `${group}-b`, handler: async (m) => void b.push(text(m)) });
       const values = Array.from({ length: 30 }, (_, i) => `r${i}`);
-      await bus.publish('orders', values.map((v, i) => ({ key: `k${i % 7}`, value: v })));
+      await bus.publish(
+        'orders',
+        values.map((v, i) => ({ key: `k${i % 7}`, value: v })),
+      );
       await idle();
       expect([...a].sort()).toEqual([...values].sort());
       expect([...b].sort()).toEqual([...values].sort());
@@ -122,7 +130,10 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
       await sub({ handler: async (m) => void byConsumer[0].push(text(m)) });
       await sub({ handler: async (m) => void byConsumer[1].push(text(m)) });
       const values = Array.from({ length: 90 }, (_, i) => `r${i}`);
-      await bus.publish('orders', values.map((v) => ({ key: `key-${v}`, value: v })));
+      await bus.publish(
+        'orders',
+        values.map((v) => ({ key: `key-${v}`, value: v })),
+      );
       await idle();
       const all = [...byConsumer[0], ...byConsumer[1]];
       expect(all).toHaveLength(values.length);
@@ -308,7 +319,11 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
       bus = await freshBus();
       const keys = Array.from({ length: 10 }, (_, i) => `wo-${i}`);
       const perKey = 30;
-      for (let seq = 0; seq < perKey; seq += 1) await bus.publish('orders', keys.map((key) => ({ key, value: `${key}#${seq}` })));
+      for (let seq = 0; seq < perKey; seq += 1)
+        await bus.publish(
+          'orders',
+          keys.map((key) => ({ key, value: `${key}#${seq}` })),
+        );
       const batches: IncomingMessage[][] = [];
       await sub({
         maxBatchSize: 50,
@@ -340,7 +355,10 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
       const applied: string[] = [];
       const dead: IncomingMessage[] = [];
       const values = Array.from({ length: 40 }, (_, i) => (i === 17 ? 'poison' : `r${i}`));
-      await bus.publish('orders', values.map((value) => ({ key: 'wo-1', value })));
+      await bus.publish(
+        'orders',
+        values.map((value) => ({ key: 'wo-1', value })),
+      );
       await sub({
         maxAttempts: 2,
         batchHandler: async (messages) => {
@@ -369,7 +387,10 @@ export function runBusContract(name: string, makeBus: MakeBus, contractOptions: 
           handled += 1;
         },
       });
-      await bus.publish('orders', Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `r${i}` })));
+      await bus.publish(
+        'orders',
+        Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `r${i}` })),
+      );
       await idle();
       expect(handled).toBe(20);
 

@@ -73,7 +73,10 @@ describe('infra/kafka/topics.json', () => {
       const main = file.topics.find((t) => t.name === topic);
       expect(main, topic).toBeDefined();
       expect(main?.partitions).toBeGreaterThan(1);
-      expect(file.topics.find((t) => t.name === dlqTopic(topic)), dlqTopic(topic)).toBeDefined();
+      expect(
+        file.topics.find((t) => t.name === dlqTopic(topic)),
+        dlqTopic(topic),
+      ).toBeDefined();
     }
     expect(file.topics).toHaveLength(ALL_TOPICS.length * 2 + EXTERNAL_TOPICS.length);
   });

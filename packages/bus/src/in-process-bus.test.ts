@@ -25,7 +25,10 @@ describe('in-process bus', () => {
     const bus = createInProcessBus({ logger, partitions: 1 });
     let handled = 0;
     await bus.subscribe({ groupId: 'early', topics: ['t'], handler: async () => void (handled += 1) });
-    await bus.publish('t', Array.from({ length: 3000 }, (_, i) => ({ key: 'k', value: String(i) })));
+    await bus.publish(
+      't',
+      Array.from({ length: 3000 }, (_, i) => ({ key: 'k', value: String(i) })),
+    );
     await waitForIdle(bus);
     expect(handled).toBe(3000);
     const late: string[] = [];
@@ -38,7 +41,11 @@ describe('in-process bus', () => {
 
   it('a topic nobody reads keeps only its latest records per partition (bounded memory)', async () => {
     const bus = createInProcessBus({ logger, partitions: 1 });
-    for (let i = 0; i < 25; i++) await bus.publish('unread', Array.from({ length: 1000 }, (_, j) => ({ key: 'k', value: String(i * 1000 + j) })));
+    for (let i = 0; i < 25; i++)
+      await bus.publish(
+        'unread',
+        Array.from({ length: 1000 }, (_, j) => ({ key: 'k', value: String(i * 1000 + j) })),
+      );
     const got: string[] = [];
     await bus.subscribe({ groupId: 'late', topics: ['unread'], handler: async (m) => void got.push(m.value.toString()) });
     await waitForIdle(bus);
@@ -87,7 +94,10 @@ describe('in-process bus fairness', () => {
     await bus.subscribe({ groupId: 'g', topics: ['t'], concurrency: 1, handler: async (m) => void order.push(m.partition) });
     // Keys spread over all three partitions, 300 records each.
     const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-    await bus.publish('t', Array.from({ length: 2400 }, (_, i) => ({ key: keys[i % keys.length] as string, value: String(i) })));
+    await bus.publish(
+      't',
+      Array.from({ length: 2400 }, (_, i) => ({ key: keys[i % keys.length] as string, value: String(i) })),
+    );
     await waitForIdle(bus);
     expect(new Set(order).size).toBe(3);
     // Partitions take turns: the first partition's records do not all come first.

@@ -1,7 +1,19 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_PREFIX, dlqTopic } from '@griddispatch/contracts';
-import { deadLetterNow, DEFAULTS, maxBatchSize, dlqHeaders, errorText, isDependencyUnavailable, partitionForKey, retryDelay, retryPolicy, sleep, type RetryPolicy } from './delivery.ts';
+import {
+  deadLetterNow,
+  DEFAULTS,
+  maxBatchSize,
+  dlqHeaders,
+  errorText,
+  isDependencyUnavailable,
+  partitionForKey,
+  retryDelay,
+  retryPolicy,
+  sleep,
+  type RetryPolicy,
+} from './delivery.ts';
 import type { Bus, ConsumerLag, IncomingMessage, OutgoingMessage, SubscribeOptions, Subscription } from './types.ts';
 
 // The embedded mode's bus: Kafka's semantics in memory, so services behave the same in one
@@ -230,7 +242,10 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
       return 'done';
     } catch (err) {
       if (member.stopping) return 'abandoned';
-      logger.warn({ groupId: group.id, topic: cursor.topic, partition: cursor.partition, offset: first, records: records.length, err: errorText(err) }, 'batch failed; applying its records one by one');
+      logger.warn(
+        { groupId: group.id, topic: cursor.topic, partition: cursor.partition, offset: first, records: records.length, err: errorText(err) },
+        'batch failed; applying its records one by one',
+      );
       return 'failed';
     }
   }
@@ -248,12 +263,20 @@ export function createInProcessBus(options: InProcessBusOptions): Bus {
         }
         if (deadLetterNow(member.policy, err, attempt)) {
           logger.error({ ...where, err }, 'record dead-lettered');
-          const headers = dlqHeaders(record.headers, err, attempt, { topic: topicName(cursor.topic), partition: cursor.partition, offset: String(offset), groupId: group.id });
+          const headers = dlqHeaders(record.headers, err, attempt, {
+            topic: topicName(cursor.topic),
+            partition: cursor.partition,
+            offset: String(offset),
+            groupId: group.id,
+          });
           append(dlqTopic(cursor.topic), [{ key: record.key, value: record.value, headers }]);
           return 'done';
         }
         const delay = retryDelay(member.policy, err, attempt);
-        logger.warn({ ...where, err: errorText(err), retryInMs: delay }, isDependencyUnavailable(err) ? 'handler failed: a dependency is unreachable; retrying until it answers' : 'handler failed; retrying');
+        logger.warn(
+          { ...where, err: errorText(err), retryInMs: delay },
+          isDependencyUnavailable(err) ? 'handler failed: a dependency is unreachable; retrying until it answers' : 'handler failed; retrying',
+        );
         await sleep(delay, member.abort.signal);
         if (member.stopping) return 'abandoned';
       }

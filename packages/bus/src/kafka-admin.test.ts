@@ -20,8 +20,18 @@ describe('kafkajs logs through pino', () => {
   it('keeps real errors errors, and a rebalance notice (a replica joined) at info', () => {
     const { lines, log } = capture();
     const entry = (message: string, extra: Record<string, unknown>) => ({ message, timestamp: '', logger: 'kafkajs', ...extra });
-    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: entry('Response Heartbeat(key: 12, version: 3)', { error: 'The group is rebalancing, so a rejoin is needed' }) });
-    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: entry('Response Produce(key: 0, version: 7)', { error: 'This server is not the leader for that topic-partition' }) });
+    log({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: entry('Response Heartbeat(key: 12, version: 3)', { error: 'The group is rebalancing, so a rejoin is needed' }),
+    });
+    log({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: entry('Response Produce(key: 0, version: 7)', { error: 'This server is not the leader for that topic-partition' }),
+    });
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       [30, 'Response Heartbeat(key: 12, version: 3)'],
       [50, 'Response Produce(key: 0, version: 7)'],

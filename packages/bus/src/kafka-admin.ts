@@ -38,7 +38,10 @@ export async function ensureTopics(
         configEntries: Object.entries(w.definition.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });
-    await waitForLeaders(admin, missing.map((w) => w.topic));
+    await waitForLeaders(
+      admin,
+      missing.map((w) => w.topic),
+    );
     logger.info({ topics: missing.map((w) => w.topic) }, 'created Kafka topics');
   }
   const present = wanted.filter((w) => existing.has(w.topic));
@@ -65,7 +68,8 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
   for (;;) {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics });
-      const ready = metadata.topics.length === topics.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      const ready =
+        metadata.topics.length === topics.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       if (ready) return;
     } catch (err) {
       if (!NOT_YET_THERE.has((err as { type?: string }).type ?? '')) throw err;

@@ -27,7 +27,9 @@ describe('Kafka bus', () => {
       // The ext.* topics nobody of ours consumes are made by their first publish.
       for (const topic of EXTERNAL_TOPICS) await bus.publish(topic, [{ key: 'k', value: '{}' }]);
       await admin.connect();
-      const { topics } = await admin.fetchTopicMetadata({ topics: [...ALL_TOPICS.flatMap((t) => [bus.topicName(t), bus.topicName(dlqTopic(t))]), ...EXTERNAL_TOPICS.map((t) => bus.topicName(t))] });
+      const { topics } = await admin.fetchTopicMetadata({
+        topics: [...ALL_TOPICS.flatMap((t) => [bus.topicName(t), bus.topicName(dlqTopic(t))]), ...EXTERNAL_TOPICS.map((t) => bus.topicName(t))],
+      });
       const file = loadTopicsFile();
       for (const def of file.topics) {
         expect(topics.find((t) => t.name === `${prefix}${def.name}`)?.partitions, def.name).toHaveLength(def.partitions);
@@ -51,7 +53,14 @@ describe('Kafka bus', () => {
         },
       });
       // 200 overlapping publish() calls; each key's records are published in sequence order.
-      await Promise.all(Array.from({ length: 200 }, (_, seq) => bus.publish('orders', [0, 1, 2, 3].map((k) => ({ key: `k${k}`, value: `k${k}#${seq}` })))));
+      await Promise.all(
+        Array.from({ length: 200 }, (_, seq) =>
+          bus.publish(
+            'orders',
+            [0, 1, 2, 3].map((k) => ({ key: `k${k}`, value: `k${k}#${seq}` })),
+          ),
+        ),
+      );
       await waitForIdle(bus, { timeoutMs: 30_000 });
       for (const k of [0, 1, 2, 3]) expect(seen.get(`k${k}`)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     } finally {
@@ -72,8 +81,14 @@ describe('Kafka bus', () => {
       await a.subscribe({ groupId, topics: ['orders'], handler: async (m) => void gotA.push(m.key) });
       await b.subscribe({ groupId, topics: ['shipments'], handler: async (m) => void gotB.push(m.key) });
       const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
-      await a.publish('orders', keys.map((key) => ({ key, value: 'o' })));
-      await b.publish('shipments', keys.map((key) => ({ key, value: 's' })));
+      await a.publish(
+        'orders',
+        keys.map((key) => ({ key, value: 'o' })),
+      );
+      await b.publish(
+        'shipments',
+        keys.map((key) => ({ key, value: 's' })),
+      );
       await Promise.all([waitForIdle(a, { timeoutMs: 30_000 }), waitForIdle(b, { timeoutMs: 30_000 })]);
       expect(gotA.sort()).toEqual([...keys].sort());
       expect(gotB.sort()).toEqual([...keys].sort());

@@ -49,7 +49,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const prefix = options.prefix ?? DEFAULT_TOPIC_PREFIX;
   const logger = options.logger.child({ component: 'bus', bus: 'kafka' });
   const topicsFile = options.topics ?? loadTopicsFile();
-  const brokers = typeof options.brokers === 'string' ? options.brokers.split(',').map((b) => b.trim()).filter(Boolean) : options.brokers;
+  const brokers =
+    typeof options.brokers === 'string'
+      ? options.brokers
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean)
+      : options.brokers;
   const timings = {
     sessionTimeout: options.sessionTimeoutMs ?? 10_000,
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,

@@ -76,7 +76,9 @@ export async function handleBatch(ctx: DeliveryContext, payload: EachBatchPayloa
     }
   } finally {
     // Also before a rebalance: what was handled is committed before the partitions move.
-    await commit().catch((err: unknown) => ctx.log.warn({ err: errorText(err), topic, partition: batch.partition }, 'offset commit failed; records since the last commit will be redelivered'));
+    await commit().catch((err: unknown) =>
+      ctx.log.warn({ err: errorText(err), topic, partition: batch.partition }, 'offset commit failed; records since the last commit will be redelivered'),
+    );
   }
 }
 
@@ -131,16 +133,23 @@ async function deliver(ctx: DeliveryContext, payload: EachBatchPayload, topic: s
       return { outcome: 'abandoned' };
     }
     if (heartbeatError) {
-      ctx.log.warn({ ...where, err: errorText(err) }, 'handler failed during a rebalance; the partition\'s next owner retries it');
+      ctx.log.warn({ ...where, err: errorText(err) }, "handler failed during a rebalance; the partition's next owner retries it");
       return { outcome: 'abandoned', heartbeatError };
     }
     if (deadLetterNow(ctx.policy, err, attempt)) {
       ctx.log.error({ ...where, err }, 'record dead-lettered');
-      const dlq = { key: message.key, value: message.value, headers: dlqHeaders(headersOf(record.headers), err, attempt, { topic: ctx.topicName(topic), partition, offset: record.offset, groupId: ctx.groupId }) };
+      const dlq = {
+        key: message.key,
+        value: message.value,
+        headers: dlqHeaders(headersOf(record.headers), err, attempt, { topic: ctx.topicName(topic), partition, offset: record.offset, groupId: ctx.groupId }),
+      };
       return publishDlqUntilDone(ctx, payload, topic, dlq);
     }
     const delay = retryDelay(ctx.policy, err, attempt);
-    ctx.log.warn({ ...where, err: errorText(err), retryInMs: delay }, isDependencyUnavailable(err) ? 'handler failed: a dependency is unreachable; retrying until it answers' : 'handler failed; retrying');
+    ctx.log.warn(
+      { ...where, err: errorText(err), retryInMs: delay },
+      isDependencyUnavailable(err) ? 'handler failed: a dependency is unreachable; retrying until it answers' : 'handler failed; retrying',
+    );
     const interrupted = await sleepWithHeartbeats(ctx, payload, delay);
     if (interrupted) return { outcome: 'abandoned', heartbeatError: interrupted };
     if (ctx.isStopping()) return { outcome: 'abandoned' };

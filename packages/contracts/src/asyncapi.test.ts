@@ -9,7 +9,13 @@ describe('AsyncAPI document', () => {
     const { document, diagnostics } = await new Parser().parse(JSON.stringify(asyncApiDocument()));
     const errors = diagnostics.filter((d) => d.severity === 0);
     expect(errors).toEqual([]);
-    expect(document?.channels().all().map((c) => c.address()).sort()).toEqual([...ALL_TOPICS, ...EXTERNAL_TOPICS].map((t) => `griddispatch.${t}`).sort());
+    expect(
+      document
+        ?.channels()
+        .all()
+        .map((c) => c.address())
+        .sort(),
+    ).toEqual([...ALL_TOPICS, ...EXTERNAL_TOPICS].map((t) => `griddispatch.${t}`).sort());
   });
 
   it('matches the checked-in asyncapi.json (regenerate with `pnpm contracts:generate`)', () => {

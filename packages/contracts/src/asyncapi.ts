@@ -22,7 +22,7 @@ const SUBJECTS: Record<string, string> = {
   'meters.events': 'The meter event (not a work order).',
   'incidents.events': 'Incident id.',
   'outages.planned': 'Planned outage id.',
-  'customers.notices': 'Incident id or planned outage id (internal topic: carries customers\' phone numbers).',
+  'customers.notices': "Incident id or planned outage id (internal topic: carries customers' phone numbers).",
   'callbacks.events': 'Request id (the caller asked).',
   'replies.received': 'Work order id (acknowledge) or request id (callback).',
 };

@@ -40,7 +40,10 @@ describe('CloudEvents envelope', () => {
   it.each([
     ['not JSON', '{"specversion":'],
     ['no envelope', '{"hello":"world"}'],
-    ['unknown type', JSON.stringify({ ...buildEvent({ type: EventTypeName.requestReceived, source: 'intake', subject: 's', data: received }), type: 'cn.other.v1' })],
+    [
+      'unknown type',
+      JSON.stringify({ ...buildEvent({ type: EventTypeName.requestReceived, source: 'intake', subject: 's', data: received }), type: 'cn.other.v1' }),
+    ],
     ['bad data', JSON.stringify({ ...buildEvent({ type: EventTypeName.requestReceived, source: 'intake', subject: 's', data: received }), data: { id: 1 } })],
   ])('rejects %s with InvalidEventError', (_name, value) => {
     expect(() => parseEvent(value)).toThrow(InvalidEventError);

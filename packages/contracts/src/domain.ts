@@ -1,14 +1,6 @@
 import { z } from 'zod';
 
-export const Category = z.enum([
-  'fault_repair',
-  'new_connection',
-  'billing',
-  'consultation',
-  'complaint',
-  'report',
-  'service_request',
-]);
+export const Category = z.enum(['fault_repair', 'new_connection', 'billing', 'consultation', 'complaint', 'report', 'service_request']);
 export type Category = z.infer<typeof Category>;
 
 export const CustomerClass = z.enum(['resident', 'commercial', 'aquaculture', 'cold_storage', 'vulnerable', 'important']);
@@ -44,17 +36,7 @@ export const RequestStatus = z.enum([
 export type RequestStatus = z.infer<typeof RequestStatus>;
 
 /** What a field app or operator may post to `/v1/work-orders/:id/events`. */
-export const WorkOrderEventType = z.enum([
-  'acknowledged',
-  'en_route',
-  'arrived',
-  'resolved',
-  'closed',
-  'suspended',
-  'resumed',
-  'reassigned',
-  'cancelled',
-]);
+export const WorkOrderEventType = z.enum(['acknowledged', 'en_route', 'arrived', 'resolved', 'closed', 'suspended', 'resumed', 'reassigned', 'cancelled']);
 export type WorkOrderEventType = z.infer<typeof WorkOrderEventType>;
 
 /** The work-order event that satisfies each SLA stage (docs/architecture.md#sla-policy). */

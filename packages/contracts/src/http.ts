@@ -59,7 +59,10 @@ export const WorkOrderEventBody = z
     by: z.string().trim().min(1).max(100).optional(),
     note: z.string().max(2000).optional(),
     /** For `reassigned`: the staff member who takes over. */
-    assignee: z.object({ staffId: z.string().min(1), name: z.string().min(1) }).strict().optional(),
+    assignee: z
+      .object({ staffId: z.string().min(1), name: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type WorkOrderEventBody = z.infer<typeof WorkOrderEventBody>;

@@ -172,7 +172,7 @@ describe('embedded PostgreSQL', () => {
       }
     });
 
-    it.skipIf(!asRoot)('runs a copy of the binaries when node_modules is out of the postgres user\'s reach', async () => {
+    it.skipIf(!asRoot)("runs a copy of the binaries when node_modules is out of the postgres user's reach", async () => {
       // A copy of the platform package in the 0700 directory, with its own version so it is placed anew.
       const version = `0.0.0-test-${randomBytes(4).toString('hex')}`;
       const packageDir = join(hidden, 'node_modules', 'linux-x64');

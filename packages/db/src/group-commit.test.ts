@@ -19,7 +19,9 @@ function fakeStore(options: { failGroupsWith?: string } = {}) {
     async writeGroup(items) {
       await pending(items, 'group');
       if (options.failGroupsWith && items.includes(options.failGroupsWith)) throw new Error('poison');
-      return items.map((item): GroupOutcome<string> => (item.startsWith('bad') ? { ok: false, error: new Error(`rejected ${item}`) } : { ok: true, value: `stored ${item}` }));
+      return items.map(
+        (item): GroupOutcome<string> => (item.startsWith('bad') ? { ok: false, error: new Error(`rejected ${item}`) } : { ok: true, value: `stored ${item}` }),
+      );
     },
     async writeOne(item) {
       await pending([item], 'one');
@@ -101,6 +103,10 @@ describe('GroupCommitWriter', () => {
     failNext = true;
     const answers = await Promise.allSettled(['b', 'c', 'd'].map((item) => writer.write(item)));
     expect(groups).toEqual([['a'], ['b', 'c', 'd']]);
-    expect(answers.map((a) => (a.status === 'rejected' ? (a.reason as Error).message : a.value))).toEqual(['statement failed', 'statement failed', 'statement failed']);
+    expect(answers.map((a) => (a.status === 'rejected' ? (a.reason as Error).message : a.value))).toEqual([
+      'statement failed',
+      'statement failed',
+      'statement failed',
+    ]);
   });
 });

@@ -57,24 +57,39 @@ export interface InboxConsumer {
 export function inboxConsumer<E extends { id: string }, R, P = undefined>(spec: InboxConsumerSpec<E, R, P>): InboxConsumer {
   async function run(messages: IncomingMessage[]): Promise<void> {
     const parsed = messages.map((message) => ({ event: spec.parse(message), message }));
-    const results = await withBatchSpan(spec.spanName, messages.map((m) => m.headers), () =>
-      withTransaction(spec.pool, async (client) => {
-        const fresh = await claimEvents(client, spec.schema, spec.consumer, parsed.map(({ event }) => event.id));
-        // Applied before, or repeated earlier in this batch: skipped.
-        let todo = parsed.filter(({ event }) => fresh.delete(event.id));
-        if (todo.length === 0) return [];
-        const { orderKey } = spec;
-        if (orderKey && todo.length > 1) {
-          todo = todo.map((item) => ({ ...item, key: orderKey(item.event) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        }
-        const prepared = (await spec.prepare?.(client, todo.map(({ event }) => event))) as P;
-        const applied: Applied<E, R>[] = [];
-        for (const { event, message } of todo) {
-          applied.push({ event, message, result: await withConsumerSpan(spec.spanName, message.headers, () => spec.apply(client, event, message, prepared)) });
-        }
-        await spec.finish?.(client, prepared);
-        return applied;
-      }),
+    const results = await withBatchSpan(
+      spec.spanName,
+      messages.map((m) => m.headers),
+      () =>
+        withTransaction(spec.pool, async (client) => {
+          const fresh = await claimEvents(
+            client,
+            spec.schema,
+            spec.consumer,
+            parsed.map(({ event }) => event.id),
+          );
+          // Applied before, or repeated earlier in this batch: skipped.
+          let todo = parsed.filter(({ event }) => fresh.delete(event.id));
+          if (todo.length === 0) return [];
+          const { orderKey } = spec;
+          if (orderKey && todo.length > 1) {
+            todo = todo.map((item) => ({ ...item, key: orderKey(item.event) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+          }
+          const prepared = (await spec.prepare?.(
+            client,
+            todo.map(({ event }) => event),
+          )) as P;
+          const applied: Applied<E, R>[] = [];
+          for (const { event, message } of todo) {
+            applied.push({
+              event,
+              message,
+              result: await withConsumerSpan(spec.spanName, message.headers, () => spec.apply(client, event, message, prepared)),
+            });
+          }
+          await spec.finish?.(client, prepared);
+          return applied;
+        }),
     );
     spec.applied?.(results);
   }

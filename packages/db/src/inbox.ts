@@ -7,10 +7,10 @@ import type { PoolClient } from './types.ts';
  * together with the effect, a redelivered event is applied exactly once.
  */
 export async function applyOnce(client: PoolClient, schema: string, consumer: string, eventId: string): Promise<boolean> {
-  const result = await client.query(
-    `INSERT INTO ${schemaIdent(schema)}.inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-    [consumer, eventId],
-  );
+  const result = await client.query(`INSERT INTO ${schemaIdent(schema)}.inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    consumer,
+    eventId,
+  ]);
   return result.rowCount === 1;
 }
 

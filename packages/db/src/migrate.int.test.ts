@@ -35,18 +35,13 @@ describe('migrate', () => {
     } finally {
       await Promise.all(replicas.map((pool) => pool.end()));
     }
-    expect(await rows('SELECT file FROM race.migration_runs ORDER BY file')).toEqual([
-      { file: '001_items.sql' },
-      { file: '002_items_note.sql' },
-    ]);
+    expect(await rows('SELECT file FROM race.migration_runs ORDER BY file')).toEqual([{ file: '001_items.sql' }, { file: '002_items_note.sql' }]);
     expect((await rows<{ name: string }>('SELECT name FROM race.schema_migrations ORDER BY name')).map((r) => r.name)).toEqual([
       '001_items.sql',
       '002_items_note.sql',
     ]);
     // The schema gets its outbox and inbox before the service's own files.
-    const tables = await rows<{ table_name: string }>(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'race' ORDER BY table_name",
-    );
+    const tables = await rows<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'race' ORDER BY table_name");
     expect(tables.map((t) => t.table_name)).toEqual(['inbox', 'items', 'migration_runs', 'outbox', 'schema_migrations']);
   });
 

@@ -82,9 +82,7 @@ export async function migrate(pool: Pool, opts: MigrateOptions): Promise<void> {
       await client.query(baseDdl(schema));
     });
     const applied = new Map<string, string>(
-      (await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${s}.schema_migrations`)).rows.map(
-        (r) => [r.name, r.checksum],
-      ),
+      (await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${s}.schema_migrations`)).rows.map((r) => [r.name, r.checksum]),
     );
     for (const file of files) {
       const sql = await readFile(join(folder, file), 'utf8');

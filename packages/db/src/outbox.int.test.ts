@@ -111,11 +111,7 @@ describe('transactional outbox and relay', () => {
     const r = relay({ schema, bus, pollIntervalMs: 60_000 });
     await r.drained();
     const listenerPid = async () =>
-      (
-        await db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [
-          `griddispatch-relay:${schema}`,
-        ])
-      ).rows[0]?.pid;
+      (await db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`griddispatch-relay:${schema}`])).rows[0]?.pid;
     await waitFor(async () => (await listenerPid()) !== undefined, 5000, 'the LISTEN connection');
 
     const published = async (value: string) => {
@@ -142,7 +138,12 @@ describe('transactional outbox and relay', () => {
     expect(bus.attempts).toBeGreaterThanOrEqual(4 + 5);
     expect(bus.published).toHaveLength(50);
     const expected = Array.from({ length: 25 }, (_, i) => i + 1);
-    expect(sequencesByKey(bus.published)).toEqual(new Map([['wo-1', expected], ['wo-2', expected]]));
+    expect(sequencesByKey(bus.published)).toEqual(
+      new Map([
+        ['wo-1', expected],
+        ['wo-2', expected],
+      ]),
+    );
   });
 
   it('never publishes a row twice when two relays (replicas) share one outbox', async () => {
@@ -154,7 +155,13 @@ describe('transactional outbox and relay', () => {
     const [a, b] = replicaPools.map((pool) => relay({ pool, schema, bus, batchSize: 10, pollIntervalMs: 20 }));
     const keys = ['g1', 'g2', 'g3', 'g4', 'g5'];
     for (let round = 0; round < 30; round++) {
-      await withTransaction(db.pool, (client) => enqueueOutbox(client, schema, keys.flatMap((k) => records(k, round * 2 + 1, 2))));
+      await withTransaction(db.pool, (client) =>
+        enqueueOutbox(
+          client,
+          schema,
+          keys.flatMap((k) => records(k, round * 2 + 1, 2)),
+        ),
+      );
     }
     await a!.drained();
     await b!.drained();

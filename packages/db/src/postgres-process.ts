@@ -41,20 +41,12 @@ export async function initdb(opts: ClusterProcessOptions & { user: string; passw
       await chown(opts.clusterDir, opts.runAs.uid, opts.runAs.gid);
       await chown(pwfile, opts.runAs.uid, opts.runAs.gid);
     }
-    const args = [
-      `--pgdata=${opts.clusterDir}`,
-      `--username=${opts.user}`,
-      `--pwfile=${pwfile}`,
-      '--lc-messages=C',
-      ...opts.flags,
-    ];
+    const args = [`--pgdata=${opts.clusterDir}`, `--username=${opts.user}`, `--pwfile=${pwfile}`, '--lc-messages=C', ...opts.flags];
     const child = spawn(join(opts.nativeDir, 'bin', 'initdb'), args, { ...opts.runAs, env, stdio: ['ignore', 'pipe', 'pipe'] });
     outputTo(child, opts.onLog);
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);
-      child.once('close', (code, signal) =>
-        code === 0 ? resolve() : reject(new Error(`initdb exited with ${code ?? signal ?? 'nothing'}`)),
-      );
+      child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initdb exited with ${code ?? signal ?? 'nothing'}`))));
     });
   } finally {
     await rm(pwfile, { force: true });

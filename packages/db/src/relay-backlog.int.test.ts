@@ -68,7 +68,12 @@ async function writeBacklog(schema: string, count: number, { keys = KEYS, valueP
       const key = keys[(tx * perTransaction + i) % keys.length] as string;
       const n = (seq.get(key) ?? 0) + 1;
       seq.set(key, n);
-      return { topic: KEYS.indexOf(key) % 2 ? 'dispatch.assigned' : 'workorders.events', key, value: `${key}:${n}${valuePadding}`, headers: { 'ce-id': `${key}-${n}` } };
+      return {
+        topic: KEYS.indexOf(key) % 2 ? 'dispatch.assigned' : 'workorders.events',
+        key,
+        value: `${key}:${n}${valuePadding}`,
+        headers: { 'ce-id': `${key}-${n}` },
+      };
     });
     await withTransaction(db.pool, (client) => enqueueOutbox(client, schema, records));
   }
@@ -102,7 +107,10 @@ describe('outbox relay under a backlog', () => {
     await relay.drained();
 
     expect(bus.published).toHaveLength(BACKLOG);
-    expectEachKeyInOrderOnce(bus.published.map((p) => ({ key: p.key, value: String(p.value) })), BACKLOG / KEYS.length);
+    expectEachKeyInOrderOnce(
+      bus.published.map((p) => ({ key: p.key, value: String(p.value) })),
+      BACKLOG / KEYS.length,
+    );
     expect(await deleteStatements(schema)).toEqual([5000, 5000, 5000, 5000]);
     expect(bus.attempts).toBe(8); // four batches, two topics each
   });

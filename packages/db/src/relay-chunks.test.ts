@@ -23,11 +23,19 @@ describe('chunksByTopic', () => {
   it('counts bytes, not characters (Chinese text is three bytes a character)', () => {
     const rows = Array.from({ length: 10 }, () => row('t', 'k', '鱼塘增氧机停电'.repeat(100)));
     // 2,100 bytes each with the overhead: two fit in 5,000 bytes, three do not.
-    expect(chunksByTopic(rows, 5000).get('t')?.map((c) => c.length)).toEqual([2, 2, 2, 2, 2]);
+    expect(
+      chunksByTopic(rows, 5000)
+        .get('t')
+        ?.map((c) => c.length),
+    ).toEqual([2, 2, 2, 2, 2]);
   });
 
   it('sends a record larger than the bound alone rather than never', () => {
     const rows = [row('t', 'k', 'small'), row('t', 'k', 'y'.repeat(10_000)), row('t', 'k', 'small too')];
-    expect(chunksByTopic(rows, 1000).get('t')?.map((c) => c.map((m) => String(m.value).length))).toEqual([[5], [10_000], [9]]);
+    expect(
+      chunksByTopic(rows, 1000)
+        .get('t')
+        ?.map((c) => c.map((m) => String(m.value).length)),
+    ).toEqual([[5], [10_000], [9]]);
   });
 });

@@ -134,9 +134,8 @@ describe('outbox relay killed in the middle of a batch', () => {
     await subscription.stop();
 
     // Nothing lost, nothing applied twice, and each work order's events applied in order.
-    const effects = (
-      await db.pool.query<{ event_id: string; key: string; seq: number }>('SELECT event_id, key, seq FROM consumer_svc.effects ORDER BY n')
-    ).rows;
+    const effects = (await db.pool.query<{ event_id: string; key: string; seq: number }>('SELECT event_id, key, seq FROM consumer_svc.effects ORDER BY n'))
+      .rows;
     expect(effects).toHaveLength(EVENTS);
     expect(new Set(effects.map((e) => e.event_id))).toEqual(new Set(sent.map((e) => e.id)));
     for (const key of new Set(sent.map((e) => e.key))) {

@@ -164,7 +164,11 @@ export function startRelay(opts: RelayOptions): Relay {
         // The last acknowledged rows go with the unlock, in one statement. If that fails, the
         // connection is closed (which releases the lock) and the rows deleted below.
         const unlock = 'SELECT pg_advisory_unlock(hashtextextended($1, 0))';
-        await (acked.length === 0 ? client.query(unlock, [lockName]) : client.query(`WITH gone AS (DELETE FROM ${table} WHERE id = ANY($2::bigint[])) ${unlock}`, [lockName, acked])).then(
+        await (
+          acked.length === 0
+            ? client.query(unlock, [lockName])
+            : client.query(`WITH gone AS (DELETE FROM ${table} WHERE id = ANY($2::bigint[])) ${unlock}`, [lockName, acked])
+        ).then(
           () => {
             acked = [];
             mayHoldLock = false;

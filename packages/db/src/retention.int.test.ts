@@ -71,7 +71,16 @@ describe('startRetention', () => {
     await db.pool.query(`INSERT INTO ${s}.items (order_id, note) SELECT o, 'x' FROM unnest(ARRAY[1, 1, 2, 3, 3, 4]) o`);
     const r = sweeper(s, {
       batchSize: 1,
-      tables: [{ table: 'orders', column: 'updated_at', olderThanMs: 30 * DAY, where: "status = 'closed'", key: 'id', children: [{ table: 'items', column: 'order_id' }] }],
+      tables: [
+        {
+          table: 'orders',
+          column: 'updated_at',
+          olderThanMs: 30 * DAY,
+          where: "status = 'closed'",
+          key: 'id',
+          children: [{ table: 'items', column: 'order_id' }],
+        },
+      ],
     });
     expect(await r.sweep()).toEqual({ swept: true, deleted: { orders: 2, items: 3 } });
     const { rows } = await db.pool.query<{ id: number }>(`SELECT id FROM ${s}.orders ORDER BY id`);
@@ -132,8 +141,17 @@ describe('startRetention', () => {
   });
 
   it('refuses rules that would interpolate something other than an identifier', () => {
-    expect(() => startRetention({ pool: db.pool, schema: 'ret1', intervalMs: 0, tables: [{ table: 'inbox; DROP TABLE x', column: 'applied_at', olderThanMs: DAY }] })).toThrow(/invalid table/);
-    expect(() => startRetention({ pool: db.pool, schema: 'ret1', intervalMs: 0, tables: [{ table: 'orders', column: 'updated_at', olderThanMs: DAY, children: [{ table: 'items', column: 'order_id' }] }] })).toThrow(/children need a key/);
+    expect(() =>
+      startRetention({ pool: db.pool, schema: 'ret1', intervalMs: 0, tables: [{ table: 'inbox; DROP TABLE x', column: 'applied_at', olderThanMs: DAY }] }),
+    ).toThrow(/invalid table/);
+    expect(() =>
+      startRetention({
+        pool: db.pool,
+        schema: 'ret1',
+        intervalMs: 0,
+        tables: [{ table: 'orders', column: 'updated_at', olderThanMs: DAY, children: [{ table: 'items', column: 'order_id' }] }],
+      }),
+    ).toThrow(/children need a key/);
   });
 });
 

@@ -177,9 +177,11 @@ export function startRetention(options: RetentionOptions): Retention {
     const previous = running ?? Promise.resolve(undefined);
     const next = previous.catch(() => undefined).then(() => sweepOnce());
     running = next;
-    void next.catch(() => undefined).finally(() => {
-      if (running === next) running = undefined;
-    });
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (running === next) running = undefined;
+      });
     return next;
   }
 

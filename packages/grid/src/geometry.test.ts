@@ -5,8 +5,20 @@ import type { GridGeometry } from './types.ts';
 const square: GridGeometry = {
   type: 'Polygon',
   coordinates: [
-    [[114, 30], [114.1, 30], [114.1, 30.1], [114, 30.1], [114, 30]],
-    [[114.04, 30.04], [114.04, 30.06], [114.06, 30.06], [114.06, 30.04], [114.04, 30.04]],
+    [
+      [114, 30],
+      [114.1, 30],
+      [114.1, 30.1],
+      [114, 30.1],
+      [114, 30],
+    ],
+    [
+      [114.04, 30.04],
+      [114.04, 30.06],
+      [114.06, 30.06],
+      [114.06, 30.04],
+      [114.04, 30.04],
+    ],
   ],
 };
 
@@ -22,7 +34,17 @@ describe('geometry', () => {
   });
 
   it('handles rings given clockwise, and unclosed rings, the same way', () => {
-    const cw: GridGeometry = { type: 'Polygon', coordinates: [[[114, 30], [114, 30.1], [114.1, 30.1], [114.1, 30]]] };
+    const cw: GridGeometry = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [114, 30],
+          [114, 30.1],
+          [114.1, 30.1],
+          [114.1, 30],
+        ],
+      ],
+    };
     expect(locatePoint(cw, 114.05, 30.05)).toBe('inside');
     expect(locatePoint(cw, 114.15, 30.05)).toBe('outside');
     expect(locatePoint(cw, 114.05, 30)).toBe('boundary'); // the implicit closing edge
@@ -31,7 +53,26 @@ describe('geometry', () => {
   it('treats every part of a MultiPolygon', () => {
     const multi: GridGeometry = {
       type: 'MultiPolygon',
-      coordinates: [[[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]], [[[5, 5], [6, 5], [6, 6], [5, 6], [5, 5]]]],
+      coordinates: [
+        [
+          [
+            [0, 0],
+            [1, 0],
+            [1, 1],
+            [0, 1],
+            [0, 0],
+          ],
+        ],
+        [
+          [
+            [5, 5],
+            [6, 5],
+            [6, 6],
+            [5, 6],
+            [5, 5],
+          ],
+        ],
+      ],
     };
     expect(locatePoint(multi, 5.5, 5.5)).toBe('inside');
     expect(locatePoint(multi, 3, 3)).toBe('outside');

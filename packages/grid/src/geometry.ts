@@ -91,12 +91,7 @@ export function locateInPolygon(poly: CompiledPolygon, x: number, y: number): Po
       const x2 = c[2 * i + 2] as number;
       const y2 = c[2 * i + 3] as number;
       // Boundary: only for edges whose (slightly grown) box holds the point.
-      if (
-        x >= (x1 < x2 ? x1 : x2) - eps &&
-        x <= (x1 > x2 ? x1 : x2) + eps &&
-        y >= (y1 < y2 ? y1 : y2) - eps &&
-        y <= (y1 > y2 ? y1 : y2) + eps
-      ) {
+      if (x >= (x1 < x2 ? x1 : x2) - eps && x <= (x1 > x2 ? x1 : x2) + eps && y >= (y1 < y2 ? y1 : y2) - eps && y <= (y1 > y2 ? y1 : y2) + eps) {
         const dx = x2 - x1;
         const dy = y2 - y1;
         const len = Math.sqrt(dx * dx + dy * dy);
@@ -108,9 +103,15 @@ export function locateInPolygon(poly: CompiledPolygon, x: number, y: number): Po
       if (y1 > y !== y2 > y) {
         let ax: number, ay: number, bx: number, by: number;
         if (y1 < y2) {
-          ax = x1; ay = y1; bx = x2; by = y2;
+          ax = x1;
+          ay = y1;
+          bx = x2;
+          by = y2;
         } else {
-          ax = x2; ay = y2; bx = x1; by = y1;
+          ax = x2;
+          ay = y2;
+          bx = x1;
+          by = y1;
         }
         if (x < ax + ((y - ay) * (bx - ax)) / (by - ay)) inside = !inside;
       }

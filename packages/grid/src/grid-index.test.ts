@@ -4,7 +4,13 @@ import { createGridIndex } from './grid-index.ts';
 import type { DistrictRecord, GridGeometry, GridRecord, Position } from './types.ts';
 
 function rect(x0: number, y0: number, x1: number, y1: number): Position[] {
-  return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]];
+  return [
+    [x0, y0],
+    [x1, y0],
+    [x1, y1],
+    [x0, y1],
+    [x0, y0],
+  ];
 }
 
 function grid(id: string, kind: GridRecord['kind'], polygon: GridGeometry | null, extra: Partial<GridRecord> = {}): GridRecord {
@@ -14,7 +20,12 @@ function grid(id: string, kind: GridRecord['kind'], polygon: GridGeometry | null
 // Area AREA covers x 114.0–114.2; district grids D1 (x 114.0–114.1, with a hole) and D2
 // (x 114.1–114.2) share the border x = 114.1; M is a two-part MultiPolygon further east.
 const AREA = grid('AREA', 'area', { type: 'Polygon', coordinates: [rect(114.0, 30.0, 114.2, 30.1)] }, { communityCode: '420116110000' });
-const D1 = grid('D1', 'district', { type: 'Polygon', coordinates: [rect(114.0, 30.0, 114.1, 30.1), rect(114.04, 30.04, 114.06, 30.06).reverse()] }, { parentId: 'AREA' });
+const D1 = grid(
+  'D1',
+  'district',
+  { type: 'Polygon', coordinates: [rect(114.0, 30.0, 114.1, 30.1), rect(114.04, 30.04, 114.06, 30.06).reverse()] },
+  { parentId: 'AREA' },
+);
 const D2 = grid('D2', 'district', { type: 'Polygon', coordinates: [rect(114.1, 30.0, 114.2, 30.1)] }, { parentId: 'AREA' });
 const M = grid('M', 'district', { type: 'MultiPolygon', coordinates: [[rect(115.0, 30.0, 115.01, 30.01)], [rect(115.1, 30.0, 115.11, 30.01)]] });
 const DISTRICTS: DistrictRecord[] = [
@@ -42,7 +53,12 @@ describe('createGridIndex().resolve — path order', () => {
   });
 
   it('then the point', () => {
-    expect(index.resolve({ lon: 115.005, lat: 30.005, communityCode: '420116110201' })).toEqual({ ok: true, gridId: 'M', resolvedBy: 'point', districtCode: null });
+    expect(index.resolve({ lon: 115.005, lat: 30.005, communityCode: '420116110201' })).toEqual({
+      ok: true,
+      gridId: 'M',
+      resolvedBy: 'point',
+      districtCode: null,
+    });
   });
 
   it('then the community code, mapped to its area grid', () => {
@@ -89,8 +105,28 @@ describe('point in polygon', () => {
   });
 
   it('resolves points on a diagonal shared border deterministically, and either side correctly', () => {
-    const lower = grid('T-B', 'district', { type: 'Polygon', coordinates: [[[114, 30], [114.3, 30], [114.3, 30.1], [114, 30]]] });
-    const upper = grid('T-A', 'district', { type: 'Polygon', coordinates: [[[114, 30], [114.3, 30.1], [114, 30.1], [114, 30]]] });
+    const lower = grid('T-B', 'district', {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [114, 30],
+          [114.3, 30],
+          [114.3, 30.1],
+          [114, 30],
+        ],
+      ],
+    });
+    const upper = grid('T-A', 'district', {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [114, 30],
+          [114.3, 30.1],
+          [114, 30.1],
+          [114, 30],
+        ],
+      ],
+    });
     const idx = createGridIndex({ grids: [lower, upper], districts: [], nearestWithinMeters: 0 });
     for (let i = 1; i < 50; i++) {
       const t = i / 50;
@@ -164,7 +200,11 @@ describe('index data handling', () => {
   });
 
   it('works with no polygons at all (codes only)', () => {
-    const index = createGridIndex({ grids: [grid('G', 'district', null)], districts: [{ code: 'T', name: 't', feederCode: 'F', gridId: 'G' }], nearestWithinMeters: 500 });
+    const index = createGridIndex({
+      grids: [grid('G', 'district', null)],
+      districts: [{ code: 'T', name: 't', feederCode: 'F', gridId: 'G' }],
+      nearestWithinMeters: 500,
+    });
     expect(index.resolve({ districtCode: 'T' })).toMatchObject({ ok: true, gridId: 'G' });
     expect(index.resolve({ lon: 114, lat: 30 }).ok).toBe(false);
   });

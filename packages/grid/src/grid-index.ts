@@ -1,12 +1,5 @@
 import Flatbush from 'flatbush';
-import {
-  METERS_PER_DEGREE,
-  compileGeometry,
-  distanceToPolygonBoundary,
-  locateInPolygon,
-  metersPerDegreeLon,
-  type CompiledPolygon,
-} from './geometry.ts';
+import { METERS_PER_DEGREE, compileGeometry, distanceToPolygonBoundary, locateInPolygon, metersPerDegreeLon, type CompiledPolygon } from './geometry.ts';
 import type { CommunityRecord, DistrictRecord, GridKind, GridQuery, GridRecord, Resolution } from './types.ts';
 
 export interface GridIndexOptions {

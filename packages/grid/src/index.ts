@@ -48,11 +48,4 @@ export {
 } from './import/import-set.ts';
 export { IMPORT_FILE_NAMES, toImportFiles } from './import/export.ts';
 export { DEFAULT_MAX_PROBLEMS, formatProblems, sortProblems, type ImportProblem, type ImportProblemCode, type ParsedFile } from './import/problems.ts';
-export {
-  BENCH_SCALE,
-  MAX_SCALE,
-  SAMPLE_FACTS,
-  generateSampleCounty,
-  type SampleCounty,
-  type SampleCountyOptions,
-} from './sample/generate.ts';
+export { BENCH_SCALE, MAX_SCALE, SAMPLE_FACTS, generateSampleCounty, type SampleCounty, type SampleCountyOptions } from './sample/generate.ts';

@@ -10,7 +10,12 @@ describe('meters of the sample county', () => {
     expect(meters.filter((m) => m.kind === 'transformer')).toHaveLength(county.districts.length);
     expect(new Set(meters.map((m) => m.meterId)).size).toBe(meters.length);
     const first = county.customers[0]!;
-    expect(meters).toContainEqual({ meterId: customerMeterId(first.accountNo), accountNo: first.accountNo, districtCode: first.districtCode, kind: 'customer' });
+    expect(meters).toContainEqual({
+      meterId: customerMeterId(first.accountNo),
+      accountNo: first.accountNo,
+      districtCode: first.districtCode,
+      kind: 'customer',
+    });
     expect(transformerMeterId('HH-TQ-017')).toBe('TM-HH-TQ-017');
     expect(metersOf(generateSampleCounty({ seed: 1 }))).toEqual(meters);
   });

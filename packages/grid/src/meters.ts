@@ -33,6 +33,7 @@ export function transformerMeterId(districtCode: string): string {
 export function metersOf(records: { customers?: readonly CustomerRecord[]; districts?: readonly DistrictRecord[] }): MeterRecord[] {
   const meters: MeterRecord[] = [];
   for (const d of records.districts ?? []) meters.push({ meterId: transformerMeterId(d.code), accountNo: null, districtCode: d.code, kind: 'transformer' });
-  for (const c of records.customers ?? []) meters.push({ meterId: customerMeterId(c.accountNo), accountNo: c.accountNo, districtCode: c.districtCode, kind: 'customer' });
+  for (const c of records.customers ?? [])
+    meters.push({ meterId: customerMeterId(c.accountNo), accountNo: c.accountNo, districtCode: c.districtCode, kind: 'customer' });
   return meters;
 }

@@ -6,7 +6,13 @@ const TZ = 'Asia/Shanghai';
 /** An instant given as Shanghai wall-clock time (UTC+8, no DST). */
 const at = (local: string): Date => new Date(`${local}+08:00`);
 const shift = (days: Weekday[], start: string, end: string, extra: Partial<RosterEntry> = {}): RosterEntry => ({
-  staffId: 'S1', days, start, end, validFrom: null, validTo: null, ...extra,
+  staffId: 'S1',
+  days,
+  start,
+  end,
+  validFrom: null,
+  validTo: null,
+  ...extra,
 });
 
 // 2026-11-20 is a Friday.

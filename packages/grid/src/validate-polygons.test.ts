@@ -2,10 +2,24 @@ import { describe, expect, it } from 'vitest';
 import type { GridGeometry, GridRecord, Position } from './types.ts';
 import { checkGeometry, validatePolygons } from './validate-polygons.ts';
 
-const rect = (x0: number, y0: number, x1: number, y1: number): Position[] => [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]];
+const rect = (x0: number, y0: number, x1: number, y1: number): Position[] => [
+  [x0, y0],
+  [x1, y0],
+  [x1, y1],
+  [x0, y1],
+  [x0, y0],
+];
 const poly = (...rings: Position[][]): GridGeometry => ({ type: 'Polygon', coordinates: rings });
 const grid = (id: string, polygon: GridGeometry | null, extra: Partial<GridRecord> = {}): GridRecord => ({
-  id, name: id, kind: 'district', parentId: null, areaType: 'urban', communityCode: null, polygon, districts: [], ...extra,
+  id,
+  name: id,
+  kind: 'district',
+  parentId: null,
+  areaType: 'urban',
+  communityCode: null,
+  polygon,
+  districts: [],
+  ...extra,
 });
 
 describe('validatePolygons', () => {
@@ -14,7 +28,17 @@ describe('validatePolygons', () => {
       grid('A', poly(rect(0, 0, 1, 1))),
       grid('B', poly(rect(1, 0, 2, 1))),
       grid('C', poly(rect(1, 1, 2, 2))),
-      grid('D', poly([[0, 1], [0.5, 1], [1, 1], [1, 2], [0, 2], [0, 1]])), // extra vertex on the shared edge
+      grid(
+        'D',
+        poly([
+          [0, 1],
+          [0.5, 1],
+          [1, 1],
+          [1, 2],
+          [0, 2],
+          [0, 1],
+        ]),
+      ), // extra vertex on the shared edge
     ];
     expect(validatePolygons(grids)).toEqual([]);
   });
@@ -55,10 +79,42 @@ describe('validatePolygons', () => {
 
   it('reports ring problems and a self-intersecting (bow-tie) ring', () => {
     const problems = validatePolygons([
-      grid('OPEN', poly([[0, 0], [1, 0], [1, 1], [0, 1]])),
-      grid('SHORT', poly([[0, 0], [1, 0], [0, 0]])),
-      grid('FAR', poly([[0, 0], [181, 0], [1, 1], [0, 0]])),
-      grid('BOWTIE', poly([[10, 10], [11, 11], [11, 10], [10, 11], [10, 10]])),
+      grid(
+        'OPEN',
+        poly([
+          [0, 0],
+          [1, 0],
+          [1, 1],
+          [0, 1],
+        ]),
+      ),
+      grid(
+        'SHORT',
+        poly([
+          [0, 0],
+          [1, 0],
+          [0, 0],
+        ]),
+      ),
+      grid(
+        'FAR',
+        poly([
+          [0, 0],
+          [181, 0],
+          [1, 1],
+          [0, 0],
+        ]),
+      ),
+      grid(
+        'BOWTIE',
+        poly([
+          [10, 10],
+          [11, 11],
+          [11, 10],
+          [10, 11],
+          [10, 10],
+        ]),
+      ),
     ]);
     expect(problems.map((p) => [p.code, p.gridIds[0]])).toEqual([
       ['ring_not_closed', 'OPEN'],
@@ -66,12 +122,38 @@ describe('validatePolygons', () => {
       ['coordinate_out_of_range', 'FAR'],
       ['self_intersection', 'BOWTIE'],
     ]);
-    expect(validatePolygons([grid('BOWTIE', poly([[10, 10], [11, 11], [11, 10], [10, 11], [10, 10]]))], { selfIntersection: false })).toEqual([]);
+    expect(
+      validatePolygons(
+        [
+          grid(
+            'BOWTIE',
+            poly([
+              [10, 10],
+              [11, 11],
+              [11, 10],
+              [10, 11],
+              [10, 10],
+            ]),
+          ),
+        ],
+        { selfIntersection: false },
+      ),
+    ).toEqual([]);
   });
 
   it('describes malformed geometry objects', () => {
     expect(checkGeometry({ type: 'Point', coordinates: [1, 2] })[0]?.message).toContain('must be Polygon or MultiPolygon');
-    expect(checkGeometry({ type: 'Polygon', coordinates: [[[0, 0], ['x', 1]]] })[0]).toMatchObject({ code: 'invalid_geometry' });
+    expect(
+      checkGeometry({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            ['x', 1],
+          ],
+        ],
+      })[0],
+    ).toMatchObject({ code: 'invalid_geometry' });
     expect(checkGeometry(null)[0]).toMatchObject({ code: 'invalid_geometry' });
     expect(checkGeometry({ type: 'MultiPolygon', coordinates: [] })[0]).toMatchObject({ code: 'invalid_geometry' });
   });

@@ -2,13 +2,7 @@ import Flatbush from 'flatbush';
 import { BOUNDARY_EPSILON_DEG, compilePolygon, locateInPolygon, polygonsOf, type CompiledPolygon } from './geometry.ts';
 import type { GridGeometry, GridRecord, Position } from './types.ts';
 
-export type PolygonProblemCode =
-  | 'invalid_geometry'
-  | 'ring_not_closed'
-  | 'ring_too_short'
-  | 'coordinate_out_of_range'
-  | 'self_intersection'
-  | 'overlap';
+export type PolygonProblemCode = 'invalid_geometry' | 'ring_not_closed' | 'ring_too_short' | 'coordinate_out_of_range' | 'self_intersection' | 'overlap';
 
 export interface PolygonProblem {
   code: PolygonProblemCode;
@@ -225,10 +219,16 @@ export function overlapWitness(a: CompiledPolygon, b: CompiledPolygon): [number,
   const ea = edgesOf(a);
   const eb = edgesOf(b);
   for (const i of ea) {
-    const ax = ca[2 * i] as number, ay = ca[2 * i + 1] as number, bx = ca[2 * i + 2] as number, by = ca[2 * i + 3] as number;
+    const ax = ca[2 * i] as number,
+      ay = ca[2 * i + 1] as number,
+      bx = ca[2 * i + 2] as number,
+      by = ca[2 * i + 3] as number;
     if (Math.max(ax, bx) < b.minX || Math.min(ax, bx) > b.maxX || Math.max(ay, by) < b.minY || Math.min(ay, by) > b.maxY) continue;
     for (const j of eb) {
-      const cx = cb[2 * j] as number, cy = cb[2 * j + 1] as number, dx = cb[2 * j + 2] as number, dy = cb[2 * j + 3] as number;
+      const cx = cb[2 * j] as number,
+        cy = cb[2 * j + 1] as number,
+        dx = cb[2 * j + 2] as number,
+        dy = cb[2 * j + 3] as number;
       if (properCross(ax, ay, bx, by, cx, cy, dx, dy)) {
         // Somewhere next to the crossing both interiors meet; the crossing point is a fair witness.
         const t = intersectionParam(ax, ay, bx, by, cx, cy, dx, dy);
@@ -240,7 +240,10 @@ export function overlapWitness(a: CompiledPolygon, b: CompiledPolygon): [number,
 }
 
 function intersectionParam(ax: number, ay: number, bx: number, by: number, cx: number, cy: number, dx: number, dy: number): number {
-  const rX = bx - ax, rY = by - ay, sX = dx - cx, sY = dy - cy;
+  const rX = bx - ax,
+    rY = by - ay,
+    sX = dx - cx,
+    sY = dy - cy;
   const den = rX * sY - rY * sX;
   return den === 0 ? 0.5 : ((cx - ax) * sY - (cy - ay) * sX) / den;
 }
@@ -254,9 +257,12 @@ function pointsStrictlyInside(p: CompiledPolygon, q: CompiledPolygon): [number, 
     // exterior, right for a clockwise one, and the reverse for holes.
     let area = 0;
     for (let i = start; i < end - 1; i++) area += (c[2 * i] as number) * (c[2 * i + 3] as number) - (c[2 * i + 2] as number) * (c[2 * i + 1] as number);
-    const interiorLeft = (area > 0) === (r === 0);
+    const interiorLeft = area > 0 === (r === 0);
     for (let i = start; i < end - 1; i++) {
-      const ax = c[2 * i] as number, ay = c[2 * i + 1] as number, bx = c[2 * i + 2] as number, by = c[2 * i + 3] as number;
+      const ax = c[2 * i] as number,
+        ay = c[2 * i + 1] as number,
+        bx = c[2 * i + 2] as number,
+        by = c[2 * i + 3] as number;
       if (locateInPolygon(q, ax, ay) === 'inside') return [ax, ay];
       const mx = (ax + bx) / 2;
       const my = (ay + by) / 2;

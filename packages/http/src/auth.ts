@@ -103,7 +103,13 @@ async function principalOfStreamToken(request: FastifyRequest, token: string): P
     throw new HttpError(401, 'unauthorized', 'invalid or expired stream token: get a new one from POST /v1/stream-tokens');
   }
   // Read-only, whatever the key may do otherwise; it posts nothing.
-  return { keyName: key.keyName, scopes: new Set(hasScope(key, 'requests:read') ? (['requests:read'] as const) : []), sources: new Set(), ratePerMinute: key.ratePerMinute, grids: key.grids };
+  return {
+    keyName: key.keyName,
+    scopes: new Set(hasScope(key, 'requests:read') ? (['requests:read'] as const) : []),
+    sources: new Set(),
+    ratePerMinute: key.ratePerMinute,
+    grids: key.grids,
+  };
 }
 
 function takeRate(request: FastifyRequest, principal: Principal): void {
@@ -113,9 +119,14 @@ function takeRate(request: FastifyRequest, principal: Principal): void {
   const limit = Math.max(1, Math.round((perMinute * windowMs) / 60_000));
   const decision = limiter.take(principal.keyName, limit);
   if (!decision.ok) {
-    throw new HttpError(429, 'rate_limited', `rate limit of ${decision.limit} requests per ${windowMs / 1000} s for key "${principal.keyName}" exceeded; retry in ${decision.retryAfterSeconds} s`, {
-      retryAfterSeconds: decision.retryAfterSeconds,
-    });
+    throw new HttpError(
+      429,
+      'rate_limited',
+      `rate limit of ${decision.limit} requests per ${windowMs / 1000} s for key "${principal.keyName}" exceeded; retry in ${decision.retryAfterSeconds} s`,
+      {
+        retryAfterSeconds: decision.retryAfterSeconds,
+      },
+    );
   }
 }
 
@@ -123,7 +134,8 @@ async function authenticate(request: FastifyRequest, param: CredentialParam | nu
   if (request.principal) return;
   const header = bearerToken(request);
   if (header === null) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <api key>"');
-  const fromParam = header === undefined && param ? (field(request.query, param.field) ?? (param.body ? field(request.body, param.field) : undefined)) : undefined;
+  const fromParam =
+    header === undefined && param ? (field(request.query, param.field) ?? (param.body ? field(request.body, param.field) : undefined)) : undefined;
   const credential = header ?? fromParam;
   if (credential === undefined) {
     if (!required) return;
@@ -214,7 +226,12 @@ export function hoistAuthentication(route: RouteOptions): void {
   const param = marks.find((m) => m.param)?.param ?? null;
   // A key in a form body is only readable after parsing: then the preHandler decides.
   const early: onRequestAsyncHookHandler = async (request) =>
-    authenticate(request, param, !param?.body, marks.map((m) => m.scope));
+    authenticate(
+      request,
+      param,
+      !param?.body,
+      marks.map((m) => m.scope),
+    );
   const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
   route.onRequest = [early, ...existing];
 }

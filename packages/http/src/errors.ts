@@ -82,7 +82,11 @@ export function toErrorResponse(err: FastifyError | HttpError | Error): { status
   // PostgreSQL restarting or failing over, the pool exhausted: the caller should retry, not page
   // anyone about a bug. Nothing was stored (the transaction did not commit).
   if (status >= 500 && isDependencyUnavailable(err)) {
-    return { status: 503, body: payload('unavailable', `temporarily unavailable: the database is not answering; retry in ${RETRY_AFTER_S} s`), internal: false };
+    return {
+      status: 503,
+      body: payload('unavailable', `temporarily unavailable: the database is not answering; retry in ${RETRY_AFTER_S} s`),
+      internal: false,
+    };
   }
   if (status >= 400 && status < 500) {
     const code = status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : 'bad_request';

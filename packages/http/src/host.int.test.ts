@@ -27,7 +27,9 @@ const service: ServiceHandle = {
       { preHandler: requireScope('requests:write'), schema: { body: z.object({ name: z.string().max(10), n: z.number().int() }).strict() } },
       async (request) => ({ got: request.body, by: request.principal!.keyName }),
     );
-    app.post('/form', { config: { formBody: true }, preHandler: requireScope('requests:write', { allowKeyParam: true }) }, async (request) => ({ body: request.body }));
+    app.post('/form', { config: { formBody: true }, preHandler: requireScope('requests:write', { allowKeyParam: true }) }, async (request) => ({
+      body: request.body,
+    }));
     app.get('/watch', { preHandler: requireScope('requests:read', { streamToken: 'token' }) }, async (request) => ({
       by: request.principal!.keyName,
       scopes: [...request.principal!.scopes],
@@ -115,19 +117,37 @@ describe('HTTP host', () => {
     const invalid = await app.inject(json(WRITER, { name: 'far too long a name', n: 1.5 }));
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().error.code).toBe('validation_failed');
-    expect(invalid.json().error.details.map((d: { path: string }) => d.path).sort()).toEqual(['n', 'name']);
+    expect(
+      invalid
+        .json()
+        .error.details.map((d: { path: string }) => d.path)
+        .sort(),
+    ).toEqual(['n', 'name']);
     expect((await app.inject(json(WRITER, '{"name":"a","name":"b","n":1}'))).json().error.code).toBe('invalid_json');
     expect((await app.inject(json(WRITER, { name: 'x'.repeat(2000), n: 1 }))).statusCode).toBe(413);
     const text = await app.inject({ ...json(WRITER, 'name=a'), headers: { authorization: `Bearer ${WRITER}`, 'content-type': 'text/plain' } });
     expect(text.statusCode).toBe(415);
-    const form = await app.inject({ ...json(WRITER, 'name=a'), headers: { authorization: `Bearer ${WRITER}`, 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await app.inject({
+      ...json(WRITER, 'name=a'),
+      headers: { authorization: `Bearer ${WRITER}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(form.statusCode).toBe(415);
   });
 
   it('accepts form bodies and an api_key field where a route opts in', async () => {
-    const res = await app.inject({ method: 'POST', url: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `api_key=${READER}x&a=1` });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/form',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `api_key=${READER}x&a=1`,
+    });
     expect(res.statusCode).toBe(401);
-    const ok = await app.inject({ method: 'POST', url: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `api_key=${ADMIN}&attribute%5Bx%5D=1` });
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/form',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `api_key=${ADMIN}&attribute%5Bx%5D=1`,
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().body['attribute[x]']).toBe('1');
   });

@@ -117,7 +117,11 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
     const keys = typeof options.apiKeys === 'string' ? parseApiKeys(options.apiKeys) : options.apiKeys;
     const { stillRevoked, removed } = await syncApiKeys(pool, pepper, keys);
     if (removed.length > 0) logger.warn({ keys: removed }, 'API keys no longer in GD_API_KEYS were revoked');
-    if (stillRevoked.length > 0) logger.warn({ keys: stillRevoked }, 'API keys in GD_API_KEYS stay revoked: `griddispatch keys revoke` revoked these secrets (give the key a new secret to use the name again)');
+    if (stillRevoked.length > 0)
+      logger.warn(
+        { keys: stillRevoked },
+        'API keys in GD_API_KEYS stay revoked: `griddispatch keys revoke` revoked these secrets (give the key a new secret to use the name again)',
+      );
   }
 
   const errorHandler = createErrorHandler(logger);
@@ -149,7 +153,9 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
   const registry = options.metrics ?? createMetricsRegistry();
   app.decorate('metricsRegistry', registry);
   const limiter =
-    options.rateLimit === false ? null : new SharedRateLimiter({ pool, logger, windowMs: options.rateLimit?.timeWindowMs ?? 60_000, syncMs: options.rateLimit?.syncMs });
+    options.rateLimit === false
+      ? null
+      : new SharedRateLimiter({ pool, logger, windowMs: options.rateLimit?.timeWindowMs ?? 60_000, syncMs: options.rateLimit?.syncMs });
   app.decorate('auth', {
     store: new ApiKeyStore(pool, pepper, options.keyCacheTtlMs, undefined, logger),
     failures: new AuthFailureLimiter(options.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE),
@@ -200,27 +206,30 @@ export async function buildHttpHost(options: HttpHostOptions): Promise<FastifyIn
   if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.addHook('onResponse', async (request, reply) => {
-    const line = { reqId: request.id, method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: request.principal?.keyName };
+    const line = {
+      reqId: request.id,
+      method: request.method,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+      key: request.principal?.keyName,
+    };
     // 5xx were logged with their error by the error handler already.
     logger.debug(line, 'request');
   });
 
   const ops = app.withTypeProvider<ZodTypeProvider>();
   ops.get('/healthz', { schema: { hide: true, response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
-  ops.get(
-    '/readyz',
-    { schema: { hide: true, response: { 200: ReadyBody, 503: ReadyBody } } },
-    async (_request, reply) => {
-      const checks: Record<string, () => Promise<boolean>> = {
-        database: async () => (await pool.query('SELECT 1')).rowCount === 1,
-        ...Object.fromEntries(services.map((s) => [s.name, () => s.ready()])),
-        ...options.readiness,
-      };
-      const results = Object.fromEntries(await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await withTimeout(check)] as const)));
-      const ready = Object.values(results).every(Boolean);
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: results });
-    },
-  );
+  ops.get('/readyz', { schema: { hide: true, response: { 200: ReadyBody, 503: ReadyBody } } }, async (_request, reply) => {
+    const checks: Record<string, () => Promise<boolean>> = {
+      database: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      ...Object.fromEntries(services.map((s) => [s.name, () => s.ready()])),
+      ...options.readiness,
+    };
+    const results = Object.fromEntries(await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await withTimeout(check)] as const)));
+    const ready = Object.values(results).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: results });
+  });
   // Metrics tell an outsider load, backlogs and key names: a scraper gets a `metrics:read` key.
   app.get('/metrics', { preHandler: requireScope('metrics:read'), schema: { hide: true } }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());

@@ -40,6 +40,17 @@ export {
   type ServiceMetricsOptions,
 } from './metrics.ts';
 export type { ServiceHandle } from './service.ts';
-export { envJson, envParsed, envTimeZone, hostOptions, httpEnvSchema, parseEnv, parseHttpEnv, parseServiceHttpEnv, type HttpEnv, type ParseHttpEnvOptions } from './env.ts';
+export {
+  envJson,
+  envParsed,
+  envTimeZone,
+  hostOptions,
+  httpEnvSchema,
+  parseEnv,
+  parseHttpEnv,
+  parseServiceHttpEnv,
+  type HttpEnv,
+  type ParseHttpEnvOptions,
+} from './env.ts';
 export { onShutdownSignal } from './shutdown.ts';
 export { runServiceProcess, type ServiceDeps, type ServiceProcessOptions } from './service-process.ts';

@@ -25,7 +25,17 @@ describe('strict JSON', () => {
   });
 
   it('rejects what cannot be stored or is ambiguous, with a 400', () => {
-    for (const text of ['', '   ', '{"a":', '{"a":1,"a":1}', '{"a":"\\ud800"}', '{"a":"x\\udc00"}', '{"a":"\\u0000"}', '{"__proto__":{"x":1}}', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]']) {
+    for (const text of [
+      '',
+      '   ',
+      '{"a":',
+      '{"a":1,"a":1}',
+      '{"a":"\\ud800"}',
+      '{"a":"x\\udc00"}',
+      '{"a":"\\u0000"}',
+      '{"__proto__":{"x":1}}',
+      '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]',
+    ]) {
       const err = rejection(text);
       expect(err).toBeInstanceOf(HttpError);
       expect(err.statusCode).toBe(400);

@@ -41,7 +41,7 @@ export async function resolveKeyPepper(pool: Pool, configured: string | undefine
   if (stored !== fingerprint) {
     throw new Error(
       `${configured === undefined ? 'the generated key pepper (auth.settings)' : 'GD_KEY_PEPPER'} differs from the pepper the stored API keys were hashed with; ` +
-        'start every process with the same GD_KEY_PEPPER (to change it on purpose: DELETE FROM auth.settings WHERE name = \'key_pepper_fingerprint\', then re-create the keys made by `griddispatch keys create`)',
+        "start every process with the same GD_KEY_PEPPER (to change it on purpose: DELETE FROM auth.settings WHERE name = 'key_pepper_fingerprint', then re-create the keys made by `griddispatch keys create`)",
     );
   }
   return pepper;
@@ -123,13 +123,16 @@ export async function createApiKey(pool: Pool, pepper: string, name: string, opt
      WHERE auth.api_keys.origin = 'cli' AND auth.api_keys.revoked_at IS NOT NULL`,
     [name, hashApiKey(pepper, secret), options.scopes, options.sources ?? null, options.ratePerMinute ?? null, options.grids ?? null],
   );
-  if (res.rowCount === 0) throw new Error(`a key named "${name}" exists already (revoke it first, or choose another name; keys listed in GD_API_KEYS are managed there)`);
+  if (res.rowCount === 0)
+    throw new Error(`a key named "${name}" exists already (revoke it first, or choose another name; keys listed in GD_API_KEYS are managed there)`);
   return { name, secret };
 }
 
 /** `griddispatch keys revoke`: sticks across restarts (see syncApiKeys). */
 export async function revokeApiKey(pool: Pool, name: string): Promise<boolean> {
-  const res = await pool.query("UPDATE auth.api_keys SET revoked_at = now(), revoked_by = 'cli', updated_at = now() WHERE name = $1 AND revoked_at IS NULL", [name]);
+  const res = await pool.query("UPDATE auth.api_keys SET revoked_at = now(), revoked_by = 'cli', updated_at = now() WHERE name = $1 AND revoked_at IS NULL", [
+    name,
+  ]);
   return (res.rowCount ?? 0) > 0;
 }
 
@@ -158,13 +161,13 @@ export async function listApiKeys(pool: Pool): Promise<ApiKeyRow[]> {
  * (notification's subscriptions) narrows at start. Empty where no host migrated `auth` yet.
  */
 export async function keyGridLimits(pool: Pool): Promise<Map<string, string[]>> {
-  const res = await pool.query<{ name: string; grids: string[] }>(
-    `SELECT name, grids FROM auth.api_keys WHERE revoked_at IS NULL AND grids IS NOT NULL`,
-  ).catch((err: { code?: string }) => {
-    // 42P01: undefined table (a service started on a database no host has migrated yet).
-    if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
-    throw err;
-  });
+  const res = await pool
+    .query<{ name: string; grids: string[] }>(`SELECT name, grids FROM auth.api_keys WHERE revoked_at IS NULL AND grids IS NOT NULL`)
+    .catch((err: { code?: string }) => {
+      // 42P01: undefined table (a service started on a database no host has migrated yet).
+      if (err.code === '42P01' || err.code === '3F000') return { rows: [] };
+      throw err;
+    });
   return new Map(res.rows.map((r) => [r.name, r.grids]));
 }
 

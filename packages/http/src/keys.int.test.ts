@@ -22,7 +22,10 @@ const service: ServiceHandle = {
   ready: async () => true,
   routes: async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
-    app.get('/whoami', { preHandler: requireScope('requests:read') }, async (request) => ({ key: request.principal!.keyName, grids: request.principal!.grids }));
+    app.get('/whoami', { preHandler: requireScope('requests:read') }, async (request) => ({
+      key: request.principal!.keyName,
+      grids: request.principal!.grids,
+    }));
     app.get('/whoami-stream', { preHandler: requireScope('requests:read', { streamToken: 'token' }) }, async (request) => ({
       key: request.principal!.keyName,
       grids: request.principal!.grids,
@@ -69,7 +72,8 @@ describe('keys across restarts', () => {
     expect((await get(await start(''), OPS)).json()).toEqual({ key: 'ops', grids: null });
     // A stream token of the key carries its grids too (the board's stream is limited by them).
     const app = await start(':grids=HH');
-    const token = (await app.inject({ method: 'POST', url: '/v1/stream-tokens', headers: { authorization: `Bearer ${CALLER}` } })).json<{ token: string }>().token;
+    const token = (await app.inject({ method: 'POST', url: '/v1/stream-tokens', headers: { authorization: `Bearer ${CALLER}` } })).json<{ token: string }>()
+      .token;
     const streamed = await app.inject({ method: 'GET', url: `/whoami-stream?token=${encodeURIComponent(token)}` });
     expect(streamed.json()).toEqual({ key: 'city', grids: ['HH'] });
   });

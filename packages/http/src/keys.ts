@@ -2,7 +2,16 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 // The key format of GD_API_KEYS and what a secret must be. Pure: no database, no clock.
 
-export const SCOPES = ['requests:write', 'requests:read', 'workorders:write', 'subscriptions:write', 'inbound:write', 'pii:read', 'metrics:read', 'admin'] as const;
+export const SCOPES = [
+  'requests:write',
+  'requests:read',
+  'workorders:write',
+  'subscriptions:write',
+  'inbound:write',
+  'pii:read',
+  'metrics:read',
+  'admin',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKeySpec {
@@ -104,7 +113,8 @@ function parseRest(rest: string, where: string): KeyGrants {
       parseGrids(segment, spec, where);
       continue;
     }
-    if (spec.sources !== undefined) throw new Error(`${where}: unexpected "${segment}" (sources were given already; a rate limit is written N/min, grids grids=g+g)`);
+    if (spec.sources !== undefined)
+      throw new Error(`${where}: unexpected "${segment}" (sources were given already; a rate limit is written N/min, grids grids=g+g)`);
     const sources = segment.split('+');
     for (const s of sources) if (!SOURCE.test(s)) throw new Error(`${where}: bad source "${s}" (letters, digits, _ . -)`);
     spec.sources = sources;

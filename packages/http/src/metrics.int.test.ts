@@ -78,7 +78,11 @@ describe('registerServiceMetrics', () => {
           { topic: 'things', key: 'k2', value: '2' },
         ]),
       );
-      await bus.publish('things', [{ key: 'same', value: 'a' }, { key: 'same', value: 'b' }, { key: 'same', value: 'c' }]);
+      await bus.publish('things', [
+        { key: 'same', value: 'a' },
+        { key: 'same', value: 'b' },
+        { key: 'same', value: 'c' },
+      ]);
 
       const during = await scrape(app);
       expect(value(during, 'griddispatch_outbox_backlog{service="alpha"}')).toBe(2);
@@ -112,7 +116,13 @@ describe('registerServiceMetrics', () => {
       });
     });
     const bus = createKafkaBus({ brokers: [`127.0.0.1:${port}`], prefix: 'nowhere.', clientId: 'metrics-test', logger });
-    const app = await buildHttpHost({ pool: db.pool, logger, services: [service('alpha', 'svc_a', bus, [{ group: 'g', topics: ['things'] }])], apiKeys, rateLimit: false });
+    const app = await buildHttpHost({
+      pool: db.pool,
+      logger,
+      services: [service('alpha', 'svc_a', bus, [{ group: 'g', topics: ['things'] }])],
+      apiKeys,
+      rateLimit: false,
+    });
     try {
       for (let i = 0; i < 2; i += 1) {
         const started = Date.now();

@@ -62,12 +62,10 @@ export function sharedProbe<T>(read: () => Promise<T>, options: { timeoutMs?: nu
   return async () => {
     if (last && Date.now() - last.at < maxAgeMs) return last.value;
     if (!inFlight) {
-      const started = read().then(
-        (value) => {
-          last = { at: Date.now(), value };
-          return value;
-        },
-      );
+      const started = read().then((value) => {
+        last = { at: Date.now(), value };
+        return value;
+      });
       inFlight = started;
       // Cleared whichever way it ends; a late rejection is nobody's unhandled error.
       started.then(

@@ -79,7 +79,8 @@ export class SharedRateLimiter {
     }
     const current = state.shared + state.sinceSync;
     let waitMs: number;
-    if (left - state.sinceSync > 0) waitMs = 1_000; // other replicas may still have a share
+    if (left - state.sinceSync > 0)
+      waitMs = 1_000; // other replicas may still have a share
     else if (current < limit && state.previous > 0) {
       // When the previous window has faded enough to make room for one more.
       waitMs = windowStart + windowMs * (1 - (limit - current - 1) / state.previous) - now;

@@ -64,9 +64,12 @@ it('instruments http and exports the server span to the OTLP endpoint', async ()
   expect(telemetry.exporting).toBe(true);
   const port = await listen(server);
   const answer = await new Promise<{ traceparent: string | null }>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/requests', method: 'POST', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } }, (res) => {
-      void body(res).then((text) => resolve(JSON.parse(text) as { traceparent: string | null }));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: '/v1/requests', method: 'POST', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
+      (res) => {
+        void body(res).then((text) => resolve(JSON.parse(text) as { traceparent: string | null }));
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });
@@ -74,7 +77,9 @@ it('instruments http and exports the server span to the OTLP endpoint', async ()
 
   await telemetry.shutdown(); // flushes the batch
   const spans = received.flatMap((r) => r.resourceSpans.map((rs) => ({ rs, spans: rs.scopeSpans.flatMap((s) => s.spans) })));
-  const server_ = spans.flatMap(({ rs, spans: list }) => list.map((span) => ({ span, service: rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue })));
+  const server_ = spans.flatMap(({ rs, spans: list }) =>
+    list.map((span) => ({ span, service: rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue })),
+  );
   const mine = server_.filter(({ span }) => span.traceId === '0af7651916cd43dd8448eb211c80319c');
   expect(mine).toHaveLength(1);
   expect(mine[0]).toMatchObject({ service: 'otlp-test', span: { kind: 2 } }); // SPAN_KIND_SERVER

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 
 // Trace context travels in Kafka headers (`traceparent`, W3C) and in the CloudEvent's
 // `traceparent` extension, so one trace follows a request through all four services.
@@ -28,9 +40,7 @@ export function contextFromHeaders(headers: Carrier): Context {
 /** Runs `fn` inside a span that continues the trace carried by `headers`. */
 export async function withConsumerSpan<T>(name: string, headers: Carrier, fn: () => Promise<T>): Promise<T> {
   const tracer = trace.getTracer('griddispatch');
-  return context.with(contextFromHeaders(headers), () =>
-    tracer.startActiveSpan(name, (span) => endAfter(span, fn)),
-  );
+  return context.with(contextFromHeaders(headers), () => tracer.startActiveSpan(name, (span) => endAfter(span, fn)));
 }
 
 /**

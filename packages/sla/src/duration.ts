@@ -54,7 +54,12 @@ export function formatDuration(ms: number): string {
   let rest = Math.round(Math.abs(ms) / 1000);
   if (rest === 0) return '0s';
   let out = '';
-  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) out += `${n}${unit}`;
     rest -= n * size;

@@ -1,13 +1,5 @@
 export { DEFAULT_POLICY } from './default-policy.ts';
-export {
-  CalendarError,
-  addWorkingTime,
-  isWorkingDay,
-  parseHoursRange,
-  workingDayMs,
-  workingTimeBetween,
-  type WorkingCalendar,
-} from './calendar.ts';
+export { CalendarError, addWorkingTime, isWorkingDay, parseHoursRange, workingDayMs, workingTimeBetween, type WorkingCalendar } from './calendar.ts';
 export { loadPolicy } from './load-policy.ts';
 export { DURATION_HINT, DurationError, formatDuration, parseDuration, parseDurationParts, type DurationParts } from './duration.ts';
 export { STAGES, durationMs, matchRule, planFor, policyCalendar, ruleMatches, type SlaFacts } from './plan.ts';

@@ -28,11 +28,36 @@ describe('DEFAULT_POLICY', () => {
   const opened = sh('2026-03-10T15:00');
 
   it.each([
-    ['aquaculture fault: the 30-minute circle', facts({ customerClasses: ['resident', 'aquaculture'], areaType: 'rural' }), 'aquaculture-circle', { ack: 5 * M, arrive: 30 * M, resolve: 2 * H }],
-    ['aquaculture before cold storage when both', facts({ customerClasses: ['cold_storage', 'aquaculture'] }), 'aquaculture-circle', { ack: 5 * M, arrive: 30 * M, resolve: 2 * H }],
-    ['cold-storage outage at most 2 h', facts({ customerClasses: ['cold_storage'], areaType: 'remote' }), 'cold-storage-outage', { ack: 5 * M, arrive: 45 * M, resolve: 2 * H }],
-    ['important customer tighter than the area', facts({ customerClasses: ['important'], areaType: 'rural' }), 'important-customer-fault', { ack: 5 * M, arrive: 30 * M, resolve: 3 * H }],
-    ['critical urgency tighter than the area', facts({ urgency: 'critical', areaType: 'remote' }), 'critical-fault', { ack: 5 * M, arrive: 30 * M, resolve: 3 * H }],
+    [
+      'aquaculture fault: the 30-minute circle',
+      facts({ customerClasses: ['resident', 'aquaculture'], areaType: 'rural' }),
+      'aquaculture-circle',
+      { ack: 5 * M, arrive: 30 * M, resolve: 2 * H },
+    ],
+    [
+      'aquaculture before cold storage when both',
+      facts({ customerClasses: ['cold_storage', 'aquaculture'] }),
+      'aquaculture-circle',
+      { ack: 5 * M, arrive: 30 * M, resolve: 2 * H },
+    ],
+    [
+      'cold-storage outage at most 2 h',
+      facts({ customerClasses: ['cold_storage'], areaType: 'remote' }),
+      'cold-storage-outage',
+      { ack: 5 * M, arrive: 45 * M, resolve: 2 * H },
+    ],
+    [
+      'important customer tighter than the area',
+      facts({ customerClasses: ['important'], areaType: 'rural' }),
+      'important-customer-fault',
+      { ack: 5 * M, arrive: 30 * M, resolve: 3 * H },
+    ],
+    [
+      'critical urgency tighter than the area',
+      facts({ urgency: 'critical', areaType: 'remote' }),
+      'critical-fault',
+      { ack: 5 * M, arrive: 30 * M, resolve: 3 * H },
+    ],
     ['urban fault: 45 min, then 3 h', facts({ areaType: 'urban' }), 'fault-urban', { ack: 10 * M, arrive: 45 * M, resolve: 45 * M + 3 * H }],
     ['rural fault: 90 min, then 4 h', facts({ areaType: 'rural' }), 'fault-rural', { ack: 10 * M, arrive: 90 * M, resolve: 90 * M + 4 * H }],
     ['remote fault: 120 min, then 4 h', facts({ areaType: 'remote', urgency: 'urgent' }), 'fault-remote', { ack: 10 * M, arrive: 2 * H, resolve: 6 * H }],
@@ -127,7 +152,19 @@ describe('durations in plans', () => {
   });
 
   it('windows in seconds for tests', () => {
-    const policy = parsePolicy({ rules: [{ name: 'fast', windows: { ack: '2s', resolve: '5s' }, warnBefore: '1s', escalation: [{ after: '0s', notify: ['supervisor'] }, { after: '2s', notify: ['station_head'] }] }] });
+    const policy = parsePolicy({
+      rules: [
+        {
+          name: 'fast',
+          windows: { ack: '2s', resolve: '5s' },
+          warnBefore: '1s',
+          escalation: [
+            { after: '0s', notify: ['supervisor'] },
+            { after: '2s', notify: ['station_head'] },
+          ],
+        },
+      ],
+    });
     const at = new Date('2026-03-10T07:00:00.000Z');
     const plan = planFor(policy, base, at);
     expect(plan.deadlines).toEqual({ ack: '2026-03-10T07:00:02.000Z', resolve: '2026-03-10T07:00:05.000Z' });

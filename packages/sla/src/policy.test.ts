@@ -59,22 +59,68 @@ describe('parsePolicy', () => {
       'rules[0] "x".match.category[0]',
       /fault_repair/,
     ],
-    ['an unknown role', { rules: [{ name: 'd', windows: { ack: '5m' }, escalation: [{ after: '0s', notify: ['boss'] }] }] }, 'rules[0] "d".escalation[0].notify[0]', /supervisor/],
+    [
+      'an unknown role',
+      { rules: [{ name: 'd', windows: { ack: '5m' }, escalation: [{ after: '0s', notify: ['boss'] }] }] },
+      'rules[0] "d".escalation[0].notify[0]',
+      /supervisor/,
+    ],
     ['no window', { rules: [{ name: 'd', windows: {} }] }, 'rules[0] "d".windows', /at least one window/],
     ['an unknown stage', { rules: [{ name: 'd', windows: { ack: '5m', visit: '1h' } }] }, 'rules[0] "d".windows', /visit/],
     ['a typo in a rule key', { rules: [{ name: 'd', windows: { ack: '5m' }, warnbefore: '1m' }] }, 'rules[0] "d"', /warnbefore/],
-    ['an empty match list', { rules: [{ name: 'd', match: { urgency: [] }, windows: { ack: '5m' } }, minimal.rules[0]] }, 'rules[0] "d".match.urgency', /at least one value/],
+    [
+      'an empty match list',
+      { rules: [{ name: 'd', match: { urgency: [] }, windows: { ack: '5m' } }, minimal.rules[0]] },
+      'rules[0] "d".match.urgency',
+      /at least one value/,
+    ],
     ['an unknown time zone', { timeZone: 'Asia/Peking', ...minimal }, 'timeZone', /unknown time zone "Asia\/Peking"/],
     ['bad hours', { calendars: { office: { hours: ['8:30-12:00'] } }, ...minimal }, 'calendars.office.hours[0]', /HH:MM-HH:MM/],
     ['hours ending before they start', { calendars: { office: { hours: ['14:00-12:00'] } }, ...minimal }, 'calendars.office.hours[0]', /end must be after/],
-    ['an impossible holiday', { calendars: { office: { hours: ['08:30-12:00'], holidays: ['2026-02-30'] } }, ...minimal }, 'calendars.office.holidays[0]', /YYYY-MM-DD/],
+    [
+      'an impossible holiday',
+      { calendars: { office: { hours: ['08:30-12:00'], holidays: ['2026-02-30'] } }, ...minimal },
+      'calendars.office.holidays[0]',
+      /YYYY-MM-DD/,
+    ],
     ['overlapping hours', { calendars: { office: { hours: ['08:00-12:00', '11:00-13:00'] } }, ...minimal }, 'calendars.office', /overlap/],
     ['a calendar without days', { calendars: { office: { days: [], hours: ['08:00-12:00'] } }, ...minimal }, 'calendars.office', /no working days/],
     ['an unknown calendar', { rules: [{ name: 'd', windows: { ack: '5m' }, calendar: 'office' }] }, 'rules[0] "d".calendar', /unknown calendar "office"/],
-    ['duplicate names', { rules: [{ name: 'd', match: { urgency: ['critical'] }, windows: { ack: '5m' } }, { name: 'd', windows: { ack: '5m' } }] }, 'rules[1] "d".name', /duplicate rule name \(also rules\[0\]\)/],
+    [
+      'duplicate names',
+      {
+        rules: [
+          { name: 'd', match: { urgency: ['critical'] }, windows: { ack: '5m' } },
+          { name: 'd', windows: { ack: '5m' } },
+        ],
+      },
+      'rules[1] "d".name',
+      /duplicate rule name \(also rules\[0\]\)/,
+    ],
     ['no catch-all rule', { rules: [{ name: 'x', match: { urgency: ['critical'] }, windows: { ack: '5m' } }] }, 'rules', /must match everything/],
-    ['a rule after the catch-all', { rules: [minimal.rules[0], { name: 'late', match: { urgency: ['critical'] }, windows: { ack: '1m' } }] }, 'rules[1] "late"', /never used: rules\[0\] "default"/],
-    ['escalation out of order', { rules: [{ name: 'd', windows: { ack: '5m' }, escalation: [{ after: '30m', notify: ['supervisor'] }, { after: '15m', notify: ['station_head'] }] }] }, 'rules[0] "d".escalation[1].after', /in order/],
+    [
+      'a rule after the catch-all',
+      { rules: [minimal.rules[0], { name: 'late', match: { urgency: ['critical'] }, windows: { ack: '1m' } }] },
+      'rules[1] "late"',
+      /never used: rules\[0\] "default"/,
+    ],
+    [
+      'escalation out of order',
+      {
+        rules: [
+          {
+            name: 'd',
+            windows: { ack: '5m' },
+            escalation: [
+              { after: '30m', notify: ['supervisor'] },
+              { after: '15m', notify: ['station_head'] },
+            ],
+          },
+        ],
+      },
+      'rules[0] "d".escalation[1].after',
+      /in order/,
+    ],
     ['no rules', { rules: [] }, 'rules', /at least one rule/],
   ])('names the place of %s', (_what, input, path, message) => {
     const issues = issuesOf(input);

@@ -149,7 +149,14 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         ...retry,
       });
       teller = startCallCountTeller(ctx, deps.pool, config.incidentCountsIntervalMs, logger);
-      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: routingRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
+      retention = startRetention({
+        pool: deps.pool,
+        schema: SCHEMA,
+        tables: routingRetention(retentionConfig),
+        intervalMs: retentionConfig.intervalMs,
+        now: ctx.now,
+        logger,
+      });
       logger.info({ policy: policy.rules.map((r) => r.name), timeZone: config.timeZone }, 'grid-routing started');
     },
     async stop() {
@@ -173,7 +180,8 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
       await data.close();
     },
     async ready() {
-      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning() || !callbacks?.isRunning() || !customers?.isRunning()) return false;
+      if (!subscription?.isRunning() || !workOrders?.isRunning() || !meterSubscription?.isRunning() || !callbacks?.isRunning() || !customers?.isRunning())
+        return false;
       return (await deps.pool.query('SELECT 1')).rowCount === 1;
     },
     async drained() {

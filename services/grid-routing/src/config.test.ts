@@ -27,8 +27,20 @@ describe('grid-routing configuration', () => {
   });
 
   it('reads durations, numbers and zones from the environment', () => {
-    const c = loadConfig({ GD_INCIDENT_WINDOW: '20m', GD_NEAREST_METERS: '250', GD_TIME_ZONE: 'Asia/Urumqi', GD_INCIDENT_URGENT_CALLS: '3', GD_SLA_POLICY: '/etc/gd/policy.json' });
-    expect(c).toMatchObject({ incidentWindowMs: 20 * 60_000, nearestWithinMeters: 250, timeZone: 'Asia/Urumqi', incidentUrgentCalls: 3, slaPolicyPath: '/etc/gd/policy.json' });
+    const c = loadConfig({
+      GD_INCIDENT_WINDOW: '20m',
+      GD_NEAREST_METERS: '250',
+      GD_TIME_ZONE: 'Asia/Urumqi',
+      GD_INCIDENT_URGENT_CALLS: '3',
+      GD_SLA_POLICY: '/etc/gd/policy.json',
+    });
+    expect(c).toMatchObject({
+      incidentWindowMs: 20 * 60_000,
+      nearestWithinMeters: 250,
+      timeZone: 'Asia/Urumqi',
+      incidentUrgentCalls: 3,
+      slaPolicyPath: '/etc/gd/policy.json',
+    });
   });
 
   it('names every bad variable', () => {

@@ -21,13 +21,19 @@ beforeEach(async () => {
   await closeAllIncidents(h);
 });
 
-
 function workOrderEvent(workOrderId: string, type: WorkOrderEventType, local: string): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
   return buildEvent({
     type: 'cn.griddispatch.workorder.updated.v1',
     source: 'intake',
     subject: workOrderId,
-    data: { workOrderId, type, at: at(local), previousStatus: 'assigned', status: type === 'en_route' || type === 'arrived' || type === 'resolved' || type === 'closed' ? type : 'assigned', gridId: null },
+    data: {
+      workOrderId,
+      type,
+      at: at(local),
+      previousStatus: 'assigned',
+      status: type === 'en_route' || type === 'arrived' || type === 'resolved' || type === 'closed' ? type : 'assigned',
+      gridId: null,
+    },
   });
 }
 
@@ -52,9 +58,17 @@ describe('an incident follows its primary work order', () => {
 
     const resolved = workOrderEvent(p!.workOrderId, 'resolved', '2026-12-14T11:00:00');
     await publish(resolved);
-    expect(await incident(id)).toMatchObject({ status: 'restored', restoredAt: new Date(at('2026-12-14T11:00:00')).toISOString(), restorationUnconfirmed: false });
+    expect(await incident(id)).toMatchObject({
+      status: 'restored',
+      restoredAt: new Date(at('2026-12-14T11:00:00')).toISOString(),
+      restorationUnconfirmed: false,
+    });
     const count = incidentEventsOf(h, id).length;
-    await publish(resolved, workOrderEvent(p!.workOrderId, 'resolved', '2026-12-14T11:05:00'), workOrderEvent(p!.workOrderId, 'arrived', '2026-12-14T11:06:00'));
+    await publish(
+      resolved,
+      workOrderEvent(p!.workOrderId, 'resolved', '2026-12-14T11:05:00'),
+      workOrderEvent(p!.workOrderId, 'arrived', '2026-12-14T11:06:00'),
+    );
     expect(incidentEventsOf(h, id)).toHaveLength(count);
 
     await publish(workOrderEvent(p!.workOrderId, 'closed', '2026-12-14T12:00:00'));
@@ -72,7 +86,15 @@ describe('an incident follows its primary work order', () => {
     const [p] = (await h.send(fault('2026-12-15T10:00:00', 'TQ-004'))).map(assigned);
     const consumer = workOrderUpdatedConsumer({ pool: h.db.pool, logger: silentLogger(), ctx: routingContext(h.db.pool), metersStillOff: async () => true });
     const event = workOrderEvent(p!.workOrderId, 'resolved', '2026-12-15T11:00:00');
-    await consumer.handler({ topic: Topics.workordersEvents, key: p!.workOrderId, value: Buffer.from(serializeEvent(event)), headers: {}, partition: 0, offset: '0', attempt: 1 });
+    await consumer.handler({
+      topic: Topics.workordersEvents,
+      key: p!.workOrderId,
+      value: Buffer.from(serializeEvent(event)),
+      headers: {},
+      partition: 0,
+      offset: '0',
+      attempt: 1,
+    });
     expect(await incident(p!.incidentId!)).toMatchObject({ status: 'restored', restorationUnconfirmed: true });
     await withTransaction(h.db.pool, (client) => markRestorationConfirmed(routingContext(h.db.pool), client, p!.incidentId!, new Date()));
     await h.settle();
@@ -94,7 +116,10 @@ describe('feeder incidents and their children', () => {
     await publish(workOrderEvent(calls[0]!.workOrderId, 'resolved', '2026-12-16T11:00:00'));
     expect((await incident(calls[0]!.incidentId!)).status).toBe('restored');
     expect((await incident(parentId)).status).toBe('open');
-    await publish(workOrderEvent(calls[1]!.workOrderId, 'resolved', '2026-12-16T11:10:00'), workOrderEvent(calls[2]!.workOrderId, 'resolved', '2026-12-16T11:20:00'));
+    await publish(
+      workOrderEvent(calls[1]!.workOrderId, 'resolved', '2026-12-16T11:10:00'),
+      workOrderEvent(calls[2]!.workOrderId, 'resolved', '2026-12-16T11:20:00'),
+    );
     expect(await incident(parentId)).toMatchObject({ status: 'restored', restoredAt: new Date(at('2026-12-16T11:20:00')).toISOString() });
     expect(incidentEventsOf(h, parentId).map(shortType).at(-1)).toBe('restored');
   });

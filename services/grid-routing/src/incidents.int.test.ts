@@ -4,7 +4,17 @@ import type { IncomingMessage } from '@griddispatch/bus';
 import { serializeEvent, Topics, type CloudEvent } from '@griddispatch/contracts';
 import { withTransaction } from '@griddispatch/db';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
-import { at, closeAllIncidents, fault, FEEDER, FEEDER_CUSTOMERS, importFeederDistricts, incidentEventsOf, routingContext, shortType } from './testing/incident-fixture.ts';
+import {
+  at,
+  closeAllIncidents,
+  fault,
+  FEEDER,
+  FEEDER_CUSTOMERS,
+  importFeederDistricts,
+  incidentEventsOf,
+  routingContext,
+  shortType,
+} from './testing/incident-fixture.ts';
 import { assigned, requestEvent, silentLogger, startHarness, type Harness } from './testing/harness.ts';
 import { openIncident } from './use-cases/incidents.ts';
 import { tellCallCounts } from './use-cases/tell-call-counts.ts';
@@ -93,7 +103,10 @@ describe('calls of one 台区 are one incident until it is restored', () => {
     const calls = Array.from({ length: 20 }, (_, i) => fault(`2026-12-02T10:${String(i).padStart(2, '0')}:00`, 'TQ-004'));
     const before = h.outputs.length;
     const eventsBefore = h.incidentEvents.length;
-    await h.bus.publish(Topics.requestsReceived, calls.map((event) => ({ key: event.data.id, value: serializeEvent(event) })));
+    await h.bus.publish(
+      Topics.requestsReceived,
+      calls.map((event) => ({ key: event.data.id, value: serializeEvent(event) })),
+    );
     await h.settle();
     const outs = h.outputs.slice(before).map(assigned);
     expect(outs).toHaveLength(20);
@@ -126,7 +139,9 @@ describe('calls of one 台区 are one incident until it is restored', () => {
     expect(events.map(shortType)).toEqual(['opened', 'updated']);
     expect(events.at(-1)?.data).toMatchObject({ primaryRequestId: own.data.id, status: 'dispatched', callCount: 1, change: 'primary' });
     // Opening again while it is open returns the open one: a 台区 is never in two open incidents.
-    const again = await withTransaction(h.db.pool, (client) => openIncident(ctx, client, { districtCode: 'TQ-003', gridId: 'TC-G1', origin: 'meter', at: new Date() }));
+    const again = await withTransaction(h.db.pool, (client) =>
+      openIncident(ctx, client, { districtCode: 'TQ-003', gridId: 'TC-G1', origin: 'meter', at: new Date() }),
+    );
     expect(again.id).toBe(opened.id);
     expect(await openIncidents('TQ-003')).toHaveLength(1);
   });
@@ -134,7 +149,9 @@ describe('calls of one 台区 are one incident until it is restored', () => {
 
 describe('feeder nesting (GD_FEEDER_DISTRICTS = 3)', () => {
   it('the 3rd 台区 of a feeder opened within the window nests the three under a feeder incident; a 4th opens as its child, without a primary', async () => {
-    const [a, b, c] = (await h.send(fault('2026-12-04T10:00:00', 'TQ-001'), fault('2026-12-04T10:05:00', 'TQ-002'), fault('2026-12-04T10:10:00', 'TQ-005'))).map(assigned);
+    const [a, b, c] = (
+      await h.send(fault('2026-12-04T10:00:00', 'TQ-001'), fault('2026-12-04T10:05:00', 'TQ-002'), fault('2026-12-04T10:10:00', 'TQ-005'))
+    ).map(assigned);
     expect([a, b, c].map((d) => d?.role)).toEqual(['primary', 'primary', 'primary']);
     const opened = h.incidentEvents.filter((e) => e.type === 'cn.griddispatch.incident.opened.v1' && e.data.kind === 'feeder' && e.data.feederCode === FEEDER);
     expect(opened).toHaveLength(1);
@@ -198,7 +215,16 @@ describe('planned outages (the plannedOutages hook, rule 7)', () => {
       [inside.map((e) => e.data.id)],
     );
     expect(rows).toEqual([
-      { origin: 'planned', status: 'open', primary_request_id: null, planned_outage_id: 'po-1', etr: end, etr_source: 'planned', call_count: 2, roles: ['merged', 'merged'] },
+      {
+        origin: 'planned',
+        status: 'open',
+        primary_request_id: null,
+        planned_outage_id: 'po-1',
+        etr: end,
+        etr_source: 'planned',
+        call_count: 2,
+        roles: ['merged', 'merged'],
+      },
     ]);
     expect(asked).toEqual([['TQ-004']]);
 
@@ -221,7 +247,8 @@ describe('two replicas, two partitions', () => {
     await second?.end();
   });
 
-  const messages = (events: CloudEvent<'cn.griddispatch.request.received.v1'>[], partition: number): IncomingMessage[] => events.map((e, i) => message(e, partition, i));
+  const messages = (events: CloudEvent<'cn.griddispatch.request.received.v1'>[], partition: number): IncomingMessage[] =>
+    events.map((e, i) => message(e, partition, i));
 
   it('calls of one 台区 and of one feeder applied at once by two replicas: one incident per 台区, one primary each, one feeder incident', async () => {
     const replica = (pool: pg.Pool) => requestReceivedConsumer({ pool, logger: silentLogger(), ctx: routingContext(pool) });
@@ -229,8 +256,14 @@ describe('two replicas, two partitions', () => {
     for (let round = 0; round < 3; round++) {
       await closeAllIncidents(h);
       const day = `2026-12-${String(10 + round).padStart(2, '0')}`;
-      const p0 = [...Array.from({ length: 6 }, (_, i) => fault(`${day}T10:0${i}:00`, 'TQ-001')), ...Array.from({ length: 4 }, (_, i) => fault(`${day}T10:0${i}:30`, 'TQ-005'))];
-      const p1 = [...Array.from({ length: 6 }, (_, i) => fault(`${day}T10:0${i}:10`, 'TQ-001')), ...Array.from({ length: 4 }, (_, i) => fault(`${day}T10:0${i}:40`, 'TQ-002'))];
+      const p0 = [
+        ...Array.from({ length: 6 }, (_, i) => fault(`${day}T10:0${i}:00`, 'TQ-001')),
+        ...Array.from({ length: 4 }, (_, i) => fault(`${day}T10:0${i}:30`, 'TQ-005')),
+      ];
+      const p1 = [
+        ...Array.from({ length: 6 }, (_, i) => fault(`${day}T10:0${i}:10`, 'TQ-001')),
+        ...Array.from({ length: 4 }, (_, i) => fault(`${day}T10:0${i}:40`, 'TQ-002')),
+      ];
       await Promise.all([r1.batchHandler(messages(p0, 0)), r2.batchHandler(messages(p1, 1))]);
 
       const tq1 = await openIncidents('TQ-001');
@@ -244,7 +277,9 @@ describe('two replicas, two partitions', () => {
         { role: 'merged', n: 11 },
         { role: 'primary', n: 1 },
       ]);
-      const feeders = await h.db.pool.query("SELECT district_codes FROM routing.incidents WHERE kind = 'feeder' AND feeder_code = $1 AND status = 'open'", [FEEDER]);
+      const feeders = await h.db.pool.query("SELECT district_codes FROM routing.incidents WHERE kind = 'feeder' AND feeder_code = $1 AND status = 'open'", [
+        FEEDER,
+      ]);
       expect(feeders.rows).toEqual([{ district_codes: ['TQ-001', 'TQ-002', 'TQ-005'] }]);
     }
     await h.settle();

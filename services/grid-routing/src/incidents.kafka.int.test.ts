@@ -40,7 +40,10 @@ it('calls of one 台区 on several partitions and two replicas: one incident, on
     ...Array.from({ length: 10 }, (_, i) => requestEvent({ receivedAt: at(i, 40), location: { districtCode: 'TQ-005' } })),
   ];
   const before = h.outputs.length;
-  await bus.publish(Topics.requestsReceived, calls.map((e) => ({ key: e.data.id, value: serializeEvent(e) })));
+  await bus.publish(
+    Topics.requestsReceived,
+    calls.map((e) => ({ key: e.data.id, value: serializeEvent(e) })),
+  );
   await h.settle();
   await second.drained();
   await h.settle();
@@ -50,8 +53,14 @@ it('calls of one 台区 on several partitions and two replicas: one incident, on
   for (const district of ['TQ-001', 'TQ-002', 'TQ-005']) {
     const mine = outs.filter((d) => d.districtCode === district);
     expect(new Set(mine.map((d) => d.incidentId)).size, district).toBe(1);
-    expect(mine.filter((d) => d.role === 'primary'), district).toHaveLength(1);
-    expect(mine.map((d) => d.incidentSize).sort((a, b) => a! - b!), district).toEqual(Array.from({ length: mine.length }, (_, i) => i + 1));
+    expect(
+      mine.filter((d) => d.role === 'primary'),
+      district,
+    ).toHaveLength(1);
+    expect(
+      mine.map((d) => d.incidentSize).sort((a, b) => a! - b!),
+      district,
+    ).toEqual(Array.from({ length: mine.length }, (_, i) => i + 1));
   }
   const { rows } = await h.db.pool.query("SELECT district_codes FROM routing.incidents WHERE kind = 'feeder' AND feeder_code = $1", [FEEDER]);
   expect(rows).toEqual([{ district_codes: ['TQ-001', 'TQ-002', 'TQ-005'] }]);

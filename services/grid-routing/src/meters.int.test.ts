@@ -88,7 +88,11 @@ describe('meter power-off (主动抢修)', () => {
   });
 
   it('three meters off further apart than the window open nothing', async () => {
-    await publish(meterEvent(meter(3, 0), 'power_off', ago(600)), meterEvent(meter(3, 1), 'power_off', ago(400)), meterEvent(meter(3, 2), 'power_off', ago(200)));
+    await publish(
+      meterEvent(meter(3, 0), 'power_off', ago(600)),
+      meterEvent(meter(3, 1), 'power_off', ago(400)),
+      meterEvent(meter(3, 2), 'power_off', ago(200)),
+    );
     expect(await openIncidents('TQ-003')).toEqual([]);
   });
 });
@@ -172,7 +176,10 @@ describe('storm mode: single customers’ power-offs are ignored', () => {
     await s?.close();
   });
   const send = async (...events: ReturnType<typeof meterEvent>[]) => {
-    await s.bus.publish(Topics.metersEvents, events.map((e) => ({ key: e.data.meterId, value: serializeEvent(e) })));
+    await s.bus.publish(
+      Topics.metersEvents,
+      events.map((e) => ({ key: e.data.meterId, value: serializeEvent(e) })),
+    );
     await s.settle();
   };
   const open = async (district: string) =>
@@ -182,7 +189,12 @@ describe('storm mode: single customers’ power-offs are ignored', () => {
     await send(meterEvent('M-3000000001', 'power_off', ago(30)));
     expect(await open('TQ-001')).toHaveLength(1);
 
-    const storm = await s.host.inject({ method: 'PUT', url: '/v1/storm', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { gridIds: 'all', active: true } });
+    const storm = await s.host.inject({
+      method: 'PUT',
+      url: '/v1/storm',
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { gridIds: 'all', active: true },
+    });
     expect(storm.statusCode).toBe(200);
     await send(meterEvent('M-3000000003', 'power_off', ago(20), 'storm-single'));
     expect(await open('TQ-003')).toEqual([]);
@@ -210,7 +222,14 @@ describe('meters inside a planned outage (rule 7)', () => {
       method: 'POST',
       url: '/v1/planned-outages',
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
-      payload: { externalId: 'tmp-1', kind: 'temporary', districtCodes: ['TQ-004'], start: new Date(start).toISOString(), end: new Date(end).toISOString(), reason: '临时检修' },
+      payload: {
+        externalId: 'tmp-1',
+        kind: 'temporary',
+        districtCodes: ['TQ-004'],
+        start: new Date(start).toISOString(),
+        end: new Date(end).toISOString(),
+        reason: '临时检修',
+      },
     });
     expect(res.statusCode).toBe(201);
     await new Promise((r) => setTimeout(r, start + 200 - Date.now()));
@@ -219,7 +238,12 @@ describe('meters inside a planned outage (rule 7)', () => {
     await p.settle();
     const { rows } = await p.db.pool.query("SELECT id FROM routing.incidents WHERE district_code = 'TQ-004' AND status NOT IN ('restored', 'closed')");
     expect(rows).toHaveLength(1);
-    expect(await getIncident(p.db.pool, rows[0].id)).toMatchObject({ origin: 'planned', plannedOutageId: res.json<{ id: string }>().id, primaryRequestId: null, etrSource: 'planned' });
+    expect(await getIncident(p.db.pool, rows[0].id)).toMatchObject({
+      origin: 'planned',
+      plannedOutageId: res.json<{ id: string }>().id,
+      primaryRequestId: null,
+      etrSource: 'planned',
+    });
     const [call] = await p.send(requestEvent({ receivedAt: new Date().toISOString(), location: { districtCode: 'TQ-004' } }));
     expect(assigned(call)).toMatchObject({ incidentId: rows[0].id, role: 'merged', etr: new Date(end).toISOString() });
   });

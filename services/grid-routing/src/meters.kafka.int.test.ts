@@ -29,7 +29,14 @@ afterAll(async () => {
 });
 
 const meterEvent = (meterId: string, eventId: string) => {
-  const data: MeterEventV1 = { source: 'amr', eventId, kind: 'power_off', meterId, at: new Date(Date.now() - 5_000).toISOString(), receivedAt: new Date().toISOString() };
+  const data: MeterEventV1 = {
+    source: 'amr',
+    eventId,
+    kind: 'power_off',
+    meterId,
+    at: new Date(Date.now() - 5_000).toISOString(),
+    receivedAt: new Date().toISOString(),
+  };
   return buildEvent({ type: 'cn.griddispatch.meter.event.v1', source: 'intake', subject: meterId, data });
 };
 
@@ -42,7 +49,9 @@ it('opens the incident of a transformer meter through Kafka; an unknown meter is
   const deadline = Date.now() + 60_000;
   let open: unknown[] = [];
   while (Date.now() < deadline) {
-    open = (await h.db.pool.query("SELECT id FROM routing.incidents WHERE district_code = 'TQ-001' AND origin = 'meter' AND status NOT IN ('restored', 'closed')")).rows;
+    open = (
+      await h.db.pool.query("SELECT id FROM routing.incidents WHERE district_code = 'TQ-001' AND origin = 'meter' AND status NOT IN ('restored', 'closed')")
+    ).rows;
     if (open.length === 1 && dead.length === 1) break;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -67,19 +67,47 @@ describe('grid-routing retention', () => {
     const incidents = await count('incidents');
     expect(incidents).toBeGreaterThan(0);
     const config = loadRetentionConfig({});
-    const at = (ms: number) => startRetention({ pool: h.db.pool, schema: 'routing', tables: routingRetention(config), intervalMs: 0, now: () => new Date(Date.now() + ms) });
+    const at = (ms: number) =>
+      startRetention({ pool: h.db.pool, schema: 'routing', tables: routingRetention(config), intervalMs: 0, now: () => new Date(Date.now() + ms) });
 
     const early = at(6 * DAY);
-    expect((await early.sweep()).deleted).toEqual({ routed_requests: 0, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, customer_episodes: 0, planned_outage_notices: 0, inbox: 0 });
+    expect((await early.sweep()).deleted).toEqual({
+      routed_requests: 0,
+      incidents: 0,
+      meter_events: 0,
+      meter_event_noops: 0,
+      planned_outages: 0,
+      customer_episodes: 0,
+      planned_outage_notices: 0,
+      inbox: 0,
+    });
     await early.stop();
 
     // An incident stays while it is open (calls still join it), whatever its age.
     const late = at(31 * DAY);
     // Inbox marks: those of routing (4) and the 2 incident events read by the consumer that tells the customers.
-    expect((await late.sweep()).deleted).toEqual({ routed_requests: 3, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, customer_episodes: 0, planned_outage_notices: 0, inbox: 6 });
+    expect((await late.sweep()).deleted).toEqual({
+      routed_requests: 3,
+      incidents: 0,
+      meter_events: 0,
+      meter_event_noops: 0,
+      planned_outages: 0,
+      customer_episodes: 0,
+      planned_outage_notices: 0,
+      inbox: 6,
+    });
     await h.db.pool.query("UPDATE routing.incidents SET status = 'closed', updated_at = now()");
     // A closed incident is the reports' history: kept for the six years a major-event threshold needs.
-    expect((await late.sweep()).deleted).toEqual({ routed_requests: 0, incidents: 0, meter_events: 0, meter_event_noops: 0, planned_outages: 0, customer_episodes: 0, planned_outage_notices: 0, inbox: 0 });
+    expect((await late.sweep()).deleted).toEqual({
+      routed_requests: 0,
+      incidents: 0,
+      meter_events: 0,
+      meter_event_noops: 0,
+      planned_outages: 0,
+      customer_episodes: 0,
+      planned_outage_notices: 0,
+      inbox: 0,
+    });
     await late.stop();
     const gone = at(REPORT_HISTORY_MS + DAY);
     expect((await gone.sweep()).deleted).toMatchObject({ incidents });

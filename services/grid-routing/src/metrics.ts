@@ -52,7 +52,14 @@ export function gridRoutingMetrics(deps: GridRoutingMetricsDeps) {
       noticeRecords.inc(n);
     },
     register(registry: Registry): void {
-      registerServiceMetrics(registry, { service: 'grid-routing', pool: deps.pool, schema: SCHEMA, bus: deps.bus, consumers: deps.consumers, logger: deps.logger });
+      registerServiceMetrics(registry, {
+        service: 'grid-routing',
+        pool: deps.pool,
+        schema: SCHEMA,
+        bus: deps.bus,
+        consumers: deps.consumers,
+        logger: deps.logger,
+      });
       registry.registerMetric(decisions);
       registry.registerMetric(meterEvents);
       registry.registerMetric(noticeRecords);

@@ -43,9 +43,36 @@ it('keeps existing incidents: first call primary, quiet ones closed, one open pe
     'SELECT id, status, kind, feeder_code, district_codes, primary_request_id, affected_customers, etr IS NOT NULL AS has_etr FROM routing.incidents ORDER BY id',
   );
   expect(rows).toEqual([
-    { id: 'old', status: 'closed', kind: 'district', feeder_code: 'F-1', district_codes: ['TQ-1'], primary_request_id: 'r0', affected_customers: 2, has_etr: true },
-    { id: 'quiet-start', status: 'open', kind: 'district', feeder_code: 'F-1', district_codes: ['TQ-2'], primary_request_id: null, affected_customers: 0, has_etr: true },
-    { id: 'recent', status: 'dispatched', kind: 'district', feeder_code: 'F-1', district_codes: ['TQ-1'], primary_request_id: 'r1', affected_customers: 2, has_etr: true },
+    {
+      id: 'old',
+      status: 'closed',
+      kind: 'district',
+      feeder_code: 'F-1',
+      district_codes: ['TQ-1'],
+      primary_request_id: 'r0',
+      affected_customers: 2,
+      has_etr: true,
+    },
+    {
+      id: 'quiet-start',
+      status: 'open',
+      kind: 'district',
+      feeder_code: 'F-1',
+      district_codes: ['TQ-2'],
+      primary_request_id: null,
+      affected_customers: 0,
+      has_etr: true,
+    },
+    {
+      id: 'recent',
+      status: 'dispatched',
+      kind: 'district',
+      feeder_code: 'F-1',
+      district_codes: ['TQ-1'],
+      primary_request_id: 'r1',
+      affected_customers: 2,
+      has_etr: true,
+    },
   ]);
   const roles = await db.pool.query('SELECT request_id, role FROM routing.routed_requests ORDER BY request_id');
   expect(roles.rows).toEqual([
@@ -56,6 +83,8 @@ it('keeps existing incidents: first call primary, quiet ones closed, one open pe
   ]);
   // The invariant holds from now on: a second open incident of TQ-1 is refused.
   await expect(
-    db.pool.query("INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, urgency, evidence_at) VALUES ('dup', 'TQ-1', 'G1', now(), now(), 'normal', now())"),
+    db.pool.query(
+      "INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, urgency, evidence_at) VALUES ('dup', 'TQ-1', 'G1', now(), now(), 'normal', now())",
+    ),
   ).rejects.toThrow(/incidents_open_district_idx/);
 });

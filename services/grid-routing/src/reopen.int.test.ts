@@ -27,18 +27,25 @@ interface Row {
   parent_id: string | null;
 }
 const row = async (id: string): Promise<Row> =>
-  (await h.db.pool.query<Row>('SELECT id, status, opened_at, evidence_at, interrupted_until, reopened_from, parent_id FROM routing.incidents WHERE id = $1', [id])).rows[0]!;
+  (
+    await h.db.pool.query<Row>('SELECT id, status, opened_at, evidence_at, interrupted_until, reopened_from, parent_id FROM routing.incidents WHERE id = $1', [
+      id,
+    ])
+  ).rows[0]!;
 
 /** A call on the 台区 opens an incident; its crew restores it at `restoredAt`. */
 async function restoredOutage(districtCode: string, calledAt: string, restoredAt: string): Promise<{ incidentId: string; requestId: string }> {
   const call = fault(calledAt, districtCode);
   const [out] = (await h.send(call)).map(assigned);
   const incidentId = out!.incidentId!;
-  await withTransaction(h.db.pool, (client) => restoreIncident(routingContext(h.db.pool), client, incidentId, { at: new Date(at(restoredAt)), by: 'crew', unconfirmed: false }));
+  await withTransaction(h.db.pool, (client) =>
+    restoreIncident(routingContext(h.db.pool), client, incidentId, { at: new Date(at(restoredAt)), by: 'crew', unconfirmed: false }),
+  );
   return { incidentId, requestId: call.data.id };
 }
 
-const reopen = (input: { incidentId: string; requestId: string }) => withTransaction(h.db.pool, (client) => reopenIncident(routingContext(h.db.pool), client, input));
+const reopen = (input: { incidentId: string; requestId: string }) =>
+  withTransaction(h.db.pool, (client) => reopenIncident(routingContext(h.db.pool), client, input));
 
 describe('still out after the restoration', () => {
   it('opens one follow-up on the 台区 with the original start, continuing where the restored interruption ended', async () => {
@@ -62,7 +69,9 @@ describe('still out after the restoration', () => {
   it('nested under an open feeder incident, the follow-up leaves the feeder’s start where it was', async () => {
     const outage = await restoredOutage('TQ-006', '2026-12-01T13:00:00', '2026-12-01T13:30:00');
     // Three more 台区 of the feeder go out: a feeder incident opens over them.
-    const outs = (await h.send(fault('2026-12-01T14:00:00', 'TQ-001'), fault('2026-12-01T14:01:00', 'TQ-002'), fault('2026-12-01T14:02:00', 'TQ-005'))).map(assigned);
+    const outs = (await h.send(fault('2026-12-01T14:00:00', 'TQ-001'), fault('2026-12-01T14:01:00', 'TQ-002'), fault('2026-12-01T14:02:00', 'TQ-005'))).map(
+      assigned,
+    );
     const parentId = (await row(outs[0]!.incidentId!)).parent_id!;
     expect(parentId).not.toBeNull();
     const before = await row(parentId);

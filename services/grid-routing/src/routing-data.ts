@@ -1,7 +1,15 @@
 import { asc } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool, PoolClient } from 'pg';
-import { createGridIndex, type CommunityRecord, type DistrictRecord, type GridIndex, type GridRecord, type RosterEntry, type Weekday } from '@griddispatch/grid';
+import {
+  createGridIndex,
+  type CommunityRecord,
+  type DistrictRecord,
+  type GridIndex,
+  type GridRecord,
+  type RosterEntry,
+  type Weekday,
+} from '@griddispatch/grid';
 import type { Logger } from '@griddispatch/observability';
 import type { Directory, GridInfo, GridMember, StaffInfo } from './domain/directory.ts';
 import * as t from './schema.ts';
@@ -45,7 +53,9 @@ export async function loadRoutingData(pool: Pool, nearestWithinMeters: number): 
   const districtsByGrid = new Map<string, string[]>();
   const districtRecords: DistrictRecord[] = [];
   const districts = new Map<string, { feederCode: string | null; gridId: string }>();
-  const feeders = new Map<string, { areaGridId: string | null; districtCodes: string[] }>(feederRows.map((f) => [f.code, { areaGridId: f.areaGridId, districtCodes: [] }]));
+  const feeders = new Map<string, { areaGridId: string | null; districtCodes: string[] }>(
+    feederRows.map((f) => [f.code, { areaGridId: f.areaGridId, districtCodes: [] }]),
+  );
   for (const d of districtRows) {
     districts.set(d.code, { feederCode: d.feederCode || null, gridId: d.gridId });
     if (d.feederCode) {

@@ -38,14 +38,21 @@ describe('resolution paths', () => {
 
   it('the account wins over a 台区 code and a point given with it', async () => {
     const [out] = await h.send(
-      requestEvent({ receivedAt: at('2026-11-03T10:00:00'), category: 'consultation', customer: { accountNo: '3000000001' }, location: { districtCode: 'TQ-003', lon: 114.015, lat: 30.01 } }),
+      requestEvent({
+        receivedAt: at('2026-11-03T10:00:00'),
+        category: 'consultation',
+        customer: { accountNo: '3000000001' },
+        location: { districtCode: 'TQ-003', lon: 114.015, lat: 30.01 },
+      }),
     );
     expect(assigned(out).grid.id).toBe('HH-G1');
     expect(assigned(out).resolvedBy).toBe('account');
   });
 
   it('台区 code → grid; an unknown account falls through to it', async () => {
-    const [out] = await h.send(requestEvent({ receivedAt: at('2026-11-04T10:00:00'), category: 'billing', customer: { accountNo: '9999999999' }, location: { districtCode: 'TQ-001' } }));
+    const [out] = await h.send(
+      requestEvent({ receivedAt: at('2026-11-04T10:00:00'), category: 'billing', customer: { accountNo: '9999999999' }, location: { districtCode: 'TQ-001' } }),
+    );
     const d = assigned(out);
     expect(d.grid.id).toBe('HH-G1');
     expect(d.resolvedBy).toBe('district');
@@ -71,7 +78,9 @@ describe('resolution paths', () => {
   });
 
   it('community code → area grid (a village listed in communities.csv)', async () => {
-    const [out] = await h.send(requestEvent({ receivedAt: at('2026-11-07T10:00:00'), category: 'service_request', location: { communityCode: HH_VILLAGE, lon: 114.5, lat: 30.5 } }));
+    const [out] = await h.send(
+      requestEvent({ receivedAt: at('2026-11-07T10:00:00'), category: 'service_request', location: { communityCode: HH_VILLAGE, lon: 114.5, lat: 30.5 } }),
+    );
     const d = assigned(out);
     expect(d.grid.id).toBe('HH-A');
     expect(d.grid.kind).toBe('area');
@@ -79,7 +88,11 @@ describe('resolution paths', () => {
   });
 
   it('nothing resolves → dispatch.unroutable to the fallback desk, keyed by request id, with the reason', async () => {
-    const ev = requestEvent({ receivedAt: at('2026-11-08T10:00:00'), customer: { accountNo: '1234567890' }, location: { lon: 114.05, lat: 30.01, communityCode: '421223999999' } });
+    const ev = requestEvent({
+      receivedAt: at('2026-11-08T10:00:00'),
+      customer: { accountNo: '1234567890' },
+      location: { lon: 114.05, lat: 30.01, communityCode: '421223999999' },
+    });
     const [out] = await h.send(ev);
     expect(out?.type).toBe('unroutable');
     if (out?.type !== 'unroutable') return;
@@ -136,7 +149,9 @@ describe('people on duty (Asia/Shanghai, shifts across midnight)', () => {
   });
 
   it('vulnerable customers are flagged for a home visit; request and registry classes are merged', async () => {
-    const [out] = await h.send(requestEvent({ receivedAt: at('2026-11-12T10:00:00'), category: 'service_request', customer: { accountNo: '3000000003', classes: ['important'] } }));
+    const [out] = await h.send(
+      requestEvent({ receivedAt: at('2026-11-12T10:00:00'), category: 'service_request', customer: { accountNo: '3000000003', classes: ['important'] } }),
+    );
     const d = assigned(out);
     expect(d.homeVisit).toBe(true);
     expect(d.customerClasses).toEqual(['important', 'resident', 'vulnerable']);
@@ -148,7 +163,9 @@ describe('trouble-call grouping', () => {
   const fault = (local: string, districtCode: string) => requestEvent({ receivedAt: at(local), location: { districtCode } });
 
   it('fault calls from one 台区 join its open incident whatever their age; after it is restored a call opens a new one', async () => {
-    const outs = (await h.send(fault('2026-11-17T10:00:00', 'TQ-001'), fault('2026-11-17T10:05:00', 'TQ-001'), fault('2026-11-17T13:10:00', 'TQ-001'))).map(assigned);
+    const outs = (await h.send(fault('2026-11-17T10:00:00', 'TQ-001'), fault('2026-11-17T10:05:00', 'TQ-001'), fault('2026-11-17T13:10:00', 'TQ-001'))).map(
+      assigned,
+    );
     expect(outs.map((d) => d.incidentSize)).toEqual([1, 2, 3]);
     expect(outs.map((d) => d.role)).toEqual(['primary', 'merged', 'merged']);
     expect(new Set(outs.map((d) => d.incidentId)).size).toBe(1);
@@ -168,7 +185,10 @@ describe('trouble-call grouping', () => {
     const republished = { ...first, id: randomUUID() };
     const before = h.outputs.length;
     // One publish: the bus hands the consumer whole batches of one partition.
-    await h.bus.publish(Topics.requestsReceived, [...calls, first, republished].map((event) => ({ key: event.data.id, value: serializeEvent(event) })));
+    await h.bus.publish(
+      Topics.requestsReceived,
+      [...calls, first, republished].map((event) => ({ key: event.data.id, value: serializeEvent(event) })),
+    );
     await h.settle();
     const outs = h.outputs.slice(before).map(assigned);
     expect(outs.map((d) => d.workOrderId).sort()).toEqual(calls.map((c) => c.data.id).sort());
@@ -216,7 +236,10 @@ describe('at-least-once delivery', () => {
   });
 
   it('carries the incoming trace context into dispatch.assigned', async () => {
-    const ev = { ...requestEvent({ receivedAt: at('2026-11-21T10:00:00'), category: 'consultation', location: { districtCode: 'TQ-001' } }), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const ev = {
+      ...requestEvent({ receivedAt: at('2026-11-21T10:00:00'), category: 'consultation', location: { districtCode: 'TQ-001' } }),
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    };
     const [out] = await h.send(ev);
     expect(out?.event.traceparent).toBe(ev.traceparent);
     expect(out?.event.subject).toBe(ev.data.id);

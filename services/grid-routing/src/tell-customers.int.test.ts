@@ -47,7 +47,8 @@ function incident(over: Partial<IncidentEventV1>): IncidentEventV1 {
   };
 }
 
-const tell = (event: IncidentEventV1, min: number): Promise<Notice[]> => withTransaction(h.db.pool, (client) => noticesForIncident(client, event, new Date(T0 + min * 60_000)));
+const tell = (event: IncidentEventV1, min: number): Promise<Notice[]> =>
+  withTransaction(h.db.pool, (client) => noticesForIncident(client, event, new Date(T0 + min * 60_000)));
 const brief = (notices: Notice[]) => notices.map((n) => `${n.subjectId} ${n.stage} ${n.districtCodes.join(',')}`);
 
 describe('telling the customers of nested incidents', () => {
@@ -82,11 +83,19 @@ describe('telling the customers of nested incidents', () => {
 
   it('a notice names the accounts with a phone in urgency order, with their 台区 names', async () => {
     const records = await withTransaction(h.db.pool, (client) =>
-      noticeRecords(client, [{ subjectId: 'P', subjectKind: 'incident', kind: 'outage.detected', stage: 'outage', districtCodes: ['TQ-001', 'TQ-002'], etr: new Date(at(120)) }], new Date(T0)),
+      noticeRecords(
+        client,
+        [{ subjectId: 'P', subjectKind: 'incident', kind: 'outage.detected', stage: 'outage', districtCodes: ['TQ-001', 'TQ-002'], etr: new Date(at(120)) }],
+        new Date(T0),
+      ),
     );
     expect(records).toHaveLength(1);
     expect(records[0]!.key).toBe('P');
-    const data = (JSON.parse(records[0]!.value) as { data: { recipients: { accountNo: string; classes: string[] }[]; districts: Record<string, string>; part: number; parts: number } }).data;
+    const data = (
+      JSON.parse(records[0]!.value) as {
+        data: { recipients: { accountNo: string; classes: string[] }[]; districts: Record<string, string>; part: number; parts: number };
+      }
+    ).data;
     expect(data.recipients.map((r) => r.accountNo)).toEqual(['3000000002', '3000000001']); // the aquaculture account first
     expect(data.districts).toEqual({ 'TQ-001': '湖滨1号台区', 'TQ-002': '湖滨2号台区' });
     expect([data.part, data.parts]).toEqual([1, 1]);

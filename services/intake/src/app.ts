@@ -104,13 +104,29 @@ export async function buildIntake(deps: IntakeDeps): Promise<IntakeHandle> {
       await app.register(workOrderRoutes(ctx));
       await app.register(callbackRoutes(ctx));
       await app.register(open311Routes(ctx));
-      await app.register(boardRoutes({ ctx, hub, gridsUrl: config.gridsUrl, timeZone: config.timeZone, heartbeatMs: deps.board?.heartbeatMs, streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey }));
+      await app.register(
+        boardRoutes({
+          ctx,
+          hub,
+          gridsUrl: config.gridsUrl,
+          timeZone: config.timeZone,
+          heartbeatMs: deps.board?.heartbeatMs,
+          streamsPerKey: deps.board?.streamsPerKey ?? config.streamsPerKey,
+        }),
+      );
     },
     async start() {
       stopping = new AbortController();
       relay = startRelay({ pool: deps.pool, schema: SCHEMA, bus: deps.bus, logger, ...deps.relay });
       hub.start();
-      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: intakeRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
+      retention = startRetention({
+        pool: deps.pool,
+        schema: SCHEMA,
+        tables: intakeRetention(retentionConfig),
+        intervalMs: retentionConfig.intervalMs,
+        now: ctx.now,
+        logger,
+      });
       joining = joinReadModel(stopping.signal);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([joining, new Promise<void>((resolve) => (timer = setTimeout(resolve, deps.consumerStartWaitMs ?? 10_000)))]);

@@ -27,7 +27,11 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | fal
 describe('intake with Kafka and PostgreSQL', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ bus: await createTestKafkaBus({ clientId: 'intake-test' }), settleTimeoutMs: 30_000, record: ['requests.received', 'workorders.events', 'meters.events'] });
+    h = await startHarness({
+      bus: await createTestKafkaBus({ clientId: 'intake-test' }),
+      settleTimeoutMs: 30_000,
+      record: ['requests.received', 'workorders.events', 'meters.events'],
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -79,7 +83,12 @@ describe('intake with Kafka and PostgreSQL', () => {
     await h.settle();
     // Two keys, so two partitions: no order between them.
     const byKey = new Map((h.published.get('meters.events') ?? []).map((m) => [m.key, (parseEvent(m.value).data as { eventId: string }).eventId]));
-    expect(byKey).toEqual(new Map([['HH-TQ-017', 'K-1'], ['M-K-2', 'K-2']]));
+    expect(byKey).toEqual(
+      new Map([
+        ['HH-TQ-017', 'K-1'],
+        ['M-K-2', 'K-2'],
+      ]),
+    );
     expect(records).toHaveLength(2);
   });
 
@@ -87,11 +96,15 @@ describe('intake with Kafka and PostgreSQL', () => {
     const opened = await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-kafka-meter-1', origin: 'meter', callCount: 0 }));
     await h.bus.publish('incidents.events', [{ key: opened.subject, value: serializeEvent(opened) }]);
     const received = await eventually('the incident work order on requests.received', async () =>
-      (h.published.get('requests.received') ?? []).map((m) => parseEvent(m.value).data as RequestReceivedV1).find((d) => d.externalId === 'incident:inc-kafka-meter-1'),
+      (h.published.get('requests.received') ?? [])
+        .map((m) => parseEvent(m.value).data as RequestReceivedV1)
+        .find((d) => d.externalId === 'incident:inc-kafka-meter-1'),
     );
     expect(received).toMatchObject({ source: 'grid-dispatch', category: 'fault_repair', incidentId: 'inc-kafka-meter-1' });
     await h.settle();
-    const all = (h.published.get('requests.received') ?? []).filter((m) => (parseEvent(m.value).data as RequestReceivedV1).externalId === 'incident:inc-kafka-meter-1');
+    const all = (h.published.get('requests.received') ?? []).filter(
+      (m) => (parseEvent(m.value).data as RequestReceivedV1).externalId === 'incident:inc-kafka-meter-1',
+    );
     expect(all).toHaveLength(1);
     expect(RequestView.parse((await h.get(`/v1/requests/${received.id}`)).json())).toMatchObject({ incidentId: 'inc-kafka-meter-1', status: 'received' });
   });
@@ -142,6 +155,10 @@ describe('Kafka outage', () => {
     expect(seen).toHaveLength(100);
     expect(new Set(seen.map((m) => m.key))).toEqual(new Set(ids));
     expect(new Set(seen.map((m) => parseEvent(m.value).id)).size).toBe(100);
-    await eventually('intake to report ready once its consumer joined', async () => (await h!.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 60_000);
+    await eventually(
+      'intake to report ready once its consumer joined',
+      async () => (await h!.inject({ method: 'GET', url: '/readyz' })).statusCode === 200,
+      60_000,
+    );
   }, 300_000);
 });

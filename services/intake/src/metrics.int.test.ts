@@ -78,7 +78,8 @@ describe('intake retention', () => {
     expect(value(await scrape(), 'griddispatch_intake_work_orders_open{status="received"}')).toBe(2);
 
     const config = loadRetentionConfig({});
-    const at = (ms: number) => startRetention({ pool: h.db.pool, schema: 'intake', tables: intakeRetention(config), intervalMs: 0, now: () => new Date(Date.now() + ms) });
+    const at = (ms: number) =>
+      startRetention({ pool: h.db.pool, schema: 'intake', tables: intakeRetention(config), intervalMs: 0, now: () => new Date(Date.now() + ms) });
     const early = at(29 * DAY);
     expect((await early.sweep()).deleted.requests).toBe(0);
     await early.stop();

@@ -2,7 +2,16 @@ import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, migrate, startRelay, startRetention, type InboxConsumer, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import {
+  loadRetentionConfig,
+  migrate,
+  startRelay,
+  startRetention,
+  type InboxConsumer,
+  type Relay,
+  type Retention,
+  type RetentionConfig,
+} from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { createLogChannel } from './channels/log.ts';
@@ -92,7 +101,8 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
   await migrate(deps.pool, { schema: SCHEMA, folder: MIGRATIONS, logger });
 
   const target: TargetPolicy = { allowPrivate: config.webhook.allowPrivate, resolve: deps.resolve ?? systemResolver };
-  if (config.webhook.allowPrivate) logger.warn('NOTIFY_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback and private addresses (development and tests only)');
+  if (config.webhook.allowPrivate)
+    logger.warn('NOTIFY_WEBHOOK_ALLOW_PRIVATE=1: webhooks may reach loopback and private addresses (development and tests only)');
   const redactor = createRedactor(config.piiHashKey ?? (await storedPiiHashKey(deps.pool)));
   const channels: Record<ChannelName, Channel> = {
     webhook: createWebhookChannel({ timeoutMs: config.httpTimeoutMs, target, redactor }),
@@ -160,7 +170,17 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     routes: async (app) => {
       await app.register(subscriptionRoutes({ pool: deps.pool, now, limits: { maxPerKey: config.webhook.maxPerKey, target } }));
       await app.register(deliveryRoutes({ pool: deps.pool }));
-      await app.register(inboundSmsRoutes({ pool: deps.pool, logger, config, replies: consumerDeps.replies, now, wake: () => worker.wake(), onOutcome: (r) => metrics.inboundSms(r) }));
+      await app.register(
+        inboundSmsRoutes({
+          pool: deps.pool,
+          logger,
+          config,
+          replies: consumerDeps.replies,
+          now,
+          wake: () => worker.wake(),
+          onOutcome: (r) => metrics.inboundSms(r),
+        }),
+      );
     },
     async start() {
       const limited = await limitSubscriptionsToKeys(deps.pool, now());
@@ -190,7 +210,14 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
         relay = undefined;
         throw failed.reason;
       }
-      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: notificationRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now, logger });
+      retention = startRetention({
+        pool: deps.pool,
+        schema: SCHEMA,
+        tables: notificationRetention(retentionConfig),
+        intervalMs: retentionConfig.intervalMs,
+        now,
+        logger,
+      });
       logger.info({ locale: config.locale, timeZone: config.timeZone, sms: config.sms?.vendor ?? 'log', deliveryLoop: loop }, 'notification started');
     },
     async stop() {

@@ -86,11 +86,20 @@ describe('notification retention', () => {
 
     const config = loadRetentionConfig({});
     const sweepAt = (ms: number) =>
-      startRetention({ pool: h.db.pool, schema: 'notification', tables: notificationRetention(config), intervalMs: 0, now: () => new Date(h.clock.now().getTime() + ms) });
+      startRetention({
+        pool: h.db.pool,
+        schema: 'notification',
+        tables: notificationRetention(config),
+        intervalMs: 0,
+        now: () => new Date(h.clock.now().getTime() + ms),
+      });
 
     // Inside the window nothing goes.
     const early = sweepAt(6 * DAY);
-    expect(await early.sweep()).toEqual({ swept: true, deleted: { deliveries: 0, incident_notices: 0, ack_codes: 0, callback_asks: 0, inbound_sms: 0, inbox: 0 } });
+    expect(await early.sweep()).toEqual({
+      swept: true,
+      deleted: { deliveries: 0, incident_notices: 0, ack_codes: 0, callback_asks: 0, inbound_sms: 0, inbox: 0 },
+    });
     await early.stop();
 
     const late = sweepAt(31 * DAY);
@@ -102,7 +111,7 @@ describe('notification retention', () => {
     expect(await count('deliveries')).toBe(1);
     expect(await count('deliveries', "status = 'pending'")).toBe(1);
     // Attempts went with their deliveries; the pending one's stay.
-    expect(await count('delivery_attempts', "delivery_id NOT IN (SELECT id FROM notification.deliveries)")).toBe(0);
+    expect(await count('delivery_attempts', 'delivery_id NOT IN (SELECT id FROM notification.deliveries)')).toBe(0);
     expect(await count('delivery_attempts')).toBe(1);
     expect(await count('inbox')).toBe(0);
   });

@@ -44,7 +44,7 @@ export function notificationMetrics(deps: NotificationMetricsDeps) {
   // attempts with outcome `disabled` (the counter above) and an error line.
   const channelRefused = new Gauge({
     name: 'griddispatch_notification_channel_refused',
-    help: '1 while the channel\'s vendor refuses its configuration (every message of it waits); 0 once it accepts again',
+    help: "1 while the channel's vendor refuses its configuration (every message of it waits); 0 once it accepts again",
     labelNames: ['channel'] as const,
     registers: [],
   });
@@ -65,10 +65,17 @@ export function notificationMetrics(deps: NotificationMetricsDeps) {
       registry.registerMetric(channelRefused);
       registry.registerMetric(sendSeconds);
       registry.registerMetric(inboundSms);
-      registerServiceMetrics(registry, { service: 'notification', pool: deps.pool, schema: SCHEMA, bus: deps.bus, consumers: deps.consumers, logger: deps.logger });
+      registerServiceMetrics(registry, {
+        service: 'notification',
+        pool: deps.pool,
+        schema: SCHEMA,
+        bus: deps.bus,
+        consumers: deps.consumers,
+        logger: deps.logger,
+      });
       registerProbeGauge(registry, {
         name: 'griddispatch_notification_customer_messages',
-        help: 'Customer messages (outage and planned-outage SMS) by kind and status: the progress of telling an outage\'s customers',
+        help: "Customer messages (outage and planned-outage SMS) by kind and status: the progress of telling an outage's customers",
         labelNames: ['kind', 'status'] as const,
         logger: deps.logger,
         async read() {

@@ -42,7 +42,13 @@ async function publish(event: CloudEvent, key: string): Promise<void> {
 
 describe('notification through Kafka', () => {
   it('delivers a breach escalation as a signed webhook and an SMS to the supervisor, once', async () => {
-    const sub = await createSubscription(db.pool, { url: webhook.url, events: ['sla.breached'] }, { keyName: 'it', admin: true, piiRead: true, grids: null }, new Date(), { maxPerKey: 20 });
+    const sub = await createSubscription(
+      db.pool,
+      { url: webhook.url, events: ['sla.breached'] },
+      { keyName: 'it', admin: true, piiRead: true, grids: null },
+      new Date(),
+      { maxPerKey: 20 },
+    );
     const data = assignedData();
     await publish(assignedEvent(data), data.grid.id);
     const breach = breachedEvent(breachedData(data.workOrderId, { level: 2, notify: ['supervisor'], latenessMs: 900_000 }));

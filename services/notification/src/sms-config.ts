@@ -24,8 +24,14 @@ export type SmsConfig =
   | { vendor: 'tencent'; secretId: string; secretKey: string; appId: string; signName: string; region: string; endpoint: string };
 
 const template = z.union([
-  z.string().min(1).transform((code) => ({ code, params: null })),
-  z.object({ code: z.string().min(1), params: z.array(z.string().min(1)).optional() }).strict().transform((t) => ({ code: t.code, params: t.params ?? null })),
+  z
+    .string()
+    .min(1)
+    .transform((code) => ({ code, params: null })),
+  z
+    .object({ code: z.string().min(1), params: z.array(z.string().min(1)).optional() })
+    .strict()
+    .transform((t) => ({ code: t.code, params: t.params ?? null })),
 ]);
 
 /** NOTIFY_SMS_TEMPLATES: JSON (`{…}`), or the path of a JSON file. */
@@ -106,7 +112,11 @@ export function smsConfig(e: SmsEnv): { config: SmsConfig | null; issues: { path
   }
   const appId = need(e.NOTIFY_SMS_APP_ID, 'NOTIFY_SMS_APP_ID');
   for (const [kind, t] of Object.entries(e.NOTIFY_SMS_TEMPLATES)) {
-    if (t.params === null) issues.push({ path: 'NOTIFY_SMS_TEMPLATES', message: `${kind}: Tencent fills {1}, {2}… in order, so the mapping needs "params" (e.g. {"code":"${t.code}","params":["grid","deadline"]})` });
+    if (t.params === null)
+      issues.push({
+        path: 'NOTIFY_SMS_TEMPLATES',
+        message: `${kind}: Tencent fills {1}, {2}… in order, so the mapping needs "params" (e.g. {"code":"${t.code}","params":["grid","deadline"]})`,
+      });
   }
   if (!id || !secret || !signName || !appId) return { config: null, issues };
   return { config: { vendor, secretId: id, secretKey: secret, appId, signName, region: e.NOTIFY_SMS_REGION, endpoint }, issues };

@@ -1,7 +1,17 @@
 import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { byTopic, loadRetentionConfig, migrate, startRelay, startRetention, type Pool, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import {
+  byTopic,
+  loadRetentionConfig,
+  migrate,
+  startRelay,
+  startRetention,
+  type Pool,
+  type Relay,
+  type Retention,
+  type RetentionConfig,
+} from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
@@ -96,7 +106,14 @@ export async function buildSlaTimer(deps: SlaTimerDeps): Promise<SlaTimerHandle>
         ...(deps.consumerRetry ? { maxAttempts: deps.consumerRetry.maxAttempts, retryBackoffMs: deps.consumerRetry.backoffMs } : {}),
       });
       if ((deps.timers ?? 'auto') === 'auto') scheduler.start();
-      retention = startRetention({ pool: deps.pool, schema: SCHEMA, tables: slaTimerRetention(retentionConfig), intervalMs: retentionConfig.intervalMs, now: ctx.now, logger });
+      retention = startRetention({
+        pool: deps.pool,
+        schema: SCHEMA,
+        tables: slaTimerRetention(retentionConfig),
+        intervalMs: retentionConfig.intervalMs,
+        now: ctx.now,
+        logger,
+      });
       logger.info({ timeZone: policy.timeZone, calendars: Object.keys(policy.calendars), ...config }, 'sla-timer started');
     },
     async stop() {

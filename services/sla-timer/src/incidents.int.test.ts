@@ -55,7 +55,8 @@ describe('incidents: primary and merged work orders', () => {
     const incident = randomUUID();
     const primary = await h.assign({ openedAt: T0, incident: { id: incident, role: 'primary' } });
     const merged = [];
-    for (let size = 2; size <= 4; size++) merged.push(await h.assign({ openedAt: new Date(T0.getTime() + size * S), incident: { id: incident, role: 'merged', size } }));
+    for (let size = 2; size <= 4; size++)
+      merged.push(await h.assign({ openedAt: new Date(T0.getTime() + size * S), incident: { id: incident, role: 'merged', size } }));
     const mergedIds = merged.map((e) => e.data.workOrderId);
 
     expect(await timersOf([primary.data.workOrderId])).toBe(4); // ack and arrive: a warning and a breach each

@@ -30,7 +30,16 @@ beforeAll(async () => {
   db = await freshDatabase('sla_metrics');
   bus = createTestInProcessBus();
   clock = new FakeClock(START.getTime());
-  service = await buildSlaTimer({ pool: db.pool, bus, logger: silentLogger, config: testConfig(), policy: DEFAULT_POLICY, now: clock.now, timers: 'manual', groupId });
+  service = await buildSlaTimer({
+    pool: db.pool,
+    bus,
+    logger: silentLogger,
+    config: testConfig(),
+    policy: DEFAULT_POLICY,
+    now: clock.now,
+    timers: 'manual',
+    groupId,
+  });
   app = await buildHttpHost({ pool: db.pool, logger: silentLogger, services: [service], rateLimit: false, apiKeys: `prometheus:${SCRAPER}:metrics:read` });
   await service.start();
 });
@@ -125,7 +134,8 @@ describe('sla-timer retention', () => {
     const pendingBefore = await pendingInDb('breach');
 
     const config = loadRetentionConfig({});
-    const at = (ms: number) => startRetention({ pool: db.pool, schema: 'sla_timer', tables: slaTimerRetention(config), intervalMs: 0, now: () => new Date(clock.now().getTime() + ms) });
+    const at = (ms: number) =>
+      startRetention({ pool: db.pool, schema: 'sla_timer', tables: slaTimerRetention(config), intervalMs: 0, now: () => new Date(clock.now().getTime() + ms) });
     const early = at(29 * DAY);
     expect((await early.sweep()).deleted.work_orders).toBe(0);
     await early.stop();

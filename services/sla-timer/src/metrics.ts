@@ -54,7 +54,11 @@ export function slaTimerMetrics(deps: SlaTimerMetricsDeps) {
           const { rows } = await deps.pool.query<{ kind: string; n: number }>(
             "SELECT kind, count(*)::int AS n FROM sla_timer.timers WHERE state = 'pending' GROUP BY kind",
           );
-          const byKind = new Map<string, number>([['warning', 0], ['breach', 0], ['escalation', 0]]);
+          const byKind = new Map<string, number>([
+            ['warning', 0],
+            ['breach', 0],
+            ['escalation', 0],
+          ]);
           for (const r of rows) byKind.set(r.kind, r.n);
           return [...byKind].map(([kind, value]) => ({ labels: { kind }, value }));
         },

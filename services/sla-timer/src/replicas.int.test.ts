@@ -43,7 +43,12 @@ async function insertDueTimers(prefix: string, firstDue: Date, spreadMs: number)
   );
 }
 
-async function replicas(opts: { timers: 'auto' | 'manual'; now?: () => Date; batchSize: number; pollIntervalMs: number }): Promise<[SlaTimerHandle, SlaTimerHandle]> {
+async function replicas(opts: {
+  timers: 'auto' | 'manual';
+  now?: () => Date;
+  batchSize: number;
+  pollIntervalMs: number;
+}): Promise<[SlaTimerHandle, SlaTimerHandle]> {
   const groupId = testGroupId('sla-timer');
   const make = (pool: pg.Pool) =>
     buildSlaTimer({
@@ -82,7 +87,9 @@ describe('two replicas', () => {
     const published = collector.events.map((e) => e.data.workOrderId);
     expect(published).toHaveLength(N);
     expect(new Set(published).size).toBe(N);
-    const { rows } = await db.pool.query<{ state: string; n: string }>(`SELECT state, count(*) AS n FROM sla_timer.timers WHERE work_order_id LIKE 'm-%' GROUP BY state`);
+    const { rows } = await db.pool.query<{ state: string; n: string }>(
+      `SELECT state, count(*) AS n FROM sla_timer.timers WHERE work_order_id LIKE 'm-%' GROUP BY state`,
+    );
     expect(rows).toEqual([{ state: 'fired', n: String(N) }]);
 
     await collector.subscription.stop();

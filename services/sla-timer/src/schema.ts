@@ -54,6 +54,8 @@ export const timers = slaTimer.table(
   },
   (t) => [
     unique().on(t.workOrderId, t.stage, t.kind, t.level),
-    index('timers_pending_due').on(t.dueAt).where(sql`state = 'pending'`),
+    index('timers_pending_due')
+      .on(t.dueAt)
+      .where(sql`state = 'pending'`),
   ],
 );

@@ -15,7 +15,12 @@ export async function call(url: string, options: { key: string; json?: unknown; 
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.form).toString();
   }
-  const res = await fetch(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body: body ?? null, signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(url, {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body: body ?? null,
+    signal: AbortSignal.timeout(15_000),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -45,7 +50,16 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
 /** `yyyy-MM-dd HH:mm:ss` wall-clock time in `timeZone`, as 95598 and 12345 send it. */
 export function localTime(at: Date, timeZone: string): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
   );

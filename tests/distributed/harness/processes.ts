@@ -92,10 +92,14 @@ export async function waitReady(procs: ServiceProcess[], timeoutMs: number, prog
     const pending = procs.filter((_, i) => codes[i] !== 200);
     if (pending.length === 0) return;
     if (Date.now() - started > timeoutMs) {
-      throw new Error(`not ready after ${timeoutMs} ms: ${pending.map((p) => p.name).join(', ')}\n${pending.map((p) => `--- ${p.name}\n${logTail(p, 15)}`).join('\n')}`);
+      throw new Error(
+        `not ready after ${timeoutMs} ms: ${pending.map((p) => p.name).join(', ')}\n${pending.map((p) => `--- ${p.name}\n${logTail(p, 15)}`).join('\n')}`,
+      );
     }
     if (Date.now() >= nextReport) {
-      progress(`waiting for /readyz (${Math.round((Date.now() - started) / 1000)} s): ${procs.length - pending.length}/${procs.length} ready, starting: ${pending.map((p) => p.name).join(' ')}`);
+      progress(
+        `waiting for /readyz (${Math.round((Date.now() - started) / 1000)} s): ${procs.length - pending.length}/${procs.length} ready, starting: ${pending.map((p) => p.name).join(' ')}`,
+      );
       nextReport = Date.now() + 5_000;
     }
     await new Promise((r) => setTimeout(r, 500));

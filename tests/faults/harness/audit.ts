@@ -63,7 +63,9 @@ function isQuiet(b: Backlog): boolean {
 }
 
 function describe(b: Backlog): string {
-  const lagging = Object.entries(b.lag).filter(([, l]) => l > 0).map(([g, l]) => `${g}=${l}`);
+  const lagging = Object.entries(b.lag)
+    .filter(([, l]) => l > 0)
+    .map(([g, l]) => `${g}=${l}`);
   return `lag [${lagging.join(' ') || '0'}] outbox ${b.outbox} timers ${b.pendingTimers} deliveries ${b.pendingDeliveries} receiving ${b.receiving}`;
 }
 
@@ -245,7 +247,9 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
   const receivedIds = group(received, (r) => String(r.event!.data!.id));
   // An incident opened without a call gets a work order of intake's own (source grid-dispatch,
   // docs/architecture.md#incidents rule 2): no caller sent it, so it is no orphan.
-  const orphans = on(Topics.requestsReceived).filter((r) => !input.allAccepted.has(String(r.event!.data?.id)) && r.event!.data?.source !== INCIDENT_SOURCE).length;
+  const orphans = on(Topics.requestsReceived).filter(
+    (r) => !input.allAccepted.has(String(r.event!.data?.id)) && r.event!.data?.source !== INCIDENT_SOURCE,
+  ).length;
 
   // dispatch decisions: data.workOrderId (== request id).
   const dispatchAll = [...on(Topics.dispatchAssigned), ...on(Topics.dispatchUnroutable)];
@@ -269,7 +273,10 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
     }
   }
   const dispatchedNotAccepted = new Set(
-    dispatchAll.filter((r) => requestSource(r) !== INCIDENT_SOURCE).map((r) => String(r.event!.data?.workOrderId)).filter((id) => !input.allAccepted.has(id)),
+    dispatchAll
+      .filter((r) => requestSource(r) !== INCIDENT_SOURCE)
+      .map((r) => String(r.event!.data?.workOrderId))
+      .filter((id) => !input.allAccepted.has(id)),
   ).size;
 
   // Breaches and warnings of these work orders.
@@ -291,10 +298,13 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
 
   // Webhooks: one per distinct event id of these work orders' dispatch, warning and breach events.
   const notified = new Set([...dispatch, ...warnings, ...breaches].map((r) => r.event!.id));
-  const { rows: deliveryRows } = await input.pool.query<{ event_id: string; channel: string; subscription_id: string | null; status: string; attempts: number }>(
-    `SELECT event_id, channel, subscription_id, status, attempts FROM notification.deliveries WHERE work_order_id = ANY($1::text[])`,
-    [[...accepted]],
-  );
+  const { rows: deliveryRows } = await input.pool.query<{
+    event_id: string;
+    channel: string;
+    subscription_id: string | null;
+    status: string;
+    attempts: number;
+  }>(`SELECT event_id, channel, subscription_id, status, attempts FROM notification.deliveries WHERE work_order_id = ANY($1::text[])`, [[...accepted]]);
   const attemptsBySubscriptionEvent = new Map(deliveryRows.filter((d) => d.subscription_id).map((d) => [`${d.subscription_id}|${d.event_id}`, d.attempts]));
   const sinks: Record<string, SinkCounts> = {};
   for (const [name, { subscriptionId, sink }] of Object.entries(input.sinks)) {
@@ -352,7 +362,10 @@ export async function audit(input: AuditInput): Promise<ScenarioCounts> {
     dlqRecords: dlq.length,
     dlqUnexpected: unexpectedDlq.length + dlqMissing.length,
     dlqDetails: [
-      ...unexpectedDlq.map((r) => `unexpected on ${r.topic} (group ${r.headers['x-dlq-group-id'] ?? '?'}, key ${r.key}, ${r.headers['x-dlq-attempts'] ?? '?'} attempts): ${r.headers['x-dlq-error'] ?? '?'}`),
+      ...unexpectedDlq.map(
+        (r) =>
+          `unexpected on ${r.topic} (group ${r.headers['x-dlq-group-id'] ?? '?'}, key ${r.key}, ${r.headers['x-dlq-attempts'] ?? '?'} attempts): ${r.headers['x-dlq-error'] ?? '?'}`,
+      ),
       ...dlqMissing.map((k) => `missing: ${k}`),
     ],
     orphans,

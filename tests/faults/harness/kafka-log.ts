@@ -23,7 +23,12 @@ export const SERVICE_GROUPS: Record<string, string[]> = {
   'intake.read-model': [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches],
   'grid-routing': [Topics.requestsReceived],
   'sla-timer': [Topics.dispatchAssigned, Topics.workordersEvents],
-  ...Object.fromEntries([Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches].map((t) => [`notification.${t}`, [t]])),
+  ...Object.fromEntries(
+    [Topics.dispatchAssigned, Topics.dispatchUnroutable, Topics.workordersEvents, Topics.slaWarnings, Topics.slaBreaches].map((t) => [
+      `notification.${t}`,
+      [t],
+    ]),
+  ),
 };
 
 export class KafkaLog {

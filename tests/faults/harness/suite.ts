@@ -163,7 +163,10 @@ export class FaultSuite {
         const t = Date.now();
         // Ready means its consumers joined their groups, which waits out the killed member's session.
         const restarted = service.start().then(() => this.log(`    ${name}: SIGKILLed, restarted after ${down} ms, ready ${Date.now() - t} ms later`));
-        this.restarting.set(name, restarted.catch(() => undefined));
+        this.restarting.set(
+          name,
+          restarted.catch(() => undefined),
+        );
         recovering(restarted);
       },
     };
@@ -203,7 +206,13 @@ export class FaultSuite {
     this.log(`scenario ${plan.name}: ${ratePerSecond} requests/s for ${loadMs / 1000} s; faults: ${plan.faults.map((f) => f.label).join(', ') || 'none'}`);
     // A generator per scenario: its resends of earlier requests stay inside the scenario.
     this.scenarios += 1;
-    const generator = createRequestGenerator({ county: this.county, seed: this.seed + this.scenarios, storm: false, source: '95598', runId: `faults-${this.seed}-${plan.name}` });
+    const generator = createRequestGenerator({
+      county: this.county,
+      seed: this.seed + this.scenarios,
+      storm: false,
+      source: '95598',
+      runId: `faults-${this.seed}-${plan.name}`,
+    });
     plan.before?.();
     const started = Date.now();
     const load = startLoad({

@@ -48,7 +48,8 @@ export async function apiGet<S extends z.ZodType>(config: CliConfig, path: strin
     throw new CliError(`GET ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new CliError(`GET ${path}: unexpected response shape (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
+  if (!parsed.success)
+    throw new CliError(`GET ${path}: unexpected response shape (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
   return parsed.data;
 }
 

@@ -33,13 +33,26 @@ describe('cleanText', () => {
       type: 'cn.griddispatch.workorder.updated.v1',
       source: 'intake',
       subject: wo,
-      data: { workOrderId: wo, type: 'arrived', at: '2026-11-03T06:07:00Z', by: `S-1${HOSTILE}`, note: `到了${HOSTILE}`, previousStatus: 'en_route', status: 'arrived', gridId: 'HH-G03' },
+      data: {
+        workOrderId: wo,
+        type: 'arrived',
+        at: '2026-11-03T06:07:00Z',
+        by: `S-1${HOSTILE}`,
+        note: `到了${HOSTILE}`,
+        previousStatus: 'en_route',
+        status: 'arrived',
+        gridId: 'HH-G03',
+      },
     });
-    const line = formatTailLine({ topic: 'workorders.events', key: wo, value: Buffer.from(serializeEvent(event)), headers: {}, partition: 0, offset: '0' }, new TailMemory(), {
-      now: new Date('2026-11-03T06:08:00Z'),
-      timeZone: 'Asia/Shanghai',
-      color: false,
-    });
+    const line = formatTailLine(
+      { topic: 'workorders.events', key: wo, value: Buffer.from(serializeEvent(event)), headers: {}, partition: 0, offset: '0' },
+      new TailMemory(),
+      {
+        now: new Date('2026-11-03T06:08:00Z'),
+        timeZone: 'Asia/Shanghai',
+        color: false,
+      },
+    );
     expect(line).toContain('到了linkredabevil');
     expect(line).not.toMatch(CONTROL);
   });

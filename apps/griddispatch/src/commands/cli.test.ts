@@ -21,7 +21,8 @@ describe('griddispatch entry points', () => {
       const { code, out, err } = run(tsx, ['apps/griddispatch/src/main.ts', flag]);
       expect(code).toBe(0);
       expect(err).toBe('');
-      for (const command of ['start', 'tail <topic>', 'requests', 'incidents', 'report', 'dlq', 'simulate', 'import <dir>']) expect(out).toContain(`  ${command}`);
+      for (const command of ['start', 'tail <topic>', 'requests', 'incidents', 'report', 'dlq', 'simulate', 'import <dir>'])
+        expect(out).toContain(`  ${command}`);
     }
   });
 

@@ -1,7 +1,17 @@
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import { DlqHeaders } from '@griddispatch/bus';
 import { ALL_TOPICS, EventTypes, dlqTopic, type EventType } from '@griddispatch/contracts';
-import { advance, encodeMetadata, isReplayed, MAX_METADATA_CHARS, planReplay, REPLAY_GROUP, replayState, type ReplayState, type Selection } from './dlq-state.ts';
+import {
+  advance,
+  encodeMetadata,
+  isReplayed,
+  MAX_METADATA_CHARS,
+  planReplay,
+  REPLAY_GROUP,
+  replayState,
+  type ReplayState,
+  type Selection,
+} from './dlq-state.ts';
 import { dateTime, painter, renderTable, truncateDisplay } from './format.ts';
 import { CliError, intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
 import {
@@ -105,14 +115,23 @@ async function listOne(ctx: DlqContext, logical: string, limit: number, required
     return 0;
   }
   const ranges: PartitionRange[] = marks.map((m) => ({ partition: m.partition, from: Math.max(m.low, m.high - limit), to: m.high }));
-  const records = await readRanges({ kafka: ctx.kafka, topic: dlq, groupId: throwawayGroupId('dlq-list'), ranges, timeoutMs: READ_TIMEOUT_MS, signal: ctx.io.signal });
+  const records = await readRanges({
+    kafka: ctx.kafka,
+    topic: dlq,
+    groupId: throwawayGroupId('dlq-list'),
+    ranges,
+    timeoutMs: READ_TIMEOUT_MS,
+    signal: ctx.io.signal,
+  });
   // The latest `limit` over all partitions, oldest first.
   const shown = records
     .sort((a, b) => Number(a.message.timestamp) - Number(b.message.timestamp) || a.partition - b.partition || a.offset - b.offset)
     .slice(-limit);
   const states = await replayStates(ctx.admin, dlq, marks);
   const replayed = shown.filter((r) => isReplayed(states.get(r.partition)!, r.offset)).length;
-  ctx.io.stdout.write(`${dlq}: ${total} record${total === 1 ? '' : 's'}${shown.length < total ? `, latest ${shown.length} shown` : ''}, ${replayed} of those replayed\n`);
+  ctx.io.stdout.write(
+    `${dlq}: ${total} record${total === 1 ? '' : 's'}${shown.length < total ? `, latest ${shown.length} shown` : ''}, ${replayed} of those replayed\n`,
+  );
   ctx.io.stdout.write(renderDlqRecords(shown, states, ctx, marks.length > 1));
   return total;
 }
@@ -175,7 +194,8 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
       ctx.io.stdout.write(`offset ${selection.offset} of ${dlq} was replayed before; nothing to do\n`);
       return 0;
     }
-    if (p.plan.offsets.length === 0) throw new CliError(`offset ${selection.offset} is not in ${dlq} partition ${p.partition} (offsets ${p.low}–${p.high - 1})`);
+    if (p.plan.offsets.length === 0)
+      throw new CliError(`offset ${selection.offset} is not in ${dlq} partition ${p.partition} (offsets ${p.low}–${p.high - 1})`);
   }
   const wanted = plans.reduce((n, p) => n + p.plan.offsets.length, 0);
   const skipped = plans.reduce((n, p) => n + p.plan.already.length, 0);
@@ -186,7 +206,9 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
   const next = new Map(plans.map((p) => [p.partition, advance(states.get(p.partition)!, p.plan.offsets)]));
   for (const [partition, state] of next) {
     if (encodeMetadata(state).length > MAX_METADATA_CHARS) {
-      throw new CliError(`too many records of ${dlq} partition ${partition} were replayed one by one above offset ${state.committed}; replay the rest with --all`);
+      throw new CliError(
+        `too many records of ${dlq} partition ${partition} were replayed one by one above offset ${state.committed}; replay the rest with --all`,
+      );
     }
   }
 
@@ -200,13 +222,22 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
   };
 
   if (a.dryRun) {
-    const records = selected(await readRanges({ kafka: ctx.kafka, topic: dlq, groupId: throwawayGroupId('dlq-dry-run'), ranges, timeoutMs: READ_TIMEOUT_MS, signal: ctx.io.signal }));
+    const records = selected(
+      await readRanges({ kafka: ctx.kafka, topic: dlq, groupId: throwawayGroupId('dlq-dry-run'), ranges, timeoutMs: READ_TIMEOUT_MS, signal: ctx.io.signal }),
+    );
     ctx.io.stdout.write(renderDlqRecords(records, states, ctx, marks.length > 1));
-    ctx.io.stdout.write(`dry run: would replay ${wanted} record${wanted === 1 ? '' : 's'} from ${dlq} to ${source}${skipped > 0 ? `; ${skipped} already replayed` : ''}; nothing published or committed\n`);
+    ctx.io.stdout.write(
+      `dry run: would replay ${wanted} record${wanted === 1 ? '' : 's'} from ${dlq} to ${source}${skipped > 0 ? `; ${skipped} already replayed` : ''}; nothing published or committed\n`,
+    );
     return 0;
   }
 
-  const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = ctx.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   let replayed: ReadRecord[] = [];
   try {
@@ -224,7 +255,11 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
         await producer.send({
           topic: source,
           acks: -1,
-          messages: replayed.map((r) => ({ key: r.message.key, value: r.message.value, headers: replayHeaders(r.message, `${dlq}:${r.partition}:${r.offset}`) })),
+          messages: replayed.map((r) => ({
+            key: r.message.key,
+            value: r.message.value,
+            headers: replayHeaders(r.message, `${dlq}:${r.partition}:${r.offset}`),
+          })),
         });
         await consumer.commitOffsets(
           [...next].map(([partition, state]) => ({ topic: dlq, partition, offset: String(state.committed), metadata: encodeMetadata(state) })),
@@ -238,11 +273,15 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
   for (const [partition, state] of next) {
     const got = after.get(partition)!;
     if (got.committed !== state.committed || encodeMetadata(got) !== encodeMetadata(state)) {
-      throw new CliError(`replayed ${replayed.length} records to ${source} but could not record that in group ${REPLAY_GROUP}; replaying again would send them twice`);
+      throw new CliError(
+        `replayed ${replayed.length} records to ${source} but could not record that in group ${REPLAY_GROUP}; replaying again would send them twice`,
+      );
     }
   }
   ctx.io.stdout.write(renderDlqRecords(replayed, after, ctx, marks.length > 1));
-  ctx.io.stdout.write(`replayed ${replayed.length} record${replayed.length === 1 ? '' : 's'} from ${dlq} to ${source}${skipped > 0 ? `; ${skipped} already replayed, skipped` : ''}\n`);
+  ctx.io.stdout.write(
+    `replayed ${replayed.length} record${replayed.length === 1 ? '' : 's'} from ${dlq} to ${source}${skipped > 0 ? `; ${skipped} already replayed, skipped` : ''}\n`,
+  );
   return 0;
 }
 

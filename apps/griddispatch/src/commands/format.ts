@@ -191,8 +191,9 @@ export function truncateDisplay(text: string, width: number): string {
 // rewrite earlier lines or set the window title (issue 17.6). Whole escape sequences go first
 // (CSI, OSC, other two-character ESC), then every C0/C1 control character except \n and \t,
 // and the bidirectional overrides that make text display in another order than it reads.
-// eslint-disable-next-line no-control-regex -- matching escape sequences is the point
-const ESCAPE_SEQUENCES = /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
+const ESCAPE_SEQUENCES =
+  // eslint-disable-next-line no-control-regex -- matching escape sequences is the point
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u009b[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u009d[^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 

@@ -39,12 +39,41 @@ function incident(over: Partial<Incident>): Incident {
   };
 }
 
-const FEEDER = incident({ id: 'INC-F', kind: 'feeder', districtCodes: ['HH-TQ-046', 'HH-TQ-047', 'HH-TQ-048'], childIds: ['INC-1', 'INC-3'], callCount: 0, affectedCustomers: 200, openedAt: '2026-12-07T05:40:00.000Z', etr: '2026-12-07T08:00:00.000Z', etrSource: 'manual' });
+const FEEDER = incident({
+  id: 'INC-F',
+  kind: 'feeder',
+  districtCodes: ['HH-TQ-046', 'HH-TQ-047', 'HH-TQ-048'],
+  childIds: ['INC-1', 'INC-3'],
+  callCount: 0,
+  affectedCustomers: 200,
+  openedAt: '2026-12-07T05:40:00.000Z',
+  etr: '2026-12-07T08:00:00.000Z',
+  etrSource: 'manual',
+});
 const ITEMS = [
   FEEDER,
-  incident({ id: 'INC-3', parentId: 'INC-F', districtCodes: ['HH-TQ-048'], status: 'open', origin: 'meter', callCount: 1, affectedCustomers: 35, primaryRequestId: null, openedAt: '2026-12-07T05:30:00.000Z' }),
+  incident({
+    id: 'INC-3',
+    parentId: 'INC-F',
+    districtCodes: ['HH-TQ-048'],
+    status: 'open',
+    origin: 'meter',
+    callCount: 1,
+    affectedCustomers: 35,
+    primaryRequestId: null,
+    openedAt: '2026-12-07T05:30:00.000Z',
+  }),
   incident({ id: 'INC-1', parentId: 'INC-F' }),
-  incident({ id: `INC-X${HOSTILE}`, gridId: `TC-G01${HOSTILE}`, districtCodes: [`TC-TQ-001${HOSTILE}`], status: 'restored', restoredAt: '2026-12-07T05:50:00.000Z', restorationUnconfirmed: true, etr: '2026-12-07T05:00:00.000Z', openedAt: '2026-12-07T04:00:00.000Z' }),
+  incident({
+    id: `INC-X${HOSTILE}`,
+    gridId: `TC-G01${HOSTILE}`,
+    districtCodes: [`TC-TQ-001${HOSTILE}`],
+    status: 'restored',
+    restoredAt: '2026-12-07T05:50:00.000Z',
+    restorationUnconfirmed: true,
+    etr: '2026-12-07T05:00:00.000Z',
+    openedAt: '2026-12-07T04:00:00.000Z',
+  }),
 ];
 
 let server: Server;

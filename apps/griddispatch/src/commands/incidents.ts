@@ -100,9 +100,16 @@ export function renderIncidentDetail(raw: Incident, opts: RenderOptions): string
   if (i.childIds.length > 0) field('children', i.childIds.join(', '));
   field('size', `${i.callCount} 来电 · ${i.affectedCustomers} 户停电 · urgency ${i.urgency}`);
   field('opened', dateTime(new Date(i.openedAt), opts.timeZone));
-  field('etr', `${dateTime(new Date(i.etr), opts.timeZone)} (${i.etrSource})${i.status === 'restored' || i.status === 'closed' ? '' : ` ${timeLeft(new Date(i.etr), opts.now).text}`}`);
+  field(
+    'etr',
+    `${dateTime(new Date(i.etr), opts.timeZone)} (${i.etrSource})${i.status === 'restored' || i.status === 'closed' ? '' : ` ${timeLeft(new Date(i.etr), opts.now).text}`}`,
+  );
   field('work order', i.primaryRequestId ?? '— (none yet)');
-  if (i.restoredAt) field('restored', `${dateTime(new Date(i.restoredAt), opts.timeZone)}${i.restorationUnconfirmed ? paint('yellow', ' · meters still report off (unconfirmed)') : ''}`);
+  if (i.restoredAt)
+    field(
+      'restored',
+      `${dateTime(new Date(i.restoredAt), opts.timeZone)}${i.restorationUnconfirmed ? paint('yellow', ' · meters still report off (unconfirmed)') : ''}`,
+    );
   field('updated', dateTime(new Date(i.updatedAt), opts.timeZone));
   return lines.join('\n') + '\n';
 }

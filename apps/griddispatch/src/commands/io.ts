@@ -35,24 +35,29 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
-const CliEnv = z.object({
-  KAFKA_BROKERS: z.string().trim().optional(),
-  GD_TOPIC_PREFIX: z.string().default(DEFAULT_TOPIC_PREFIX),
-  GD_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
-  /** The embedded start's development key (`dev:dev-secret:admin`) unless told otherwise. */
-  GD_API_KEY: z.string().min(1).default('dev-secret'),
-  GD_TIME_ZONE: envTimeZone.default('Asia/Shanghai'),
-}).transform((e) => {
-  const brokers = e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
-  return {
-    /** null: KAFKA_BROKERS unset (embedded mode keeps its bus inside the server process). */
-    kafkaBrokers: brokers.length > 0 ? brokers : null,
-    topicPrefix: e.GD_TOPIC_PREFIX,
-    url: e.GD_URL.replace(/\/+$/, ''),
-    apiKey: e.GD_API_KEY,
-    timeZone: e.GD_TIME_ZONE,
-  };
-});
+const CliEnv = z
+  .object({
+    KAFKA_BROKERS: z.string().trim().optional(),
+    GD_TOPIC_PREFIX: z.string().default(DEFAULT_TOPIC_PREFIX),
+    GD_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
+    /** The embedded start's development key (`dev:dev-secret:admin`) unless told otherwise. */
+    GD_API_KEY: z.string().min(1).default('dev-secret'),
+    GD_TIME_ZONE: envTimeZone.default('Asia/Shanghai'),
+  })
+  .transform((e) => {
+    const brokers =
+      e.KAFKA_BROKERS?.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean) ?? [];
+    return {
+      /** null: KAFKA_BROKERS unset (embedded mode keeps its bus inside the server process). */
+      kafkaBrokers: brokers.length > 0 ? brokers : null,
+      topicPrefix: e.GD_TOPIC_PREFIX,
+      url: e.GD_URL.replace(/\/+$/, ''),
+      apiKey: e.GD_API_KEY,
+      timeZone: e.GD_TIME_ZONE,
+    };
+  });
 
 export type CliConfig = z.output<typeof CliEnv>;
 

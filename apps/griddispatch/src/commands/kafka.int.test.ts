@@ -84,7 +84,17 @@ beforeAll(async () => {
           type: 'cn.griddispatch.sla.breached.v1',
           source: 'sla-timer',
           subject: ids[0]!,
-          data: { workOrderId: ids[0]!, gridId: 'HH-G03', policy: 'aquaculture-circle', stage: 'ack', deadline: new Date(now.getTime() + 5 * 60_000).toISOString(), latenessMs: 120_000, level: 1, notify: ['assistant'], late: false },
+          data: {
+            workOrderId: ids[0]!,
+            gridId: 'HH-G03',
+            policy: 'aquaculture-circle',
+            stage: 'ack',
+            deadline: new Date(now.getTime() + 5 * 60_000).toISOString(),
+            latenessMs: 120_000,
+            level: 1,
+            notify: ['assistant'],
+            late: false,
+          },
           time: new Date(now.getTime() + 7 * 60_000),
         }),
       ),
@@ -162,7 +172,11 @@ describe('griddispatch dlq', () => {
     }
     const { out } = await run(dlq, ['list', 'dispatch.assigned']);
     expect(out).toContain('5 records, 3 of those replayed');
-    const replayedColumn = out.trim().split('\n').slice(2).map((row) => row.trim().split(/\s+/).at(-1));
+    const replayedColumn = out
+      .trim()
+      .split('\n')
+      .slice(2)
+      .map((row) => row.trim().split(/\s+/).at(-1));
     expect(replayedColumn).toEqual(['yes', 'yes', 'yes', 'no', 'no']);
     const [committed] = await admin.fetchOffsets({ groupId: REPLAY_GROUP, topics: [`${prefix}dispatch.assigned.dlq`] });
     expect(committed?.partitions[0]?.offset).toBe('3');
@@ -200,10 +214,14 @@ describe('griddispatch tail', () => {
     expect(lines).toHaveLength(9);
     const dispatches = lines.filter((l) => l.includes('派单'));
     expect(dispatches).toHaveLength(4);
-    expect(dispatches[0]).toMatch(/^\d\d:\d\d:\d\d {2}后湖3号网格 {2}0a11c0de {2}派单 后湖3号网格 → 张\*\* \(manager\), 李\* \(assistant\) · 故障报修 · aquaculture-circle · 响应截止 \d\d:\d\d \(剩余 [1-4]m\)$/);
+    expect(dispatches[0]).toMatch(
+      /^\d\d:\d\d:\d\d {2}后湖3号网格 {2}0a11c0de {2}派单 后湖3号网格 → 张\*\* \(manager\), 李\* \(assistant\) · 故障报修 · aquaculture-circle · 响应截止 \d\d:\d\d \(剩余 [1-4]m\)$/,
+    );
     expect(lines.filter((l) => l.includes('无法解析'))).toHaveLength(4);
     // Two topics have no order between them: the grid's name shows once a dispatch taught it, else its id.
-    expect(lines.find((l) => l.includes('超时 L1'))).toMatch(/(后湖3号网格|HH-G03) {2}0a11c0de {2}超时 L1 响应截止 \d\d:\d\d \(已超 2m\) · aquaculture-circle · 通知 assistant$/);
+    expect(lines.find((l) => l.includes('超时 L1'))).toMatch(
+      /(后湖3号网格|HH-G03) {2}0a11c0de {2}超时 L1 响应截止 \d\d:\d\d \(已超 2m\) · aquaculture-circle · 通知 assistant$/,
+    );
     expect(lines.join('\n')).not.toMatch(/张国强|王小明|13812345678/);
 
     const groups = (await admin.listGroups()).groups.filter((g) => g.groupId.startsWith(`griddispatch-tail-${hostname()}-${process.pid}-`));

@@ -23,9 +23,19 @@ one the servers use (unset: the pepper kept in the database, as the embedded sta
 `;
 
 /** Reads `--scopes`/`--sources`/`--grids`/`--rate` with the GD_API_KEYS parser, so both say the same things. */
-function keyOptions(values: { scopes?: string; sources?: string; grids?: string; rate?: string }): { scopes: Scope[]; sources?: string[]; grids?: string[]; ratePerMinute?: number } {
+function keyOptions(values: { scopes?: string; sources?: string; grids?: string; rate?: string }): {
+  scopes: Scope[];
+  sources?: string[];
+  grids?: string[];
+  ratePerMinute?: number;
+} {
   if (!values.scopes) throw new UsageError('--scopes is required');
-  const tail = [values.scopes, values.sources, values.grids === undefined ? undefined : `grids=${values.grids}`, values.rate === undefined ? undefined : `${values.rate}/min`]
+  const tail = [
+    values.scopes,
+    values.sources,
+    values.grids === undefined ? undefined : `grids=${values.grids}`,
+    values.rate === undefined ? undefined : `${values.rate}/min`,
+  ]
     .filter((v) => v !== undefined)
     .join(':');
   try {
@@ -40,7 +50,15 @@ function keyOptions(values: { scopes?: string; sources?: string; grids?: string;
 function row(k: ApiKeyRow): string {
   const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()} (${k.revokedBy === 'cli' ? 'keys revoke' : 'left GD_API_KEYS'})` : 'active';
   const origin = k.origin === 'env' ? 'GD_API_KEYS' : 'keys create';
-  return [k.name, k.scopes.join('+'), k.sources ? k.sources.join('+') : 'any', k.grids ? k.grids.join('+') : 'all', k.ratePerMinute ? `${k.ratePerMinute}/min` : 'default', origin, state].join('\t');
+  return [
+    k.name,
+    k.scopes.join('+'),
+    k.sources ? k.sources.join('+') : 'any',
+    k.grids ? k.grids.join('+') : 'all',
+    k.ratePerMinute ? `${k.ratePerMinute}/min` : 'default',
+    origin,
+    state,
+  ].join('\t');
 }
 
 export const keys: Command = (args, io: CliIo) =>
@@ -64,7 +82,9 @@ export const keys: Command = (args, io: CliIo) =>
       await migrateAuth(db.pool, logger);
       if (action === 'list') {
         const rows = await listApiKeys(db.pool);
-        io.stdout.write(`${['name', 'scopes', 'sources', 'grids', 'rate', 'made by', 'state'].join('\t')}\n${rows.map(row).join('\n')}${rows.length ? '\n' : ''}`);
+        io.stdout.write(
+          `${['name', 'scopes', 'sources', 'grids', 'rate', 'made by', 'state'].join('\t')}\n${rows.map(row).join('\n')}${rows.length ? '\n' : ''}`,
+        );
         return 0;
       }
       if (action === 'revoke') {

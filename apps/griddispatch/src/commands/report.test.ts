@@ -28,7 +28,13 @@ beforeAll(async () => {
     const u = new URL(req.url!, 'http://x');
     if (u.pathname === '/v1/reports/response') return res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' }).end(RESPONSE_CSV);
     if (u.pathname === '/v1/reports/reliability') {
-      return res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'x-med-days': '2026-12-18', 'x-excluded-med': u.searchParams.get('includeMed') === 'true' ? 'false' : 'true' }).end(CSV);
+      return res
+        .writeHead(200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'x-med-days': '2026-12-18',
+          'x-excluded-med': u.searchParams.get('includeMed') === 'true' ? 'false' : 'true',
+        })
+        .end(CSV);
     }
     return res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no route' } }));
   });
@@ -65,7 +71,16 @@ describe('griddispatch report', () => {
 
   it('--include-med and --out: the file holds the CSV byte for byte', async () => {
     const file = join(dir, 'r.csv');
-    const { code, out, err } = await run(['reliability', '--from', '2026-12-01T00:00:00+08:00', '--to', '2026-12-21T00:00:00Z', '--include-med', '--out', file]);
+    const { code, out, err } = await run([
+      'reliability',
+      '--from',
+      '2026-12-01T00:00:00+08:00',
+      '--to',
+      '2026-12-21T00:00:00Z',
+      '--include-med',
+      '--out',
+      file,
+    ]);
     expect(code).toBe(0);
     expect(out).toBe('');
     expect(err).toContain('(counted)');

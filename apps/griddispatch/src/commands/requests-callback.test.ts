@@ -25,7 +25,9 @@ describe('requests show: the callback (回访)', () => {
     expect(render(view(null))).not.toContain('callback');
     const asked = { askedAt: '2026-11-03T07:00:00Z', bySms: true, reply: null, satisfaction: null, answeredAt: null };
     expect(render(view(asked))).toMatch(/callback +未答复 \(asked by SMS\)/);
-    expect(render(view({ ...asked, reply: 'still_out', satisfaction: 3, answeredAt: '2026-11-03T07:05:00Z' }))).toMatch(/callback +仍未恢复 · 满意度 3 \(asked by SMS\)/);
+    expect(render(view({ ...asked, reply: 'still_out', satisfaction: 3, answeredAt: '2026-11-03T07:05:00Z' }))).toMatch(
+      /callback +仍未恢复 · 满意度 3 \(asked by SMS\)/,
+    );
     expect(render(view({ ...asked, bySms: false, reply: 'restored', satisfaction: null }))).toMatch(/callback +已恢复供电 \(no mobile: by phone\)/);
   });
 });

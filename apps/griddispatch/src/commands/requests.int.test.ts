@@ -85,7 +85,11 @@ describe('griddispatch simulate', () => {
     // Every request lands on a real 台区 of the sample county: the stack routes all of them, and the
     // work orders grid-dispatch opens for feeder incidents (source grid-dispatch) as well.
     const calls = (list: Awaited<ReturnType<typeof listJson>>) => list.filter((r) => r.source !== 'grid-dispatch');
-    const items = await until(() => listJson(), (list) => calls(list).length === accepted && list.every((r) => r.status !== 'received'), 'all requests routed');
+    const items = await until(
+      () => listJson(),
+      (list) => calls(list).length === accepted && list.every((r) => r.status !== 'received'),
+      'all requests routed',
+    );
     expect(items.filter((r) => r.status === 'unroutable')).toEqual([]);
     expect(items.every((r) => r.grid !== null && r.sla !== null)).toBe(true);
   });
@@ -94,7 +98,11 @@ describe('griddispatch simulate', () => {
     const { code, out } = await run(simulate, ['--rate', '10', '--duration', '1s', '--storm', '--source', '12345', '--seed', '3']);
     expect(code).toBe(0);
     expect(out).toMatch(/storm on +10kV\S+ \([A-Z]+-10kV-\d\d\), 10kV/);
-    await until(() => listJson(), (list) => list.every((r) => r.status !== 'received') && list.some((r) => r.source === '12345'), '12345 requests routed');
+    await until(
+      () => listJson(),
+      (list) => list.every((r) => r.status !== 'received') && list.some((r) => r.source === '12345'),
+      '12345 requests routed',
+    );
   });
 
   it('rejects bad usage with exit code 2', async () => {
@@ -161,7 +169,11 @@ describe('griddispatch requests', () => {
       body: JSON.stringify({ type: 'acknowledged', by: '张国强', note: '已电话联系客户' }),
     });
     expect(ack.status).toBeLessThan(300);
-    await until(() => listJson(['--status', 'acknowledged']), (list) => list.some((r) => r.id === id), 'the acknowledgement in the read model');
+    await until(
+      () => listJson(['--status', 'acknowledged']),
+      (list) => list.some((r) => r.id === id),
+      'the acknowledgement in the read model',
+    );
 
     const { code, out } = await run(requests, ['show', id]);
     expect(code).toBe(0);

@@ -28,12 +28,20 @@ export function districtsOfFeeder(county: Pick<SampleCounty, 'districts'>, feede
  * plus a few milliseconds each (meters do not gasp in the same instant). Event ids are unique
  * per run (`runId`), so a repeated run is a new trip, a retried POST the same events.
  */
-export function feederTripEvents(county: Pick<SampleCounty, 'districts' | 'customers'>, feederCode: string, at: Date, runId: string, kind: MeterEventItem['kind'] = 'power_off'): MeterEventItem[] {
+export function feederTripEvents(
+  county: Pick<SampleCounty, 'districts' | 'customers'>,
+  feederCode: string,
+  at: Date,
+  runId: string,
+  kind: MeterEventItem['kind'] = 'power_off',
+): MeterEventItem[] {
   const districts = new Set(districtsOfFeeder(county, feederCode));
   const meters = metersOf({
     districts: county.districts.filter((d) => districts.has(d.code)),
     customers: county.customers.filter((c) => districts.has(c.districtCode)),
-  }).sort((a, b) => (a.districtCode === b.districtCode ? (a.kind === b.kind ? 0 : a.kind === 'transformer' ? -1 : 1) : a.districtCode < b.districtCode ? -1 : 1));
+  }).sort((a, b) =>
+    a.districtCode === b.districtCode ? (a.kind === b.kind ? 0 : a.kind === 'transformer' ? -1 : 1) : a.districtCode < b.districtCode ? -1 : 1,
+  );
   return meters.map((m, i) => ({
     eventId: `${runId}-${kind === 'power_off' ? 'off' : 'on'}-${m.meterId}`,
     kind,

@@ -357,7 +357,10 @@ export class SimStats {
         byStatus.set(String(r.status), (byStatus.get(String(r.status)) ?? 0) + 1);
       }
     }
-    const latencies = this.results.filter((r) => typeof r.status === 'number').map((r) => r.latencyMs).sort((a, b) => a - b);
+    const latencies = this.results
+      .filter((r) => typeof r.status === 'number')
+      .map((r) => r.latencyMs)
+      .sort((a, b) => a - b);
     return {
       planned: this.planned,
       sent: this.sent,
@@ -390,7 +393,11 @@ export function formatSummary(s: Summary, ctx: { ratePerSecond: number; stormFee
   const errors = s.errorsByStatus.map(([status, n]) => `${status} ×${n}`).join(', ');
   lines.push(`  errors         ${s.errors}${errors ? `   (${errors})` : ''}`);
   if (s.sent > s.completed) lines.push(`  no answer      ${s.sent - s.completed}   (still in flight when the run stopped)`);
-  lines.push(s.latency ? `  latency        p50 ${ms(s.latency.p50)} · p99 ${ms(s.latency.p99)} · max ${ms(s.latency.max)}   (from the scheduled send time)` : '  latency        —');
+  lines.push(
+    s.latency
+      ? `  latency        p50 ${ms(s.latency.p50)} · p99 ${ms(s.latency.p99)} · max ${ms(s.latency.max)}   (from the scheduled send time)`
+      : '  latency        —',
+  );
   if (s.errorsByStatus.some(([status]) => status === '429')) {
     lines.push('  hint: 429 is the per-key rate limit; start the server with GD_RATE_LIMIT_MAX=0 for load tests');
   }
@@ -398,7 +405,12 @@ export function formatSummary(s: Summary, ctx: { ratePerSecond: number; stormFee
 }
 
 /** The one-line progress report: a bar on a terminal, plain text in logs. */
-export function formatProgress(stats: { planned: number; sent: number; completed: number; accepted: number; errors: number; inFlight: number }, elapsedMs: number, durationMs: number, bar: boolean): string {
+export function formatProgress(
+  stats: { planned: number; sent: number; completed: number; accepted: number; errors: number; inFlight: number },
+  elapsedMs: number,
+  durationMs: number,
+  bar: boolean,
+): string {
   const fraction = stats.planned > 0 ? Math.min(1, stats.sent / stats.planned) : 1;
   const left = Math.max(0, durationMs - elapsedMs);
   const counts = `${stats.sent}/${stats.planned} sent · ${stats.accepted} accepted · ${stats.errors} errors · ${stats.inFlight} in flight · ${compactDuration(left)} left`;

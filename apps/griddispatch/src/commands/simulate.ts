@@ -6,16 +6,7 @@ import { generateSampleCounty } from '@griddispatch/grid';
 import { DurationError, parseDuration } from '@griddispatch/sla';
 import { districtsOfFeeder, feederTripEvents, inBatches, METER_BATCH } from './simulate-feeder-trip.ts';
 import { intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
-import {
-  createRequestGenerator,
-  dueCount,
-  formatProgress,
-  formatSummary,
-  plannedCount,
-  SimStats,
-  type SendResult,
-  type SimSource,
-} from './simulate-plan.ts';
+import { createRequestGenerator, dueCount, formatProgress, formatSummary, plannedCount, SimStats, type SendResult, type SimSource } from './simulate-plan.ts';
 
 export const SIMULATE_USAGE = `usage: griddispatch simulate --rate N --duration D [--storm] [--source 95598|12345] [--seed S]
        griddispatch simulate --feeder-trip <feederCode> [--restore]
@@ -149,7 +140,9 @@ async function feederTrip(feederCode: string, restore: boolean, io: CliIo): Prom
   }
   const events = feederTripEvents(county, feederCode, io.now(), `sim-${randomBytes(4).toString('hex')}`, restore ? 'power_on' : 'power_off');
   const batches = inBatches(events);
-  io.stderr.write(`simulate: feeder ${feederCode} ${restore ? 'restored' : 'trips'}: ${events.length} meters on ${districts.length} 台区, ${batches.length} POSTs to ${config.url}/v1/meter-events\n`);
+  io.stderr.write(
+    `simulate: feeder ${feederCode} ${restore ? 'restored' : 'trips'}: ${events.length} meters on ${districts.length} 台区, ${batches.length} POSTs to ${config.url}/v1/meter-events\n`,
+  );
   const url = new URL('/v1/meter-events', `${config.url}/`);
   let accepted = 0;
   let duplicates = 0;
@@ -180,10 +173,14 @@ async function feederTrip(feederCode: string, restore: boolean, io: CliIo): Prom
       failed += batch.length;
       io.stderr.write(`simulate: batch ${i + 1} failed: ${status} (is grid-dispatch running at ${config.url}?)\n`);
     }
-    io.stderr.write(`simulate: ${Math.min((i + 1) * METER_BATCH, events.length)}/${events.length} meter events sent (${accepted} accepted, ${duplicates} duplicates, ${failed} failed)\n`);
+    io.stderr.write(
+      `simulate: ${Math.min((i + 1) * METER_BATCH, events.length)}/${events.length} meter events sent (${accepted} accepted, ${duplicates} duplicates, ${failed} failed)\n`,
+    );
   }
   const seconds = (performance.now() - start) / 1000;
-  io.stdout.write(`feeder ${feederCode}: ${events.length} ${restore ? 'power_on' : 'power_off'} events on ${districts.length} 台区 in ${seconds.toFixed(1)}s — ${accepted} accepted, ${duplicates} duplicates, ${failed} failed\n`);
+  io.stdout.write(
+    `feeder ${feederCode}: ${events.length} ${restore ? 'power_on' : 'power_off'} events on ${districts.length} 台区 in ${seconds.toFixed(1)}s — ${accepted} accepted, ${duplicates} duplicates, ${failed} failed\n`,
+  );
   if (!restore) io.stdout.write(`watch the incidents open: griddispatch incidents --feeder ${feederCode}\n`);
   return failed === 0 && accepted + duplicates === events.length ? 0 : 1;
 }
@@ -220,7 +217,13 @@ export async function simulate(args: string[], io: CliIo): Promise<number> {
     const config = loadCliConfig(io.env);
 
     // The county the embedded start loads (seed 1, scale 1): its 台区 codes and accounts exist on the server.
-    const generator = createRequestGenerator({ county: generateSampleCounty({ seed: 1 }), seed, storm: v.storm ?? false, source, runId: randomBytes(3).toString('hex') });
+    const generator = createRequestGenerator({
+      county: generateSampleCounty({ seed: 1 }),
+      seed,
+      storm: v.storm ?? false,
+      source,
+      runId: randomBytes(3).toString('hex'),
+    });
     const poster = createPoster(config, timeoutMs);
     const stats = new SimStats(planned);
     const bar = io.stderr.isTTY === true;

@@ -18,7 +18,9 @@ export async function start(): Promise<void> {
     process.env.GD_API_KEYS = DEV_KEYS;
     process.env.HOST ??= '127.0.0.1';
     if (!LOOPBACK.has(process.env.HOST)) {
-      throw new Error(`GD_API_KEYS is unset: the development key "${DEV_SECRET}" is served on 127.0.0.1 only, not on HOST=${process.env.HOST}; set GD_API_KEYS (griddispatch keys --help)`);
+      throw new Error(
+        `GD_API_KEYS is unset: the development key "${DEV_SECRET}" is served on 127.0.0.1 only, not on HOST=${process.env.HOST}; set GD_API_KEYS (griddispatch keys --help)`,
+      );
     }
   }
   // /docs by default only where nobody else can reach it.

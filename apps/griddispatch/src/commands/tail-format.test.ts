@@ -24,7 +24,9 @@ function record<T extends EventType>(topic: string, type: T, data: EventData<T>,
 describe('tail line', () => {
   it('says who got a dispatch, under which policy, and how long until the next deadline — with names masked', () => {
     const line = formatTailLine(record('dispatch.assigned', 'cn.griddispatch.dispatch.assigned.v1', assigned(), at(0)), new TailMemory(), opts(1.5));
-    expect(line).toBe('14:05:00  后湖3号网格  3f2a9c1e  派单 后湖3号网格 → 张** (manager), 李* (assistant) · 故障报修 · aquaculture-circle · 响应截止 14:10 (剩余 3m)');
+    expect(line).toBe(
+      '14:05:00  后湖3号网格  3f2a9c1e  派单 后湖3号网格 → 张** (manager), 李* (assistant) · 故障报修 · aquaculture-circle · 响应截止 14:10 (剩余 3m)',
+    );
     expect(line).not.toContain('张国强');
     expect(line).not.toContain('王小明');
   });
@@ -48,7 +50,17 @@ describe('tail line', () => {
     const breach = record(
       'sla.breaches',
       'cn.griddispatch.sla.breached.v1',
-      { workOrderId: WO, gridId: 'HH-G03', policy: 'aquaculture-circle', stage: 'ack', deadline: at(5).toISOString(), latenessMs: 180_000, level: 1, notify: ['assistant', 'repair_crew'], late: false },
+      {
+        workOrderId: WO,
+        gridId: 'HH-G03',
+        policy: 'aquaculture-circle',
+        stage: 'ack',
+        deadline: at(5).toISOString(),
+        latenessMs: 180_000,
+        level: 1,
+        notify: ['assistant', 'repair_crew'],
+        late: false,
+      },
       at(8),
     );
     expect(formatTailLine(breach, memory, opts(8))).toBe(
@@ -71,7 +83,9 @@ describe('tail line', () => {
       { workOrderId: WO, gridId: 'HH-G03', policy: 'new-connection', stage: 'resolve', deadline: '2026-11-04T01:00:00Z', remainingMs: 300_000, late: false },
       at(0),
     );
-    expect(formatTailLine(warning, new TailMemory(), opts(0))).toBe('14:05:00  HH-G03  3f2a9c1e  预警 办结即将超时 · new-connection · 办结截止 11-04 09:00 (剩余 18h55m)');
+    expect(formatTailLine(warning, new TailMemory(), opts(0))).toBe(
+      '14:05:00  HH-G03  3f2a9c1e  预警 办结即将超时 · new-connection · 办结截止 11-04 09:00 (剩余 18h55m)',
+    );
   });
 
   it('filters by grid id or name, including work-order events whose grid came from an earlier dispatch', () => {
@@ -101,7 +115,13 @@ describe('tail line', () => {
       topic: 'dispatch.assigned.dlq',
       key: 'HH-G03',
       value: Buffer.from('{"not":"an event"}'),
-      headers: { [DlqHeaders.error]: 'InvalidEventError: not a CloudEvents 1.0 envelope', [DlqHeaders.errorName]: 'InvalidEventError', [DlqHeaders.attempts]: '1', [DlqHeaders.sourcePartition]: '2', [DlqHeaders.sourceOffset]: '41' },
+      headers: {
+        [DlqHeaders.error]: 'InvalidEventError: not a CloudEvents 1.0 envelope',
+        [DlqHeaders.errorName]: 'InvalidEventError',
+        [DlqHeaders.attempts]: '1',
+        [DlqHeaders.sourcePartition]: '2',
+        [DlqHeaders.sourceOffset]: '41',
+      },
       partition: 0,
       offset: '7',
     };

@@ -1,14 +1,19 @@
 import { DlqHeaders } from '@griddispatch/bus';
-import {
-  STAGE_SATISFIED_BY,
-  isEvent,
-  parseEvent,
-  type CloudEvent,
-  type Stage,
-  type WorkOrderEventType,
-} from '@griddispatch/contracts';
+import { STAGE_SATISFIED_BY, isEvent, parseEvent, type CloudEvent, type Stage, type WorkOrderEventType } from '@griddispatch/contracts';
 import { maskName } from '@griddispatch/observability';
-import { CATEGORY_WORDS, STAGE_WORDS, STATUS_WORDS, cleanDeep, cleanText, clockTime, compactDuration, deadlineTime, painter, timeLeft, type Paint } from './format.ts';
+import {
+  CATEGORY_WORDS,
+  STAGE_WORDS,
+  STATUS_WORDS,
+  cleanDeep,
+  cleanText,
+  clockTime,
+  compactDuration,
+  deadlineTime,
+  painter,
+  timeLeft,
+  type Paint,
+} from './format.ts';
 
 // One readable line per record for `griddispatch tail`:
 //   14:05:12  后湖3号网格  3f2a9c1e  派单 后湖3号网格 → 张** (manager) · aquaculture-circle · 到达截止 14:32 (剩余 27m)
@@ -142,7 +147,13 @@ function describe(event: CloudEvent, memory: TailMemory, opts: TailFormatOptions
   const parts: string[] = [];
   if (isEvent(event, 'cn.griddispatch.request.received.v1')) {
     const d = event.data;
-    const where = d.location.districtCode ? `台区 ${d.location.districtCode}` : d.location.communityCode ? `社区 ${d.location.communityCode}` : d.customer?.accountNo ? `户号 ${d.customer.accountNo}` : '坐标';
+    const where = d.location.districtCode
+      ? `台区 ${d.location.districtCode}`
+      : d.location.communityCode
+        ? `社区 ${d.location.communityCode}`
+        : d.customer?.accountNo
+          ? `户号 ${d.customer.accountNo}`
+          : '坐标';
     parts.push(`${paint('blue', '受理')} ${d.source} ${CATEGORY_WORDS[d.category]}`, where);
     if (d.urgency !== 'normal') parts.push(d.urgency === 'critical' ? paint('red', '特急') : paint('yellow', '紧急'));
     if (d.customer?.classes?.length) parts.push(d.customer.classes.join(','));

@@ -45,7 +45,12 @@ export function decodePng(png: Buffer): { width: number; height: number; channel
 export function countColour(image: ReturnType<typeof decodePng>, rgb: readonly [number, number, number], tolerance = 8): number {
   let n = 0;
   for (let i = 0; i < image.pixels.length; i += image.channels) {
-    if (Math.abs(image.pixels[i]! - rgb[0]) < tolerance && Math.abs(image.pixels[i + 1]! - rgb[1]) < tolerance && Math.abs(image.pixels[i + 2]! - rgb[2]) < tolerance) n++;
+    if (
+      Math.abs(image.pixels[i]! - rgb[0]) < tolerance &&
+      Math.abs(image.pixels[i + 1]! - rgb[1]) < tolerance &&
+      Math.abs(image.pixels[i + 2]! - rgb[2]) < tolerance
+    )
+      n++;
   }
   return n;
 }

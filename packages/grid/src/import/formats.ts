@@ -1,15 +1,6 @@
 import { CustomerClass, StaffRole } from '@griddispatch/contracts';
 import { parseClock } from '../roster.ts';
-import type {
-  CommunityRecord,
-  CustomerRecord,
-  DistrictRecord,
-  FeederRecord,
-  RosterEntry,
-  StaffAssignment,
-  StaffRecord,
-  Weekday,
-} from '../types.ts';
+import type { CommunityRecord, CustomerRecord, DistrictRecord, FeederRecord, RosterEntry, StaffAssignment, StaffRecord, Weekday } from '../types.ts';
 import type { ImportProblemCode } from './problems.ts';
 
 /**
@@ -266,7 +257,10 @@ export const DECODERS: { [K in CsvKind]: (ctx: RowContext) => CsvRecordMap[K] | 
     }
     const validFrom = ctx.get('valid_from') || null;
     const validTo = ctx.get('valid_to') || null;
-    for (const [col, v] of [['valid_from', validFrom], ['valid_to', validTo]] as const) {
+    for (const [col, v] of [
+      ['valid_from', validFrom],
+      ['valid_to', validTo],
+    ] as const) {
       if (v !== null && !isCalendarDate(v)) {
         ctx.fail('invalid_value', `${col} '${v}' must be a date YYYY-MM-DD`);
         ok = false;

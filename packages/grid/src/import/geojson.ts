@@ -131,7 +131,8 @@ export function parseGridsGeoJson(text: string, options: GeoJsonParseOptions = {
     const areaType = AreaType.safeParse(prop(props, 'area_type'));
     if (!areaType.success) fail('invalid_value', `area_type ${JSON.stringify(prop(props, 'area_type'))} must be one of ${AreaType.options.join(', ')}`);
     const parent = prop(props, 'parent_id');
-    if (parent !== undefined && parent !== null && (typeof parent !== 'string' || parent.length > 64)) fail('invalid_value', 'parent_id must be a string or null');
+    if (parent !== undefined && parent !== null && (typeof parent !== 'string' || parent.length > 64))
+      fail('invalid_value', 'parent_id must be a string or null');
     const community = prop(props, 'community_code');
     if (community !== undefined && community !== null && community !== '' && (typeof community !== 'string' || !ADMIN_CODE.test(community))) {
       fail('invalid_value', `community_code ${JSON.stringify(community)} is not an administrative code of 6-12 digits`);

@@ -1,12 +1,4 @@
-import type {
-  CommunityRecord,
-  CustomerRecord,
-  DistrictRecord,
-  FeederRecord,
-  GridRecord,
-  RosterEntry,
-  StaffRecord,
-} from '../types.ts';
+import type { CommunityRecord, CustomerRecord, DistrictRecord, FeederRecord, GridRecord, RosterEntry, StaffRecord } from '../types.ts';
 import { validatePolygons } from '../validate-polygons.ts';
 import { CSV_FORMATS } from './formats.ts';
 import { GRIDS_FILE, parseGridsGeoJson } from './geojson.ts';
@@ -172,7 +164,10 @@ export function parseImportFiles(
   options: CheckOptions & { fileNames?: Partial<Record<keyof ImportFileTexts, string>> } = {},
 ): ImportResult {
   const names = options.fileNames ?? {};
-  const opts = (kind: keyof ImportFileTexts) => ({ file: names[kind] ?? (kind === 'grids' ? GRIDS_FILE : CSV_FORMATS[kind].file), maxProblems: options.maxProblems });
+  const opts = (kind: keyof ImportFileTexts) => ({
+    file: names[kind] ?? (kind === 'grids' ? GRIDS_FILE : CSV_FORMATS[kind].file),
+    maxProblems: options.maxProblems,
+  });
   const parsed: ParsedImport = {};
   if (texts.grids !== undefined) parsed.grids = parseGridsGeoJson(texts.grids, opts('grids'));
   if (texts.districts !== undefined) parsed.districts = parseCsv('districts', texts.districts, opts('districts'));

@@ -63,7 +63,9 @@ describe('parseImportFiles — a clear report with file and line', () => {
       [3, 'bad_role'],
       [4, 'unknown_grid'],
     ]);
-    expect(result.problems.find((p) => p.code === 'bad_role')?.message).toContain("role 'helper' is not one of manager, assistant, supervisor, repair_crew, station_head");
+    expect(result.problems.find((p) => p.code === 'bad_role')?.message).toContain(
+      "role 'helper' is not one of manager, assistant, supervisor, repair_crew, station_head",
+    );
   });
 
   it('reports unknown staff and malformed shifts in rosters.csv', () => {
@@ -86,7 +88,7 @@ describe('parseImportFiles — a clear report with file and line', () => {
 
   it('formats problems as file:line: [code] message, sorted', () => {
     const text = formatProblems(result.problems);
-    expect(text.split('\n')[0]).toBe('customers.csv:4: [duplicate] duplicate account_no \'3000000001\' (first on line 2)');
+    expect(text.split('\n')[0]).toBe("customers.csv:4: [duplicate] duplicate account_no '3000000001' (first on line 2)");
   });
 
   it('still returns the good records and links 台区 to their grids', () => {
@@ -122,7 +124,9 @@ describe('file-level problems', () => {
 
   it('reports JSON syntax errors with a line, and features that are not grids', () => {
     expect(parseGridsGeoJson('{"type":"FeatureCollection",\n"features":[\n{]}').problems[0]).toMatchObject({ code: 'syntax', line: 3 });
-    const r = parseGridsGeoJson('{"type":"FeatureCollection","features":[\n{"type":"Feature","properties":{"id":"X","kind":"zone","area_type":"rural"},"geometry":null}\n]}');
+    const r = parseGridsGeoJson(
+      '{"type":"FeatureCollection","features":[\n{"type":"Feature","properties":{"id":"X","kind":"zone","area_type":"rural"},"geometry":null}\n]}',
+    );
     expect(r.problems.map((p) => [p.line, p.message])).toEqual([
       [2, 'grid X: properties.name is missing'],
       [2, 'grid X: kind "zone" must be one of area, feeder, district'],

@@ -90,7 +90,11 @@ class CsvFileParser<K extends CsvKind> {
     });
     const missing = format.required.filter((c) => !columns.has(c));
     if (missing.length > 0) {
-      this.problems.add(line, 'missing_column', `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the header must name ${format.required.join(', ')}`);
+      this.problems.add(
+        line,
+        'missing_column',
+        `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the header must name ${format.required.join(', ')}`,
+      );
       this.headerBroken = true;
     }
     this.row = new Row(columns, this.problems);

@@ -60,10 +60,7 @@ export class ProblemList {
   /** The problems, with a closing `too_many_problems` entry when some were left out. */
   done(): ImportProblem[] {
     if (this.dropped === 0) return this.items;
-    return [
-      ...this.items,
-      { file: this.file, line: null, code: 'too_many_problems', message: `${this.dropped} more problems in ${this.file} not listed` },
-    ];
+    return [...this.items, { file: this.file, line: null, code: 'too_many_problems', message: `${this.dropped} more problems in ${this.file} not listed` }];
   }
 }
 

@@ -1,15 +1,5 @@
 import { locateInPolygon, type CompiledPolygon } from '../geometry.ts';
-import type {
-  CommunityRecord,
-  CustomerRecord,
-  DistrictRecord,
-  FeederRecord,
-  GridGeometry,
-  GridRecord,
-  RosterEntry,
-  StaffRecord,
-  Weekday,
-} from '../types.ts';
+import type { CommunityRecord, CustomerRecord, DistrictRecord, FeederRecord, GridGeometry, GridRecord, RosterEntry, StaffRecord, Weekday } from '../types.ts';
 import { blockRing, cellPoint, round6, type Lattice } from './lattice.ts';
 import { mobile, personName } from './names.ts';
 import type { Rng } from './prng.ts';
@@ -101,4 +91,3 @@ export function addCrewAndHead(county: SampleCounty, rng: Rng, p: string, firstN
   county.staff.push({ id: head, name: personName(rng), phone: mobile(rng), assignments: [{ gridId: areaGridId, role: 'station_head' }] });
   county.rosters.push(roster(head, WORKDAYS, '08:30', '17:30'));
 }
-

@@ -29,7 +29,15 @@ describe('the sample county (docs/architecture.md#sample-data)', () => {
 
   it('后湖: 7 district grids over 157 台区 on 4 feeders, 13,700 accounts, 1,811 aquaculture, 2 large + 6 small processors, 22 staff', () => {
     const grids = county.grids.filter((g) => houhu(g.id));
-    expect(grids.filter((g) => g.kind === 'district').map((g) => g.name)).toEqual(['后湖1号网格', '后湖2号网格', '后湖3号网格', '后湖4号网格', '后湖5号网格', '后湖6号网格', '后湖7号网格']);
+    expect(grids.filter((g) => g.kind === 'district').map((g) => g.name)).toEqual([
+      '后湖1号网格',
+      '后湖2号网格',
+      '后湖3号网格',
+      '后湖4号网格',
+      '后湖5号网格',
+      '后湖6号网格',
+      '后湖7号网格',
+    ]);
     expect(grids.every((g) => g.areaType === 'rural')).toBe(true);
     expect(districtsOf('HH')).toHaveLength(SAMPLE_FACTS.houhu.districts);
     expect(new Set(districtsOf('HH').map((d) => d.feederCode))).toEqual(new Set(['HH-10kV-01', 'HH-10kV-02', 'HH-10kV-03', 'HH-10kV-04']));
@@ -54,7 +62,9 @@ describe('the sample county (docs/architecture.md#sample-data)', () => {
     const grids = county.grids.filter((g) => g.id.startsWith('TC-G'));
     expect(grids).toHaveLength(16);
     expect(grids.every((g) => g.areaType === 'urban' && communities.some((c) => c.id === g.parentId))).toBe(true);
-    expect(county.staff.filter((s) => s.id.startsWith('TC-') && s.assignments.some((a) => a.role === 'manager' && a.gridId.startsWith('TC-G')))).toHaveLength(16);
+    expect(county.staff.filter((s) => s.id.startsWith('TC-') && s.assignments.some((a) => a.role === 'manager' && a.gridId.startsWith('TC-G')))).toHaveLength(
+      16,
+    );
     expect(districtsOf('TC')).toHaveLength(SAMPLE_FACTS.tiancheng.districts);
     expect(customersOf('TC')).toHaveLength(SAMPLE_FACTS.tiancheng.customers);
   });

@@ -56,4 +56,3 @@ export function generateSampleCounty(options: SampleCountyOptions = {}): SampleC
   linkDistricts(county.grids, county.districts);
   return county;
 }
-

@@ -31,7 +31,15 @@ export function buildHouhu(county: SampleCounty, seed: number, k: number, custom
   });
 
   // Cell (1,1) is the lake itself: no district grid there, the area grid still covers it.
-  const cells: [number, number][] = [[0, 0], [1, 0], [2, 0], [3, 0], [0, 1], [2, 1], [3, 1]];
+  const cells: [number, number][] = [
+    [0, 0],
+    [1, 0],
+    [2, 0],
+    [3, 0],
+    [0, 1],
+    [2, 1],
+    [3, 1],
+  ];
   const districtsPerGrid = [23, 22, 22, 22, 23, 22, 23];
   const tq: DistrictRecord[] = [];
   cells.forEach(([c, r], g) => {
@@ -52,22 +60,31 @@ export function buildHouhu(county: SampleCounty, seed: number, k: number, custom
   // Customers: 1,811 aquaculture (aerators: the 30-minute circle), 2 large and 6 small
   // aquatic-product processors with cold storage, some vulnerable and commercial accounts.
   const people = new Rng(mixSeed(seed, k, 2));
-  const perDistrict = apportion(customerCount, tq.map(() => people.range(0.6, 1.4)));
+  const perDistrict = apportion(
+    customerCount,
+    tq.map(() => people.range(0.6, 1.4)),
+  );
   const processors = SAMPLE_FACTS.houhu.coldStorageLarge + SAMPLE_FACTS.houhu.coldStorageSmall;
   const vulnerable = Math.round(customerCount * 0.025);
   const commercial = Math.round(customerCount * 0.05);
   if (aquacultureCount + processors > customerCount) {
-    throw new RangeError(`customerScale too small for scale: ${customerCount} accounts cannot hold ${aquacultureCount} aquaculture farms and ${processors} processors`);
+    throw new RangeError(
+      `customerScale too small for scale: ${customerCount} accounts cannot hold ${aquacultureCount} aquaculture farms and ${processors} processors`,
+    );
   }
   const special = people.sample(customerCount, Math.min(customerCount, aquacultureCount + processors + vulnerable + commercial));
   const kind = new Uint8Array(customerCount); // 0 resident, 1 aquaculture, 2 large processor, 3 small processor, 4 vulnerable, 5 commercial
   special.forEach((idx, i) => {
     kind[idx] =
-      i < aquacultureCount ? 1
-      : i < aquacultureCount + SAMPLE_FACTS.houhu.coldStorageLarge ? 2
-      : i < aquacultureCount + processors ? 3
-      : i < aquacultureCount + processors + vulnerable ? 4
-      : 5;
+      i < aquacultureCount
+        ? 1
+        : i < aquacultureCount + SAMPLE_FACTS.houhu.coldStorageLarge
+          ? 2
+          : i < aquacultureCount + processors
+            ? 3
+            : i < aquacultureCount + processors + vulnerable
+              ? 4
+              : 5;
   });
   let i = 0;
   tq.forEach((d, di) => {
@@ -96,12 +113,23 @@ export function buildHouhu(county: SampleCounty, seed: number, k: number, custom
   for (let g = 1; g <= 7; g++) county.rosters.push(roster(person(g, [{ gridId: gridId(g), role: 'manager' }]), WORKDAYS, '08:30', '17:30'));
   const assistantGrids = [[1, 2], [3, 4], [5], [6], [7]];
   assistantGrids.forEach((grids, a) => {
-    const id = person(8 + a, grids.map((g) => ({ gridId: gridId(g), role: 'assistant' })));
+    const id = person(
+      8 + a,
+      grids.map((g) => ({ gridId: gridId(g), role: 'assistant' })),
+    );
     county.rosters.push(roster(id, WEEKEND, '08:30', '17:30'), roster(id, WORKDAYS, '17:30', '22:00'));
     // Summer nights the aerators run; one assistant keeps a Friday/Saturday night watch.
     if (a === 0) county.rosters.push(roster(id, [5, 6], '22:00', '06:00'));
   });
-  [[1, 2, 5], [3, 6], [4, 7]].forEach((grids, v) => person(13 + v, grids.map((g) => ({ gridId: gridId(g), role: 'supervisor' }))));
+  [
+    [1, 2, 5],
+    [3, 6],
+    [4, 7],
+  ].forEach((grids, v) =>
+    person(
+      13 + v,
+      grids.map((g) => ({ gridId: gridId(g), role: 'supervisor' })),
+    ),
+  );
   addCrewAndHead(county, staffRng, p, 16, p);
 }
-

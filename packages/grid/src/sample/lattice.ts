@@ -50,7 +50,10 @@ export function makeLattice(rng: Rng, o: LatticeOptions): Lattice {
   }
   const corner = (i: number, j: number): Position => corners[j * (o.cols + 1) + i] as Position;
   const bend = (a: Position, b: Position): Position[] => {
-    const ax = a[0] as number, ay = a[1] as number, bx = b[0] as number, by = b[1] as number;
+    const ax = a[0] as number,
+      ay = a[1] as number,
+      bx = b[0] as number,
+      by = b[1] as number;
     const pts: Position[] = [];
     for (let k = 1; k <= bends; k++) {
       const t = k / (bends + 1);
@@ -87,7 +90,10 @@ export function blockRing(l: Lattice, c0: number, r0: number, c1: number, r1: nu
 /** A point of cell (c, r) by bilinear interpolation of its corners, u/v in [0, 1]. */
 export function cellPoint(l: Lattice, c: number, r: number, u: number, v: number): [number, number] {
   const corner = (i: number, j: number): Position => l.corners[j * (l.cols + 1) + i] as Position;
-  const a = corner(c, r), b = corner(c + 1, r), d = corner(c, r + 1), e = corner(c + 1, r + 1);
+  const a = corner(c, r),
+    b = corner(c + 1, r),
+    d = corner(c, r + 1),
+    e = corner(c + 1, r + 1);
   const x = (1 - v) * ((1 - u) * (a[0] as number) + u * (b[0] as number)) + v * ((1 - u) * (d[0] as number) + u * (e[0] as number));
   const y = (1 - v) * ((1 - u) * (a[1] as number) + u * (b[1] as number)) + v * ((1 - u) * (d[1] as number) + u * (e[1] as number));
   return [x, y];
@@ -97,7 +103,16 @@ export function cellPoint(l: Lattice, c: number, r: number, u: number, v: number
 export function holeRing(rng: Rng, cx: number, cy: number, rx: number, ry: number): Position[] {
   // Unit octagon, clockwise; constants rather than Math.cos so the output never depends on libm.
   const h = Math.SQRT1_2;
-  const unit = [[1, 0], [h, -h], [0, -1], [-h, -h], [-1, 0], [-h, h], [0, 1], [h, h]] as const;
+  const unit = [
+    [1, 0],
+    [h, -h],
+    [0, -1],
+    [-h, -h],
+    [-1, 0],
+    [-h, h],
+    [0, 1],
+    [h, h],
+  ] as const;
   const ring: Position[] = [];
   for (const [ux, uy] of unit) {
     const s = rng.range(0.75, 1.1);

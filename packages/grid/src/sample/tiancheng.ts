@@ -16,7 +16,16 @@ export function buildTiancheng(county: SampleCounty, seed: number, k: number, cu
   const lattice = makeLattice(geo, { x0: 114.0 + ox, y0: 29.53 - oy, cols: 8, rows: 2, dx: 0.01, dy: 0.01 });
   const township = `421223${pad(100 + k, 3)}`;
 
-  county.grids.push({ id: p, name: `天城镇${s}`, kind: 'area', parentId: null, areaType: 'urban', communityCode: `${township}000`, polygon: null, districts: [] });
+  county.grids.push({
+    id: p,
+    name: `天城镇${s}`,
+    kind: 'area',
+    parentId: null,
+    areaType: 'urban',
+    communityCode: `${township}000`,
+    polygon: null,
+    districts: [],
+  });
   ['城关', '沿河', '秀水', '隽水'].forEach((name, f) => {
     county.feeders.push({ code: `${p}-10kV-${pad(f + 1, 2)}`, name: `10kV${name}线${s}`, areaGridId: p });
   });
@@ -42,7 +51,16 @@ export function buildTiancheng(county: SampleCounty, seed: number, k: number, cu
       const g = 2 * c + half + 1;
       const id = `${p}-G${pad(g, 2)}`;
       const polygon = cellPolygon(lattice, col + half, row);
-      county.grids.push({ id, name: `${cname}${half + 1}号网格${s}`, kind: 'district', parentId: communityId, areaType: 'urban', communityCode: null, polygon, districts: [] });
+      county.grids.push({
+        id,
+        name: `${cname}${half + 1}号网格${s}`,
+        kind: 'district',
+        parentId: communityId,
+        areaType: 'urban',
+        communityCode: null,
+        polygon,
+        districts: [],
+      });
       const parts = compileGeometry(polygon);
       for (let n = 0; n < 4; n++) {
         const at = pointInCell(geo, lattice, col + half, row, parts);
@@ -59,7 +77,10 @@ export function buildTiancheng(county: SampleCounty, seed: number, k: number, cu
   county.districts.push(...tq);
 
   const people = new Rng(mixSeed(seed, k, 12));
-  const perDistrict = apportion(customerCount, tq.map(() => people.range(0.7, 1.3)));
+  const perDistrict = apportion(
+    customerCount,
+    tq.map(() => people.range(0.7, 1.3)),
+  );
   const important = Math.min(IMPORTANT.length, customerCount);
   const vulnerable = Math.round(customerCount * 0.03);
   const commercial = Math.round(customerCount * 0.12);

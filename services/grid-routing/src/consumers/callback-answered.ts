@@ -33,7 +33,11 @@ export function callbackAnsweredConsumer(deps: { pool: Pool; logger: Logger; ctx
     },
     applied(results) {
       for (const { event, result } of results) {
-        if (result) eventLogger(deps.logger, event).info({ ...result }, result.status === 'opened' ? 'still out after restoration: follow-up incident opened' : 'still out: nothing to open');
+        if (result)
+          eventLogger(deps.logger, event).info(
+            { ...result },
+            result.status === 'opened' ? 'still out after restoration: follow-up incident opened' : 'still out: nothing to open',
+          );
       }
     },
   });

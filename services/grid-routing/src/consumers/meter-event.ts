@@ -37,9 +37,13 @@ export function meterEventConsumer(deps: MeterEventDeps): InboxConsumer {
     applied(results) {
       for (const { event, result } of results) {
         deps.onResult?.(result, event);
-        if (result.status === 'noop') eventLogger(deps.logger, event).debug({ meterId: event.data.meterId, reason: result.reason, detail: result.detail }, 'meter event changed nothing');
+        if (result.status === 'noop')
+          eventLogger(deps.logger, event).debug({ meterId: event.data.meterId, reason: result.reason, detail: result.detail }, 'meter event changed nothing');
         else if (result.outcome === 'opened' || result.outcome === 'restored' || result.outcome === 'confirmed') {
-          eventLogger(deps.logger, event).info({ meterId: event.data.meterId, outcome: result.outcome, incidentId: result.incidentId }, 'meter event changed an incident');
+          eventLogger(deps.logger, event).info(
+            { meterId: event.data.meterId, outcome: result.outcome, incidentId: result.incidentId },
+            'meter event changed an incident',
+          );
         }
       }
     },

@@ -7,7 +7,6 @@ import { finishBatch, prepareBatch, routeRequest, type RouteOutcome, type Routin
 
 export const CONSUMER = 'grid-routing.request-received';
 
-
 export interface RequestReceivedDeps {
   pool: Pool;
   logger: Logger;
@@ -37,9 +36,20 @@ export function requestReceivedConsumer(deps: RequestReceivedDeps): InboxConsume
     consumer: CONSUMER,
     spanName: 'grid-routing route requests',
     parse: parseRequestReceived,
-    prepare: (client, events) => prepareBatch(deps.ctx, client, events.map((e) => e.data)),
+    prepare: (client, events) =>
+      prepareBatch(
+        deps.ctx,
+        client,
+        events.map((e) => e.data),
+      ),
     apply: (client, event, message, batch) =>
-      routeRequest(deps.ctx, client, event.data, { eventId: event.id, traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent }, batch),
+      routeRequest(
+        deps.ctx,
+        client,
+        event.data,
+        { eventId: event.id, traceparent: currentTraceparent() ?? event.traceparent ?? message.headers.traceparent },
+        batch,
+      ),
     finish: finishBatch,
     applied(results) {
       for (const { event, result } of results) {
@@ -47,7 +57,8 @@ export function requestReceivedConsumer(deps: RequestReceivedDeps): InboxConsume
         if (!deps.logger.isLevelEnabled('debug')) continue;
         const log = eventLogger(deps.logger, event);
         if (result.status === 'duplicate') log.debug('request already routed; nothing emitted');
-        else if (result.status === 'assigned') log.debug({ gridId: result.gridId, incidentId: result.incidentId, resolvedBy: result.event.data.resolvedBy }, 'request assigned');
+        else if (result.status === 'assigned')
+          log.debug({ gridId: result.gridId, incidentId: result.incidentId, resolvedBy: result.event.data.resolvedBy }, 'request assigned');
         else log.debug({ reason: result.reason }, 'request unroutable; sent to the fallback desk');
       }
     },

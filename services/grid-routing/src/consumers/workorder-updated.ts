@@ -29,13 +29,20 @@ export function workOrderUpdatedConsumer(deps: WorkOrderUpdatedDeps): InboxConsu
     consumer: CONSUMER,
     spanName: 'grid-routing follow incidents',
     parse: parseWorkOrderUpdated,
-    prepare: (client, events) => prepareWorkOrders(deps.ctx, client, events.map((e) => e.data), deps.metersStillOff ?? noMetersOff),
+    prepare: (client, events) =>
+      prepareWorkOrders(
+        deps.ctx,
+        client,
+        events.map((e) => e.data),
+        deps.metersStillOff ?? noMetersOff,
+      ),
     apply: (client, event, _message, batch) => followWorkOrder(client, batch, event.data),
     finish: finishWorkOrders,
     applied(results) {
       if (!deps.logger.isLevelEnabled('debug')) return;
       for (const { event, result } of results) {
-        if (result.effect !== 'none') eventLogger(deps.logger, event).debug({ incidentId: result.incidentId, status: result.status }, 'incident follows its work order');
+        if (result.effect !== 'none')
+          eventLogger(deps.logger, event).debug({ incidentId: result.incidentId, status: result.status }, 'incident follows its work order');
       }
     },
   });

@@ -62,8 +62,12 @@ describe('chooseAssignees', () => {
     const got = chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T02:00:00'), timeZone: TZ });
     expect(got.map((a) => [a.staffId, a.role])).toEqual([['c1', 'repair_crew']]);
     // 08:29 is still the night shift; at 08:30 the day shift (manager) takes over.
-    expect(chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T08:29:00'), timeZone: TZ })[0]?.staffId).toBe('c1');
-    expect(chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T08:30:00'), timeZone: TZ })[0]?.staffId).toBe('m1');
+    expect(chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T08:29:00'), timeZone: TZ })[0]?.staffId).toBe(
+      'c1',
+    );
+    expect(chooseAssignees(directory(rosters), { gridId: 'grid-3', category: 'billing', at: local('2026-11-24T08:30:00'), timeZone: TZ })[0]?.staffId).toBe(
+      'm1',
+    );
   });
 
   it('treats staff without any roster as available', () => {
@@ -91,7 +95,14 @@ describe('chooseAssignees', () => {
 describe('contactsFor', () => {
   it('lists everyone of the grid and its area with role and phone, nearest grid first', () => {
     const contacts = contactsFor(directory(), 'grid-3');
-    expect(contacts.map((c) => `${c.staffId}:${c.role}`)).toEqual(['m1:manager', 'a1:assistant', 's1:supervisor', 'c1:repair_crew', 'c2:repair_crew', 'h1:station_head']);
+    expect(contacts.map((c) => `${c.staffId}:${c.role}`)).toEqual([
+      'm1:manager',
+      'a1:assistant',
+      's1:supervisor',
+      'c1:repair_crew',
+      'c2:repair_crew',
+      'h1:station_head',
+    ]);
     expect(contacts[0]).toEqual({ staffId: 'm1', name: '张经理', role: 'manager', phone: '+8613800000000' });
   });
 });

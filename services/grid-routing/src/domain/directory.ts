@@ -60,7 +60,8 @@ export function areaOf(directory: Directory, gridId: string): GridInfo | undefin
 }
 
 const ROLE_ORDER: readonly StaffRole[] = ['manager', 'assistant', 'supervisor', 'repair_crew', 'station_head'];
-const byRole = (a: GridMember, b: GridMember) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.staffId < b.staffId ? -1 : a.staffId > b.staffId ? 1 : 0);
+const byRole = (a: GridMember, b: GridMember) =>
+  ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || (a.staffId < b.staffId ? -1 : a.staffId > b.staffId ? 1 : 0);
 
 /**
  * Everyone reachable for the grid and the grids above it (its area, the station), nearest grid

@@ -37,7 +37,7 @@ export function gridRoutes(deps: { pool: Pool }): FastifyPluginAsync {
         schema: {
           tags: ['grids'],
           summary: 'One service grid',
-          description: 'A grid outside a key\'s allowed grids is 404, as an unknown one.',
+          description: "A grid outside a key's allowed grids is 404, as an unknown one.",
           params: z.object({ id: z.string().min(1) }),
           response: { 200: GridView, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },

@@ -36,13 +36,22 @@ describe('GET /v1/incidents', () => {
     const res = await get(`/v1/incidents/${d!.incidentId}`);
     expect(res.statusCode).toBe(200);
     const incident = Incident.parse(res.json());
-    expect(incident).toMatchObject({ id: d!.incidentId, status: 'dispatched', districtCodes: ['TQ-003'], callCount: 1, primaryRequestId: d!.workOrderId, etr: d!.etr });
+    expect(incident).toMatchObject({
+      id: d!.incidentId,
+      status: 'dispatched',
+      districtCodes: ['TQ-003'],
+      callCount: 1,
+      primaryRequestId: d!.workOrderId,
+      etr: d!.etr,
+    });
     expect((await get('/v1/incidents/no-such-incident')).statusCode).toBe(404);
     expect((await h.host.inject({ method: 'GET', url: `/v1/incidents/${d!.incidentId}` })).statusCode).toBe(401);
   });
 
   it('lists newest first with status, grid and feeder filters and a keyset cursor', async () => {
-    const outs = (await h.send(fault('2026-12-21T10:00:00', 'TQ-003'), fault('2026-12-21T10:10:00', 'TQ-004'), fault('2026-12-21T10:20:00', 'TQ-001'))).map(assigned);
+    const outs = (await h.send(fault('2026-12-21T10:00:00', 'TQ-003'), fault('2026-12-21T10:10:00', 'TQ-004'), fault('2026-12-21T10:20:00', 'TQ-001'))).map(
+      assigned,
+    );
     const ids = outs.map((d) => d.incidentId!);
     const first = await get('/v1/incidents?status=dispatched&limit=2');
     expect(first.statusCode).toBe(200);
@@ -86,7 +95,11 @@ describe('GET /v1/incidents with a key limited to grids', () => {
     expect(grids.sort()).toEqual(['TC-A', 'TC-G1']);
     expect((await get('/v1/grids/HH-G1', TC_READ_KEY)).statusCode).toBe(404);
     expect((await get('/v1/grids/TC-G1', TC_READ_KEY)).statusCode).toBe(200);
-    for (const url of ['/v1/reports/response?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/reports/reliability/series?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z', '/v1/routing/unroutable']) {
+    for (const url of [
+      '/v1/reports/response?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z',
+      '/v1/reports/reliability/series?from=2026-12-01T00:00:00Z&to=2026-12-31T00:00:00Z',
+      '/v1/routing/unroutable',
+    ]) {
       expect((await get(url, TC_READ_KEY)).json(), url).toMatchObject({ error: { code: 'grid_not_allowed' } });
     }
     // A key without grids still sees both.
@@ -120,7 +133,9 @@ describe('PUT /v1/incidents/:id/etr', () => {
 
 describe('storm mode', () => {
   it('rescales the policy ETRs of open incidents in the grids named; a manual ETR wins; new incidents open with the factor; off restores them', async () => {
-    const [tc, manual, hh] = (await h.send(fault('2026-12-23T10:00:00', 'TQ-003'), fault('2026-12-23T10:05:00', 'TQ-004'), fault('2026-12-23T10:10:00', 'TQ-001'))).map(assigned);
+    const [tc, manual, hh] = (
+      await h.send(fault('2026-12-23T10:00:00', 'TQ-003'), fault('2026-12-23T10:05:00', 'TQ-004'), fault('2026-12-23T10:10:00', 'TQ-001'))
+    ).map(assigned);
     const manualEtr = at('2026-12-23T20:00:00');
     expect((await put(`/v1/incidents/${manual!.incidentId}/etr`, { etr: manualEtr, by: 'dispatcher-7' })).statusCode).toBe(200);
 

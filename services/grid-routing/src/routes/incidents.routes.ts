@@ -49,7 +49,7 @@ export function incidentRoutes(deps: { pool: Pool; ctx: RoutingContext }): Fasti
         schema: {
           tags: ['incidents'],
           summary: 'One incident with its children, calls, affected customers and ETR',
-          description: 'An incident of a grid outside a key\'s allowed grids is 404, as an unknown one.',
+          description: "An incident of a grid outside a key's allowed grids is 404, as an unknown one.",
           params: IncidentParams,
           response: { 200: Incident, ...errorResponses(400, 401, 403, 404, 429) },
         },

@@ -42,7 +42,8 @@ function body(fields: Record<string, unknown> = {}) {
   };
 }
 
-const post = (payload: unknown, key = ADMIN_KEY) => h.host.inject({ method: 'POST', url: '/v1/planned-outages', headers: auth(key), payload: payload as object });
+const post = (payload: unknown, key = ADMIN_KEY) =>
+  h.host.inject({ method: 'POST', url: '/v1/planned-outages', headers: auth(key), payload: payload as object });
 
 describe('POST /v1/planned-outages', () => {
   it('stores the outage, answers 201 with its id and announces it on outages.planned', async () => {
@@ -50,7 +51,13 @@ describe('POST /v1/planned-outages', () => {
     const res = await post(b);
     expect(res.statusCode).toBe(201);
     const outage = res.json<PlannedOutage>();
-    expect(outage).toMatchObject({ externalId: b.externalId, kind: 'planned', status: 'scheduled', feederCode: 'TC-10kV-01', districtCodes: ['TQ-003', 'TQ-004'] });
+    expect(outage).toMatchObject({
+      externalId: b.externalId,
+      kind: 'planned',
+      status: 'scheduled',
+      feederCode: 'TC-10kV-01',
+      districtCodes: ['TQ-003', 'TQ-004'],
+    });
     await h.settle();
     await h.service.drained();
     await h.settle();
@@ -77,9 +84,13 @@ describe('POST /v1/planned-outages', () => {
     expect(planned.statusCode).toBe(422);
     expect(planned.json<{ error: { code: string } }>().error.code).toBe('short_notice');
     const tooSoon = Date.now() + 2 * HOUR;
-    const temporary = await post(body({ kind: 'temporary', districtCodes: ['TQ-003'], start: new Date(tooSoon).toISOString(), end: new Date(tooSoon + HOUR).toISOString() }));
+    const temporary = await post(
+      body({ kind: 'temporary', districtCodes: ['TQ-003'], start: new Date(tooSoon).toISOString(), end: new Date(tooSoon + HOUR).toISOString() }),
+    );
     expect(temporary.statusCode).toBe(422);
-    const ok = await post(body({ kind: 'temporary', districtCodes: ['TQ-001'], start: new Date(soon).toISOString(), end: new Date(soon + HOUR).toISOString() }));
+    const ok = await post(
+      body({ kind: 'temporary', districtCodes: ['TQ-001'], start: new Date(soon).toISOString(), end: new Date(soon + HOUR).toISOString() }),
+    );
     expect(ok.statusCode).toBe(201);
   });
 
@@ -95,11 +106,23 @@ describe('POST /v1/planned-outages', () => {
     const first = await post(body({ districtCodes: ['TQ-001'], start: new Date(start).toISOString(), end: new Date(start + 4 * HOUR).toISOString() }));
     expect(first.statusCode).toBe(201);
     // The feeder HH-10kV-01 holds TQ-001: an outage two hours into the first one overlaps it.
-    const overlapping = await post(body({ districtCodes: undefined, feederCode: 'HH-10kV-01', start: new Date(start + 2 * HOUR).toISOString(), end: new Date(start + 6 * HOUR).toISOString() }));
+    const overlapping = await post(
+      body({
+        districtCodes: undefined,
+        feederCode: 'HH-10kV-01',
+        start: new Date(start + 2 * HOUR).toISOString(),
+        end: new Date(start + 6 * HOUR).toISOString(),
+      }),
+    );
     expect(overlapping.statusCode).toBe(409);
-    expect(overlapping.json<{ error: { code: string; details: unknown } }>().error).toMatchObject({ code: 'overlap', details: { outageId: first.json<PlannedOutage>().id, districtCode: 'TQ-001' } });
+    expect(overlapping.json<{ error: { code: string; details: unknown } }>().error).toMatchObject({
+      code: 'overlap',
+      details: { outageId: first.json<PlannedOutage>().id, districtCode: 'TQ-001' },
+    });
     // Right after it ends: no overlap.
-    const after = await post(body({ districtCodes: ['TQ-001'], start: new Date(start + 4 * HOUR).toISOString(), end: new Date(start + 5 * HOUR).toISOString() }));
+    const after = await post(
+      body({ districtCodes: ['TQ-001'], start: new Date(start + 4 * HOUR).toISOString(), end: new Date(start + 5 * HOUR).toISOString() }),
+    );
     expect(after.statusCode).toBe(201);
   });
 
@@ -111,9 +134,16 @@ describe('POST /v1/planned-outages', () => {
 });
 
 describe('PUT /v1/planned-outages/:id and POST /v1/planned-outages/:id/cancel', () => {
-  const put = (id: string, payload: unknown, key = ADMIN_KEY) => h.host.inject({ method: 'PUT', url: `/v1/planned-outages/${id}`, headers: auth(key), payload: payload as object });
+  const put = (id: string, payload: unknown, key = ADMIN_KEY) =>
+    h.host.inject({ method: 'PUT', url: `/v1/planned-outages/${id}`, headers: auth(key), payload: payload as object });
   const cancel = (id: string, key = ADMIN_KEY) => h.host.inject({ method: 'POST', url: `/v1/planned-outages/${id}/cancel`, headers: auth(key) });
-  const stored = async (id: string) => (await h.db.pool.query<{ status: string; starts_at: Date; ends_at: Date }>('SELECT status, starts_at, ends_at FROM routing.planned_outages WHERE id = $1', [id])).rows[0];
+  const stored = async (id: string) =>
+    (
+      await h.db.pool.query<{ status: string; starts_at: Date; ends_at: Date }>(
+        'SELECT status, starts_at, ends_at FROM routing.planned_outages WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
   const code = (res: { json<T>(): T }) => res.json<{ error: { code: string } }>().error.code;
   const window = (startMs: number, hoursLong = 4) => ({ start: new Date(startMs).toISOString(), end: new Date(startMs + hoursLong * HOUR).toISOString() });
 
@@ -186,7 +216,13 @@ describe('rule 7: calls inside a planned outage', () => {
     // merged: no timers (sla-timer starts none for merged), no crew, no staff notice; told the planned end.
     expect(a).toMatchObject({ role: 'merged', etr: new Date(end).toISOString() });
     const incident = await getIncident(h.db.pool, a.incidentId!);
-    expect(incident).toMatchObject({ origin: 'planned', plannedOutageId: outage.id, primaryRequestId: null, etrSource: 'planned', etr: new Date(end).toISOString() });
+    expect(incident).toMatchObject({
+      origin: 'planned',
+      plannedOutageId: outage.id,
+      primaryRequestId: null,
+      etrSource: 'planned',
+      etr: new Date(end).toISOString(),
+    });
     // Late restoration: ten minutes after the end still joins.
     const [late] = await h.send(requestEvent({ receivedAt: new Date(end + 10 * 60_000).toISOString(), location: { districtCode: 'TQ-004' } }));
     expect(assigned(late)).toMatchObject({ role: 'merged', incidentId: a.incidentId });

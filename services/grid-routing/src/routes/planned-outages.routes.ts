@@ -27,10 +27,15 @@ function answer(id: string, outcome: ChangeOutcome): PlannedOutage {
     case 'invalid_window':
       throw new HttpError(422, 'invalid_window', outcome.message);
     case 'short_notice':
-      throw new HttpError(422, 'short_notice', `moved earlier, the outage must still start at least ${hours(outcome.requiredMs)} from now (given ${hours(outcome.noticeMs)})`, {
-        requiredMs: outcome.requiredMs,
-        noticeMs: outcome.noticeMs,
-      });
+      throw new HttpError(
+        422,
+        'short_notice',
+        `moved earlier, the outage must still start at least ${hours(outcome.requiredMs)} from now (given ${hours(outcome.noticeMs)})`,
+        {
+          requiredMs: outcome.requiredMs,
+          noticeMs: outcome.noticeMs,
+        },
+      );
     case 'overlap':
       throw new HttpError(409, 'overlap', `台区 ${outcome.districtCode} already has scheduled outage ${outcome.outageId} in that window`, {
         outageId: outcome.outageId,
@@ -66,17 +71,24 @@ export function plannedOutageRoutes(deps: { pool: Pool; ctx: RoutingContext }): 
           case 'existing':
             return reply.code(200).send(outcome.outage);
           case 'conflict':
-            throw new HttpError(409, 'conflict', `externalId ${request.body.externalId} was used for another outage (${outcome.id}) with a different body`, { id: outcome.id });
+            throw new HttpError(409, 'conflict', `externalId ${request.body.externalId} was used for another outage (${outcome.id}) with a different body`, {
+              id: outcome.id,
+            });
           case 'overlap':
             throw new HttpError(409, 'overlap', `台区 ${outcome.districtCode} already has scheduled outage ${outcome.outageId} in that window`, {
               outageId: outcome.outageId,
               districtCode: outcome.districtCode,
             });
           case 'short_notice':
-            throw new HttpError(422, 'short_notice', `a ${request.body.kind} outage must be announced at least ${hours(outcome.requiredMs)} before it starts (given ${hours(outcome.noticeMs)})`, {
-              requiredMs: outcome.requiredMs,
-              noticeMs: outcome.noticeMs,
-            });
+            throw new HttpError(
+              422,
+              'short_notice',
+              `a ${request.body.kind} outage must be announced at least ${hours(outcome.requiredMs)} before it starts (given ${hours(outcome.noticeMs)})`,
+              {
+                requiredMs: outcome.requiredMs,
+                noticeMs: outcome.noticeMs,
+              },
+            );
           case 'unknown_districts':
             throw new HttpError(422, 'unknown_district', `unknown 台区 ${outcome.codes.join(', ')}`, { codes: outcome.codes });
           case 'unknown_feeder':

@@ -65,7 +65,11 @@ afterAll(async () => {
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const at = (isoLocal: string) => new Date(`${isoLocal}+08:00`).toISOString();
 
-function workOrderEvent(workOrderId: string, type: 'acknowledged' | 'arrived' | 'resolved' | 'closed', local: string): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
+function workOrderEvent(
+  workOrderId: string,
+  type: 'acknowledged' | 'arrived' | 'resolved' | 'closed',
+  local: string,
+): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
   return buildEvent({
     type: 'cn.griddispatch.workorder.updated.v1',
     source: 'intake',
@@ -83,7 +87,11 @@ async function publish(...events: CloudEvent<'cn.griddispatch.workorder.updated.
 }
 
 /** A fault call of a 台区 at a local time (optionally reported earlier); its work order. */
-async function call(districtCode: string, local: string, reportedLocal?: string): Promise<{ workOrderId: string; incidentId: string; arriveDeadline: string | undefined }> {
+async function call(
+  districtCode: string,
+  local: string,
+  reportedLocal?: string,
+): Promise<{ workOrderId: string; incidentId: string; arriveDeadline: string | undefined }> {
   const event = requestEvent({ receivedAt: at(local), location: { districtCode }, ...(reportedLocal ? { reportedAt: at(reportedLocal) } : {}) });
   const d = assigned((await h.send(event))[0]);
   return { workOrderId: d.workOrderId, incidentId: d.incidentId!, arriveDeadline: d.sla.deadlines.arrive };
@@ -147,7 +155,15 @@ describe('GET /v1/reports/reliability: the hand-computed fixture', () => {
     expect(body.medMethod.tMed!).toBeCloseTo(94.48, 1);
     expect(body.medMethod.note).toMatch(/fewer than the standard 5 years/);
     expect(body.rows.map((r) => r.key)).toEqual(['HH-G1', 'HH-G2', 'TC-G1']);
-    expectRow(body.rows, 'TC-G1', { customersServed: 1, customerInterruptions: 17, customerMinutes: 300, saifi: 17, saidi: 300, caidi: 17.647, asai: 0.989583 });
+    expectRow(body.rows, 'TC-G1', {
+      customersServed: 1,
+      customerInterruptions: 17,
+      customerMinutes: 300,
+      saifi: 17,
+      saidi: 300,
+      caidi: 17.647,
+      asai: 0.989583,
+    });
     expectRow(body.rows, 'HH-G1', { customersServed: 3, customerInterruptions: 3, customerMinutes: 90, saifi: 1, saidi: 30, caidi: 30, asai: 0.998958 });
     expectRow(body.rows, 'HH-G2', { customersServed: 1, customerInterruptions: 1, customerMinutes: 30, saifi: 1, saidi: 30, caidi: 30, asai: 0.998958 });
   });
@@ -156,18 +172,58 @@ describe('GET /v1/reports/reliability: the hand-computed fixture', () => {
     const body = (await report(`${PERIOD}&groupBy=grid&includeMed=true`)).json<ReliabilityReport>();
     expect(body.medDays.map((d) => d.day)).toEqual(['2026-12-18']);
     expect(body.excludedMed).toBe(false);
-    expectRow(body.rows, 'HH-G1', { customersServed: 3, customerInterruptions: 5, customerMinutes: 1290, saifi: 5 / 3, saidi: 430, caidi: 258, asai: 0.985069 });
+    expectRow(body.rows, 'HH-G1', {
+      customersServed: 3,
+      customerInterruptions: 5,
+      customerMinutes: 1290,
+      saifi: 5 / 3,
+      saidi: 430,
+      caidi: 258,
+      asai: 0.985069,
+    });
     expectRow(body.rows, 'HH-G2', { customersServed: 1, customerInterruptions: 1, customerMinutes: 30, saifi: 1, saidi: 30, caidi: 30, asai: 0.998958 });
-    expectRow(body.rows, 'TC-G1', { customersServed: 1, customerInterruptions: 17, customerMinutes: 300, saifi: 17, saidi: 300, caidi: 17.647, asai: 0.989583 });
+    expectRow(body.rows, 'TC-G1', {
+      customersServed: 1,
+      customerInterruptions: 17,
+      customerMinutes: 300,
+      saifi: 17,
+      saidi: 300,
+      caidi: 17.647,
+      asai: 0.989583,
+    });
   });
 
   it('by feeder, with and without the major event day', async () => {
     const without = (await report(`${PERIOD}&groupBy=feeder`)).json<ReliabilityReport>();
     expect(without.rows.map((r) => r.key)).toEqual(['HH-10kV-01', 'TC-10kV-01']);
-    expectRow(without.rows, 'HH-10kV-01', { customersServed: 4, customerInterruptions: 4, customerMinutes: 120, saifi: 1, saidi: 30, caidi: 30, asai: 1 - 30 / 28800 });
-    expectRow(without.rows, 'TC-10kV-01', { customersServed: 1, customerInterruptions: 17, customerMinutes: 300, saifi: 17, saidi: 300, caidi: 17.647, asai: 0.989583 });
+    expectRow(without.rows, 'HH-10kV-01', {
+      customersServed: 4,
+      customerInterruptions: 4,
+      customerMinutes: 120,
+      saifi: 1,
+      saidi: 30,
+      caidi: 30,
+      asai: 1 - 30 / 28800,
+    });
+    expectRow(without.rows, 'TC-10kV-01', {
+      customersServed: 1,
+      customerInterruptions: 17,
+      customerMinutes: 300,
+      saifi: 17,
+      saidi: 300,
+      caidi: 17.647,
+      asai: 0.989583,
+    });
     const withMed = (await report(`${PERIOD}&groupBy=feeder&includeMed=true`)).json<ReliabilityReport>();
-    expectRow(withMed.rows, 'HH-10kV-01', { customersServed: 4, customerInterruptions: 6, customerMinutes: 1320, saifi: 1.5, saidi: 330, caidi: 220, asai: 1 - 330 / 28800 });
+    expectRow(withMed.rows, 'HH-10kV-01', {
+      customersServed: 4,
+      customerInterruptions: 6,
+      customerMinutes: 1320,
+      saifi: 1.5,
+      saidi: 330,
+      caidi: 220,
+      asai: 1 - 330 / 28800,
+    });
   });
 
   it('answers CSV with Accept: text/csv: a header row, one row per key', async () => {
@@ -217,7 +273,11 @@ describe('GET /v1/reports/reliability: the hand-computed fixture', () => {
     const withMed = await series(`${range('2026-12-17T00:00:00', '2026-12-19T00:00:00')}&interval=day&includeMed=true`);
     expect(withMed.series.find((s) => s.key === 'HH-G1')!.saidi).toEqual([30, 400]);
 
-    const tooLong = await h.host.inject({ method: 'GET', url: `/v1/reports/reliability/series?${range('2026-01-01T00:00:00', '2026-12-01T00:00:00')}&interval=day`, headers: auth(READ_KEY) });
+    const tooLong = await h.host.inject({
+      method: 'GET',
+      url: `/v1/reports/reliability/series?${range('2026-01-01T00:00:00', '2026-12-01T00:00:00')}&interval=day`,
+      headers: auth(READ_KEY),
+    });
     expect(tooLong.statusCode).toBe(400);
     expect(tooLong.json<{ error: { message: string } }>().error.message).toContain('at most 93 days');
   });
@@ -267,7 +327,9 @@ describe('late and redelivered events', () => {
 
 it('a report time more than 2 h before the call is not taken as the outage’s start', async () => {
   const { incidentId, workOrderId } = await call('TQ-004', '2027-03-01T10:00:00', '2027-02-25T10:00:00');
-  const { rows } = await h.db.pool.query<{ evidence_at: Date; opened_at: Date }>('SELECT evidence_at, opened_at FROM routing.incidents WHERE id = $1', [incidentId]);
+  const { rows } = await h.db.pool.query<{ evidence_at: Date; opened_at: Date }>('SELECT evidence_at, opened_at FROM routing.incidents WHERE id = $1', [
+    incidentId,
+  ]);
   expect(rows[0]!.evidence_at).toEqual(rows[0]!.opened_at);
   await publish(workOrderEvent(workOrderId, 'resolved', '2027-03-01T10:30:00'));
 });
@@ -290,7 +352,12 @@ describe('GET /v1/reports/response', () => {
     await publish(workOrderEvent(one.workOrderId, 'resolved', '2027-02-01T11:00:00'));
 
     const two = await call('TQ-003', '2027-02-02T10:00:00');
-    const etr = await h.host.inject({ method: 'PUT', url: `/v1/incidents/${two.incidentId}/etr`, headers: auth(ADMIN_KEY), payload: { etr: at('2027-02-02T11:30:00'), by: 'S-M3' } });
+    const etr = await h.host.inject({
+      method: 'PUT',
+      url: `/v1/incidents/${two.incidentId}/etr`,
+      headers: auth(ADMIN_KEY),
+      payload: { etr: at('2027-02-02T11:30:00'), by: 'S-M3' },
+    });
     expect(etr.statusCode).toBe(200);
     const ack2 = workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:15:00');
     await publish(ack2, workOrderEvent(two.workOrderId, 'arrived', '2027-02-02T11:00:00'), workOrderEvent(two.workOrderId, 'resolved', '2027-02-02T12:00:00'));
@@ -298,7 +365,17 @@ describe('GET /v1/reports/response', () => {
     const three = await call('TQ-003', '2027-02-03T10:00:00');
     await publish(workOrderEvent(three.workOrderId, 'acknowledged', '2027-02-03T10:10:00'));
 
-    const expected = { key: 'TC-G1', gridId: 'TC-G1', category: null, workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const expected = {
+      key: 'TC-G1',
+      gridId: 'TC-G1',
+      category: null,
+      workOrders: 3,
+      mtta: 10,
+      mttr: 90,
+      arrivalOnTime: 0.5,
+      etrAccuracy: 0.5,
+      incidentsRestored: 2,
+    };
     const res = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) });
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json<ResponseReport>();
@@ -306,8 +383,14 @@ describe('GET /v1/reports/response', () => {
     expect(body.repeatDistricts).toEqual([{ districtCode: 'TQ-003', gridId: 'TC-G1', incidents: 3, lon: null, lat: null }]);
 
     // The acknowledge redelivered, a second one later, a late arrival after the resolve: first times stay.
-    await publish(ack2, workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:50:00'), workOrderEvent(one.workOrderId, 'arrived', '2027-02-01T12:00:00'));
-    expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows).toEqual([expected]);
+    await publish(
+      ack2,
+      workOrderEvent(two.workOrderId, 'acknowledged', '2027-02-02T10:50:00'),
+      workOrderEvent(one.workOrderId, 'arrived', '2027-02-01T12:00:00'),
+    );
+    expect((await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows).toEqual([
+      expected,
+    ]);
 
     const csv = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}`, headers: { ...auth(READ_KEY), accept: 'text/csv' } });
     expect(csv.body).toBe('key,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored\r\nTC-G1,3,10,90,0.5,0.5,2\r\n');
@@ -323,7 +406,8 @@ describe('GET /v1/reports/response', () => {
   // orders: MTTA (5 + 15 + 10 + 30 + 120) / 5 = 36, MTTR 90 (the two resolved faults), on time
   // 2 of 3 due = 0.6667. The ETR figures are the incidents': under fault_repair.
   it('covers work orders in no incident, per grid and category; a redelivered dispatch or event changes nothing', async () => {
-    const request = (category: 'new_connection' | 'complaint', local: string) => requestEvent({ receivedAt: at(local), category, location: { districtCode: 'TQ-004' } });
+    const request = (category: 'new_connection' | 'complaint', local: string) =>
+      requestEvent({ receivedAt: at(local), category, location: { districtCode: 'TQ-004' } });
     const connection = request('new_connection', '2027-02-01T10:00:00');
     const complaint = request('complaint', '2027-02-01T09:00:00');
     const [newConnection, complaintOrder] = [assigned((await h.send(connection))[0]), assigned((await h.send(complaint))[0])];
@@ -338,12 +422,43 @@ describe('GET /v1/reports/response', () => {
     ];
     await publish(...events);
 
-    const response = async (groupBy: string) => (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
-    const fault = { key: 'TC-G1/fault_repair', gridId: 'TC-G1', category: 'fault_repair', workOrders: 3, mtta: 10, mttr: 90, arrivalOnTime: 0.5, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const response = async (groupBy: string) =>
+      (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
+    const fault = {
+      key: 'TC-G1/fault_repair',
+      gridId: 'TC-G1',
+      category: 'fault_repair',
+      workOrders: 3,
+      mtta: 10,
+      mttr: 90,
+      arrivalOnTime: 0.5,
+      etrAccuracy: 0.5,
+      incidentsRestored: 2,
+    };
     const byGridAndCategory = [
-      { key: 'TC-G1/complaint', gridId: 'TC-G1', category: 'complaint', workOrders: 1, mtta: 120, mttr: null, arrivalOnTime: null, etrAccuracy: null, incidentsRestored: 0 },
+      {
+        key: 'TC-G1/complaint',
+        gridId: 'TC-G1',
+        category: 'complaint',
+        workOrders: 1,
+        mtta: 120,
+        mttr: null,
+        arrivalOnTime: null,
+        etrAccuracy: null,
+        incidentsRestored: 0,
+      },
       fault,
-      { key: 'TC-G1/new_connection', gridId: 'TC-G1', category: 'new_connection', workOrders: 1, mtta: 30, mttr: null, arrivalOnTime: 1, etrAccuracy: null, incidentsRestored: 0 },
+      {
+        key: 'TC-G1/new_connection',
+        gridId: 'TC-G1',
+        category: 'new_connection',
+        workOrders: 1,
+        mtta: 30,
+        mttr: null,
+        arrivalOnTime: 1,
+        etrAccuracy: null,
+        incidentsRestored: 0,
+      },
     ];
     expect(await response('grid_category')).toEqual(byGridAndCategory);
     expect((await response('category')).map((r) => [r.key, r.gridId, r.category, r.workOrders])).toEqual([
@@ -351,7 +466,17 @@ describe('GET /v1/reports/response', () => {
       ['fault_repair', null, 'fault_repair', 3],
       ['new_connection', null, 'new_connection', 1],
     ]);
-    const byGrid = { key: 'TC-G1', gridId: 'TC-G1', category: null, workOrders: 5, mtta: 36, mttr: 90, arrivalOnTime: 0.6667, etrAccuracy: 0.5, incidentsRestored: 2 };
+    const byGrid = {
+      key: 'TC-G1',
+      gridId: 'TC-G1',
+      category: null,
+      workOrders: 5,
+      mtta: 36,
+      mttr: 90,
+      arrivalOnTime: 0.6667,
+      etrAccuracy: 0.5,
+      incidentsRestored: 2,
+    };
     expect(await response('grid')).toEqual([byGrid]);
 
     // The requests routed again (a redelivery) and the crew events again: the same figures.
@@ -363,12 +488,16 @@ describe('GET /v1/reports/response', () => {
     // Whole months of GD_TIME_ZONE read the monthly rollup (routing.work_order_months): the same
     // figures, the third fault's arrival (deadline still ahead of now) not due there either.
     const FEBRUARY = `from=${encodeURIComponent(at('2027-02-01T00:00:00'))}&to=${encodeURIComponent(at('2027-03-01T00:00:00'))}`;
-    const monthly = async (groupBy: string) => (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEBRUARY}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
+    const monthly = async (groupBy: string) =>
+      (await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEBRUARY}&groupBy=${groupBy}`, headers: auth(READ_KEY) })).json<ResponseReport>().rows;
     expect(await monthly('grid_category')).toEqual(byGridAndCategory);
     expect(await monthly('grid')).toEqual([byGrid]);
     const rollup = async () =>
-      (await h.db.pool.query(`SELECT category, work_orders, acknowledged, resolved, with_deadline, arrived_with_deadline, on_time FROM routing.work_order_months
-                               WHERE month = '2027-02-01' AND grid_id = 'TC-G1' ORDER BY category`)).rows;
+      (
+        await h.db.pool
+          .query(`SELECT category, work_orders, acknowledged, resolved, with_deadline, arrived_with_deadline, on_time FROM routing.work_order_months
+                               WHERE month = '2027-02-01' AND grid_id = 'TC-G1' ORDER BY category`)
+      ).rows;
     expect(await rollup()).toEqual([
       { category: 'complaint', work_orders: 1, acknowledged: 1, resolved: 0, with_deadline: 0, arrived_with_deadline: 0, on_time: 0 },
       { category: 'fault_repair', work_orders: 3, acknowledged: 3, resolved: 2, with_deadline: 3, arrived_with_deadline: 2, on_time: 1 },
@@ -383,10 +512,18 @@ describe('GET /v1/reports/response', () => {
     expect(connectionRow(await response('grid_category'))).toMatchObject({ workOrders: 1, mttr: 2880 });
     expect((await rollup())[2]).toMatchObject({ resolved: 1 });
     const direct = (via: 'auto' | 'rows') =>
-      reportResponse(h.db.pool, { from: at('2027-02-01T00:00:00'), to: at('2027-03-01T00:00:00'), groupBy: 'grid_category' }, { now: new Date(), timeZone: 'Asia/Shanghai', via });
+      reportResponse(
+        h.db.pool,
+        { from: at('2027-02-01T00:00:00'), to: at('2027-03-01T00:00:00'), groupBy: 'grid_category' },
+        { now: new Date(), timeZone: 'Asia/Shanghai', via },
+      );
     expect((await direct('auto')).rows).toEqual((await direct('rows')).rows);
 
-    const csv = await h.host.inject({ method: 'GET', url: `/v1/reports/response?${FEB}&groupBy=grid_category`, headers: { ...auth(READ_KEY), accept: 'text/csv' } });
+    const csv = await h.host.inject({
+      method: 'GET',
+      url: `/v1/reports/response?${FEB}&groupBy=grid_category`,
+      headers: { ...auth(READ_KEY), accept: 'text/csv' },
+    });
     expect(csv.body.split('\r\n')[0]).toBe('key,gridId,category,workOrders,mtta,mttr,arrivalOnTime,etrAccuracy,incidentsRestored');
     expect(csv.body.split('\r\n')[3]).toBe('TC-G1/new_connection,TC-G1,new_connection,1,30,2880,1,,0');
   });
@@ -396,7 +533,11 @@ describe('customers served', () => {
   it('follows an import of customers (routing.district_customers is counted again)', async () => {
     const before = (await report(`${PERIOD}&groupBy=grid`)).json<ReliabilityReport>().rows.find((r) => r.key === 'TC-G1')!;
     expect(before.customersServed).toBe(1);
-    const imported = await importData(h.db.pool, { customers: { text: toCsv('customers', [{ accountNo: '3000000099', districtCode: 'TQ-004', classes: ['resident' as const], name: '吴九', phone: '13800000099' }]) } });
+    const imported = await importData(h.db.pool, {
+      customers: {
+        text: toCsv('customers', [{ accountNo: '3000000099', districtCode: 'TQ-004', classes: ['resident' as const], name: '吴九', phone: '13800000099' }]),
+      },
+    });
     expect(imported.ok).toBe(true);
     const after = (await report(`${PERIOD}&groupBy=grid`)).json<ReliabilityReport>().rows.find((r) => r.key === 'TC-G1')!;
     // 17 interruptions and 300 customer-minutes over 2 customers now: SAIFI 8.5, SAIDI 150.

@@ -14,9 +14,26 @@ function errorResponses<const C extends number>(...codes: C[]): Record<C, typeof
   return Object.fromEntries(codes.map((c) => [c, ErrorBody])) as Record<C, typeof ErrorBody>;
 }
 
-const RELIABILITY_COLUMNS = ['key', 'customersServed', 'customerInterruptions', 'customerMinutes', 'saifi', 'saidi', 'caidi', 'asai'] as const satisfies readonly (keyof ReliabilityRow)[];
+const RELIABILITY_COLUMNS = [
+  'key',
+  'customersServed',
+  'customerInterruptions',
+  'customerMinutes',
+  'saifi',
+  'saidi',
+  'caidi',
+  'asai',
+] as const satisfies readonly (keyof ReliabilityRow)[];
 
-const RESPONSE_COLUMNS = ['key', 'workOrders', 'mtta', 'mttr', 'arrivalOnTime', 'etrAccuracy', 'incidentsRestored'] as const satisfies readonly (keyof ResponseRow)[];
+const RESPONSE_COLUMNS = [
+  'key',
+  'workOrders',
+  'mtta',
+  'mttr',
+  'arrivalOnTime',
+  'etrAccuracy',
+  'incidentsRestored',
+] as const satisfies readonly (keyof ResponseRow)[];
 
 /** By category, the grid and the category get columns of their own (the key joins them). */
 const RESPONSE_CATEGORY_COLUMNS = ['key', 'gridId', 'category', ...RESPONSE_COLUMNS.slice(1)] as const satisfies readonly (keyof ResponseRow)[];
@@ -87,7 +104,13 @@ export function reportRoutes(deps: { pool: Pool; timeZone: string; now: () => Da
         return reply
           .header('content-type', 'text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="response-${report.groupBy}.csv"`)
-          .header('x-repeat-districts', report.repeatDistricts.slice(0, 100).map((d) => `${encodeURIComponent(d.districtCode)}:${d.incidents}`).join(','))
+          .header(
+            'x-repeat-districts',
+            report.repeatDistricts
+              .slice(0, 100)
+              .map((d) => `${encodeURIComponent(d.districtCode)}:${d.incidents}`)
+              .join(','),
+          )
           .send(report.groupBy === 'grid' ? toCsvText(RESPONSE_COLUMNS, report.rows) : toCsvText(RESPONSE_CATEGORY_COLUMNS, report.rows));
       },
     );

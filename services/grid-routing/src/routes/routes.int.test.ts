@@ -58,7 +58,9 @@ describe('unroutable requests: visible, and re-routable after the data is fixed'
 
     const list = await h.host.inject({ method: 'GET', url: '/v1/routing/unroutable', headers: auth(READ_KEY) });
     expect(list.statusCode).toBe(200);
-    expect(list.json().items).toEqual([{ requestId: ev.data.id, category: 'fault_repair', reason: expect.stringContaining('3000000100'), routedAt: expect.any(String) }]);
+    expect(list.json().items).toEqual([
+      { requestId: ev.data.id, category: 'fault_repair', reason: expect.stringContaining('3000000100'), routedAt: expect.any(String) },
+    ]);
 
     const url = `/v1/requests/${ev.data.id}/reroute`;
     expect((await h.host.inject({ method: 'POST', url, headers: auth(READ_KEY) })).statusCode).toBe(403);

@@ -69,7 +69,14 @@ export function routingAdminRoutes(deps: { pool: Pool; ctx: RoutingContext }): F
           case 'still_unroutable':
             throw new HttpError(422, 'still_unroutable', `request ${id} still resolves to no grid: ${outcome.reason}`, { reason: outcome.reason });
           case 'assigned':
-            return { id, status: 'assigned' as const, gridId: outcome.gridId, resolvedBy: outcome.resolvedBy, incidentId: outcome.incidentId, eventId: outcome.eventId };
+            return {
+              id,
+              status: 'assigned' as const,
+              gridId: outcome.gridId,
+              resolvedBy: outcome.resolvedBy,
+              incidentId: outcome.incidentId,
+              eventId: outcome.eventId,
+            };
         }
       },
     );

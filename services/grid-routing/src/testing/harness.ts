@@ -31,7 +31,9 @@ export type Output =
   | { type: 'assigned'; key: string; event: CloudEvent<'cn.griddispatch.dispatch.assigned.v1'>; data: DispatchAssignedV1 }
   | { type: 'unroutable'; key: string; event: CloudEvent<'cn.griddispatch.dispatch.unroutable.v1'>; data: DispatchUnroutableV1 };
 
-export type IncidentEvent = CloudEvent<'cn.griddispatch.incident.opened.v1' | 'cn.griddispatch.incident.updated.v1' | 'cn.griddispatch.incident.restored.v1' | 'cn.griddispatch.incident.closed.v1'>;
+export type IncidentEvent = CloudEvent<
+  'cn.griddispatch.incident.opened.v1' | 'cn.griddispatch.incident.updated.v1' | 'cn.griddispatch.incident.restored.v1' | 'cn.griddispatch.incident.closed.v1'
+>;
 
 export interface Harness {
   db: FreshDatabase;
@@ -73,7 +75,9 @@ export function requestEvent(
   return buildEvent({ type: 'cn.griddispatch.request.received.v1', source: 'intake', subject: id, data });
 }
 
-export async function startHarness(options: { config?: Partial<GridRoutingConfig>; bus?: Bus; importFixture?: boolean; groupId?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { config?: Partial<GridRoutingConfig>; bus?: Bus; importFixture?: boolean; groupId?: string } = {},
+): Promise<Harness> {
   const db = await freshDatabase('routing');
   const bus = options.bus ?? createTestInProcessBus();
   const logger = silentLogger();

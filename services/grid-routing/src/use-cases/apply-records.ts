@@ -53,7 +53,15 @@ const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
           WHERE (t.name, t.kind, t.parent_id, t.area_type, t.community_code, t.polygon)
                 IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_id, EXCLUDED.area_type, EXCLUDED.community_code, EXCLUDED.polygon)
           RETURNING (xmax = 0) AS inserted`,
-    toRow: (g: GridRecord) => ({ id: g.id, name: g.name, kind: g.kind, parent_id: g.parentId, area_type: g.areaType, community_code: g.communityCode, polygon: g.polygon }),
+    toRow: (g: GridRecord) => ({
+      id: g.id,
+      name: g.name,
+      kind: g.kind,
+      parent_id: g.parentId,
+      area_type: g.areaType,
+      community_code: g.communityCode,
+      polygon: g.polygon,
+    }),
   },
   feeders: {
     sql: `INSERT INTO routing.feeders AS t (code, name, area_grid_id)
@@ -71,7 +79,14 @@ const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
             lon = EXCLUDED.lon, lat = EXCLUDED.lat, updated_at = now()
           WHERE (t.name, t.feeder_code, t.grid_id, t.lon, t.lat) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.feeder_code, EXCLUDED.grid_id, EXCLUDED.lon, EXCLUDED.lat)
           RETURNING (xmax = 0) AS inserted`,
-    toRow: (d: NonNullable<ImportRecords['districts']>[number]) => ({ code: d.code, name: d.name, feeder_code: d.feederCode, grid_id: d.gridId, lon: d.lon ?? null, lat: d.lat ?? null }),
+    toRow: (d: NonNullable<ImportRecords['districts']>[number]) => ({
+      code: d.code,
+      name: d.name,
+      feeder_code: d.feederCode,
+      grid_id: d.gridId,
+      lon: d.lon ?? null,
+      lat: d.lat ?? null,
+    }),
   },
   communities: {
     sql: `INSERT INTO routing.communities AS t (code, name, grid_id)
@@ -107,7 +122,12 @@ const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
   },
 };
 
-async function upsert(client: PoolClient, kind: Exclude<ImportKind, 'rosters'>, records: readonly unknown[], progress: (rows: number) => void): Promise<ApplyCounts> {
+async function upsert(
+  client: PoolClient,
+  kind: Exclude<ImportKind, 'rosters'>,
+  records: readonly unknown[],
+  progress: (rows: number) => void,
+): Promise<ApplyCounts> {
   const { sql, toRow } = UPSERTS[kind];
   const counts: ApplyCounts = { inserted: 0, updated: 0, unchanged: 0 };
   let done = 0;
@@ -157,7 +177,11 @@ async function refreshDistrictCustomers(client: PoolClient): Promise<void> {
  * Writes checked records inside the caller's transaction. A staff file replaces the grid roles
  * of the staff it lists; a rosters file replaces the whole roster (it is the schedule).
  */
-export async function applyRecords(client: PoolClient, records: ImportRecords, onProgress?: (progress: ImportProgress) => void): Promise<{ version: number; counts: Partial<Record<ImportKind, ApplyCounts>> }> {
+export async function applyRecords(
+  client: PoolClient,
+  records: ImportRecords,
+  onProgress?: (progress: ImportProgress) => void,
+): Promise<{ version: number; counts: Partial<Record<ImportKind, ApplyCounts>> }> {
   await client.query(`SELECT ${IMPORT_LOCK}`);
   const counts: Partial<Record<ImportKind, ApplyCounts>> = {};
   for (const kind of ORDER) {
@@ -173,7 +197,11 @@ export async function applyRecords(client: PoolClient, records: ImportRecords, o
           `INSERT INTO routing.rosters (staff_id, days, start_time, end_time, valid_from, valid_to)
            SELECT staff_id, days, start_time, end_time, valid_from, valid_to
              FROM jsonb_to_recordset($1::jsonb) AS r(staff_id text, days smallint[], start_time text, end_time text, valid_from date, valid_to date)`,
-          [JSON.stringify(batch.map((r) => ({ staff_id: r.staffId, days: r.days, start_time: r.start, end_time: r.end, valid_from: r.validFrom, valid_to: r.validTo })))],
+          [
+            JSON.stringify(
+              batch.map((r) => ({ staff_id: r.staffId, days: r.days, start_time: r.start, end_time: r.end, valid_from: r.validFrom, valid_to: r.validTo })),
+            ),
+          ],
         );
         progress(Math.min(rosters.length, (i + 1) * BATCH_ROWS));
       }

@@ -60,14 +60,18 @@ export async function movePlannedOutage(config: GridRoutingConfig, pool: Pool, i
     if (end.getTime() <= start.getTime()) return { status: 'invalid_window', message: 'end must be after start' };
     if (start.getTime() <= now.getTime()) return { status: 'invalid_window', message: 'start must be in the future' };
     const reason = body.reason ?? row.reason;
-    if (start.getTime() === row.starts_at.getTime() && end.getTime() === row.ends_at.getTime() && reason === row.reason) return { status: 'unchanged', outage: view(row) };
+    if (start.getTime() === row.starts_at.getTime() && end.getTime() === row.ends_at.getTime() && reason === row.reason)
+      return { status: 'unchanged', outage: view(row) };
     if (start.getTime() < row.starts_at.getTime()) {
       const requiredMs = row.kind === 'planned' ? config.plannedNoticeMs : config.temporaryNoticeMs;
       const noticeMs = start.getTime() - now.getTime();
       if (noticeMs < requiredMs) return { status: 'short_notice', requiredMs, noticeMs };
     }
     // Same lock order as creation: 台区 sorted, so a creation and a move cannot both pass the overlap check.
-    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.planned:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [row.district_codes]);
+    await client.query(
+      "SELECT pg_advisory_xact_lock(hashtextextended('routing.planned:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n",
+      [row.district_codes],
+    );
     const overlap = await client.query<{ outage_id: string; district_code: string }>(
       `SELECT pd.outage_id, pd.district_code FROM routing.planned_outage_districts pd
          JOIN routing.planned_outages o ON o.id = pd.outage_id AND o.status = 'scheduled'
@@ -77,7 +81,10 @@ export async function movePlannedOutage(config: GridRoutingConfig, pool: Pool, i
     );
     const clash = overlap.rows[0];
     if (clash) return { status: 'overlap', outageId: clash.outage_id, districtCode: clash.district_code };
-    const { rows } = await client.query<OutageRow>(`UPDATE routing.planned_outages SET starts_at = $2, ends_at = $3, reason = $4 WHERE id = $1 RETURNING ${COLUMNS}`, [id, start, end, reason]);
+    const { rows } = await client.query<OutageRow>(
+      `UPDATE routing.planned_outages SET starts_at = $2, ends_at = $3, reason = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, start, end, reason],
+    );
     await client.query('UPDATE routing.planned_outage_districts SET starts_at = $2, ends_at = $3 WHERE outage_id = $1', [id, start, end]);
     const outage = view(rows[0] as OutageRow);
     await announce(client, outage, now);

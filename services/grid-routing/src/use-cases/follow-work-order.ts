@@ -10,9 +10,7 @@ import { recordCrewTimes, type CrewTime } from './work-order-times.ts';
 // Rule 3 of docs/architecture.md#incidents: an incident follows its primary work order. Merged work orders
 // follow their incident in intake; they never reach workorders.events.
 
-export type FollowOutcome =
-  | { effect: 'none'; reason: 'not a primary' | 'no change' }
-  | { effect: 'status'; incidentId: string; status: string };
+export type FollowOutcome = { effect: 'none'; reason: 'not a primary' | 'no change' } | { effect: 'status'; incidentId: string; status: string };
 
 export interface WorkOrderBatch {
   book: IncidentBook;
@@ -24,13 +22,22 @@ export interface WorkOrderBatch {
 }
 
 /** Finds the incidents whose primaries the batch's events are about, locks their feeders (sorted) and reads them with their families. */
-export async function prepareWorkOrders(ctx: RoutingContext, client: PoolClient, events: WorkOrderUpdatedV1[], metersStillOff: MetersStillOff): Promise<WorkOrderBatch> {
+export async function prepareWorkOrders(
+  ctx: RoutingContext,
+  client: PoolClient,
+  events: WorkOrderUpdatedV1[],
+  metersStillOff: MetersStillOff,
+): Promise<WorkOrderBatch> {
   const book = new IncidentBook(ctx, await ctx.data.current(client));
   const { rows } = await client.query<{ id: string; primary_request_id: string }>(
     'SELECT id, primary_request_id FROM routing.incidents WHERE primary_request_id = ANY($1::text[])',
     [[...new Set(events.map((e) => e.workOrderId))]],
   );
-  if (rows.length > 0) await book.loadById(client, rows.map((r) => r.id));
+  if (rows.length > 0)
+    await book.loadById(
+      client,
+      rows.map((r) => r.id),
+    );
   return { book, incidentOf: new Map(rows.map((r) => [r.primary_request_id, r.id])), metersStillOff, crewTimes: [] };
 }
 

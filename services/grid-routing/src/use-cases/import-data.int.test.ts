@@ -167,7 +167,9 @@ describe('sample data', () => {
       { kind: 'customer', n: 20_000 },
       { kind: 'transformer', n: 157 + 64 },
     ]);
-    const one = await db.pool.query("SELECT meter_id, district_code FROM routing.meters WHERE kind = 'customer' AND account_no = (SELECT min(account_no) FROM routing.customers)");
+    const one = await db.pool.query(
+      "SELECT meter_id, district_code FROM routing.meters WHERE kind = 'customer' AND account_no = (SELECT min(account_no) FROM routing.customers)",
+    );
     expect(one.rows[0].meter_id).toMatch(/^M-\d{10}$/);
   });
 });

@@ -40,9 +40,7 @@ export interface ImportOptions {
   maxProblems?: number;
 }
 
-export type ImportReport =
-  | { ok: true; version: number; counts: Partial<Record<ImportKind, ApplyCounts>> }
-  | { ok: false; problems: ImportProblem[] };
+export type ImportReport = { ok: true; version: number; counts: Partial<Record<ImportKind, ApplyCounts>> } | { ok: false; problems: ImportProblem[] };
 
 /** The standard import files found in a directory (grids.geojson, districts.csv, …). */
 export async function importFilesIn(dir: string): Promise<ImportFiles> {
@@ -77,12 +75,26 @@ async function knownIds(client: PoolClient, parsed: ParsedImport): Promise<Known
   const ids = async (sql: string) => (await client.query<{ id: string }>(sql)).rows.map((r) => r.id);
   const known: KnownIds = {};
   if (!parsed.grids) {
-    const { rows } = await client.query<{ id: string; name: string; kind: GridRecord['kind']; parent_id: string | null; area_type: GridRecord['areaType']; community_code: string | null }>(
-      'SELECT id, name, kind, parent_id, area_type, community_code FROM routing.grids',
-    );
+    const { rows } = await client.query<{
+      id: string;
+      name: string;
+      kind: GridRecord['kind'];
+      parent_id: string | null;
+      area_type: GridRecord['areaType'];
+      community_code: string | null;
+    }>('SELECT id, name, kind, parent_id, area_type, community_code FROM routing.grids');
     // Parent links and community codes are what the checks need; polygons of stored grids are
     // not re-validated.
-    known.grids = rows.map((g) => ({ id: g.id, name: g.name, kind: g.kind, parentId: g.parent_id, areaType: g.area_type, communityCode: g.community_code, polygon: null, districts: [] }));
+    known.grids = rows.map((g) => ({
+      id: g.id,
+      name: g.name,
+      kind: g.kind,
+      parentId: g.parent_id,
+      areaType: g.area_type,
+      communityCode: g.community_code,
+      polygon: null,
+      districts: [],
+    }));
   }
   if (!parsed.districts) known.districtCodes = await ids('SELECT code AS id FROM routing.districts');
   if (!parsed.staff) known.staffIds = await ids('SELECT id FROM routing.staff');
@@ -104,7 +116,14 @@ export async function importData(pool: Pool, files: ImportFiles, options: Import
   if (kinds.length === 0) {
     return {
       ok: false,
-      problems: [{ file: '(import)', line: null, code: 'missing_value', message: `no import files given (expected any of ${[GRIDS_FILE, ...Object.values(CSV_FORMATS).map((f) => f.file)].join(', ')})` }],
+      problems: [
+        {
+          file: '(import)',
+          line: null,
+          code: 'missing_value',
+          message: `no import files given (expected any of ${[GRIDS_FILE, ...Object.values(CSV_FORMATS).map((f) => f.file)].join(', ')})`,
+        },
+      ],
     };
   }
   await migrateRouting(pool);

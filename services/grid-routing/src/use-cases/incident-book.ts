@@ -102,7 +102,11 @@ export class IncidentBook {
     const rows = await readNear(client, districts, feeders, ids);
     const unlocked = rows.filter((row) => !this.locked.has(rowKey(row)));
     for (const row of rows) if (!unlocked.includes(row)) this.add(row);
-    if (unlocked.length > 0) await this.loadById(client, unlocked.map((row) => row.id));
+    if (unlocked.length > 0)
+      await this.loadById(
+        client,
+        unlocked.map((row) => row.id),
+      );
     await this.loadStorm(client);
   }
 
@@ -391,7 +395,12 @@ export class IncidentBook {
       if (siblings.every((s) => !isOpen(s))) {
         // Restored when its last child was, whatever order the children's events came in.
         const last = new Date(Math.max(...siblings.map((s) => (s.restored_at ?? at).getTime())));
-        this.restore(parent, last, 'children', siblings.some((s) => s.restoration_unconfirmed));
+        this.restore(
+          parent,
+          last,
+          'children',
+          siblings.some((s) => s.restoration_unconfirmed),
+        );
       }
     }
   }
@@ -446,10 +455,16 @@ export class IncidentBook {
     const ids = [...new Set([...this.created, ...this.changes.keys(), ...this.quiet])];
     if (ids.length === 0) return;
     const rows = ids.map((id) => this.rows.get(id)!);
-    await this.countAffected(client, rows.filter((row) => this.created.has(row.id)));
+    await this.countAffected(
+      client,
+      rows.filter((row) => this.created.has(row.id)),
+    );
     const feeders = rows.filter((row) => row.kind === 'feeder');
     if (feeders.length > 0) {
-      const kids = await readChildIds(client, feeders.map((row) => row.id));
+      const kids = await readChildIds(
+        client,
+        feeders.map((row) => row.id),
+      );
       for (const feeder of feeders) this.childIds.set(feeder.id, new Set(this.children(feeder).map((c) => c.id)));
       for (const kid of kids) this.childIds.get(kid.parent_id)?.add(kid.id);
     }

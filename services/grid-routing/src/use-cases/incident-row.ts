@@ -1,12 +1,5 @@
 import type { PoolClient } from 'pg';
-import {
-  buildEvent,
-  Topics,
-  type Incident,
-  type IncidentOrigin,
-  type IncidentStatus,
-  type Urgency,
-} from '@griddispatch/contracts';
+import { buildEvent, Topics, type Incident, type IncidentOrigin, type IncidentStatus, type Urgency } from '@griddispatch/contracts';
 import { eventRecord, type OutboxRecord } from '@griddispatch/db';
 
 // routing.incidents as this service reads and writes it, the row → `Incident` contract mapping

@@ -4,7 +4,8 @@ import { INCIDENT_COLUMNS, OPEN_SQL, type IncidentRow } from './incident-row.ts'
 // The statements IncidentBook reads and locks with (its one write is writeIncidentRows). Each
 // answers for a whole batch at once.
 
-const FEEDER_LOCKS = "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
+const FEEDER_LOCKS =
+  "SELECT pg_advisory_xact_lock(hashtextextended('routing.incident:' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n";
 /**
  * Storm mode is read under this lock, shared, taken before the feeder locks in the same statement
  * (routing an opening call); `PUT /v1/storm` takes it exclusively, also before any feeder lock, so
@@ -67,7 +68,9 @@ export async function readStorm(client: PoolClient): Promise<StormRows> {
 
 /** Child ids of these incidents, as stored. */
 export async function readChildIds(client: PoolClient, parentIds: readonly string[]): Promise<{ id: string; parent_id: string }[]> {
-  const { rows } = await client.query<{ id: string; parent_id: string }>('SELECT id, parent_id FROM routing.incidents WHERE parent_id = ANY($1::text[])', [parentIds]);
+  const { rows } = await client.query<{ id: string; parent_id: string }>('SELECT id, parent_id FROM routing.incidents WHERE parent_id = ANY($1::text[])', [
+    parentIds,
+  ]);
   return rows;
 }
 

@@ -55,9 +55,10 @@ export async function openIncident(ctx: RoutingContext, client: PoolClient, inpu
 
 /** The 台区's open district incident, if any. */
 export async function findOpenIncident(client: PoolClient, districtCode: string): Promise<Incident | null> {
-  const { rows } = await client.query<IncidentRow>(`SELECT ${INCIDENT_COLUMNS} FROM routing.incidents WHERE district_code = $1 AND kind = 'district' AND ${OPEN_SQL}`, [
-    districtCode,
-  ]);
+  const { rows } = await client.query<IncidentRow>(
+    `SELECT ${INCIDENT_COLUMNS} FROM routing.incidents WHERE district_code = $1 AND kind = 'district' AND ${OPEN_SQL}`,
+    [districtCode],
+  );
   return rows[0] ? toIncident(rows[0], []) : null;
 }
 

@@ -35,7 +35,11 @@ const WITH_CHILDREN = `${INCIDENT_COLUMNS}, ARRAY(SELECT c.id FROM routing.incid
  * Incidents, newest opened first, keyset pagination on (opened_at, id); only those of `visible`
  * grids when given (a key with allowed grids, visible-grids.ts).
  */
-export async function listIncidents(pool: Pool, query: ListIncidentsQuery, visible: ReadonlySet<string> | null = null): Promise<{ items: Incident[]; nextCursor: string | null }> {
+export async function listIncidents(
+  pool: Pool,
+  query: ListIncidentsQuery,
+  visible: ReadonlySet<string> | null = null,
+): Promise<{ items: Incident[]; nextCursor: string | null }> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (sql: (n: number) => string, value: unknown) => {

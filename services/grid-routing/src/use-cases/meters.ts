@@ -127,13 +127,17 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
 
   // 2. Which meters: their 台区 first (reference data), then their feeders locked, then their state.
   const meterIds = [...new Set(fresh.map((e) => e.data.meterId))];
-  const { rows: found } = await client.query<{ meter_id: string; district_code: string }>('SELECT meter_id, district_code FROM routing.meters WHERE meter_id = ANY($1::text[])', [
-    meterIds,
-  ]);
+  const { rows: found } = await client.query<{ meter_id: string; district_code: string }>(
+    'SELECT meter_id, district_code FROM routing.meters WHERE meter_id = ANY($1::text[])',
+    [meterIds],
+  );
   const districtOf = new Map(found.map((r) => [r.meter_id, r.district_code]));
   const districts = [...new Set(found.map((r) => r.district_code))].sort();
   if (districts.length > 0) await book.loadForDistricts(client, districts);
-  const { rows: states } = await client.query<MeterRow>('SELECT meter_id, district_code, kind, state, state_at FROM routing.meters WHERE meter_id = ANY($1::text[])', [meterIds]);
+  const { rows: states } = await client.query<MeterRow>(
+    'SELECT meter_id, district_code, kind, state, state_at FROM routing.meters WHERE meter_id = ANY($1::text[])',
+    [meterIds],
+  );
   const meters = new Map(states.map((r) => [r.meter_id, r]));
   const storm = await stormDistricts(client, data, districts);
 
@@ -178,7 +182,15 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
   }
   const applied = (e: MeterInput, meter: MeterRow, outcome: MeterOutcome, incidentId: string | null) => {
     batch.results.set(e.id, { status: 'applied', outcome, incidentId });
-    batch.seen.push({ source: e.data.source, eventId: e.data.eventId, meterId: meter.meter_id, kind: e.data.kind, at: new Date(e.data.at), outcome, incidentId });
+    batch.seen.push({
+      source: e.data.source,
+      eventId: e.data.eventId,
+      meterId: meter.meter_id,
+      kind: e.data.kind,
+      at: new Date(e.data.at),
+      outcome,
+      incidentId,
+    });
   };
 
   // 4. Power-off: evidence of an open incident, or the transformer meter / the quorum opens one —
@@ -190,7 +202,14 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
   const { at: quorumAt, first: quorumFirst } = await quorumTimes(ctx, client, undecided, storm);
   if (ctx.plannedOutages && undecided.length > 0) {
     const times = undecided.map(({ e }) => Date.parse(e.data.at));
-    book.setPlanned(await ctx.plannedOutages(client, [...new Set(undecided.map(({ meter }) => meter.district_code))].sort(), new Date(Math.min(...times)), new Date(Math.max(...times))));
+    book.setPlanned(
+      await ctx.plannedOutages(
+        client,
+        [...new Set(undecided.map(({ meter }) => meter.district_code))].sort(),
+        new Date(Math.min(...times)),
+        new Date(Math.max(...times)),
+      ),
+    );
   }
   for (const { e, meter } of offs) {
     const d = meter.district_code;
@@ -218,8 +237,24 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
     }
     if (storm.has(d) && meter.kind === 'customer') {
       batch.results.set(e.id, { status: 'noop', reason: 'storm_single_customer', detail: `storm mode over ${d}: a single customer's power-off opens nothing` });
-      batch.noops.push({ source: e.data.source, eventId: e.data.eventId, meterId: meter.meter_id, kind: e.data.kind, at, reason: 'storm_single_customer', detail: 'storm mode' });
-      batch.seen.push({ source: e.data.source, eventId: e.data.eventId, meterId: meter.meter_id, kind: e.data.kind, at, outcome: 'below_quorum', incidentId: null });
+      batch.noops.push({
+        source: e.data.source,
+        eventId: e.data.eventId,
+        meterId: meter.meter_id,
+        kind: e.data.kind,
+        at,
+        reason: 'storm_single_customer',
+        detail: 'storm mode',
+      });
+      batch.seen.push({
+        source: e.data.source,
+        eventId: e.data.eventId,
+        meterId: meter.meter_id,
+        kind: e.data.kind,
+        at,
+        outcome: 'below_quorum',
+        incidentId: null,
+      });
     } else applied(e, meter, 'below_quorum', null);
   }
 
@@ -231,7 +266,11 @@ export async function prepareMeterBatch(ctx: RoutingContext, client: PoolClient,
       `SELECT id, district_codes FROM routing.incidents WHERE status = 'restored' AND restoration_unconfirmed AND district_codes && $1::text[] ORDER BY opened_at`,
       [onDistricts],
     );
-    if (rows.length > 0) await book.loadById(client, rows.map((r) => r.id));
+    if (rows.length > 0)
+      await book.loadById(
+        client,
+        rows.map((r) => r.id),
+      );
     for (const r of rows) for (const d of r.district_codes) unconfirmed.set(d, [...(unconfirmed.get(d) ?? []), r.id]);
   }
   const checked = new Map<string, boolean>();
@@ -318,14 +357,30 @@ export async function finishMeterBatch(client: PoolClient, batch: MeterBatch): P
     await client.query(
       `INSERT INTO routing.meter_events (source, event_id, meter_id, kind, at, outcome, incident_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING`,
-      [seen.map((s) => s.source), seen.map((s) => s.eventId), seen.map((s) => s.meterId), seen.map((s) => s.kind), seen.map((s) => s.at), seen.map((s) => s.outcome), seen.map((s) => s.incidentId)],
+      [
+        seen.map((s) => s.source),
+        seen.map((s) => s.eventId),
+        seen.map((s) => s.meterId),
+        seen.map((s) => s.kind),
+        seen.map((s) => s.at),
+        seen.map((s) => s.outcome),
+        seen.map((s) => s.incidentId),
+      ],
     );
   }
   if (noops.length > 0) {
     await client.query(
       `INSERT INTO routing.meter_event_noops (source, event_id, meter_id, kind, at, reason, detail)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])`,
-      [noops.map((s) => s.source), noops.map((s) => s.eventId), noops.map((s) => s.meterId), noops.map((s) => s.kind), noops.map((s) => s.at), noops.map((s) => s.reason), noops.map((s) => s.detail)],
+      [
+        noops.map((s) => s.source),
+        noops.map((s) => s.eventId),
+        noops.map((s) => s.meterId),
+        noops.map((s) => s.kind),
+        noops.map((s) => s.at),
+        noops.map((s) => s.reason),
+        noops.map((s) => s.detail),
+      ],
     );
   }
 }

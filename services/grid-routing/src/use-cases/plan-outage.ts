@@ -11,7 +11,6 @@ import { SCHEMA } from '../schema-migrations.ts';
 // `outages.planned` (outbox, key: the outage id). Calls from its 台区 inside [start, end + grace]
 // join the outage's incident instead of dispatching a crew (plannedOutagesFor below, the incident book's hook).
 
-
 export type CreateOutcome =
   | { status: 'created' | 'existing'; outage: PlannedOutage }
   | { status: 'conflict'; id: string }
@@ -73,10 +72,10 @@ export async function createPlannedOutage(config: GridRoutingConfig, pool: Pool,
   const wanted = canonical(body);
   return withTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.planned-outage:' || $1, 0))", [body.externalId]);
-    const before = await client.query<OutageRow & { same: boolean }>(`SELECT ${COLUMNS}, body = $2::jsonb AS same FROM routing.planned_outages WHERE external_id = $1`, [
-      body.externalId,
-      JSON.stringify(wanted),
-    ]);
+    const before = await client.query<OutageRow & { same: boolean }>(
+      `SELECT ${COLUMNS}, body = $2::jsonb AS same FROM routing.planned_outages WHERE external_id = $1`,
+      [body.externalId, JSON.stringify(wanted)],
+    );
     const existing = before.rows[0];
     if (existing) return existing.same ? { status: 'existing', outage: view(existing) } : { status: 'conflict', id: existing.id };
 
@@ -99,7 +98,10 @@ export async function createPlannedOutage(config: GridRoutingConfig, pool: Pool,
       if (unknown.length > 0) return { status: 'unknown_districts', codes: unknown };
     }
 
-    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('routing.planned:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n", [districts]);
+    await client.query(
+      "SELECT pg_advisory_xact_lock(hashtextextended('routing.planned:' || d, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(d, n) ORDER BY n",
+      [districts],
+    );
     const overlap = await client.query<{ outage_id: string; district_code: string }>(
       `SELECT pd.outage_id, pd.district_code FROM routing.planned_outage_districts pd
          JOIN routing.planned_outages o ON o.id = pd.outage_id AND o.status = 'scheduled'

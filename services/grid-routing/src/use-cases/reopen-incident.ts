@@ -48,7 +48,10 @@ export async function reopenIncident(ctx: RoutingContext, client: PoolClient, in
   if (!districtCode || !district) return { status: 'noop', reason: 'no_district', incidentId: restored.id };
   // The feeder's lock first (as IncidentBook takes it), so two callers' `still_out` open one follow-up.
   await takeLocks(client, [lockKey(district.feederCode, districtCode)], true);
-  const { rows: seen } = await client.query<{ id: string }>('SELECT id FROM routing.incidents WHERE reopened_from = $1 AND district_code = $2', [restored.id, districtCode]);
+  const { rows: seen } = await client.query<{ id: string }>('SELECT id FROM routing.incidents WHERE reopened_from = $1 AND district_code = $2', [
+    restored.id,
+    districtCode,
+  ]);
   if (seen[0]) return { status: 'noop', reason: 'already_reopened', incidentId: seen[0].id };
   const { rows: open } = await client.query<{ id: string }>(
     "SELECT id FROM routing.incidents WHERE district_code = $1 AND kind = 'district' AND status NOT IN ('restored', 'closed')",

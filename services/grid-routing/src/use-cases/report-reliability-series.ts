@@ -77,7 +77,17 @@ export async function reportReliabilitySeries(pool: Pick<Pool, 'query'>, timeZon
   const all = reliabilitySums(pool, timeZone, bucketed);
   all.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const { medDays } = await fitMajorEventDays(pool, timeZone, from, to);
-  const [sums, minus] = await Promise.all([all, query.includeMed === 'true' || medDays.length === 0 ? undefined : reliabilitySums(pool, timeZone, bucketed, medDays.map((d) => d.day))]);
+  const [sums, minus] = await Promise.all([
+    all,
+    query.includeMed === 'true' || medDays.length === 0
+      ? undefined
+      : reliabilitySums(
+          pool,
+          timeZone,
+          bucketed,
+          medDays.map((d) => d.day),
+        ),
+  ]);
   for (const [i, b] of list.entries()) {
     for (const row of rowsOf(sums, minus, i, b)) {
       let s = series.get(row.key);

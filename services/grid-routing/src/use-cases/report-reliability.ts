@@ -135,7 +135,10 @@ export async function reliabilityRows(
   excludedDays: readonly string[],
   all: Promise<Sums> = reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }),
 ): Promise<ReliabilityRow[]> {
-  const [sums, minus] = await Promise.all([all, excludedDays.length > 0 ? reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }, excludedDays) : undefined]);
+  const [sums, minus] = await Promise.all([
+    all,
+    excludedDays.length > 0 ? reliabilitySums(pool, timeZone, { buckets: [range], groupBy: range.groupBy }, excludedDays) : undefined,
+  ]);
   return rowsOf(sums, minus, 0, range);
 }
 

@@ -176,7 +176,17 @@ export async function reportResponse(
     }
   }
   const [{ rows }, { rows: repeats }] = await Promise.all([
-    pool.query<{ grid_id: string | null; category: string | null; work_orders: number; mtta: number | null; mttr: number | null; on_time: number; due: number; before: number; restored: number }>(sql, params),
+    pool.query<{
+      grid_id: string | null;
+      category: string | null;
+      work_orders: number;
+      mtta: number | null;
+      mttr: number | null;
+      on_time: number;
+      due: number;
+      before: number;
+      restored: number;
+    }>(sql, params),
     pool.query<{ district_code: string; grid_id: string; incidents: number; lon: number | null; lat: number | null }>(REPEAT_SQL, [from, to, REPEAT_INCIDENTS]),
   ]);
   const share = (n: number, of: number) => (of > 0 ? round(n / of, 4) : null);

@@ -121,7 +121,13 @@ function incidentDistrict(request: RequestReceivedV1, resolution: Resolution | u
 }
 
 /** Locks the feeders of the requests' 台区 (sorted) and reads the incidents they may open or join. */
-async function loadBook(ctx: RoutingContext, client: PoolClient, data: RoutingData, requests: readonly RequestReceivedV1[], resolutions: Map<string, Resolution>): Promise<IncidentBook> {
+async function loadBook(
+  ctx: RoutingContext,
+  client: PoolClient,
+  data: RoutingData,
+  requests: readonly RequestReceivedV1[],
+  resolutions: Map<string, Resolution>,
+): Promise<IncidentBook> {
   const book = new IncidentBook(ctx, data);
   const districts = new Set<string>();
   for (const r of requests) {
@@ -205,7 +211,14 @@ export interface IncidentLink {
  * work order carries the crew (rules 1 and 4), or inside a planned outage's window, whose incident
  * has no work order at all (rule 7; a planned incident past its window is closed first).
  */
-function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestReceivedV1, districtCode: string | null, gridId: string, at: Date): IncidentLink | null {
+function linkIncident(
+  ctx: RoutingContext,
+  book: IncidentBook,
+  request: RequestReceivedV1,
+  districtCode: string | null,
+  gridId: string,
+  at: Date,
+): IncidentLink | null {
   const named = request.incidentId ? book.get(request.incidentId) : undefined;
   if (named) {
     const role: IncidentRole = book.assignPrimary(named, request.id) ? 'primary' : 'merged';
@@ -218,7 +231,16 @@ function linkIncident(ctx: RoutingContext, book: IncidentBook, request: RequestR
   if (!row) {
     const planned = book.plannedAt(districtCode, at);
     row = planned
-      ? book.open({ districtCode, gridId, origin: 'planned', at, urgency: request.urgency, primaryRequestId: null, plannedOutageId: planned.id, etr: planned.end })
+      ? book.open({
+          districtCode,
+          gridId,
+          origin: 'planned',
+          at,
+          urgency: request.urgency,
+          primaryRequestId: null,
+          plannedOutageId: planned.id,
+          etr: planned.end,
+        })
       : book.open({ districtCode, gridId, origin: 'call', at, urgency: request.urgency, primaryRequestId: request.id });
   }
   book.addCall(row, at, request.urgency, rules);
@@ -334,7 +356,13 @@ async function emit(client: PoolClient, batch: RoutingBatch | undefined, record:
  * other; should two ever race, the routed_requests primary key fails the second transaction and
  * its retry finds the decision.
  */
-export async function routeRequest(ctx: RoutingContext, client: PoolClient, request: RequestReceivedV1, meta: RequestMeta, batch?: RoutingBatch): Promise<RouteOutcome> {
+export async function routeRequest(
+  ctx: RoutingContext,
+  client: PoolClient,
+  request: RequestReceivedV1,
+  meta: RequestMeta,
+  batch?: RoutingBatch,
+): Promise<RouteOutcome> {
   if (!batch) {
     const own = await prepareBatch(ctx, client, [request]);
     const outcome = await routeRequest(ctx, client, request, meta, own);
@@ -351,7 +379,11 @@ export async function routeRequest(ctx: RoutingContext, client: PoolClient, requ
     batch.decisions.push({ ...decided, status: 'unroutable', reason: resolution.reason, gridId: null, incidentId: null, role: null, resolvedBy: null });
     return { status: 'unroutable', reason: resolution.reason, event };
   }
-  const { incidentId, role, event } = await assign(ctx, client, batch.data, request, resolution, { dutyAt: new Date(request.receivedAt), traceparent: meta.traceparent, batch });
+  const { incidentId, role, event } = await assign(ctx, client, batch.data, request, resolution, {
+    dutyAt: new Date(request.receivedAt),
+    traceparent: meta.traceparent,
+    batch,
+  });
   const timed = timedDispatch(event);
   if (timed) batch.timed.push(timed);
   batch.decisions.push({ ...decided, status: 'assigned', reason: null, gridId: resolution.gridId, incidentId, role, resolvedBy: resolution.resolvedBy });

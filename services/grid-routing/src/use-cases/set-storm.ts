@@ -21,10 +21,9 @@ export async function getStorm(pool: Pick<Pool, 'query'>): Promise<StormEntry[]>
 
 /** Whether storm mode covers the grid (its own row, else the all-grids row). */
 export async function inStormMode(client: Pick<Pool, 'query'>, gridId: string): Promise<boolean> {
-  const { rows } = await client.query<{ active: boolean }>(
-    "SELECT active FROM routing.storm_mode WHERE grid_id IN ($1, '*') ORDER BY grid_id = '*' LIMIT 1",
-    [gridId],
-  );
+  const { rows } = await client.query<{ active: boolean }>("SELECT active FROM routing.storm_mode WHERE grid_id IN ($1, '*') ORDER BY grid_id = '*' LIMIT 1", [
+    gridId,
+  ]);
   return rows[0]?.active ?? false;
 }
 
@@ -58,7 +57,11 @@ export async function setStorm(ctx: RoutingContext, pool: Pool, body: StormBody)
       [body.gridIds === 'all', grids],
     );
     const book = new IncidentBook(ctx, data);
-    if (rows.length > 0) await book.loadById(client, rows.map((r) => r.id));
+    if (rows.length > 0)
+      await book.loadById(
+        client,
+        rows.map((r) => r.id),
+      );
     await book.loadStorm(client);
     for (const { id } of rows) {
       const row = book.get(id);

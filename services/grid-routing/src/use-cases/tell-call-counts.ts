@@ -14,13 +14,15 @@ import type { RoutingContext } from './routing-context.ts';
 /** Tells up to `limit` incidents' untold call counts in one transaction; answers how many were told. */
 export async function tellCallCounts(ctx: RoutingContext, pool: Pool, limit = 500): Promise<number> {
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ id: string }>(
-      'SELECT id FROM routing.incidents WHERE calls_told <> call_count ORDER BY updated_at LIMIT $1',
-      [limit],
-    );
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM routing.incidents WHERE calls_told <> call_count ORDER BY updated_at LIMIT $1', [
+      limit,
+    ]);
     if (rows.length === 0) return 0;
     const book = new IncidentBook(ctx, await ctx.data.current(client));
-    await book.loadById(client, rows.map((r) => r.id));
+    await book.loadById(
+      client,
+      rows.map((r) => r.id),
+    );
     for (const { id } of rows) {
       const row = book.get(id);
       if (row) book.tellCalls(row);

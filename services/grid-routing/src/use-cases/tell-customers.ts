@@ -1,12 +1,5 @@
 import type { PoolClient } from 'pg';
-import {
-  buildEvent,
-  Topics,
-  type CustomerNoticeKind,
-  type CustomerNoticeV1,
-  type IncidentEventV1,
-  type NoticeRecipient,
-} from '@griddispatch/contracts';
+import { buildEvent, Topics, type CustomerNoticeKind, type CustomerNoticeV1, type IncidentEventV1, type NoticeRecipient } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 
 // Telling the customers (主动服务), docs/architecture.md#telling-the-customers: which accounts hear
@@ -79,7 +72,14 @@ export async function noticesForIncident(client: PoolClient, incident: IncidentE
     [codes, incident.id, etr, now, new Date(incident.openedAt)],
   );
   if (opened.rows.length > 0) {
-    notices.push({ subjectId: incident.id, subjectKind: 'incident', kind: 'outage.detected', stage: 'outage', districtCodes: opened.rows.map((r) => r.district_code).sort(), etr });
+    notices.push({
+      subjectId: incident.id,
+      subjectKind: 'incident',
+      kind: 'outage.detected',
+      stage: 'outage',
+      districtCodes: opened.rows.map((r) => r.district_code).sort(),
+      etr,
+    });
   }
   // The ETR customers hear is their top-level incident's: a child's own would contradict it.
   if (incident.parentId === null) {
@@ -143,7 +143,14 @@ export async function noticeRecords(client: PoolClient, notices: readonly Notice
         ...(notice.end ? { end: notice.end.toISOString() } : {}),
         ...(notice.reason ? { reason: notice.reason } : {}),
       };
-      const event = buildEvent({ type: 'cn.griddispatch.customer.notice.v1', source: 'grid-routing', subject: notice.subjectId, data, time: now, ...(traceparent ? { traceparent } : {}) });
+      const event = buildEvent({
+        type: 'cn.griddispatch.customer.notice.v1',
+        source: 'grid-routing',
+        subject: notice.subjectId,
+        data,
+        time: now,
+        ...(traceparent ? { traceparent } : {}),
+      });
       // The trace continues from the incident's or outage's event, in the record header as in the event.
       records.push(eventRecord(Topics.customersNotices, notice.subjectId, event));
     }

@@ -23,7 +23,10 @@ export async function noticesForPlannedOutage(client: PoolClient, outage: Planne
   const start = new Date(outage.start);
   const end = new Date(outage.end);
   const base = { subjectId: outage.id, subjectKind: 'planned_outage' as const, districtCodes: outage.districtCodes, start, end, reason: outage.reason };
-  const { rows } = await client.query<Told>('SELECT told_start, told_end, version, cancelled_at FROM routing.planned_outage_notices WHERE outage_id = $1 FOR UPDATE', [outage.id]);
+  const { rows } = await client.query<Told>(
+    'SELECT told_start, told_end, version, cancelled_at FROM routing.planned_outage_notices WHERE outage_id = $1 FOR UPDATE',
+    [outage.id],
+  );
   const told = rows[0];
   if (outage.status === 'cancelled') {
     if (!told || told.cancelled_at) return [];
@@ -36,7 +39,12 @@ export async function noticesForPlannedOutage(client: PoolClient, outage: Planne
   }
   if (told.cancelled_at || (told.told_start.getTime() === start.getTime() && told.told_end.getTime() === end.getTime())) return [];
   const version = told.version + 1;
-  await client.query('UPDATE routing.planned_outage_notices SET told_start = $2, told_end = $3, version = $4 WHERE outage_id = $1', [outage.id, start, end, version]);
+  await client.query('UPDATE routing.planned_outage_notices SET told_start = $2, told_end = $3, version = $4 WHERE outage_id = $1', [
+    outage.id,
+    start,
+    end,
+    version,
+  ]);
   return [{ ...base, kind: 'planned.changed', stage: `changed:v${version}`, supersedes: REMINDERS }, ...reminder(base, version, now)];
 }
 

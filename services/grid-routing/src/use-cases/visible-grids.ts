@@ -26,8 +26,13 @@ export function refuseForeignGrid(visible: ReadonlySet<string> | null, gridId: s
 /** What covers every grid at once (reports, the fallback desk's unroutable requests): not for a key limited to grids. */
 export function refuseGridLimitedKey(principal: Principal, what: string): void {
   if (principal.grids !== null) {
-    throw new HttpError(403, 'grid_not_allowed', `API key "${principal.keyName}" is limited to grids ${principal.grids.join(', ')}; ${what} covers every grid`, {
-      grids: principal.grids,
-    });
+    throw new HttpError(
+      403,
+      'grid_not_allowed',
+      `API key "${principal.keyName}" is limited to grids ${principal.grids.join(', ')}; ${what} covers every grid`,
+      {
+        grids: principal.grids,
+      },
+    );
   }
 }

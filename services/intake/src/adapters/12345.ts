@@ -22,7 +22,14 @@ const EVENT_TYPE: Record<string, Category> = {
 const PRIORITY: Record<string, Urgency> = { NORMAL: 'normal', URGENT: 'urgent', CRITICAL: 'critical' };
 
 /** Coordinates arrive as numbers or numeric strings, depending on the platform. */
-const coordinate = z.union([z.number(), z.string().trim().regex(/^-?\d{1,3}(\.\d+)?$/, 'expected a decimal number').transform(Number)]);
+const coordinate = z.union([
+  z.number(),
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d{1,3}(\.\d+)?$/, 'expected a decimal number')
+    .transform(Number),
+]);
 
 export const Payload12345 = z.object({
   caseId: z.string().trim().min(1).max(128).describe('工单号 of the platform (idempotency key)'),
@@ -39,7 +46,11 @@ export const Payload12345 = z.object({
     .trim()
     .refine((v) => v in PRIORITY, 'expected NORMAL, URGENT or CRITICAL')
     .optional(),
-  communityCode: z.string().trim().regex(/^\d{12}$/, 'expected the 12-digit administrative code of the community').optional(),
+  communityCode: z
+    .string()
+    .trim()
+    .regex(/^\d{12}$/, 'expected the 12-digit administrative code of the community')
+    .optional(),
   gridCode: z.string().max(64).optional().describe("The platform's own grid code (informational)"),
   longitude: coordinate.optional(),
   latitude: coordinate.optional(),

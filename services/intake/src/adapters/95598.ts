@@ -28,7 +28,10 @@ const CUSTOMER_CLASS: Record<string, CustomerClass> = {
 };
 
 const code = (table: Record<string, unknown>, what: string) =>
-  z.string().trim().refine((v) => v in table, `unknown ${what} code; expected one of ${Object.keys(table).join(', ')}`);
+  z
+    .string()
+    .trim()
+    .refine((v) => v in table, `unknown ${what} code; expected one of ${Object.keys(table).join(', ')}`);
 
 export const Payload95598 = z.object({
   gdbh: z.string().trim().min(1).max(64).describe('工单编号: 95598 work-order number (idempotency key)'),
@@ -52,7 +55,12 @@ export type Payload95598 = z.output<typeof Payload95598>;
 
 function classes(value: string[] | string | undefined): CustomerClass[] | string[] | undefined {
   if (value === undefined) return undefined;
-  const codes = Array.isArray(value) ? value : value.split(/[,，]/).map((c) => c.trim()).filter(Boolean);
+  const codes = Array.isArray(value)
+    ? value
+    : value
+        .split(/[,，]/)
+        .map((c) => c.trim())
+        .filter(Boolean);
   // Unknown codes pass through untranslated, so the contract's validation names them.
   return codes.map((c) => CUSTOMER_CLASS[c] ?? c);
 }

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { RequestRow } from '../schema.ts';
 import { nextDeadline, stageDone, toBoardItem } from './board-view.ts';
 
-const deadlines = { ack: '2026-11-23T12:05:00.000Z', arrive: '2026-11-23T12:30:00.000Z', resolve: '2026-11-23T14:00:00.000Z', callback: '2026-11-24T12:00:00.000Z' };
+const deadlines = {
+  ack: '2026-11-23T12:05:00.000Z',
+  arrive: '2026-11-23T12:30:00.000Z',
+  resolve: '2026-11-23T14:00:00.000Z',
+  callback: '2026-11-24T12:00:00.000Z',
+};
 
 function row(over: Partial<RequestRow> = {}): RequestRow {
   return {
@@ -48,7 +53,10 @@ describe('board view', () => {
   });
 
   it('takes the earliest deadline when a policy sets a later stage earlier', () => {
-    expect(nextDeadline({ ack: '2026-11-23T13:00:00.000Z', arrive: '2026-11-23T12:30:00.000Z' }, 'assigned', null)).toEqual({ stage: 'arrive', deadline: '2026-11-23T12:30:00.000Z' });
+    expect(nextDeadline({ ack: '2026-11-23T13:00:00.000Z', arrive: '2026-11-23T12:30:00.000Z' }, 'assigned', null)).toEqual({
+      stage: 'arrive',
+      deadline: '2026-11-23T12:30:00.000Z',
+    });
   });
 
   it('judges a suspended work order by where it stood, and shows it paused', () => {
@@ -70,12 +78,17 @@ describe('board view', () => {
 
   it('drops resolved, closed and cancelled work orders from the board', () => {
     for (const status of ['resolved', 'closed', 'cancelled']) expect(toBoardItem(row({ status })).open).toBe(false);
-    for (const status of ['received', 'assigned', 'unroutable', 'acknowledged', 'en_route', 'arrived', 'suspended']) expect(toBoardItem(row({ status })).open).toBe(true);
+    for (const status of ['received', 'assigned', 'unroutable', 'acknowledged', 'en_route', 'arrived', 'suspended'])
+      expect(toBoardItem(row({ status })).open).toBe(true);
   });
 
   it('names a merged call and its incident’s ETR; none outside an incident', () => {
     const etr = new Date('2026-11-23T15:00:00.000Z');
-    expect(toBoardItem(row({ incidentId: 'INC-1', incidentRole: 'merged', etr }))).toMatchObject({ incidentId: 'INC-1', role: 'merged', etr: etr.toISOString() });
+    expect(toBoardItem(row({ incidentId: 'INC-1', incidentRole: 'merged', etr }))).toMatchObject({
+      incidentId: 'INC-1',
+      role: 'merged',
+      etr: etr.toISOString(),
+    });
     expect(toBoardItem(row({ incidentId: null, incidentRole: 'merged', etr }))).toMatchObject({ role: null, etr: null });
   });
 

@@ -7,7 +7,15 @@ import { incidentLink } from '../use-cases/view-request.ts';
 // the next SLA deadline. Pure: built from the read-model row alone.
 
 /** Work orders the board lists: work is still ahead (suspended ones are paused, not done). */
-export const BOARD_OPEN_STATUSES = ['received', 'assigned', 'unroutable', 'acknowledged', 'en_route', 'arrived', 'suspended'] as const satisfies readonly RequestStatus[];
+export const BOARD_OPEN_STATUSES = [
+  'received',
+  'assigned',
+  'unroutable',
+  'acknowledged',
+  'en_route',
+  'arrived',
+  'suspended',
+] as const satisfies readonly RequestStatus[];
 
 export const BoardState = z.enum(['ok', 'warning', 'breached']);
 export type BoardState = z.infer<typeof BoardState>;

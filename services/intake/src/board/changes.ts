@@ -39,5 +39,8 @@ export function parseBoardPayload(payload: string | undefined): BoardNotice | nu
 /** Tells the boards, at commit, that these work orders or incidents changed (one statement for all). */
 export async function notifyBoard(client: PoolClient, notices: BoardNotice[]): Promise<void> {
   if (notices.length === 0) return;
-  await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [BOARD_CHANNEL, notices.map((n) => boardPayload(n.id, n.change, n.kind))]);
+  await client.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+    BOARD_CHANNEL,
+    notices.map((n) => boardPayload(n.id, n.change, n.kind)),
+  ]);
 }

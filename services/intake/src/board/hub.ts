@@ -193,7 +193,10 @@ export class BoardHub {
       const workOrderIds = ids('workOrder');
       const incidentIds = ids('incident');
       rows = workOrderIds.length > 0 ? await db.select().from(requests).where(inArray(requests.id, workOrderIds)) : [];
-      incidentRows = incidentIds.length > 0 ? await db.select({ status: incidents.status, data: incidents.data }).from(incidents).where(inArray(incidents.id, incidentIds)) : [];
+      incidentRows =
+        incidentIds.length > 0
+          ? await db.select({ status: incidents.status, data: incidents.data }).from(incidents).where(inArray(incidents.id, incidentIds))
+          : [];
     } catch (err) {
       this.logger.warn({ err, changes: batch.length }, 'board: could not read changed work orders; boards reload');
       this.broadcastReset('updates were lost; reload');

@@ -28,7 +28,8 @@ const incident: Incident = {
 describe('board incident', () => {
   it('is the incident as last heard, open until restored or closed', () => {
     expect(toBoardIncident({ data: incident, status: incident.status })).toEqual({ ...incident, open: true });
-    for (const status of ['open', 'dispatched', 'en_route', 'arrived'] as const) expect(toBoardIncident({ data: { ...incident, status }, status }).open).toBe(true);
+    for (const status of ['open', 'dispatched', 'en_route', 'arrived'] as const)
+      expect(toBoardIncident({ data: { ...incident, status }, status }).open).toBe(true);
     for (const status of ['restored', 'closed'] as const) expect(toBoardIncident({ data: { ...incident, status }, status }).open).toBe(false);
   });
 });

@@ -66,7 +66,10 @@ export function renderReportsPage(options: { gridsUrl: string; timeZone: string 
   const gridsUrl = fromSubpage(options.gridsUrl);
   const reportsUrl = gridsUrl.replace(/grids\/?$/, 'reports');
   const chart = chartJsScript();
-  const html = withConfig(REPORTS_TEMPLATE, '__REPORTS_CONFIG__', { gridsUrl, reportsUrl, timeZone: options.timeZone }).replace('__CHART_JS_INTEGRITY__', chart.hash);
+  const html = withConfig(REPORTS_TEMPLATE, '__REPORTS_CONFIG__', { gridsUrl, reportsUrl, timeZone: options.timeZone }).replace(
+    '__CHART_JS_INTEGRITY__',
+    chart.hash,
+  );
   return { html, csp: policy(html, [gridsUrl, reportsUrl], [`'${chart.hash}'`]) };
 }
 

@@ -31,7 +31,10 @@ async function redeliver(event: CloudEvent): Promise<void> {
 }
 
 async function snapshot(id: string): Promise<{ status: string; etr: Date; call_count: number } | undefined> {
-  const { rows } = await h.db.pool.query<{ status: string; etr: Date; call_count: number }>('SELECT status, etr, call_count FROM intake.incidents WHERE id = $1', [id]);
+  const { rows } = await h.db.pool.query<{ status: string; etr: Date; call_count: number }>(
+    'SELECT status, etr, call_count FROM intake.incidents WHERE id = $1',
+    [id],
+  );
   return rows[0];
 }
 
@@ -49,7 +52,19 @@ describe('incidents in the read model', () => {
     expect(await view(primary)).toMatchObject({ incidentId: inc, role: 'primary', etr: at(120) });
 
     // A hand-set ETR on the incident reaches every work order of it, in the list too.
-    const manual = await h.emit('cn.griddispatch.incident.updated.v1', incidentData({ id: inc, status: 'dispatched', primaryRequestId: primary, callCount: 2, etr: at(90), etrSource: 'manual', updatedAt: at(5), change: 'etr' }));
+    const manual = await h.emit(
+      'cn.griddispatch.incident.updated.v1',
+      incidentData({
+        id: inc,
+        status: 'dispatched',
+        primaryRequestId: primary,
+        callCount: 2,
+        etr: at(90),
+        etrSource: 'manual',
+        updatedAt: at(5),
+        change: 'etr',
+      }),
+    );
     await h.settle();
     expect((await view(merged)).etr).toBe(at(90));
     expect((await view(primary)).etr).toBe(at(90));
@@ -57,7 +72,10 @@ describe('incidents in the read model', () => {
     expect(listed.find((r) => r.id === merged)).toMatchObject({ role: 'merged', etr: at(90) });
 
     // An older snapshot (overtaken, or sent again under another id) changes nothing; a redelivery neither.
-    await h.emit('cn.griddispatch.incident.updated.v1', incidentData({ id: inc, status: 'dispatched', primaryRequestId: primary, callCount: 1, etr: at(120), updatedAt: at(2), change: 'calls' }));
+    await h.emit(
+      'cn.griddispatch.incident.updated.v1',
+      incidentData({ id: inc, status: 'dispatched', primaryRequestId: primary, callCount: 1, etr: at(120), updatedAt: at(2), change: 'calls' }),
+    );
     await redeliver(manual);
     await h.settle();
     expect(await snapshot(inc)).toMatchObject({ status: 'dispatched', call_count: 2, etr: new Date(at(90)) });
@@ -80,8 +98,12 @@ describe('incidents in the read model', () => {
     const primary = await newRequest();
     const merged = await newRequest();
     const inc = 'inc-follow-1';
-    await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id: primary }, { incidentId: inc, role: 'primary', etr: at(120) }), { time: new Date(at(1)) });
-    await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id: merged }, { incidentId: inc, role: 'merged', etr: at(120) }), { time: new Date(at(2)) });
+    await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id: primary }, { incidentId: inc, role: 'primary', etr: at(120) }), {
+      time: new Date(at(1)),
+    });
+    await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id: merged }, { incidentId: inc, role: 'merged', etr: at(120) }), {
+      time: new Date(at(2)),
+    });
     await h.settle();
     const base = { id: inc, primaryRequestId: primary, callCount: 2 };
     await h.emit('cn.griddispatch.incident.updated.v1', incidentData({ ...base, status: 'en_route', updatedAt: at(10), change: 'status' }));
@@ -90,7 +112,10 @@ describe('incidents in the read model', () => {
     // The primary is moved by its crew's field events, not by the incident.
     expect((await view(primary)).status).toBe('assigned');
 
-    const restored = await h.emit('cn.griddispatch.incident.restored.v1', incidentData({ ...base, status: 'restored', restoredAt: at(40), updatedAt: at(40), change: 'status' }));
+    const restored = await h.emit(
+      'cn.griddispatch.incident.restored.v1',
+      incidentData({ ...base, status: 'restored', restoredAt: at(40), updatedAt: at(40), change: 'status' }),
+    );
     // Overtaken: an older "arrived" after "restored" does not move anything back.
     await h.emit('cn.griddispatch.incident.updated.v1', incidentData({ ...base, status: 'arrived', updatedAt: at(30), change: 'status' }));
     await redeliver(restored);
@@ -121,7 +146,10 @@ describe('incidents in the read model', () => {
 
   it('opens the work order of an incident without a call once, however often its opening is delivered', async () => {
     const inc = 'inc-meter-1';
-    const opened = await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: inc, origin: 'meter', urgency: 'urgent', callCount: 0, etr: at(150) }));
+    const opened = await h.emit(
+      'cn.griddispatch.incident.opened.v1',
+      incidentData({ id: inc, origin: 'meter', urgency: 'urgent', callCount: 0, etr: at(150) }),
+    );
     await redeliver(opened);
     // The same opening published again under another event id (a replay): still one work order.
     await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: inc, origin: 'meter', urgency: 'urgent', callCount: 0, etr: at(150) }));
@@ -135,13 +163,32 @@ describe('incidents in the read model', () => {
     const { rows } = await h.db.pool.query<{ id: string; external_id: string }>("SELECT id, external_id FROM intake.requests WHERE source = 'grid-dispatch'");
     expect(rows.map((r) => r.external_id)).toEqual([`incident:${inc}`]);
     const id = rows[0]!.id;
-    expect(await view(id)).toMatchObject({ source: 'grid-dispatch', externalId: `incident:${inc}`, category: 'fault_repair', status: 'received', incidentId: inc, etr: at(150) });
-    const received = (h.published.get('requests.received') ?? []).map((m) => RequestReceivedV1.parse(parseEvent(m.value).data)).filter((d) => d.source === 'grid-dispatch');
+    expect(await view(id)).toMatchObject({
+      source: 'grid-dispatch',
+      externalId: `incident:${inc}`,
+      category: 'fault_repair',
+      status: 'received',
+      incidentId: inc,
+      etr: at(150),
+    });
+    const received = (h.published.get('requests.received') ?? [])
+      .map((m) => RequestReceivedV1.parse(parseEvent(m.value).data))
+      .filter((d) => d.source === 'grid-dispatch');
     expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ id, externalId: `incident:${inc}`, category: 'fault_repair', urgency: 'urgent', location: { districtCode: 'HH-TQ-017' }, incidentId: inc });
+    expect(received[0]).toMatchObject({
+      id,
+      externalId: `incident:${inc}`,
+      category: 'fault_repair',
+      urgency: 'urgent',
+      location: { districtCode: 'HH-TQ-017' },
+      incidentId: inc,
+    });
 
     // A feeder incident is opened without a call too: its work order carries the crew.
-    await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-feeder-1', kind: 'feeder', districtCodes: ['HH-TQ-017', 'HH-TQ-018', 'HH-TQ-019'], childIds: ['inc-child-1'] }));
+    await h.emit(
+      'cn.griddispatch.incident.opened.v1',
+      incidentData({ id: 'inc-feeder-1', kind: 'feeder', districtCodes: ['HH-TQ-017', 'HH-TQ-018', 'HH-TQ-019'], childIds: ['inc-child-1'] }),
+    );
     await h.settle();
     const feeder = await h.db.pool.query("SELECT 1 FROM intake.requests WHERE source = 'grid-dispatch' AND external_id = 'incident:inc-feeder-1'");
     expect(feeder.rowCount).toBe(1);

@@ -83,7 +83,8 @@ function parseReadModelEvent(message: IncomingMessage): CloudEvent {
   if (isIncidentEvent(event)) {
     const bad = [event.data.id, event.data.parentId, ...event.data.childIds].find((id) => id !== null && !INCIDENT_ID.test(id));
     if (bad !== undefined) throw new InvalidEventError(`incident id ${JSON.stringify(bad!.slice(0, 100))} is not an identifier`);
-    if (event.data.primaryRequestId !== null && !isUuid(event.data.primaryRequestId)) throw new InvalidEventError('primaryRequestId is not a work order id (UUID)');
+    if (event.data.primaryRequestId !== null && !isUuid(event.data.primaryRequestId))
+      throw new InvalidEventError('primaryRequestId is not a work order id (UUID)');
   }
   if (isReplyEvent(event) && !isUuid(replyTarget(event))) throw new InvalidEventError('a reply names no work order or request id (UUID)');
   return event;

@@ -45,8 +45,22 @@ const breach = (id: string, stage: 'ack' | 'arrive', level: number) => ({
 describe('read model', () => {
   it('shows grid, incident, assignees, SLA and breaches exactly as docs/architecture.md#http-api, unchanged by redeliveries', async () => {
     const id = await newRequest();
-    const assigned = await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }, { incidentId: 'inc-hh-017-1' }), { time: new Date('2026-11-23T11:01:05Z') });
-    await h.emit('cn.griddispatch.sla.warning.v1', { workOrderId: id, gridId: 'grid-hh-3', policy: 'aquaculture-circle', stage: 'arrive', deadline: '2026-11-23T12:30:00.000Z', remainingMs: 300_000, late: false }, { time: new Date('2026-11-23T11:25:00Z') });
+    const assigned = await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }, { incidentId: 'inc-hh-017-1' }), {
+      time: new Date('2026-11-23T11:01:05Z'),
+    });
+    await h.emit(
+      'cn.griddispatch.sla.warning.v1',
+      {
+        workOrderId: id,
+        gridId: 'grid-hh-3',
+        policy: 'aquaculture-circle',
+        stage: 'arrive',
+        deadline: '2026-11-23T12:30:00.000Z',
+        remainingMs: 300_000,
+        late: false,
+      },
+      { time: new Date('2026-11-23T11:25:00Z') },
+    );
     const b1 = await h.emit('cn.griddispatch.sla.breached.v1', breach(id, 'arrive', 1), { time: new Date('2026-11-23T11:30:01Z') });
     await h.settle();
     const before = await view(id);
@@ -88,7 +102,11 @@ describe('read model', () => {
     const id = await newRequest();
     await h.emit('cn.griddispatch.sla.breached.v1', breach(id, 'ack', 1));
     await h.settle();
-    expect((await view(id)).sla).toEqual({ policy: 'aquaculture-circle', deadlines: {}, breaches: [{ stage: 'ack', deadline: '2026-11-23T12:30:00.000Z', level: 1 }] });
+    expect((await view(id)).sla).toEqual({
+      policy: 'aquaculture-circle',
+      deadlines: {},
+      breaches: [{ stage: 'ack', deadline: '2026-11-23T12:30:00.000Z', level: 1 }],
+    });
 
     expect((await h.post(`/v1/work-orders/${id}/events`, { type: 'cancelled' }, 'field-app-secret-000001')).statusCode).toBe(200);
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }));
@@ -102,7 +120,12 @@ describe('read model', () => {
   it('marks unroutable requests with the reason, and routes them later when an operator re-routes', async () => {
     const id = await newRequest();
     const request = assignedData({ id }).request;
-    await h.emit('cn.griddispatch.dispatch.unroutable.v1', { workOrderId: id, request, reason: 'no grid for district HH-TQ-999', fallbackDesk: 'station-desk' });
+    await h.emit('cn.griddispatch.dispatch.unroutable.v1', {
+      workOrderId: id,
+      request,
+      reason: 'no grid for district HH-TQ-999',
+      fallbackDesk: 'station-desk',
+    });
     await h.settle();
     let v = await view(id);
     expect(v.status).toBe('unroutable');
@@ -118,7 +141,15 @@ describe('read model', () => {
     const id = await newRequest();
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }), { time: new Date('2026-11-23T11:06:00.000Z') });
     await h.settle();
-    const data = { workOrderId: id, type: 'acknowledged' as const, at: '2026-11-23T11:10:00.000Z', by: '王建国', previousStatus: 'assigned' as const, status: 'acknowledged' as const, gridId: 'grid-hh-3' };
+    const data = {
+      workOrderId: id,
+      type: 'acknowledged' as const,
+      at: '2026-11-23T11:10:00.000Z',
+      by: '王建国',
+      previousStatus: 'assigned' as const,
+      status: 'acknowledged' as const,
+      gridId: 'grid-hh-3',
+    };
     await h.emit('cn.griddispatch.workorder.updated.v1', data);
     // Stale: claims to start from `received`; only its timeline entry is kept.
     await h.emit('cn.griddispatch.workorder.updated.v1', { ...data, type: 'cancelled', previousStatus: 'received', status: 'cancelled' });

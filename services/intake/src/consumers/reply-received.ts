@@ -40,6 +40,12 @@ export async function onReplyReceived(ctx: IntakeContext, client: PoolClient, ev
     }
     return;
   }
-  const result = await answerCallback(client, d.requestId, { reply: d.reply, satisfaction: d.satisfaction, at: new Date(d.at), via: 'sms' }, event.id, ctx.now());
+  const result = await answerCallback(
+    client,
+    d.requestId,
+    { reply: d.reply, satisfaction: d.satisfaction, at: new Date(d.at), via: 'sms' },
+    event.id,
+    ctx.now(),
+  );
   log.info({ requestId: d.requestId, result: result.status }, 'callback answer by SMS');
 }

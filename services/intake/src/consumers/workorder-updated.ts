@@ -3,4 +3,5 @@ import { recordWorkOrderUpdate } from '../use-cases/update-read-model.ts';
 import type { ReadModelHandler } from './types.ts';
 
 /** `workorder.updated` → timeline; status too when another producer wrote it. */
-export const onWorkorderUpdated: ReadModelHandler<typeof EventTypeName.workorderUpdated> = (client, event, log, batch) => recordWorkOrderUpdate(client, event, log, batch);
+export const onWorkorderUpdated: ReadModelHandler<typeof EventTypeName.workorderUpdated> = (client, event, log, batch) =>
+  recordWorkOrderUpdate(client, event, log, batch);

@@ -6,7 +6,14 @@ const base = { source: '95598', externalId: 'GD-1', category: 'fault_repair', lo
 describe('request body', () => {
   it('hashes equal requests equally, whatever the key order, padding or offset', () => {
     const a = IntakeRequestBody.parse({ ...base, reportedAt: '2026-11-23T20:00:00+08:00' });
-    const b = IntakeRequestBody.parse({ location: { districtCode: ' TQ-001 ' }, category: 'fault_repair', externalId: 'GD-1', source: '95598', reportedAt: '2026-11-23T12:00:00Z', urgency: 'normal' });
+    const b = IntakeRequestBody.parse({
+      location: { districtCode: ' TQ-001 ' },
+      category: 'fault_repair',
+      externalId: 'GD-1',
+      source: '95598',
+      reportedAt: '2026-11-23T12:00:00Z',
+      urgency: 'normal',
+    });
     expect(bodyHash(a)).toBe(bodyHash(b));
     expect(bodyHash(a)).not.toBe(bodyHash(IntakeRequestBody.parse({ ...base, description: 'x' })));
   });

@@ -23,7 +23,17 @@ const STAGE_FROM: Partial<Record<WorkOrderEventType, { from: RequestStatus; to: 
   closed: { from: 'resolved', to: 'closed' },
 };
 
-const EVENT_ORDER: readonly WorkOrderEventType[] = ['acknowledged', 'en_route', 'arrived', 'resolved', 'closed', 'suspended', 'resumed', 'reassigned', 'cancelled'];
+const EVENT_ORDER: readonly WorkOrderEventType[] = [
+  'acknowledged',
+  'en_route',
+  'arrived',
+  'resolved',
+  'closed',
+  'suspended',
+  'resumed',
+  'reassigned',
+  'cancelled',
+];
 
 export type Transition = { ok: true; state: WorkOrderState } | { ok: false; allowed: WorkOrderEventType[] };
 

@@ -43,9 +43,17 @@ const cases: Case[] = [
   { name: 'string instead of object', payload: '"fault_repair"', status: 400 },
   { name: 'number instead of object', payload: '42', status: 400 },
   { name: 'duplicate top-level key', payload: validJson.replace('{', '{"externalId":"GD-OTHER",'), status: 400 },
-  { name: 'duplicate nested key', payload: withLocation({ districtCode: 'HH-TQ-017' }).replace('"districtCode"', '"districtCode":"HH-TQ-001","districtCode"'), status: 400 },
+  {
+    name: 'duplicate nested key',
+    payload: withLocation({ districtCode: 'HH-TQ-017' }).replace('"districtCode"', '"districtCode":"HH-TQ-001","districtCode"'),
+    status: 400,
+  },
   { name: 'nested 100 levels deep', payload: `${'['.repeat(100)}1${']'.repeat(100)}`, status: 400 },
-  { name: 'bytes that are not UTF-8', payload: Buffer.concat([Buffer.from(validJson.slice(0, -2)), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), status: 400 },
+  {
+    name: 'bytes that are not UTF-8',
+    payload: Buffer.concat([Buffer.from(validJson.slice(0, -2)), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    status: 400,
+  },
   // Missing or wrong fields
   { name: 'missing source', payload: without('source'), status: 400 },
   { name: 'missing externalId', payload: without('externalId'), status: 400 },
@@ -103,7 +111,12 @@ const cases: Case[] = [
   { name: 'form-encoded body', payload: 'source=95598&externalId=x', contentType: 'application/x-www-form-urlencoded', status: 415 },
   { name: 'text/plain body', payload: validJson, contentType: 'text/plain', status: 415 },
   { name: 'no content-type', payload: validJson, contentType: null, status: 415 },
-  { name: 'multipart body', payload: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--', contentType: 'multipart/form-data; boundary=b', status: 415 },
+  {
+    name: 'multipart body',
+    payload: '--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--',
+    contentType: 'multipart/form-data; boundary=b',
+    status: 415,
+  },
 ];
 
 describe('bad inputs to POST /v1/requests', () => {

@@ -28,10 +28,19 @@ async function stream(query = '', headers: Record<string, string> = { authorizat
 
 interface WorkOrderMessage {
   changes: string[];
-  workOrder: { id: string; status: string; state: string; open: boolean; grid: { id: string } | null; next: { stage: string; deadline: string } | null; category: string };
+  workOrder: {
+    id: string;
+    status: string;
+    state: string;
+    open: boolean;
+    grid: { id: string } | null;
+    next: { stage: string; deadline: string } | null;
+    category: string;
+  };
 }
 const body = (m: SseMessage) => JSON.parse(m.data) as WorkOrderMessage;
-const about = (id: string, change?: string) => (m: SseMessage) => m.event === 'workorder' && body(m).workOrder.id === id && (!change || body(m).changes.includes(change));
+const about = (id: string, change?: string) => (m: SseMessage) =>
+  m.event === 'workorder' && body(m).workOrder.id === id && (!change || body(m).changes.includes(change));
 
 async function post(over: Record<string, unknown> = {}): Promise<{ id: string; committedAt: number }> {
   const res = await h.post('/v1/requests', requestBody(over));
@@ -102,13 +111,29 @@ describe('dispatch board', () => {
     expect(assigned.workOrder).toMatchObject({ status: 'assigned', state: 'ok', grid: { id: 'grid-hh-3' }, next: { stage: 'ack', deadline: deadlines.ack } });
 
     sent = Date.now();
-    await h.emit('cn.griddispatch.sla.warning.v1', { workOrderId: id, gridId: 'grid-hh-3', policy: 'aquaculture-circle', stage: 'ack', deadline: deadlines.ack, remainingMs: 60_000, late: false });
+    await h.emit('cn.griddispatch.sla.warning.v1', {
+      workOrderId: id,
+      gridId: 'grid-hh-3',
+      policy: 'aquaculture-circle',
+      stage: 'ack',
+      deadline: deadlines.ack,
+      remainingMs: 60_000,
+      late: false,
+    });
     expect(body(await s.next(about(id, 'sla.warning'), 1000)).workOrder.state).toBe('warning');
     expect(Date.now() - sent).toBeLessThan(1000);
 
     sent = Date.now();
     await h.emit('cn.griddispatch.sla.breached.v1', {
-      workOrderId: id, gridId: 'grid-hh-3', policy: 'aquaculture-circle', stage: 'ack', deadline: deadlines.ack, latenessMs: 10, level: 1, notify: ['supervisor'], late: false,
+      workOrderId: id,
+      gridId: 'grid-hh-3',
+      policy: 'aquaculture-circle',
+      stage: 'ack',
+      deadline: deadlines.ack,
+      latenessMs: 10,
+      level: 1,
+      notify: ['supervisor'],
+      late: false,
     });
     const breached = body(await s.next(about(id, 'sla.breached'), 1000));
     expect(Date.now() - sent).toBeLessThan(1000);
@@ -146,9 +171,24 @@ describe('dispatch board', () => {
     await billing.next(about(b.id, 'dispatch.assigned'));
     await h.settle();
     await new Promise((r) => setTimeout(r, 200));
-    expect(hh3.pending().filter((m) => m.event === 'workorder').map((m) => body(m).workOrder.id)).not.toContain(b.id);
-    expect(hh5.pending().filter((m) => m.event === 'workorder').map((m) => body(m).workOrder.id)).not.toContain(a.id);
-    expect(billing.pending().filter((m) => m.event === 'workorder').map((m) => body(m).workOrder.category)).not.toContain('fault_repair');
+    expect(
+      hh3
+        .pending()
+        .filter((m) => m.event === 'workorder')
+        .map((m) => body(m).workOrder.id),
+    ).not.toContain(b.id);
+    expect(
+      hh5
+        .pending()
+        .filter((m) => m.event === 'workorder')
+        .map((m) => body(m).workOrder.id),
+    ).not.toContain(a.id);
+    expect(
+      billing
+        .pending()
+        .filter((m) => m.event === 'workorder')
+        .map((m) => body(m).workOrder.category),
+    ).not.toContain('fault_repair');
 
     const inGrid = (await h.get('/v1/board/work-orders?gridId=grid-hh-5')).json().items.map((i: { id: string }) => i.id);
     expect(inGrid).toContain(b.id);
@@ -207,13 +247,34 @@ describe('dispatch board', () => {
     const billing = await stream('?category=billing', field);
     await Promise.all([s, hh5, billing].map((x) => x.next((m) => m.event === 'hello')));
     const primary = '7a6c1f4e-1111-4222-8333-944455556666';
-    const parent = incidentData({ id: 'inc-board-feeder', kind: 'feeder', districtCodes: ['HH-TQ-017', 'HH-TQ-018', 'HH-TQ-019'], childIds: ['inc-board-017', 'inc-board-018'], primaryRequestId: primary, status: 'dispatched', callCount: 0, affectedCustomers: 240 });
+    const parent = incidentData({
+      id: 'inc-board-feeder',
+      kind: 'feeder',
+      districtCodes: ['HH-TQ-017', 'HH-TQ-018', 'HH-TQ-019'],
+      childIds: ['inc-board-017', 'inc-board-018'],
+      primaryRequestId: primary,
+      status: 'dispatched',
+      callCount: 0,
+      affectedCustomers: 240,
+    });
     await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-board-017', primaryRequestId: primary, callCount: 3, affectedCustomers: 86 }));
-    await h.emit('cn.griddispatch.incident.opened.v1', incidentData({ id: 'inc-board-018', districtCodes: ['HH-TQ-018'], primaryRequestId: primary, callCount: 1, affectedCustomers: 64 }));
+    await h.emit(
+      'cn.griddispatch.incident.opened.v1',
+      incidentData({ id: 'inc-board-018', districtCodes: ['HH-TQ-018'], primaryRequestId: primary, callCount: 1, affectedCustomers: 64 }),
+    );
     await h.emit('cn.griddispatch.incident.opened.v1', parent);
-    const incidentMessage = (id: string, change?: string) => (m: SseMessage) => m.event === 'incident' && JSON.parse(m.data).incident.id === id && (!change || JSON.parse(m.data).changes.includes(change));
+    const incidentMessage = (id: string, change?: string) => (m: SseMessage) =>
+      m.event === 'incident' && JSON.parse(m.data).incident.id === id && (!change || JSON.parse(m.data).changes.includes(change));
     const opened = JSON.parse((await s.next(incidentMessage('inc-board-feeder', 'incident.opened'), 2000)).data);
-    expect(opened.incident).toMatchObject({ id: 'inc-board-feeder', kind: 'feeder', status: 'dispatched', callCount: 0, affectedCustomers: 240, childIds: ['inc-board-017', 'inc-board-018'], open: true });
+    expect(opened.incident).toMatchObject({
+      id: 'inc-board-feeder',
+      kind: 'feeder',
+      status: 'dispatched',
+      callCount: 0,
+      affectedCustomers: 240,
+      childIds: ['inc-board-017', 'inc-board-018'],
+      open: true,
+    });
 
     const snapshot = await h.get('/v1/board/incidents');
     expect(snapshot.statusCode).toBe(200);
@@ -222,12 +283,36 @@ describe('dispatch board', () => {
     expect(items.find((i) => i.id === 'inc-board-017')).toMatchObject({ callCount: 3, etr: '2026-11-23T14:00:00.000Z', status: 'open' });
 
     // Nested under the feeder, a call more, a new ETR: one event with the incident as it is now.
-    await h.emit('cn.griddispatch.incident.updated.v1', incidentData({ id: 'inc-board-017', parentId: 'inc-board-feeder', primaryRequestId: primary, callCount: 4, affectedCustomers: 86, etr: '2026-11-23T15:30:00.000Z', etrSource: 'manual', updatedAt: '2026-11-23T11:10:00.000Z', change: 'nested' }));
+    await h.emit(
+      'cn.griddispatch.incident.updated.v1',
+      incidentData({
+        id: 'inc-board-017',
+        parentId: 'inc-board-feeder',
+        primaryRequestId: primary,
+        callCount: 4,
+        affectedCustomers: 86,
+        etr: '2026-11-23T15:30:00.000Z',
+        etrSource: 'manual',
+        updatedAt: '2026-11-23T11:10:00.000Z',
+        change: 'nested',
+      }),
+    );
     const nested = JSON.parse((await s.next(incidentMessage('inc-board-017', 'incident.updated'), 2000)).data).incident;
     expect(nested).toMatchObject({ parentId: 'inc-board-feeder', callCount: 4, etr: '2026-11-23T15:30:00.000Z', etrSource: 'manual', open: true });
 
     // Restored: off the board.
-    await h.emit('cn.griddispatch.incident.restored.v1', incidentData({ id: 'inc-board-018', districtCodes: ['HH-TQ-018'], primaryRequestId: primary, status: 'restored', restoredAt: '2026-11-23T11:20:00.000Z', updatedAt: '2026-11-23T11:20:00.000Z', change: 'status' }));
+    await h.emit(
+      'cn.griddispatch.incident.restored.v1',
+      incidentData({
+        id: 'inc-board-018',
+        districtCodes: ['HH-TQ-018'],
+        primaryRequestId: primary,
+        status: 'restored',
+        restoredAt: '2026-11-23T11:20:00.000Z',
+        updatedAt: '2026-11-23T11:20:00.000Z',
+        change: 'status',
+      }),
+    );
     expect(JSON.parse((await s.next(incidentMessage('inc-board-018', 'incident.restored'), 2000)).data).incident.open).toBe(false);
     expect((await h.get('/v1/board/incidents')).json().items.map((i: { id: string }) => i.id)).not.toContain('inc-board-018');
 

@@ -34,7 +34,12 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 const GridIds = z
   .string()
   .max(8000)
-  .transform((s) => s.split(',').map((id) => id.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().min(1).max(64)).min(1).max(500))
   .describe('grid id, or several separated by commas');
 
@@ -125,7 +130,7 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
           summary: 'Open incidents for the dispatch board',
           description:
             'Incidents not yet restored (docs/architecture.md#incidents), newest first: size (callCount, affectedCustomers), status, ETR, and ' +
-            'nesting (parentId, childIds). intake\'s copy of grid-routing\'s incidents, from incidents.events. The board loads ' +
+            "nesting (parentId, childIds). intake's copy of grid-routing's incidents, from incidents.events. The board loads " +
             'this once, then follows `event: incident` on GET /v1/events/stream.',
           tags: ['board'],
           querystring: IncidentsQuery,
@@ -166,9 +171,14 @@ export function boardRoutes(deps: BoardRoutesDeps): FastifyPluginAsync {
         const gridIds = gridFilter(await visibleGrids(deps.ctx.pool, request.principal!), request.query.gridId, request.principal!.keyName);
         const acquired = streamLimit.acquire(request.principal!.keyName);
         if (!acquired) {
-          throw new HttpError(429, 'too_many_streams', `API key "${request.principal!.keyName}" already has ${streamLimit.maxPerKey} event streams open; close one first`, {
-            max: streamLimit.maxPerKey,
-          });
+          throw new HttpError(
+            429,
+            'too_many_streams',
+            `API key "${request.principal!.keyName}" already has ${streamLimit.maxPerKey} event streams open; close one first`,
+            {
+              max: streamLimit.maxPerKey,
+            },
+          );
         }
         const release: () => void = acquired;
         const { category } = request.query;

@@ -42,7 +42,8 @@ export function callbackRoutes(ctx: IntakeContext): FastifyPluginAsync {
       async (request) => {
         const { requestId } = request.params;
         // A key limited to grids answers for their requests only (another grid's: as unknown).
-        if (!isUuid(requestId) || !(await mayTouchWorkOrder(ctx.pool, request.principal!, requestId))) throw new HttpError(404, 'not_found', `request ${requestId} not found`);
+        if (!isUuid(requestId) || !(await mayTouchWorkOrder(ctx.pool, request.principal!, requestId)))
+          throw new HttpError(404, 'not_found', `request ${requestId} not found`);
         const now = ctx.now();
         const at = request.body.at ? new Date(request.body.at) : now;
         if (at.getTime() > now.getTime() + MAX_CLOCK_SKEW_MS) {
@@ -53,7 +54,8 @@ export function callbackRoutes(ctx: IntakeContext): FastifyPluginAsync {
           if (!rowCount) throw new HttpError(404, 'not_found', `request ${requestId} not found`);
           const answer = { reply: request.body.reply, satisfaction: request.body.satisfaction ?? null, at, via: 'api' as const };
           const result = await answerCallback(client, requestId, answer, randomUUID(), now);
-          if (result.status === 'not_asked') throw new HttpError(409, 'not_asked', `request ${requestId} has not been asked for a callback (its incident is not restored)`);
+          if (result.status === 'not_asked')
+            throw new HttpError(409, 'not_asked', `request ${requestId} has not been asked for a callback (its incident is not restored)`);
           return { requestId, changed: result.status === 'recorded', callback: result.callback };
         });
       },

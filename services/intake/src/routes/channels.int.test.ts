@@ -117,25 +117,48 @@ describe('Open311 GeoReport v2', () => {
     expect(created).toMatchObject({ service_request_id: expect.any(String), account_id: '4200105566' });
     const id = created.service_request_id as string;
     const data = await receivedEvent(id);
-    expect(data).toMatchObject({ source: 'open311', externalId: 'sgcc-95598/civic-0001', urgency: 'critical', customer: { accountNo: '4200105566', classes: ['aquaculture'] }, location: { lat: 30.7101, lon: 114.5203 } });
+    expect(data).toMatchObject({
+      source: 'open311',
+      externalId: 'sgcc-95598/civic-0001',
+      urgency: 'critical',
+      customer: { accountNo: '4200105566', classes: ['aquaculture'] },
+      location: { lat: 30.7101, lon: 114.5203 },
+    });
     // Retried with the same external id: same request.
     expect((await h.inject(form(fields, KEYS.writer))).json()[0].service_request_id).toBe(id);
 
     let one = await h.get(`/open311/v2/requests/${id}.json`);
     expect(one.statusCode).toBe(200);
-    expect(one.json()[0]).toMatchObject({ service_request_id: id, status: 'open', status_notes: '已受理，正在派单', agency_responsible: null, expected_datetime: null, service_code: 'fault_repair' });
+    expect(one.json()[0]).toMatchObject({
+      service_request_id: id,
+      status: 'open',
+      status_notes: '已受理，正在派单',
+      agency_responsible: null,
+      expected_datetime: null,
+      service_code: 'fault_repair',
+    });
     // No customer data for a key without pii:read: no description, no address, the point to about 1 km.
     expect(one.json()[0]).toMatchObject({ description: null, address: null, lat: 30.71, long: 114.52 });
     expect(one.body).not.toContain('鱼塘增氧机没电了');
     expect(one.body).not.toContain('4200105566');
     expect((await h.get(`/open311/v2/requests.json?service_request_id=${id}`)).json()[0]).toMatchObject({ description: null, address: null, lat: 30.71 });
     // A key with pii:read (admin implies it) sees them.
-    expect((await h.get(`/open311/v2/requests/${id}.json`, KEYS.admin)).json()[0]).toMatchObject({ description: '鱼塘增氧机没电了', address: '后湖村三组鱼塘', lat: 30.7101, long: 114.5203 });
+    expect((await h.get(`/open311/v2/requests/${id}.json`, KEYS.admin)).json()[0]).toMatchObject({
+      description: '鱼塘增氧机没电了',
+      address: '后湖村三组鱼塘',
+      lat: 30.7101,
+      long: 114.5203,
+    });
 
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }));
     await h.settle();
     one = await h.get(`/open311/v2/requests/${id}.json`);
-    expect(one.json()[0]).toMatchObject({ status: 'open', status_notes: '已派单至网格：后湖3号网格', agency_responsible: '后湖3号网格', expected_datetime: '2026-11-23T14:00:00.000Z' });
+    expect(one.json()[0]).toMatchObject({
+      status: 'open',
+      status_notes: '已派单至网格：后湖3号网格',
+      agency_responsible: '后湖3号网格',
+      expected_datetime: '2026-11-23T14:00:00.000Z',
+    });
 
     await h.post(`/v1/work-orders/${id}/events`, { type: 'cancelled' }, KEYS.admin);
     const closed = await h.get(`/open311/v2/requests.json?status=closed&service_request_id=${id}`);
@@ -145,7 +168,9 @@ describe('Open311 GeoReport v2', () => {
   });
 
   it('takes the key as api_key and answers errors in the GeoReport format', async () => {
-    const ok = await h.inject(form({ service_code: 'consultation', api_key: KEYS.writer, 'attribute[community_code]': '421223100002', description: '咨询峰谷电价' }));
+    const ok = await h.inject(
+      form({ service_code: 'consultation', api_key: KEYS.writer, 'attribute[community_code]': '421223100002', description: '咨询峰谷电价' }),
+    );
     expect(ok.statusCode).toBe(200);
     expect((await h.inject({ method: 'GET', url: `/open311/v2/services.json?api_key=${KEYS.reader}` })).statusCode).toBe(200);
 

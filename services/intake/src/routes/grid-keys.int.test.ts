@@ -76,11 +76,15 @@ describe('a key limited to grids', () => {
     const tc = await h.post('/v1/requests', requestBody());
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id: tc.json<{ id: string }>().id }, { gridId: 'grid-tc-1', areaId: 'area-tc' }));
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id: hh.json<{ id: string }>().id }, { gridId: 'grid-hh-3', areaId: 'area-hh' }));
-    const about = (m: SseMessage) => m.event === 'workorder' && (JSON.parse(m.data) as { workOrder: { id: string } }).workOrder.id === hh.json<{ id: string }>().id;
+    const about = (m: SseMessage) =>
+      m.event === 'workorder' && (JSON.parse(m.data) as { workOrder: { id: string } }).workOrder.id === hh.json<{ id: string }>().id;
     await stream.next(about);
     await h.settle();
     await new Promise((r) => setTimeout(r, 200));
-    const seen = stream.pending().filter((m) => m.event === 'workorder').map((m) => (JSON.parse(m.data) as { workOrder: { id: string } }).workOrder.id);
+    const seen = stream
+      .pending()
+      .filter((m) => m.event === 'workorder')
+      .map((m) => (JSON.parse(m.data) as { workOrder: { id: string } }).workOrder.id);
     expect(seen).not.toContain(tc.json<{ id: string }>().id);
   });
 });

@@ -17,7 +17,14 @@ afterAll(async () => {
 
 const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
 let n = 0;
-const event = (over: Record<string, unknown> = {}) => ({ eventId: `EV-${++n}`, kind: 'power_off', meterId: `M-${n}`, districtCode: 'HH-TQ-017', at: ago(30_000), ...over });
+const event = (over: Record<string, unknown> = {}) => ({
+  eventId: `EV-${++n}`,
+  kind: 'power_off',
+  meterId: `M-${n}`,
+  districtCode: 'HH-TQ-017',
+  at: ago(30_000),
+  ...over,
+});
 
 async function published(): Promise<MeterEventV1[]> {
   await h.settle();
@@ -46,7 +53,15 @@ describe('POST /v1/meter-events', () => {
       ['hes-hubei', c.eventId],
       ['hes-other', a.eventId],
     ]);
-    expect(events[1]).toEqual({ source: 'hes-hubei', eventId: b.eventId, kind: 'power_on', meterId: b.meterId, accountNo: '4200105566', at: b.at, receivedAt: NOW.toISOString() });
+    expect(events[1]).toEqual({
+      source: 'hes-hubei',
+      eventId: b.eventId,
+      kind: 'power_on',
+      meterId: b.meterId,
+      accountNo: '4200105566',
+      at: b.at,
+      receivedAt: NOW.toISOString(),
+    });
     const keys = (h.published.get('meters.events') ?? []).map((m) => m.key);
     expect(keys).toEqual(['HH-TQ-017', b.meterId, 'HH-TQ-017', 'HH-TQ-017']);
     expect(await h.count('meter_events')).toBe(4);
@@ -84,12 +99,22 @@ describe('POST /v1/meter-events', () => {
     expect(await h.count('meter_events')).toBe(before.stored);
     expect(await h.count('outbox')).toBe(before.outbox);
 
-    const edge = await post({ source: 'hes-hubei', events: [event({ at: new Date(NOW.getTime() + 4 * 60_000).toISOString() }), event({ at: ago(6 * 86_400_000) })] });
+    const edge = await post({
+      source: 'hes-hubei',
+      events: [event({ at: new Date(NOW.getTime() + 4 * 60_000).toISOString() }), event({ at: ago(6 * 86_400_000) })],
+    });
     expect(edge.json()).toEqual({ accepted: 2, duplicates: 0 });
   });
 
   it('takes a full batch of 1,000 events with long identifiers in one request', async () => {
-    const events = Array.from({ length: 1000 }, (_, i) => event({ eventId: `BATCH-${String(i).padStart(4, '0')}-${'e'.repeat(100)}`, meterId: `M-${i}-${'m'.repeat(56)}`, accountNo: 'A'.repeat(64), districtCode: 'HH-TQ-017' }));
+    const events = Array.from({ length: 1000 }, (_, i) =>
+      event({
+        eventId: `BATCH-${String(i).padStart(4, '0')}-${'e'.repeat(100)}`,
+        meterId: `M-${i}-${'m'.repeat(56)}`,
+        accountNo: 'A'.repeat(64),
+        districtCode: 'HH-TQ-017',
+      }),
+    );
     const res = await h.post('/v1/meter-events', { source: 'hes-hubei', events });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ accepted: 1000, duplicates: 0 });

@@ -72,7 +72,14 @@ const ServiceRequest = z.object({
   media_url: z.string().nullable(),
 });
 
-const numeric = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number').transform(Number)]);
+const numeric = z.union([
+  z.number(),
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number')
+    .transform(Number),
+]);
 const text = (max: number) => z.string().max(max);
 
 const PostForm = z
@@ -173,7 +180,10 @@ export function mapOpen311(form: z.output<typeof PostForm>, keyName: string): In
     accountNo: form.account_id,
     name: name || undefined,
     phone: form.phone,
-    classes: a.customer_class?.split(',').map((c) => c.trim()).filter(Boolean) as CustomerClass[] | undefined,
+    classes: a.customer_class
+      ?.split(',')
+      .map((c) => c.trim())
+      .filter(Boolean) as CustomerClass[] | undefined,
   };
   const candidate = {
     source: 'open311',
@@ -183,7 +193,14 @@ export function mapOpen311(form: z.output<typeof PostForm>, keyName: string): In
     description: form.description,
     urgency: a.urgency,
     customer: Object.values(customer).some((v) => v !== undefined) ? customer : undefined,
-    location: { lat: form.lat, lon: form.long, address: form.address_string, districtCode: a.district_code, feederCode: a.feeder_code, communityCode: a.community_code },
+    location: {
+      lat: form.lat,
+      lon: form.long,
+      address: form.address_string,
+      districtCode: a.district_code,
+      feederCode: a.feeder_code,
+      communityCode: a.community_code,
+    },
   };
   const parsed = IntakeRequestBody.safeParse(candidate);
   if (parsed.success) return parsed.data;
@@ -254,7 +271,13 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
         const keyName = request.principal!.keyName;
         const body = mapOpen311(request.body, keyName);
         const result = await createRequest(ctx, { body, channel: 'open311', receivedBy: keyName });
-        return [{ service_request_id: result.id, service_notice: result.duplicate ? '重复提交，已受理' : '已受理，正在派单', account_id: request.body.account_id ?? null }];
+        return [
+          {
+            service_request_id: result.id,
+            service_notice: result.duplicate ? '重复提交，已受理' : '已受理，正在派单',
+            account_id: request.body.account_id ?? null,
+          },
+        ];
       },
     );
 
@@ -262,7 +285,12 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
       '/open311/v2/requests/:file',
       {
         preHandler: read,
-        schema: { summary: 'One service request: GET requests/{id}.json', tags, params: z.object({ file: z.string() }), response: { 200: z.array(ServiceRequest) } },
+        schema: {
+          summary: 'One service request: GET requests/{id}.json',
+          tags,
+          params: z.object({ file: z.string() }),
+          response: { 200: z.array(ServiceRequest) },
+        },
       },
       async (request) => {
         const id = request.params.file.replace(/\.json$/, '');
@@ -277,10 +305,16 @@ export function open311Routes(ctx: IntakeContext): FastifyPluginAsync {
 
     app.get(
       '/open311/v2/requests.json',
-      { preHandler: read, schema: { summary: 'Service requests (newest first, at most 200)', tags, querystring: ListQuery, response: { 200: z.array(ServiceRequest) } } },
+      {
+        preHandler: read,
+        schema: { summary: 'Service requests (newest first, at most 200)', tags, querystring: ListQuery, response: { 200: z.array(ServiceRequest) } },
+      },
       async (request) => {
         const q = request.query;
-        const ids = q.service_request_id?.split(',').map((s) => s.trim()).filter(Boolean);
+        const ids = q.service_request_id
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (ids && ids.some((id) => !isUuid(id))) return [];
         const visible = await visibleGrids(ctx.pool, request.principal!);
         const { rows } = await listRequestRows(ctx.pool, {

@@ -73,7 +73,12 @@ describe('POST /v1/requests', () => {
     const paths = bad.json().error.details.map((d: { path: string }) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['category', 'location.lat']));
     expect((await h.post('/v1/requests', requestBody({ description: 'x'.repeat(300 * 1024) }))).statusCode).toBe(413);
-    const xml = await h.inject({ method: 'POST', url: '/v1/requests', headers: { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'application/xml' }, payload: '<request/>' });
+    const xml = await h.inject({
+      method: 'POST',
+      url: '/v1/requests',
+      headers: { authorization: `Bearer ${KEYS.writer}`, 'content-type': 'application/xml' },
+      payload: '<request/>',
+    });
     expect(xml.statusCode).toBe(415);
   });
 });
@@ -84,8 +89,33 @@ describe('GET /v1/requests/:id', () => {
     const res = await h.get(`/v1/requests/${id}`);
     expect(res.statusCode).toBe(200);
     const view = RequestView.parse(res.json());
-    expect(Object.keys(res.json()).sort()).toEqual(['assignees', 'callback', 'category', 'etr', 'externalId', 'grid', 'id', 'incidentId', 'receivedAt', 'role', 'sla', 'source', 'status', 'timeline']);
-    expect(view).toMatchObject({ id, source: '95598', externalId: 'GD-SHAPE', category: 'fault_repair', status: 'received', grid: null, incidentId: null, assignees: [], sla: null });
+    expect(Object.keys(res.json()).sort()).toEqual([
+      'assignees',
+      'callback',
+      'category',
+      'etr',
+      'externalId',
+      'grid',
+      'id',
+      'incidentId',
+      'receivedAt',
+      'role',
+      'sla',
+      'source',
+      'status',
+      'timeline',
+    ]);
+    expect(view).toMatchObject({
+      id,
+      source: '95598',
+      externalId: 'GD-SHAPE',
+      category: 'fault_repair',
+      status: 'received',
+      grid: null,
+      incidentId: null,
+      assignees: [],
+      sla: null,
+    });
     expect(view.timeline).toEqual([{ at: view.receivedAt, type: 'request.received', by: 'sgcc-95598' }]);
   });
 

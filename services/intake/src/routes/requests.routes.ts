@@ -67,7 +67,8 @@ export function requestsRoutes(ctx: IntakeContext): FastifyPluginAsync {
         const found = await viewRequest(ctx.pool, request.params.id);
         const visible = await visibleGrids(ctx.pool, request.principal!);
         // Another grid's request is answered as if it did not exist.
-        if (!found || (visible && (found.row.gridId === null || !visible.has(found.row.gridId)))) throw new HttpError(404, 'not_found', `request ${request.params.id} not found`);
+        if (!found || (visible && (found.row.gridId === null || !visible.has(found.row.gridId))))
+          throw new HttpError(404, 'not_found', `request ${request.params.id} not found`);
         return found.view;
       },
     );

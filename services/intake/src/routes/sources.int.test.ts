@@ -54,7 +54,12 @@ describe('sources bound to keys', () => {
       method: 'POST',
       url: '/open311/v2/requests.json',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ api_key: KEYS.rival, service_code: 'consultation', 'attribute[community_code]': '421223100002', description: '咨询' }).toString(),
+      payload: new URLSearchParams({
+        api_key: KEYS.rival,
+        service_code: 'consultation',
+        'attribute[community_code]': '421223100002',
+        description: '咨询',
+      }).toString(),
     });
     expect(open311.statusCode).toBe(403);
     expect(await h.count('requests')).toBe(before);

@@ -29,7 +29,10 @@ describe('POST /v1/work-orders/:id/events', () => {
     const id = await newRequest();
     const early = await event(id, { type: 'acknowledged', by: '王建国' });
     expect(early.statusCode).toBe(409);
-    expect(early.json().error).toMatchObject({ code: 'illegal_transition', details: { status: 'received', allowed: ['suspended', 'reassigned', 'cancelled'] } });
+    expect(early.json().error).toMatchObject({
+      code: 'illegal_transition',
+      details: { status: 'received', allowed: ['suspended', 'reassigned', 'cancelled'] },
+    });
 
     await h.emit('cn.griddispatch.dispatch.assigned.v1', assignedData({ id }));
     await h.settle();
@@ -62,7 +65,11 @@ describe('POST /v1/work-orders/:id/events', () => {
 
     const records = (h.published.get('workorders.events') ?? []).filter((m) => m.key === id).map((m) => parseEvent(m.value));
     expect(records.map((e) => (e.data as WorkOrderUpdatedV1).type)).toEqual(['acknowledged', 'en_route', 'arrived', 'resolved', 'closed']);
-    expect(records[0]).toMatchObject({ type: 'cn.griddispatch.workorder.updated.v1', subject: id, data: { previousStatus: 'assigned', status: 'acknowledged', gridId: 'grid-hh-3', by: '王建国' } });
+    expect(records[0]).toMatchObject({
+      type: 'cn.griddispatch.workorder.updated.v1',
+      subject: id,
+      data: { previousStatus: 'assigned', status: 'acknowledged', gridId: 'grid-hh-3', by: '王建国' },
+    });
   });
 
   it('answers 409 with the allowed next events for skipped or repeated stages', async () => {

@@ -164,7 +164,16 @@ export function requestBody(over: Record<string, unknown> = {}): Record<string, 
 /** dispatch.assigned data as grid-routing would publish it for `request`. */
 export function assignedData(
   request: { id: string; receivedAt?: string },
-  over: { gridId?: string; gridName?: string; areaId?: string; incidentId?: string | null; deadlines?: Record<string, string>; role?: 'primary' | 'merged'; etr?: string; incidentSize?: number } = {},
+  over: {
+    gridId?: string;
+    gridName?: string;
+    areaId?: string;
+    incidentId?: string | null;
+    deadlines?: Record<string, string>;
+    role?: 'primary' | 'merged';
+    etr?: string;
+    incidentSize?: number;
+  } = {},
 ): EventData<'cn.griddispatch.dispatch.assigned.v1'> {
   const receivedAt = request.receivedAt ?? new Date().toISOString();
   return {
@@ -178,7 +187,13 @@ export function assignedData(
       urgency: 'urgent',
       location: { districtCode: 'HH-TQ-017' },
     },
-    grid: { id: over.gridId ?? 'grid-hh-3', name: over.gridName ?? '后湖3号网格', kind: 'district', areaType: 'rural', ...(over.areaId ? { areaId: over.areaId } : {}) },
+    grid: {
+      id: over.gridId ?? 'grid-hh-3',
+      name: over.gridName ?? '后湖3号网格',
+      kind: 'district',
+      areaType: 'rural',
+      ...(over.areaId ? { areaId: over.areaId } : {}),
+    },
     resolvedBy: 'district',
     districtCode: 'HH-TQ-017',
     assignees: [

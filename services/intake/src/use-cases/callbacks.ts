@@ -1,13 +1,5 @@
 import type { PoolClient } from 'pg';
-import {
-  buildEvent,
-  EventTypeName,
-  Topics,
-  type CallbackReply,
-  type EventData,
-  type Incident,
-  type RequestView,
-} from '@griddispatch/contracts';
+import { buildEvent, EventTypeName, Topics, type CallbackReply, type EventData, type Incident, type RequestView } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 import { currentTraceparent } from '@griddispatch/observability';
 import { SCHEMA } from '../context.ts';
@@ -68,7 +60,12 @@ export async function askCallbacks(
     client,
     SCHEMA,
     asks.map((r) =>
-      record(EventTypeName.callbackRequested, r.request_id, { requestId: r.request_id, incidentId: incident.id, phone: r.phone, restoredAt, askedAt: now.toISOString() }, clock),
+      record(
+        EventTypeName.callbackRequested,
+        r.request_id,
+        { requestId: r.request_id, incidentId: incident.id, phone: r.phone, restoredAt, askedAt: now.toISOString() },
+        clock,
+      ),
     ),
   );
   return rows.length;
@@ -81,9 +78,7 @@ export interface CallbackAnswer {
   via: 'sms' | 'api';
 }
 
-export type AnswerResult =
-  | { status: 'not_asked' }
-  | { status: 'recorded' | 'unchanged'; callback: NonNullable<RequestView['callback']> };
+export type AnswerResult = { status: 'not_asked' } | { status: 'recorded' | 'unchanged'; callback: NonNullable<RequestView['callback']> };
 
 interface CallbackRow {
   incident_id: string;
@@ -132,7 +127,12 @@ export async function answerCallback(client: PoolClient, requestId: string, answ
     [requestId, answer.at, answer.via, note, `${eventId}/callback`],
   );
   await enqueueOutbox(client, SCHEMA, [
-    record(EventTypeName.callbackAnswered, requestId, { requestId, incidentId: row.incident_id, reply, satisfaction, at: answer.at.toISOString(), via: answer.via }, now),
+    record(
+      EventTypeName.callbackAnswered,
+      requestId,
+      { requestId, incidentId: row.incident_id, reply, satisfaction, at: answer.at.toISOString(), via: answer.via },
+      now,
+    ),
   ]);
   return { status: 'recorded', callback: view(updated[0]!) };
 }

@@ -59,10 +59,7 @@ describe('group commit', () => {
   it('stores many concurrent requests once each, with their events, in a few transactions', async () => {
     const api = Array.from({ length: 240 }, () => requestBody());
     const viaAdapter = Array.from({ length: 60 }, (_, i) => ({ ...adapter95598.example, gdbh: `GC-95598-${Date.now()}-${i}` }));
-    const answers = await Promise.all([
-      ...api.map((body) => h.post('/v1/requests', body)),
-      ...viaAdapter.map((body) => h.post('/v1/requests/95598', body)),
-    ]);
+    const answers = await Promise.all([...api.map((body) => h.post('/v1/requests', body)), ...viaAdapter.map((body) => h.post('/v1/requests/95598', body))]);
     expect(answers.map((a) => a.statusCode)).toEqual(Array(300).fill(202));
     expect(answers.every((a) => a.json().duplicate === false)).toBe(true);
 

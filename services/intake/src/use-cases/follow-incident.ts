@@ -64,7 +64,14 @@ async function storeSnapshot(client: PoolClient, incident: Incident): Promise<bo
  * incident implies; each moved one gets a timeline entry `incident.<status>` under an id made
  * from `eventId`, and a board notice.
  */
-async function moveMerged(client: PoolClient, incident: Pick<Incident, 'id' | 'status'>, eventId: string, at: string, batch: ReadModelBatch, requestId?: string): Promise<void> {
+async function moveMerged(
+  client: PoolClient,
+  incident: Pick<Incident, 'id' | 'status'>,
+  eventId: string,
+  at: string,
+  batch: ReadModelBatch,
+  requestId?: string,
+): Promise<void> {
   const target = FOLLOWS[incident.status];
   if (!target) return;
   const from = PATH.slice(0, PATH.indexOf(target));
@@ -92,7 +99,9 @@ export async function recordIncident(client: PoolClient, event: IncidentEvent, l
   // What the work orders show already follows the kept snapshot: a storm's incident changes with
   // every batch of calls, and its thousands of work orders are visited only when the ETR or the
   // status they take from it changed.
-  const { rows: kept } = await client.query<{ status: IncidentStatus; etr: Date }>('SELECT status, etr FROM intake.incidents WHERE id = $1 FOR UPDATE', [incident.id]);
+  const { rows: kept } = await client.query<{ status: IncidentStatus; etr: Date }>('SELECT status, etr FROM intake.incidents WHERE id = $1 FOR UPDATE', [
+    incident.id,
+  ]);
   const before = kept[0];
   if (!(await storeSnapshot(client, incident))) {
     log.info({ incidentId: incident.id, updatedAt: incident.updatedAt }, 'incident event older than the snapshot kept; nothing to do');
@@ -116,9 +125,10 @@ export async function recordIncident(client: PoolClient, event: IncidentEvent, l
  * status at once (the incident's snapshot, when intake has it).
  */
 export async function catchUpWithIncident(client: PoolClient, requestId: string, incidentId: string, event: CloudEvent, batch: ReadModelBatch): Promise<void> {
-  const { rows } = await client.query<{ id: string; status: IncidentStatus; updated_at: Date }>('SELECT id, status, updated_at FROM intake.incidents WHERE id = $1', [
-    incidentId,
-  ]);
+  const { rows } = await client.query<{ id: string; status: IncidentStatus; updated_at: Date }>(
+    'SELECT id, status, updated_at FROM intake.incidents WHERE id = $1',
+    [incidentId],
+  );
   const kept = rows[0];
   // Routing made it `assigned` already: only an incident further along moves it.
   if (!kept || (FOLLOWS[kept.status] ?? 'assigned') === 'assigned') return;

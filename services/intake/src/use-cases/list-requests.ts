@@ -12,7 +12,10 @@ export const ListRequestsQuery = z
     status: RequestStatus.optional(),
     gridId: z.string().trim().min(1).max(64).optional(),
     category: Category.optional(),
-    breached: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    breached: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     /** received at or after */
     from: IsoDateTime.optional(),
     /** received before */

@@ -36,7 +36,13 @@ export function incidentWorkOrderBody(incident: Incident, replacing?: string): I
 }
 
 /** Stores the incident's own work order unless it exists; resolves to its id, or null when it cannot be stored. */
-export async function openIncidentWorkOrder(ctx: IntakeContext, client: PoolClient, incident: Incident, log: Logger, replacing?: string): Promise<string | null> {
+export async function openIncidentWorkOrder(
+  ctx: IntakeContext,
+  client: PoolClient,
+  incident: Incident,
+  log: Logger,
+  replacing?: string,
+): Promise<string | null> {
   const parsed = IntakeRequestBody.safeParse(incidentWorkOrderBody(incident, replacing));
   if (!parsed.success) {
     // The incident names no 台区 or feeder a request could carry: grid-routing's data is wrong.

@@ -1,4 +1,12 @@
-import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics, type RequestStatus, type WorkOrderEventBody } from '@griddispatch/contracts';
+import {
+  buildEvent,
+  CLOUDEVENTS_CONTENT_TYPE,
+  EventTypeName,
+  serializeEvent,
+  Topics,
+  type RequestStatus,
+  type WorkOrderEventBody,
+} from '@griddispatch/contracts';
 import { enqueueOutbox, withTransaction, type PoolClient } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
@@ -29,10 +37,14 @@ export async function recordWorkOrderEvent(
   caller: string,
 ): Promise<RecordWorkOrderEventResult> {
   if (body.type === 'reassigned' && !body.assignee) {
-    throw new HttpError(400, 'validation_failed', 'assignee: required for a reassigned event', [{ in: 'body', path: 'assignee', message: 'required for a reassigned event' }]);
+    throw new HttpError(400, 'validation_failed', 'assignee: required for a reassigned event', [
+      { in: 'body', path: 'assignee', message: 'required for a reassigned event' },
+    ]);
   }
   if (body.type !== 'reassigned' && body.assignee) {
-    throw new HttpError(400, 'validation_failed', 'assignee: only allowed for a reassigned event', [{ in: 'body', path: 'assignee', message: 'only allowed for a reassigned event' }]);
+    throw new HttpError(400, 'validation_failed', 'assignee: only allowed for a reassigned event', [
+      { in: 'body', path: 'assignee', message: 'only allowed for a reassigned event' },
+    ]);
   }
   const now = ctx.now();
   const at = body.at ? new Date(body.at) : now;
@@ -95,10 +107,13 @@ export async function applyWorkOrderEvent(
         assignee: body.assignee,
       },
     });
-    await client.query(
-      `UPDATE intake.requests SET status = $2, resume_status = $3, assignees = $4, updated_at = $5 WHERE id = $1`,
-      [workOrderId, result.state.status, result.state.resumeStatus, JSON.stringify(assignees), now],
-    );
+    await client.query(`UPDATE intake.requests SET status = $2, resume_status = $3, assignees = $4, updated_at = $5 WHERE id = $1`, [
+      workOrderId,
+      result.state.status,
+      result.state.resumeStatus,
+      JSON.stringify(assignees),
+      now,
+    ]);
     // The timeline entry and the board's NOTIFY (sent at commit) in one round trip.
     await client.query(
       `WITH entry AS (

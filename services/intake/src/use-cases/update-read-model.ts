@@ -70,7 +70,12 @@ export async function addTimeline(client: PoolClient, entry: TimelineEntry): Pro
   return res.rowCount === 1;
 }
 
-export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.assigned.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
+export async function recordAssignment(
+  client: PoolClient,
+  event: Ev<'cn.griddispatch.dispatch.assigned.v1'>,
+  log: Logger,
+  batch: ReadModelBatch,
+): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
@@ -102,13 +107,24 @@ export async function recordAssignment(client: PoolClient, event: Ev<'cn.griddis
     ],
   );
   const role = d.incidentId && d.role ? ` · ${d.role} in incident ${d.incidentId}` : '';
-  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.assigned', note: `${d.grid.name} (${d.resolvedBy})${role}`, eventId: event.id });
+  batch.timeline.push({
+    requestId: d.workOrderId,
+    at: event.time,
+    type: 'dispatch.assigned',
+    note: `${d.grid.name} (${d.resolvedBy})${role}`,
+    eventId: event.id,
+  });
   // A merged call routed after its incident moved on catches up with it at once.
   if (d.incidentId && d.role === 'merged') await catchUpWithIncident(client, d.workOrderId, d.incidentId, event, batch);
   return true;
 }
 
-export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
+export async function recordUnroutable(
+  client: PoolClient,
+  event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>,
+  log: Logger,
+  batch: ReadModelBatch,
+): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
@@ -128,7 +144,12 @@ export async function recordUnroutable(client: PoolClient, event: Ev<'cn.griddis
  * timeline): nothing to do. An event some other producer wrote is applied if it starts from the
  * status we show (state guard); otherwise only its timeline entry is kept.
  */
-export async function recordWorkOrderUpdate(client: PoolClient, event: Ev<'cn.griddispatch.workorder.updated.v1'>, log: Logger, _batch: ReadModelBatch): Promise<boolean> {
+export async function recordWorkOrderUpdate(
+  client: PoolClient,
+  event: Ev<'cn.griddispatch.workorder.updated.v1'>,
+  log: Logger,
+  _batch: ReadModelBatch,
+): Promise<boolean> {
   const d = event.data;
   const row = await lock(client, d.workOrderId, log);
   if (!row) return false;
@@ -161,7 +182,13 @@ export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddis
     JSON.stringify([{ stage: d.stage }]),
   ]);
   const minutes = Math.max(0, Math.round(d.remainingMs / 60_000));
-  batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'sla.warning', note: `${d.stage} due ${d.deadline} (${minutes} min left)`, eventId: event.id });
+  batch.timeline.push({
+    requestId: d.workOrderId,
+    at: event.time,
+    type: 'sla.warning',
+    note: `${d.stage} due ${d.deadline} (${minutes} min left)`,
+    eventId: event.id,
+  });
   return warned.rowCount === 1;
 }
 

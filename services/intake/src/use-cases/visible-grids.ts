@@ -22,7 +22,9 @@ export function gridFilter(visible: ReadonlySet<string> | null, asked: readonly 
   if (!asked) return [...visible];
   const outside = asked.filter((g) => !visible.has(g));
   if (outside.length > 0) {
-    throw new HttpError(403, 'grid_not_allowed', `API key "${keyName}" may not see grid${outside.length > 1 ? 's' : ''} ${outside.join(', ')}`, { grids: outside });
+    throw new HttpError(403, 'grid_not_allowed', `API key "${keyName}" may not see grid${outside.length > 1 ? 's' : ''} ${outside.join(', ')}`, {
+      grids: outside,
+    });
   }
   return [...asked];
 }

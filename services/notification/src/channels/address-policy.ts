@@ -62,7 +62,10 @@ export function ipv6Bytes(address: string): number[] {
   const tail: number[] = [];
   const lastColon = text.lastIndexOf(':');
   if (text.includes('.', lastColon)) {
-    const v4part = text.slice(lastColon + 1).split('.').map(Number);
+    const v4part = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     tail.push(...v4part);
     text = `${text.slice(0, lastColon + 1)}0:0`;
   }

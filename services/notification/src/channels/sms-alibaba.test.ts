@@ -35,7 +35,15 @@ const dispatch = (recipient: string, kind: string | null = 'dispatch.assigned'):
   payload: {
     channel: 'sms',
     templateId: kind,
-    params: { title: '【抢修派单】', grid: '后湖3号网格 台区HH-TQ-017', matter: '养殖户停电', window: '30分钟', action: '到达', deadline: '14:32', workOrder: '0A1B2C3D' },
+    params: {
+      title: '【抢修派单】',
+      grid: '后湖3号网格 台区HH-TQ-017',
+      matter: '养殖户停电',
+      window: '30分钟',
+      action: '到达',
+      deadline: '14:32',
+      workOrder: '0A1B2C3D',
+    },
     text: '【抢修派单】后湖3号网格 台区HH-TQ-017 养殖户停电，请30分钟内到达（截止14:32）',
   },
   now: new Date(),
@@ -46,14 +54,24 @@ describe('Alibaba Cloud SMS channel', () => {
     const outcome = await createAlibabaSmsChannel(options()).send(dispatch('+86 138-0013-8000'));
     expect(outcome).toEqual({ kind: 'delivered', statusCode: 200 });
     expect(vendor.sent).toEqual([
-      { phone: '13800138000', signName: '国网后湖供电所', templateCode: 'SMS_4920001', params: { grid: '后湖3号网格 台区HH-TQ-017', matter: '养殖户停电', deadline: '14:32' }, outId: '0b6f2c1e-delivery' },
+      {
+        phone: '13800138000',
+        signName: '国网后湖供电所',
+        templateCode: 'SMS_4920001',
+        params: { grid: '后湖3号网格 台区HH-TQ-017', matter: '养殖户停电', deadline: '14:32' },
+        outId: '0b6f2c1e-delivery',
+      },
     ]);
   });
 
   it('retries flow control (isv.BUSINESS_LIMIT_CONTROL), then delivers', async () => {
     vendor.throttle(1);
     const channel = createAlibabaSmsChannel(options());
-    expect(await channel.send(dispatch('13800138000'))).toMatchObject({ kind: 'retry', statusCode: 200, error: expect.stringMatching(/^alibaba isv\.BUSINESS_LIMIT_CONTROL/) });
+    expect(await channel.send(dispatch('13800138000'))).toMatchObject({
+      kind: 'retry',
+      statusCode: 200,
+      error: expect.stringMatching(/^alibaba isv\.BUSINESS_LIMIT_CONTROL/),
+    });
     expect(await channel.send(dispatch('13800138000'))).toMatchObject({ kind: 'delivered' });
     expect(vendor.sent).toHaveLength(1);
   });
@@ -61,8 +79,16 @@ describe('Alibaba Cloud SMS channel', () => {
   it('fails a number the vendor refuses for good (isv.MOBILE_NUMBER_ILLEGAL); one that is no mobile is not even sent', async () => {
     const channel = createAlibabaSmsChannel(options());
     // 154… looks like a mobile to us; no carrier has that segment
-    expect(await channel.send(dispatch('15400138000'))).toMatchObject({ kind: 'permanent', statusCode: 200, error: expect.stringMatching(/^alibaba isv\.MOBILE_NUMBER_ILLEGAL/) });
-    expect(await channel.send(dispatch('027-87654321'))).toEqual({ kind: 'permanent', statusCode: null, error: 'invalid phone number (not a mainland mobile)' });
+    expect(await channel.send(dispatch('15400138000'))).toMatchObject({
+      kind: 'permanent',
+      statusCode: 200,
+      error: expect.stringMatching(/^alibaba isv\.MOBILE_NUMBER_ILLEGAL/),
+    });
+    expect(await channel.send(dispatch('027-87654321'))).toEqual({
+      kind: 'permanent',
+      statusCode: null,
+      error: 'invalid phone number (not a mainland mobile)',
+    });
     expect(vendor.refused).toEqual(['isv.MOBILE_NUMBER_ILLEGAL']);
   });
 
@@ -100,7 +126,11 @@ describe('Alibaba Cloud SMS channel', () => {
     // the SDK's message names the URL, phone number included: the delivery log keeps our word only
     expect(outcome).toEqual({ kind: 'retry', statusCode: null, error: 'timeout' });
     await vendor.close();
-    expect(await createAlibabaSmsChannel(options()).send(dispatch('13800138000'))).toEqual({ kind: 'retry', statusCode: null, error: 'network error: ECONNREFUSED' });
+    expect(await createAlibabaSmsChannel(options()).send(dispatch('13800138000'))).toEqual({
+      kind: 'retry',
+      statusCode: null,
+      error: 'network error: ECONNREFUSED',
+    });
   });
 
   it('sorts the documented codes', () => {

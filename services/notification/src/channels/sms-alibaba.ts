@@ -53,10 +53,28 @@ export interface AlibabaSmsOptions {
 // |   isv.PARAM_LENGTH_LIMIT, isv.PARAM_NOT_SUPPORT_URL,    |   a variable too long or a URL, bad JSON |           |
 // |   isv.INVALID_JSON_PARAM, isv.INVALID_PARAMETERS, others|                                          |           |
 
-const RETRY = [/^isv\.BUSINESS_LIMIT/, /^BUSINESS_LIMIT/, /^isv\.DAY_LIMIT_CONTROL$/, /Throttling/, /^isp\.(SYSTEM_ERROR|GATEWAY_ERROR|UNKNOWN)$/, /^InternalError/, /^ServiceUnavailable/, /^isv\.DATA_NOT_EXIST$/, /^isv\.BILLING_DEDUCTION_ERROR$/, /^SignatureNonceUsed$/];
+const RETRY = [
+  /^isv\.BUSINESS_LIMIT/,
+  /^BUSINESS_LIMIT/,
+  /^isv\.DAY_LIMIT_CONTROL$/,
+  /Throttling/,
+  /^isp\.(SYSTEM_ERROR|GATEWAY_ERROR|UNKNOWN)$/,
+  /^InternalError/,
+  /^ServiceUnavailable/,
+  /^isv\.DATA_NOT_EXIST$/,
+  /^isv\.BILLING_DEDUCTION_ERROR$/,
+  /^SignatureNonceUsed$/,
+];
 const DISABLED = [
-  /^InvalidAccessKeyId/, /^SignatureDoesNotMatch$/, /^IncompleteSignature$/, /^isp\.RAM_PERMISSION_DENY$/, /^isv\.RAM_CHECK_FAILED$/, /^Forbidden\.RAM/, /^InvalidTimeStamp/,
-  /^isv\.SMS_SIGNATURE_ILLEGAL$/, /^isv\.SMS_SIGN_NAME_ILLEGAL$/,
+  /^InvalidAccessKeyId/,
+  /^SignatureDoesNotMatch$/,
+  /^IncompleteSignature$/,
+  /^isp\.RAM_PERMISSION_DENY$/,
+  /^isv\.RAM_CHECK_FAILED$/,
+  /^Forbidden\.RAM/,
+  /^InvalidTimeStamp/,
+  /^isv\.SMS_SIGNATURE_ILLEGAL$/,
+  /^isv\.SMS_SIGN_NAME_ILLEGAL$/,
   /^isv\.(OUT_OF_SERVICE|AMOUNT_NOT_ENOUGH|ACCOUNT_NOT_EXISTS|ACCOUNT_ABNORMAL|PRODUCT_UN_SUBSCRIPT|PRODUCT_UNSUBSCRIBE)$/,
 ];
 /** Refusals of one template: they hold that message kind, not the channel. */

@@ -16,7 +16,12 @@ const sms = (recipient: string): SendRequest => ({
 describe('SMS gateway channel', () => {
   it('posts the normalised number, message kind, its mapped template id, params and text with the auth header', async () => {
     gateway = await startReceiver(() => ({ status: 202, body: '{"messageId":"m1"}' }));
-    const channel = createSmsGatewayChannel({ url: gateway.url, authHeader: { name: 'x-api-key', value: 'k-1' }, timeoutMs: 1000, templates: { 'dispatch.assigned': { code: 'SMS_0042', params: null } } });
+    const channel = createSmsGatewayChannel({
+      url: gateway.url,
+      authHeader: { name: 'x-api-key', value: 'k-1' },
+      timeoutMs: 1000,
+      templates: { 'dispatch.assigned': { code: 'SMS_0042', params: null } },
+    });
     expect(await channel.send(sms('138 0013 8000'))).toEqual({ kind: 'delivered', statusCode: 202 });
     const [got] = gateway.received;
     expect(got?.headers['x-api-key']).toBe('k-1');

@@ -6,8 +6,22 @@ import { InboundSmsFormatError, parseAlibabaUplink, parseTencentUplink } from '.
 describe('Alibaba SmsUp push', () => {
   it('turns the documented batch into replies: +86 numbers, Beijing send_time as an instant', () => {
     const body = [
-      { phone_number: '13800138000', send_time: '2026-12-07 14:32:05', content: '1 K7Q2', sign_name: '国网后湖供电所', dest_code: '1234', sequence_id: 1234567890 },
-      { phone_number: '8613900139000', send_time: '2026-12-08 00:05:00', content: '2', sign_name: '国网后湖供电所', dest_code: '1234', sequence_id: 1234567891 },
+      {
+        phone_number: '13800138000',
+        send_time: '2026-12-07 14:32:05',
+        content: '1 K7Q2',
+        sign_name: '国网后湖供电所',
+        dest_code: '1234',
+        sequence_id: 1234567890,
+      },
+      {
+        phone_number: '8613900139000',
+        send_time: '2026-12-08 00:05:00',
+        content: '2',
+        sign_name: '国网后湖供电所',
+        dest_code: '1234',
+        sequence_id: 1234567891,
+      },
     ];
     expect(parseAlibabaUplink(body)).toEqual([
       { from: '+8613800138000', text: '1 K7Q2', at: '2026-12-07T06:32:05.000Z' },
@@ -18,9 +32,13 @@ describe('Alibaba SmsUp push', () => {
 
   it('refuses what is not its format, naming the field', () => {
     expect(() => parseAlibabaUplink({ phone_number: '13800138000' })).toThrow(InboundSmsFormatError);
-    expect(() => parseAlibabaUplink([{ phone_number: '13800138000', send_time: '2026-12-07T14:32:05Z', content: 'x' }])).toThrow(/0\.send_time: expected "yyyy-MM-dd HH:mm:ss"/);
+    expect(() => parseAlibabaUplink([{ phone_number: '13800138000', send_time: '2026-12-07T14:32:05Z', content: 'x' }])).toThrow(
+      /0\.send_time: expected "yyyy-MM-dd HH:mm:ss"/,
+    );
     expect(() => parseAlibabaUplink([{ phone_number: '13800138000', send_time: '2026-12-07 14:32:05' }])).toThrow(/0\.content/);
-    expect(() => parseAlibabaUplink([{ phone_number: '02787654321', send_time: '2026-12-07 14:32:05', content: 'x' }])).toThrow(/0\.phone_number: not a mainland mobile number/);
+    expect(() => parseAlibabaUplink([{ phone_number: '02787654321', send_time: '2026-12-07 14:32:05', content: 'x' }])).toThrow(
+      /0\.phone_number: not a mainland mobile number/,
+    );
     expect(() => parseAlibabaUplink('phone_number=13800138000')).toThrow(/not an Alibaba SmsUp push/);
   });
 });

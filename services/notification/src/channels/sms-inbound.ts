@@ -73,7 +73,8 @@ export function parseTencentUplink(body: unknown): InboundSms[] {
   if (!parsed.success) throw new InboundSmsFormatError(`not a Tencent reply callback: ${issues(parsed.error)}`);
   const replies = parsed.data;
   return replies.map((r, i) => {
-    if (r.nationcode !== undefined && r.nationcode !== '86') throw new InboundSmsFormatError(`${i}.nationcode: only mainland (86) numbers are served, got ${r.nationcode}`);
+    if (r.nationcode !== undefined && r.nationcode !== '86')
+      throw new InboundSmsFormatError(`${i}.nationcode: only mainland (86) numbers are served, got ${r.nationcode}`);
     return { from: mobile(r.mobile, `${i}.mobile`), text: r.text, at: new Date(r.time * 1000).toISOString() };
   });
 }

@@ -35,7 +35,8 @@ export interface VendorMessage {
  */
 export function vendorMessage(templates: SmsTemplates, payload: Extract<DeliveryPayload, { channel: 'sms' }>): VendorMessage | SendOutcome {
   const kind = payload.templateId;
-  if (kind === null || !isSmsKind(kind)) return permanent(`template_unmapped: message kind ${kind ?? '(none)'} is not one of ${Object.keys(SMS_KINDS).join(', ')}`);
+  if (kind === null || !isSmsKind(kind))
+    return permanent(`template_unmapped: message kind ${kind ?? '(none)'} is not one of ${Object.keys(SMS_KINDS).join(', ')}`);
   const template = templates[kind];
   if (!template) return permanent(`template_unmapped: no NOTIFY_SMS_TEMPLATES entry for ${kind}`);
   const names = template.params ?? SMS_KINDS[kind];

@@ -49,14 +49,24 @@ describe('Tencent Cloud SMS channel', () => {
   it('sends the template with its parameters in order, the app, the sign and our delivery id; the vendor verifies the signature', async () => {
     expect(await createTencentSmsChannel(options()).send(dispatch('0086 13800138000'))).toEqual({ kind: 'delivered', statusCode: 200 });
     expect(vendor.sent).toEqual([
-      { phone: '+8613800138000', appId: '1400006666', signName: '国网后湖供电所', templateId: '2041001', params: ['后湖3号网格 台区HH-TQ-017', '养殖户停电', '14:32'], sessionContext: '0b6f2c1e-delivery' },
+      {
+        phone: '+8613800138000',
+        appId: '1400006666',
+        signName: '国网后湖供电所',
+        templateId: '2041001',
+        params: ['后湖3号网格 台区HH-TQ-017', '养殖户停电', '14:32'],
+        sessionContext: '0b6f2c1e-delivery',
+      },
     ]);
   });
 
-  it('retries a frequency limit in the number\'s send status, then delivers', async () => {
+  it("retries a frequency limit in the number's send status, then delivers", async () => {
     vendor.throttle(1);
     const channel = createTencentSmsChannel(options());
-    expect(await channel.send(dispatch('13800138000'))).toMatchObject({ kind: 'retry', error: expect.stringMatching(/^tencent LimitExceeded\.PhoneNumberThirtySecondLimit/) });
+    expect(await channel.send(dispatch('13800138000'))).toMatchObject({
+      kind: 'retry',
+      error: expect.stringMatching(/^tencent LimitExceeded\.PhoneNumberThirtySecondLimit/),
+    });
     expect(await channel.send(dispatch('13800138000'))).toMatchObject({ kind: 'delivered' });
     expect(vendor.sent).toHaveLength(1);
   });
@@ -83,9 +93,20 @@ describe('Tencent Cloud SMS channel', () => {
   });
 
   it('an unapproved signature or an unknown app disables the channel; a parameter list that does not fit the template, its kind', async () => {
-    expect(await createTencentSmsChannel(options({ signName: '后湖所' })).send(dispatch('13800138000'))).toMatchObject({ kind: 'disabled', scope: 'channel', error: expect.stringMatching(/SignatureIncorrectOrUnapproved/) });
-    expect(await createTencentSmsChannel(options({ appId: '1400000001' })).send(dispatch('13800138000'))).toMatchObject({ kind: 'disabled', error: expect.stringMatching(/SdkAppIdNotExist/) });
-    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000', 'sla.breached'))).toMatchObject({ kind: 'disabled', scope: 'template', error: expect.stringMatching(/TemplateParamSetNotMatchApprovedTemplate/) });
+    expect(await createTencentSmsChannel(options({ signName: '后湖所' })).send(dispatch('13800138000'))).toMatchObject({
+      kind: 'disabled',
+      scope: 'channel',
+      error: expect.stringMatching(/SignatureIncorrectOrUnapproved/),
+    });
+    expect(await createTencentSmsChannel(options({ appId: '1400000001' })).send(dispatch('13800138000'))).toMatchObject({
+      kind: 'disabled',
+      error: expect.stringMatching(/SdkAppIdNotExist/),
+    });
+    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000', 'sla.breached'))).toMatchObject({
+      kind: 'disabled',
+      scope: 'template',
+      error: expect.stringMatching(/TemplateParamSetNotMatchApprovedTemplate/),
+    });
   });
 
   it('a kind without a mapping fails for good, unsent', async () => {
@@ -99,9 +120,17 @@ describe('Tencent Cloud SMS channel', () => {
 
   it('retries a vendor that does not answer within the timeout', async () => {
     vendor.stall(2_500);
-    expect(await createTencentSmsChannel(options({ timeoutMs: 1_000 })).send(dispatch('13800138000'))).toEqual({ kind: 'retry', statusCode: null, error: 'timeout' });
+    expect(await createTencentSmsChannel(options({ timeoutMs: 1_000 })).send(dispatch('13800138000'))).toEqual({
+      kind: 'retry',
+      statusCode: null,
+      error: 'timeout',
+    });
     await vendor.close();
-    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000'))).toEqual({ kind: 'retry', statusCode: null, error: 'network error: ECONNREFUSED' });
+    expect(await createTencentSmsChannel(options()).send(dispatch('13800138000'))).toEqual({
+      kind: 'retry',
+      statusCode: null,
+      error: 'network error: ECONNREFUSED',
+    });
   });
 
   it('sorts the documented codes', () => {

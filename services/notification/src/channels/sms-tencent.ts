@@ -50,7 +50,10 @@ export interface TencentSmsOptions {
 
 const RETRY = [/^LimitExceeded\.(?!PhoneNumberCountLimit)/, /^RequestLimitExceeded/, /^InternalError(?!\.RequestTimeException)/];
 const DISABLED = [
-  /^AuthFailure/, /^UnauthorizedOperation/, /^InvalidParameterValue\.SdkAppIdNotExist$/, /^InternalError\.RequestTimeException$/,
+  /^AuthFailure/,
+  /^UnauthorizedOperation/,
+  /^InvalidParameterValue\.SdkAppIdNotExist$/,
+  /^InternalError\.RequestTimeException$/,
   /^FailedOperation\.(SignatureIncorrectOrUnapproved|InsufficientBalanceInSmsPackage)$/,
   /^MissingParameter/,
 ];
@@ -106,7 +109,10 @@ export function createTencentSmsChannel(options: TencentSmsOptions): Channel {
       } catch (err) {
         const e = err as SdkError;
         if (e.code) return classifyTencent(e.code, e.message ?? '', 200);
-        if (e.httpCode) return e.httpCode >= 500 || e.httpCode === 429 ? { kind: 'retry', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` } : { kind: 'permanent', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` };
+        if (e.httpCode)
+          return e.httpCode >= 500 || e.httpCode === 429
+            ? { kind: 'retry', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` }
+            : { kind: 'permanent', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` };
         // No answer: the SDK wraps fetch's timeout or connection error in its own exception.
         return sdkNetworkFailure(err);
       }

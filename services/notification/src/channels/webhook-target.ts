@@ -64,7 +64,11 @@ export async function checkTarget(url: string, policy: TargetPolicy): Promise<vo
  * address of a family; both are answered from the checked list.
  */
 export function guardedLookup(policy: TargetPolicy): LookupFunction {
-  return (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  return (
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     resolveChecked(hostname, policy).then(
       (all) => {
         const wanted = options.family === 4 || options.family === 6 ? all.filter((a) => a.family === options.family) : all;

@@ -79,7 +79,8 @@ export function webhookFailure(err: unknown): SendOutcome {
   return { kind: 'retry', statusCode: null, error: 'connection_failed' };
 }
 
-const OUR_WORDS = /^(http_\d{3}|timeout|connection_failed|dns_failed|refused_address|unreadable_event|subscription_not_found|subscription deleted|subscription disabled: .*)$/;
+const OUR_WORDS =
+  /^(http_\d{3}|timeout|connection_failed|dns_failed|refused_address|unreadable_event|subscription_not_found|subscription deleted|subscription disabled: .*)$/;
 
 /**
  * A webhook delivery's error as the delivery log shows it: our own words. Rows written before

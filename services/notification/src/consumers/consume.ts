@@ -86,7 +86,10 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
 }
 
 /** A work order's event (in its incident, if any), an incident's own event (its `id`), or a request's callback. */
-type OrderedData = { workOrderId: string; incidentId?: string | null } | { id: string; workOrderId?: undefined } | { requestId: string; workOrderId?: undefined };
+type OrderedData =
+  | { workOrderId: string; incidentId?: string | null }
+  | { id: string; workOrderId?: undefined }
+  | { requestId: string; workOrderId?: undefined };
 
 function orderKeyOf(data: OrderedData): string {
   if ('requestId' in data) return `callback|${data.requestId}`;
@@ -99,7 +102,12 @@ function orderKeyOf(data: OrderedData): string {
  * way); on the last attempt this returns null and the caller falls back to the operator desk, so
  * the message is neither lost nor dead-lettered.
  */
-export function workOrderOrRetry<T extends EventType>(deps: ConsumerDeps, input: PlanInput<T>, workOrderId: string, found: WorkOrderRecord | null): WorkOrderRecord | null {
+export function workOrderOrRetry<T extends EventType>(
+  deps: ConsumerDeps,
+  input: PlanInput<T>,
+  workOrderId: string,
+  found: WorkOrderRecord | null,
+): WorkOrderRecord | null {
   if (found) return found;
   if (input.message.attempt < deps.maxAttempts) {
     throw new WorkOrderNotKnownYetError(`work order ${workOrderId} is not known yet (attempt ${input.message.attempt} of ${deps.maxAttempts})`);

@@ -102,14 +102,20 @@ describe('escalation', () => {
     h.robot.received.length = 0;
 
     await h.deliver(breachedEvent(breachedData(data.workOrderId, { level: 1, notify: ['assistant', 'repair_crew'] })));
-    expect(smsTo(h.smsGateway.received).map((s) => s.to).sort()).toEqual(['+8613800000002', '+8613800000004']);
+    expect(
+      smsTo(h.smsGateway.received)
+        .map((s) => s.to)
+        .sort(),
+    ).toEqual(['+8613800000002', '+8613800000004']);
 
     h.smsGateway.received.length = 0;
     await h.deliver(breachedEvent(breachedData(data.workOrderId, { level: 2, notify: ['supervisor'], latenessMs: 900_000 })));
     const [sms] = smsTo(h.smsGateway.received);
     expect(h.smsGateway.received).toHaveLength(1);
     expect(sms).toMatchObject({ to: '+8613800000003', templateId: 'SMS_BREACH' });
-    expect(sms?.text).toBe(`【超时告警·2级】后湖3号网格 台区HH-TQ-017 工单${data.workOrderId.replace(/-/g, '').slice(0, 8).toUpperCase()} 到达已超时15分钟（截止14:32），请监督员督办`);
+    expect(sms?.text).toBe(
+      `【超时告警·2级】后湖3号网格 台区HH-TQ-017 工单${data.workOrderId.replace(/-/g, '').slice(0, 8).toUpperCase()} 到达已超时15分钟（截止14:32），请监督员督办`,
+    );
     const cards = h.robot.received.map((r) => (JSON.parse(r.body) as { markdown: { content: string } }).markdown.content);
     expect(cards[1]).toContain('<@wangqiang> 王强（监督员）');
   });
@@ -141,7 +147,9 @@ describe('escalation', () => {
   it('tells the operator desk about a breach of a work order it never saw dispatched', async () => {
     const breach = breachedEvent(breachedData('never-dispatched', { level: 1 }));
     await h.deliver(breach);
-    expect(await deliveryRows(h, 'event_id = $1', [breach.id])).toEqual([expect.objectContaining({ channel: 'wecom', recipient: `${h.deskRobot.url}?key=desk`, status: 'delivered' })]);
+    expect(await deliveryRows(h, 'event_id = $1', [breach.id])).toEqual([
+      expect.objectContaining({ channel: 'wecom', recipient: `${h.deskRobot.url}?key=desk`, status: 'delivered' }),
+    ]);
     expect(JSON.parse(h.deskRobot.received[0]!.body).markdown.content).toContain('网格HH-G03');
   });
 
@@ -225,7 +233,11 @@ describe('trouble-call incidents', () => {
     for (const call of calls) await h.deliver(warningEvent(warningData(call.workOrderId)));
     for (const call of calls) await h.deliver(breachedEvent(breachedData(call.workOrderId, { level: 2, notify: ['supervisor'] })));
     for (const call of calls) await h.deliver(breachedEvent(breachedData(call.workOrderId, { level: 3, notify: ['supervisor'] })));
-    expect(smsTo(h.smsGateway.received).map((s) => s.text.slice(0, s.text.indexOf('】') + 1))).toEqual(['【时限预警】', '【超时告警·2级】', '【超时告警·3级】']);
+    expect(smsTo(h.smsGateway.received).map((s) => s.text.slice(0, s.text.indexOf('】') + 1))).toEqual([
+      '【时限预警】',
+      '【超时告警·2级】',
+      '【超时告警·3级】',
+    ]);
     expect(h.robot.received).toHaveLength(3);
   });
 

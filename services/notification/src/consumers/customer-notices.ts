@@ -14,7 +14,9 @@ type NoticeEvent = CloudEvent<'cn.griddispatch.customer.notice.v1'>;
  * pending SMS per account in the customer lane, in one transaction per batch with the inbox
  * rows. Logs carry the subject, stage and counts, never a phone number.
  */
-export function customerNoticesConsumer(deps: ConsumerDeps & { renderCustomer: RenderCustomer; onRecorded?(event: NoticeEvent, result: RecordedNotice): void }): InboxConsumer {
+export function customerNoticesConsumer(
+  deps: ConsumerDeps & { renderCustomer: RenderCustomer; onRecorded?(event: NoticeEvent, result: RecordedNotice): void },
+): InboxConsumer {
   const parse = parseEventOf('cn.griddispatch.customer.notice.v1');
   return inboxConsumer({
     pool: deps.pool,
@@ -29,7 +31,15 @@ export function customerNoticesConsumer(deps: ConsumerDeps & { renderCustomer: R
         deps.onRecorded?.(event, result);
         const d = event.data;
         eventLogger(deps.logger, event).info(
-          { subjectId: d.subjectId, kind: d.kind, stage: d.stage, part: `${d.part}/${d.parts}`, recipients: d.recipients.length, queued: result.inserted, dropped: result.dropped },
+          {
+            subjectId: d.subjectId,
+            kind: d.kind,
+            stage: d.stage,
+            part: `${d.part}/${d.parts}`,
+            recipients: d.recipients.length,
+            queued: result.inserted,
+            dropped: result.dropped,
+          },
           'customer messages queued',
         );
       }

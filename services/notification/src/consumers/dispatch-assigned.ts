@@ -31,7 +31,15 @@ const plan: Planner<typeof EventTypeName.dispatchAssigned> = async (deps, { clie
     const rendered = deps.catalog.dispatchAssigned(d);
     const people = assigneeContacts(d.assignees, d.contacts);
     // Each assignee's SMS carries their own code: `1 <code>` acknowledges by reply.
-    const sms = await withAckCodes(client, d.workOrderId, people, smsDrafts(phonesOf(people), rendered, 'dispatch.assigned'), deps.replies, now, deps.config.replies.ackCodeTtlMs);
+    const sms = await withAckCodes(
+      client,
+      d.workOrderId,
+      people,
+      smsDrafts(phonesOf(people), rendered, 'dispatch.assigned'),
+      deps.replies,
+      now,
+      deps.config.replies.ackCodeTtlMs,
+    );
     staff = [...sms, ...wecomDrafts(robot, rendered)];
   }
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];

@@ -38,7 +38,13 @@ const plan: Planner<IncidentEventType> = async (deps, input) => {
   return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
 };
 
-function feederNotice(deps: ConsumerDeps, input: PlanInput<IncidentEventType>, d: IncidentEventV1, grid: GridRecord | null, area: string | null): DeliveryDraft[] {
+function feederNotice(
+  deps: ConsumerDeps,
+  input: PlanInput<IncidentEventType>,
+  d: IncidentEventV1,
+  grid: GridRecord | null,
+  area: string | null,
+): DeliveryDraft[] {
   const people = grid ? contactsWithRoles(grid.contacts, FEEDER_ROLES) : [];
   if (people.length === 0) {
     // The grid's people come with its primary dispatches, on another topic: wait for them, then the desk.

@@ -37,7 +37,11 @@ const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input)
         await replaceAssignees(client, wo.workOrderId, [{ staffId: d.assignee.staffId, name: d.assignee.name, role: contact?.role ?? 'manager' }], deps.now());
         if (contact) {
           const sms = smsDrafts(phonesOf([contact]), rendered, 'workorder.updated');
-          staff.push(...(d.status === 'assigned' ? await withAckCodes(client, wo.workOrderId, [contact], sms, deps.replies, deps.now(), deps.config.replies.ackCodeTtlMs) : sms));
+          staff.push(
+            ...(d.status === 'assigned'
+              ? await withAckCodes(client, wo.workOrderId, [contact], sms, deps.replies, deps.now(), deps.config.replies.ackCodeTtlMs)
+              : sms),
+          );
         }
       }
       staff.push(...wecomDrafts(wo.wecomRobotUrl, rendered));

@@ -40,7 +40,10 @@ export class ChannelHealth {
       this.held.set(key, { reason: step.refused.reason, probeAt: Math.max(before?.probeAt ?? 0, nowMs + PROBE_EVERY_MS) });
       if (before?.reason !== step.refused.reason) {
         const what = step.refused.scope === 'channel' ? `${channel} channel` : `${kind} template`;
-        log.error({ reason: step.refused.reason }, `${what} refused by the vendor: its messages wait (one probe every ${PROBE_EVERY_MS / 1000} s) until the configuration is fixed`);
+        log.error(
+          { reason: step.refused.reason },
+          `${what} refused by the vendor: its messages wait (one probe every ${PROBE_EVERY_MS / 1000} s) until the configuration is fixed`,
+        );
       }
     } else if (outcome.kind === 'delivered') {
       const released = [channel, `${channel}:${kind}`].filter((key) => this.held.delete(key));

@@ -12,7 +12,8 @@ import { SCHEMA } from '../schema.ts';
  */
 export type LaneName = 'staff' | 'webhook' | 'customer';
 
-export const laneOf = (row: Pick<ClaimedRow, 'channel' | 'priority'>): LaneName => (row.priority !== null ? 'customer' : row.channel === 'webhook' ? 'webhook' : 'staff');
+export const laneOf = (row: Pick<ClaimedRow, 'channel' | 'priority'>): LaneName =>
+  row.priority !== null ? 'customer' : row.channel === 'webhook' ? 'webhook' : 'staff';
 
 // Literal predicates (not parameters), so PostgreSQL uses the lane's partial index (migrations 004, 006).
 const LANE_PREDICATE: Record<LaneName, string> = {

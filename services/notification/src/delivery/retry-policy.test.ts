@@ -83,7 +83,7 @@ describe('next step', () => {
     });
   });
 
-  it('keeps a message the vendor refused for the channel\'s configuration, raising the alarm, until the last attempt', () => {
+  it("keeps a message the vendor refused for the channel's configuration, raising the alarm, until the last attempt", () => {
     const refused = { kind: 'disabled', statusCode: 200, error: 'tencent AuthFailure.SignatureFailure: …', scope: 'channel' } as const;
     expect(nextStep(policy, refused, 1, now, () => 1)).toEqual({
       status: 'pending',

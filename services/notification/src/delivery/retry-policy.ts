@@ -82,13 +82,7 @@ export type NextStep =
   | { status: 'dead' };
 
 /** What becomes of a delivery after its `attempts`-th attempt ended with `outcome`. */
-export function nextStep(
-  policy: RetryPolicy,
-  outcome: SendOutcome,
-  attempts: number,
-  now: Date,
-  random: () => number,
-): NextStep {
+export function nextStep(policy: RetryPolicy, outcome: SendOutcome, attempts: number, now: Date, random: () => number): NextStep {
   switch (outcome.kind) {
     case 'delivered':
       return { status: 'delivered' };
@@ -107,10 +101,7 @@ export function nextStep(
       return { status: 'failed', disableSubscription: true };
     case 'retry': {
       if (attempts >= policy.maxAttempts) return { status: 'dead' };
-      const delay =
-        outcome.retryAfterMs !== undefined
-          ? Math.min(policy.maxDelayMs, outcome.retryAfterMs)
-          : backoffDelayMs(policy, attempts, random);
+      const delay = outcome.retryAfterMs !== undefined ? Math.min(policy.maxDelayMs, outcome.retryAfterMs) : backoffDelayMs(policy, attempts, random);
       return { status: 'pending', nextAttemptAt: new Date(now.getTime() + delay) };
     }
   }

@@ -44,11 +44,17 @@ describe('SMS vendors through the delivery worker', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/deliveries?status=logged', headers: { authorization: `Bearer ${SCRAPER}` } });
     expect(res.statusCode).toBe(200);
     const items = (res.json() as { items: { channel: string; recipient: string; status: string; history: { outcome: string }[] }[] }).items;
-    expect(items.filter((i) => i.channel === 'sms')).toEqual([expect.objectContaining({ recipient: '138****0001', status: 'logged', history: [expect.objectContaining({ outcome: 'logged' })] })]);
+    expect(items.filter((i) => i.channel === 'sms')).toEqual([
+      expect.objectContaining({ recipient: '138****0001', status: 'logged', history: [expect.objectContaining({ outcome: 'logged' })] }),
+    ]);
   });
 
   it('Alibaba: the crew SMS goes out with the mapped template, its variables and our delivery id as OutId', async () => {
-    const alibaba = await startFakeAlibabaSms({ keys: { LTAI5tGridDispatch: 's3cret' }, signNames: ['国网后湖供电所'], templates: { SMS_4920001: ['grid', 'deadline'] } });
+    const alibaba = await startFakeAlibabaSms({
+      keys: { LTAI5tGridDispatch: 's3cret' },
+      signNames: ['国网后湖供电所'],
+      templates: { SMS_4920001: ['grid', 'deadline'] },
+    });
     vendor = alibaba;
     h = await startHarness({
       env: {
@@ -64,11 +70,24 @@ describe('SMS vendors through the delivery worker', () => {
     await h.deliver(assignedEvent());
     const [sms] = await deliveryRows(h, "channel = 'sms'");
     expect(sms).toMatchObject({ status: 'delivered', attempts: 1, last_status_code: 200 });
-    expect(alibaba.sent).toEqual([{ phone: '13800000001', signName: '国网后湖供电所', templateCode: 'SMS_4920001', params: { grid: '后湖3号网格 台区HH-TQ-017', deadline: '14:32' }, outId: sms!.id }]);
+    expect(alibaba.sent).toEqual([
+      {
+        phone: '13800000001',
+        signName: '国网后湖供电所',
+        templateCode: 'SMS_4920001',
+        params: { grid: '后湖3号网格 台区HH-TQ-017', deadline: '14:32' },
+        outId: sms!.id,
+      },
+    ]);
   });
 
   it('Tencent with a wrong SecretKey: messages wait (not failed), the channel is held with one probe per interval, the alarm is raised once, and the fixed configuration sends what waited', async () => {
-    const tencent = await startFakeTencentSms({ keys: { AKIDgridDispatch: 'the-secret-key' }, appId: '1400006666', signNames: ['国网后湖供电所'], templates: { '2041001': 2 } });
+    const tencent = await startFakeTencentSms({
+      keys: { AKIDgridDispatch: 'the-secret-key' },
+      appId: '1400006666',
+      signNames: ['国网后湖供电所'],
+      templates: { '2041001': 2 },
+    });
     vendor = tencent;
     const env = {
       NOTIFY_SMS_URL: '',
@@ -102,7 +121,11 @@ describe('SMS vendors through the delivery worker', () => {
 
     // The operator fixes the key (a restart with the right NOTIFY_SMS_ACCESS_KEY_SECRET): what waited goes out.
     await h.service.stop();
-    const fixed = await startReplica(h, false, loadConfig({ ...env, NOTIFY_SMS_ACCESS_KEY_SECRET: 'the-secret-key', NOTIFY_BACKOFF_BASE_MS: '1000', NOTIFY_MAX_ATTEMPTS: '5' }));
+    const fixed = await startReplica(
+      h,
+      false,
+      loadConfig({ ...env, NOTIFY_SMS_ACCESS_KEY_SECRET: 'the-secret-key', NOTIFY_BACKOFF_BASE_MS: '1000', NOTIFY_MAX_ATTEMPTS: '5' }),
+    );
     h.clock.advance(35_000);
     expect(await fixed.service.tick()).toBe(3);
     await fixed.close();

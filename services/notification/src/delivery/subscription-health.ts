@@ -54,10 +54,11 @@ export class SubscriptionHealth {
   /** The subscription and its deliveries not yet sent, in one transaction. */
   async disable(subscriptionId: string, reason: string, now: Date): Promise<void> {
     await withTransaction(this.pool, async (client) => {
-      await client.query(
-        `UPDATE ${SCHEMA}.subscriptions SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1 AND status = 'active'`,
-        [subscriptionId, reason, now],
-      );
+      await client.query(`UPDATE ${SCHEMA}.subscriptions SET status = 'disabled', disabled_reason = $2, updated_at = $3 WHERE id = $1 AND status = 'active'`, [
+        subscriptionId,
+        reason,
+        now,
+      ]);
       await client.query(
         `UPDATE ${SCHEMA}.deliveries SET status = 'failed', last_error = $2, next_attempt_at = NULL, updated_at = $3
           WHERE subscription_id = $1 AND status = 'pending'`,

@@ -73,7 +73,11 @@ describe('retries', () => {
     expect(h.webhook.received).toHaveLength(5);
     expect(await webhookRow(h)).toMatchObject({ status: 'dead', attempts: 5, last_status_code: 500, last_error: 'http_500', next_attempt_at: null });
 
-    const page = await listDeliveries(h.db.pool, { subscriptionId: sub.id, status: 'dead', limit: 10 }, { keyName: 'test', admin: false, piiRead: false, grids: null });
+    const page = await listDeliveries(
+      h.db.pool,
+      { subscriptionId: sub.id, status: 'dead', limit: 10 },
+      { keyName: 'test', admin: false, piiRead: false, grids: null },
+    );
     expect(page.items).toHaveLength(1);
     expect(page.items[0]).toMatchObject({ eventId: event.id, status: 'dead', attempts: 5 });
     expect(page.items[0]!.history.map((a) => a.statusCode)).toEqual([500, 500, 500, 500, 500]);

@@ -124,7 +124,11 @@ export class DeliveryWorker {
 
   /** Claims every due delivery (up to the batch size per lane), sends them and records the results. */
   async tick(): Promise<number> {
-    const counts = await Promise.all([this.lanes.staff.tick(this.batchSize), this.lanes.webhook.tick(this.batchSize), this.lanes.customer.tick(this.batchSize)]);
+    const counts = await Promise.all([
+      this.lanes.staff.tick(this.batchSize),
+      this.lanes.webhook.tick(this.batchSize),
+      this.lanes.customer.tick(this.batchSize),
+    ]);
     return counts[0] + counts[1] + counts[2];
   }
 
@@ -215,8 +219,11 @@ export class DeliveryWorker {
     let outcome: SendOutcome;
     try {
       const request: SendRequest = { deliveryId: row.id, recipient: row.recipient, payload: row.payload, now: startedAt, ...(webhook ? { webhook } : {}) };
-      outcome = await withClientSpan(`notification.send ${row.channel}`, row.traceparent, { 'griddispatch.delivery.id': row.id, 'griddispatch.channel': row.channel }, () =>
-        channel.send(request),
+      outcome = await withClientSpan(
+        `notification.send ${row.channel}`,
+        row.traceparent,
+        { 'griddispatch.delivery.id': row.id, 'griddispatch.channel': row.channel },
+        () => channel.send(request),
       );
     } catch (err) {
       outcome = { kind: 'retry', statusCode: null, error: `channel error: ${(err as Error).message}` };

@@ -50,7 +50,16 @@ function events(): CloudEvent[] {
   return [
     assignedEvent(assigned),
     unroutableEvent(unroutable),
-    updatedEvent(updatedData(wo, { type: 'reassigned', by: '张伟', assignee: { staffId: 'S-x', name: '赵六' }, note: '交给赵六，电话13700000009', previousStatus: 'assigned', status: 'assigned' })),
+    updatedEvent(
+      updatedData(wo, {
+        type: 'reassigned',
+        by: '张伟',
+        assignee: { staffId: 'S-x', name: '赵六' },
+        note: '交给赵六，电话13700000009',
+        previousStatus: 'assigned',
+        status: 'assigned',
+      }),
+    ),
     warningEvent(warningData(wo)),
     breachedEvent(breachedData(wo)),
     incidentEvent(EventTypeName.incidentOpened, incidentData()),
@@ -72,13 +81,18 @@ describe('the ext.* feed', () => {
       expect(m, e.type).toBeDefined();
       expect(m!.topic).toBe(`ext.${EventTypes[e.type].topic}`);
       const body = m!.value.toString('utf8');
-      for (const secret of [CUSTOMER.name, CUSTOMER.phone, CUSTOMER.accountNo, ADDRESS, ...STAFF]) expect(body, `${secret} on ${m!.topic}`).not.toContain(secret);
+      for (const secret of [CUSTOMER.name, CUSTOMER.phone, CUSTOMER.accountNo, ADDRESS, ...STAFF])
+        expect(body, `${secret} on ${m!.topic}`).not.toContain(secret);
       const event = parseEvent(m!.value);
       expect(() => EventTypes[event.type as EventType].data.parse(event.data)).not.toThrow();
       expect(event.subject).toBe(e.subject);
     }
     const assigned = parseEvent(byId.get(sent[0]!.id)!.value) as CloudEvent<typeof EventTypeName.dispatchAssigned>;
-    expect(assigned.data).toMatchObject({ workOrderId: sent[0]!.subject, grid: { id: 'HH-G03', name: '后湖3号网格' }, request: { externalId: expect.any(String) } });
+    expect(assigned.data).toMatchObject({
+      workOrderId: sent[0]!.subject,
+      grid: { id: 'HH-G03', name: '后湖3号网格' },
+      request: { externalId: expect.any(String) },
+    });
     expect(assigned.data.request.customer).toMatchObject({ name: '刘*', phone: '139****5678', accountNo: expect.stringMatching(/^acct_[0-9a-f]{16}$/) });
     // The key it came with (the harness publishes by subject; grid-routing by grid id).
     for (const e of sent) expect(byId.get(e.id)!.key).toBe(e.subject);

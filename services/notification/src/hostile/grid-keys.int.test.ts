@@ -22,7 +22,11 @@ async function host(cityGrids: string): Promise<FastifyInstance> {
 }
 
 async function subscriptionRows(): Promise<{ grid_ids: string[] | null; status: string }[]> {
-  return (await h.db.pool.query<{ grid_ids: string[] | null; status: string }>("SELECT grid_ids, status FROM notification.subscriptions WHERE created_by = 'city' ORDER BY created_at")).rows;
+  return (
+    await h.db.pool.query<{ grid_ids: string[] | null; status: string }>(
+      "SELECT grid_ids, status FROM notification.subscriptions WHERE created_by = 'city' ORDER BY created_at",
+    )
+  ).rows;
 }
 
 const inGrid = (id: string, areaId: string) => assignedEvent(assignedData({ grid: { id, name: `${id}网格`, kind: 'district', areaType: 'rural', areaId } }));
@@ -40,7 +44,12 @@ afterAll(async () => {
 
 describe('keys with allowed grids', () => {
   it('refuses a subscription to grids outside the key with 403 and stores nothing', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(CITY), payload: { url: cityHook.url, events: ['dispatch.assigned'], gridIds: ['HH', 'TC'] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: auth(CITY),
+      payload: { url: cityHook.url, events: ['dispatch.assigned'], gridIds: ['HH', 'TC'] },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ error: { code: 'grid_not_allowed', details: { field: 'gridIds', grids: ['TC'] } } });
     expect(res.json<{ error: { message: string } }>().error.message).toContain('TC');
@@ -48,7 +57,12 @@ describe('keys with allowed grids', () => {
   });
 
   it('stores a subscription without gridIds with the key’s grids, and delivers only events of those grids', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(CITY), payload: { url: cityHook.url, events: ['dispatch.assigned', 'dispatch.unroutable'] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: auth(CITY),
+      payload: { url: cityHook.url, events: ['dispatch.assigned', 'dispatch.unroutable'] },
+    });
     expect(res.statusCode).toBe(201);
     const listed = await app.inject({ method: 'GET', url: '/v1/subscriptions', headers: auth(CITY) });
     expect(listed.json<{ items: { gridIds: string[] | null }[] }>().items.map((s) => s.gridIds)).toEqual([['HH']]);
@@ -64,14 +78,29 @@ describe('keys with allowed grids', () => {
 
   it('accepts a district grid known to lie under the key’s area grid', async () => {
     // HH-G05's dispatch above told notification that HH-G05 lies in HH.
-    const res = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(CITY), payload: { url: cityHook.url, events: ['sla.breached'], gridIds: ['HH-G05'] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: auth(CITY),
+      payload: { url: cityHook.url, events: ['sla.breached'], gridIds: ['HH-G05'] },
+    });
     expect(res.statusCode).toBe(201);
-    const unknown = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(CITY), payload: { url: cityHook.url, events: ['sla.breached'], gridIds: ['HH-G99'] } });
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: auth(CITY),
+      payload: { url: cityHook.url, events: ['sla.breached'], gridIds: ['HH-G99'] },
+    });
     expect(unknown.statusCode).toBe(403);
   });
 
   it('a key without grids keeps today’s behaviour (any grid, or every grid)', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(OPS), payload: { url: cityHook.url, events: ['sla.warning'], gridIds: ['TC'] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: auth(OPS),
+      payload: { url: cityHook.url, events: ['sla.warning'], gridIds: ['TC'] },
+    });
     expect(res.statusCode).toBe(201);
     const all = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(OPS), payload: { url: cityHook.url, events: ['sla.warning'] } });
     expect(all.statusCode).toBe(201);
@@ -92,7 +121,12 @@ describe('keys with allowed grids', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(cityHook.received.length).toBe(before);
     // And the key now subscribes to TC only.
-    const res = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: auth(CITY), payload: { url: cityHook.url, events: ['dispatch.assigned'], gridIds: ['HH'] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: auth(CITY),
+      payload: { url: cityHook.url, events: ['dispatch.assigned'], gridIds: ['HH'] },
+    });
     expect(res.statusCode).toBe(403);
   });
 });

@@ -50,7 +50,9 @@ describe('a stalled webhook receiver', () => {
       latencies.push(sms!.receivedAt - t0);
     }
     const max = Math.max(...latencies);
-    console.info(`crew SMS latency with 20 stalled webhook subscriptions (${hanging} sends hanging): ${latencies.map((l) => l.toFixed(0)).join(', ')} ms; max ${max.toFixed(0)} ms`);
+    console.info(
+      `crew SMS latency with 20 stalled webhook subscriptions (${hanging} sends hanging): ${latencies.map((l) => l.toFixed(0)).join(', ')} ms; max ${max.toFixed(0)} ms`,
+    );
     expect(max).toBeLessThan(1_000);
     expect(maxPerSubscription).toBeLessThanOrEqual(2);
     expect(maxPerSubscription).toBe(2);
@@ -64,7 +66,12 @@ describe('a receiver that keeps failing', () => {
     h = await startHarness({ env: { NOTIFY_WEBHOOK_DISABLE_AFTER: '1d', NOTIFY_MAX_ATTEMPTS: '50' } });
     const sub = await subscribe(h, { url: h.webhook.url, events: ['dispatch.unroutable'] });
     const status = async () =>
-      (await h!.db.pool.query<{ status: string; disabled_reason: string | null }>('SELECT status, disabled_reason FROM notification.subscriptions WHERE id = $1', [sub.id])).rows[0]!;
+      (
+        await h!.db.pool.query<{ status: string; disabled_reason: string | null }>(
+          'SELECT status, disabled_reason FROM notification.subscriptions WHERE id = $1',
+          [sub.id],
+        )
+      ).rows[0]!;
 
     h.webhook.respond(() => ({ status: 500 }));
     await h.deliver(unroutableEvent());

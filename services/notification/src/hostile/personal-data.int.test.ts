@@ -28,7 +28,17 @@ let h: Harness;
 let app: FastifyInstance;
 let open: Receiver;
 const KEYS = { plain: 'plain-integrator-secret', trusted: 'trusted-integrator-secret' };
-const ALL = ['dispatch.assigned', 'dispatch.unroutable', 'workorder.updated', 'sla.warning', 'sla.breached', 'incident.opened', 'incident.updated', 'incident.restored', 'incident.closed'];
+const ALL = [
+  'dispatch.assigned',
+  'dispatch.unroutable',
+  'workorder.updated',
+  'sla.warning',
+  'sla.breached',
+  'incident.opened',
+  'incident.updated',
+  'incident.restored',
+  'incident.closed',
+];
 const secrets: Record<string, string> = {};
 
 const CUSTOMER = { name: '刘德华', phone: '13912345678', accountNo: '3300098765' };
@@ -46,8 +56,16 @@ beforeAll(async () => {
     services: [h.service],
     rateLimit: false,
   });
-  for (const [who, url] of [['plain', open.url], ['trusted', h.webhook.url]] as const) {
-    const res = await app.inject({ method: 'POST', url: '/v1/subscriptions', headers: { authorization: `Bearer ${KEYS[who]}` }, payload: { url, events: ALL } });
+  for (const [who, url] of [
+    ['plain', open.url],
+    ['trusted', h.webhook.url],
+  ] as const) {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      headers: { authorization: `Bearer ${KEYS[who]}` },
+      payload: { url, events: ALL },
+    });
     expect(res.statusCode).toBe(201);
     secrets[who] = res.json<{ secret: string }>().secret;
   }
@@ -70,12 +88,23 @@ function events(): CloudEvent[] {
   return [
     assignedEvent(assigned),
     unroutableEvent(unroutable),
-    updatedEvent(updatedData(wo, { type: 'reassigned', by: '张伟', assignee: { staffId: 'S-x', name: '赵六' }, note: '交给赵六，电话13700000009', previousStatus: 'assigned', status: 'assigned' })),
+    updatedEvent(
+      updatedData(wo, {
+        type: 'reassigned',
+        by: '张伟',
+        assignee: { staffId: 'S-x', name: '赵六' },
+        note: '交给赵六，电话13700000009',
+        previousStatus: 'assigned',
+        status: 'assigned',
+      }),
+    ),
     updatedEvent(updatedData(wo, { type: 'arrived', note: '已到现场' })),
     warningEvent(warningData(wo)),
     breachedEvent(breachedData(wo)),
     // Incidents name no person; they go through the same redaction, and must arrive valid and signed.
-    ...[EventTypeName.incidentOpened, EventTypeName.incidentUpdated, EventTypeName.incidentRestored, EventTypeName.incidentClosed].map((type) => incidentEvent(type, incidentData())),
+    ...[EventTypeName.incidentOpened, EventTypeName.incidentUpdated, EventTypeName.incidentRestored, EventTypeName.incidentClosed].map((type) =>
+      incidentEvent(type, incidentData()),
+    ),
   ];
 }
 

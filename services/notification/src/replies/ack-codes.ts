@@ -26,7 +26,15 @@ const MAX_TRIES = 20;
  * The live code of (work order, phone), issuing one if there is none (a redelivered dispatch gets
  * the same code back). A code drawn that is live elsewhere is drawn again.
  */
-async function codeFor(client: PoolClient, workOrderId: string, phone: string, staffId: string, now: Date, ttlMs: number, random?: () => number): Promise<string> {
+async function codeFor(
+  client: PoolClient,
+  workOrderId: string,
+  phone: string,
+  staffId: string,
+  now: Date,
+  ttlMs: number,
+  random?: () => number,
+): Promise<string> {
   const { rows } = await client.query<{ code: string }>(
     `SELECT code FROM ${SCHEMA}.ack_codes WHERE work_order_id = $1 AND phone = $2 AND status = 'live' AND expires_at > $3`,
     [workOrderId, phone, now],
@@ -103,5 +111,9 @@ export async function findAckCode(client: PoolClient, code: string): Promise<Ack
 }
 
 export async function useAckCode(client: PoolClient, row: Pick<AckCodeRow, 'work_order_id' | 'phone'>, now: Date): Promise<void> {
-  await client.query(`UPDATE ${SCHEMA}.ack_codes SET status = 'used', closed_at = $3 WHERE work_order_id = $1 AND phone = $2`, [row.work_order_id, row.phone, now]);
+  await client.query(`UPDATE ${SCHEMA}.ack_codes SET status = 'used', closed_at = $3 WHERE work_order_id = $1 AND phone = $2`, [
+    row.work_order_id,
+    row.phone,
+    now,
+  ]);
 }

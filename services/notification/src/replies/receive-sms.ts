@@ -41,7 +41,9 @@ export function futureMessages(messages: readonly InboundSms[], now: Date): numb
 
 /** (from, at, text) identify a message: a gateway posting it again gets its first outcome. */
 function messageId(m: InboundSms): string {
-  return createHash('sha256').update(`${m.from}\n${new Date(m.at).toISOString()}\n${m.text}`).digest('hex');
+  return createHash('sha256')
+    .update(`${m.from}\n${new Date(m.at).toISOString()}\n${m.text}`)
+    .digest('hex');
 }
 
 function replyRecord(data: ReplyReceivedV1, now: Date) {
@@ -63,7 +65,9 @@ async function decide(deps: ReceiveSmsDeps, client: PoolClient, m: InboundSms, f
     if (code.phone !== from) return refuse('not_addressee');
     if (code.status !== 'live' || code.expires_at.getTime() <= Math.min(at.getTime(), now.getTime())) return refuse('stale_code');
     await useAckCode(client, code, now);
-    await enqueueOutbox(client, SCHEMA, [replyRecord({ kind: 'acknowledge', workOrderId: code.work_order_id, by: code.staff_id, code: code.code, at: at.toISOString() }, now)]);
+    await enqueueOutbox(client, SCHEMA, [
+      replyRecord({ kind: 'acknowledge', workOrderId: code.work_order_id, by: code.staff_id, code: code.code, at: at.toISOString() }, now),
+    ]);
     return { outcome: { outcome: 'acknowledged', id: code.work_order_id, replied: false } };
   }
   // The latest ask to this number that the message can answer: made before it was sent, within the window.
@@ -74,7 +78,8 @@ async function decide(deps: ReceiveSmsDeps, client: PoolClient, m: InboundSms, f
   const ask = rows[0];
   // A number nobody asked gets no answer: it is refused, and not texted back.
   if (!ask) return { outcome: { outcome: 'refused', reason: 'not_asked', replied: false } };
-  if (parsed.kind === 'unknown') return { outcome: { outcome: 'refused', reason: 'not_understood', replied: true }, error: { reason: 'not_understood', code: null } };
+  if (parsed.kind === 'unknown')
+    return { outcome: { outcome: 'refused', reason: 'not_understood', replied: true }, error: { reason: 'not_understood', code: null } };
   await enqueueOutbox(client, SCHEMA, [
     replyRecord({ kind: 'callback', requestId: ask.request_id, reply: parsed.reply, satisfaction: parsed.satisfaction, at: at.toISOString() }, now),
   ]);
@@ -88,7 +93,10 @@ async function receiveOne(deps: ReceiveSmsDeps, m: InboundSms): Promise<InboundS
   const now = deps.now();
   return withTransaction(deps.pool, async (client) => {
     // The claim first: a concurrent post of the same message waits here, then finds it taken.
-    const claim = await client.query(`INSERT INTO ${SCHEMA}.inbound_sms (id, received_at, outcome) VALUES ($1, $2, '{}') ON CONFLICT (id) DO NOTHING`, [id, now]);
+    const claim = await client.query(`INSERT INTO ${SCHEMA}.inbound_sms (id, received_at, outcome) VALUES ($1, $2, '{}') ON CONFLICT (id) DO NOTHING`, [
+      id,
+      now,
+    ]);
     if (!claim.rowCount) {
       const { rows } = await client.query<{ outcome: InboundSmsOutcome }>(`SELECT outcome FROM ${SCHEMA}.inbound_sms WHERE id = $1`, [id]);
       const first = rows[0]?.outcome;

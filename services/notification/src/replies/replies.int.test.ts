@@ -87,7 +87,11 @@ describe('acknowledge by reply', () => {
 
   it("a reassignment ends the old addressee's code and gives the new one their own", async () => {
     const { workOrderId, code } = await dispatched();
-    await h.deliver(updatedEvent(updatedData(workOrderId, { type: 'reassigned', previousStatus: 'assigned', status: 'assigned', assignee: { staffId: 'S-ast', name: '李娜' } })));
+    await h.deliver(
+      updatedEvent(
+        updatedData(workOrderId, { type: 'reassigned', previousStatus: 'assigned', status: 'assigned', assignee: { staffId: 'S-ast', name: '李娜' } }),
+      ),
+    );
     const fresh = sent().find((m) => m.to === '+8613800000002');
     expect(fresh?.text).toMatch(/回复“1 [2-9A-HJKMNP-Z]{4}”确认接单$/);
     expect(fresh!.params.code).not.toBe(code);

@@ -10,7 +10,12 @@ import { futureMessages, receiveSms, type ReceiveSmsDeps } from '../replies/rece
 function refuseFuture(messages: readonly InboundSms[], now: Date, batch: boolean): void {
   const future = futureMessages(messages, now);
   if (future.length === 0) return;
-  throw new HttpError(400, 'validation_failed', 'at: lies in the future', future.map((i) => ({ in: 'body', path: batch ? `${i}.at` : 'at', message: 'lies in the future' })));
+  throw new HttpError(
+    400,
+    'validation_failed',
+    'at: lies in the future',
+    future.map((i) => ({ in: 'body', path: batch ? `${i}.at` : 'at', message: 'lies in the future' })),
+  );
 }
 
 /** A vendor's uplink push → the replies, or 400 naming what is not the vendor's format. */
@@ -68,7 +73,15 @@ export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
           description: VENDOR_DESCRIPTION,
           tags: ['replies'],
           body: z.unknown(),
-          response: { 200: z.object({ code: z.literal(0), msg: z.string() }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody },
+          response: {
+            200: z.object({ code: z.literal(0), msg: z.string() }),
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            413: ErrorBody,
+            415: ErrorBody,
+            429: ErrorBody,
+          },
         },
       },
       async (request) => {
@@ -85,7 +98,15 @@ export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
           description: VENDOR_DESCRIPTION,
           tags: ['replies'],
           body: z.unknown(),
-          response: { 200: z.object({ result: z.literal(0), errmsg: z.string() }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody },
+          response: {
+            200: z.object({ result: z.literal(0), errmsg: z.string() }),
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            413: ErrorBody,
+            415: ErrorBody,
+            429: ErrorBody,
+          },
         },
       },
       async (request) => {

@@ -49,7 +49,7 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): FastifyPluginA
           summary: 'Register a webhook; the signing secret is shown once',
           description:
             'A key with allowed grids (GD_API_KEYS `:grids=g+g`) may name only those grids and grids known to lie under them (else 403 ' +
-            'grid_not_allowed, nothing stored); without gridIds its subscription is stored with the key\'s grids.',
+            "grid_not_allowed, nothing stored); without gridIds its subscription is stored with the key's grids.",
           body: CreateSubscriptionBody,
           response: { 201: CreateSubscriptionResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody },
         },

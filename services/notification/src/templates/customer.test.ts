@@ -35,14 +35,22 @@ describe('customer messages', () => {
     }
     const zh = customerMessages('zh-CN', 'Asia/Shanghai', now);
     // An ETR tomorrow shows its day; the planned window always does.
-    expect(zh('outage.detected', { notice: notice('outage.detected'), districtCode: 'HH-TQ-017', accountNo: '3301001234' }).params).toEqual({ area: '湖滨17号台区', account: '1234', etr: '12-08 09:00' });
+    expect(zh('outage.detected', { notice: notice('outage.detected'), districtCode: 'HH-TQ-017', accountNo: '3301001234' }).params).toEqual({
+      area: '湖滨17号台区',
+      account: '1234',
+      etr: '12-08 09:00',
+    });
     expect(zh('planned.announced', { notice: notice('planned.announced'), districtCode: 'HH-TQ-017', accountNo: '3301001234' }).text).toBe(
       '尊敬的客户：因10kV湖滨线检修，湖滨17号台区（户号尾号1234）将于12-20 08:00至12-20 14:00停电，请提前做好准备。',
     );
   });
 
   it('a 台区 missing from the notice shows its code', () => {
-    const { params } = customerMessages('en', 'Asia/Shanghai', now)('outage.restored', { notice: notice('outage.restored'), districtCode: 'HH-TQ-999', accountNo: '77' });
+    const { params } = customerMessages(
+      'en',
+      'Asia/Shanghai',
+      now,
+    )('outage.restored', { notice: notice('outage.restored'), districtCode: 'HH-TQ-999', accountNo: '77' });
     expect(params).toEqual({ area: 'HH-TQ-999', account: '77', time: '17:42' });
   });
 

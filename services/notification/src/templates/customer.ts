@@ -43,13 +43,19 @@ const ZH: Record<CustomerNoticeKind, (p: Params) => string> = {
 };
 
 const EN: Record<CustomerNoticeKind, (p: Params) => string> = {
-  'outage.detected': (p) => `Dear customer: power is off in ${p.area} (account ending ${p.account}). Our crew is working on it; expected back by ${p.etr}. No need to report it again.`,
-  'outage.etr_changed': (p) => `Dear customer: the power in ${p.area} (account ending ${p.account}) is now expected back by ${p.etr}. We are sorry for the delay.`,
-  'outage.restored': (p) => `Dear customer: power in ${p.area} (account ending ${p.account}) was restored at ${p.time}. If you are still without power, call 95598.`,
-  'planned.announced': (p) => `Dear customer: for ${p.reason}, power in ${p.area} (account ending ${p.account}) will be off from ${p.start} to ${p.end}. Please plan ahead.`,
+  'outage.detected': (p) =>
+    `Dear customer: power is off in ${p.area} (account ending ${p.account}). Our crew is working on it; expected back by ${p.etr}. No need to report it again.`,
+  'outage.etr_changed': (p) =>
+    `Dear customer: the power in ${p.area} (account ending ${p.account}) is now expected back by ${p.etr}. We are sorry for the delay.`,
+  'outage.restored': (p) =>
+    `Dear customer: power in ${p.area} (account ending ${p.account}) was restored at ${p.time}. If you are still without power, call 95598.`,
+  'planned.announced': (p) =>
+    `Dear customer: for ${p.reason}, power in ${p.area} (account ending ${p.account}) will be off from ${p.start} to ${p.end}. Please plan ahead.`,
   'planned.reminder': (p) => `Reminder: for ${p.reason}, power in ${p.area} (account ending ${p.account}) will be off from ${p.start} to ${p.end}.`,
-  'planned.changed': (p) => `Dear customer: the planned outage in ${p.area} (account ending ${p.account}) has moved to ${p.start} to ${p.end} (${p.reason}). This notice replaces the earlier one.`,
-  'planned.cancelled': (p) => `Dear customer: the outage planned in ${p.area} (account ending ${p.account}) from ${p.start} to ${p.end} is cancelled. Power stays on.`,
+  'planned.changed': (p) =>
+    `Dear customer: the planned outage in ${p.area} (account ending ${p.account}) has moved to ${p.start} to ${p.end} (${p.reason}). This notice replaces the earlier one.`,
+  'planned.cancelled': (p) =>
+    `Dear customer: the outage planned in ${p.area} (account ending ${p.account}) from ${p.start} to ${p.end} is cancelled. Power stays on.`,
 };
 
 /** The last four digits of the account: enough for a customer with several, no use to anyone else. */

@@ -111,7 +111,10 @@ export function en(timeZone: string): Catalog {
           `> Reason: ${data.reason}`,
           `> Handed to: ${data.fallbackDesk}`,
         ].join('\n'),
-        sms: { text, params: { workOrder: shortId(data.workOrderId), category: CATEGORY[data.request.category], reason: data.reason, desk: data.fallbackDesk } },
+        sms: {
+          text,
+          params: { workOrder: shortId(data.workOrderId), category: CATEGORY[data.request.category], reason: data.reason, desk: data.fallbackDesk },
+        },
       };
     },
 
@@ -203,7 +206,17 @@ export function en(timeZone: string): Catalog {
           `> Incident: ${shortId(data.id)}`,
           `> Crew: ${mentions.length ? mentions.map(mention).join(', ') : 'repair crew'}`,
         ].join('\n'),
-        sms: { text, params: { feeder, districts, districtCount: String(data.districtCodes.length), customers: String(data.affectedCustomers), etr, incident: shortId(data.id) } },
+        sms: {
+          text,
+          params: {
+            feeder,
+            districts,
+            districtCount: String(data.districtCodes.length),
+            customers: String(data.affectedCustomers),
+            etr,
+            incident: shortId(data.id),
+          },
+        },
       };
     },
   };

@@ -6,10 +6,16 @@ describe('reply messages', () => {
     const zh = replyCatalog('zh-CN');
     expect(zh.ackCodeLine('K7Q2')).toBe('；回复“1 K7Q2”确认接单');
     expect(zh.callbackAsk().sms.text).toContain('回复1 已恢复供电，回复2 仍未恢复');
-    expect(zh.replyError('stale_code', 'K7Q2').sms).toEqual({ text: expect.stringContaining('确认码K7Q2已失效'), params: { reason: 'stale_code', code: 'K7Q2' } });
+    expect(zh.replyError('stale_code', 'K7Q2').sms).toEqual({
+      text: expect.stringContaining('确认码K7Q2已失效'),
+      params: { reason: 'stale_code', code: 'K7Q2' },
+    });
     expect(zh.replyError('unknown_code', 'ZZZZ').sms.text).toContain('确认码ZZZZ不存在');
     expect(zh.replyError('not_addressee', 'K7Q2').sms.text).toContain('不是发给本号码的');
-    expect(zh.replyError('not_understood', null).sms).toEqual({ text: expect.stringContaining('未能识别您的回复'), params: { reason: 'not_understood', code: '' } });
+    expect(zh.replyError('not_understood', null).sms).toEqual({
+      text: expect.stringContaining('未能识别您的回复'),
+      params: { reason: 'not_understood', code: '' },
+    });
   });
 
   it('en: the same messages in English', () => {

@@ -22,8 +22,7 @@ function rendered(text: string, params: Record<string, string>): Rendered {
 
 const zhCN: ReplyCatalog = {
   ackCodeLine: (code) => `；回复“1 ${code}”确认接单`,
-  callbackAsk: () =>
-    rendered('【供电回访】您反映的停电已处理。回复1 已恢复供电，回复2 仍未恢复；可在后面加满意度1-5（5为很满意），如“1 5”。', {}),
+  callbackAsk: () => rendered('【供电回访】您反映的停电已处理。回复1 已恢复供电，回复2 仍未恢复；可在后面加满意度1-5（5为很满意），如“1 5”。', {}),
   replyError(reason, code) {
     const text = {
       unknown_code: `【供电服务】确认码${code ?? ''}不存在，请核对短信中的确认码后回复“1 确认码”。`,
@@ -38,7 +37,10 @@ const zhCN: ReplyCatalog = {
 const en: ReplyCatalog = {
   ackCodeLine: (code) => `. Reply "1 ${code}" to acknowledge`,
   callbackAsk: () =>
-    rendered('[Power service] The outage you reported has been dealt with. Reply 1 if power is back, 2 if it is still out; add a satisfaction score 1-5 (5 = very satisfied), e.g. "1 5".', {}),
+    rendered(
+      '[Power service] The outage you reported has been dealt with. Reply 1 if power is back, 2 if it is still out; add a satisfaction score 1-5 (5 = very satisfied), e.g. "1 5".',
+      {},
+    ),
   replyError(reason, code) {
     const text = {
       unknown_code: `[Power service] There is no code ${code ?? ''}: check the code in the message and reply "1 <code>".`,

@@ -111,7 +111,10 @@ export function zhCN(timeZone: string): Catalog {
           `> 原因：${data.reason}`,
           `> 转交：${data.fallbackDesk}`,
         ].join('\n'),
-        sms: { text, params: { workOrder: shortId(data.workOrderId), category: CATEGORY[data.request.category], reason: data.reason, desk: data.fallbackDesk } },
+        sms: {
+          text,
+          params: { workOrder: shortId(data.workOrderId), category: CATEGORY[data.request.category], reason: data.reason, desk: data.fallbackDesk },
+        },
       };
     },
 
@@ -203,7 +206,17 @@ export function zhCN(timeZone: string): Catalog {
           `> 事件：${shortId(data.id)}`,
           `> 抢修：${crew}`,
         ].join('\n'),
-        sms: { text, params: { feeder, districts, districtCount: String(data.districtCodes.length), customers: String(data.affectedCustomers), etr, incident: shortId(data.id) } },
+        sms: {
+          text,
+          params: {
+            feeder,
+            districts,
+            districtCount: String(data.districtCodes.length),
+            customers: String(data.affectedCustomers),
+            etr,
+            incident: shortId(data.id),
+          },
+        },
       };
     },
   };

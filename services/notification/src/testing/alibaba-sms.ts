@@ -69,7 +69,9 @@ export function acs3Signature(secret: string, method: string, url: URL, headers:
     .join('&');
   const canonicalHeaders = signedHeaders.map((h) => `${h}:${String(headers[h] ?? '').trim()}\n`).join('');
   const canonical = [method, url.pathname || '/', query, canonicalHeaders, signedHeaders.join(';'), sha256Hex(body)].join('\n');
-  return createHmac('sha256', secret).update(`${ALGORITHM}\n${sha256Hex(canonical)}`).digest('hex');
+  return createHmac('sha256', secret)
+    .update(`${ALGORITHM}\n${sha256Hex(canonical)}`)
+    .digest('hex');
 }
 
 export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<FakeAlibabaSms> {
@@ -98,7 +100,8 @@ export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<
       return answer(res, 400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.');
     }
     const date = Date.parse(String(h['x-acs-date'] ?? ''));
-    if (!Number.isFinite(date) || Math.abs(Date.now() - date) > 15 * 60_000) return answer(res, 400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
+    if (!Number.isFinite(date) || Math.abs(Date.now() - date) > 15 * 60_000)
+      return answer(res, 400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
     const secret = options.keys[keyId];
     if (secret === undefined) return answer(res, 404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
     if (h['x-acs-content-sha256'] !== sha256Hex(body) || acs3Signature(secret, 'POST', url, h, signed, body) !== signature) {
@@ -148,9 +151,10 @@ export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<
     refused,
     throttle: (n) => void (throttled = n),
     stall: (ms) => void (stallMs = ms),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

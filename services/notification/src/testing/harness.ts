@@ -146,8 +146,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 }
 
 /** Creates a subscription directly through the use case (HTTP is tested in the routes tests); personal data unless `piiRead: false`. */
-export function subscribe(h: Harness, body: CreateSubscriptionBody, caller: { keyName?: string; piiRead?: boolean } = {}): Promise<{ id: string; secret: string }> {
-  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true, grids: null }, h.clock.now(), { maxPerKey: 1_000 });
+export function subscribe(
+  h: Harness,
+  body: CreateSubscriptionBody,
+  caller: { keyName?: string; piiRead?: boolean } = {},
+): Promise<{ id: string; secret: string }> {
+  return createSubscription(h.db.pool, body, { keyName: caller.keyName ?? 'test', admin: true, piiRead: caller.piiRead ?? true, grids: null }, h.clock.now(), {
+    maxPerKey: 1_000,
+  });
 }
 
 export interface DeliveryRowView {
@@ -172,7 +178,11 @@ export async function deliveryRows(h: Harness, where = 'true', params: unknown[]
  * A second replica of the service on the same database, with its own (empty) bus: it shares
  * nothing with the first but PostgreSQL, as replicas in distributed mode.
  */
-export async function startReplica(h: Harness, deliveryLoop: boolean, config: NotificationConfig = h.config): Promise<{ service: NotificationHandle; close(): Promise<void> }> {
+export async function startReplica(
+  h: Harness,
+  deliveryLoop: boolean,
+  config: NotificationConfig = h.config,
+): Promise<{ service: NotificationHandle; close(): Promise<void> }> {
   const bus = createInProcessBus({ prefix: `replica.${uniqueSuffix()}.`, logger: h.logger });
   const service = await buildNotification({ pool: h.db.pool, bus, logger: h.logger, config, now: h.clock.now, random: () => 1, deliveryLoop });
   await service.start();

@@ -84,7 +84,9 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
     if (req.method !== 'POST' || h['x-tc-action'] !== 'SendSms') return error(res, 'InvalidAction', 'The requested action does not exist.');
     if (h['x-tc-version'] !== '2021-01-11') return error(res, 'NoSuchVersion', 'The API version does not exist.');
     if (!h['x-tc-region']) return error(res, 'MissingParameter', 'The request is missing a required parameter `Region`.');
-    const auth = /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/tc3_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(String(h.authorization ?? ''));
+    const auth = /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/tc3_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      String(h.authorization ?? ''),
+    );
     if (!auth) return error(res, 'AuthFailure.InvalidAuthorization', 'Authorization in the request header is invalid.');
     const [, secretId = '', date, service, signed, signature] = auth;
     const timestamp = Number(h['x-tc-timestamp']);
@@ -93,7 +95,12 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
     if (key === undefined) return error(res, 'AuthFailure.SecretIdNotFound', 'The SecretId is not found.');
     const host = String(h.host ?? '').replace(/:\d+$/, '');
     const expected = tc3Signature(key, host, String(h['content-type'] ?? ''), timestamp, host.split('.')[0] ?? '', body);
-    if (signed !== 'content-type;host' || date !== new Date(timestamp * 1000).toISOString().slice(0, 10) || service !== host.split('.')[0] || signature !== expected) {
+    if (
+      signed !== 'content-type;host' ||
+      date !== new Date(timestamp * 1000).toISOString().slice(0, 10) ||
+      service !== host.split('.')[0] ||
+      signature !== expected
+    ) {
       return error(res, 'AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
     }
     let q: { PhoneNumberSet?: unknown; SmsSdkAppId?: unknown; SignName?: unknown; TemplateId?: unknown; TemplateParamSet?: unknown; SessionContext?: unknown };
@@ -106,7 +113,8 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
       if (q[name] === undefined) return error(res, `MissingParameter`, `The request is missing a required parameter \`${name}\`.`);
     }
     if (q.SmsSdkAppId !== options.appId) return error(res, 'InvalidParameterValue.SdkAppIdNotExist', 'SdkAppId does not exist.');
-    if (typeof q.SignName !== 'string' || !options.signNames.includes(q.SignName)) return error(res, 'FailedOperation.SignatureIncorrectOrUnapproved', 'The signature is not approved or is in the wrong format.');
+    if (typeof q.SignName !== 'string' || !options.signNames.includes(q.SignName))
+      return error(res, 'FailedOperation.SignatureIncorrectOrUnapproved', 'The signature is not approved or is in the wrong format.');
     const count = options.templates[String(q.TemplateId)];
     if (count === undefined) return error(res, 'FailedOperation.TemplateIncorrectOrUnapproved', 'The template is not approved or does not match.');
     const params = Array.isArray(q.TemplateParamSet) ? q.TemplateParamSet : [];
@@ -122,9 +130,25 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
         throttled -= 1;
         code = 'LimitExceeded.PhoneNumberThirtySecondLimit';
       }
-      if (code === 'Ok') sent.push({ phone, appId: options.appId, signName: q.SignName as string, templateId: String(q.TemplateId), params: params as string[], sessionContext: context });
+      if (code === 'Ok')
+        sent.push({
+          phone,
+          appId: options.appId,
+          signName: q.SignName as string,
+          templateId: String(q.TemplateId),
+          params: params as string[],
+          sessionContext: context,
+        });
       else refused.push(code);
-      return { SerialNo: code === 'Ok' ? `2433:${Date.now()}` : '', PhoneNumber: phone, Fee: code === 'Ok' ? 1 : 0, SessionContext: context ?? '', Code: code, Message: code === 'Ok' ? 'send success' : code, IsoCode: 'CN' };
+      return {
+        SerialNo: code === 'Ok' ? `2433:${Date.now()}` : '',
+        PhoneNumber: phone,
+        Fee: code === 'Ok' ? 1 : 0,
+        SessionContext: context ?? '',
+        Code: code,
+        Message: code === 'Ok' ? 'send success' : code,
+        IsoCode: 'CN',
+      };
     });
     return reply(res, { SendStatusSet: statuses });
   }
@@ -146,9 +170,10 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
     refused,
     throttle: (n) => void (throttled = n),
     stall: (ms) => void (stallMs = ms),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -19,7 +19,12 @@ export function smsDrafts(phones: readonly (string | undefined)[], rendered: Ren
     if (!phone || !phone.trim()) continue;
     // An unusable number is still recorded: the delivery fails for good and shows why.
     const recipient = normalizeCnMobile(phone) ?? phone.trim();
-    out.push({ channel: 'sms', recipient, subscriptionId: null, payload: { channel: 'sms', templateId: kind, params: rendered.sms.params, text: rendered.sms.text } });
+    out.push({
+      channel: 'sms',
+      recipient,
+      subscriptionId: null,
+      payload: { channel: 'sms', templateId: kind, params: rendered.sms.params, text: rendered.sms.text },
+    });
   }
   return out;
 }

@@ -51,7 +51,11 @@ export async function findWorkOrderAndSubscribers(
  * of each of its district grids), null while no primary dispatch of it or below it was seen — and
  * the subscribers to `event` for the grid or, when its own row names one, its area grid. One round trip.
  */
-export async function findGridAndSubscribers(client: PoolClient, gridId: string, event: SubscriptionEventName): Promise<{ grid: GridRecord | null; subscribers: string[] }> {
+export async function findGridAndSubscribers(
+  client: PoolClient,
+  gridId: string,
+  event: SubscriptionEventName,
+): Promise<{ grid: GridRecord | null; subscribers: string[] }> {
   const { rows } = await client.query<{ grid: { grid_id: string; area_id: string | null; contacts: GridRecord['contacts'] } | null; subscribers: string[] }>(
     `WITH g AS (SELECT grid_id, area_id, contacts FROM ${SCHEMA}.grid_contacts
                  WHERE grid_id = $1 OR area_id = $1 ORDER BY (grid_id = $1) DESC, updated_at DESC LIMIT 1)

@@ -38,7 +38,12 @@ export async function gridsInside(client: PoolClient | Pool, wanted: readonly st
  * (null: every grid); for a key with grids, the asked grids if all lie inside them (else
  * GridNotAllowedError), or the key's grids when none were asked.
  */
-export async function subscriptionGrids(client: PoolClient, keyName: string, asked: readonly string[] | undefined, allowed: readonly string[] | null): Promise<string[] | null> {
+export async function subscriptionGrids(
+  client: PoolClient,
+  keyName: string,
+  asked: readonly string[] | undefined,
+  allowed: readonly string[] | null,
+): Promise<string[] | null> {
   const wanted = asked && asked.length > 0 ? [...new Set(asked)] : null;
   if (allowed === null) return wanted;
   if (wanted === null) return [...allowed];

@@ -63,7 +63,6 @@ function encodeCursor(row: DeliveryRow): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
-
 function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -107,7 +106,12 @@ export async function listDeliveries(pool: Pool, query: DeliveryQuery, caller: C
       : await db
           .select()
           .from(deliveryAttempts)
-          .where(inArray(deliveryAttempts.deliveryId, page.map((r) => r.id)))
+          .where(
+            inArray(
+              deliveryAttempts.deliveryId,
+              page.map((r) => r.id),
+            ),
+          )
           .orderBy(asc(deliveryAttempts.deliveryId), asc(deliveryAttempts.attempt));
   const history = new Map<string, AttemptView[]>();
   const webhookRows = new Set(page.filter((r) => r.channel === 'webhook').map((r) => r.id));

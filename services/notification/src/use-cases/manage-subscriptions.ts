@@ -62,13 +62,20 @@ export function generateWebhookSecret(): string {
  * is the one that counts. The count is taken under a per-key advisory lock, so two concurrent
  * requests cannot both take the last place.
  */
-export async function createSubscription(pool: Pool, body: CreateSubscriptionBody, caller: Caller, now: Date, limits: CreateLimits): Promise<{ id: string; secret: string }> {
+export async function createSubscription(
+  pool: Pool,
+  body: CreateSubscriptionBody,
+  caller: Caller,
+  now: Date,
+  limits: CreateLimits,
+): Promise<{ id: string; secret: string }> {
   if (limits.target) {
     try {
       await checkTarget(body.url, limits.target);
     } catch (err) {
       // Not the address itself: registration must not become a way to read our internal DNS.
-      if (err instanceof RefusedAddressError) throw new RefusedTargetError(`${err.host} is or resolves to a ${err.cls.replace('_', '-')} address; webhooks may reach public addresses only`);
+      if (err instanceof RefusedAddressError)
+        throw new RefusedTargetError(`${err.host} is or resolves to a ${err.cls.replace('_', '-')} address; webhooks may reach public addresses only`);
       if (!(err instanceof UnresolvableTargetError)) throw err;
     }
   }
@@ -79,7 +86,9 @@ export async function createSubscription(pool: Pool, body: CreateSubscriptionBod
     const gridIds = await subscriptionGrids(client, caller.keyName, body.gridIds, caller.grids);
     const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SCHEMA}.subscriptions WHERE created_by = $1`, [caller.keyName]);
     if ((rows[0]?.n ?? 0) >= limits.maxPerKey) {
-      throw new SubscriptionLimitError(`API key "${caller.keyName}" already has ${limits.maxPerKey} subscriptions (the most one key may have); delete one first`);
+      throw new SubscriptionLimitError(
+        `API key "${caller.keyName}" already has ${limits.maxPerKey} subscriptions (the most one key may have); delete one first`,
+      );
     }
     await drizzle(client)
       .insert(subscriptions)

@@ -42,7 +42,13 @@ export async function recordCustomerNotice(
     const message = render(notice.kind, { notice, districtCode: r.districtCode, accountNo: r.accountNo });
     const payload: DeliveryPayload = { channel: 'sms', templateId: notice.kind, params: message.params, text: message.text };
     // An unusable number is still recorded: the delivery fails for good and shows why.
-    return { id: randomUUID(), recipient: normalizeCnMobile(r.phone) ?? r.phone.trim(), account: r.accountNo, priority: priorityOf(r.classes), payload: JSON.stringify(payload) };
+    return {
+      id: randomUUID(),
+      recipient: normalizeCnMobile(r.phone) ?? r.phone.trim(),
+      account: r.accountNo,
+      priority: priorityOf(r.classes),
+      payload: JSON.stringify(payload),
+    };
   });
   // ON CONFLICT without a target: the notice key, and (event, channel, recipient) when two
   // accounts of one record share a phone — that phone hears of the stage once.

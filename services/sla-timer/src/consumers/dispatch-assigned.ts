@@ -30,7 +30,12 @@ export function dispatchAssignedConsumer(deps: ConsumerDeps): InboxConsumer {
     parse,
     // Each event locks its work order's rows: batches lock them in one order and cannot deadlock.
     orderKey: (event) => event.data.workOrderId,
-    prepare: (client, events) => preparePlans(client, deps.ctx, events.map((e) => e.data.workOrderId)),
+    prepare: (client, events) =>
+      preparePlans(
+        client,
+        deps.ctx,
+        events.map((e) => e.data.workOrderId),
+      ),
     apply: (client, { data, traceparent }, message, batch) =>
       schedulePlan(
         client,

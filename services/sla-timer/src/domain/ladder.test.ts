@@ -32,7 +32,11 @@ describe('escalationLadder', () => {
 });
 
 describe('initialTimers', () => {
-  const aquaculture = planFor(DEFAULT_POLICY, { category: 'fault_repair', customerClasses: ['aquaculture'], urgency: 'normal', areaType: 'rural', gridId: 'g' }, opened);
+  const aquaculture = planFor(
+    DEFAULT_POLICY,
+    { category: 'fault_repair', customerClasses: ['aquaculture'], urgency: 'normal', areaType: 'rural', gridId: 'g' },
+    opened,
+  );
   const ladder = escalationLadder(aquaculture.escalation);
 
   it('warns warnBefore ahead of each deadline and breaches at it', () => {
@@ -54,7 +58,11 @@ describe('initialTimers', () => {
   });
 
   it('warns in working time under a calendar', () => {
-    const complaint = planFor(DEFAULT_POLICY, { category: 'complaint', customerClasses: [], urgency: 'normal', areaType: 'urban', gridId: 'g' }, new Date('2026-03-06T09:00:00.000Z'));
+    const complaint = planFor(
+      DEFAULT_POLICY,
+      { category: 'complaint', customerClasses: [], urgency: 'normal', areaType: 'urban', gridId: 'g' },
+      new Date('2026-03-06T09:00:00.000Z'),
+    );
     const clock = workClock(DEFAULT_POLICY.calendars.office!, DEFAULT_POLICY.timeZone);
     const timers = initialTimers(complaint, escalationLadder(complaint.escalation), new Date('2026-03-06T09:00:00.000Z'), new Set(), clock);
     // ack due Monday 17:00; two working hours earlier is Monday 15:00 (07:00 UTC).
@@ -68,7 +76,10 @@ describe('initialTimers', () => {
 });
 
 describe('nextEscalation', () => {
-  const ladder = escalationLadder([{ afterMs: 15 * M, notify: ['supervisor'] }, { afterMs: 30 * M, notify: ['station_head'] }]);
+  const ladder = escalationLadder([
+    { afterMs: 15 * M, notify: ['supervisor'] },
+    { afterMs: 30 * M, notify: ['station_head'] },
+  ]);
 
   it('keeps each step at its `after` from the breach', () => {
     const deadline = opened;

@@ -48,13 +48,7 @@ const STAGE_ORDER: readonly Stage[] = ['ack', 'arrive', 'resolve', 'callback'];
  * that would fall at or before the opening of the window (`warnBefore` ≥ the window) is left
  * out: the dispatch itself is the notice.
  */
-export function initialTimers(
-  plan: SlaPlan,
-  ladder: readonly LadderStep[],
-  openedAt: Date,
-  satisfied: ReadonlySet<string>,
-  clock: WorkClock,
-): TimerSpec[] {
+export function initialTimers(plan: SlaPlan, ladder: readonly LadderStep[], openedAt: Date, satisfied: ReadonlySet<string>, clock: WorkClock): TimerSpec[] {
   const out: TimerSpec[] = [];
   const breachRoles = ladder.find((s) => s.level === 1)?.notify ?? [...DEFAULT_BREACH_ROLES];
   for (const stage of STAGE_ORDER) {

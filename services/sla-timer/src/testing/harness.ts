@@ -47,7 +47,14 @@ export const testConfig = (over: Partial<SlaTimerConfig> = {}): SlaTimerConfig =
 
 export function assignedEvent(
   policy: Policy,
-  opts: { workOrderId?: string; openedAt: Date; facts?: Partial<SlaFacts>; gridId?: string; eventId?: string; incident?: { id: string; role: IncidentRole; size?: number } },
+  opts: {
+    workOrderId?: string;
+    openedAt: Date;
+    facts?: Partial<SlaFacts>;
+    gridId?: string;
+    eventId?: string;
+    incident?: { id: string; role: IncidentRole; size?: number };
+  },
 ): CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> {
   const workOrderId = opts.workOrderId ?? randomUUID();
   const gridId = opts.gridId ?? 'grid-houhu-3';
@@ -75,7 +82,14 @@ export function assignedEvent(
     urgency: facts.urgency,
     sla: planFor(policy, facts, opts.openedAt),
   };
-  return buildEvent({ type: 'cn.griddispatch.dispatch.assigned.v1', source: 'grid-routing', subject: workOrderId, data, time: opts.openedAt, ...(opts.eventId ? { id: opts.eventId } : {}) });
+  return buildEvent({
+    type: 'cn.griddispatch.dispatch.assigned.v1',
+    source: 'grid-routing',
+    subject: workOrderId,
+    data,
+    time: opts.openedAt,
+    ...(opts.eventId ? { id: opts.eventId } : {}),
+  });
 }
 
 export function workOrderEvent(workOrderId: string, type: WorkOrderEventType, at: Date): CloudEvent<'cn.griddispatch.workorder.updated.v1'> {
@@ -135,7 +149,16 @@ export async function startHarness(opts: { bus: Bus; policy: Policy; start: Date
   const clock = new FakeClock(opts.start.getTime());
   const groupId = testGroupId('sla-timer');
   const build = () =>
-    buildSlaTimer({ pool: db.pool, bus: opts.bus, logger: silentLogger, config: testConfig(opts.config), policy: opts.policy, now: clock.now, timers: 'manual', groupId });
+    buildSlaTimer({
+      pool: db.pool,
+      bus: opts.bus,
+      logger: silentLogger,
+      config: testConfig(opts.config),
+      policy: opts.policy,
+      now: clock.now,
+      timers: 'manual',
+      groupId,
+    });
   let service = await build();
   await service.start();
   const collector = await collectSlaEvents(opts.bus);

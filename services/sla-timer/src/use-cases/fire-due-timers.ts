@@ -1,9 +1,4 @@
-import {
-  Topics,
-  buildEvent,
-  type Stage,
-  type StaffRole,
-} from '@griddispatch/contracts';
+import { Topics, buildEvent, type Stage, type StaffRole } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, withTransaction, type OutboxRecord, type Pool } from '@griddispatch/db';
 import { nextEscalation, type LadderStep, type TimerKind } from '../domain/ladder.ts';
 import { SCHEMA, type TimerContext } from './context.ts';

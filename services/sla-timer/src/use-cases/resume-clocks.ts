@@ -24,11 +24,7 @@ export async function resumeClocks(client: PoolClient, ctx: TimerContext, wo: Wo
         SET state = 'pending', due_at = v.due_at, deadline = v.deadline, remaining_ms = NULL, deadline_remaining_ms = NULL
        FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS v(id, due_at, deadline)
       WHERE t.id = v.id`,
-    [
-      rows.map((r) => r.id),
-      dues,
-      rows.map((r) => (r.deadline_remaining_ms === null ? r.deadline : clock.add(from, Number(r.deadline_remaining_ms)))),
-    ],
+    [rows.map((r) => r.id), dues, rows.map((r) => (r.deadline_remaining_ms === null ? r.deadline : clock.add(from, Number(r.deadline_remaining_ms))))],
   );
   return dues;
 }

@@ -22,7 +22,13 @@ export type SchedulePlanOutcome =
   /** A merged call of an incident: recorded, no plan and no timers (the primary carries the clocks). */
   | { status: 'merged' };
 
-type TimerRow = { workOrderId: string; spec: TimerSpec; gridId: string; policy: string; paused?: { remainingMs: number; deadlineRemainingMs: number | null } | undefined };
+type TimerRow = {
+  workOrderId: string;
+  spec: TimerSpec;
+  gridId: string;
+  policy: string;
+  paused?: { remainingMs: number; deadlineRemainingMs: number | null } | undefined;
+};
 
 /** Inserts timer rows; the unique key makes a repeat a no-op. */
 export async function insertTimers(client: PoolClient, rows: TimerRow[]): Promise<number> {
@@ -74,7 +80,15 @@ export async function schedulePlan(client: PoolClient, ctx: TimerContext, input:
   }
   const ladder = escalationLadder(input.plan.escalation);
   const role = input.role ?? null;
-  const plan: PlanRow = { workOrderId: input.workOrderId, gridId: input.gridId, plan: input.plan, ladder, traceparent: input.traceparent ?? null, role, at: now };
+  const plan: PlanRow = {
+    workOrderId: input.workOrderId,
+    gridId: input.gridId,
+    plan: input.plan,
+    ladder,
+    traceparent: input.traceparent ?? null,
+    role,
+    at: now,
+  };
   wo.planned_at = now;
   wo.role = role;
   if (batch) batch.plans.push(plan);
