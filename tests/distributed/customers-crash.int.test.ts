@@ -134,8 +134,17 @@ it('SIGKILL of notification mid-send to 13,700 accounts: after a restart each ac
   const messages = sent('outage.detected');
   expect(new Set(messages.map((m) => m.to))).toEqual(phones);
   const twice = messages.length - phones.size;
-  console.info(`customers-crash: ${messages.length} outage SMS for ${phones.size} phones: ${twice} sent twice (in flight at the kill; bound ${CONCURRENCY})`);
+  console.info(`customers-crash: ${messages.length} outage SMS for ${phones.size} phones: ${twice} posted twice (in flight at the kill; bound ${CONCURRENCY})`);
   expect(twice).toBeLessThanOrEqual(CONCURRENCY);
+  // Each repeat is the same message again (its idempotency key), never a second message: a
+  // gateway that honours the key sends every phone exactly one.
+  const keys = new Map<string, Set<string>>();
+  for (const r of gateway.received) {
+    const m = JSON.parse(r.body) as Sms;
+    if (m.kind === 'outage.detected') keys.set(m.to, (keys.get(m.to) ?? new Set()).add(r.headers['idempotency-key'] ?? ''));
+  }
+  expect([...keys.values()].filter((k) => k.size !== 1 || k.has(''))).toEqual([]);
+  expect(keys.size).toBe(phones.size);
 
   await allMeters('power_on', run);
   await eventually(

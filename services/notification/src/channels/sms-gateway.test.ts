@@ -25,6 +25,8 @@ describe('SMS gateway channel', () => {
     expect(await channel.send(sms('138 0013 8000'))).toEqual({ kind: 'delivered', statusCode: 202 });
     const [got] = gateway.received;
     expect(got?.headers['x-api-key']).toBe('k-1');
+    // The delivery id, the same on every retry: a gateway that honours it sends the message once.
+    expect(got?.headers['idempotency-key']).toBe('d');
     expect(JSON.parse(got!.body)).toEqual({
       to: '+8613800138000',
       kind: 'dispatch.assigned',

@@ -8,7 +8,10 @@ import type { Channel, SendOutcome, SendRequest } from './types.ts';
 // SMS through a generic HTTP gateway (the station's SMS platform, or a relay in front of a cloud
 // SMS service). One JSON POST per message:
 //   { "to": "+8613800138000", "kind": "dispatch.assigned", "templateId": "SMS_123" | null, "params": {...}, "text": "…" }
-// with the configured auth header. `templateId` is NOTIFY_SMS_TEMPLATES' code for the message
+// with the configured auth header and `idempotency-key: <delivery id>` — the same on every retry
+// of one message, so a gateway that honours it sends a message once even when notification dies
+// between the gateway's answer and writing it down (docs/architecture.md#telling-the-customers,
+// crash window). `templateId` is NOTIFY_SMS_TEMPLATES' code for the message
 // kind, null when unmapped (a gateway can always send the text). 2xx means accepted; 5xx, 408,
 // 429 are retried; other 4xx and numbers that are not mainland mobiles fail for good (resending
 // will not make them valid).
@@ -30,7 +33,7 @@ export function createSmsGatewayChannel(options: SmsGatewayOptions): Channel {
       const target = smsRecipient(request);
       if ('refused' in target) return target.refused;
       const { payload, to } = target;
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': request.deliveryId };
       if (options.authHeader) headers[options.authHeader.name] = options.authHeader.value;
       const body = JSON.stringify({ to, kind: payload.templateId, templateId: codeOf(payload.templateId), params: payload.params, text: payload.text });
       try {
