@@ -39,7 +39,9 @@ export interface SharedRateLimiterOptions {
  * `floor((limit − total) / N)` requests of a key (at least one while any is left): its lease on
  * an equal share of what is left. The shares add up to what is left, so N replicas together stay
  * within the limit, plus at most N−1 when fewer than N are left (while N is known; a replica that
- * has just started takes up to limit/N before its first sync). A refused caller may be told to
+ * has just started takes up to limit/N before its first sync), and N−1 more when replicas sync at
+ * the same moment: one sync's statement cannot see the counts a concurrent one is adding, so each
+ * may lease once more until the next sync corrects the total. A refused caller may be told to
  * retry in a second: its replica's share is spent, others may still have some.
  * A sync that fails (database down) is logged; admissions continue against the last known total.
  */
