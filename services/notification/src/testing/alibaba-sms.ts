@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveStandIn } from './stand-in-server.ts';
 
 // A local stand-in for Alibaba Cloud SMS (dysmsapi, SendSms 2017-05-25) that checks what the vendor
 // checks, so the real SDK and our classification meet real refusals:
@@ -78,7 +78,6 @@ export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<
   const sent: AlibabaSent[] = [];
   const refused: string[] = [];
   let throttled = 0;
-  let stallMs = 0;
 
   function answer(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}) {
     if (code !== 'OK') refused.push(code);
@@ -134,27 +133,13 @@ export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<
     return answer(res, 200, 'OK', 'OK', { BizId: `${Date.now()}^0` });
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (stallMs > 0) setTimeout(() => !res.destroyed && handle(req, body, res), stallMs).unref();
-      else handle(req, body, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await serveStandIn(handle);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     sent,
     refused,
     throttle: (n) => void (throttled = n),
-    stall: (ms) => void (stallMs = ms),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stall: server.stall,
+    close: server.close,
   };
 }
