@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEvent, RequestReceivedV1, RequestView, serializeEvent, type CloudEvent } from '@griddispatch/contracts';
+import { buildEvent, parseEvent, RequestReceivedV1, RequestView, serializeEvent, type CloudEvent } from '@griddispatch/contracts';
 import { assignedData, incidentData, requestBody, startHarness, type Harness } from '../testing/harness.ts';
 
 // The read model follows incidents.events (docs/architecture.md#incidents): the newest incident snapshot, role and
@@ -142,6 +142,63 @@ describe('incidents in the read model', () => {
     const published = (h.published.get('workorders.events') ?? []).map((m) => parseEvent(m.value).subject);
     expect(published).not.toContain(merged);
     expect(published).not.toContain(late);
+  });
+
+  it('applies a storm batch of assignments as one by one: merged calls catch up, a re-routing wins, unknown and cancelled ones stay', async () => {
+    const inc = 'inc-batch-1';
+    const primary = await newRequest();
+    const merged = [];
+    for (let i = 0; i < 12; i++) merged.push(await newRequest());
+    const rerouted = await newRequest();
+    const cancelled = await newRequest();
+    expect((await h.post(`/v1/work-orders/${cancelled}/events`, { type: 'cancelled' }, 'field-app-secret-000001')).statusCode).toBe(200);
+    await h.emit(
+      'cn.griddispatch.incident.updated.v1',
+      incidentData({ id: inc, primaryRequestId: primary, status: 'en_route', etr: at(200), updatedAt: at(5), change: 'status' }),
+    );
+    await h.settle();
+
+    // One publish: the in-process bus hands the consumer these records as one batch.
+    const event = (data: ReturnType<typeof assignedData>, minute: number) =>
+      buildEvent({ type: 'cn.griddispatch.dispatch.assigned.v1', source: 'grid-routing', subject: data.workOrderId, data, time: new Date(at(minute)) });
+    const batch = [
+      event(assignedData({ id: primary }, { incidentId: inc, role: 'primary', etr: at(120), areaId: 'area-batch-1' }), 1),
+      ...merged.map((id) => event(assignedData({ id }, { incidentId: inc, role: 'merged', etr: at(120) }), 2)),
+      event(assignedData({ id: rerouted }, { gridId: 'grid-first', gridName: '先到网格' }), 2),
+      event(assignedData({ id: rerouted }, { gridId: 'grid-second', gridName: '后到网格', areaId: 'area-batch-1' }), 3),
+      event(assignedData({ id: cancelled }), 2),
+      event(assignedData({ id: '7a6c1f4e-0000-4222-8333-944455556666' }), 2),
+    ];
+    await h.bus.publish(
+      'dispatch.assigned',
+      batch.map((e) => ({ key: e.subject, value: serializeEvent(e) })),
+    );
+    await h.settle();
+
+    const p = await view(primary);
+    expect(p).toMatchObject({ status: 'assigned', incidentId: inc, role: 'primary', etr: at(200) });
+    for (const id of merged) {
+      const v = await view(id);
+      expect(v.status).toBe('en_route');
+      expect(v).toMatchObject({ incidentId: inc, role: 'merged', etr: at(200) });
+      expect(v.timeline.map((t) => t.type)).toEqual(['request.received', 'dispatch.assigned', 'incident.en_route']);
+      expect(v.timeline.at(-1)).toMatchObject({ at: at(5), note: `follows incident ${inc}` });
+    }
+    const r = await view(rerouted);
+    expect(r).toMatchObject({ status: 'assigned', grid: { id: 'grid-second', name: '后到网格' } });
+    expect(r.timeline.filter((t) => t.type === 'dispatch.assigned')).toHaveLength(2);
+    expect((await view(cancelled)).status).toBe('cancelled');
+    const { rows } = await h.db.pool.query('SELECT area_id FROM intake.grid_areas WHERE grid_id = ANY($1)', [[p.grid?.id, 'grid-second']]);
+    expect(rows).toEqual([{ area_id: 'area-batch-1' }, { area_id: 'area-batch-1' }]);
+
+    // Delivered again, the whole batch changes nothing.
+    await h.bus.publish(
+      'dispatch.assigned',
+      batch.map((e) => ({ key: e.subject, value: serializeEvent(e) })),
+    );
+    await h.settle();
+    expect((await view(merged[0]!)).timeline).toHaveLength(3);
+    expect(await view(rerouted)).toEqual(r);
   });
 
   it('opens the work order of an incident without a call once, however often its opening is delivered', async () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from '@griddispatch/bus';
 import { EventTypeName, EventTypes, InvalidEventError, isUuid, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
-import { notifyBoard, type BoardNotice } from '../board/changes.ts';
+import { notifyBoard } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
 import type { IncidentEvent } from '../use-cases/follow-incident.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
@@ -11,7 +11,7 @@ import { onIncidentEvent } from './incident-event.ts';
 import { isReplyEvent, onReplyReceived, type ReplyEvent } from './reply-received.ts';
 import { onSlaBreached } from './sla-breached.ts';
 import { onSlaWarning } from './sla-warning.ts';
-import { writeTimeline } from '../use-cases/update-read-model.ts';
+import { prepareReadModel, settle, writeAssignments, writeTimeline } from '../use-cases/update-read-model.ts';
 import type { ReadModelHandler } from './types.ts';
 import { onWorkorderUpdated } from './workorder-updated.ts';
 
@@ -106,17 +106,20 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
     // Each event locks its work order's row: batches lock them in one order and cannot deadlock.
     orderKey: (event) =>
       isReadModelEvent(event) ? event.data.workOrderId : isIncidentEvent(event) ? `incident:${event.data.id}` : isReplyEvent(event) ? replyTarget(event) : '',
-    // The boards hear of a batch's changes in one statement at its end (delivered at commit), and
-    // the timeline entries nothing waits for are written there too.
-    prepare: async (_client, events) => ({ timeline: [], notices: [] as BoardNotice[], superseded: supersededCallCounts(events) }),
+    // The batch's work orders are locked in one statement before any event is applied; its
+    // assignments, the timeline entries nothing waits for and the boards' notices (delivered at
+    // commit) are written in one statement each at its end.
+    prepare: async (client, events) => ({ ...(await prepareReadModel(client, events.filter(isReadModelEvent))), superseded: supersededCallCounts(events) }),
     async apply(client, event, _message, batch) {
       const log = eventLogger(ctx.logger, event);
       if (isIncidentEvent(event)) {
         if (batch.superseded.has(event.id)) return;
+        await settle(client, batch);
         await onIncidentEvent(ctx, client, event, log.child({ incidentId: event.data.id }), batch);
         return;
       }
       if (isReplyEvent(event)) {
+        await settle(client, batch);
         await onReplyReceived(ctx, client, event, log);
         batch.notices.push({ id: replyTarget(event), change: EventTypes[event.type].short });
         return;
@@ -129,6 +132,7 @@ export function readModelConsumer(ctx: IntakeContext, consumer = READ_MODEL_CONS
       if (await handler(client, event, log, batch)) batch.notices.push({ id: event.data.workOrderId, change: EventTypes[event.type].short });
     },
     async finish(client, batch) {
+      await writeAssignments(client, batch);
       await writeTimeline(client, batch.timeline);
       await notifyBoard(client, batch.notices);
     },

@@ -60,33 +60,18 @@ async function storeSnapshot(client: PoolClient, incident: Incident): Promise<bo
 }
 
 /**
- * Moves the incident's merged work orders (or just `requestId`) forward to the status the
- * incident implies; each moved one gets a timeline entry `incident.<status>` under an id made
- * from `eventId`, and a board notice.
+ * Moves the incident's merged work orders forward to the status the incident implies; each moved
+ * one gets a timeline entry `incident.<status>` under an id made from `eventId`, and a board notice.
  */
-async function moveMerged(
-  client: PoolClient,
-  incident: Pick<Incident, 'id' | 'status'>,
-  eventId: string,
-  at: string,
-  batch: ReadModelBatch,
-  requestId?: string,
-): Promise<void> {
+async function moveMerged(client: PoolClient, incident: Pick<Incident, 'id' | 'status'>, eventId: string, at: string, batch: ReadModelBatch): Promise<void> {
   const target = FOLLOWS[incident.status];
   if (!target) return;
   const from = PATH.slice(0, PATH.indexOf(target));
-  // Two statements, not one with `(id = $5 OR $5 IS NULL)`: a generic plan of that would scan all
-  // of a storm incident's work orders for each merged call.
-  const set = 'SET status = $3, resume_status = NULL, updated_at = GREATEST(updated_at, $4)';
-  const { rows } = requestId
-    ? await client.query<{ id: string }>(
-        `UPDATE intake.requests ${set} WHERE id = $5 AND incident_id = $1 AND incident_role = 'merged' AND status = ANY($2::text[]) RETURNING id`,
-        [incident.id, from, target, at, requestId],
-      )
-    : await client.query<{ id: string }>(
-        `UPDATE intake.requests ${set} WHERE incident_id = $1 AND incident_role = 'merged' AND status = ANY($2::text[]) RETURNING id`,
-        [incident.id, from, target, at],
-      );
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE intake.requests SET status = $3, resume_status = NULL, updated_at = GREATEST(updated_at, $4)
+     WHERE incident_id = $1 AND incident_role = 'merged' AND status = ANY($2::text[]) RETURNING id`,
+    [incident.id, from, target, at],
+  );
   for (const { id } of rows) {
     batch.timeline.push({ requestId: id, at, type: `incident.${incident.status}`, note: `follows incident ${incident.id}`, eventId: `${eventId}/${id}` });
     batch.notices.push({ id, change: 'incident.updated' });
@@ -120,19 +105,28 @@ export async function recordIncident(client: PoolClient, event: IncidentEvent, l
   return { applied: true };
 }
 
-/**
- * A merged call whose routing arrived after its incident moved on: it takes the incident's
- * status at once (the incident's snapshot, when intake has it).
- */
-export async function catchUpWithIncident(client: PoolClient, requestId: string, incidentId: string, event: CloudEvent, batch: ReadModelBatch): Promise<void> {
+/** An incident as intake keeps it, for the merged calls routed after it moved on. */
+export interface KeptIncident {
+  id: string;
+  status: IncidentStatus;
+  updatedAt: string;
+}
+
+export async function keptIncidents(client: PoolClient, ids: string[]): Promise<KeptIncident[]> {
+  if (ids.length === 0) return [];
   const { rows } = await client.query<{ id: string; status: IncidentStatus; updated_at: Date }>(
-    'SELECT id, status, updated_at FROM intake.incidents WHERE id = $1',
-    [incidentId],
+    'SELECT id, status, updated_at FROM intake.incidents WHERE id = ANY($1::text[])',
+    [ids],
   );
-  const kept = rows[0];
-  // Routing made it `assigned` already: only an incident further along moves it.
-  if (!kept || (FOLLOWS[kept.status] ?? 'assigned') === 'assigned') return;
-  const incident = { id: kept.id, status: kept.status, updatedAt: kept.updated_at.toISOString() };
-  const at = Date.parse(incident.updatedAt) > Date.parse(event.time) ? incident.updatedAt : event.time;
-  await moveMerged(client, incident, event.id, at, batch, requestId);
+  return rows.map((r) => ({ id: r.id, status: r.status, updatedAt: r.updated_at.toISOString() }));
+}
+
+/**
+ * The status a merged work order in `current` takes from its incident in `status`, or null when
+ * it stays: only forward along the path, and `assigned` (where routing leaves it) is no move.
+ */
+export function mergedStatus(status: IncidentStatus, current: RequestStatus): RequestStatus | null {
+  const target = FOLLOWS[status];
+  if (!target || target === 'assigned') return null;
+  return PATH.slice(0, PATH.indexOf(target)).includes(current) ? target : null;
 }

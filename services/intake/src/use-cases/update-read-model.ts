@@ -4,34 +4,22 @@ import type { Logger } from '@griddispatch/observability';
 import type { BoardNotice } from '../board/changes.ts';
 import type { Assignee, RequestStatus } from '../domain/types.ts';
 import { afterRouting, type WorkOrderState } from '../domain/work-order-state.ts';
-import { catchUpWithIncident } from './follow-incident.ts';
+import { keptIncidents, mergedStatus, type KeptIncident } from './follow-incident.ts';
 
 // Effects of the events intake consumes on its read model. Each runs inside the consumer's
 // transaction, after the inbox said the event is new; each also guards on the row's state, since
 // topics are not ordered against each other (a breach may overtake the assignment it belongs to).
 // Each answers whether what the dispatch board shows of the work order changed (a timeline
-// entry alone does not), so the boards hear only of real changes. Timeline entries nothing waits
-// for are written once per batch (`writeTimeline`); a work-order event's entry is written at once,
-// since it decides whether intake applied that event already.
+// entry alone does not), so the boards hear only of real changes. The batch's work orders are
+// locked in one statement before any event is applied (`prepareReadModel`); what a storm brings
+// by the thousand — assignments and their timeline entries — is computed here and written once
+// per batch (`finishReadModel`). A work-order event's entry is written at once, since it decides
+// whether intake applied that event already.
 
 type Ev<T extends CloudEvent['type']> = CloudEvent<T>;
 
 interface Locked extends WorkOrderState {
   assignees: Assignee[];
-}
-
-async function lock(client: PoolClient, id: string, log: Logger): Promise<Locked | null> {
-  const { rows } = await client.query<{ status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
-    'SELECT status, resume_status, assignees FROM intake.requests WHERE id = $1 FOR UPDATE',
-    [id],
-  );
-  const row = rows[0];
-  if (!row) {
-    // Every work order starts as an intake request; an id we never stored cannot be shown.
-    log.warn('event for a work order intake does not know; ignored');
-    return null;
-  }
-  return { status: row.status, resumeStatus: row.resume_status, assignees: row.assignees };
 }
 
 export interface TimelineEntry {
@@ -43,10 +31,74 @@ export interface TimelineEntry {
   eventId: string;
 }
 
-/** What one consumed batch writes once, at its end: timeline entries nothing waits for, and the boards' notices. */
+/** A work order's row as one batch's assignments leave it (written by `writeAssignments`). */
+interface AssignedRow {
+  id: string;
+  state: WorkOrderState;
+  grid: string;
+  gridId: string;
+  incidentId: string | null;
+  assignees: string;
+  sla: string;
+  updatedAt: string;
+  role: string | null;
+  etr: string | null;
+}
+
+/** What one consumed batch shares and writes once, at its end. */
 export interface ReadModelBatch {
+  /** The batch's work orders, locked (null: intake never stored that id). */
+  rows: Map<string, Locked | null>;
+  /** Kept incidents the batch's merged calls catch up with. */
+  incidents: Map<string, KeptIncident>;
+  /** Assignments computed, not yet written; and the area grid of each grid they name. */
+  assigned: Map<string, AssignedRow>;
+  areas: Map<string, string>;
   timeline: TimelineEntry[];
   notices: BoardNotice[];
+}
+
+/** The work order an event of the read model is about. */
+type WorkOrderEvent = CloudEvent & { data: { workOrderId: string } };
+
+/**
+ * Locks the batch's work orders in one statement, in id order (the consumer's `orderKey`: batches
+ * of other partitions lock in the same order and cannot deadlock), and reads the incidents its
+ * merged calls belong to.
+ */
+export async function prepareReadModel(client: PoolClient, events: WorkOrderEvent[]): Promise<ReadModelBatch> {
+  const batch: ReadModelBatch = { rows: new Map(), incidents: new Map(), assigned: new Map(), areas: new Map(), timeline: [], notices: [] };
+  const ids = [...new Set(events.map((e) => e.data.workOrderId))].sort();
+  if (ids.length === 0) return batch;
+  for (const id of ids) batch.rows.set(id, null);
+  const { rows } = await client.query<{ id: string; status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
+    'SELECT id, status, resume_status, assignees FROM intake.requests WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  for (const r of rows) batch.rows.set(r.id, { status: r.status, resumeStatus: r.resume_status, assignees: r.assignees });
+  const merged = events.flatMap((e) => (isAssignment(e) && e.data.role === 'merged' && e.data.incidentId ? [e.data.incidentId] : []));
+  for (const incident of await keptIncidents(client, [...new Set(merged)])) batch.incidents.set(incident.id, incident);
+  return batch;
+}
+
+function isAssignment(event: CloudEvent): event is Ev<'cn.griddispatch.dispatch.assigned.v1'> {
+  return event.type === 'cn.griddispatch.dispatch.assigned.v1';
+}
+
+/** The work order's row, locked by `prepareReadModel` (or here, for one the batch did not name). */
+async function lock(client: PoolClient, batch: ReadModelBatch, id: string, log: Logger): Promise<Locked | null> {
+  if (!batch.rows.has(id)) {
+    const { rows } = await client.query<{ status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
+      'SELECT status, resume_status, assignees FROM intake.requests WHERE id = $1 FOR UPDATE',
+      [id],
+    );
+    const row = rows[0];
+    batch.rows.set(id, row ? { status: row.status, resumeStatus: row.resume_status, assignees: row.assignees } : null);
+  }
+  const row = batch.rows.get(id) ?? null;
+  // Every work order starts as an intake request; an id we never stored cannot be shown.
+  if (!row) log.warn('event for a work order intake does not know; ignored');
+  return row;
 }
 
 /** The batch's deferred timeline entries in one statement (a redelivered event adds nothing). */
@@ -70,6 +122,11 @@ export async function addTimeline(client: PoolClient, entry: TimelineEntry): Pro
   return res.rowCount === 1;
 }
 
+/**
+ * `dispatch.assigned`: computed now against the locked row, written with the batch's other
+ * assignments (`writeAssignments`). A merged call routed after its incident moved on takes the
+ * incident's status at once.
+ */
 export async function recordAssignment(
   client: PoolClient,
   event: Ev<'cn.griddispatch.dispatch.assigned.v1'>,
@@ -77,35 +134,10 @@ export async function recordAssignment(
   batch: ReadModelBatch,
 ): Promise<boolean> {
   const d = event.data;
-  const row = await lock(client, d.workOrderId, log);
+  const row = await lock(client, batch, d.workOrderId, log);
   if (!row) return false;
-  const next = afterRouting(row, 'assigned');
-  // The ETR shown is the incident's current one once intake heard of the incident (it moves:
-  // storm factor, a hand-set ETR); until then the one this routing carried.
-  // The grid's area grid is kept beside (grid_areas), in the same statement: keys limited to an
-  // area grid see the work orders of the grids under it (visible-grids.ts).
-  await client.query(
-    `WITH area AS (INSERT INTO intake.grid_areas (grid_id, area_id) SELECT $5, $12::text WHERE $12::text IS NOT NULL
-                   ON CONFLICT (grid_id) DO UPDATE SET area_id = EXCLUDED.area_id WHERE intake.grid_areas.area_id <> EXCLUDED.area_id)
-     UPDATE intake.requests SET status = $2, resume_status = $3, grid = $4, grid_id = $5, incident_id = $6, assignees = $7,
-       sla = $8, updated_at = GREATEST(updated_at, $9), incident_role = $10,
-       etr = COALESCE((SELECT etr FROM intake.incidents WHERE id = $6), $11::timestamptz)
-     WHERE id = $1`,
-    [
-      d.workOrderId,
-      next.status,
-      next.resumeStatus,
-      JSON.stringify({ id: d.grid.id, name: d.grid.name, kind: d.grid.kind }),
-      d.grid.id,
-      d.incidentId,
-      JSON.stringify(d.assignees),
-      JSON.stringify({ policy: d.sla.policy, deadlines: d.sla.deadlines }),
-      event.time,
-      d.incidentId ? (d.role ?? null) : null,
-      d.incidentId ? (d.etr ?? null) : null,
-      d.grid.areaId ?? null,
-    ],
-  );
+  let state = afterRouting(row, 'assigned');
+  let updatedAt = event.time;
   const role = d.incidentId && d.role ? ` · ${d.role} in incident ${d.incidentId}` : '';
   batch.timeline.push({
     requestId: d.workOrderId,
@@ -114,9 +146,86 @@ export async function recordAssignment(
     note: `${d.grid.name} (${d.resolvedBy})${role}`,
     eventId: event.id,
   });
-  // A merged call routed after its incident moved on catches up with it at once.
-  if (d.incidentId && d.role === 'merged') await catchUpWithIncident(client, d.workOrderId, d.incidentId, event, batch);
+  const incident = d.incidentId && d.role === 'merged' ? batch.incidents.get(d.incidentId) : undefined;
+  const caughtUp = incident && mergedStatus(incident.status, state.status);
+  if (incident && caughtUp) {
+    const at = Date.parse(incident.updatedAt) > Date.parse(event.time) ? incident.updatedAt : event.time;
+    state = { status: caughtUp, resumeStatus: null };
+    updatedAt = at;
+    batch.timeline.push({
+      requestId: d.workOrderId,
+      at,
+      type: `incident.${incident.status}`,
+      note: `follows incident ${incident.id}`,
+      eventId: `${event.id}/${d.workOrderId}`,
+    });
+    batch.notices.push({ id: d.workOrderId, change: 'incident.updated' });
+  }
+  batch.rows.set(d.workOrderId, { ...state, assignees: d.assignees });
+  const before = batch.assigned.get(d.workOrderId);
+  batch.assigned.set(d.workOrderId, {
+    id: d.workOrderId,
+    state,
+    grid: JSON.stringify({ id: d.grid.id, name: d.grid.name, kind: d.grid.kind }),
+    gridId: d.grid.id,
+    incidentId: d.incidentId,
+    assignees: JSON.stringify(d.assignees),
+    sla: JSON.stringify({ policy: d.sla.policy, deadlines: d.sla.deadlines }),
+    updatedAt: before && Date.parse(before.updatedAt) > Date.parse(updatedAt) ? before.updatedAt : updatedAt,
+    // The ETR shown is the incident's current one once intake heard of the incident (it moves:
+    // storm factor, a hand-set ETR); until then the one this routing carried.
+    role: d.incidentId ? (d.role ?? null) : null,
+    etr: d.incidentId ? (d.etr ?? null) : null,
+  });
+  // Keys limited to an area grid see the work orders of the grids under it (visible-grids.ts).
+  if (d.grid.areaId) batch.areas.set(d.grid.id, d.grid.areaId);
   return true;
+}
+
+/** The batch's assignments in one statement, and the area grids they named in one more. */
+export async function writeAssignments(client: PoolClient, batch: ReadModelBatch): Promise<void> {
+  if (batch.areas.size > 0) {
+    await client.query(
+      `INSERT INTO intake.grid_areas (grid_id, area_id) SELECT * FROM unnest($1::text[], $2::text[])
+       ON CONFLICT (grid_id) DO UPDATE SET area_id = EXCLUDED.area_id WHERE intake.grid_areas.area_id <> EXCLUDED.area_id`,
+      [[...batch.areas.keys()], [...batch.areas.values()]],
+    );
+    batch.areas.clear();
+  }
+  if (batch.assigned.size === 0) return;
+  const rows = [...batch.assigned.values()];
+  const col = <T>(pick: (r: AssignedRow) => T) => rows.map(pick);
+  await client.query(
+    `UPDATE intake.requests r SET status = u.status, resume_status = u.resume_status, grid = u.grid, grid_id = u.grid_id, incident_id = u.incident_id,
+       assignees = u.assignees, sla = u.sla, updated_at = GREATEST(r.updated_at, u.updated_at), incident_role = u.role,
+       etr = COALESCE((SELECT etr FROM intake.incidents i WHERE i.id = u.incident_id), u.etr)
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[], $11::timestamptz[])
+       AS u(id, status, resume_status, grid, grid_id, incident_id, assignees, sla, updated_at, role, etr)
+     WHERE r.id = u.id`,
+    [
+      col((r) => r.id),
+      col((r) => r.state.status),
+      col((r) => r.state.resumeStatus),
+      col((r) => r.grid),
+      col((r) => r.gridId),
+      col((r) => r.incidentId),
+      col((r) => r.assignees),
+      col((r) => r.sla),
+      col((r) => r.updatedAt),
+      col((r) => r.role),
+      col((r) => r.etr),
+    ],
+  );
+  batch.assigned.clear();
+}
+
+/**
+ * Before an effect on work orders the batch may hold (an incident's, a reply's): the assignments
+ * computed so far are written, and work orders are read again after it.
+ */
+export async function settle(client: PoolClient, batch: ReadModelBatch): Promise<void> {
+  await writeAssignments(client, batch);
+  batch.rows.clear();
 }
 
 export async function recordUnroutable(
@@ -126,8 +235,10 @@ export async function recordUnroutable(
   batch: ReadModelBatch,
 ): Promise<boolean> {
   const d = event.data;
-  const row = await lock(client, d.workOrderId, log);
+  const row = await lock(client, batch, d.workOrderId, log);
   if (!row) return false;
+  // It writes the status itself: an assignment of this batch goes first.
+  await writeAssignments(client, batch);
   const next = afterRouting(row, 'unroutable');
   await client.query('UPDATE intake.requests SET status = $2, resume_status = $3, updated_at = GREATEST(updated_at, $4) WHERE id = $1', [
     d.workOrderId,
@@ -135,6 +246,7 @@ export async function recordUnroutable(
     next.resumeStatus,
     event.time,
   ]);
+  batch.rows.set(d.workOrderId, { ...row, ...next });
   batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.unroutable', note: `${d.reason} → ${d.fallbackDesk}`, eventId: event.id });
   return true;
 }
@@ -148,11 +260,12 @@ export async function recordWorkOrderUpdate(
   client: PoolClient,
   event: Ev<'cn.griddispatch.workorder.updated.v1'>,
   log: Logger,
-  _batch: ReadModelBatch,
+  batch: ReadModelBatch,
 ): Promise<boolean> {
   const d = event.data;
-  const row = await lock(client, d.workOrderId, log);
+  const row = await lock(client, batch, d.workOrderId, log);
   if (!row) return false;
+  await writeAssignments(client, batch);
   const added = await addTimeline(client, { requestId: d.workOrderId, at: d.at, type: `workorder.${d.type}`, by: d.by, note: d.note, eventId: event.id });
   if (!added) return false;
   if (row.status !== d.previousStatus) {
@@ -169,12 +282,13 @@ export async function recordWorkOrderUpdate(
     JSON.stringify(assignees),
     event.time,
   ]);
+  batch.rows.set(d.workOrderId, { status: d.status, resumeStatus, assignees });
   return true;
 }
 
 export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
-  if (!(await lock(client, d.workOrderId, log))) return false;
+  if (!(await lock(client, batch, d.workOrderId, log))) return false;
   // One entry per stage (the board shows a warned stage amber until it is done).
   const warned = await client.query(`UPDATE intake.requests SET warnings = warnings || $2::jsonb WHERE id = $1 AND NOT warnings @> $3::jsonb`, [
     d.workOrderId,
@@ -194,7 +308,7 @@ export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddis
 
 export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
   const d = event.data;
-  if (!(await lock(client, d.workOrderId, log))) return false;
+  if (!(await lock(client, batch, d.workOrderId, log))) return false;
   // One entry per (stage, level), however often the breach is re-sent.
   const breached = await client.query(
     `UPDATE intake.requests SET breaches = breaches || $2::jsonb, breached = true, updated_at = GREATEST(updated_at, $4)
