@@ -50,12 +50,16 @@ const reopen = (input: { incidentId: string; requestId: string }) =>
 describe('still out after the restoration', () => {
   it('opens one follow-up on the 台区 with the original start, continuing where the restored interruption ended', async () => {
     const outage = await restoredOutage('TQ-006', '2026-12-01T09:00:00', '2026-12-01T09:30:00');
+    const reopenedAt = Date.now();
     const first = await reopen(outage);
     expect(first).toMatchObject({ status: 'opened' });
     const followUp = await row((first as { incidentId: string }).incidentId);
     const restored = await row(outage.incidentId);
     expect(followUp).toMatchObject({ status: 'open', reopened_from: outage.incidentId, opened_at: restored.opened_at });
     expect(followUp.evidence_at).toEqual(restored.interrupted_until);
+    // Its ETR counts from the reopening, not from the original start days ago.
+    const { rows } = await h.db.pool.query<{ etr: Date }>('SELECT etr FROM routing.incidents WHERE id = $1', [followUp.id]);
+    expect(rows[0]!.etr.getTime()).toBeGreaterThan(reopenedAt);
     // A second caller's `still_out`: the same follow-up, nothing new.
     expect(await reopen(outage)).toEqual({ status: 'noop', reason: 'already_reopened', incidentId: followUp.id });
   });

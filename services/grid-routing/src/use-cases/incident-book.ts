@@ -46,6 +46,12 @@ export interface OpenInput {
   plannedOutageId?: string | null | undefined;
   /** A given ETR (a planned outage's end): `etrSource` planned. */
   etr?: Date | null | undefined;
+  /**
+   * Where the policy's restore window starts when not at `at`: a follow-up opened with the
+   * original start counts it from its reopening (an ETR in the past helps nobody). Such an ETR is
+   * not rescaled by storm mode later.
+   */
+  etrFrom?: Date | undefined;
 }
 
 type Transition = 'restored' | 'closed';
@@ -233,7 +239,7 @@ export class IncidentBook {
     const feederCode = this.data.districts.get(input.districtCode)?.feederCode ?? null;
     const parent = input.origin !== 'planned' && feederCode ? this.openFeederOf(feederCode) : undefined;
     const urgency = input.urgency ?? 'normal';
-    const policy = this.policyEtr(input.gridId, urgency, input.at);
+    const policy = this.policyEtr(input.gridId, urgency, input.etrFrom ?? input.at);
     const primary = parent ? null : (input.primaryRequestId ?? null);
     const row = this.create({
       kind: 'district',
@@ -251,7 +257,7 @@ export class IncidentBook {
       urgency,
       etr: input.etr ?? policy.etr,
       etr_source: input.etr ? 'planned' : 'policy',
-      etr_base_ms: input.etr ? null : policy.baseMs,
+      etr_base_ms: input.etr || input.etrFrom ? null : policy.baseMs,
       planned_outage_id: input.plannedOutageId ?? null,
     });
     if (parent) {

@@ -30,6 +30,8 @@ export interface OpenIncidentInput {
   plannedOutageId?: string;
   /** A planned outage's end: the ETR, `etrSource: planned`. */
   etr?: Date;
+  /** Where the policy's restore window starts counting when not at `at` (a follow-up: its reopening). */
+  etrFrom?: Date;
 }
 
 async function write(client: PoolClient, book: IncidentBook): Promise<void> {

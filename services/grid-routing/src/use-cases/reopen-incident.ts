@@ -5,7 +5,7 @@ import type { RoutingContext } from './routing-context.ts';
 
 // A callback answered `still_out` (docs/architecture.md#callbacks-and-replies): the caller's 台区 is
 // still without power after its incident was restored. A follow-up incident opens on that 台区
-// with the original start time (openedAt = the restored incident's), like any incident without a
+// with the original start time (openedAt = the restored incident's) and an ETR counted from now, like any incident without a
 // call: intake opens its own work order and the crew is dispatched (rule 2). For the reports it
 // continues the restored incident's interruption (migration 006): evidence_at = where that one
 // ended, and no second customer interruption.
@@ -65,7 +65,7 @@ export async function reopenIncident(ctx: RoutingContext, client: PoolClient, in
     "SELECT id, evidence_at FROM routing.incidents WHERE feeder_code = $1 AND kind = 'feeder' AND status NOT IN ('restored', 'closed')",
     [district.feederCode],
   );
-  const incident = await openIncident(ctx, client, { districtCode, gridId: district.gridId, origin: 'call', at: restored.opened_at });
+  const incident = await openIncident(ctx, client, { districtCode, gridId: district.gridId, origin: 'call', at: restored.opened_at, etrFrom: ctx.now() });
   await client.query('UPDATE routing.incidents SET reopened_from = $2, evidence_at = $3 WHERE id = $1', [incident.id, restored.id, restored.interrupted_until]);
   if (feeder[0] && incident.parentId === feeder[0].id) {
     await client.query('UPDATE routing.incidents SET evidence_at = $2 WHERE id = $1', [feeder[0].id, feeder[0].evidence_at]);
