@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from '@griddispatch/bus';
+import { EventTypes, serializeEvent, type CloudEvent } from '@griddispatch/contracts';
+import type { InboxConsumer, Pool, PoolClient } from '@griddispatch/db';
+import { assignedData, assignedEvent, warningData, warningEvent } from '../testing/fixtures.ts';
+import { startHarness, subscribe, type Harness } from '../testing/harness.ts';
+import { replyCatalog } from '../templates/replies.ts';
+import { catalog } from '../templates/index.ts';
+import type { ConsumerDeps } from './consume.ts';
+import { dispatchAssignedConsumer } from './dispatch-assigned.ts';
+import { slaWarningConsumer } from './sla-warning.ts';
+
+// How many statements a batch of the busiest consumers costs (issue 12): the consumers run on a
+// pool whose clients count their queries (BEGIN and COMMIT included), over one batch of N events
+// as the bus hands it over. The counts are printed (`statements per event`) and held to a bound,
+// so a change that puts a statement back into the per-event path fails here.
+
+const N = 200;
+
+let h: Harness;
+let statements = 0;
+let counting: Pool;
+beforeAll(async () => {
+  h = await startHarness();
+  counting = countingPool(h.db.pool, () => statements++);
+});
+afterAll(async () => h?.close());
+
+function countingPool(pool: Pool, count: () => void): Pool {
+  const wrap = (client: PoolClient): PoolClient =>
+    new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop === 'query') {
+          return (...args: unknown[]) => {
+            count();
+            return (target.query as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop === 'connect') return async () => wrap(await target.connect());
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function deps(): ConsumerDeps {
+  return {
+    pool: counting,
+    logger: h.logger,
+    config: h.config,
+    catalog: catalog(h.config.locale, h.config.timeZone),
+    replies: replyCatalog(h.config.locale),
+    now: h.clock.now,
+    wake: () => undefined,
+    maxAttempts: 3,
+    externalFeed: null,
+  };
+}
+
+function messages(events: CloudEvent[], attempt = 1): IncomingMessage[] {
+  return events.map((event, i) => ({
+    topic: EventTypes[event.type].topic,
+    key: event.subject ?? event.id,
+    value: serializeEvent(event),
+    headers: {},
+    partition: 0,
+    offset: String(i),
+    attempt,
+  }));
+}
+
+async function count(consumer: InboxConsumer, events: CloudEvent[]): Promise<number> {
+  statements = 0;
+  await consumer.batchHandler(messages(events));
+  return statements;
+}
+
+async function deliveries(eventIds: string[]): Promise<number> {
+  const { rows } = await h.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM notification.deliveries WHERE event_id = ANY($1::text[])', [eventIds]);
+  return rows[0]?.n ?? 0;
+}
+
+/** 200 dispatches over 20 grids, each the primary of its own incident, one assignee with a phone; every 4th a merged call of the one before. */
+function dispatches(): CloudEvent[] {
+  const events: CloudEvent[] = [];
+  let incident = randomUUID();
+  for (let i = 0; i < N; i++) {
+    const merged = i % 4 === 3;
+    if (!merged) incident = randomUUID();
+    const base = assignedData();
+    events.push(
+      assignedEvent(
+        assignedData({
+          grid: { ...base.grid, id: `HH-G${String(i % 20).padStart(2, '0')}` },
+          incidentId: incident,
+          role: merged ? 'merged' : 'primary',
+        }),
+      ),
+    );
+  }
+  return events;
+}
+
+describe('statements per batch', () => {
+  it('dispatch.assigned', async () => {
+    await subscribe(h, { url: h.webhook.url, events: ['dispatch.assigned'] });
+    const consumer = dispatchAssignedConsumer(deps());
+    const events = dispatches();
+    const total = await count(consumer, events);
+    console.log(`dispatch.assigned: ${total} statements for ${N} events, ${(total / N).toFixed(2)} per event`);
+    // Staff SMS with code + robot card per primary; the webhook for every event.
+    expect(await deliveries(events.map((e) => e.id))).toBe(150 * 2 + N);
+    const again = await count(consumer, events);
+    console.log(`dispatch.assigned redelivered: ${again} statements`);
+    expect(again).toBe(3);
+    expect(await deliveries(events.map((e) => e.id))).toBe(150 * 2 + N);
+    const one = await count(consumer, dispatches().slice(0, 1));
+    console.log(`dispatch.assigned, a batch of one: ${one} statements`);
+  });
+
+  it('sla.warning', async () => {
+    const consumer = dispatchAssignedConsumer(deps());
+    const assigned = dispatches();
+    await consumer.batchHandler(messages(assigned));
+    const warnings = assigned.map((e) => warningEvent(warningData((e.data as { workOrderId: string }).workOrderId)));
+    const total = await count(slaWarningConsumer(deps()), warnings);
+    console.log(`sla.warning: ${total} statements for ${N} events, ${(total / N).toFixed(2)} per event`);
+  });
+});
