@@ -68,7 +68,7 @@ function messages(events: CloudEvent[], attempt = 1): IncomingMessage[] {
   return events.map((event, i) => ({
     topic: EventTypes[event.type].topic,
     key: event.subject ?? event.id,
-    value: serializeEvent(event),
+    value: Buffer.from(serializeEvent(event)),
     headers: {},
     partition: 0,
     offset: String(i),
