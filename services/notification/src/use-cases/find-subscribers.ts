@@ -22,6 +22,31 @@ export async function findSubscribers(client: PoolClient, event: SubscriptionEve
 }
 
 /**
+ * `findSubscribers` for several grid sets at once (a batch's events), in one statement: the
+ * subscribers of each set, in the order of `gridSets`.
+ */
+export async function findSubscribersOfEach(
+  client: PoolClient,
+  event: SubscriptionEventName,
+  gridSets: readonly (readonly (string | null | undefined)[])[],
+): Promise<string[][]> {
+  if (gridSets.length === 0) return [];
+  const pairs = gridSets.flatMap((set, i) => set.filter((g): g is string => typeof g === 'string' && g.length > 0).map((grid) => ({ n: i + 1, grid })));
+  const { rows } = await client.query<{ n: number; subscribers: string[] }>(
+    `SELECT k.n,
+            ARRAY(SELECT s.id::text FROM ${SCHEMA}.subscriptions s
+                   WHERE s.status = 'active' AND s.events @> ARRAY[$1]::text[]
+                     AND (s.grid_ids IS NULL OR s.grid_ids && ARRAY(SELECT g.grid FROM unnest($2::int[], $3::text[]) AS g(n, grid) WHERE g.n = k.n))
+                   ORDER BY s.created_at, s.id) AS subscribers
+       FROM generate_series(1, $4::int) AS k(n)`,
+    [event, pairs.map((p) => p.n), pairs.map((p) => p.grid), gridSets.length],
+  );
+  const out: string[][] = gridSets.map(() => []);
+  for (const r of rows) out[r.n - 1] = r.subscribers;
+  return out;
+}
+
+/**
  * For events about a known work order: its stored copy and the subscribers to `event` for its
  * grid (and the area grid the copy names), in one round trip.
  */

@@ -24,3 +24,21 @@ export async function firstNotice(client: PoolClient, incidentId: string | null,
   );
   return rowCount === 1;
 }
+
+/**
+ * `firstNotice` for a batch: claims `notice` for each of `incidentIds` (in the order given, which
+ * is the order the batch locks them in) in one statement, and returns the incidents whose claim
+ * is new — each to be given to the first of the batch's events that asks for it.
+ */
+export async function claimNotices(client: PoolClient, incidentIds: readonly string[], notice: string, now: Date): Promise<Set<string>> {
+  const ids = [...new Set(incidentIds)];
+  if (ids.length === 0) return new Set();
+  const { rows } = await client.query<{ incident_id: string }>(
+    `INSERT INTO ${SCHEMA}.incident_notices (incident_id, notice, created_at)
+     SELECT incident_id, $2, $3 FROM unnest($1::text[]) WITH ORDINALITY AS i(incident_id, n) ORDER BY n
+     ON CONFLICT DO NOTHING
+     RETURNING incident_id`,
+    [ids, notice, now],
+  );
+  return new Set(rows.map((r) => r.incident_id));
+}
