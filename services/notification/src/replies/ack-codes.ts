@@ -35,8 +35,9 @@ interface Wanted {
  * The codes of a batch's staff SMS, issued together: `add` returns each notice's drafts at once,
  * `issue` writes the codes into them in at most three statements for the whole batch — the live
  * codes of the (work order, phone) pairs asked for (a redelivered dispatch gets the same code
- * back), and only if some pair has none: the expiry of codes past their time (they give their
- * letters back), then one insert of fresh codes, each the first of its draws not live elsewhere.
+ * back) and which of the pairs' draws are live elsewhere; only if some pair has no code: the
+ * expiry of codes past their time (they give their letters back), then one insert of fresh codes,
+ * each pair's the first of its draws taken neither elsewhere nor by an earlier pair.
  * A pair asked for twice in a batch gets one code, the first asker's staff id, as when each was
  * issued in turn. Call `issue` before the drafts are stored, and before anything in the same
  * transaction expires or reads these codes.
@@ -77,63 +78,55 @@ export class AckCodeBatch {
   }
 
   async issue(client: PoolClient): Promise<void> {
-    const keyed = new Map(this.wanted);
-    const wanted = [...keyed.values()];
+    const wanted = [...this.wanted.values()];
     this.wanted.clear();
     if (wanted.length === 0) return;
-    const { rows: live } = await client.query<{ n: number; code: string }>(
+    // One instant for the batch's expiry: codes live past it give their letters back.
+    const now = new Date(Math.max(...wanted.map((w) => w.now.getTime())));
+    // Each pair's draws, made before we know which pairs need them, so that one statement finds
+    // both the pairs' live codes and which of the draws are live elsewhere.
+    const draws = wanted.map(() => Array.from({ length: MAX_TRIES }, () => newAckCode(this.random)));
+    const { rows } = await client.query<{ n: number | null; code: string }>(
       `SELECT w.n::int AS n, a.code FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS w(work_order_id, phone, now, n)
          JOIN ${SCHEMA}.ack_codes a ON a.work_order_id = w.work_order_id AND a.phone = w.phone
-        WHERE a.status = 'live' AND a.expires_at > w.now`,
-      [wanted.map((w) => w.workOrderId), wanted.map((w) => w.phone), wanted.map((w) => w.now)],
+        WHERE a.status = 'live' AND a.expires_at > w.now
+       UNION ALL
+       SELECT NULL, code FROM ${SCHEMA}.ack_codes WHERE code = ANY($4::text[]) AND status = 'live' AND expires_at > $5`,
+      [wanted.map((w) => w.workOrderId), wanted.map((w) => w.phone), wanted.map((w) => w.now), [...new Set(draws.flat())], now],
     );
     const codes = new Map<Wanted, string>();
-    for (const r of live) codes.set(wanted[r.n - 1]!, r.code);
-    const fresh = wanted.filter((w) => !codes.has(w));
+    const taken = new Set<string>();
+    for (const r of rows) {
+      if (r.n === null) taken.add(r.code);
+      else codes.set(wanted[r.n - 1]!, r.code);
+    }
+    const fresh = wanted.flatMap((w, i) => (codes.has(w) ? [] : [{ w, draws: draws[i]! }]));
     if (fresh.length > 0) {
-      const now = new Date(Math.max(...fresh.map((w) => w.now.getTime())));
       // Codes past their time give their letters back before new ones are drawn.
       await client.query(`UPDATE ${SCHEMA}.ack_codes SET status = 'expired', closed_at = $1 WHERE status = 'live' AND expires_at <= $1`, [now]);
-      // Up to MAX_TRIES draws per pair, none shared with another pair of the batch: the first
-      // draw not live elsewhere is issued, so the pairs cannot collide with one another.
-      const drawn = new Set<string>();
-      const draws: { n: number; code: string }[] = [];
-      fresh.forEach((_, i) => {
-        for (let t = 0; t < MAX_TRIES; t++) {
-          const code = newAckCode(this.random);
-          if (drawn.has(code)) continue;
-          drawn.add(code);
-          draws.push({ n: i + 1, code });
-        }
-      });
-      const { rows: issued } = await client.query<{ work_order_id: string; phone: string; code: string }>(
-        `WITH pick AS (
-           SELECT DISTINCT ON (c.n) c.n, c.code FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS c(n, code, k)
-            WHERE NOT EXISTS (SELECT 1 FROM ${SCHEMA}.ack_codes t WHERE t.code = c.code AND t.status = 'live')
-            ORDER BY c.n, c.k)
-         INSERT INTO ${SCHEMA}.ack_codes AS a (work_order_id, phone, staff_id, code, status, issued_at, expires_at)
-         SELECT w.work_order_id, w.phone, w.staff_id, pick.code, 'live', w.issued_at, w.expires_at
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
-                  WITH ORDINALITY AS w(work_order_id, phone, staff_id, issued_at, expires_at, n)
-           JOIN pick ON pick.n = w.n
+      // In turn, as one by one: the first draw of each pair that is live neither elsewhere nor for an earlier pair.
+      for (const { w, draws: mine } of fresh) {
+        const code = mine.find((c) => !taken.has(c));
+        if (code === undefined) throw new Error(`no free acknowledgement code after ${MAX_TRIES} draws: too many live codes`);
+        taken.add(code);
+        codes.set(w, code);
+      }
+      await client.query(
+        `INSERT INTO ${SCHEMA}.ack_codes (work_order_id, phone, staff_id, code, status, issued_at, expires_at)
+         SELECT work_order_id, phone, staff_id, code, 'live', issued_at, expires_at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+                  AS w(work_order_id, phone, staff_id, code, issued_at, expires_at)
          ON CONFLICT (work_order_id, phone) DO UPDATE SET staff_id = EXCLUDED.staff_id, code = EXCLUDED.code, status = 'live',
-           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, closed_at = NULL
-         RETURNING a.work_order_id, a.phone, a.code`,
+           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, closed_at = NULL`,
         [
-          draws.map((d) => d.n),
-          draws.map((d) => d.code),
-          fresh.map((w) => w.workOrderId),
-          fresh.map((w) => w.phone),
-          fresh.map((w) => w.staffId),
-          fresh.map((w) => w.now),
-          fresh.map((w) => new Date(w.now.getTime() + this.ttlMs)),
+          fresh.map(({ w }) => w.workOrderId),
+          fresh.map(({ w }) => w.phone),
+          fresh.map(({ w }) => w.staffId),
+          fresh.map(({ w }) => codes.get(w)!),
+          fresh.map(({ w }) => w.now),
+          fresh.map(({ w }) => new Date(w.now.getTime() + this.ttlMs)),
         ],
       );
-      for (const r of issued) {
-        const w = keyed.get(keyOf(r.work_order_id, r.phone));
-        if (w) codes.set(w, r.code);
-      }
-      if (issued.length < fresh.length) throw new Error(`no free acknowledgement code after ${MAX_TRIES} draws: too many live codes`);
     }
     for (const w of wanted) {
       const code = codes.get(w)!;
