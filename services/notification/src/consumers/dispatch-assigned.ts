@@ -3,7 +3,7 @@ import { EventTypeName, type CloudEvent } from '@griddispatch/contracts';
 import { assigneeContacts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { AckCodeBatch } from '../replies/ack-codes.ts';
 import { findSubscribersOfEach } from '../use-cases/find-subscribers.ts';
-import { DISPATCH_NOTICE, claimNotices } from '../use-cases/incident-notices.ts';
+import { BatchNotices, DISPATCH_NOTICE } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import { rememberGrids, type GridDispatch } from '../use-cases/remember-grid.ts';
 import { rememberWorkOrders, type WorkOrderDispatch } from '../use-cases/remember-work-order.ts';
@@ -17,8 +17,8 @@ type DispatchAssigned = typeof EventTypeName.dispatchAssigned;
 interface Shared {
   /** Subscribers to `dispatch.assigned` per grid and area grid. */
   subscribers: Map<string, string[]>;
-  /** Incidents whose dispatch notice this batch claimed and no event of it has given yet. */
-  notices: Set<string>;
+  /** The dispatch notices of the batch's incidents, claimed before its first event. */
+  notices: BatchNotices;
   workOrders: WorkOrderDispatch[];
   grids: GridDispatch[];
   codes: AckCodeBatch;
@@ -48,8 +48,8 @@ const planner: BatchPlanner<DispatchAssigned, Shared> = {
     const found = await findSubscribersOfEach(client, 'dispatch.assigned', [...sets.values()]);
     const subscribers = new Map([...sets.keys()].map((key, i) => [key, found[i] ?? []]));
     // Only a call that is not merged asks for its incident's notice (a merged one tells no staff).
-    const asking = events.flatMap((e) => (e.data.role !== 'merged' && e.data.incidentId ? [e.data.incidentId] : []));
-    const notices = await claimNotices(client, asking, DISPATCH_NOTICE, deps.now());
+    const asking = events.flatMap((e) => (e.data.role !== 'merged' && e.data.incidentId ? [{ incidentId: e.data.incidentId, notice: DISPATCH_NOTICE }] : []));
+    const notices = await BatchNotices.claim(client, asking, deps.now());
     return { subscribers, notices, workOrders: [], grids: [], codes: new AckCodeBatch(deps.replies, deps.config.replies.ackCodeTtlMs) };
   },
 
@@ -62,8 +62,7 @@ const planner: BatchPlanner<DispatchAssigned, Shared> = {
     if (d.role === 'primary') shared.grids.push({ data: d, now });
     const subscribers = shared.subscribers.get(gridKey(gridsOf(event))) ?? [];
     let staff: DeliveryDraft[] = [];
-    // A work order in no incident: always; else the first of the batch's events whose incident's claim is new.
-    if (d.role !== 'merged' && (!d.incidentId || shared.notices.delete(d.incidentId))) {
+    if (d.role !== 'merged' && shared.notices.first(d.incidentId, DISPATCH_NOTICE)) {
       const rendered = deps.catalog.dispatchAssigned(d);
       const people = assigneeContacts(d.assignees, d.contacts);
       // Each assignee's SMS carries their own code: `1 <code>` acknowledges by reply (written in by finish).

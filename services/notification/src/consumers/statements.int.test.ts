@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@griddispatch/contracts';
 import type { InboxConsumer, Pool, PoolClient } from '@griddispatch/db';
-import { assignedData, assignedEvent, warningData, warningEvent } from '../testing/fixtures.ts';
+import { assignedData, assignedEvent, breachedData, breachedEvent, warningData, warningEvent } from '../testing/fixtures.ts';
 import { startHarness, subscribe, type Harness } from '../testing/harness.ts';
 import { consumerDeps, messagesOf } from '../testing/batch.ts';
 import { dispatchAssignedConsumer } from './dispatch-assigned.ts';
+import { slaBreachedConsumer } from './sla-breached.ts';
 import { slaWarningConsumer } from './sla-warning.ts';
 
 // How many statements a batch of the busiest consumers costs (issue 12): the consumers run on a
@@ -99,12 +100,22 @@ describe('statements per batch', () => {
     expect(one).toBeLessThanOrEqual(12);
   });
 
-  it('sla.warning', async () => {
+  it('sla.warning and sla.breached', async () => {
     const consumer = dispatchAssignedConsumer(consumerDeps(h, counting));
     const assigned = dispatches();
     await consumer.batchHandler(messagesOf(assigned));
-    const warnings = assigned.map((e) => warningEvent(warningData((e.data as { workOrderId: string }).workOrderId)));
-    const total = await count(slaWarningConsumer(consumerDeps(h, counting)), warnings);
-    console.log(`sla.warning: ${total} statements for ${N} events, ${(total / N).toFixed(2)} per event`);
+    const workOrders = assigned.map((e) => (e.data as { workOrderId: string }).workOrderId);
+    const warnings = workOrders.map((id) => warningEvent(warningData(id)));
+    const warned = await count(slaWarningConsumer(consumerDeps(h, counting)), warnings);
+    console.log(`sla.warning: ${warned} statements for ${N} events, ${(warned / N).toFixed(2)} per event`);
+    const breaches = workOrders.map((id) => breachedEvent(breachedData(id, { level: 2, notify: ['supervisor'] })));
+    const breached = await count(slaBreachedConsumer(consumerDeps(h, counting)), breaches);
+    console.log(`sla.breached: ${breached} statements for ${N} events, ${(breached / N).toFixed(2)} per event`);
+    // Staff hear of each incident's stage once: 150 incidents, an SMS and a card each.
+    expect(await deliveries(warnings.map((e) => e.id))).toBe(150 * 2);
+    expect(await deliveries(breaches.map((e) => e.id))).toBe(150 * 2);
+    // 553 and 553 before issue 12.
+    expect(warned).toBeLessThanOrEqual(6);
+    expect(breached).toBeLessThanOrEqual(6);
   });
 });

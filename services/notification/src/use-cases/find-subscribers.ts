@@ -70,6 +70,38 @@ export async function findWorkOrderAndSubscribers(
   return { workOrder: row?.work_order ? workOrderRecord(row.work_order) : null, subscribers: row?.subscribers ?? [] };
 }
 
+/** A work-order event's look-up: its work order, and the grid it names. */
+export interface WorkOrderQuery {
+  workOrderId: string;
+  gridId: string | null | undefined;
+}
+
+/**
+ * `findWorkOrderAndSubscribers` for a batch's events, in one statement: per query, in the order
+ * given, the stored work order and the subscribers to `event` for the query's grid or the work
+ * order's area grid.
+ */
+export async function findWorkOrdersAndSubscribers(
+  client: PoolClient,
+  event: SubscriptionEventName,
+  queries: readonly WorkOrderQuery[],
+): Promise<{ workOrder: WorkOrderRecord | null; subscribers: string[] }[]> {
+  if (queries.length === 0) return [];
+  const { rows } = await client.query<{ n: number; work_order: WorkOrderContactsJson | null; subscribers: string[] }>(
+    `SELECT q.n::int AS n, CASE WHEN wo.work_order_id IS NULL THEN NULL ELSE to_jsonb(wo) END AS work_order,
+            ARRAY(SELECT s.id::text FROM ${SCHEMA}.subscriptions s
+                   WHERE s.status = 'active' AND s.events @> ARRAY[$1]::text[]
+                     AND (s.grid_ids IS NULL OR s.grid_ids && array_remove(ARRAY[NULLIF(q.grid_id, ''), wo.area_id], NULL))
+                   ORDER BY s.created_at, s.id) AS subscribers
+       FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS q(work_order_id, grid_id, n)
+       LEFT JOIN ${SCHEMA}.work_order_contacts wo ON wo.work_order_id = q.work_order_id`,
+    [event, queries.map((q) => q.workOrderId), queries.map((q) => q.gridId ?? null)],
+  );
+  const out = queries.map(() => ({ workOrder: null as WorkOrderRecord | null, subscribers: [] as string[] }));
+  for (const r of rows) out[r.n - 1] = { workOrder: r.work_order ? workOrderRecord(r.work_order) : null, subscribers: r.subscribers };
+  return out;
+}
+
 /**
  * For an incident's events: the people of its grid — the grid's own row in `grid_contacts`, else
  * the latest row of a grid under it (an area grid's crew and station head are among the contacts

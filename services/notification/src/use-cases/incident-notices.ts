@@ -25,20 +25,38 @@ export async function firstNotice(client: PoolClient, incidentId: string | null,
   return rowCount === 1;
 }
 
-/**
- * `firstNotice` for a batch: claims `notice` for each of `incidentIds` (in the order given, which
- * is the order the batch locks them in) in one statement, and returns the incidents whose claim
- * is new — each to be given to the first of the batch's events that asks for it.
- */
-export async function claimNotices(client: PoolClient, incidentIds: readonly string[], notice: string, now: Date): Promise<Set<string>> {
-  const ids = [...new Set(incidentIds)];
-  if (ids.length === 0) return new Set();
-  const { rows } = await client.query<{ incident_id: string }>(
-    `INSERT INTO ${SCHEMA}.incident_notices (incident_id, notice, created_at)
-     SELECT incident_id, $2, $3 FROM unnest($1::text[]) WITH ORDINALITY AS i(incident_id, n) ORDER BY n
-     ON CONFLICT DO NOTHING
-     RETURNING incident_id`,
-    [ids, notice, now],
-  );
-  return new Set(rows.map((r) => r.incident_id));
+/** A notice of an incident that an event of a batch asks for. */
+export interface NoticeClaim {
+  incidentId: string;
+  notice: string;
 }
+
+/**
+ * `firstNotice` for a batch: the notices its events will ask for, claimed in one statement (in the
+ * order given, which is the order the batch locks them in) before the first event is applied.
+ * `first` then answers each event as `firstNotice` would have in turn: true for a work order in no
+ * incident, and for the first asker of each notice whose claim is new.
+ */
+export class BatchNotices {
+  private constructor(private readonly fresh: Set<string>) {}
+
+  static async claim(client: PoolClient, claims: readonly NoticeClaim[], now: Date): Promise<BatchNotices> {
+    const unique = new Map(claims.map((c) => [keyOf(c.incidentId, c.notice), c]));
+    if (unique.size === 0) return new BatchNotices(new Set());
+    const { rows } = await client.query<{ incident_id: string; notice: string }>(
+      `INSERT INTO ${SCHEMA}.incident_notices (incident_id, notice, created_at)
+       SELECT incident_id, notice, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(incident_id, notice, n) ORDER BY n
+       ON CONFLICT DO NOTHING
+       RETURNING incident_id, notice`,
+      [[...unique.values()].map((c) => c.incidentId), [...unique.values()].map((c) => c.notice), now],
+    );
+    return new BatchNotices(new Set(rows.map((r) => keyOf(r.incident_id, r.notice))));
+  }
+
+  first(incidentId: string | null, notice: string): boolean {
+    if (!incidentId) return true;
+    return this.fresh.delete(keyOf(incidentId, notice));
+  }
+}
+
+const keyOf = (incidentId: string, notice: string): string => `${incidentId}\u0000${notice}`;
