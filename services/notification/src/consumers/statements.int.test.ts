@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@griddispatch/contracts';
 import type { InboxConsumer, Pool, PoolClient } from '@griddispatch/db';
-import { assignedData, assignedEvent, breachedData, breachedEvent, warningData, warningEvent } from '../testing/fixtures.ts';
+import { EventTypeName } from '@griddispatch/contracts';
+import { assignedData, assignedEvent, breachedData, breachedEvent, incidentData, incidentEvent, warningData, warningEvent } from '../testing/fixtures.ts';
 import { startHarness, subscribe, type Harness } from '../testing/harness.ts';
 import { consumerDeps, messagesOf } from '../testing/batch.ts';
 import { dispatchAssignedConsumer } from './dispatch-assigned.ts';
+import { incidentEventsConsumer } from './incident-events.ts';
 import { slaBreachedConsumer } from './sla-breached.ts';
 import { slaWarningConsumer } from './sla-warning.ts';
 
@@ -117,5 +119,21 @@ describe('statements per batch', () => {
     // 553 and 553 before issue 12.
     expect(warned).toBeLessThanOrEqual(6);
     expect(breached).toBeLessThanOrEqual(6);
+  });
+
+  it('incidents.events', async () => {
+    await subscribe(h, { url: h.webhook.url, events: ['incident.opened', 'incident.updated'] });
+    // 200 incidents of 20 grids whose people are known (the dispatches above), every 10th a feeder's opening.
+    const events = Array.from({ length: N }, (_, i) =>
+      incidentEvent(
+        i % 2 === 0 ? EventTypeName.incidentOpened : EventTypeName.incidentUpdated,
+        incidentData({ gridId: `HH-G${String(i % 20).padStart(2, '0')}`, kind: i % 10 === 0 ? 'feeder' : 'district' }),
+      ),
+    );
+    const total = await count(incidentEventsConsumer(consumerDeps(h, counting)), events);
+    console.log(`incidents.events: ${total} statements for ${N} events, ${(total / N).toFixed(2)} per event`);
+    // Each to its subscriber; each feeder's opening to its grid's repair crew (SMS) and group (card).
+    expect(await deliveries(events.map((e) => e.id))).toBe(N + 20 * 2);
+    expect(total).toBeLessThanOrEqual(6);
   });
 });

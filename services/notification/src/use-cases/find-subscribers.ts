@@ -102,28 +102,43 @@ export async function findWorkOrdersAndSubscribers(
   return out;
 }
 
+/** An incident event's look-up: its grid and the subscription event it is. */
+export interface GridQuery {
+  gridId: string;
+  event: SubscriptionEventName;
+}
+
 /**
- * For an incident's events: the people of its grid — the grid's own row in `grid_contacts`, else
- * the latest row of a grid under it (an area grid's crew and station head are among the contacts
- * of each of its district grids), null while no primary dispatch of it or below it was seen — and
- * the subscribers to `event` for the grid or, when its own row names one, its area grid. One round trip.
+ * For a batch of incident events, in one statement, per query in the order given: the people of
+ * its grid — the grid's own row in `grid_contacts`, else the latest row of a grid under it (an
+ * area grid's crew and station head are among the contacts of each of its district grids), null
+ * while no primary dispatch of it or below it was seen — and the subscribers to the query's event
+ * for the grid or, when its own row names one, its area grid.
  */
-export async function findGridAndSubscribers(
+export async function findGridsAndSubscribers(
   client: PoolClient,
-  gridId: string,
-  event: SubscriptionEventName,
-): Promise<{ grid: GridRecord | null; subscribers: string[] }> {
-  const { rows } = await client.query<{ grid: { grid_id: string; area_id: string | null; contacts: GridRecord['contacts'] } | null; subscribers: string[] }>(
-    `WITH g AS (SELECT grid_id, area_id, contacts FROM ${SCHEMA}.grid_contacts
-                 WHERE grid_id = $1 OR area_id = $1 ORDER BY (grid_id = $1) DESC, updated_at DESC LIMIT 1)
-     SELECT (SELECT to_jsonb(g) FROM g) AS grid,
+  queries: readonly GridQuery[],
+): Promise<{ grid: GridRecord | null; subscribers: string[] }[]> {
+  if (queries.length === 0) return [];
+  const { rows } = await client.query<{
+    n: number;
+    grid: { grid_id: string; area_id: string | null; contacts: GridRecord['contacts'] } | null;
+    subscribers: string[];
+  }>(
+    `SELECT q.n::int AS n, CASE WHEN g.grid_id IS NULL THEN NULL ELSE to_jsonb(g) END AS grid,
             ARRAY(SELECT s.id::text FROM ${SCHEMA}.subscriptions s
-                   WHERE s.status = 'active' AND s.events @> ARRAY[$2]::text[]
-                     AND (s.grid_ids IS NULL OR s.grid_ids && (ARRAY[$1]::text[] || ARRAY(SELECT area_id FROM g WHERE grid_id = $1 AND area_id IS NOT NULL)))
-                   ORDER BY s.created_at, s.id) AS subscribers`,
-    [gridId, event],
+                   WHERE s.status = 'active' AND s.events @> ARRAY[q.event]::text[]
+                     AND (s.grid_ids IS NULL OR s.grid_ids && (ARRAY[q.grid_id]::text[] || ARRAY(SELECT g.area_id WHERE g.grid_id = q.grid_id AND g.area_id IS NOT NULL)))
+                   ORDER BY s.created_at, s.id) AS subscribers
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(grid_id, event, n)
+       LEFT JOIN LATERAL (SELECT grid_id, area_id, contacts FROM ${SCHEMA}.grid_contacts
+                           WHERE grid_id = q.grid_id OR area_id = q.grid_id ORDER BY (grid_id = q.grid_id) DESC, updated_at DESC LIMIT 1) g ON true`,
+    [queries.map((q) => q.gridId), queries.map((q) => q.event)],
   );
-  const row = rows[0];
-  const g = row?.grid ?? null;
-  return { grid: g ? { gridId: g.grid_id, areaId: g.area_id, contacts: g.contacts } : null, subscribers: row?.subscribers ?? [] };
+  const out = queries.map(() => ({ grid: null as GridRecord | null, subscribers: [] as string[] }));
+  for (const r of rows) {
+    const g = r.grid;
+    out[r.n - 1] = { grid: g ? { gridId: g.grid_id, areaId: g.area_id, contacts: g.contacts } : null, subscribers: r.subscribers };
+  }
+  return out;
 }

@@ -11,20 +11,6 @@ import { SCHEMA } from '../schema.ts';
 /** The one dispatch notice of an incident: its primary's dispatch, or a feeder incident's opening. */
 export const DISPATCH_NOTICE = 'dispatch';
 
-/**
- * True the first time `notice` is claimed for the incident (and always for a work order in none).
- * The claim commits with the consumer's transaction; a concurrent claim of the same notice waits
- * for it and then finds it taken.
- */
-export async function firstNotice(client: PoolClient, incidentId: string | null, notice: string, now: Date): Promise<boolean> {
-  if (!incidentId) return true;
-  const { rowCount } = await client.query(
-    `INSERT INTO ${SCHEMA}.incident_notices (incident_id, notice, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-    [incidentId, notice, now],
-  );
-  return rowCount === 1;
-}
-
 /** A notice of an incident that an event of a batch asks for. */
 export interface NoticeClaim {
   incidentId: string;
@@ -32,10 +18,12 @@ export interface NoticeClaim {
 }
 
 /**
- * `firstNotice` for a batch: the notices its events will ask for, claimed in one statement (in the
- * order given, which is the order the batch locks them in) before the first event is applied.
- * `first` then answers each event as `firstNotice` would have in turn: true for a work order in no
- * incident, and for the first asker of each notice whose claim is new.
+ * The notices a consumer's batch will ask for, claimed in one statement (in the order given, which
+ * is the order the batch locks them in) before its first event is applied. `first` then answers
+ * each event in turn: true the first time a notice is claimed for the incident (and always for a
+ * work order in none) — true for the batch's first asker of a notice whose claim is new. The claims
+ * commit with the consumer's transaction; a concurrent claim of the same notice waits for it and
+ * then finds it taken.
  */
 export class BatchNotices {
   private constructor(private readonly fresh: Set<string>) {}
