@@ -82,7 +82,7 @@ export class AckCodeBatch {
     this.wanted.clear();
     if (wanted.length === 0) return;
     // One instant for the batch's expiry: codes live past it give their letters back.
-    const now = new Date(Math.max(...wanted.map((w) => w.now.getTime())));
+    const now = new Date(wanted.reduce((t, w) => Math.max(t, w.now.getTime()), 0));
     // Each pair's draws, made before we know which pairs need them, so that one statement finds
     // both the pairs' live codes and which of the draws are live elsewhere.
     const draws = wanted.map(() => Array.from({ length: MAX_TRIES }, () => newAckCode(this.random)));
@@ -97,8 +97,9 @@ export class AckCodeBatch {
     const codes = new Map<Wanted, string>();
     const taken = new Set<string>();
     for (const r of rows) {
-      if (r.n === null) taken.add(r.code);
-      else codes.set(wanted[r.n - 1]!, r.code);
+      // A pair's own live code is taken for the others too.
+      taken.add(r.code);
+      if (r.n !== null) codes.set(wanted[r.n - 1]!, r.code);
     }
     const fresh = wanted.flatMap((w, i) => (codes.has(w) ? [] : [{ w, draws: draws[i]! }]));
     if (fresh.length > 0) {
