@@ -3,13 +3,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@griddispatch/contracts';
 import type { InboxConsumer, Pool, PoolClient } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
-import { assignedData, assignedEvent, breachedData, breachedEvent, incidentData, incidentEvent, warningData, warningEvent } from '../testing/fixtures.ts';
+import {
+  assignedData,
+  assignedEvent,
+  breachedData,
+  breachedEvent,
+  incidentData,
+  incidentEvent,
+  updatedData,
+  updatedEvent,
+  warningData,
+  warningEvent,
+} from '../testing/fixtures.ts';
 import { startHarness, subscribe, type Harness } from '../testing/harness.ts';
 import { consumerDeps, messagesOf } from '../testing/batch.ts';
 import { dispatchAssignedConsumer } from './dispatch-assigned.ts';
 import { incidentEventsConsumer } from './incident-events.ts';
 import { slaBreachedConsumer } from './sla-breached.ts';
 import { slaWarningConsumer } from './sla-warning.ts';
+import { workOrderUpdatedConsumer } from './workorder-updated.ts';
 
 // How many statements a batch of the busiest consumers costs (issue 12): the consumers run on a
 // pool whose clients count their queries (BEGIN and COMMIT included), over one batch of N events
@@ -135,5 +147,16 @@ describe('statements per batch', () => {
     // Each to its subscriber; each feeder's opening to its grid's repair crew (SMS) and group (card).
     expect(await deliveries(events.map((e) => e.id))).toBe(N + 20 * 2);
     expect(total).toBeLessThanOrEqual(6);
+  });
+
+  it('workorders.events (per event: its codes expired, its work order looked up; deliveries once per batch)', async () => {
+    await subscribe(h, { url: h.webhook.url, events: ['workorder.updated'] });
+    const assigned = dispatches();
+    await dispatchAssignedConsumer(consumerDeps(h, counting)).batchHandler(messagesOf(assigned));
+    const updates = assigned.map((e) => updatedEvent(updatedData((e.data as { workOrderId: string }).workOrderId)));
+    const total = await count(workOrderUpdatedConsumer(consumerDeps(h, counting)), updates);
+    console.log(`workorders.events: ${total} statements for ${N} events, ${(total / N).toFixed(2)} per event`);
+    expect(await deliveries(updates.map((e) => e.id))).toBe(N);
+    expect(total).toBeLessThanOrEqual(2 * N + 4);
   });
 });
