@@ -66,9 +66,9 @@ export class GridNotKnownYetError extends Error {
 /**
  * Every notification consumer: parse, check the type (one, or the types a topic carries), and in
  * ONE transaction per batch record the events in the inbox, store their pending deliveries and
- * the masked copy for the `ext.*` feed (publish-external.ts). A
- * redelivered event finds its inbox row and changes nothing; the delivery rows' UNIQUE (event,
- * channel, recipient) holds even without it.
+ * the masked copy for the `ext.*` feed (publish-external.ts) — each once for the whole batch, at
+ * its end. A redelivered event finds its inbox row and changes nothing; the delivery rows' UNIQUE
+ * (event, channel, recipient) holds even without it.
  */
 export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, type: T | readonly T[], consumer: string, plan: Planner<T>): InboxConsumer {
   return batchNotificationConsumer(deps, type, consumer, {
