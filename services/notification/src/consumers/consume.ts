@@ -1,15 +1,17 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import type { CloudEvent, EventType } from '@griddispatch/contracts';
+import type { CloudEvent, EventType, SubscriptionEventName } from '@griddispatch/contracts';
 import { inboxConsumer, parseEventOf, type InboxConsumer, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
-import { eventLogger, type Logger } from '@griddispatch/observability';
+import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
 import { SCHEMA } from '../schema.ts';
 import type { Catalog } from '../templates/index.ts';
 import type { ReplyCatalog } from '../templates/replies.ts';
 import type { Redactor } from '../channels/personal-data.ts';
 import { externalRecord, publishExternal } from '../use-cases/publish-external.ts';
-import { recordDeliveries, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
+import { recordDeliveryBatch, type DeliveryBatchItem, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import type { WorkOrderRecord } from '../use-cases/remember-work-order.ts';
+import { findWorkOrdersAndSubscribers, type WorkOrderQuery } from '../use-cases/find-subscribers.ts';
+import { BatchNotices } from '../use-cases/incident-notices.ts';
 
 export interface ConsumerDeps {
   pool: Pool;
@@ -38,6 +40,19 @@ export interface PlanInput<T extends EventType> {
 
 export type Planner<T extends EventType> = (deps: ConsumerDeps, input: PlanInput<T>) => Promise<DeliveryDraft[]>;
 
+/**
+ * A planner that works batch-first: `prepare` reads (or claims) what the batch's new events share
+ * in a few statements, before the first is planned; `plan` drafts one event's deliveries from it,
+ * deferring its writes into `shared`; `finish` writes them for the whole batch, before the
+ * deliveries are stored. Nothing outlives the batch: a failed batch, retried record by record,
+ * prepares again for each.
+ */
+export interface BatchPlanner<T extends EventType, S> {
+  prepare(deps: ConsumerDeps, client: PoolClient, events: CloudEvent<T>[]): Promise<S>;
+  plan(deps: ConsumerDeps, input: PlanInput<T>, shared: S): Promise<DeliveryDraft[]>;
+  finish(deps: ConsumerDeps, client: PoolClient, shared: S): Promise<void>;
+}
+
 /** Thrown while an event's work order is not known yet (its dispatch.assigned is still on its way). */
 export class WorkOrderNotKnownYetError extends Error {
   override name = 'WorkOrderNotKnownYetError';
@@ -51,11 +66,41 @@ export class GridNotKnownYetError extends Error {
 /**
  * Every notification consumer: parse, check the type (one, or the types a topic carries), and in
  * ONE transaction per batch record the events in the inbox, store their pending deliveries and
- * the masked copy for the `ext.*` feed (publish-external.ts). A
- * redelivered event finds its inbox row and changes nothing; the delivery rows' UNIQUE (event,
- * channel, recipient) holds even without it.
+ * the masked copy for the `ext.*` feed (publish-external.ts) — each once for the whole batch, at
+ * its end. A redelivered event finds its inbox row and changes nothing; the delivery rows' UNIQUE
+ * (event, channel, recipient) holds even without it.
  */
 export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, type: T | readonly T[], consumer: string, plan: Planner<T>): InboxConsumer {
+  return batchNotificationConsumer(deps, type, consumer, {
+    prepare: async () => undefined,
+    plan: (d, input) => plan(d, input),
+    finish: async () => undefined,
+  });
+}
+
+/** What one batch collects: the planner's state, each event's drafts and the ext.* copies, all written by `finish`. */
+interface Batch<S> {
+  shared: S;
+  deliveries: DeliveryBatchItem[];
+  recorded: Recorded[];
+  external: OutboxRecord[];
+}
+
+/** How many of an event's deliveries were new; known once the batch's deliveries are stored. */
+interface Recorded {
+  deliveries: number;
+}
+
+/**
+ * notificationConsumer with a batch-first planner: its prepare and finish, then the deliveries of
+ * all the batch's events in one statement and their ext.* copies in another.
+ */
+export function batchNotificationConsumer<T extends EventType, S>(
+  deps: ConsumerDeps,
+  type: T | readonly T[],
+  consumer: string,
+  planner: BatchPlanner<T, S>,
+): InboxConsumer {
   const types: readonly T[] = typeof type === 'string' ? [type] : type;
   const parse = parseEventOf(...types);
   return inboxConsumer({
@@ -66,21 +111,29 @@ export function notificationConsumer<T extends EventType>(deps: ConsumerDeps, ty
     parse,
     // Batches lock incident notices and work orders in one order, so they cannot deadlock.
     orderKey: (event) => orderKeyOf(event.data as OrderedData),
-    // The batch's ext.* copies, written in one statement by finish().
-    prepare: async (): Promise<OutboxRecord[]> => [],
-    async apply(client, event, message, external) {
+    prepare: async (client, events): Promise<Batch<S>> => ({ shared: await planner.prepare(deps, client, events), deliveries: [], recorded: [], external: [] }),
+    async apply(client, event, message, batch) {
       const log = eventLogger(deps.logger, event);
       const raw = message.value.toString('utf8');
-      const drafts = await plan(deps, { client, event, raw, message, log });
+      const drafts = await planner.plan(deps, { client, event, raw, message, log }, batch.shared);
       const copy = deps.externalFeed ? externalRecord(deps.externalFeed, event, raw, message.key) : null;
-      if (copy) external.push(copy);
-      return recordDeliveries(client, event, drafts, deps.now());
+      if (copy) batch.external.push(copy);
+      // The consumer's span of this event: its sends continue the event's trace.
+      batch.deliveries.push({ event, drafts, now: deps.now(), traceparent: currentTraceparent() ?? event.traceparent ?? null });
+      const recorded: Recorded = { deliveries: 0 };
+      batch.recorded.push(recorded);
+      return recorded;
     },
-    finish: (client, external) => publishExternal(client, external),
+    async finish(client, batch) {
+      await planner.finish(deps, client, batch.shared);
+      const counts = await recordDeliveryBatch(client, batch.deliveries);
+      counts.forEach((n, i) => (batch.recorded[i]!.deliveries = n));
+      await publishExternal(client, batch.external);
+    },
     applied(results) {
-      if (results.some(({ result }) => result > 0)) deps.wake();
+      if (results.some(({ result }) => result.deliveries > 0)) deps.wake();
       if (!deps.logger.isLevelEnabled('debug')) return;
-      for (const { event, result } of results) eventLogger(deps.logger, event).debug({ deliveries: result }, 'deliveries recorded');
+      for (const { event, result } of results) eventLogger(deps.logger, event).debug({ deliveries: result.deliveries }, 'deliveries recorded');
     },
   });
 }
@@ -114,4 +167,33 @@ export function workOrderOrRetry<T extends EventType>(
   }
   input.log.warn('work order never dispatched here: notifying the operator desk instead of its grid');
   return null;
+}
+
+/** What a batch of work-order events shares: each event's stored work order and subscribers, and the incident notices they ask for. */
+export interface WorkOrderBatch {
+  /** By event id. */
+  found: Map<string, { workOrder: WorkOrderRecord | null; subscribers: string[] }>;
+  notices: BatchNotices;
+}
+
+/**
+ * For a batch of events about known work orders (sla.warning, sla.breached): their work orders and
+ * subscribers to `subscription` in one statement, then the incident notice each event of a work
+ * order in an incident asks for (`noticeOf`) claimed in another.
+ */
+export async function prepareWorkOrderBatch<T extends EventType>(
+  client: PoolClient,
+  events: CloudEvent<T>[],
+  subscription: SubscriptionEventName,
+  query: (event: CloudEvent<T>) => WorkOrderQuery,
+  noticeOf: (event: CloudEvent<T>) => string,
+  now: Date,
+): Promise<WorkOrderBatch> {
+  const results = await findWorkOrdersAndSubscribers(client, subscription, events.map(query));
+  const found = new Map(events.map((e, i) => [e.id, results[i] ?? { workOrder: null, subscribers: [] }]));
+  const claims = events.flatMap((e) => {
+    const incidentId = found.get(e.id)?.workOrder?.incidentId;
+    return incidentId ? [{ incidentId, notice: noticeOf(e) }] : [];
+  });
+  return { found, notices: await BatchNotices.claim(client, claims, now) };
 }

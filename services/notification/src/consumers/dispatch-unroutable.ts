@@ -2,7 +2,7 @@ import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import { deskDrafts, webhookDrafts } from '../use-cases/draft-deliveries.ts';
 import { findSubscribers } from '../use-cases/find-subscribers.ts';
-import { notificationConsumer, type ConsumerDeps, type Planner } from './consume.ts';
+import { batchNotificationConsumer, type BatchPlanner, type ConsumerDeps } from './consume.ts';
 
 export const CONSUMER = 'notification.dispatch-unroutable';
 
@@ -10,13 +10,17 @@ export const CONSUMER = 'notification.dispatch-unroutable';
  * dispatch.unroutable → the operator desk (its robot and phones, else the log) must dispatch by
  * hand; integrators subscribed to `dispatch.unroutable` without a grid filter get the event.
  */
-const plan: Planner<typeof EventTypeName.dispatchUnroutable> = async (deps, { client, event, raw }) => {
-  const d = event.data;
-  const rendered = deps.catalog.dispatchUnroutable(d);
-  const subscribers = await findSubscribers(client, 'dispatch.unroutable', []);
-  return [...deskDrafts(deps.config, d.fallbackDesk, rendered, 'dispatch.unroutable'), ...webhookDrafts(subscribers, event.id, raw)];
+const planner: BatchPlanner<typeof EventTypeName.dispatchUnroutable, string[]> = {
+  // The subscribers without a grid filter: one look-up for the batch.
+  prepare: (_deps, client) => findSubscribers(client, 'dispatch.unroutable', []),
+  async plan(deps, { event, raw }, subscribers) {
+    const d = event.data;
+    const rendered = deps.catalog.dispatchUnroutable(d);
+    return [...deskDrafts(deps.config, d.fallbackDesk, rendered, 'dispatch.unroutable'), ...webhookDrafts(subscribers, event.id, raw)];
+  },
+  finish: async () => undefined,
 };
 
 export function dispatchUnroutableConsumer(deps: ConsumerDeps): InboxConsumer {
-  return notificationConsumer(deps, EventTypeName.dispatchUnroutable, CONSUMER, plan);
+  return batchNotificationConsumer(deps, EventTypeName.dispatchUnroutable, CONSUMER, planner);
 }

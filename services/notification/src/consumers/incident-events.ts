@@ -1,12 +1,12 @@
 import type { InboxConsumer } from '@griddispatch/db';
-import { EventTypeName, EventTypes, type IncidentEventV1, type StaffRole, type SubscriptionEventName } from '@griddispatch/contracts';
+import { EventTypeName, EventTypes, type CloudEvent, type IncidentEventV1, type StaffRole, type SubscriptionEventName } from '@griddispatch/contracts';
 import type { Mention } from '../templates/index.ts';
 import { contactsWithRoles, deskDrafts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
-import { findGridAndSubscribers } from '../use-cases/find-subscribers.ts';
-import { DISPATCH_NOTICE, firstNotice } from '../use-cases/incident-notices.ts';
+import { findGridsAndSubscribers } from '../use-cases/find-subscribers.ts';
+import { BatchNotices, DISPATCH_NOTICE } from '../use-cases/incident-notices.ts';
 import type { DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import type { GridRecord } from '../use-cases/remember-grid.ts';
-import { notificationConsumer, GridNotKnownYetError, type ConsumerDeps, type PlanInput, type Planner } from './consume.ts';
+import { batchNotificationConsumer, GridNotKnownYetError, type BatchPlanner, type ConsumerDeps, type PlanInput } from './consume.ts';
 
 export const CONSUMER = 'notification.incidents-events';
 
@@ -25,17 +25,39 @@ const FEEDER_ROLES: readonly StaffRole[] = ['repair_crew', 'station_head'];
  * grid-routing routes it as the primary) tells no one again. District incidents' own events reach
  * integrators only.
  */
-const plan: Planner<IncidentEventType> = async (deps, input) => {
-  const { client, event, raw } = input;
-  const d = event.data;
-  const { grid, subscribers } = await findGridAndSubscribers(client, d.gridId, EventTypes[event.type].short as SubscriptionEventName);
-  // The incident's grid's area grid, when its own row names one (its robot may be the area's).
-  const area = grid?.gridId === d.gridId ? grid.areaId : null;
-  let staff: DeliveryDraft[] = [];
-  if (event.type === EventTypeName.incidentOpened && d.kind === 'feeder' && (await firstNotice(client, d.id, DISPATCH_NOTICE, deps.now()))) {
-    staff = feederNotice(deps, input, d, grid, area);
-  }
-  return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+/** The batch's grids and subscribers (by event id), and its feeder incidents' dispatch notices, read and claimed before its first event. */
+interface Shared {
+  found: Map<string, { grid: GridRecord | null; subscribers: string[] }>;
+  notices: BatchNotices;
+}
+
+const isFeederOpening = (event: CloudEvent<IncidentEventType>): boolean => event.type === EventTypeName.incidentOpened && event.data.kind === 'feeder';
+
+const planner: BatchPlanner<IncidentEventType, Shared> = {
+  async prepare(deps, client, events) {
+    const results = await findGridsAndSubscribers(
+      client,
+      events.map((e) => ({ gridId: e.data.gridId, event: EventTypes[e.type].short as SubscriptionEventName })),
+    );
+    const found = new Map(events.map((e, i) => [e.id, results[i] ?? { grid: null, subscribers: [] }]));
+    const claims = events.filter(isFeederOpening).map((e) => ({ incidentId: e.data.id, notice: DISPATCH_NOTICE }));
+    return { found, notices: await BatchNotices.claim(client, claims, deps.now()) };
+  },
+
+  async plan(deps, input, shared) {
+    const { event, raw } = input;
+    const d = event.data;
+    const { grid, subscribers } = shared.found.get(event.id) ?? { grid: null, subscribers: [] };
+    // The incident's grid's area grid, when its own row names one (its robot may be the area's).
+    const area = grid?.gridId === d.gridId ? grid.areaId : null;
+    let staff: DeliveryDraft[] = [];
+    if (isFeederOpening(event) && shared.notices.first(d.id, DISPATCH_NOTICE)) {
+      staff = feederNotice(deps, input, d, grid, area);
+    }
+    return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+  },
+
+  finish: async () => undefined,
 };
 
 function feederNotice(
@@ -60,5 +82,5 @@ function feederNotice(
 }
 
 export function incidentEventsConsumer(deps: ConsumerDeps): InboxConsumer {
-  return notificationConsumer(deps, TYPES, CONSUMER, plan);
+  return batchNotificationConsumer(deps, TYPES, CONSUMER, planner);
 }

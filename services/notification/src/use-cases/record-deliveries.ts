@@ -18,6 +18,15 @@ export interface DeliveryDraft {
 /** What the deliveries answer: a consumed event, or an inbound SMS (`inbound:<id>`, type `reply.error`). */
 export type DeliveryCause = Pick<CloudEvent, 'id' | 'traceparent'> & { type: string; subject: string | null };
 
+/** One event's drafts, as a batch stores them at its end. */
+export interface DeliveryBatchItem {
+  event: DeliveryCause;
+  drafts: DeliveryDraft[];
+  now: Date;
+  /** The trace the rows continue: the consumer's span of this event, else the event's own. */
+  traceparent: string | null;
+}
+
 /**
  * Stores `drafts` as pending deliveries of `event`, due now, on the consumer's transaction. A
  * draft whose (event, channel, recipient) is already stored is skipped — nobody gets a second
@@ -25,36 +34,56 @@ export type DeliveryCause = Pick<CloudEvent, 'id' | 'traceparent'> & { type: str
  * sent only if the transaction commits). Each row keeps the trace it continues. Returns how many rows were new.
  */
 export async function recordDeliveries(client: PoolClient, event: DeliveryCause, drafts: DeliveryDraft[], now: Date): Promise<number> {
-  const unique = new Map<string, DeliveryDraft>();
-  for (const d of drafts) unique.set(`${d.channel}\u0000${d.recipient}`, d);
-  const rows = [...unique.values()];
-  if (rows.length === 0) return 0;
+  const [inserted] = await recordDeliveryBatch(client, [{ event, drafts, now, traceparent: currentTraceparent() ?? event.traceparent ?? null }]);
+  return inserted ?? 0;
+}
+
+/**
+ * `recordDeliveries` for several events in ONE statement (a consumer's batch, at its end): how
+ * many rows were new, per item. Items must be of distinct events (the inbox sees to that).
+ */
+export async function recordDeliveryBatch(client: PoolClient, items: readonly DeliveryBatchItem[]): Promise<number[]> {
+  const rows: { item: number; draft: DeliveryDraft }[] = [];
+  items.forEach((item, i) => {
+    // Within one event, a (channel, recipient) is one row; the last draft of it wins.
+    const unique = new Map<string, DeliveryDraft>();
+    for (const d of item.drafts) unique.set(`${d.channel}\u0000${d.recipient}`, d);
+    for (const draft of unique.values()) rows.push({ item: i, draft });
+  });
+  const counts = items.map(() => 0);
+  if (rows.length === 0) return counts;
+  const of = (r: { item: number }): DeliveryBatchItem => items[r.item]!;
   // Insert and wake in one statement; the NOTIFY is delivered only if the transaction commits.
-  const result = await client.query<{ inserted: number }>(
+  const result = await client.query<{ event_id: string; inserted: number }>(
     `WITH inserted AS (
        INSERT INTO ${SCHEMA}.deliveries
          (id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, status, attempts, next_attempt_at, created_at, updated_at,
           traceparent)
-       SELECT id, $1, $2, $3, channel, recipient, subscription_id, payload, 'pending', 0, $4, $4, $4, $11
-         FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::jsonb[]) AS d(id, channel, recipient, subscription_id, payload)
+       SELECT id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, 'pending', 0, now, now, now, traceparent
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::jsonb[], $9::timestamptz[], $10::text[])
+           AS d(id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, now, traceparent)
        ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING
-       RETURNING 1)
-     SELECT count(*)::int AS inserted, CASE WHEN count(*) > 0 THEN pg_notify($10, '') END AS woke FROM inserted`,
+       RETURNING event_id)
+     -- One notification per transaction, however many events had new rows (PostgreSQL folds repeats).
+     SELECT event_id, count(*)::int AS inserted, pg_notify($11, '') AS woke FROM inserted GROUP BY event_id`,
     [
-      event.id,
-      event.type,
-      event.subject,
-      now,
       rows.map(() => randomUUID()),
-      rows.map((r) => r.channel),
-      rows.map((r) => r.recipient),
-      rows.map((r) => r.subscriptionId),
-      rows.map((r) => JSON.stringify(r.payload)),
+      rows.map((r) => of(r).event.id),
+      rows.map((r) => of(r).event.type),
+      rows.map((r) => of(r).event.subject),
+      rows.map((r) => r.draft.channel),
+      rows.map((r) => r.draft.recipient),
+      rows.map((r) => r.draft.subscriptionId),
+      rows.map((r) => JSON.stringify(r.draft.payload)),
+      rows.map((r) => of(r).now),
+      rows.map((r) => of(r).traceparent),
       WAKE_CHANNEL,
-      // The consumer's span of this event (its send continues the event's trace).
-      currentTraceparent() ?? event.traceparent ?? null,
     ],
   );
-  const inserted = result.rows[0]?.inserted ?? 0;
-  return inserted;
+  const index = new Map(items.map((item, i) => [item.event.id, i]));
+  for (const { event_id, inserted } of result.rows) {
+    const i = index.get(event_id);
+    if (i !== undefined) counts[i] = inserted;
+  }
+  return counts;
 }
