@@ -96,7 +96,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       now: clock.now,
       random: options.random ?? (() => 1),
       deliveryLoop: options.deliveryLoop ?? false,
-      consumerRetry: { maxAttempts: 3, backoffMs: 20 },
+      // Long enough for an event overtaken by its context on another topic to find it on a busy machine.
+      consumerRetry: { maxAttempts: 5, backoffMs: 50 },
       ...(options.resolve ? { resolve: options.resolve } : {}),
     });
   let service = await build();
