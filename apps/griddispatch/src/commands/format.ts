@@ -1,18 +1,8 @@
-import type { Category, RequestStatus, Stage } from '@griddispatch/contracts';
+import type { RequestStatus, Stage } from '@griddispatch/contracts';
 import { localPartsText } from '@griddispatch/sla';
 
 // Text helpers shared by the operator commands: local times in GD_TIME_ZONE, "time left",
 // terminal colours, and tables aligned for Chinese text (a CJK character takes two columns).
-
-export const CATEGORY_WORDS: Record<Category, string> = {
-  fault_repair: '故障报修',
-  new_connection: '业扩报装',
-  billing: '电费',
-  consultation: '咨询',
-  complaint: '投诉',
-  report: '举报',
-  service_request: '服务申请',
-};
 
 export const STAGE_WORDS: Record<Stage, string> = { ack: '响应', arrive: '到达', resolve: '办结', callback: '回访' };
 
