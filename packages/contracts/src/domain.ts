@@ -46,7 +46,7 @@ export const RequestStatus = z.enum([
 ]);
 export type RequestStatus = z.infer<typeof RequestStatus>;
 
-/** What a field app or operator may post to `/v1/work-orders/:id/events`. */
+/** What a field app or operator may post to `/v1/work-orders/:id/events`, in workflow order (intake's 409 lists the allowed ones in it). */
 export const WorkOrderEventType = z.enum(['acknowledged', 'en_route', 'arrived', 'resolved', 'closed', 'suspended', 'resumed', 'reassigned', 'cancelled']);
 export type WorkOrderEventType = z.infer<typeof WorkOrderEventType>;
 
