@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { IMPORT_FILE_NAMES, metersOf, type GridRecord, type ImportFileTexts, type MeterRecord, type SampleCounty } from '@griddispatch/grid';
+import { gridProperties, IMPORT_FILE_NAMES, metersOf, type GridRecord, type ImportFileTexts, type MeterRecord, type SampleCounty } from '@griddispatch/grid';
 import { DATA_VERSION_CHANNEL } from '../routing-data.ts';
 
 // Writing checked reference data: used by `importData` (after every file passed the checks) and
@@ -71,15 +71,7 @@ const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
       ['community_code', 'text'],
       ['polygon', 'jsonb'],
     ]),
-    toRow: (g: GridRecord) => ({
-      id: g.id,
-      name: g.name,
-      kind: g.kind,
-      parent_id: g.parentId,
-      area_type: g.areaType,
-      community_code: g.communityCode,
-      polygon: g.polygon,
-    }),
+    toRow: (g: GridRecord) => ({ ...gridProperties(g), polygon: g.polygon }),
   },
   feeders: {
     sql: upsertSql('feeders', 'code', [
