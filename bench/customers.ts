@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { buildStack } from '@griddispatch/cli/stack';
@@ -10,7 +9,7 @@ import { generateSampleCounty } from '@griddispatch/grid';
 import { parseHttpEnv } from '@griddispatch/http';
 import { loadConfig } from '@griddispatch/notification';
 import { createLogger } from '@griddispatch/observability';
-import { freshDatabase } from '@griddispatch/testkit';
+import { freshDatabase, hostPort, portOpen } from '@griddispatch/testkit';
 import { callbackFigures, mergedCalls, pickCallers, postCalls, type CallbackFigures } from './customers-callers.ts';
 import { SMS_PATHS, startVendor, type SmsPath, type SmsReceiver } from './customers-sms.ts';
 
@@ -43,20 +42,6 @@ const started = performance.now();
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const logger = createLogger({ service: 'bench-customers', level: process.env.LOG_LEVEL ?? 'warn' });
 const KEY = randomBytes(16).toString('hex');
-
-function portOpen(hostPort: string): Promise<boolean> {
-  const [host, port] = hostPort.split(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host: host!, port: Number(port) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /** The SMS gateway: 200 at once; arrival times per message kind. */
 async function startGateway(): Promise<{ url: string; arrivals: Map<string, number[]>; server: Server }> {
@@ -129,7 +114,7 @@ async function rawPosts(url: string, n: number): Promise<number> {
 
 async function main(): Promise<void> {
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const kafka = process.env.BENCH_NOTIFY_BUS !== 'in-process' && (await portOpen(brokers[0]!));
+  const kafka = process.env.BENCH_NOTIFY_BUS !== 'in-process' && (await portOpen(...hostPort(brokers[0]!)));
   const prefix = `bench.customers.${randomBytes(3).toString('hex')}.`;
   const bus: Bus = kafka ? createKafkaBus({ brokers, prefix, clientId: 'bench-customers', logger }) : createInProcessBus({ prefix, logger });
   const db = await freshDatabase('bench_customers');

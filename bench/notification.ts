@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createInProcessBus, createKafkaBus, waitForIdle, type Bus } from '@griddispatch/bus';
@@ -9,7 +9,7 @@ import { EventTypeName, EventTypes, buildEvent, serializeEvent, type CloudEvent,
 import { buildHttpHost } from '@griddispatch/http';
 import { buildNotification, loadConfig } from '@griddispatch/notification';
 import { createLogger } from '@griddispatch/observability';
-import { freshDatabase } from '@griddispatch/testkit';
+import { freshDatabase, hostPort, portOpen } from '@griddispatch/testkit';
 
 // Notification delivery: `pnpm bench:notification` (≤ 2 min).
 // - flood: N sla.breaches records published in batches as fast as the bus takes them; deliveries
@@ -39,20 +39,6 @@ const runId = randomBytes(3).toString('hex');
 
 function checkDeadline(what: string): void {
   if (performance.now() - started > DEADLINE_MS) throw new Error(`bench exceeded its ${DEADLINE_MS / 1000} s budget during ${what}`);
-}
-
-function portOpen(hostPort: string): Promise<boolean> {
-  const [host, port] = hostPort.split(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host: host!, port: Number(port) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -181,7 +167,7 @@ async function publish(bus: Bus, events: CloudEvent[]): Promise<void> {
 async function main(): Promise<void> {
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
   const forcedInProcess = process.env.BENCH_NOTIFY_BUS === 'in-process';
-  const kafka = !forcedInProcess && (await portOpen(brokers[0]!));
+  const kafka = !forcedInProcess && (await portOpen(...hostPort(brokers[0]!)));
   const prefix = `bench.${runId}.`;
   const bus = kafka ? createKafkaBus({ brokers, prefix, clientId: 'bench-notification', logger }) : createInProcessBus({ prefix, logger });
   const db = await freshDatabase('bench_notification');

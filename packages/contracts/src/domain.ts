@@ -3,6 +3,17 @@ import { z } from 'zod';
 export const Category = z.enum(['fault_repair', 'new_connection', 'billing', 'consultation', 'complaint', 'report', 'service_request']);
 export type Category = z.infer<typeof Category>;
 
+/** Each category by the name the grid company and its callers use (95598's 业务类别): one wording in the CLI, the messages and Open311. */
+export const CATEGORY_NAMES: Record<Category, string> = {
+  fault_repair: '故障报修',
+  new_connection: '业扩报装',
+  billing: '电费',
+  consultation: '咨询',
+  complaint: '投诉',
+  report: '举报',
+  service_request: '服务申请',
+};
+
 export const CustomerClass = z.enum(['resident', 'commercial', 'aquaculture', 'cold_storage', 'vulnerable', 'important']);
 export type CustomerClass = z.infer<typeof CustomerClass>;
 
@@ -35,7 +46,7 @@ export const RequestStatus = z.enum([
 ]);
 export type RequestStatus = z.infer<typeof RequestStatus>;
 
-/** What a field app or operator may post to `/v1/work-orders/:id/events`. */
+/** What a field app or operator may post to `/v1/work-orders/:id/events`, in workflow order (intake's 409 lists the allowed ones in it). */
 export const WorkOrderEventType = z.enum(['acknowledged', 'en_route', 'arrived', 'resolved', 'closed', 'suspended', 'resumed', 'reassigned', 'cancelled']);
 export type WorkOrderEventType = z.infer<typeof WorkOrderEventType>;
 

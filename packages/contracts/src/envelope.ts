@@ -32,7 +32,8 @@ export interface BuildEventInput<T extends EventType> {
   data: EventData<T>;
   id?: string;
   time?: Date;
-  traceparent?: string;
+  /** The W3C trace context to carry on (absent or undefined: none). */
+  traceparent?: string | undefined;
 }
 
 export function buildEvent<T extends EventType>(input: BuildEventInput<T>): CloudEvent<T> {

@@ -104,6 +104,17 @@ export const TimelineEntry = z.object({
   note: z.string().optional(),
 });
 
+/** Where a work order stands — its grid, its incident, its crew — as every view of it shows it (RequestView, the board's item). */
+export const WorkOrderPlace = {
+  grid: z.object({ id: z.string(), name: z.string(), kind: GridKind }).nullable(),
+  incidentId: z.string().nullable(),
+  /** `primary` or `merged` in its incident (a merged call follows the incident's status, no crew of its own); null in none. */
+  role: IncidentRole.nullable(),
+  /** The incident's estimated restoration (预计复电时间), as last heard; null in none. */
+  etr: IsoDateTime.nullable(),
+  assignees: z.array(Assignee),
+};
+
 export const RequestView = z.object({
   id: z.string(),
   source: z.string(),
@@ -111,13 +122,7 @@ export const RequestView = z.object({
   category: Category,
   status: RequestStatus,
   receivedAt: IsoDateTime,
-  grid: z.object({ id: z.string(), name: z.string(), kind: GridKind }).nullable(),
-  incidentId: z.string().nullable(),
-  /** `primary` or `merged` in its incident; null in none. */
-  role: IncidentRole.nullable(),
-  /** The incident's estimated restoration (预计复电时间), as last heard; null in none. */
-  etr: IsoDateTime.nullable(),
-  assignees: z.array(Assignee),
+  ...WorkOrderPlace,
   sla: z
     .object({
       policy: z.string(),

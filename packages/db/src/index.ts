@@ -4,6 +4,8 @@ export { migrate, MigrationError } from './migrate.ts';
 export { enqueueOutbox, eventHeaders, eventRecord } from './outbox.ts';
 export { applyOnce, claimEvents } from './inbox.ts';
 export { startRelay } from './relay.ts';
+export { listen, type Listener, type ListenOptions } from './listen.ts';
+export { startPeriodic, type Periodic, type PeriodicOptions } from './periodic.ts';
 export { outboxChannel } from './identifiers.ts';
 export { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 export {

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { outboxChannel, relayLockName, schemaIdent } from './identifiers.ts';
+import { listen } from './listen.ts';
 import { dbLogger } from './pool.ts';
 import { chunksByTopic, type OutboxRow } from './relay-chunks.ts';
 import { Waker } from './relay-waker.ts';
@@ -64,7 +64,6 @@ export function startRelay(opts: RelayOptions): Relay {
   // Backoff sleeps that stop() cuts short (a failed round left nothing in flight).
   const stopWaiters = new Set<() => void>();
   let stopping = false;
-  let listener: pg.Client | undefined;
   // Published and acknowledged, not yet deleted: goes with the next statement (or after
   // DELETE_AFTER_MS, or at once when someone waits in drained()).
   let acked: string[] = [];
@@ -228,42 +227,15 @@ export function startRelay(opts: RelayOptions): Relay {
     });
   }
 
-  async function listen(): Promise<void> {
-    let delay = 500;
-    while (!stopping) {
-      const client = new pg.Client({ ...pool.options, application_name: `griddispatch-relay:${schema}` });
-      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-      client.on('error', (err) => {
-        if (!stopping) logger.warn({ err }, 'outbox relay: LISTEN connection failed');
-      });
-      client.on('notification', () => waker.wake());
-      try {
-        await client.connect();
-        listener = client;
-        if (stopping) {
-          await client.end().catch((err: unknown) => logger.debug({ err }, 'closing LISTEN connection'));
-          return;
-        }
-        await client.query(`LISTEN "${channel}"`);
-        delay = 500;
-        waker.wake(); // notifications sent while disconnected are lost: look once
-        await ended;
-        listener = undefined;
-        if (stopping) return;
-        logger.warn('outbox relay: LISTEN connection lost; reconnecting (polling meanwhile)');
-      } catch (err) {
-        listener = undefined;
-        logger.warn({ err, retryInMs: delay }, 'outbox relay: cannot LISTEN; retrying (polling meanwhile)');
-        await client.end().catch((endErr: unknown) => logger.debug({ err: endErr }, 'closing failed LISTEN connection'));
-        if (stopping) return;
-      }
-      await pause(delay);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  }
-
   const running = run();
-  const listening = listen();
+  // Notifications sent while not listening are lost: each time the LISTEN is (back) in place, look once.
+  const listener = listen(pool, channel, () => waker.wake(), {
+    applicationName: `griddispatch-relay:${schema}`,
+    logger,
+    label: 'outbox relay',
+    meanwhile: 'polling meanwhile',
+    onListening: () => waker.wake(),
+  });
 
   async function backlog(): Promise<number> {
     const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
@@ -296,8 +268,7 @@ export function startRelay(opts: RelayOptions): Relay {
       waker.wake();
       for (const finish of [...stopWaiters]) finish();
       await running;
-      await listener?.end().catch((err: unknown) => logger.debug({ err }, 'closing LISTEN connection'));
-      await listening;
+      await listener.close();
     },
   };
 }

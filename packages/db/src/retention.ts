@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '@griddispatch/observability';
 import { retentionLockName, schemaIdent } from './identifiers.ts';
+import { startPeriodic } from './periodic.ts';
 import type { Pool, PoolClient } from './types.ts';
 
 // Housekeeping: rows a service no longer needs (inbox marks, delivered notifications, timers of
@@ -114,8 +115,6 @@ export function startRetention(options: RetentionOptions): Retention {
   const now = options.now ?? (() => new Date());
   const log = options.logger?.child({ component: 'retention', schema: options.schema });
   let stopping = false;
-  let running: Promise<RetentionSweep> | undefined;
-  let timer: NodeJS.Timeout | undefined;
 
   async function deleteBatch(client: PoolClient, rule: PreparedRule, cutoff: Date): Promise<Record<string, number>> {
     await client.query('BEGIN');
@@ -173,35 +172,19 @@ export function startRetention(options: RetentionOptions): Retention {
     }
   }
 
-  function sweep(): Promise<RetentionSweep> {
-    const previous = running ?? Promise.resolve(undefined);
-    const next = previous.catch(() => undefined).then(() => sweepOnce());
-    running = next;
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (running === next) running = undefined;
-      });
-    return next;
-  }
-
-  function schedule(delay: number): void {
-    if (stopping || intervalMs <= 0) return;
-    timer = setTimeout(() => {
-      sweep()
-        .catch((err: unknown) => log?.warn({ err }, 'retention sweep failed; trying again next interval'))
-        .finally(() => schedule(intervalMs));
-    }, delay);
-    timer.unref();
-  }
-  schedule(options.initialDelayMs ?? intervalMs / 2 + Math.random() * (intervalMs / 2));
+  const periodic = startPeriodic({
+    label: 'retention sweep',
+    run: sweepOnce,
+    intervalMs,
+    initialDelayMs: options.initialDelayMs ?? intervalMs / 2 + Math.random() * (intervalMs / 2),
+    ...(log ? { logger: log } : {}),
+  });
 
   return {
-    sweep,
+    sweep: () => periodic.runNow(),
     async stop() {
       stopping = true;
-      clearTimeout(timer);
-      await running?.catch(() => undefined);
+      await periodic.stop();
     },
   };
 }

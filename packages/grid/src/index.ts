@@ -35,7 +35,7 @@ export {
   toCsv,
   type CsvParseOptions,
 } from './import/parse-csv.ts';
-export { GRIDS_FILE, featureStartLines, gridsToGeoJson, parseGridsGeoJson, type GeoJsonParseOptions } from './import/geojson.ts';
+export { GRIDS_FILE, featureStartLines, gridProperties, gridsToGeoJson, parseGridsGeoJson, type GeoJsonParseOptions } from './import/geojson.ts';
 export {
   checkImport,
   linkDistricts,

@@ -1,7 +1,5 @@
+import { localPartsText } from '@griddispatch/sla';
 import type { RosterEntry, Weekday } from './types.ts';
-
-const WEEKDAYS: Record<string, Weekday> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
-const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Wall-clock parts of an instant in a time zone. */
 export interface LocalTime {
@@ -13,29 +11,8 @@ export interface LocalTime {
 }
 
 export function localTime(at: Date, timeZone: string): LocalTime {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  const parts: Record<string, string> = {};
-  for (const p of f.formatToParts(at)) parts[p.type] = p.value;
-  const weekday = WEEKDAYS[parts.weekday ?? ''];
-  if (!weekday) throw new Error(`cannot read the weekday of ${at.toISOString()} in ${timeZone}`);
-  return {
-    date: `${parts.year}-${parts.month}-${parts.day}`,
-    weekday,
-    minutes: Number(parts.hour) * 60 + Number(parts.minute),
-  };
+  const p = localPartsText(timeZone, at);
+  return { date: `${p.year}-${p.month}-${p.day}`, weekday: p.weekday, minutes: Number(p.hour) * 60 + Number(p.minute) };
 }
 
 /** Minutes since midnight of `HH:MM` (24:00 allowed); NaN when malformed. */

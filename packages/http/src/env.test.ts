@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { envJson, envParsed, envTimeZone, parseEnv } from './env.ts';
+import { envFlag, envJson, envParsed, envTimeZone, parseEnv } from './env.ts';
 
 const Env = z.object({
   TZ_NAME: envTimeZone.default('Asia/Shanghai'),
@@ -29,5 +29,11 @@ describe('the shared env pieces', () => {
     expect(message).toContain('SIZE: "big" is not a size such as 4kb');
     expect(message).toMatch(/MAP: a: .*number/);
     expect(() => parseEnv(Env, { MAP: '{' }, 'test')).toThrow('MAP: not valid JSON');
+  });
+
+  it('read a flag as 1/0 or true/false, and nothing else', () => {
+    const Flags = z.object({ ON: envFlag, OFF: envFlag, YES: envFlag, NO: envFlag });
+    expect(parseEnv(Flags, { ON: '1', OFF: '0', YES: 'true', NO: 'false' }, 'test')).toEqual({ ON: true, OFF: false, YES: true, NO: false });
+    expect(() => parseEnv(z.object({ F: envFlag }), { F: 'yes' }, 'test')).toThrow(/F:/);
   });
 });

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { parseApiKeys, type ApiKeySpec } from './keys.ts';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE, DEFAULT_BODY_LIMIT, DEFAULT_RATE_PER_MINUTE, type RateLimitOptions } from './host.ts';
 
-const flag = z.enum(['0', '1']).transform((v) => v === '1');
-
 // Pieces of the services' env schemas (services/*/src/config.ts), written once here beside parseEnv.
+
+/** On or off: `1`/`0` (`true`/`false` too). */
+export const envFlag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 /** An IANA time zone name (`Asia/Shanghai`), as the platform's Intl knows it. */
 export const envTimeZone = z.string().refine((tz) => {
@@ -63,7 +64,7 @@ export const httpEnvSchema = z.object({
   /** Failed authentications per client address per minute; 0 turns the limit off. */
   GD_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
   /** Serve /docs (Swagger UI and the OpenAPI document); default per entry point. */
-  GD_DOCS: flag.optional(),
+  GD_DOCS: envFlag.optional(),
   /** Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). */
   GD_TRUST_PROXY: z.string().optional(),
   GD_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_BODY_LIMIT),

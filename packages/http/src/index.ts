@@ -41,6 +41,7 @@ export {
 } from './metrics.ts';
 export type { ServiceHandle } from './service.ts';
 export {
+  envFlag,
   envJson,
   envParsed,
   envTimeZone,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addWorkingTime, isWorkingDay, workingDayMs, workingTimeBetween, type WorkingCalendar } from './calendar.ts';
-import { localParts } from './zoned.ts';
+import { localParts, localPartsText } from './zoned.ts';
 
 const SH = 'Asia/Shanghai';
 const H = 3_600_000;
@@ -149,5 +149,14 @@ describe('isWorkingDay', () => {
     ['2026-02-23', false],
   ])('%s → %s', (date, working) => {
     expect(isWorkingDay(office, date)).toBe(working);
+  });
+});
+
+describe('localPartsText', () => {
+  it('prints the zone wall clock zero-padded, with the ISO weekday', () => {
+    // 2026-03-01 01:02:03 UTC is 09:02:03 on Sunday 1 March in Shanghai, 17:02:03 on Saturday 28 February in Los Angeles.
+    const at = new Date('2026-03-01T01:02:03Z');
+    expect(localPartsText('Asia/Shanghai', at)).toEqual({ year: '2026', month: '03', day: '01', hour: '09', minute: '02', second: '03', weekday: 7 });
+    expect(localPartsText('America/Los_Angeles', at)).toMatchObject({ month: '02', day: '28', hour: '17', weekday: 6 });
   });
 });

@@ -15,4 +15,4 @@ export {
   type Rule,
   type Windows,
 } from './policy.ts';
-export { dayNumberOfIsoDate, isValidTimeZone, localParts, zonedInstant, zoneOffsetMs } from './zoned.ts';
+export { dayNumberOfIsoDate, isValidTimeZone, localParts, localPartsText, zonedInstant, zoneOffsetMs, type LocalPartsText } from './zoned.ts';

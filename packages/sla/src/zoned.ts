@@ -146,3 +146,31 @@ export function localParts(
     weekday: isoWeekday(Math.floor(local.getTime() / DAY_MS)),
   };
 }
+
+export interface LocalPartsText {
+  /** Four digits. */
+  year: string;
+  /** Two digits each, as printed: `03`, `09`. */
+  month: string;
+  day: string;
+  hour: string;
+  minute: string;
+  second: string;
+  /** ISO weekday: 1 = Monday … 7 = Sunday. */
+  weekday: 1 | 2 | 3 | 4 | 5 | 6 | 7;
+}
+
+/** `localParts` as printed (zero-padded), for whoever writes a local time: `${month}-${day} ${hour}:${minute}`. */
+export function localPartsText(timeZone: string, instant: Date | number): LocalPartsText {
+  const p = localParts(timeZone, instant);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return {
+    year: String(p.year).padStart(4, '0'),
+    month: two(p.month),
+    day: two(p.day),
+    hour: two(p.hour),
+    minute: two(p.minute),
+    second: two(p.second),
+    weekday: p.weekday as LocalPartsText['weekday'],
+  };
+}

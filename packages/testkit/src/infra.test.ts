@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dockerAvailable, findKafka, findPostgres, InfraUnavailableError, loadModule, realProbe, type InfraProbe } from './infra.ts';
+import { dockerAvailable, findKafka, findPostgres, hostPort, InfraUnavailableError, loadModule, realProbe, type InfraProbe } from './infra.ts';
 
 // Where the tests' Kafka and PostgreSQL come from: the environment, a server already answering,
 // Docker (testcontainers), then the local launchers. This machine has no Docker, so the container
@@ -72,4 +72,9 @@ describe('the testcontainers modules', () => {
     await expect(failing).rejects.toBeInstanceOf(InfraUnavailableError);
     await expect(failing).rejects.toThrow(/Docker answers but @testcontainers\/kafka could not be loaded/);
   });
+});
+
+it('hostPort splits a broker address for portOpen (an IPv6 host keeps its colons)', () => {
+  expect(hostPort('127.0.0.1:9092')).toEqual(['127.0.0.1', 9092]);
+  expect(hostPort('::1:9092')).toEqual(['::1', 9092]);
 });

@@ -31,7 +31,14 @@ export interface InfraProbe {
   launchPostgres(): Promise<string>;
 }
 
-function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+/** `host:port` (a broker address) → the arguments of `portOpen`. */
+export function hostPort(address: string): [host: string, port: number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), Number(address.slice(at + 1))];
+}
+
+/** Whether something accepts TCP connections at host:port (within `timeoutMs`). */
+export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     const done = (ok: boolean) => {

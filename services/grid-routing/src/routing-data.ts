@@ -10,6 +10,7 @@ import {
   type RosterEntry,
   type Weekday,
 } from '@griddispatch/grid';
+import { listen, type Listener } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import type { Directory, GridInfo, GridMember, StaffInfo } from './domain/directory.ts';
 import * as t from './schema.ts';
@@ -116,7 +117,7 @@ export async function loadRoutingData(pool: Pool, nearestWithinMeters: number): 
 export class RoutingDataCache {
   private data: RoutingData | undefined;
   private loading: Promise<RoutingData> | undefined;
-  private listener: PoolClient | undefined;
+  private listener: Listener | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -157,32 +158,28 @@ export class RoutingDataCache {
     return this.loading;
   }
 
+  /** Starts the eager reload on NOTIFY (a connection of its own that reconnects); resolves once the first LISTEN attempt is over. */
   async listen(): Promise<void> {
-    if (this.listener) return;
-    const client = await this.pool.connect();
-    client.on('notification', (msg) => {
-      if (msg.channel !== DATA_VERSION_CHANNEL) return;
-      this.reload().catch((err: unknown) => this.logger.error({ err }, 'routing data reload failed; next request retries'));
+    this.listener ??= listen(this.pool, DATA_VERSION_CHANNEL, () => this.inBackground(this.reload()), {
+      logger: this.logger,
+      label: 'routing data',
+      meanwhile: 'requests still check the version',
+      // An import committed while not listening is found by the next request anyway; look now
+      // so that request does not pay for the reload.
+      onListening: (again) => {
+        if (again) this.inBackground(this.current());
+      },
     });
-    client.on('error', (err) => {
-      this.logger.warn({ err }, 'routing data listener connection failed; requests still check the version');
-      if (this.listener === client) {
-        this.listener = undefined;
-        client.release(err);
-      }
-    });
-    await client.query(`LISTEN ${DATA_VERSION_CHANNEL}`);
-    this.listener = client;
+    await this.listener.ready;
   }
 
   async close(): Promise<void> {
-    const client = this.listener;
+    const listener = this.listener;
     this.listener = undefined;
-    if (!client) return;
-    try {
-      await client.query(`UNLISTEN ${DATA_VERSION_CHANNEL}`);
-    } finally {
-      client.release();
-    }
+    await listener?.close();
+  }
+
+  private inBackground(loading: Promise<RoutingData>): void {
+    loading.catch((err: unknown) => this.logger.error({ err }, 'routing data reload failed; next request retries'));
   }
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
-import { Topics } from '@griddispatch/contracts';
+import { EXTERNAL_SOURCE_TOPICS, Topics } from '@griddispatch/contracts';
 import {
   loadRetentionConfig,
   migrate,
@@ -45,16 +45,8 @@ import { catalog } from './templates/index.ts';
 import { replyCatalog } from './templates/replies.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
-export const CONSUMED_TOPICS = [
-  Topics.dispatchAssigned,
-  Topics.dispatchUnroutable,
-  Topics.workordersEvents,
-  Topics.slaWarnings,
-  Topics.slaBreaches,
-  Topics.incidentsEvents,
-  Topics.customersNotices,
-  Topics.callbacksEvents,
-] as const;
+/** Every topic whose masked copy it publishes on `ext.*` (it reads them all for that), and what it sends to customers. */
+export const CONSUMED_TOPICS = [...EXTERNAL_SOURCE_TOPICS, Topics.customersNotices, Topics.callbacksEvents] as const;
 
 /** Bus retries per record: enough for a work order's dispatch.assigned to catch up with its SLA events. */
 const CONSUMER_RETRY = { maxAttempts: 5, backoffMs: 500 };

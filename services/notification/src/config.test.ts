@@ -44,6 +44,9 @@ describe('notification config', () => {
     });
     expect(c.webhook).toEqual({ concurrency: 8, perSubscription: 1, disableAfterMs: 43_200_000, maxPerKey: 5, allowPrivate: true });
     expect(c.piiHashKey).toBe('a-long-enough-secret-key');
+    // The durations every service reads (parseDuration): parts add up; a unit below the second is not one.
+    expect(loadConfig({ NOTIFY_ACK_CODE_TTL: '3h45m' }).replies.ackCodeTtlMs).toBe(13_500_000);
+    expect(() => loadConfig({ NOTIFY_ACK_CODE_TTL: '500ms' })).toThrow(/NOTIFY_ACK_CODE_TTL: invalid duration/);
     expect(() => loadConfig({ NOTIFY_WEBHOOK_DISABLE_AFTER: 'a day', NOTIFY_WEBHOOK_ALLOW_PRIVATE: 'yes', NOTIFY_PII_HASH_KEY: 'short' })).toThrow(
       /NOTIFY_WEBHOOK_DISABLE_AFTER[\s\S]*NOTIFY_WEBHOOK_ALLOW_PRIVATE[\s\S]*NOTIFY_PII_HASH_KEY/,
     );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { envJson, envParsed, envTimeZone, parseEnv } from '@griddispatch/http';
+import { envFlag, envJson, envParsed, envTimeZone, parseEnv } from '@griddispatch/http';
+import { parseDuration } from '@griddispatch/sla';
 import { parseRate } from './delivery/rate-limiter.ts';
 import { smsConfig, smsEnvShape } from './sms-config.ts';
 
@@ -10,17 +11,8 @@ const rate = envParsed(parseRate);
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
-/** `90s`, `30m`, `24h`, `1d` → milliseconds. */
-const duration = z.string().transform((text, ctx) => {
-  const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 30m, 24h or 1d' });
-    return z.NEVER;
-  }
-  return Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-});
-
-const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+/** `90s`, `30m`, `24h`, `1d`, `3h45m` → milliseconds (the policies' and the other services' durations). */
+const duration = envParsed(parseDuration);
 
 const header = z.string().transform((text, ctx) => {
   const i = text.indexOf(':');
@@ -61,12 +53,12 @@ export const NotificationEnv = z
     /** Subscriptions one API key may hold. */
     NOTIFY_MAX_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(20),
     /** `1`: webhooks may reach loopback, private, link-local… addresses. Development and tests only. */
-    NOTIFY_WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+    NOTIFY_WEBHOOK_ALLOW_PRIVATE: envFlag.default(false),
     /**
      * `1` (default): every consumed integrator-facing event is also published, masked as for a
      * webhook without pii:read, on `ext.<topic>` (Kafka consumers outside the company); `0`: not.
      */
-    NOTIFY_EXTERNAL_FEED: flag.default(true),
+    NOTIFY_EXTERNAL_FEED: envFlag.default(true),
     /** Key of the HMAC that replaces account numbers for subscribers without pii:read. Unset → a random key kept in the database. */
     NOTIFY_PII_HASH_KEY: z.string().min(16).optional(),
     /** Safety poll of the delivery worker when nothing wakes it. */

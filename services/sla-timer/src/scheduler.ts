@@ -1,4 +1,4 @@
-import type { Pool } from '@griddispatch/db';
+import { startPeriodic, type Periodic, type Pool } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import { MinHeap } from './domain/min-heap.ts';
 import type { TimerContext } from './use-cases/context.ts';
@@ -37,11 +37,10 @@ export class TimerScheduler {
   /** Timer ids up to here were looked at by a poll. */
   private seenId = '0';
   private wakeTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private poller: Periodic<void> | undefined;
   private running = false;
   private ticking: Promise<TickResult> | undefined;
   private tickAgain = false;
-  private polling: Promise<void> | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {}
 
@@ -60,16 +59,24 @@ export class TimerScheduler {
     this.loadedUntil = Number.NEGATIVE_INFINITY;
     this.seenId = '0';
     this.heap.clear();
-    this.schedulePoll(0);
+    this.poller = startPeriodic({
+      label: 'sla scheduler: poll',
+      run: () => this.poll(),
+      intervalMs: this.opts.pollIntervalMs,
+      initialDelayMs: 0,
+      // Timers that memory does not know fire only at a poll: try again at every interval, not later.
+      maxBackoffMs: this.opts.pollIntervalMs,
+      failureLevel: 'error',
+      logger: this.opts.logger,
+    });
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.wakeTimer);
-    clearTimeout(this.pollTimer);
     this.wakeTimer = undefined;
-    this.pollTimer = undefined;
-    await this.polling;
+    await this.poller?.stop();
+    this.poller = undefined;
     await this.ticking;
   }
 
@@ -123,24 +130,14 @@ export class TimerScheduler {
     return this.ticking;
   }
 
-  private schedulePoll(delay: number): void {
-    if (!this.running) return;
-    this.pollTimer = setTimeout(() => {
-      this.polling = this.poll().finally(() => {
-        this.polling = undefined;
-        this.schedulePoll(this.opts.pollIntervalMs);
-      });
-    }, delay);
-  }
-
+  /** The safety poll: fires what memory did not know, loads the next slice of the horizon, re-arms. */
   private async poll(): Promise<void> {
     try {
       await this.tick();
       await this.loadHorizon();
-    } catch (err) {
-      this.opts.logger.error({ err }, 'sla scheduler: poll failed; retrying at the next interval');
+    } finally {
+      this.arm();
     }
-    this.arm();
   }
 
   /**

@@ -1,17 +1,8 @@
-import type { Category, RequestStatus, Stage } from '@griddispatch/contracts';
+import type { RequestStatus, Stage } from '@griddispatch/contracts';
+import { localPartsText } from '@griddispatch/sla';
 
 // Text helpers shared by the operator commands: local times in GD_TIME_ZONE, "time left",
 // terminal colours, and tables aligned for Chinese text (a CJK character takes two columns).
-
-export const CATEGORY_WORDS: Record<Category, string> = {
-  fault_repair: '故障报修',
-  new_connection: '业扩报装',
-  billing: '电费',
-  consultation: '咨询',
-  complaint: '投诉',
-  report: '举报',
-  service_request: '服务申请',
-};
 
 export const STAGE_WORDS: Record<Stage, string> = { ack: '响应', arrive: '到达', resolve: '办结', callback: '回访' };
 
@@ -47,44 +38,22 @@ export function isSettled(status: RequestStatus): boolean {
 
 // --- time --------------------------------------------------------------------------------------
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function partsOf(date: Date, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  const out = { year: '', month: '', day: '', hour: '', minute: '', second: '' };
-  for (const p of f.formatToParts(date)) if (p.type in out) out[p.type as keyof typeof out] = p.value;
-  return out;
-}
-
 /** `14:05:12` in the zone. */
 export function clockTime(date: Date, timeZone: string): string {
-  const p = partsOf(date, timeZone);
+  const p = localPartsText(timeZone, date);
   return `${p.hour}:${p.minute}:${p.second}`;
 }
 
 /** `2026-11-03 14:05:12` in the zone. */
 export function dateTime(date: Date, timeZone: string): string {
-  const p = partsOf(date, timeZone);
+  const p = localPartsText(timeZone, date);
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
 
 /** A deadline as an operator reads it: `14:32` today, `11-04 09:00` on another day. */
 export function deadlineTime(deadline: Date, now: Date, timeZone: string): string {
-  const d = partsOf(deadline, timeZone);
-  const n = partsOf(now, timeZone);
+  const d = localPartsText(timeZone, deadline);
+  const n = localPartsText(timeZone, now);
   const hm = `${d.hour}:${d.minute}`;
   if (d.year === n.year && d.month === n.month && d.day === n.day) return hm;
   return d.year === n.year ? `${d.month}-${d.day} ${hm}` : `${d.year}-${d.month}-${d.day} ${hm}`;
@@ -92,8 +61,8 @@ export function deadlineTime(deadline: Date, now: Date, timeZone: string): strin
 
 /** When something happened, as short as is unambiguous: `14:05:12` today, `11-02 09:14` this year. */
 export function eventTime(date: Date, now: Date, timeZone: string): string {
-  const d = partsOf(date, timeZone);
-  const n = partsOf(now, timeZone);
+  const d = localPartsText(timeZone, date);
+  const n = localPartsText(timeZone, now);
   if (d.year === n.year && d.month === n.month && d.day === n.day) return `${d.hour}:${d.minute}:${d.second}`;
   return d.year === n.year ? `${d.month}-${d.day} ${d.hour}:${d.minute}` : `${d.year}-${d.month}-${d.day}`;
 }

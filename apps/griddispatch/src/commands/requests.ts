@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { Category, RequestStatus, RequestView, Stage } from '@griddispatch/contracts';
+import { Category, CATEGORY_NAMES, RequestStatus, RequestView, Stage } from '@griddispatch/contracts';
 import { maskName } from '@griddispatch/observability';
 import { apiGet } from './api.ts';
 import {
-  CATEGORY_WORDS,
   STAGE_WORDS,
   STATUS_WORDS,
   cleanDeep,
@@ -94,7 +93,7 @@ export function renderRequestTable(raw: RequestSummary[], opts: RenderOptions): 
     eventTime(new Date(r.receivedAt), opts.now, opts.timeZone),
     r.id,
     r.source,
-    CATEGORY_WORDS[r.category],
+    CATEGORY_NAMES[r.category],
     STATUS_WORDS[r.status],
     r.grid?.name ?? '—',
     assigneesText(r),
@@ -120,7 +119,7 @@ export function renderRequestDetail(raw: RequestView, opts: RenderOptions): stri
   const field = (label: string, value: string) => lines.push(`  ${paint('dim', label.padEnd(10))}${value}`);
   lines.push(`${paint('bold', '请求')} ${r.id}`);
   field('source', `${r.source} · ${r.externalId}`);
-  field('category', `${CATEGORY_WORDS[r.category]} (${r.category})`);
+  field('category', `${CATEGORY_NAMES[r.category]} (${r.category})`);
   field('status', `${STATUS_WORDS[r.status]} (${r.status})`);
   field('received', dateTime(new Date(r.receivedAt), opts.timeZone));
   field('grid', r.grid ? `${r.grid.name} (${r.grid.id}, ${r.grid.kind})` : '— (not routed yet)');

@@ -221,14 +221,10 @@ export function createRequestGenerator(options: GeneratorOptions): RequestGenera
     const reportedAt = new Date(now.getTime() - rng.int(120) * 1000).toISOString();
     const urgency = urgencyFor(category, customer.classes, isStorm);
     const externalId = `${source}-${runId}-${String(seq).padStart(6, '0')}`;
+    const request = { source, externalId, category, description, reportedAt, urgency };
     if (source === '95598') {
       return {
-        source,
-        externalId,
-        category,
-        description,
-        reportedAt,
-        urgency,
+        ...request,
         customer: { accountNo: customer.accountNo, name: customer.name, phone: customer.phone, classes: customer.classes },
         location: { districtCode: district.code, feederCode: district.feederCode, address: district.name },
       };
@@ -239,12 +235,7 @@ export function createRequestGenerator(options: GeneratorOptions): RequestGenera
     const communities = (parent && communityOfGrid.get(parent)) || communityOfGrid.get(district.gridId) || [];
     const jitter = () => (rng.next() - 0.5) * 0.0004;
     return {
-      source,
-      externalId,
-      category,
-      description,
-      reportedAt,
-      urgency,
+      ...request,
       customer: { ...(rng.chance(0.4) ? { accountNo: customer.accountNo } : {}), name: customer.name, phone: customer.phone },
       location: {
         ...(communities.length > 0 ? { communityCode: rng.pick(communities) } : {}),

@@ -1,19 +1,7 @@
 import { DlqHeaders } from '@griddispatch/bus';
-import { STAGE_SATISFIED_BY, isEvent, parseEvent, type CloudEvent, type Stage, type WorkOrderEventType } from '@griddispatch/contracts';
+import { CATEGORY_NAMES, STAGE_SATISFIED_BY, isEvent, parseEvent, type CloudEvent, type Stage, type WorkOrderEventType } from '@griddispatch/contracts';
 import { maskName } from '@griddispatch/observability';
-import {
-  CATEGORY_WORDS,
-  STAGE_WORDS,
-  STATUS_WORDS,
-  cleanDeep,
-  cleanText,
-  clockTime,
-  compactDuration,
-  deadlineTime,
-  painter,
-  timeLeft,
-  type Paint,
-} from './format.ts';
+import { STAGE_WORDS, STATUS_WORDS, cleanDeep, cleanText, clockTime, compactDuration, deadlineTime, painter, timeLeft, type Paint } from './format.ts';
 
 // One readable line per record for `griddispatch tail`:
 //   14:05:12  后湖3号网格  3f2a9c1e  派单 后湖3号网格 → 张** (manager) · aquaculture-circle · 到达截止 14:32 (剩余 27m)
@@ -154,7 +142,7 @@ function describe(event: CloudEvent, memory: TailMemory, opts: TailFormatOptions
         : d.customer?.accountNo
           ? `户号 ${d.customer.accountNo}`
           : '坐标';
-    parts.push(`${paint('blue', '受理')} ${d.source} ${CATEGORY_WORDS[d.category]}`, where);
+    parts.push(`${paint('blue', '受理')} ${d.source} ${CATEGORY_NAMES[d.category]}`, where);
     if (d.urgency !== 'normal') parts.push(d.urgency === 'critical' ? paint('red', '特急') : paint('yellow', '紧急'));
     if (d.customer?.classes?.length) parts.push(d.customer.classes.join(','));
   } else if (isEvent(event, 'cn.griddispatch.dispatch.assigned.v1')) {
@@ -163,13 +151,13 @@ function describe(event: CloudEvent, memory: TailMemory, opts: TailFormatOptions
       .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role))
       .map((a) => `${maskName(a.name)} (${a.role})`)
       .join(', ');
-    parts.push(`${paint('green', '派单')} ${d.grid.name} → ${people || '无人值班'}`, `${CATEGORY_WORDS[d.request.category]}`, d.sla.policy);
+    parts.push(`${paint('green', '派单')} ${d.grid.name} → ${people || '无人值班'}`, `${CATEGORY_NAMES[d.request.category]}`, d.sla.policy);
     if (d.incidentId && (d.incidentSize ?? 1) > 1) parts.push(`合并故障 ×${d.incidentSize}`);
     const next = nextDeadlinePart(d.workOrderId, memory, opts, paint);
     if (next) parts.push(next);
   } else if (isEvent(event, 'cn.griddispatch.dispatch.unroutable.v1')) {
     const d = event.data;
-    parts.push(`${paint(['magenta', 'bold'], '无法派单')} ${CATEGORY_WORDS[d.request.category]}`, d.reason, `转 ${d.fallbackDesk}`);
+    parts.push(`${paint(['magenta', 'bold'], '无法派单')} ${CATEGORY_NAMES[d.request.category]}`, d.reason, `转 ${d.fallbackDesk}`);
   } else if (isEvent(event, 'cn.griddispatch.workorder.updated.v1')) {
     const d = event.data;
     let head = `${paint('cyan', STATUS_WORDS[d.status])} (${d.previousStatus} → ${d.status})`;

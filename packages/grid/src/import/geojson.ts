@@ -171,6 +171,11 @@ export function parseGridsGeoJson(text: string, options: GeoJsonParseOptions = {
   return done();
 }
 
+/** A grid's properties under their file (and table) names: what grids.geojson holds beside the geometry. */
+export function gridProperties(g: GridRecord) {
+  return { id: g.id, name: g.name, kind: g.kind, parent_id: g.parentId, area_type: g.areaType, community_code: g.communityCode };
+}
+
 /**
  * Writes grids as `grids.geojson`, one Feature per line so that problem reports point at a grid.
  * `districts` is not written (districts.csv carries the 台区 → grid mapping).
@@ -180,14 +185,7 @@ export function gridsToGeoJson(grids: readonly GridRecord[]): string {
     JSON.stringify({
       type: 'Feature',
       id: g.id,
-      properties: {
-        id: g.id,
-        name: g.name,
-        kind: g.kind,
-        parent_id: g.parentId,
-        area_type: g.areaType,
-        community_code: g.communityCode,
-      },
+      properties: gridProperties(g),
       geometry: g.polygon,
     }),
   );

@@ -1,17 +1,11 @@
-import type { AreaType, Assignee, Category, Contact, GridKind, StaffRole } from '@griddispatch/contracts';
-import { isOnDuty, type RosterEntry } from '@griddispatch/grid';
+import type { Assignee, Category, Contact, StaffRole } from '@griddispatch/contracts';
+import { isOnDuty, type GridRecord, type RosterEntry } from '@griddispatch/grid';
 
 // The reference data a routing decision needs besides the spatial index, held in memory and
 // swapped as a whole when an import bumps the data version.
 
-export interface GridInfo {
-  id: string;
-  name: string;
-  kind: GridKind;
-  parentId: string | null;
-  areaType: AreaType;
-  communityCode: string | null;
-}
+/** A grid as the directory knows it: its record without the geometry and the 台区 (the index holds those). */
+export type GridInfo = Omit<GridRecord, 'polygon' | 'districts'>;
 
 export interface StaffInfo {
   id: string;

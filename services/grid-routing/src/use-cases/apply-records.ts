@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { IMPORT_FILE_NAMES, metersOf, type GridRecord, type ImportFileTexts, type MeterRecord, type SampleCounty } from '@griddispatch/grid';
+import { gridProperties, IMPORT_FILE_NAMES, metersOf, type GridRecord, type ImportFileTexts, type MeterRecord, type SampleCounty } from '@griddispatch/grid';
 import { DATA_VERSION_CHANNEL } from '../routing-data.ts';
 
 // Writing checked reference data: used by `importData` (after every file passed the checks) and
@@ -41,44 +41,55 @@ function* batches<T>(rows: readonly T[], size = BATCH_ROWS): Generator<T[]> {
 
 type Upsert = { sql: string; toRow: (record: never) => Record<string, unknown> };
 
-// One statement per batch: the batch as a JSON array expanded by jsonb_to_recordset; a row that
-// is already identical is not rewritten, so a re-import reports what really changed.
+/** A column of the batch: its name (the same in the table and the JSON rows), its type, and what is inserted (default: the value). */
+type Column = [name: string, type: string, inserted?: string];
+
+/**
+ * One statement per batch: the batch as a JSON array expanded by jsonb_to_recordset, inserted or,
+ * on a `key` conflict, updated; a row that is already identical is not rewritten, so a re-import
+ * reports what really changed.
+ */
+function upsertSql(table: string, key: string, columns: Column[]): string {
+  const names = columns.map(([name]) => name);
+  const rest = names.filter((name) => name !== key);
+  return `INSERT INTO routing.${table} AS t (${names.join(', ')})
+          SELECT ${columns.map(([name, , inserted]) => inserted ?? name).join(', ')}
+            FROM jsonb_to_recordset($1::jsonb) AS r(${columns.map(([name, type]) => `${name} ${type}`).join(', ')})
+          ON CONFLICT (${key}) DO UPDATE SET ${rest.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}, updated_at = now()
+          WHERE (${rest.map((name) => `t.${name}`).join(', ')}) IS DISTINCT FROM (${rest.map((name) => `EXCLUDED.${name}`).join(', ')})
+          RETURNING (xmax = 0) AS inserted`;
+}
+
 const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
   grids: {
-    sql: `INSERT INTO routing.grids AS t (id, name, kind, parent_id, area_type, community_code, polygon)
-          SELECT id, name, kind, parent_id, area_type, community_code, polygon
-            FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, kind text, parent_id text, area_type text, community_code text, polygon jsonb)
-          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id, area_type = EXCLUDED.area_type,
-            community_code = EXCLUDED.community_code, polygon = EXCLUDED.polygon, updated_at = now()
-          WHERE (t.name, t.kind, t.parent_id, t.area_type, t.community_code, t.polygon)
-                IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_id, EXCLUDED.area_type, EXCLUDED.community_code, EXCLUDED.polygon)
-          RETURNING (xmax = 0) AS inserted`,
-    toRow: (g: GridRecord) => ({
-      id: g.id,
-      name: g.name,
-      kind: g.kind,
-      parent_id: g.parentId,
-      area_type: g.areaType,
-      community_code: g.communityCode,
-      polygon: g.polygon,
-    }),
+    sql: upsertSql('grids', 'id', [
+      ['id', 'text'],
+      ['name', 'text'],
+      ['kind', 'text'],
+      ['parent_id', 'text'],
+      ['area_type', 'text'],
+      ['community_code', 'text'],
+      ['polygon', 'jsonb'],
+    ]),
+    toRow: (g: GridRecord) => ({ ...gridProperties(g), polygon: g.polygon }),
   },
   feeders: {
-    sql: `INSERT INTO routing.feeders AS t (code, name, area_grid_id)
-          SELECT code, name, area_grid_id FROM jsonb_to_recordset($1::jsonb) AS r(code text, name text, area_grid_id text)
-          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_grid_id = EXCLUDED.area_grid_id, updated_at = now()
-          WHERE (t.name, t.area_grid_id) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.area_grid_id)
-          RETURNING (xmax = 0) AS inserted`,
+    sql: upsertSql('feeders', 'code', [
+      ['code', 'text'],
+      ['name', 'text'],
+      ['area_grid_id', 'text'],
+    ]),
     toRow: (f: NonNullable<ImportRecords['feeders']>[number]) => ({ code: f.code, name: f.name, area_grid_id: f.areaGridId }),
   },
   districts: {
-    sql: `INSERT INTO routing.districts AS t (code, name, feeder_code, grid_id, lon, lat)
-          SELECT code, name, feeder_code, grid_id, lon, lat
-            FROM jsonb_to_recordset($1::jsonb) AS r(code text, name text, feeder_code text, grid_id text, lon double precision, lat double precision)
-          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, feeder_code = EXCLUDED.feeder_code, grid_id = EXCLUDED.grid_id,
-            lon = EXCLUDED.lon, lat = EXCLUDED.lat, updated_at = now()
-          WHERE (t.name, t.feeder_code, t.grid_id, t.lon, t.lat) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.feeder_code, EXCLUDED.grid_id, EXCLUDED.lon, EXCLUDED.lat)
-          RETURNING (xmax = 0) AS inserted`,
+    sql: upsertSql('districts', 'code', [
+      ['code', 'text'],
+      ['name', 'text'],
+      ['feeder_code', 'text'],
+      ['grid_id', 'text'],
+      ['lon', 'double precision'],
+      ['lat', 'double precision'],
+    ]),
     toRow: (d: NonNullable<ImportRecords['districts']>[number]) => ({
       code: d.code,
       name: d.name,
@@ -89,21 +100,21 @@ const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
     }),
   },
   communities: {
-    sql: `INSERT INTO routing.communities AS t (code, name, grid_id)
-          SELECT code, name, grid_id FROM jsonb_to_recordset($1::jsonb) AS r(code text, name text, grid_id text)
-          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, grid_id = EXCLUDED.grid_id, updated_at = now()
-          WHERE (t.name, t.grid_id) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.grid_id)
-          RETURNING (xmax = 0) AS inserted`,
+    sql: upsertSql('communities', 'code', [
+      ['code', 'text'],
+      ['name', 'text'],
+      ['grid_id', 'text'],
+    ]),
     toRow: (c: NonNullable<ImportRecords['communities']>[number]) => ({ code: c.code, name: c.name, grid_id: c.gridId }),
   },
   customers: {
-    sql: `INSERT INTO routing.customers AS t (account_no, district_code, classes, name, phone)
-          SELECT account_no, district_code, coalesce(classes, '{}'), name, phone
-            FROM jsonb_to_recordset($1::jsonb) AS r(account_no text, district_code text, classes text[], name text, phone text)
-          ON CONFLICT (account_no) DO UPDATE SET district_code = EXCLUDED.district_code, classes = EXCLUDED.classes, name = EXCLUDED.name,
-            phone = EXCLUDED.phone, updated_at = now()
-          WHERE (t.district_code, t.classes, t.name, t.phone) IS DISTINCT FROM (EXCLUDED.district_code, EXCLUDED.classes, EXCLUDED.name, EXCLUDED.phone)
-          RETURNING (xmax = 0) AS inserted`,
+    sql: upsertSql('customers', 'account_no', [
+      ['account_no', 'text'],
+      ['district_code', 'text'],
+      ['classes', 'text[]', "coalesce(classes, '{}')"],
+      ['name', 'text'],
+      ['phone', 'text'],
+    ]),
     toRow: (c: NonNullable<ImportRecords['customers']>[number]) => ({
       account_no: c.accountNo,
       district_code: c.districtCode,
@@ -113,11 +124,11 @@ const UPSERTS: Record<Exclude<ImportKind, 'rosters'>, Upsert> = {
     }),
   },
   staff: {
-    sql: `INSERT INTO routing.staff AS t (id, name, phone)
-          SELECT id, name, phone FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, phone text)
-          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = now()
-          WHERE (t.name, t.phone) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone)
-          RETURNING (xmax = 0) AS inserted`,
+    sql: upsertSql('staff', 'id', [
+      ['id', 'text'],
+      ['name', 'text'],
+      ['phone', 'text'],
+    ]),
     toRow: (s: NonNullable<ImportRecords['staff']>[number]) => ({ id: s.id, name: s.name, phone: s.phone }),
   },
 };

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { enqueueOutbox, withTransaction, type OutboxRecord } from '@griddispatch/db';
+import { enqueueOutbox, startPeriodic, withTransaction, type OutboxRecord } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { IncidentBook } from './incident-book.ts';
@@ -40,32 +40,12 @@ export interface CallCountTeller {
 
 /** Runs `tellCallCounts` every `intervalMs` (again at once while a cycle fills its limit). */
 export function startCallCountTeller(ctx: RoutingContext, pool: Pool, intervalMs: number, logger: Logger): CallCountTeller {
-  let stopping = false;
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
   const limit = 500;
-  const cycle = async (): Promise<void> => {
-    try {
-      const told = await tellCallCounts(ctx, pool, limit);
-      schedule(told >= limit ? 0 : intervalMs);
-    } catch (err) {
-      logger.warn({ err }, 'telling incident call counts failed; trying again next interval');
-      schedule(intervalMs);
-    }
-  };
-  function schedule(delay: number): void {
-    if (stopping) return;
-    timer = setTimeout(() => {
-      running = cycle();
-    }, delay);
-    timer.unref();
-  }
-  schedule(intervalMs);
-  return {
-    async stop() {
-      stopping = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startPeriodic({
+    label: 'telling incident call counts',
+    run: () => tellCallCounts(ctx, pool, limit),
+    again: (told) => told >= limit,
+    intervalMs,
+    logger,
+  });
 }

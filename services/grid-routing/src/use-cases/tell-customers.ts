@@ -149,7 +149,7 @@ export async function noticeRecords(client: PoolClient, notices: readonly Notice
         subject: notice.subjectId,
         data,
         time: now,
-        ...(traceparent ? { traceparent } : {}),
+        traceparent,
       });
       // The trace continues from the incident's or outage's event, in the record header as in the event.
       records.push(eventRecord(Topics.customersNotices, notice.subjectId, event));

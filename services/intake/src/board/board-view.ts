@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Assignee, Breach, Category, GridKind, IncidentRole, IsoDateTime, RequestStatus, Stage, Urgency } from '@griddispatch/contracts';
+import { Breach, Category, IsoDateTime, RequestStatus, Stage, Urgency, WorkOrderPlace } from '@griddispatch/contracts';
 import type { RequestRow } from '../schema.ts';
 import { incidentLink } from '../use-cases/view-request.ts';
 
@@ -26,13 +26,7 @@ export const BoardItem = z.object({
   status: RequestStatus,
   urgency: Urgency,
   receivedAt: IsoDateTime,
-  grid: z.object({ id: z.string(), name: z.string(), kind: GridKind }).nullable(),
-  incidentId: z.string().nullable(),
-  /** `merged`: a later call of its incident, following the incident's status (no crew of its own). */
-  role: IncidentRole.nullable(),
-  /** The incident's estimated restoration (预计复电时间); null in none. */
-  etr: IsoDateTime.nullable(),
-  assignees: z.array(Assignee),
+  ...WorkOrderPlace,
   policy: z.string().nullable(),
   deadlines: z.partialRecord(Stage, IsoDateTime),
   /** The earliest deadline of a stage not yet done; null when none is set (not routed, or all done). */

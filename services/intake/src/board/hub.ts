@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inArray } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import pg from 'pg';
 import { isUuid, type Category } from '@griddispatch/contracts';
+import { listen, type Listener, type Pool } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 import { incidents, requests } from '../schema.ts';
 import { toBoardItem, type BoardItem } from './board-view.ts';
@@ -49,7 +49,7 @@ export function eventMatchesFilter(event: BoardEvent, filter: BoardFilter): bool
 }
 
 export interface BoardHubOptions {
-  pool: pg.Pool;
+  pool: Pool;
   logger: Logger;
   /** Notifications arriving within this window are read in one query. Default 10 ms. */
   coalesceMs?: number;
@@ -81,11 +81,8 @@ export class BoardHub {
   private pending: BoardNotice[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private listener: pg.Client | undefined;
-  private listening: Promise<void> | undefined;
+  private listener: Listener | undefined;
   private stopping = false;
-  private isLive = false;
-  private wakeRetry: (() => void) | undefined;
 
   constructor(private readonly options: BoardHubOptions) {
     this.coalesceMs = options.coalesceMs ?? 10;
@@ -99,22 +96,37 @@ export class BoardHub {
 
   /** True while the LISTEN connection is up (changes reach the boards). */
   get live(): boolean {
-    return this.isLive;
+    return this.listener?.listening() ?? false;
   }
 
   start(): void {
     this.stopping = false;
-    this.listening ??= this.listen();
+    this.listener ??= listen(
+      this.options.pool,
+      BOARD_CHANNEL,
+      (payload) => {
+        const notice = parseBoardPayload(payload);
+        if (notice) this.onNotice(notice);
+        else this.logger.warn({ payload }, 'board: unreadable notification ignored');
+      },
+      {
+        applicationName: 'griddispatch-intake-board',
+        logger: this.logger,
+        label: 'board',
+        // Changes committed while we were not listening are lost: the boards reload.
+        onListening: (again) => {
+          if (again) this.broadcastReset('reconnected to the database; reload');
+        },
+      },
+    );
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.wakeRetry?.();
-    await this.listener?.end().catch((err: unknown) => this.logger.debug({ err }, 'closing the LISTEN connection'));
-    await this.listening;
-    this.listening = undefined;
+    await this.listener?.close();
+    this.listener = undefined;
     await this.flushing;
     for (const subscriber of [...this.subscribers]) subscriber.close();
     this.subscribers.clear();
@@ -225,56 +237,5 @@ export class BoardHub {
   private broadcastReset(reason: string): void {
     this.gap();
     for (const subscriber of this.subscribers) subscriber.reset(reason);
-  }
-
-  private async listen(): Promise<void> {
-    let delay = 500;
-    let connectedBefore = false;
-    while (!this.stopping) {
-      const client = new pg.Client({ ...this.options.pool.options, application_name: 'griddispatch-intake-board' });
-      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
-      client.on('error', (err) => {
-        if (!this.stopping) this.logger.warn({ err }, 'board: LISTEN connection failed');
-      });
-      client.on('notification', (message) => {
-        const notice = parseBoardPayload(message.payload);
-        if (notice) this.onNotice(notice);
-        else this.logger.warn({ payload: message.payload }, 'board: unreadable notification ignored');
-      });
-      // Known before it connects, so stop() can end it at any point.
-      this.listener = client;
-      try {
-        await client.connect();
-        await client.query(`LISTEN ${BOARD_CHANNEL}`);
-        delay = 500;
-        this.isLive = true;
-        // Changes committed while we were not listening are lost: the boards reload.
-        if (connectedBefore) this.broadcastReset('reconnected to the database; reload');
-        connectedBefore = true;
-        await ended;
-        if (!this.stopping) this.logger.warn('board: LISTEN connection lost; reconnecting');
-      } catch (err) {
-        if (!this.stopping) this.logger.warn({ err, retryInMs: delay }, 'board: cannot LISTEN; retrying');
-      }
-      this.isLive = false;
-      this.listener = undefined;
-      await client.end().catch((err: unknown) => this.logger.debug({ err }, 'closing the LISTEN connection'));
-      if (this.stopping) return;
-      await this.pause(delay);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  }
-
-  /** A retry delay that stop() cuts short. */
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeRetry = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeRetry = done;
-    });
   }
 }

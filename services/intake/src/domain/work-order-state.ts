@@ -1,3 +1,4 @@
+import { WorkOrderEventType as WorkOrderEventTypes } from '@griddispatch/contracts';
 import type { RequestStatus, WorkOrderEventType } from './types.ts';
 
 // The work-order state machine of docs/architecture.md#domain-words:
@@ -23,17 +24,8 @@ const STAGE_FROM: Partial<Record<WorkOrderEventType, { from: RequestStatus; to: 
   closed: { from: 'resolved', to: 'closed' },
 };
 
-const EVENT_ORDER: readonly WorkOrderEventType[] = [
-  'acknowledged',
-  'en_route',
-  'arrived',
-  'resolved',
-  'closed',
-  'suspended',
-  'resumed',
-  'reassigned',
-  'cancelled',
-];
+/** Workflow order: the contract's enum lists the event types in it. */
+const EVENT_ORDER: readonly WorkOrderEventType[] = WorkOrderEventTypes.options;
 
 export type Transition = { ok: true; state: WorkOrderState } | { ok: false; allowed: WorkOrderEventType[] };
 

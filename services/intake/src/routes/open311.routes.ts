@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Category, CustomerClass, isUuid, RequestStatus, type Category as CategoryT } from '@griddispatch/contracts';
+import { Category, CATEGORY_NAMES, CustomerClass, isUuid, RequestStatus, type Category as CategoryT } from '@griddispatch/contracts';
 import { hasScope, HttpError, requireScope, requireSource, toErrorResponse, type FieldIssue } from '@griddispatch/http';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
@@ -17,13 +17,28 @@ import { toSummary } from '../use-cases/view-request.ts';
 // (`[{code, description}]`), so this plugin answers errors in it; statuses stay ours.
 
 const SERVICES: Record<CategoryT, { name: string; description: string; group: string; keywords: string }> = {
-  fault_repair: { name: '故障报修', description: 'Power outage or faulty equipment (停电、线路、表计故障)', group: '抢修', keywords: '停电,故障,抢修' },
-  new_connection: { name: '业扩报装', description: 'New connection or capacity increase (新装、增容)', group: '业务办理', keywords: '报装,增容' },
-  billing: { name: '电费', description: 'Bills, payments and tariffs (电费、电价)', group: '业务办理', keywords: '电费,缴费' },
-  consultation: { name: '咨询', description: 'Questions about power supply service', group: '咨询', keywords: '咨询' },
-  complaint: { name: '投诉', description: 'Complaint about the supply service', group: '投诉举报', keywords: '投诉' },
-  report: { name: '举报', description: 'Report power theft or safety hazards (窃电、安全隐患)', group: '投诉举报', keywords: '举报,窃电,隐患' },
-  service_request: { name: '服务申请', description: 'Service request, including micro-wishes (微心愿)', group: '服务', keywords: '服务,微心愿' },
+  fault_repair: {
+    name: CATEGORY_NAMES.fault_repair,
+    description: 'Power outage or faulty equipment (停电、线路、表计故障)',
+    group: '抢修',
+    keywords: '停电,故障,抢修',
+  },
+  new_connection: {
+    name: CATEGORY_NAMES.new_connection,
+    description: 'New connection or capacity increase (新装、增容)',
+    group: '业务办理',
+    keywords: '报装,增容',
+  },
+  billing: { name: CATEGORY_NAMES.billing, description: 'Bills, payments and tariffs (电费、电价)', group: '业务办理', keywords: '电费,缴费' },
+  consultation: { name: CATEGORY_NAMES.consultation, description: 'Questions about power supply service', group: '咨询', keywords: '咨询' },
+  complaint: { name: CATEGORY_NAMES.complaint, description: 'Complaint about the supply service', group: '投诉举报', keywords: '投诉' },
+  report: { name: CATEGORY_NAMES.report, description: 'Report power theft or safety hazards (窃电、安全隐患)', group: '投诉举报', keywords: '举报,窃电,隐患' },
+  service_request: {
+    name: CATEGORY_NAMES.service_request,
+    description: 'Service request, including micro-wishes (微心愿)',
+    group: '服务',
+    keywords: '服务,微心愿',
+  },
 };
 
 const STATUS_NOTES: Record<RequestStatus, string> = {

@@ -1,5 +1,5 @@
-import { buildEvent, CLOUDEVENTS_CONTENT_TYPE, EventTypeName, serializeEvent, Topics } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction, type OutboxRecord } from '@griddispatch/db';
+import { buildEvent, EventTypeName, Topics } from '@griddispatch/contracts';
+import { enqueueOutbox, eventRecord, withTransaction, type OutboxRecord } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
 import { SCHEMA, type IntakeContext } from '../context.ts';
@@ -64,7 +64,7 @@ export async function acceptMeterEvents(ctx: IntakeContext, body: IntakeMeterEve
           source: 'intake',
           subject: e.meterId,
           time: now,
-          ...(traceparent ? { traceparent } : {}),
+          traceparent,
           data: {
             source: body.source,
             eventId: e.eventId,
@@ -76,13 +76,8 @@ export async function acceptMeterEvents(ctx: IntakeContext, body: IntakeMeterEve
             receivedAt,
           },
         });
-        return {
-          topic: Topics.metersEvents,
-          // One 台区's events in order (the quorum is counted per 台区); a meter without one by itself.
-          key: e.districtCode ?? e.meterId,
-          value: serializeEvent(event),
-          headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(traceparent ? { traceparent } : {}) },
-        };
+        // One 台区's events in order (the quorum is counted per 台区); a meter without one by itself.
+        return eventRecord(Topics.metersEvents, e.districtCode ?? e.meterId, event);
       });
     await enqueueOutbox(client, SCHEMA, outbox);
     return fresh.size;

@@ -15,8 +15,7 @@ import type { ReadModelBatch } from './update-read-model.ts';
 type CallbackEventType = typeof EventTypeName.callbackRequested | typeof EventTypeName.callbackAnswered;
 
 function record<T extends CallbackEventType>(type: T, requestId: string, data: EventData<T>, now: Date): OutboxRecord {
-  const traceparent = currentTraceparent();
-  const event = buildEvent<T>({ type, source: 'intake', subject: requestId, time: now, data, ...(traceparent ? { traceparent } : {}) });
+  const event = buildEvent<T>({ type, source: 'intake', subject: requestId, time: now, data, traceparent: currentTraceparent() });
   return eventRecord(Topics.callbacksEvents, requestId, event);
 }
 

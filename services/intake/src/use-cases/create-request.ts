@@ -47,13 +47,12 @@ export function prepareRequest(ctx: IntakeContext, input: CreateRequestInput): P
   const id = randomUUID();
   const receivedAt = ctx.now();
   const urgency = body.urgency ?? 'normal';
-  const traceparent = currentTraceparent();
   const event = buildEvent({
     type: EventTypeName.requestReceived,
     source: 'intake',
     subject: id,
     time: receivedAt,
-    ...(traceparent ? { traceparent } : {}),
+    traceparent: currentTraceparent(),
     data: {
       id,
       source: body.source,

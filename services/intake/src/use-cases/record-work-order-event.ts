@@ -1,13 +1,5 @@
-import {
-  buildEvent,
-  CLOUDEVENTS_CONTENT_TYPE,
-  EventTypeName,
-  serializeEvent,
-  Topics,
-  type RequestStatus,
-  type WorkOrderEventBody,
-} from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction, type PoolClient } from '@griddispatch/db';
+import { buildEvent, EventTypeName, Topics, type RequestStatus, type WorkOrderEventBody } from '@griddispatch/contracts';
+import { enqueueOutbox, eventRecord, withTransaction, type PoolClient } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
 import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
@@ -88,13 +80,12 @@ export async function applyWorkOrderEvent(
       const primary = assignees[0];
       assignees = [{ ...body.assignee, role: primary?.role ?? 'manager' }, ...assignees.slice(1)];
     }
-    const traceparent = currentTraceparent();
     const event = buildEvent({
       type: EventTypeName.workorderUpdated,
       source: 'intake',
       subject: workOrderId,
       time: now,
-      ...(traceparent ? { traceparent } : {}),
+      traceparent: currentTraceparent(),
       data: {
         workOrderId,
         type: body.type,
@@ -121,14 +112,7 @@ export async function applyWorkOrderEvent(
        SELECT pg_notify($7, $8) FROM entry`,
       [workOrderId, at, `workorder.${body.type}`, by, body.note ?? null, event.id, BOARD_CHANNEL, boardPayload(workOrderId, 'workorder.updated')],
     );
-    await enqueueOutbox(client, SCHEMA, [
-      {
-        topic: Topics.workordersEvents,
-        key: workOrderId,
-        value: serializeEvent(event),
-        headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ...(traceparent ? { traceparent } : {}) },
-      },
-    ]);
+    await enqueueOutbox(client, SCHEMA, [eventRecord(Topics.workordersEvents, workOrderId, event)]);
     return { workOrderId, eventId: event.id, previousStatus: row.status, status: result.state.status };
   }
 }

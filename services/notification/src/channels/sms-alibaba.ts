@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { sdkNetworkFailure } from '../delivery/retry-policy.ts';
-import { vendorSms, type SmsTemplates } from './sms-templates.ts';
-import type { Channel, SendOutcome, SendRequest } from './types.ts';
+import { vendorSmsChannel, type SmsTemplates } from './sms-templates.ts';
+import type { Channel, SendOutcome } from './types.ts';
 
 // SMS through Alibaba Cloud SMS (阿里云短信服务), its SendSms API (version 2017-05-25) called with the
 // vendor's own SDK, which signs every request ACS3-HMAC-SHA256 with the AccessKey secret:
@@ -118,27 +118,21 @@ export function createAlibabaSmsChannel(options: AlibabaSmsOptions): Channel {
       readTimeout: options.timeoutMs,
     }),
   );
-  return {
-    name: 'sms',
-    async send(request: SendRequest): Promise<SendOutcome> {
-      const ready = vendorSms(request, options.templates);
-      if ('refused' in ready) return ready.refused;
-      const { to, message } = ready;
-      const sms = new dysmsapi.SendSmsRequest({
-        phoneNumbers: to.slice(3),
-        signName: options.signName,
-        templateCode: message.code,
-        templateParam: JSON.stringify(message.named),
-        outId: request.deliveryId,
-      });
-      try {
-        const answer = await client.sendSms(sms);
-        return classifyAlibaba(answer.body?.code ?? '(no code)', answer.body?.message ?? '', answer.statusCode ?? null);
-      } catch (err) {
-        if (!isVendorError(err)) return sdkNetworkFailure(err);
-        const text = typeof err.data?.Message === 'string' ? err.data.Message : (err.message ?? '');
-        return classifyAlibaba(err.code, text, err.statusCode, typeof err.retryAfter === 'number' ? err.retryAfter : undefined);
-      }
-    },
-  };
+  return vendorSmsChannel(options.templates, async (to, message, request) => {
+    const sms = new dysmsapi.SendSmsRequest({
+      phoneNumbers: to.slice(3),
+      signName: options.signName,
+      templateCode: message.code,
+      templateParam: JSON.stringify(message.named),
+      outId: request.deliveryId,
+    });
+    try {
+      const answer = await client.sendSms(sms);
+      return classifyAlibaba(answer.body?.code ?? '(no code)', answer.body?.message ?? '', answer.statusCode ?? null);
+    } catch (err) {
+      if (!isVendorError(err)) return sdkNetworkFailure(err);
+      const text = typeof err.data?.Message === 'string' ? err.data.Message : (err.message ?? '');
+      return classifyAlibaba(err.code, text, err.statusCode, typeof err.retryAfter === 'number' ? err.retryAfter : undefined);
+    }
+  });
 }

@@ -1,6 +1,6 @@
 import { SMS_KINDS, isSmsKind, type SmsKind } from '../templates/sms-kinds.ts';
 import { smsRecipient } from './phone.ts';
-import type { DeliveryPayload, SendOutcome, SendRequest } from './types.ts';
+import type { Channel, DeliveryPayload, SendOutcome, SendRequest } from './types.ts';
 
 // Our message kinds → the SMS vendor's templates (NOTIFY_SMS_TEMPLATES). A cloud SMS vendor sends
 // only templates it has approved: Alibaba names a template `SMS_123456789` and fills `${name}`
@@ -55,12 +55,20 @@ export function isVendorMessage(value: VendorMessage | SendOutcome): value is Ve
   return 'code' in value;
 }
 
-/** What a cloud SMS vendor (Alibaba, Tencent) sends: the mainland mobile and the template message, or why nothing can be sent. */
-export function vendorSms(request: SendRequest, templates: SmsTemplates): { to: string; message: VendorMessage } | { refused: SendOutcome } {
-  const target = smsRecipient(request);
-  if ('refused' in target) return target;
-  const message = vendorMessage(templates, target.payload);
-  return isVendorMessage(message) ? { to: target.to, message } : { refused: message };
+/**
+ * A cloud SMS vendor's channel (Alibaba, Tencent): `send` gets the mainland mobile (`+86…`) and the
+ * template message; a recipient or message no template can carry is refused before it.
+ */
+export function vendorSmsChannel(templates: SmsTemplates, send: (to: string, message: VendorMessage, request: SendRequest) => Promise<SendOutcome>): Channel {
+  return {
+    name: 'sms',
+    async send(request: SendRequest): Promise<SendOutcome> {
+      const target = smsRecipient(request);
+      if ('refused' in target) return target.refused;
+      const message = vendorMessage(templates, target.payload);
+      return isVendorMessage(message) ? send(target.to, message, request) : message;
+    },
+  };
 }
 
 function permanent(error: string): SendOutcome {

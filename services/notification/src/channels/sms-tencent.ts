@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { sdkNetworkFailure } from '../delivery/retry-policy.ts';
-import { vendorSms, type SmsTemplates } from './sms-templates.ts';
-import type { Channel, SendOutcome, SendRequest } from './types.ts';
+import { vendorSmsChannel, type SmsTemplates } from './sms-templates.ts';
+import type { Channel, SendOutcome } from './types.ts';
 
 // SMS through Tencent Cloud SMS (腾讯云短信), its SendSms API (version 2021-01-11) called with the
 // vendor's own SDK, which signs every request TC3-HMAC-SHA256 with the SecretKey:
@@ -88,34 +88,28 @@ export function createTencentSmsChannel(options: TencentSmsOptions): Channel {
     region: options.region,
     profile: { httpProfile: { endpoint: endpoint.host, protocol: `${endpoint.protocol}//`, reqTimeout: Math.max(1, Math.ceil(options.timeoutMs / 1000)) } },
   });
-  return {
-    name: 'sms',
-    async send(request: SendRequest): Promise<SendOutcome> {
-      const ready = vendorSms(request, options.templates);
-      if ('refused' in ready) return ready.refused;
-      const { to, message } = ready;
-      try {
-        const answer = await client.SendSms({
-          PhoneNumberSet: [to],
-          SmsSdkAppId: options.appId,
-          SignName: options.signName,
-          TemplateId: message.code,
-          TemplateParamSet: message.ordered,
-          SessionContext: request.deliveryId,
-        });
-        const status = answer.SendStatusSet?.[0];
-        if (!status?.Code) return { kind: 'retry', statusCode: 200, error: 'tencent: no send status in the answer' };
-        return classifyTencent(status.Code, status.Message ?? '', 200);
-      } catch (err) {
-        const e = err as SdkError;
-        if (e.code) return classifyTencent(e.code, e.message ?? '', 200);
-        if (e.httpCode)
-          return e.httpCode >= 500 || e.httpCode === 429
-            ? { kind: 'retry', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` }
-            : { kind: 'permanent', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` };
-        // No answer: the SDK wraps fetch's timeout or connection error in its own exception.
-        return sdkNetworkFailure(err);
-      }
-    },
-  };
+  return vendorSmsChannel(options.templates, async (to, message, request) => {
+    try {
+      const answer = await client.SendSms({
+        PhoneNumberSet: [to],
+        SmsSdkAppId: options.appId,
+        SignName: options.signName,
+        TemplateId: message.code,
+        TemplateParamSet: message.ordered,
+        SessionContext: request.deliveryId,
+      });
+      const status = answer.SendStatusSet?.[0];
+      if (!status?.Code) return { kind: 'retry', statusCode: 200, error: 'tencent: no send status in the answer' };
+      return classifyTencent(status.Code, status.Message ?? '', 200);
+    } catch (err) {
+      const e = err as SdkError;
+      if (e.code) return classifyTencent(e.code, e.message ?? '', 200);
+      if (e.httpCode)
+        return e.httpCode >= 500 || e.httpCode === 429
+          ? { kind: 'retry', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` }
+          : { kind: 'permanent', statusCode: e.httpCode, error: `tencent HTTP ${e.httpCode}` };
+      // No answer: the SDK wraps fetch's timeout or connection error in its own exception.
+      return sdkNetworkFailure(err);
+    }
+  });
 }

@@ -32,8 +32,6 @@ export interface LaneOptions {
    * the dozen in one statement instead of one row per finished send. Default 1.
    */
   minClaim?: number;
-  /** Before each sleep (the worker re-establishes its LISTEN connection if it was lost). */
-  beforeSleep(): Promise<void>;
 }
 
 export class Lane {
@@ -164,7 +162,6 @@ export class Lane {
       if (!this.running) break;
       // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
       if (free > 0 && (claimed === free || released > 0)) continue;
-      await this.o.beforeSleep();
       const sleepMs = free > 0 ? this.untilNextDue() : this.o.pollMs;
       await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext())) : sleepMs);
     }

@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { listen, type Listener } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
 
 // How the delivery loop sleeps and is woken: by this process's consumers directly (wake()), by
@@ -39,7 +40,7 @@ export class Signal {
 
 export class Wakeup {
   private readonly signals = new Set<Signal>();
-  private listener: { client: PoolClient; drop: (broken: boolean) => void } | null = null;
+  private listener: Listener | null = null;
 
   constructor(
     private readonly pool: Pool,
@@ -58,54 +59,29 @@ export class Wakeup {
   }
 
   listening(): boolean {
-    return this.listener !== null;
+    return this.listener?.listening() ?? false;
   }
 
-  /** A connection LISTENing for other replicas' consumers; without it the loop still polls. */
+  /**
+   * A connection LISTENing for other replicas' consumers, reconnecting when lost; without it the
+   * lanes still poll. Resolves once the first attempt is over.
+   */
   async listen(): Promise<void> {
-    if (this.listener) return;
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      this.logger.warn({ err }, 'delivery worker: no connection for LISTEN; polling only');
-      return;
-    }
-    let released = false;
-    const drop = (broken: boolean) => {
-      if (released) return;
-      released = true;
-      if (this.listener?.client === client) this.listener = null;
-      client.off('notification', onNotification);
-      client.off('error', onError);
-      // A connection whose socket failed is discarded; a healthy one went through UNLISTEN.
-      client.release(broken);
-    };
-    const onNotification = () => this.wake();
-    const onError = (err: Error) => {
-      this.logger.warn({ err }, 'delivery worker: LISTEN connection lost; polling until it is back');
-      drop(true);
-    };
-    client.on('notification', onNotification);
-    client.on('error', onError);
-    try {
-      await client.query(`LISTEN ${WAKE_CHANNEL}`);
-      this.listener = { client, drop };
-    } catch (err) {
-      this.logger.warn({ err }, 'delivery worker: LISTEN failed; polling only');
-      drop(true);
-    }
+    this.listener ??= listen(this.pool, WAKE_CHANNEL, () => this.wake(), {
+      logger: this.logger,
+      label: 'delivery worker',
+      meanwhile: 'polling until it is back',
+      // Deliveries committed while not listening were announced to nobody: look once.
+      onListening: (again) => {
+        if (again) this.wake();
+      },
+    });
+    await this.listener.ready;
   }
 
   async unlisten(): Promise<void> {
     const listener = this.listener;
-    if (!listener) return;
-    try {
-      await listener.client.query(`UNLISTEN ${WAKE_CHANNEL}`);
-      listener.drop(false);
-    } catch (err) {
-      this.logger.debug({ err }, 'delivery worker: UNLISTEN failed; discarding the connection');
-      listener.drop(true);
-    }
+    this.listener = null;
+    await listener?.close();
   }
 }

@@ -111,9 +111,6 @@ export class DeliveryWorker {
         claim: (limit, exclude) => claimDue(o.pool, name, limit, o.now(), o.leaseMs, exclude),
         release: (rows) => releaseClaims(o.pool, rows),
         process: (row) => this.process(row, name),
-        beforeSleep: async () => {
-          if (!this.wakeup.listening()) await this.wakeup.listen();
-        },
       });
     this.lanes = {
       staff: lane('staff', o.concurrency, null),

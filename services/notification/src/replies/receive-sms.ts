@@ -49,7 +49,7 @@ function messageId(m: InboundSms): string {
 function replyRecord(data: ReplyReceivedV1, now: Date) {
   const traceparent = currentTraceparent();
   const subject = data.kind === 'acknowledge' ? data.workOrderId : data.requestId;
-  const event = buildEvent({ type: EventTypeName.replyReceived, source: 'notification', subject, time: now, data, ...(traceparent ? { traceparent } : {}) });
+  const event = buildEvent({ type: EventTypeName.replyReceived, source: 'notification', subject, time: now, data, traceparent });
   return eventRecord(Topics.repliesReceived, subject, event);
 }
 

@@ -31,6 +31,9 @@ function vendorReplies(parse: (body: unknown) => InboundSms[], body: unknown, no
   return messages;
 }
 
+/** What every inbound SMS route may answer instead of 200: a bad body, no or a wrong key, too large, not JSON/form, too many. */
+const REFUSALS = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
+
 const VENDOR_DESCRIPTION =
   "The vendor's own uplink (上行短信) push, read by its parser in channels/sms-inbound.ts and then taken exactly as POST /v1/inbound/sms; " +
   "answered in the vendor's expected shape once every message is durable. The push must carry a key of scope inbound:write " +
@@ -53,7 +56,7 @@ export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
             'same (from, at, text) again is `duplicate` and changes nothing. 200 once every message is durable.',
           tags: ['replies'],
           body: InboundSmsBody,
-          response: { 200: InboundSmsResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody },
+          response: { 200: InboundSmsResponse, ...REFUSALS },
         },
       },
       async (request) => {
@@ -75,12 +78,7 @@ export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
           body: z.unknown(),
           response: {
             200: z.object({ code: z.literal(0), msg: z.string() }),
-            400: ErrorBody,
-            401: ErrorBody,
-            403: ErrorBody,
-            413: ErrorBody,
-            415: ErrorBody,
-            429: ErrorBody,
+            ...REFUSALS,
           },
         },
       },
@@ -100,12 +98,7 @@ export function inboundSmsRoutes(deps: ReceiveSmsDeps): FastifyPluginAsync {
           body: z.unknown(),
           response: {
             200: z.object({ result: z.literal(0), errmsg: z.string() }),
-            400: ErrorBody,
-            401: ErrorBody,
-            403: ErrorBody,
-            413: ErrorBody,
-            415: ErrorBody,
-            429: ErrorBody,
+            ...REFUSALS,
           },
         },
       },

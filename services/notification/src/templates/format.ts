@@ -1,51 +1,14 @@
+import { localPartsText } from '@griddispatch/sla';
 import type { Locale } from './types.ts';
 
 // Times in the station's zone (GD_TIME_ZONE): a field worker reads "截止14:32", never UTC.
 
-const partsCache = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = partsCache.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    partsCache.set(timeZone, f);
-  }
-  return f;
-}
-
-type Parts = Record<'year' | 'month' | 'day' | 'hour' | 'minute', string>;
-
-// formatToParts is slow (it was 7 % of notification's CPU telling an outage's customers, all with
-// the same few times), and the parts change only with the minute: kept per zone and minute.
-const partsByMinute = new Map<string, Parts>();
-
-function parts(at: Date, timeZone: string): Parts {
-  const key = `${timeZone} ${Math.floor(at.getTime() / 60_000)}`;
-  let out = partsByMinute.get(key);
-  if (out) return out;
-  out = { year: '', month: '', day: '', hour: '', minute: '' };
-  for (const p of formatter(timeZone).formatToParts(at)) {
-    if (p.type in out) out[p.type as keyof Parts] = p.value;
-  }
-  if (partsByMinute.size >= 10_000) partsByMinute.clear();
-  partsByMinute.set(key, out);
-  return out;
-}
-
 /** `14:32`, or `11-24 14:32` when `at` falls on another local day than `reference`. */
 export function formatClock(at: Date | string, timeZone: string, reference?: Date | string): string {
-  const p = parts(new Date(at), timeZone);
+  const p = localPartsText(timeZone, new Date(at));
   const hm = `${p.hour}:${p.minute}`;
   if (reference === undefined) return hm;
-  const r = parts(new Date(reference), timeZone);
+  const r = localPartsText(timeZone, new Date(reference));
   if (r.year === p.year && r.month === p.month && r.day === p.day) return hm;
   return `${p.month}-${p.day} ${hm}`;
 }

@@ -1,16 +1,6 @@
-import type { Category, CustomerClass, DispatchAssignedV1, Stage, StaffRole, WorkOrderEventType } from '@griddispatch/contracts';
+import { CATEGORY_NAMES, type CustomerClass, type DispatchAssignedV1, type Stage, type StaffRole, type WorkOrderEventType } from '@griddispatch/contracts';
 import { formatClock, formatDuration, shortId } from './format.ts';
 import { districtList, mentionOf, primaryClass, type Catalog, type Mention, type Rendered, type WorkOrderContext } from './types.ts';
-
-const CATEGORY: Record<Category, string> = {
-  fault_repair: '故障报修',
-  new_connection: '业扩报装',
-  billing: '电费',
-  consultation: '咨询',
-  complaint: '投诉',
-  report: '举报',
-  service_request: '服务申请',
-};
 
 const CLASS: Record<CustomerClass, string> = {
   aquaculture: '养殖户',
@@ -64,7 +54,7 @@ export function zhCN(timeZone: string): Catalog {
       const repair = data.request.category === 'fault_repair';
       const title = repair ? '【抢修派单】' : '【工单派发】';
       const where = `${data.grid.name}${data.districtCode ? ` 台区${data.districtCode}` : ''}`;
-      const what = repair ? `${cls ? CLASS[cls] : '客户'}停电` : `${CATEGORY[data.request.category]}${cls ? `（${CLASS[cls]}）` : ''}`;
+      const what = repair ? `${cls ? CLASS[cls] : '客户'}停电` : `${CATEGORY_NAMES[data.request.category]}${cls ? `（${CLASS[cls]}）` : ''}`;
       const due = deadlineClause(data);
       const dueText = due ? `，请${due.window}内${due.action}（截止${due.deadline}）` : '';
       const extras = data.homeVisit ? ['需上门服务'] : [];
@@ -100,20 +90,20 @@ export function zhCN(timeZone: string): Catalog {
     dispatchUnroutable(data): Rendered {
       const loc = data.request.location;
       const hint = loc.districtCode ?? loc.communityCode ?? loc.address ?? (data.request.customer?.accountNo ? '户号待核' : '位置不明');
-      const text = `【无法派单】工单${shortId(data.workOrderId)} ${CATEGORY[data.request.category]}（${hint}），原因：${data.reason}，已转${data.fallbackDesk}人工派单`;
+      const text = `【无法派单】工单${shortId(data.workOrderId)} ${CATEGORY_NAMES[data.request.category]}（${hint}），原因：${data.reason}，已转${data.fallbackDesk}人工派单`;
       return {
         text,
         markdown: [
           `**【无法派单】<font color="warning">需人工派单</font>**`,
           `> 工单：${shortId(data.workOrderId)}`,
-          `> 类别：${CATEGORY[data.request.category]}`,
+          `> 类别：${CATEGORY_NAMES[data.request.category]}`,
           `> 位置线索：${hint}`,
           `> 原因：${data.reason}`,
           `> 转交：${data.fallbackDesk}`,
         ].join('\n'),
         sms: {
           text,
-          params: { workOrder: shortId(data.workOrderId), category: CATEGORY[data.request.category], reason: data.reason, desk: data.fallbackDesk },
+          params: { workOrder: shortId(data.workOrderId), category: CATEGORY_NAMES[data.request.category], reason: data.reason, desk: data.fallbackDesk },
         },
       };
     },

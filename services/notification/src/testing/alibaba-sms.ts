@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serveStandIn } from './stand-in-server.ts';
+import { serveSmsStandIn, type SmsStandIn } from './stand-in-server.ts';
 
 // A local stand-in for Alibaba Cloud SMS (dysmsapi, SendSms 2017-05-25) that checks what the vendor
 // checks, so the real SDK and our classification meet real refusals:
@@ -26,18 +26,8 @@ export interface AlibabaSent {
   outId: string | null;
 }
 
-export interface FakeAlibabaSms {
-  /** `http://127.0.0.1:<port>`: NOTIFY_SMS_ENDPOINT. */
-  endpoint: string;
-  readonly sent: AlibabaSent[];
-  /** Every refusal, by code, in order. */
-  readonly refused: string[];
-  /** The next `n` messages are refused with isv.BUSINESS_LIMIT_CONTROL (HTTP 200). */
-  throttle(n: number): void;
-  /** Requests are held this long before they are answered (0: at once). */
-  stall(ms: number): void;
-  close(): Promise<void>;
-}
+/** `throttle(n)`: the next `n` messages are refused with isv.BUSINESS_LIMIT_CONTROL (HTTP 200). */
+export type FakeAlibabaSms = SmsStandIn<AlibabaSent>;
 
 export interface FakeAlibabaOptions {
   /** AccessKey id → secret. */
@@ -74,18 +64,14 @@ export function acs3Signature(secret: string, method: string, url: URL, headers:
     .digest('hex');
 }
 
-export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<FakeAlibabaSms> {
-  const sent: AlibabaSent[] = [];
-  const refused: string[] = [];
-  let throttled = 0;
+export function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<FakeAlibabaSms> {
+  return serveSmsStandIn<AlibabaSent>((req, body, res, { sent, refused, throttled }) => {
+    function answer(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}) {
+      if (code !== 'OK') refused.push(code);
+      res.writeHead(status, { 'content-type': 'application/json;charset=utf-8' });
+      res.end(JSON.stringify({ RequestId: randomUUID().toUpperCase(), Code: code, Message: message, ...extra }));
+    }
 
-  function answer(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}) {
-    if (code !== 'OK') refused.push(code);
-    res.writeHead(status, { 'content-type': 'application/json;charset=utf-8' });
-    res.end(JSON.stringify({ RequestId: randomUUID().toUpperCase(), Code: code, Message: message, ...extra }));
-  }
-
-  function handle(req: IncomingMessage, body: Buffer, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://local');
     const h = req.headers;
     if (req.method !== 'POST' || h['x-acs-action'] !== 'SendSms' || h['x-acs-version'] !== '2017-05-25') {
@@ -125,21 +111,8 @@ export async function startFakeAlibabaSms(options: FakeAlibabaOptions): Promise<
     if (missing.length) return answer(res, 200, 'isv.TEMPLATE_MISSING_PARAMETERS', `模版缺少变量: ${missing.join(',')}`);
     const phone = q.PhoneNumbers!.replace(/^(\+86|0086|86)(?=1\d{10}$)/, '');
     if (!MOBILE_SEGMENTS.test(phone)) return answer(res, 200, 'isv.MOBILE_NUMBER_ILLEGAL', '非法手机号');
-    if (throttled > 0) {
-      throttled -= 1;
-      return answer(res, 200, 'isv.BUSINESS_LIMIT_CONTROL', '触发分钟级流控Permits:1');
-    }
+    if (throttled()) return answer(res, 200, 'isv.BUSINESS_LIMIT_CONTROL', '触发分钟级流控Permits:1');
     sent.push({ phone, signName: q.SignName!, templateCode: q.TemplateCode!, params, outId: q.OutId ?? null });
     return answer(res, 200, 'OK', 'OK', { BizId: `${Date.now()}^0` });
-  }
-
-  const server = await serveStandIn(handle);
-  return {
-    endpoint: server.endpoint,
-    sent,
-    refused,
-    throttle: (n) => void (throttled = n),
-    stall: server.stall,
-    close: server.close,
-  };
+  });
 }

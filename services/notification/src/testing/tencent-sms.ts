@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serveStandIn } from './stand-in-server.ts';
+import type { ServerResponse } from 'node:http';
+import { serveSmsStandIn, type SmsStandIn } from './stand-in-server.ts';
 
 // A local stand-in for Tencent Cloud SMS (SendSms 2021-01-11, API 3.0) that checks what the vendor
 // checks, so the real SDK and our classification meet real refusals:
@@ -32,15 +32,8 @@ export interface TencentSent {
   sessionContext: string | null;
 }
 
-export interface FakeTencentSms {
-  /** `http://127.0.0.1:<port>`: NOTIFY_SMS_ENDPOINT. */
-  endpoint: string;
-  readonly sent: TencentSent[];
-  readonly refused: string[];
-  throttle(n: number): void;
-  stall(ms: number): void;
-  close(): Promise<void>;
-}
+/** `throttle(n)`: the next `n` numbers get LimitExceeded.PhoneNumberThirtySecondLimit in their SendStatus. */
+export type FakeTencentSms = SmsStandIn<TencentSent>;
 
 export interface FakeTencentOptions {
   /** SecretId → SecretKey. */
@@ -64,21 +57,18 @@ export function tc3Signature(secretKey: string, host: string, contentType: strin
   return createHmac('sha256', key).update(toSign).digest('hex');
 }
 
-export async function startFakeTencentSms(options: FakeTencentOptions): Promise<FakeTencentSms> {
-  const sent: TencentSent[] = [];
-  const refused: string[] = [];
-  let throttled = 0;
+function reply(res: ServerResponse, response: Record<string, unknown>) {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ Response: { ...response, RequestId: randomUUID() } }));
+}
 
-  function reply(res: ServerResponse, response: Record<string, unknown>) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ Response: { ...response, RequestId: randomUUID() } }));
-  }
-  function error(res: ServerResponse, code: string, message: string) {
-    refused.push(code);
-    reply(res, { Error: { Code: code, Message: message } });
-  }
+export function startFakeTencentSms(options: FakeTencentOptions): Promise<FakeTencentSms> {
+  return serveSmsStandIn<TencentSent>((req, body, res, { sent, refused, throttled }) => {
+    function error(res: ServerResponse, code: string, message: string) {
+      refused.push(code);
+      reply(res, { Error: { Code: code, Message: message } });
+    }
 
-  function handle(req: IncomingMessage, body: Buffer, res: ServerResponse) {
     const h = req.headers;
     if (req.method !== 'POST' || h['x-tc-action'] !== 'SendSms') return error(res, 'InvalidAction', 'The requested action does not exist.');
     if (h['x-tc-version'] !== '2021-01-11') return error(res, 'NoSuchVersion', 'The API version does not exist.');
@@ -125,10 +115,7 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
     const statuses = phones.map((phone) => {
       let code = 'Ok';
       if (!MOBILE_SEGMENTS.test(phone)) code = 'InvalidParameterValue.IncorrectPhoneNumber';
-      else if (throttled > 0) {
-        throttled -= 1;
-        code = 'LimitExceeded.PhoneNumberThirtySecondLimit';
-      }
+      else if (throttled()) code = 'LimitExceeded.PhoneNumberThirtySecondLimit';
       if (code === 'Ok')
         sent.push({
           phone,
@@ -150,15 +137,5 @@ export async function startFakeTencentSms(options: FakeTencentOptions): Promise<
       };
     });
     return reply(res, { SendStatusSet: statuses });
-  }
-
-  const server = await serveStandIn(handle);
-  return {
-    endpoint: server.endpoint,
-    sent,
-    refused,
-    throttle: (n) => void (throttled = n),
-    stall: server.stall,
-    close: server.close,
-  };
+  });
 }
