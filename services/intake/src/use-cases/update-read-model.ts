@@ -228,6 +228,13 @@ export async function settle(client: PoolClient, batch: ReadModelBatch): Promise
   batch.rows.clear();
 }
 
+/** `lock`, for an effect that writes the work order's status itself: the batch's assignments are written first. */
+async function lockToWrite(client: PoolClient, batch: ReadModelBatch, id: string, log: Logger): Promise<Locked | null> {
+  const row = await lock(client, batch, id, log);
+  if (row) await writeAssignments(client, batch);
+  return row;
+}
+
 export async function recordUnroutable(
   client: PoolClient,
   event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>,
@@ -235,10 +242,8 @@ export async function recordUnroutable(
   batch: ReadModelBatch,
 ): Promise<boolean> {
   const d = event.data;
-  const row = await lock(client, batch, d.workOrderId, log);
+  const row = await lockToWrite(client, batch, d.workOrderId, log);
   if (!row) return false;
-  // It writes the status itself: an assignment of this batch goes first.
-  await writeAssignments(client, batch);
   const next = afterRouting(row, 'unroutable');
   await client.query('UPDATE intake.requests SET status = $2, resume_status = $3, updated_at = GREATEST(updated_at, $4) WHERE id = $1', [
     d.workOrderId,
@@ -263,9 +268,8 @@ export async function recordWorkOrderUpdate(
   batch: ReadModelBatch,
 ): Promise<boolean> {
   const d = event.data;
-  const row = await lock(client, batch, d.workOrderId, log);
+  const row = await lockToWrite(client, batch, d.workOrderId, log);
   if (!row) return false;
-  await writeAssignments(client, batch);
   const added = await addTimeline(client, { requestId: d.workOrderId, at: d.at, type: `workorder.${d.type}`, by: d.by, note: d.note, eventId: event.id });
   if (!added) return false;
   if (row.status !== d.previousStatus) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import type { CloudEvent, EventType, SubscriptionEventName } from '@griddispatch/contracts';
+import type { CloudEvent, EventType } from '@griddispatch/contracts';
 import { inboxConsumer, parseEventOf, type InboxConsumer, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
@@ -10,8 +10,6 @@ import type { Redactor } from '../channels/personal-data.ts';
 import { externalRecord, publishExternal } from '../use-cases/publish-external.ts';
 import { recordDeliveryBatch, type DeliveryBatchItem, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import type { WorkOrderRecord } from '../use-cases/remember-work-order.ts';
-import { findWorkOrdersAndSubscribers, type WorkOrderQuery } from '../use-cases/find-subscribers.ts';
-import { BatchNotices } from '../use-cases/incident-notices.ts';
 
 export interface ConsumerDeps {
   pool: Pool;
@@ -167,33 +165,4 @@ export function workOrderOrRetry<T extends EventType>(
   }
   input.log.warn('work order never dispatched here: notifying the operator desk instead of its grid');
   return null;
-}
-
-/** What a batch of work-order events shares: each event's stored work order and subscribers, and the incident notices they ask for. */
-export interface WorkOrderBatch {
-  /** By event id. */
-  found: Map<string, { workOrder: WorkOrderRecord | null; subscribers: string[] }>;
-  notices: BatchNotices;
-}
-
-/**
- * For a batch of events about known work orders (sla.warning, sla.breached): their work orders and
- * subscribers to `subscription` in one statement, then the incident notice each event of a work
- * order in an incident asks for (`noticeOf`) claimed in another.
- */
-export async function prepareWorkOrderBatch<T extends EventType>(
-  client: PoolClient,
-  events: CloudEvent<T>[],
-  subscription: SubscriptionEventName,
-  query: (event: CloudEvent<T>) => WorkOrderQuery,
-  noticeOf: (event: CloudEvent<T>) => string,
-  now: Date,
-): Promise<WorkOrderBatch> {
-  const results = await findWorkOrdersAndSubscribers(client, subscription, events.map(query));
-  const found = new Map(events.map((e, i) => [e.id, results[i] ?? { workOrder: null, subscribers: [] }]));
-  const claims = events.flatMap((e) => {
-    const incidentId = found.get(e.id)?.workOrder?.incidentId;
-    return incidentId ? [{ incidentId, notice: noticeOf(e) }] : [];
-  });
-  return { found, notices: await BatchNotices.claim(client, claims, now) };
 }
