@@ -72,10 +72,19 @@ async function moveMerged(client: PoolClient, incident: Pick<Incident, 'id' | 's
      WHERE incident_id = $1 AND incident_role = 'merged' AND status = ANY($2::text[]) RETURNING id`,
     [incident.id, from, target, at],
   );
-  for (const { id } of rows) {
-    batch.timeline.push({ requestId: id, at, type: `incident.${incident.status}`, note: `follows incident ${incident.id}`, eventId: `${eventId}/${id}` });
-    batch.notices.push({ id, change: 'incident.updated' });
-  }
+  for (const { id } of rows) followedIncident(batch, id, incident, eventId, at);
+}
+
+/** A merged work order took its incident's status: its timeline entry (id made from `eventId`) and a board notice. */
+export function followedIncident(
+  batch: Pick<ReadModelBatch, 'timeline' | 'notices'>,
+  id: string,
+  incident: Pick<Incident, 'id' | 'status'>,
+  eventId: string,
+  at: string,
+): void {
+  batch.timeline.push({ requestId: id, at, type: `incident.${incident.status}`, note: `follows incident ${incident.id}`, eventId: `${eventId}/${id}` });
+  batch.notices.push({ id, change: 'incident.updated' });
 }
 
 /** `incidents.events` → the incident's snapshot, its work orders' ETR and its merged work orders' status. */

@@ -4,7 +4,7 @@ import type { Logger } from '@griddispatch/observability';
 import type { BoardNotice } from '../board/changes.ts';
 import type { Assignee, RequestStatus } from '../domain/types.ts';
 import { afterRouting, type WorkOrderState } from '../domain/work-order-state.ts';
-import { keptIncidents, mergedStatus, type KeptIncident } from './follow-incident.ts';
+import { followedIncident, keptIncidents, mergedStatus, type KeptIncident } from './follow-incident.ts';
 
 // Effects of the events intake consumes on its read model. Each runs inside the consumer's
 // transaction, after the inbox said the event is new; each also guards on the row's state, since
@@ -13,7 +13,7 @@ import { keptIncidents, mergedStatus, type KeptIncident } from './follow-inciden
 // entry alone does not), so the boards hear only of real changes. The batch's work orders are
 // locked in one statement before any event is applied (`prepareReadModel`); what a storm brings
 // by the thousand — assignments and their timeline entries — is computed here and written once
-// per batch (`finishReadModel`). A work-order event's entry is written at once, since it decides
+// per batch (`writeAssignments`, from the consumer's finish). A work-order event's entry is written at once, since it decides
 // whether intake applied that event already.
 
 type Ev<T extends CloudEvent['type']> = CloudEvent<T>;
@@ -70,12 +70,7 @@ export async function prepareReadModel(client: PoolClient, events: WorkOrderEven
   const batch: ReadModelBatch = { rows: new Map(), incidents: new Map(), assigned: new Map(), areas: new Map(), timeline: [], notices: [] };
   const ids = [...new Set(events.map((e) => e.data.workOrderId))].sort();
   if (ids.length === 0) return batch;
-  for (const id of ids) batch.rows.set(id, null);
-  const { rows } = await client.query<{ id: string; status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
-    'SELECT id, status, resume_status, assignees FROM intake.requests WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
-    [ids],
-  );
-  for (const r of rows) batch.rows.set(r.id, { status: r.status, resumeStatus: r.resume_status, assignees: r.assignees });
+  await lockRows(client, batch, ids);
   const merged = events.flatMap((e) => (isAssignment(e) && e.data.role === 'merged' && e.data.incidentId ? [e.data.incidentId] : []));
   for (const incident of await keptIncidents(client, [...new Set(merged)])) batch.incidents.set(incident.id, incident);
   return batch;
@@ -85,16 +80,19 @@ function isAssignment(event: CloudEvent): event is Ev<'cn.griddispatch.dispatch.
   return event.type === 'cn.griddispatch.dispatch.assigned.v1';
 }
 
+/** Locks the work orders `ids` (sorted) and keeps their rows in the batch; null for an id intake never stored. */
+async function lockRows(client: PoolClient, batch: ReadModelBatch, ids: string[]): Promise<void> {
+  for (const id of ids) batch.rows.set(id, null);
+  const { rows } = await client.query<{ id: string; status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
+    'SELECT id, status, resume_status, assignees FROM intake.requests WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  for (const r of rows) batch.rows.set(r.id, { status: r.status, resumeStatus: r.resume_status, assignees: r.assignees });
+}
+
 /** The work order's row, locked by `prepareReadModel` (or here, for one the batch did not name). */
 async function lock(client: PoolClient, batch: ReadModelBatch, id: string, log: Logger): Promise<Locked | null> {
-  if (!batch.rows.has(id)) {
-    const { rows } = await client.query<{ status: RequestStatus; resume_status: RequestStatus | null; assignees: Assignee[] }>(
-      'SELECT status, resume_status, assignees FROM intake.requests WHERE id = $1 FOR UPDATE',
-      [id],
-    );
-    const row = rows[0];
-    batch.rows.set(id, row ? { status: row.status, resumeStatus: row.resume_status, assignees: row.assignees } : null);
-  }
+  if (!batch.rows.has(id)) await lockRows(client, batch, [id]);
   const row = batch.rows.get(id) ?? null;
   // Every work order starts as an intake request; an id we never stored cannot be shown.
   if (!row) log.warn('event for a work order intake does not know; ignored');
@@ -148,18 +146,11 @@ export async function recordAssignment(
   });
   const incident = d.incidentId && d.role === 'merged' ? batch.incidents.get(d.incidentId) : undefined;
   const caughtUp = incident && mergedStatus(incident.status, state.status);
-  if (incident && caughtUp) {
+  if (caughtUp) {
     const at = Date.parse(incident.updatedAt) > Date.parse(event.time) ? incident.updatedAt : event.time;
     state = { status: caughtUp, resumeStatus: null };
     updatedAt = at;
-    batch.timeline.push({
-      requestId: d.workOrderId,
-      at,
-      type: `incident.${incident.status}`,
-      note: `follows incident ${incident.id}`,
-      eventId: `${event.id}/${d.workOrderId}`,
-    });
-    batch.notices.push({ id: d.workOrderId, change: 'incident.updated' });
+    followedIncident(batch, d.workOrderId, incident, event.id, at);
   }
   batch.rows.set(d.workOrderId, { ...state, assignees: d.assignees });
   const before = batch.assigned.get(d.workOrderId);

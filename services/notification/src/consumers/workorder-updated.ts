@@ -24,7 +24,7 @@ const plan: Planner<typeof EventTypeName.workorderUpdated> = async (deps, input)
   const d = event.data;
   // Codes acknowledge an assigned work order only, and only for whom it is assigned to.
   if (d.status !== 'assigned' || d.type === 'reassigned') await expireAckCodes(client, d.workOrderId, deps.now());
-  const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'workorder.updated', [d.gridId]);
+  const { workOrder, subscribers } = await findWorkOrderAndSubscribers(client, d.workOrderId, 'workorder.updated', d.gridId);
   const staff: DeliveryDraft[] = [];
   if (GROUP_WORTHY.has(d.type)) {
     const wo = workOrderOrRetry(deps, input, d.workOrderId, workOrder);
