@@ -123,6 +123,9 @@ export class Lane {
 
   private async loop(): Promise<void> {
     const minClaim = Math.min(this.o.minClaim ?? 1, this.o.concurrency);
+    // Whether a claim may find rows: at start, after an announcement, a timer, or a claim that came
+    // back full. A finished send alone only makes room: with nothing more due it claims nothing.
+    let due = true;
     while (this.running) {
       const open = this.o.concurrency - this.inFlight.size;
       // Below the claim size with sends in flight: wait for more of them to finish.
@@ -131,7 +134,9 @@ export class Lane {
       let released = 0;
       // Out of rate tokens with rows maybe due: sleep until the next token, not the poll interval.
       let starved = false;
-      if (free > 0) {
+      if (this.o.signal.takeAnnounced() || (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime())) due = true;
+      if (free > 0 && due) {
+        due = false;
         // Whatever was due by now is claimed below; later times are noted again as they are set.
         if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
@@ -139,6 +144,8 @@ export class Lane {
           const rows = limit > 0 ? await this.o.claim(limit, this.saturated()) : [];
           this.o.budget?.take(rows.length);
           starved = limit < free && rows.length === limit;
+          // A full claim may have left rows behind; so may a lane out of tokens.
+          due = rows.length === limit;
           const excess: ClaimedRow[] = [];
           for (const row of rows) {
             // One claim may bring more rows of a subscription than it has room for: those go back.
@@ -154,6 +161,7 @@ export class Lane {
             this.inFlight.add(p);
           }
           released = excess.length;
+          if (released > 0) due = true;
           await this.o.release(excess);
         } catch (err) {
           this.o.logger.error({ err, lane: this.o.name }, 'delivery worker: claiming failed; retrying after the poll interval');
@@ -163,7 +171,9 @@ export class Lane {
       // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
       if (free > 0 && (claimed === free || released > 0)) continue;
       const sleepMs = free > 0 ? this.untilNextDue() : this.o.pollMs;
-      await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext())) : sleepMs);
+      const timedOut = await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext())) : sleepMs);
+      // A timer ran out: the next retry, a rate token, or the poll that finds other replicas' rows.
+      if (timedOut) due = true;
     }
   }
 

@@ -107,7 +107,7 @@ export class DeliveryWorker {
         pollMs: o.pollMs,
         now: o.now,
         logger: o.logger,
-        signal: this.wakeup.signal(),
+        signal: this.wakeup.signal(name),
         claim: (limit, exclude) => claimDue(o.pool, name, limit, o.now(), o.leaseMs, exclude),
         release: (rows) => releaseClaims(o.pool, rows),
         process: (row) => this.process(row, name),
@@ -129,9 +129,13 @@ export class DeliveryWorker {
     return counts[0] + counts[1] + counts[2];
   }
 
-  /** Prompt delivery: the consumer calls this after committing new deliveries. */
+  /**
+   * Prompt delivery: called after this process committed new deliveries. Their insert's NOTIFY
+   * wakes the lanes that got rows (this process hears its own); directly, all lanes, only while
+   * the LISTEN connection is down.
+   */
   wake(): void {
-    this.wakeup.wake();
+    if (!this.wakeup.listening()) this.wakeup.wake();
   }
 
   async start(): Promise<void> {

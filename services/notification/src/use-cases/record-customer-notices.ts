@@ -61,7 +61,7 @@ export async function recordCustomerNotice(
          FROM unnest($8::uuid[], $9::text[], $10::text[], $11::smallint[], $12::jsonb[]) AS r(id, recipient, account, priority, payload)
        ON CONFLICT DO NOTHING
        RETURNING 1)
-     SELECT count(*)::int AS inserted, CASE WHEN count(*) > 0 THEN pg_notify($13, '') END AS woke FROM inserted`,
+     SELECT count(*)::int AS inserted, CASE WHEN count(*) > 0 THEN pg_notify($13, 'customer') END AS woke FROM inserted`,
     [
       event.id,
       event.type,

@@ -63,9 +63,10 @@ export async function recordDeliveryBatch(client: PoolClient, items: readonly De
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::jsonb[], $9::timestamptz[], $10::text[])
            AS d(id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, now, traceparent)
        ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING
-       RETURNING event_id)
-     -- One notification per transaction, however many events had new rows (PostgreSQL folds repeats).
-     SELECT event_id, count(*)::int AS inserted, pg_notify($11, '') AS woke FROM inserted GROUP BY event_id`,
+       RETURNING event_id, CASE WHEN channel = 'webhook' THEN 'webhook' ELSE 'staff' END AS lane)
+     -- The notification names the worker's lanes that got rows (wakeup.ts); PostgreSQL folds the
+     -- repeats of a transaction, so it sends at most one per set of lanes however many events.
+     SELECT event_id, count(*)::int AS inserted, pg_notify($11, string_agg(DISTINCT lane, ',')) AS woke FROM inserted GROUP BY event_id`,
     [
       rows.map(() => randomUUID()),
       rows.map((r) => of(r).event.id),
