@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '@griddispatch/observability';
 import type { ClaimedRow, LaneName } from './claim.ts';
-import { Lane } from './lane.ts';
+import { Lane, type LaneOptions } from './lane.ts';
+import { TokenBucket } from './rate-limiter.ts';
 import { lanesOf, Wakeup } from './wakeup.ts';
 
 // When a lane of the delivery worker claims: every claim is a statement on the busiest table, so
@@ -18,7 +19,7 @@ afterEach(async () => {
 });
 
 /** A lane whose claims hand out `due` rows (at most what it asks for) and whose sends take 5 ms. */
-function lane(wakeup: Wakeup, name: LaneName, concurrency: number, due: string[]) {
+function lane(wakeup: Wakeup, name: LaneName, concurrency: number, due: string[], extra: Partial<LaneOptions> = {}) {
   /** Rows each claim returned. */
   const claims: number[] = [];
   const sent: string[] = [];
@@ -40,6 +41,7 @@ function lane(wakeup: Wakeup, name: LaneName, concurrency: number, due: string[]
       await tick(5);
       sent.push(r.id);
     },
+    ...extra,
   });
   l.start();
   lanes.push(l);
@@ -95,5 +97,18 @@ describe('a delivery lane', () => {
     for (let i = 0; i < 10; i += 1) wakeup.wake(['customer']);
     await tick();
     expect(customer.claims).toHaveLength(2);
+  });
+
+  it("on a rate budget, claims a claim's worth of rows at a time, not one per token", async () => {
+    const wakeup = new Wakeup(null as never, createLogger({ service: 'test', level: 'silent' }));
+    // 100 a second, starting empty: a token every 10 ms.
+    const bucket = new TokenBucket({ tokens: 100, perMs: 1000 }, () => new Date());
+    bucket.take(100);
+    const rows = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    const customer = lane(wakeup, 'customer', 8, rows, { minClaim: 4, budget: bucket });
+    await tick(400);
+    expect(customer.sent).toHaveLength(20);
+    expect(customer.claims.length).toBeLessThanOrEqual(6);
+    expect(Math.min(...customer.claims.slice(0, -1))).toBeGreaterThanOrEqual(4);
   });
 });

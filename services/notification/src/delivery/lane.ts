@@ -26,7 +26,7 @@ export interface LaneOptions {
    * A rate budget (the customer lane): the claim takes at most the tokens there are now, and
    * spends one per row it got. Absent: the lane claims what it has room for.
    */
-  budget?: { peek(wanted: number): number; take(n: number): void; untilNext(): number };
+  budget?: { peek(wanted: number): number; take(n: number): void; untilNext(n: number): number };
   /**
    * Claim only once this many slots are free (or none is busy): a bulk lane then claims rows by
    * the dozen in one statement instead of one row per finished send. Default 1.
@@ -132,16 +132,20 @@ export class Lane {
       const free = open >= minClaim || this.inFlight.size === 0 ? open : 0;
       let claimed = 0;
       let released = 0;
-      // Out of rate tokens with rows maybe due: sleep until the next token, not the poll interval.
+      // Out of rate tokens with rows maybe due: sleep until the tokens are there, not the poll interval.
       let starved = false;
       if (this.o.signal.takeAnnounced() || (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime())) due = true;
-      if (free > 0 && due) {
+      // With a rate budget, a claim waits for a claim's worth of tokens: at the vendor's pace that
+      // is a claim and a result write per few rows, not one each per token.
+      const wanted = Math.min(minClaim, free);
+      const limit = this.o.budget ? this.o.budget.peek(free) : free;
+      if (free > 0 && due && limit < wanted) starved = true;
+      else if (free > 0 && due) {
         due = false;
         // Whatever was due by now is claimed below; later times are noted again as they are set.
         if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
-          const limit = this.o.budget ? this.o.budget.peek(free) : free;
-          const rows = limit > 0 ? await this.o.claim(limit, this.saturated()) : [];
+          const rows = await this.o.claim(limit, this.saturated());
           this.o.budget?.take(rows.length);
           starved = limit < free && rows.length === limit;
           // A full claim may have left rows behind; so may a lane out of tokens.
@@ -171,7 +175,7 @@ export class Lane {
       // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
       if (free > 0 && (claimed === free || released > 0)) continue;
       const sleepMs = free > 0 ? this.untilNextDue() : this.o.pollMs;
-      const timedOut = await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext())) : sleepMs);
+      const timedOut = await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext(wanted))) : sleepMs);
       // A timer ran out: the next retry, a rate token, or the poll that finds other replicas' rows.
       if (timedOut) due = true;
     }

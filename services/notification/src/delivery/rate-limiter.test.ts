@@ -35,6 +35,15 @@ describe('TokenBucket', () => {
     c.advance(60_000);
     expect([bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([0, 0, 500]);
   });
+
+  it('tells how long until n tokens are there, at most a full bucket', () => {
+    const c = clock();
+    const bucket = new TokenBucket({ tokens: 50, perMs: 1000 }, c.now);
+    bucket.take(50);
+    expect([bucket.untilNext(), bucket.untilNext(8), bucket.untilNext(500)]).toEqual([20, 160, 1000]);
+    c.advance(100);
+    expect([bucket.peek(8), bucket.untilNext(8)]).toEqual([5, 60]);
+  });
 });
 
 describe('RateLimiter', () => {

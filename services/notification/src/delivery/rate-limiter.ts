@@ -63,10 +63,11 @@ export class TokenBucket {
     this.available -= n;
   }
 
-  /** Milliseconds until a whole token is there (0: now). */
-  untilNext(): number {
+  /** Milliseconds until `n` whole tokens are there (0: now); at most a full bucket is waited for. */
+  untilNext(n = 1): number {
     this.refill();
-    return this.available >= 1 ? 0 : Math.ceil(((1 - this.available) * this.spec.perMs) / this.spec.tokens);
+    const wanted = Math.min(n, this.spec.tokens);
+    return this.available >= wanted ? 0 : Math.ceil(((wanted - this.available) * this.spec.perMs) / this.spec.tokens);
   }
 }
 
@@ -108,7 +109,7 @@ export class RateLimiter<C extends string> {
     if (n > 0) this.bucket(channel, scope)?.take(n);
   }
 
-  untilNext(channel: C, scope = ''): number {
-    return this.bucket(channel, scope)?.untilNext() ?? 0;
+  untilNext(channel: C, n = 1, scope = ''): number {
+    return this.bucket(channel, scope)?.untilNext(n) ?? 0;
   }
 }

@@ -96,7 +96,7 @@ export class DeliveryWorker {
     const smsBudget = {
       peek: (n: number) => this.limiter.peek('sms', n),
       take: (n: number) => this.limiter.take('sms', n),
-      untilNext: () => this.limiter.untilNext('sms'),
+      untilNext: (n: number) => this.limiter.untilNext('sms', n),
     };
     const lane = (name: LaneName, concurrency: number, perSubscription: number | null) =>
       new Lane({
