@@ -174,8 +174,10 @@ export class Lane {
       if (!this.running) break;
       // Handed-back rows' subscriptions are excluded next time, so claiming again makes progress.
       if (free > 0 && (claimed === free || released > 0)) continue;
-      const sleepMs = free > 0 ? this.untilNextDue() : this.o.pollMs;
-      const timedOut = await this.o.signal.sleep(starved && this.o.budget ? Math.min(sleepMs, Math.max(1, this.o.budget.untilNext(wanted))) : sleepMs);
+      // Starved, rows already due wait for the tokens too: sleep until those are there.
+      const sleepMs =
+        starved && this.o.budget ? Math.max(1, Math.min(this.o.pollMs, this.o.budget.untilNext(wanted))) : free > 0 ? this.untilNextDue() : this.o.pollMs;
+      const timedOut = await this.o.signal.sleep(sleepMs);
       // A timer ran out: the next retry, a rate token, or the poll that finds other replicas' rows.
       if (timedOut) due = true;
     }
