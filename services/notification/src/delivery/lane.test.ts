@@ -111,4 +111,31 @@ describe('a delivery lane', () => {
     expect(customer.claims.length).toBeLessThanOrEqual(6);
     expect(Math.min(...customer.claims.slice(0, -1))).toBeGreaterThanOrEqual(4);
   });
+
+  it('claims the rows it skipped for a subscription at its cap as soon as that subscription has room', async () => {
+    const wakeup = new Wakeup(null as never, createLogger({ service: 'test', level: 'silent' }));
+    const due = ['a1', 'a2', 'a3'];
+    const sent: string[] = [];
+    const withSub = (id: string) => ({ ...row(id), subscription_id: 'A' }) as ClaimedRow;
+    const l = new Lane({
+      name: 'webhook',
+      concurrency: 4,
+      perSubscription: 1,
+      pollMs: 60_000,
+      now: () => new Date(),
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      signal: wakeup.signal('webhook'),
+      claim: async (limit, exclude) => (exclude.includes('A') ? [] : due.splice(0, limit).map(withSub)),
+      release: async (rows) => void due.unshift(...rows.map((r) => r.id)),
+      process: async (r) => {
+        await tick(5);
+        sent.push(r.id);
+      },
+    });
+    l.start();
+    lanes.push(l);
+    // One at a time (the cap), each claimed when the one before finished — not at the next poll.
+    await tick(100);
+    expect(sent).toEqual(['a1', 'a2', 'a3']);
+  });
 });

@@ -41,6 +41,9 @@ export class Lane {
   private readonly bySubscription = new Map<string, number>();
   /** Earliest next_attempt_at this lane set (ms), so the loop wakes for it without polling. */
   private nextDueAt: number | null = null;
+  /** Subscriptions at their cap that the last claim skipped, and whether one has room again. */
+  private skipped = new Set<string>();
+  private roomFreed = false;
 
   constructor(private readonly o: LaneOptions) {}
 
@@ -110,6 +113,8 @@ export class Lane {
         const n = (this.bySubscription.get(sub) ?? 1) - 1;
         if (n === 0) this.bySubscription.delete(sub);
         else this.bySubscription.set(sub, n);
+        // The last claim skipped this subscription's rows: they may be claimed now.
+        if (this.skipped.delete(sub)) this.roomFreed = true;
       }
     }
   }
@@ -123,8 +128,9 @@ export class Lane {
 
   private async loop(): Promise<void> {
     const minClaim = Math.min(this.o.minClaim ?? 1, this.o.concurrency);
-    // Whether a claim may find rows: at start, after an announcement, a timer, or a claim that came
-    // back full. A finished send alone only makes room: with nothing more due it claims nothing.
+    // Whether a claim may find rows: at start, after an announcement, a timer, a claim that came
+    // back full, or a send of a subscription whose rows the last claim skipped. Any other finished
+    // send only makes room: with nothing more due it claims nothing.
     let due = true;
     while (this.running) {
       const open = this.o.concurrency - this.inFlight.size;
@@ -134,7 +140,7 @@ export class Lane {
       let released = 0;
       // Out of rate tokens with rows maybe due: sleep until the tokens are there, not the poll interval.
       let starved = false;
-      if (this.o.signal.takeAnnounced() || (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime())) due = true;
+      if (this.o.signal.takeAnnounced() || this.roomFreed || (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime())) due = true;
       // With a rate budget, a claim waits for a claim's worth of tokens: at the vendor's pace that
       // is a claim and a result write per few rows, not one each per token.
       const wanted = Math.min(minClaim, free);
@@ -145,7 +151,10 @@ export class Lane {
         // Whatever was due by now is claimed below; later times are noted again as they are set.
         if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
         try {
-          const rows = await this.o.claim(limit, this.saturated());
+          const skip = this.saturated();
+          this.skipped = new Set(skip);
+          this.roomFreed = false;
+          const rows = await this.o.claim(limit, skip);
           this.o.budget?.take(rows.length);
           starved = limit < free && rows.length === limit;
           // A full claim may have left rows behind; so may a lane out of tokens.
