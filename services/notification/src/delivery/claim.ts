@@ -10,7 +10,8 @@ import { SCHEMA } from '../schema.ts';
  * The worker's lanes: staff messages (SMS, WeCom, log) never wait behind integrators' webhooks,
  * nor behind the thousands of SMS of an outage's customers (rows with a priority, migration 006).
  */
-export type LaneName = 'staff' | 'webhook' | 'customer';
+export const LANES = ['staff', 'webhook', 'customer'] as const;
+export type LaneName = (typeof LANES)[number];
 
 export const laneOf = (row: Pick<ClaimedRow, 'channel' | 'priority'>): LaneName =>
   row.priority !== null ? 'customer' : row.channel === 'webhook' ? 'webhook' : 'staff';

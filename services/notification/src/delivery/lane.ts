@@ -41,9 +41,8 @@ export class Lane {
   private readonly bySubscription = new Map<string, number>();
   /** Earliest next_attempt_at this lane set (ms), so the loop wakes for it without polling. */
   private nextDueAt: number | null = null;
-  /** Subscriptions at their cap that the last claim skipped, and whether one has room again. */
+  /** Subscriptions at their cap whose rows the last claim skipped. */
   private skipped = new Set<string>();
-  private roomFreed = false;
 
   constructor(private readonly o: LaneOptions) {}
 
@@ -114,7 +113,7 @@ export class Lane {
         if (n === 0) this.bySubscription.delete(sub);
         else this.bySubscription.set(sub, n);
         // The last claim skipped this subscription's rows: they may be claimed now.
-        if (this.skipped.delete(sub)) this.roomFreed = true;
+        if (this.skipped.delete(sub)) this.o.signal.announce();
       }
     }
   }
@@ -140,7 +139,8 @@ export class Lane {
       let released = 0;
       // Out of rate tokens with rows maybe due: sleep until the tokens are there, not the poll interval.
       let starved = false;
-      if (this.o.signal.takeAnnounced() || this.roomFreed || (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime())) due = true;
+      const retryDue = this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime();
+      if (this.o.signal.takeAnnounced() || retryDue) due = true;
       // With a rate budget, a claim waits for a claim's worth of tokens: at the vendor's pace that
       // is a claim and a result write per few rows, not one each per token.
       const wanted = Math.min(minClaim, free);
@@ -149,11 +149,10 @@ export class Lane {
       else if (free > 0 && due) {
         due = false;
         // Whatever was due by now is claimed below; later times are noted again as they are set.
-        if (this.nextDueAt !== null && this.nextDueAt <= this.o.now().getTime()) this.nextDueAt = null;
+        if (retryDue) this.nextDueAt = null;
         try {
           const skip = this.saturated();
           this.skipped = new Set(skip);
-          this.roomFreed = false;
           const rows = await this.o.claim(limit, skip);
           this.o.budget?.take(rows.length);
           starved = limit < free && rows.length === limit;

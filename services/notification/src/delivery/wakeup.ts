@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { listen, type Listener } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
-import type { LaneName } from './claim.ts';
+import { LANES, type LaneName } from './claim.ts';
 
 // How the delivery loop sleeps and is woken: by the NOTIFY on WAKE_CHANNEL that every insert of
 // deliveries sends on commit (this process's consumers' and other replicas'), naming the lanes
@@ -14,7 +14,7 @@ export const WAKE_CHANNEL = 'notification_deliveries';
 /** The NOTIFY payload: the lanes that got rows, comma-separated; empty (older writers) means all. */
 export function lanesOf(payload: string | undefined): LaneName[] | null {
   if (!payload) return null;
-  return payload.split(',').filter((lane): lane is LaneName => lane === 'staff' || lane === 'webhook' || lane === 'customer');
+  return payload.split(',').filter((lane): lane is LaneName => (LANES as readonly string[]).includes(lane));
 }
 
 /** One sleeper (a lane of the delivery worker): sleeps until woken or a timer. */

@@ -64,8 +64,9 @@ export async function recordDeliveryBatch(client: PoolClient, items: readonly De
            AS d(id, event_id, event_type, work_order_id, channel, recipient, subscription_id, payload, now, traceparent)
        ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING
        RETURNING event_id, CASE WHEN channel = 'webhook' THEN 'webhook' ELSE 'staff' END AS lane)
-     -- The notification names the worker's lanes that got rows (wakeup.ts); PostgreSQL folds the
-     -- repeats of a transaction, so it sends at most one per set of lanes however many events.
+     -- The notification names the worker's lanes that got rows (wakeup.ts; the CASE is laneOf of
+     -- claim.ts for rows without a priority); PostgreSQL folds the repeats of a transaction, so it
+     -- sends at most one per set of lanes however many events.
      SELECT event_id, count(*)::int AS inserted, pg_notify($11, string_agg(DISTINCT lane, ',')) AS woke FROM inserted GROUP BY event_id`,
     [
       rows.map(() => randomUUID()),
