@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrate } from '@griddispatch/db';
 import { freshDatabase, type FreshDatabase } from '@griddispatch/testkit';
 import { MIGRATIONS, migrateRouting } from './schema-migrations.ts';
+import { INCIDENT_COLUMNS, writeIncidentRows, type IncidentRow } from './use-cases/incident-row.ts';
 
 // Upgrading a database that holds incidents from before 002_incidents: they are kept, given their
 // 台区, feeder and first call as primary; the quiet ones are closed, so calls no longer join them.
@@ -87,4 +88,24 @@ it('keeps existing incidents: first call primary, quiet ones closed, one open pe
       "INSERT INTO routing.incidents (id, district_code, grid_id, opened_at, last_call_at, urgency, evidence_at) VALUES ('dup', 'TQ-1', 'G1', now(), now(), 'normal', now())",
     ),
   ).rejects.toThrow(/incidents_open_district_idx/);
+});
+
+it('a call joining an incident rewrites its row without touching an index (a HOT update)', async () => {
+  // The upgraded database of the test above holds 'recent', open, on TQ-1.
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<IncidentRow>(`SELECT ${INCIDENT_COLUMNS} FROM routing.incidents WHERE id = 'recent'`);
+    const row = rows[0]!;
+    for (let call = 1; call <= 20; call += 1) {
+      const at = new Date(row.last_call_at.getTime() + call * 1_000);
+      await writeIncidentRows(client, [{ ...row, call_count: row.call_count + call, last_call_at: at, updated_at: at }]);
+    }
+    const hot = await client.query<{ n: string }>("SELECT pg_stat_get_xact_tuples_hot_updated('routing.incidents'::regclass) AS n");
+    // All but possibly the first: a page with no room left moves that one version to another page.
+    expect(Number(hot.rows[0]!.n)).toBeGreaterThanOrEqual(19);
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
 });

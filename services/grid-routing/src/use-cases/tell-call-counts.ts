@@ -3,6 +3,7 @@ import { enqueueOutbox, startPeriodic, withTransaction, type OutboxRecord } from
 import type { Logger } from '@griddispatch/observability';
 import { SCHEMA } from '../schema-migrations.ts';
 import { IncidentBook } from './incident-book.ts';
+import { OPEN_SQL } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';
 
 // Rule 8 (docs/architecture.md#incidents): a call that only adds to an incident's count is not
@@ -14,9 +15,11 @@ import type { RoutingContext } from './routing-context.ts';
 /** Tells up to `limit` incidents' untold call counts in one transaction; answers how many were told. */
 export async function tellCallCounts(ctx: RoutingContext, pool: Pool, limit = 500): Promise<number> {
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ id: string }>('SELECT id FROM routing.incidents WHERE calls_told <> call_count ORDER BY updated_at LIMIT $1', [
-      limit,
-    ]);
+    // Only an open incident takes calls (the event that restores or closes one tells its count).
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM routing.incidents WHERE ${OPEN_SQL} AND calls_told <> call_count ORDER BY updated_at LIMIT $1`,
+      [limit],
+    );
     if (rows.length === 0) return 0;
     const book = new IncidentBook(ctx, await ctx.data.current(client));
     await book.loadById(
