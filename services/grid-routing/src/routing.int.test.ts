@@ -128,6 +128,32 @@ describe('people on duty (Asia/Shanghai, shifts across midnight)', () => {
     ]);
   });
 
+  it('calls of one grid in one consumed batch each get who is on duty at their own minute (21:59 and 22:00 apart)', async () => {
+    const calls = [
+      '2026-11-23T10:00:00',
+      '2026-11-23T10:00:30',
+      '2026-11-23T21:59:00',
+      '2026-11-23T22:00:00',
+      '2026-11-24T08:29:59',
+      '2026-11-24T08:30:00',
+    ].map(consult);
+    const before = h.outputs.length;
+    // One key: one partition, so the bus hands the six over as one batch, in order.
+    await h.bus.publish(
+      Topics.requestsReceived,
+      calls.map((event) => ({ key: 'one-batch', value: serializeEvent(event) })),
+    );
+    await h.settle();
+    expect(h.outputs.slice(before).map((o) => assigned(o).assignees.map((a) => a.staffId))).toEqual([
+      ['S-M1'],
+      ['S-M1'],
+      ['S-A1'],
+      ['S-C1'],
+      ['S-C1'],
+      ['S-M1'],
+    ]);
+  });
+
   it('Sunday night’s shift covers Monday 03:00; the Monday day manager is not on yet', async () => {
     const [out] = await h.send(consult('2026-11-16T03:00:00'));
     expect(assigned(out).assignees.map((a) => a.staffId)).toEqual(['S-C1']);

@@ -2,7 +2,10 @@ import type { PoolClient } from 'pg';
 import {
   buildEvent,
   Topics,
+  type Assignee,
+  type Category,
   type CloudEvent,
+  type Contact,
   type CustomerClass,
   type DispatchAssignedV1,
   type IncidentRole,
@@ -11,7 +14,7 @@ import {
 } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 import { planFor } from '@griddispatch/sla';
-import { areaOf, chooseAssignees, contactsFor } from '../domain/directory.ts';
+import { areaOf, chooseAssignees, contactsFor, type Directory } from '../domain/directory.ts';
 import { maxUrgency } from '../domain/incident.ts';
 import { IncidentBook } from './incident-book.ts';
 import type { IncidentRow } from './incident-row.ts';
@@ -99,6 +102,8 @@ export interface RoutingBatch {
   decisions: RoutedRow[];
   /** Work orders dispatched with a clock of their own: receipt and arrive deadline, for the response report. */
   timed: TimedDispatch[];
+  /** Who a grid's calls of a category go to in a minute (peopleFor), worked out once per batch. */
+  people: Map<string, People>;
 }
 
 interface RoutedRow {
@@ -162,7 +167,7 @@ export async function prepareBatch(ctx: RoutingContext, client: PoolClient, requ
   const fresh = requests.filter((r) => !routed.has(r.id));
   const resolutions = new Map(fresh.map((r) => [r.id, resolveWith(data, r, customers)]));
   const book = await loadBook(ctx, client, data, fresh, resolutions);
-  return { data, routed, resolutions, book, outbox: [], decisions: [], timed: [] };
+  return { data, routed, resolutions, book, outbox: [], decisions: [], timed: [], people: new Map() };
 }
 
 /** The batch's incidents, dispatch events and routing decisions, one statement each. */
@@ -252,6 +257,28 @@ function linkIncident(
 
 const etrOf = (row: IncidentRow) => (row.etr ?? row.opened_at).toISOString();
 
+interface People {
+  assignees: Assignee[];
+  contacts: Contact[];
+}
+
+/**
+ * The assignees and contacts of a grid's calls of one category: the same for every call of the
+ * batch in the same minute (rosters are read to the minute), so a storm's calls on one grid share
+ * one answer. Shared between the batch's events: read-only.
+ */
+function peopleFor(ctx: RoutingContext, directory: Directory, gridId: string, category: Category, at: Date, batch: RoutingBatch | undefined): People {
+  const key = `${gridId}|${category}|${Math.floor(at.getTime() / 60_000)}`;
+  const known = batch?.people.get(key);
+  if (known) return known;
+  const people = {
+    assignees: chooseAssignees(directory, { gridId, category, at, timeZone: ctx.config.timeZone }),
+    contacts: contactsFor(directory, gridId),
+  };
+  batch?.people.set(key, people);
+  return people;
+}
+
 export interface AssignOptions {
   /** When the people on duty are looked up: the request's receipt, or now for a re-route. */
   dutyAt: Date;
@@ -289,14 +316,15 @@ export async function assign(
   const urgency = maxUrgency(request.urgency, incident?.urgency ?? 'normal');
   const sla = planFor(ctx.policy, { category: request.category, customerClasses: classes, urgency, areaType: grid.areaType, gridId: grid.id }, receivedAt);
   const area = areaOf(directory, grid.id);
+  const { assignees, contacts } = peopleFor(ctx, directory, grid.id, request.category, options.dutyAt, options.batch);
   const payload: DispatchAssignedV1 = {
     workOrderId: request.id,
     request,
     grid: { id: grid.id, name: grid.name, kind: grid.kind, areaType: grid.areaType, ...(area ? { areaId: area.id } : {}) },
     resolvedBy: resolution.resolvedBy,
     districtCode: resolution.districtCode,
-    assignees: chooseAssignees(directory, { gridId: grid.id, category: request.category, at: options.dutyAt, timeZone: ctx.config.timeZone }),
-    contacts: contactsFor(directory, grid.id),
+    assignees,
+    contacts,
     customerClasses: classes,
     homeVisit: classes.includes('vulnerable'),
     incidentId: incident?.incidentId ?? null,
