@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   context,
   isSpanContextValid,
@@ -81,6 +81,16 @@ export async function withBatchSpan<T>(name: string, headers: Carrier[], fn: () 
 }
 
 /**
+ * Random hex digits for a trace or span id, from a UUID: Node draws those from a buffer it refills
+ * 128 at a time, where randomBytes asks the kernel on every call (2.7 % of intake's CPU in the
+ * storm profile, two calls per request). A v4 UUID's fixed version and variant digits are harmless
+ * in an id that only has to be unique.
+ */
+function randomHex(digits: 16 | 32): string {
+  return randomUUID().replaceAll('-', '').slice(0, digits);
+}
+
+/**
  * Runs `fn` (the rest of an HTTP request's handling) in a trace: the caller's `traceparent` or a
  * new trace, with a span id of its own. When the HTTP instrumentation runs (an exporter is
  * configured) it opened a real server span already, and this does nothing; otherwise it costs two
@@ -91,8 +101,8 @@ export function withRequestTrace<T>(headers: Record<string, string | string[] | 
   const parent = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
   const continued = parent !== undefined && isSpanContextValid(parent);
   const spanContext = {
-    traceId: continued ? parent.traceId : randomBytes(16).toString('hex'),
-    spanId: randomBytes(8).toString('hex'),
+    traceId: continued ? parent.traceId : randomHex(32),
+    spanId: randomHex(16),
     traceFlags: continued ? parent.traceFlags : TraceFlags.SAMPLED,
   };
   return context.with(trace.setSpanContext(context.active(), spanContext), fn);
