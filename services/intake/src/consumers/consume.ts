@@ -1,8 +1,7 @@
-import type { PoolClient } from 'pg';
 import type { IncomingMessage } from '@griddispatch/bus';
 import { EventTypeName, EventTypes, InvalidEventError, isUuid, parseEvent, Topics, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
-import { eventLogger, type Logger } from '@griddispatch/observability';
+import { eventLogger } from '@griddispatch/observability';
 import { notifyBoard } from '../board/changes.ts';
 import { READ_MODEL_CONSUMER, type IntakeContext } from '../context.ts';
 import { SCHEMA } from '../schema.ts';
@@ -13,17 +12,11 @@ import { onIncidentEvent } from './incident-event.ts';
 import { isReplyEvent, onReplyReceived, type ReplyEvent } from './reply-received.ts';
 import { onSlaBreached } from './sla-breached.ts';
 import { onSlaWarning } from './sla-warning.ts';
-import { prepareReadModel, settle, writeAssignments, writeTimeline, type ReadModelBatch } from '../use-cases/update-read-model.ts';
+import { prepareReadModel, settle, writeAssignments, writeTimeline, type ReadModelHandler } from '../use-cases/update-read-model.ts';
 import { onWorkorderUpdated } from './workorder-updated.ts';
 
 // intake's consumer skeleton (docs/architecture.md#consumer-files): the read model's one subscription,
 // which parses, orders and hands each event to the handler file named after it.
-
-/**
- * Applies one consumed event to the read model, inside the inbox transaction. Resolves to
- * whether what the dispatch board shows of the work order changed.
- */
-export type ReadModelHandler<T extends EventType> = (client: PoolClient, event: CloudEvent<T>, log: Logger, batch: ReadModelBatch) => Promise<boolean>;
 
 /** Topics the read model follows. */
 export const READ_MODEL_TOPICS = [
