@@ -13,7 +13,8 @@ import { decodePng } from './testing/png.ts';
 
 // The dispatch board (/board, served by intake) in headless Chromium against the embedded stack:
 // sample county, in-process bus, real PostgreSQL, one HTTP host on 127.0.0.1:0. Debian's
-// chromium with the flags of shared/notes/node-stack.md; `.ci/run` installs it when missing.
+// chromium with the flags below (no sandbox, GPU, QUIC or background traffic); `.ci/run` installs
+// it when missing.
 // GD_BOARD_SCREENSHOT=<path> also saves the final screenshot there (docs/board.png).
 
 const CHROMIUM = '/usr/bin/chromium';

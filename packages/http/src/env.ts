@@ -93,6 +93,11 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   throw new Error(`${what} configuration is invalid:\n${lines.join('\n')}`);
 }
 
+/** A service's `loadConfig`: its environment (`process.env` unless given) through its schema, by `parseEnv`. */
+export function envLoader<S extends z.ZodType>(schema: S, what: string): (env?: Record<string, string | undefined>) => z.infer<S> {
+  return (env = process.env) => parseEnv(schema, env, what);
+}
+
 export interface ParseHttpEnvOptions {
   /** The embedded start on 127.0.0.1 without GD_API_KEYS: its `dev-secret` key is allowed. */
   allowDevSecret?: boolean;

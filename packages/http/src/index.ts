@@ -43,6 +43,7 @@ export type { ServiceHandle } from './service.ts';
 export {
   envFlag,
   envJson,
+  envLoader,
   envParsed,
   envTimeZone,
   hostOptions,

@@ -2,14 +2,15 @@ import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import type { Bus, Subscription } from '@griddispatch/bus';
 import { Topics } from '@griddispatch/contracts';
-import { loadRetentionConfig, startRelay, startRetention, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
+import { byTopic, loadRetentionConfig, startRelay, startRetention, type Relay, type Retention, type RetentionConfig } from '@griddispatch/db';
 import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type GridRoutingConfig } from './config.ts';
-import { customerNoticesConsumer } from './consumers/customer-notices.ts';
 import { callbackAnsweredConsumer } from './consumers/callback-answered.ts';
+import { incidentEventConsumer } from './consumers/incident-event.ts';
 import { meterEventConsumer } from './consumers/meter-event.ts';
+import { outagePlannedConsumer } from './consumers/outage-planned.ts';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { gridRoutingMetrics } from './metrics.ts';
@@ -20,7 +21,8 @@ import { incidentRoutes } from './routes/incidents.routes.ts';
 import { plannedOutageRoutes } from './routes/planned-outages.routes.ts';
 import { reportRoutes } from './routes/reports.routes.ts';
 import { routingAdminRoutes } from './routes/routing-admin.routes.ts';
-import { migrateRouting, SCHEMA } from './schema-migrations.ts';
+import { migrateRouting } from './schema-migrations.ts';
+import { SCHEMA } from './schema.ts';
 import type { MetersStillOff } from './use-cases/incidents.ts';
 import { metersStillOff } from './use-cases/meters.ts';
 import { plannedOutagesFor } from './use-cases/plan-outage.ts';
@@ -136,10 +138,14 @@ export async function buildGridRouting(deps: GridRoutingDeps): Promise<GridRouti
         }),
         ...retry,
       });
+      const noticeDeps = { pool: deps.pool, logger, now: ctx.now, onRecords: (n: number) => metrics.noticeRecords(n) };
       customers = await deps.bus.subscribe({
         groupId: customersGroupId,
         topics: [Topics.incidentsEvents, Topics.outagesPlanned],
-        ...customerNoticesConsumer({ pool: deps.pool, logger, now: ctx.now, onRecords: (n) => metrics.noticeRecords(n) }),
+        ...byTopic({
+          [Topics.incidentsEvents]: incidentEventConsumer(noticeDeps),
+          [Topics.outagesPlanned]: outagePlannedConsumer(noticeDeps),
+        }),
         ...retry,
       });
       callbacks = await deps.bus.subscribe({

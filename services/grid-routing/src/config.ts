@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '@griddispatch/sla';
-import { envParsed, envTimeZone, parseEnv } from '@griddispatch/http';
+import { envLoader, envParsed, envTimeZone } from '@griddispatch/http';
 
 // grid-routing's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT and GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -61,9 +61,7 @@ export const GridRoutingEnv = z
 /** The environment as the service reads it: `loadConfig`'s result. */
 export type GridRoutingConfig = z.output<typeof GridRoutingEnv>;
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): GridRoutingConfig {
-  return parseEnv(GridRoutingEnv, env, 'grid-routing');
-}
+export const loadConfig = envLoader(GridRoutingEnv, 'grid-routing');
 
 /** GD_SLA_POLICY's file, or the built-in policy (packages/sla). */
 export { loadPolicy } from '@griddispatch/sla';

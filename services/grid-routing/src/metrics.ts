@@ -4,7 +4,7 @@ import type { Bus } from '@griddispatch/bus';
 import type { CloudEvent } from '@griddispatch/contracts';
 import { registerProbeGauge, registerServiceMetrics } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
-import { SCHEMA } from './schema-migrations.ts';
+import { SCHEMA } from './schema.ts';
 import type { MeterResult } from './use-cases/meters.ts';
 import type { RouteOutcome } from './use-cases/route-request.ts';
 

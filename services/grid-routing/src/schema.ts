@@ -5,7 +5,8 @@ import type { GridGeometry } from '@griddispatch/grid';
 // Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL). The
 // in-memory routing data is loaded through these definitions; the hot path (one decision per
 // request) and the bulk upserts of an import are plain SQL in the use cases.
-export const routing = pgSchema('routing');
+export const SCHEMA = 'routing';
+export const routing = pgSchema(SCHEMA);
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 

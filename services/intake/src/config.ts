@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envTimeZone, parseEnv } from '@griddispatch/http';
+import { envLoader, envTimeZone } from '@griddispatch/http';
 
 // intake's environment, parsed once at boot (docs/architecture.md#configuration). DATABASE_URL,
 // KAFKA_BROKERS, PORT, GD_API_KEYS and GD_TOPIC_PREFIX are read by main.ts / the embedded start.
@@ -30,6 +30,4 @@ export const IntakeEnv = z
 /** The environment as the service reads it: `loadConfig`'s result. */
 export type IntakeConfig = z.output<typeof IntakeEnv>;
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): IntakeConfig {
-  return parseEnv(IntakeEnv, env, 'intake');
-}
+export const loadConfig = envLoader(IntakeEnv, 'intake');

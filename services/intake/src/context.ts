@@ -2,8 +2,6 @@ import type { Pool } from 'pg';
 import type { Logger } from '@griddispatch/observability';
 import type { RequestWriter } from './use-cases/create-request.ts';
 
-export { SCHEMA } from './schema.ts';
-
 /** What use cases need; built once in app.ts. */
 export interface IntakeContext {
   pool: Pool;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRetentionConfig, startRetention } from '@griddispatch/db';
-import { READ_MODEL_TOPICS } from './consumers/index.ts';
+import { READ_MODEL_TOPICS } from './consumers/consume.ts';
 import { intakeRetention } from './retention.ts';
 import { KEYS, requestBody, startHarness, type Harness } from './testing/harness.ts';
 

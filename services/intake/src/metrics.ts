@@ -4,8 +4,8 @@ import type { Bus } from '@griddispatch/bus';
 import { registerProbeGauge, registerServiceMetrics } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import { BOARD_OPEN_STATUSES } from './board/board-view.ts';
-import { READ_MODEL_TOPICS } from './consumers/index.ts';
-import { SCHEMA } from './context.ts';
+import { READ_MODEL_TOPICS } from './consumers/consume.ts';
+import { SCHEMA } from './schema.ts';
 
 export interface IntakeMetricsDeps {
   pool: Pool;

@@ -24,10 +24,10 @@ import { createWecomRobotChannel } from './channels/wecom-robot.ts';
 import { loadConfig, type NotificationConfig } from './config.ts';
 import type { ConsumerDeps } from './consumers/consume.ts';
 import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
-import { callbacksEventsConsumer } from './consumers/callback-requested.ts';
+import { callbackRequestedConsumer } from './consumers/callback-requested.ts';
 import { dispatchUnroutableConsumer } from './consumers/dispatch-unroutable.ts';
-import { customerNoticesConsumer } from './consumers/customer-notices.ts';
-import { incidentEventsConsumer } from './consumers/incident-events.ts';
+import { customerNoticeConsumer } from './consumers/customer-notice.ts';
+import { incidentEventConsumer } from './consumers/incident-event.ts';
 import { slaBreachedConsumer } from './consumers/sla-breached.ts';
 import { slaWarningConsumer } from './consumers/sla-warning.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
@@ -145,9 +145,9 @@ export async function buildNotification(deps: NotificationDeps): Promise<Notific
     [Topics.workordersEvents]: workOrderUpdatedConsumer(consumerDeps),
     [Topics.slaWarnings]: slaWarningConsumer(consumerDeps),
     [Topics.slaBreaches]: slaBreachedConsumer(consumerDeps),
-    [Topics.incidentsEvents]: incidentEventsConsumer(consumerDeps),
-    [Topics.customersNotices]: customerNoticesConsumer({ ...consumerDeps, renderCustomer: customerMessages(config.locale, config.timeZone, now) }),
-    [Topics.callbacksEvents]: callbacksEventsConsumer(consumerDeps),
+    [Topics.incidentsEvents]: incidentEventConsumer(consumerDeps),
+    [Topics.customersNotices]: customerNoticeConsumer({ ...consumerDeps, renderCustomer: customerMessages(config.locale, config.timeZone, now) }),
+    [Topics.callbacksEvents]: callbackRequestedConsumer(consumerDeps),
   };
 
   const loop = deps.deliveryLoop ?? true;

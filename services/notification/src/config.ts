@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envFlag, envJson, envParsed, envTimeZone, parseEnv } from '@griddispatch/http';
+import { envFlag, envJson, envLoader, envParsed, envTimeZone } from '@griddispatch/http';
 import { parseDuration } from '@griddispatch/sla';
 import { parseRate } from './delivery/rate-limiter.ts';
 import { smsConfig, smsEnvShape } from './sms-config.ts';
@@ -124,6 +124,4 @@ export const NotificationEnv = z
 /** The environment as the service reads it: `loadConfig`'s result. */
 export type NotificationConfig = z.output<typeof NotificationEnv>;
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): NotificationConfig {
-  return parseEnv(NotificationEnv, env, 'notification');
-}
+export const loadConfig = envLoader(NotificationEnv, 'notification');

@@ -16,13 +16,15 @@ import type { ServiceHandle } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
 import type { Policy } from '@griddispatch/sla';
 import { loadConfig, loadPolicy, type SlaTimerConfig } from './config.ts';
-import { dispatchAssignedConsumer, type ConsumerDeps } from './consumers/dispatch-assigned.ts';
+import type { ConsumerDeps } from './consumers/consume.ts';
+import { dispatchAssignedConsumer } from './consumers/dispatch-assigned.ts';
 import { workOrderUpdatedConsumer } from './consumers/workorder-updated.ts';
 import { policyClocks } from './domain/work-clock.ts';
 import { slaTimerMetrics } from './metrics.ts';
 import { slaTimerRetention } from './retention.ts';
 import { TimerScheduler, type TickResult } from './scheduler.ts';
-import { SCHEMA, type TimerContext } from './use-cases/context.ts';
+import type { TimerContext } from './use-cases/context.ts';
+import { SCHEMA } from './schema.ts';
 
 export const MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
 export const CONSUMER_GROUP = 'sla-timer';

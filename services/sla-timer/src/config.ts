@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '@griddispatch/sla';
-import { envParsed, parseEnv } from '@griddispatch/http';
+import { envLoader, envParsed } from '@griddispatch/http';
 
 // sla-timer's environment, parsed once at boot. DATABASE_URL, KAFKA_BROKERS, PORT and
 // GD_TOPIC_PREFIX are read by main.ts / the embedded start, not here.
@@ -31,9 +31,7 @@ export const SlaTimerEnv = z
 /** The environment as the service reads it: `loadConfig`'s result. */
 export type SlaTimerConfig = z.output<typeof SlaTimerEnv>;
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): SlaTimerConfig {
-  return parseEnv(SlaTimerEnv, env, 'sla-timer');
-}
+export const loadConfig = envLoader(SlaTimerEnv, 'sla-timer');
 
 /** GD_SLA_POLICY's file, or the built-in policy (packages/sla). */
 export { loadPolicy } from '@griddispatch/sla';

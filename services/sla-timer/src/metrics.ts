@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Bus } from '@griddispatch/bus';
 import { registerProbeGauge, registerServiceMetrics } from '@griddispatch/http';
 import type { Logger } from '@griddispatch/observability';
-import { SCHEMA } from './use-cases/context.ts';
+import { SCHEMA } from './schema.ts';
 import type { FiredTimer } from './use-cases/fire-due-timers.ts';
 
 export interface SlaTimerMetricsDeps {

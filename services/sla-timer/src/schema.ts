@@ -6,7 +6,8 @@ import type { LadderStep, TimerKind } from './domain/ladder.ts';
 // Drizzle mirror of migrations/*.sql (the SQL files are the source of truth for DDL). The hot
 // paths (claiming with SKIP LOCKED, batch updates with unnest) are plain SQL in the use cases;
 // tests and tools read the tables through these definitions.
-export const slaTimer = pgSchema('sla_timer');
+export const SCHEMA = 'sla_timer';
+export const slaTimer = pgSchema(SCHEMA);
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 

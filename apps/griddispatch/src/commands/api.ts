@@ -23,13 +23,22 @@ async function send(config: CliConfig, path: string, accept: string, signal?: Ab
   return { res, text: await res.text() };
 }
 
+/** The answer's body as JSON; one that is not JSON is a CliError naming the request. */
+function jsonBody(path: string, res: Response, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`GET ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
 /** The API's error answer (its JSON error body when it has one) as a CliError. */
 function failure(path: string, res: Response, text: string): CliError {
   let body: unknown;
   try {
-    body = JSON.parse(text);
-  } catch {
-    return new CliError(`GET ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    body = jsonBody(path, res, text);
+  } catch (err) {
+    return err as CliError;
   }
   const error = ErrorBody.safeParse(body);
   const detail = error.success ? `${error.data.error.code}: ${error.data.error.message}` : text.slice(0, 200);
@@ -41,13 +50,7 @@ function failure(path: string, res: Response, text: string): CliError {
 export async function apiGet<S extends z.ZodType>(config: CliConfig, path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
   const { res, text } = await send(config, path, 'application/json', signal);
   if (!res.ok) throw failure(path, res, text);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new CliError(`GET ${path}: HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
-  }
-  const parsed = schema.safeParse(body);
+  const parsed = schema.safeParse(jsonBody(path, res, text));
   if (!parsed.success)
     throw new CliError(`GET ${path}: unexpected response shape (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`);
   return parsed.data;

@@ -13,7 +13,7 @@ import {
   type Selection,
 } from './dlq-state.ts';
 import { dateTime, painter, renderTable, truncateDisplay } from './format.ts';
-import { CliError, intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
+import { CliError, intOption, loadCliConfig, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
 import {
   connectAdmin,
   createKafka,
@@ -285,20 +285,17 @@ async function replay(ctx: DlqContext, a: ReplayArgs): Promise<number> {
   return 0;
 }
 
+const DLQ_OPTIONS = {
+  limit: { type: 'string' },
+  offset: { type: 'string' },
+  partition: { type: 'string' },
+  all: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
 /** `griddispatch dlq list|replay`. */
 export async function dlq(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, DLQ_USAGE, async () => {
-    const parsed = parseCommandArgs(args, {
-      limit: { type: 'string' },
-      offset: { type: 'string' },
-      partition: { type: 'string' },
-      all: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-    });
-    if (!parsed) {
-      io.stdout.write(DLQ_USAGE);
-      return 0;
-    }
+  return runCommand(io, DLQ_USAGE, args, DLQ_OPTIONS, async (parsed) => {
     const [sub, ...positionals] = parsed.positionals;
     const v = parsed.values;
     if (sub !== 'list' && sub !== 'replay') throw new UsageError(sub ? `unknown subcommand "${sub}"` : 'dlq needs a subcommand: list or replay');

@@ -5,7 +5,7 @@ import { importData, importFilesIn, type ImportFiles, type ImportKind, type Impo
 import { createLogger } from '@griddispatch/observability';
 import { openDatabase } from '../database.ts';
 import { CliEnv } from '../env.ts';
-import { intOption, parseCommandArgs, runCommand, UsageError, type CliIo, type Command } from './io.ts';
+import { intOption, runCommand, UsageError, type CliIo, type Command } from './io.ts';
 
 export const IMPORT_USAGE = `usage: griddispatch import <dir | file…>
        griddispatch import --sample <dir> [--scale N]
@@ -57,13 +57,10 @@ async function writeSample(dir: string, scale: number, io: CliIo): Promise<numbe
   return 0;
 }
 
+const IMPORT_OPTIONS = { sample: { type: 'string' }, scale: { type: 'string' } } as const;
+
 export const importCommand: Command = (args, io) =>
-  runCommand(io, IMPORT_USAGE, async () => {
-    const parsed = parseCommandArgs(args, { sample: { type: 'string' }, scale: { type: 'string' } });
-    if (!parsed) {
-      io.stdout.write(IMPORT_USAGE);
-      return 0;
-    }
+  runCommand(io, IMPORT_USAGE, args, IMPORT_OPTIONS, async (parsed) => {
     const { values, positionals } = parsed;
     if (values.sample !== undefined) return writeSample(values.sample, intOption('scale', values.scale, 1, { min: 1, max: 100 }), io);
     if (positionals.length === 0) throw new UsageError('give a directory or the files to import');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Incident, IncidentStatus, type IncidentOrigin } from '@griddispatch/contracts';
 import { apiGet } from './api.ts';
 import { cleanDeep, dateTime, deadlineTime, eventTime, painter, renderTable, timeLeft, type Paint } from './format.ts';
-import { intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } from './io.ts';
+import { intOption, loadCliConfig, refuseListOptions, runCommand, UsageError, type CliIo } from './io.ts';
 
 export const INCIDENTS_USAGE = `usage: griddispatch incidents [list] [--status S] [--grid G] [--feeder F] [--limit N] [--json]
        griddispatch incidents show <id> [--json]
@@ -121,20 +121,17 @@ function statusOption(value: string | undefined): IncidentStatus | undefined {
   return parsed.data;
 }
 
+const INCIDENTS_OPTIONS = {
+  status: { type: 'string' },
+  grid: { type: 'string' },
+  feeder: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /** `griddispatch incidents [list] | show <id>`. */
 export async function incidents(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, INCIDENTS_USAGE, async () => {
-    const parsed = parseCommandArgs(args, {
-      status: { type: 'string' },
-      grid: { type: 'string' },
-      feeder: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    if (!parsed) {
-      io.stdout.write(INCIDENTS_USAGE);
-      return 0;
-    }
+  return runCommand(io, INCIDENTS_USAGE, args, INCIDENTS_OPTIONS, async (parsed) => {
     const [sub = 'list', ...rest] = parsed.positionals;
     const v = parsed.values;
     const config = loadCliConfig(io.env);
@@ -142,8 +139,7 @@ export async function incidents(args: string[], io: CliIo): Promise<number> {
 
     if (sub === 'show') {
       if (rest.length !== 1) throw new UsageError('incidents show needs exactly one incident id');
-      const listOnly = (['status', 'grid', 'feeder', 'limit'] as const).filter((k) => v[k] !== undefined);
-      if (listOnly.length > 0) throw new UsageError(`--${listOnly[0]} is for incidents list`);
+      refuseListOptions('incidents', v, ['status', 'grid', 'feeder', 'limit']);
       const incident = await apiGet(config, `/v1/incidents/${encodeURIComponent(rest[0]!)}`, Incident, io.signal);
       io.stdout.write(v.json ? `${JSON.stringify(incident, null, 2)}\n` : renderIncidentDetail(incident, opts));
       return 0;

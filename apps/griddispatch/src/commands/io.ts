@@ -88,6 +88,12 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O):
   }
 }
 
+/** `<command> show` refuses the options only `<command> list` takes. */
+export function refuseListOptions(command: string, values: Record<string, unknown>, listOnly: readonly string[]): void {
+  const given = listOnly.find((k) => values[k] !== undefined);
+  if (given !== undefined) throw new UsageError(`--${given} is for ${command} list`);
+}
+
 /** A non-negative integer option such as `--limit 20`. */
 export function intOption(name: string, value: string | undefined, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
   if (value === undefined) return fallback;
@@ -98,12 +104,24 @@ export function intOption(name: string, value: string | undefined, fallback: num
 }
 
 /**
- * Runs a command: `--help` and usage errors are handled here so every command reports them the
- * same way. Anything unexpected propagates (main.ts prints it, exit 1).
+ * Runs a command on its parsed options: `--help` prints its usage (exit 0), and usage errors are
+ * handled here so every command reports them the same way. Anything unexpected propagates
+ * (main.ts prints it, exit 1).
  */
-export async function runCommand(io: CliIo, usage: string, body: () => Promise<number>): Promise<number> {
+export async function runCommand<O extends Options>(
+  io: CliIo,
+  usage: string,
+  args: string[],
+  options: O,
+  body: (parsed: Parsed<O>) => Promise<number>,
+): Promise<number> {
   try {
-    return await body();
+    const parsed = parseCommandArgs(args, options);
+    if (!parsed) {
+      io.stdout.write(usage);
+      return 0;
+    }
+    return await body(parsed);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`error: ${err.message}\n\n${usage}`);

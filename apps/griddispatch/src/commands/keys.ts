@@ -2,7 +2,7 @@ import { createApiKey, listApiKeys, migrateAuth, parseApiKeys, resolveKeyPepper,
 import { createLogger } from '@griddispatch/observability';
 import { openDatabase } from '../database.ts';
 import { CliEnv } from '../env.ts';
-import { CliError, parseCommandArgs, runCommand, UsageError, type CliIo, type Command } from './io.ts';
+import { CliError, runCommand, UsageError, type CliIo, type Command } from './io.ts';
 
 export const KEYS_USAGE = `usage: griddispatch keys create <name> --scopes s+s [--sources a+b] [--grids g+g] [--rate N]
        griddispatch keys revoke <name>
@@ -61,13 +61,10 @@ function row(k: ApiKeyRow): string {
   ].join('\t');
 }
 
+const KEYS_OPTIONS = { scopes: { type: 'string' }, sources: { type: 'string' }, grids: { type: 'string' }, rate: { type: 'string' } } as const;
+
 export const keys: Command = (args, io: CliIo) =>
-  runCommand(io, KEYS_USAGE, async () => {
-    const parsed = parseCommandArgs(args, { scopes: { type: 'string' }, sources: { type: 'string' }, grids: { type: 'string' }, rate: { type: 'string' } });
-    if (!parsed) {
-      io.stdout.write(KEYS_USAGE);
-      return 0;
-    }
+  runCommand(io, KEYS_USAGE, args, KEYS_OPTIONS, async (parsed) => {
     const [action, name, ...extra] = parsed.positionals;
     if (extra.length > 0) throw new UsageError(`unexpected: ${extra.join(' ')}`);
     if (action !== 'create' && action !== 'revoke' && action !== 'list') throw new UsageError('give create, revoke or list');

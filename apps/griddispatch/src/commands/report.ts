@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { dayNumberOfIsoDate, zonedInstant } from '@griddispatch/sla';
 import { apiGetText } from './api.ts';
 import { cleanText } from './format.ts';
-import { loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } from './io.ts';
+import { loadCliConfig, runCommand, UsageError, type CliIo } from './io.ts';
 
 export const REPORT_USAGE = `usage: griddispatch report reliability --from T --to T [--group-by grid|feeder] [--include-med] [--out file.csv]
        griddispatch report response --from T --to T [--group-by grid|category|grid_category] [--out file.csv]
@@ -37,20 +37,17 @@ export function periodBound(name: string, value: string | undefined, timeZone: s
   return new Date(v).toISOString();
 }
 
+const REPORT_OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'group-by': { type: 'string' },
+  'include-med': { type: 'boolean' },
+  out: { type: 'string' },
+} as const;
+
 /** `griddispatch report reliability|response`. */
 export async function report(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, REPORT_USAGE, async () => {
-    const parsed = parseCommandArgs(args, {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      'group-by': { type: 'string' },
-      'include-med': { type: 'boolean' },
-      out: { type: 'string' },
-    });
-    if (!parsed) {
-      io.stdout.write(REPORT_USAGE);
-      return 0;
-    }
+  return runCommand(io, REPORT_USAGE, args, REPORT_OPTIONS, async (parsed) => {
     const [kind, ...rest] = parsed.positionals;
     if (kind !== 'reliability' && kind !== 'response') throw new UsageError(kind ? `unknown report "${kind}"` : 'which report: reliability or response');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);

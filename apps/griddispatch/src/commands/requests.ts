@@ -16,7 +16,7 @@ import {
   timeLeft,
   type Paint,
 } from './format.ts';
-import { intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } from './io.ts';
+import { intOption, loadCliConfig, refuseListOptions, runCommand, UsageError, type CliIo } from './io.ts';
 
 export const REQUESTS_USAGE = `usage: griddispatch requests list [--status S] [--grid G] [--category C] [--breached] [--limit N] [--json]
        griddispatch requests show <id> [--json]
@@ -168,21 +168,18 @@ function enumOption<T extends string>(name: string, value: string | undefined, a
   return value as T;
 }
 
+const REQUESTS_OPTIONS = {
+  status: { type: 'string' },
+  grid: { type: 'string' },
+  category: { type: 'string' },
+  breached: { type: 'boolean' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /** `griddispatch requests list|show`. */
 export async function requests(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, REQUESTS_USAGE, async () => {
-    const parsed = parseCommandArgs(args, {
-      status: { type: 'string' },
-      grid: { type: 'string' },
-      category: { type: 'string' },
-      breached: { type: 'boolean' },
-      limit: { type: 'string' },
-      json: { type: 'boolean' },
-    });
-    if (!parsed) {
-      io.stdout.write(REQUESTS_USAGE);
-      return 0;
-    }
+  return runCommand(io, REQUESTS_USAGE, args, REQUESTS_OPTIONS, async (parsed) => {
     const [sub, ...rest] = parsed.positionals;
     const v = parsed.values;
     const config = loadCliConfig(io.env);
@@ -190,8 +187,7 @@ export async function requests(args: string[], io: CliIo): Promise<number> {
 
     if (sub === 'show') {
       if (rest.length !== 1) throw new UsageError('requests show needs exactly one request id');
-      const listOnly = (['status', 'grid', 'category', 'breached', 'limit'] as const).filter((k) => v[k] !== undefined);
-      if (listOnly.length > 0) throw new UsageError(`--${listOnly[0]} is for requests list`);
+      refuseListOptions('requests', v, ['status', 'grid', 'category', 'breached', 'limit']);
       const id = rest[0]!;
       const view = await apiGet(config, `/v1/requests/${encodeURIComponent(id)}`, RequestView, io.signal);
       io.stdout.write(v.json ? `${JSON.stringify(view, null, 2)}\n` : renderRequestDetail(view, opts));

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { generateSampleCounty } from '@griddispatch/grid';
 import { DurationError, parseDuration } from '@griddispatch/sla';
 import { districtsOfFeeder, feederTripEvents, inBatches, METER_BATCH } from './simulate-feeder-trip.ts';
-import { intOption, loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
+import { intOption, loadCliConfig, runCommand, UsageError, type CliConfig, type CliIo } from './io.ts';
 import { createRequestGenerator, dueCount, formatProgress, formatSummary, plannedCount, SimStats, type SendResult, type SimSource } from './simulate-plan.ts';
 
 export const SIMULATE_USAGE = `usage: griddispatch simulate --rate N --duration D [--storm] [--source 95598|12345] [--seed S]
@@ -185,23 +185,20 @@ async function feederTrip(feederCode: string, restore: boolean, io: CliIo): Prom
   return failed === 0 && accepted + duplicates === events.length ? 0 : 1;
 }
 
+const SIMULATE_OPTIONS = {
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  storm: { type: 'boolean' },
+  source: { type: 'string' },
+  seed: { type: 'string' },
+  timeout: { type: 'string' },
+  'feeder-trip': { type: 'string' },
+  restore: { type: 'boolean' },
+} as const;
+
 /** `griddispatch simulate`. */
 export async function simulate(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, SIMULATE_USAGE, async () => {
-    const parsed = parseCommandArgs(args, {
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      storm: { type: 'boolean' },
-      source: { type: 'string' },
-      seed: { type: 'string' },
-      timeout: { type: 'string' },
-      'feeder-trip': { type: 'string' },
-      restore: { type: 'boolean' },
-    });
-    if (!parsed) {
-      io.stdout.write(SIMULATE_USAGE);
-      return 0;
-    }
+  return runCommand(io, SIMULATE_USAGE, args, SIMULATE_OPTIONS, async (parsed) => {
     if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
     const v = parsed.values;
     if (v['feeder-trip'] !== undefined) return feederTrip(v['feeder-trip'], v.restore ?? false, io);

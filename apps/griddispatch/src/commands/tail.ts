@@ -1,4 +1,4 @@
-import { loadCliConfig, parseCommandArgs, runCommand, UsageError, type CliIo } from './io.ts';
+import { loadCliConfig, runCommand, UsageError, type CliIo } from './io.ts';
 import { connectAdmin, createKafka, headerStrings, logicalTopic, requireBrokers, requireTopics, throwawayGroupId } from './kafka.ts';
 import { formatTailLine, TailMemory } from './tail-format.ts';
 
@@ -20,18 +20,15 @@ Reads with a throwaway consumer group and commits nothing: it never takes partit
 service. Needs KAFKA_BROKERS (and GD_TOPIC_PREFIX when not "griddispatch."). Ctrl-C stops.
 `;
 
+const TAIL_OPTIONS = {
+  grid: { type: 'string' },
+  'from-beginning': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
 /** `griddispatch tail`: follows topics until the io signal aborts (Ctrl-C). */
 export async function tail(args: string[], io: CliIo): Promise<number> {
-  return runCommand(io, TAIL_USAGE, async () => {
-    const parsed = parseCommandArgs(args, {
-      grid: { type: 'string' },
-      'from-beginning': { type: 'boolean' },
-      json: { type: 'boolean' },
-    });
-    if (!parsed) {
-      io.stdout.write(TAIL_USAGE);
-      return 0;
-    }
+  return runCommand(io, TAIL_USAGE, args, TAIL_OPTIONS, async (parsed) => {
     if (parsed.positionals.length === 0) throw new UsageError('tail needs a topic');
     const config = loadCliConfig(io.env);
     const topics = [...new Set(parsed.positionals.map((t) => logicalTopic(t, config.topicPrefix, { allowExternal: true })))];

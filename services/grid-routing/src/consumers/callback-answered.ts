@@ -1,7 +1,7 @@
 import { EventTypeName, InvalidEventError, isEvent, parseEvent, type CloudEvent } from '@griddispatch/contracts';
 import { inboxConsumer, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { reopenIncident, type ReopenResult } from '../use-cases/reopen-incident.ts';
 import type { RoutingContext } from '../use-cases/routing-context.ts';
 

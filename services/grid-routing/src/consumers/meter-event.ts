@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@griddispatch/contracts';
 import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { finishMeterBatch, prepareMeterBatch, type MeterResult } from '../use-cases/meters.ts';
 import type { RoutingContext } from '../use-cases/routing-context.ts';
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from '@griddispatch/bus';
 import { InvalidEventError, isUuid, type CloudEvent } from '@griddispatch/contracts';
 import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { finishBatch, prepareBatch, routeRequest, type RouteOutcome, type RoutingContext } from '../use-cases/route-request.ts';
 
 export const CONSUMER = 'grid-routing.request-received';

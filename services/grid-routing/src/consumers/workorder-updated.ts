@@ -1,6 +1,6 @@
 import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
 import { eventLogger, type Logger } from '@griddispatch/observability';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { finishWorkOrders, followWorkOrder, prepareWorkOrders } from '../use-cases/follow-work-order.ts';
 import { noMetersOff, type MetersStillOff } from '../use-cases/incidents.ts';
 import type { RoutingContext } from '../use-cases/routing-context.ts';

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { Incident, IncidentOrigin, Urgency } from '@griddispatch/contracts';
 import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { IncidentBook } from './incident-book.ts';
 import { INCIDENT_COLUMNS, OPEN_SQL, toIncident, type IncidentRow } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';

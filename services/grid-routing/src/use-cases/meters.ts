@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { MeterEventV1 } from '@griddispatch/contracts';
 import { enqueueOutbox, type OutboxRecord } from '@griddispatch/db';
 import type { RoutingData } from '../routing-data.ts';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { IncidentBook, type MetersStillOff } from './incidents.ts';
 import { isOpen } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';

@@ -5,7 +5,7 @@ import { enqueueOutbox, eventRecord, withTransaction } from '@griddispatch/db';
 import type { GridRoutingConfig } from '../config.ts';
 import { PLANNED_GRACE_MS } from './incident-book.ts';
 import type { PlannedOutageLookup, PlannedWindow } from './routing-context.ts';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 
 // Planned (计划停电) and temporary (临时停电) outages, docs/architecture.md#incidents rule 7: stored here, announced on
 // `outages.planned` (outbox, key: the outage id). Calls from its 台区 inside [start, end + grace]

@@ -20,7 +20,7 @@ import { IncidentBook } from './incident-book.ts';
 import type { IncidentRow } from './incident-row.ts';
 import type { RoutingData } from '../routing-data.ts';
 import type { RoutingContext } from './routing-context.ts';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { recordDispatches, timedDispatch, type TimedDispatch } from './work-order-times.ts';
 
 export type { RoutingContext } from './routing-context.ts';

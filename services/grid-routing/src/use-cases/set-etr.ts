@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Incident, SetEtrBody } from '@griddispatch/contracts';
 import { enqueueOutbox, withTransaction, type OutboxRecord } from '@griddispatch/db';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { IncidentBook } from './incident-book.ts';
 import { isOpen } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';

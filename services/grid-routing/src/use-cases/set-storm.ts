@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { IsoDateTime, type StormBody } from '@griddispatch/contracts';
 import { enqueueOutbox, withTransaction, type OutboxRecord } from '@griddispatch/db';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { IncidentBook } from './incident-book.ts';
 import { STORM_LOCK } from './incident-store.ts';
 import { OPEN_SQL } from './incident-row.ts';

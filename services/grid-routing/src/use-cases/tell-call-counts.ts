@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { enqueueOutbox, startPeriodic, withTransaction, type OutboxRecord } from '@griddispatch/db';
 import type { Logger } from '@griddispatch/observability';
-import { SCHEMA } from '../schema-migrations.ts';
+import { SCHEMA } from '../schema.ts';
 import { IncidentBook } from './incident-book.ts';
 import { OPEN_SQL } from './incident-row.ts';
 import type { RoutingContext } from './routing-context.ts';

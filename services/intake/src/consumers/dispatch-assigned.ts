@@ -1,7 +1,5 @@
 import { EventTypeName } from '@griddispatch/contracts';
-import { recordAssignment } from '../use-cases/update-read-model.ts';
-import type { ReadModelHandler } from './types.ts';
+import { recordAssignment, type ReadModelHandler } from '../use-cases/update-read-model.ts';
 
 /** `dispatch.assigned` → status, grid, incident, assignees and SLA deadlines of the work order. */
-export const onDispatchAssigned: ReadModelHandler<typeof EventTypeName.dispatchAssigned> = (client, event, log, batch) =>
-  recordAssignment(client, event, log, batch);
+export const onDispatchAssigned: ReadModelHandler<typeof EventTypeName.dispatchAssigned> = recordAssignment;

@@ -1,7 +1,5 @@
 import { EventTypeName } from '@griddispatch/contracts';
-import { recordUnroutable } from '../use-cases/update-read-model.ts';
-import type { ReadModelHandler } from './types.ts';
+import { recordUnroutable, type ReadModelHandler } from '../use-cases/update-read-model.ts';
 
 /** `dispatch.unroutable` → status `unroutable` and the reason in the timeline. */
-export const onDispatchUnroutable: ReadModelHandler<typeof EventTypeName.dispatchUnroutable> = (client, event, log, batch) =>
-  recordUnroutable(client, event, log, batch);
+export const onDispatchUnroutable: ReadModelHandler<typeof EventTypeName.dispatchUnroutable> = recordUnroutable;

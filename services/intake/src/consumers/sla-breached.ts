@@ -1,6 +1,5 @@
 import { EventTypeName } from '@griddispatch/contracts';
-import { recordSlaBreach } from '../use-cases/update-read-model.ts';
-import type { ReadModelHandler } from './types.ts';
+import { recordSlaBreach, type ReadModelHandler } from '../use-cases/update-read-model.ts';
 
 /** `sla.breached` → breach list, `breached` flag and timeline. */
-export const onSlaBreached: ReadModelHandler<typeof EventTypeName.slaBreached> = (client, event, log, batch) => recordSlaBreach(client, event, log, batch);
+export const onSlaBreached: ReadModelHandler<typeof EventTypeName.slaBreached> = recordSlaBreach;

@@ -1,6 +1,5 @@
 import { EventTypeName } from '@griddispatch/contracts';
-import { recordSlaWarning } from '../use-cases/update-read-model.ts';
-import type { ReadModelHandler } from './types.ts';
+import { recordSlaWarning, type ReadModelHandler } from '../use-cases/update-read-model.ts';
 
 /** `sla.warning` → timeline entry. */
-export const onSlaWarning: ReadModelHandler<typeof EventTypeName.slaWarning> = (client, event, log, batch) => recordSlaWarning(client, event, log, batch);
+export const onSlaWarning: ReadModelHandler<typeof EventTypeName.slaWarning> = recordSlaWarning;

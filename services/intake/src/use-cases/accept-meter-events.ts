@@ -2,7 +2,8 @@ import { buildEvent, EventTypeName, Topics } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, withTransaction, type OutboxRecord } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
-import { SCHEMA, type IntakeContext } from '../context.ts';
+import type { IntakeContext } from '../context.ts';
+import { SCHEMA } from '../schema.ts';
 import { eventsOutOfRange, METER_EVENT_MAX_AGE_MS, METER_EVENT_MAX_AHEAD_MS, type IntakeMeterEventsBody } from '../domain/meter-events-body.ts';
 
 // POST /v1/meter-events (主动抢修, docs/architecture.md#incidents): meters' power-off / power-on events, each stored

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { buildEvent, EventTypeName, Topics, type CallbackReply, type EventData, type Incident, type RequestView } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, type OutboxRecord } from '@griddispatch/db';
 import { currentTraceparent } from '@griddispatch/observability';
-import { SCHEMA } from '../context.ts';
+import { SCHEMA } from '../schema.ts';
 import { INCIDENT_WORK_ORDER_SOURCE } from './open-incident-work-order.ts';
 import type { ReadModelBatch } from './update-read-model.ts';
 

@@ -3,7 +3,8 @@ import { enqueueOutbox, eventRecord, withTransaction, type PoolClient } from '@g
 import { HttpError } from '@griddispatch/http';
 import { currentTraceparent } from '@griddispatch/observability';
 import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
-import { SCHEMA, type IntakeContext } from '../context.ts';
+import type { IntakeContext } from '../context.ts';
+import { SCHEMA } from '../schema.ts';
 import type { Assignee } from '../domain/types.ts';
 import { transition } from '../domain/work-order-state.ts';
 

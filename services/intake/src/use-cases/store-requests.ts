@@ -2,7 +2,7 @@ import type { RequestStatus } from '@griddispatch/contracts';
 import { enqueueOutbox, withTransaction, type GroupOutcome, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
-import { SCHEMA } from '../context.ts';
+import { SCHEMA } from '../schema.ts';
 import type { IntakeRequestBody } from '../domain/request-body.ts';
 
 // The SQL behind POST /v1/requests (and the adapters and Open311): a request row, its first

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { CloudEvent } from '@griddispatch/contracts';
+import type { CloudEvent, EventType } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
 import type { BoardNotice } from '../board/changes.ts';
 import type { Assignee, RequestStatus } from '../domain/types.ts';
@@ -16,7 +16,11 @@ import { followedIncident, keptIncidents, mergedStatus, type KeptIncident } from
 // per batch (`writeAssignments`, from the consumer's finish). A work-order event's entry is written at once, since it decides
 // whether intake applied that event already.
 
-type Ev<T extends CloudEvent['type']> = CloudEvent<T>;
+/**
+ * Applies one consumed event to the read model, inside the inbox transaction. Resolves to
+ * whether what the dispatch board shows of the work order changed.
+ */
+export type ReadModelHandler<T extends EventType> = (client: PoolClient, event: CloudEvent<T>, log: Logger, batch: ReadModelBatch) => Promise<boolean>;
 
 interface Locked extends WorkOrderState {
   assignees: Assignee[];
@@ -76,7 +80,7 @@ export async function prepareReadModel(client: PoolClient, events: WorkOrderEven
   return batch;
 }
 
-function isAssignment(event: CloudEvent): event is Ev<'cn.griddispatch.dispatch.assigned.v1'> {
+function isAssignment(event: CloudEvent): event is CloudEvent<'cn.griddispatch.dispatch.assigned.v1'> {
   return event.type === 'cn.griddispatch.dispatch.assigned.v1';
 }
 
@@ -125,12 +129,7 @@ export async function addTimeline(client: PoolClient, entry: TimelineEntry): Pro
  * assignments (`writeAssignments`). A merged call routed after its incident moved on takes the
  * incident's status at once.
  */
-export async function recordAssignment(
-  client: PoolClient,
-  event: Ev<'cn.griddispatch.dispatch.assigned.v1'>,
-  log: Logger,
-  batch: ReadModelBatch,
-): Promise<boolean> {
+export const recordAssignment: ReadModelHandler<'cn.griddispatch.dispatch.assigned.v1'> = async (client, event, log, batch) => {
   const d = event.data;
   const row = await lock(client, batch, d.workOrderId, log);
   if (!row) return false;
@@ -171,7 +170,7 @@ export async function recordAssignment(
   // Keys limited to an area grid see the work orders of the grids under it (visible-grids.ts).
   if (d.grid.areaId) batch.areas.set(d.grid.id, d.grid.areaId);
   return true;
-}
+};
 
 /** The batch's assignments in one statement, and the area grids they named in one more. */
 export async function writeAssignments(client: PoolClient, batch: ReadModelBatch): Promise<void> {
@@ -226,12 +225,7 @@ async function lockToWrite(client: PoolClient, batch: ReadModelBatch, id: string
   return row;
 }
 
-export async function recordUnroutable(
-  client: PoolClient,
-  event: Ev<'cn.griddispatch.dispatch.unroutable.v1'>,
-  log: Logger,
-  batch: ReadModelBatch,
-): Promise<boolean> {
+export const recordUnroutable: ReadModelHandler<'cn.griddispatch.dispatch.unroutable.v1'> = async (client, event, log, batch) => {
   const d = event.data;
   const row = await lockToWrite(client, batch, d.workOrderId, log);
   if (!row) return false;
@@ -245,19 +239,14 @@ export async function recordUnroutable(
   batch.rows.set(d.workOrderId, { ...row, ...next });
   batch.timeline.push({ requestId: d.workOrderId, at: event.time, type: 'dispatch.unroutable', note: `${d.reason} → ${d.fallbackDesk}`, eventId: event.id });
   return true;
-}
+};
 
 /**
  * Intake applied its own work-order events when it accepted them (same event id in the
  * timeline): nothing to do. An event some other producer wrote is applied if it starts from the
  * status we show (state guard); otherwise only its timeline entry is kept.
  */
-export async function recordWorkOrderUpdate(
-  client: PoolClient,
-  event: Ev<'cn.griddispatch.workorder.updated.v1'>,
-  log: Logger,
-  batch: ReadModelBatch,
-): Promise<boolean> {
+export const recordWorkOrderUpdate: ReadModelHandler<'cn.griddispatch.workorder.updated.v1'> = async (client, event, log, batch) => {
   const d = event.data;
   const row = await lockToWrite(client, batch, d.workOrderId, log);
   if (!row) return false;
@@ -279,9 +268,9 @@ export async function recordWorkOrderUpdate(
   ]);
   batch.rows.set(d.workOrderId, { status: d.status, resumeStatus, assignees });
   return true;
-}
+};
 
-export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddispatch.sla.warning.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
+export const recordSlaWarning: ReadModelHandler<'cn.griddispatch.sla.warning.v1'> = async (client, event, log, batch) => {
   const d = event.data;
   if (!(await lock(client, batch, d.workOrderId, log))) return false;
   // One entry per stage (the board shows a warned stage amber until it is done).
@@ -299,9 +288,9 @@ export async function recordSlaWarning(client: PoolClient, event: Ev<'cn.griddis
     eventId: event.id,
   });
   return warned.rowCount === 1;
-}
+};
 
-export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddispatch.sla.breached.v1'>, log: Logger, batch: ReadModelBatch): Promise<boolean> {
+export const recordSlaBreach: ReadModelHandler<'cn.griddispatch.sla.breached.v1'> = async (client, event, log, batch) => {
   const d = event.data;
   if (!(await lock(client, batch, d.workOrderId, log))) return false;
   // One entry per (stage, level), however often the breach is re-sent.
@@ -323,4 +312,4 @@ export async function recordSlaBreach(client: PoolClient, event: Ev<'cn.griddisp
     eventId: event.id,
   });
   return breached.rowCount === 1;
-}
+};

@@ -43,6 +43,6 @@ interface CallbackAsk {
   askedAt: string;
 }
 
-export function callbacksEventsConsumer(deps: ConsumerDeps): InboxConsumer {
+export function callbackRequestedConsumer(deps: ConsumerDeps): InboxConsumer {
   return batchNotificationConsumer(deps, TYPES, CONSUMER, planner);
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from '@griddispatch/bus';
-import type { CloudEvent, EventType } from '@griddispatch/contracts';
+import type { CloudEvent, EventType, EventTypeName, SubscriptionEventName } from '@griddispatch/contracts';
 import { inboxConsumer, parseEventOf, type InboxConsumer, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { currentTraceparent, eventLogger, type Logger } from '@griddispatch/observability';
 import type { NotificationConfig } from '../config.ts';
@@ -7,9 +7,15 @@ import { SCHEMA } from '../schema.ts';
 import type { Catalog } from '../templates/index.ts';
 import type { ReplyCatalog } from '../templates/replies.ts';
 import type { Redactor } from '../channels/personal-data.ts';
+import { webhookDrafts } from '../use-cases/draft-deliveries.ts';
+import { findWorkOrdersAndSubscribers } from '../use-cases/find-subscribers.ts';
+import { BatchNotices } from '../use-cases/incident-notices.ts';
 import { externalRecord, publishExternal } from '../use-cases/publish-external.ts';
 import { recordDeliveryBatch, type DeliveryBatchItem, type DeliveryDraft } from '../use-cases/record-deliveries.ts';
 import type { WorkOrderRecord } from '../use-cases/remember-work-order.ts';
+
+// notification's consumer skeleton (docs/architecture.md#consumer-files): what the handler files,
+// each named after its event, share — the batch-first consumer, its planners, the SLA planner.
 
 export interface ConsumerDeps {
   pool: Pool;
@@ -165,4 +171,60 @@ export function workOrderOrRetry<T extends EventType>(
   }
   input.log.warn('work order never dispatched here: notifying the operator desk instead of its grid');
   return null;
+}
+
+type SlaEventType = typeof EventTypeName.slaWarning | typeof EventTypeName.slaBreached;
+
+/** What a batch of SLA events shares: each event's stored work order and subscribers, and the incident notices they ask for. */
+interface SlaBatch {
+  /** By event id. */
+  found: Map<string, { workOrder: WorkOrderRecord | null; subscribers: string[] }>;
+  notices: BatchNotices;
+}
+
+export interface SlaPlannerSpec<T extends SlaEventType> {
+  /** Whose subscribers get the event. */
+  subscription: SubscriptionEventName;
+  /** The incident notice an event asks for: staff hear of each once per incident, not once per caller. */
+  noticeOf(event: CloudEvent<T>): string;
+  /** The operator desk's deliveries when the work order never came. */
+  desk(deps: ConsumerDeps, event: CloudEvent<T>): DeliveryDraft[];
+  /** The staff's deliveries, when the event's notice is the incident's first. */
+  staff(deps: ConsumerDeps, input: PlanInput<T>, workOrder: WorkOrderRecord): DeliveryDraft[];
+}
+
+/**
+ * The planner of an SLA event (sla.warning, sla.breached), batch-first: the batch's work orders and
+ * subscribers are read in one statement and the incident notices its events ask for claimed in
+ * another, before its first event; then each event goes to its staff (once per incident and
+ * notice), or to the operator desk when its work order never came, and to its subscribers.
+ */
+export function slaPlanner<T extends SlaEventType>(spec: SlaPlannerSpec<T>): BatchPlanner<T, SlaBatch> {
+  return {
+    async prepare(deps, client: PoolClient, events) {
+      const results = await findWorkOrdersAndSubscribers(
+        client,
+        spec.subscription,
+        events.map((e) => ({ workOrderId: e.data.workOrderId, gridId: e.data.gridId })),
+      );
+      const found = new Map(events.map((e, i) => [e.id, results[i] ?? { workOrder: null, subscribers: [] }]));
+      const claims = events.flatMap((e) => {
+        const incidentId = found.get(e.id)?.workOrder?.incidentId;
+        return incidentId ? [{ incidentId, notice: spec.noticeOf(e) }] : [];
+      });
+      return { found, notices: await BatchNotices.claim(client, claims, deps.now()) };
+    },
+
+    async plan(deps, input, shared) {
+      const { event, raw } = input;
+      const { workOrder, subscribers } = shared.found.get(event.id) ?? { workOrder: null, subscribers: [] };
+      const wo = workOrderOrRetry(deps, input, event.data.workOrderId, workOrder);
+      let staff: DeliveryDraft[] = [];
+      if (!wo) staff = spec.desk(deps, event);
+      else if (shared.notices.first(wo.incidentId, spec.noticeOf(event))) staff = spec.staff(deps, input, wo);
+      return [...staff, ...webhookDrafts(subscribers, event.id, raw)];
+    },
+
+    finish: async () => undefined,
+  };
 }

@@ -2,8 +2,7 @@ import type { InboxConsumer } from '@griddispatch/db';
 import { EventTypeName } from '@griddispatch/contracts';
 import type { Mention } from '../templates/index.ts';
 import { assigneeContacts, contactsWithRoles, deskDrafts, phonesOf, smsDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
-import { batchNotificationConsumer, type ConsumerDeps } from './consume.ts';
-import { slaPlanner } from './sla-planner.ts';
+import { batchNotificationConsumer, slaPlanner, type ConsumerDeps } from './consume.ts';
 
 export const CONSUMER = 'notification.sla-breaches';
 

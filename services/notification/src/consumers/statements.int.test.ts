@@ -18,7 +18,7 @@ import {
 import { startHarness, subscribe, type Harness } from '../testing/harness.ts';
 import { consumerDeps, messagesOf } from '../testing/batch.ts';
 import { dispatchAssignedConsumer } from './dispatch-assigned.ts';
-import { incidentEventsConsumer } from './incident-events.ts';
+import { incidentEventConsumer } from './incident-event.ts';
 import { slaBreachedConsumer } from './sla-breached.ts';
 import { slaWarningConsumer } from './sla-warning.ts';
 import { workOrderUpdatedConsumer } from './workorder-updated.ts';
@@ -142,7 +142,7 @@ describe('statements per batch', () => {
         incidentData({ gridId: `HH-G${String(i % 20).padStart(2, '0')}`, kind: i % 10 === 0 ? 'feeder' : 'district' }),
       ),
     );
-    const total = await count(incidentEventsConsumer(consumerDeps(h, counting)), events);
+    const total = await count(incidentEventConsumer(consumerDeps(h, counting)), events);
     console.log(`incidents.events: ${total} statements for ${N} events, ${(total / N).toFixed(2)} per event`);
     // Each to its subscriber; each feeder's opening to its grid's repair crew (SMS) and group (card).
     expect(await deliveries(events.map((e) => e.id))).toBe(N + 20 * 2);

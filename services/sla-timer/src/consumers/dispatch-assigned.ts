@@ -1,16 +1,10 @@
-import { inboxConsumer, parseEventOf, type InboxConsumer, type Pool } from '@griddispatch/db';
+import { inboxConsumer, parseEventOf, type InboxConsumer } from '@griddispatch/db';
 import { currentTraceparent, eventLogger } from '@griddispatch/observability';
-import { SCHEMA, type TimerContext } from '../use-cases/context.ts';
+import { SCHEMA } from '../schema.ts';
 import { finishPlans, preparePlans, schedulePlan } from '../use-cases/schedule-plan.ts';
+import type { ConsumerDeps } from './consume.ts';
 
 export const CONSUMER = 'sla-timer.dispatch-assigned';
-
-export interface ConsumerDeps {
-  pool: Pool;
-  ctx: TimerContext;
-  /** Told the due times of timers once they are committed (the scheduler's in-memory schedule). */
-  onScheduled(dues: Date[]): void;
-}
 
 /**
  * dispatch.assigned → schedule the plan's warnings and breaches. A merged call of an incident

@@ -2,13 +2,13 @@ import type { WorkOrderUpdatedV1 } from '@griddispatch/contracts';
 import { inboxConsumer, parseEventOf, type InboxConsumer, type PoolClient } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
 import { stagesSatisfiedBy } from '../domain/ladder.ts';
-import { SCHEMA } from '../use-cases/context.ts';
+import { SCHEMA } from '../schema.ts';
 import { lockWorkOrder } from '../use-cases/lock-work-order.ts';
 import { pauseClocks } from '../use-cases/pause-clocks.ts';
 import { resumeClocks } from '../use-cases/resume-clocks.ts';
 import { satisfyStages } from '../use-cases/satisfy-stages.ts';
 import { stopClocks } from '../use-cases/stop-clocks.ts';
-import type { ConsumerDeps } from './dispatch-assigned.ts';
+import type { ConsumerDeps } from './consume.ts';
 
 export const CONSUMER = 'sla-timer.workorder-updated';
 

@@ -1,8 +1,6 @@
 import type { Logger } from '@griddispatch/observability';
 import type { WorkClock } from '../domain/work-clock.ts';
 
-export const SCHEMA = 'sla_timer';
-
 /** What the use cases need besides a database client. */
 export interface TimerContext {
   now: () => Date;

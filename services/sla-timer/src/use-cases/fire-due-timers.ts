@@ -1,7 +1,8 @@
 import { Topics, buildEvent, type Stage, type StaffRole } from '@griddispatch/contracts';
 import { enqueueOutbox, eventRecord, withTransaction, type OutboxRecord, type Pool } from '@griddispatch/db';
 import { nextEscalation, type LadderStep, type TimerKind } from '../domain/ladder.ts';
-import { SCHEMA, type TimerContext } from './context.ts';
+import type { TimerContext } from './context.ts';
+import { SCHEMA } from '../schema.ts';
 import { insertTimers } from './schedule-plan.ts';
 
 interface DueRow {

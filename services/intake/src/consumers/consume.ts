@@ -3,7 +3,8 @@ import { EventTypeName, EventTypes, InvalidEventError, isUuid, parseEvent, Topic
 import { inboxConsumer, type InboxConsumer } from '@griddispatch/db';
 import { eventLogger } from '@griddispatch/observability';
 import { notifyBoard } from '../board/changes.ts';
-import { READ_MODEL_CONSUMER, SCHEMA, type IntakeContext } from '../context.ts';
+import { READ_MODEL_CONSUMER, type IntakeContext } from '../context.ts';
+import { SCHEMA } from '../schema.ts';
 import type { IncidentEvent } from '../use-cases/follow-incident.ts';
 import { onDispatchAssigned } from './dispatch-assigned.ts';
 import { onDispatchUnroutable } from './dispatch-unroutable.ts';
@@ -11,9 +12,11 @@ import { onIncidentEvent } from './incident-event.ts';
 import { isReplyEvent, onReplyReceived, type ReplyEvent } from './reply-received.ts';
 import { onSlaBreached } from './sla-breached.ts';
 import { onSlaWarning } from './sla-warning.ts';
-import { prepareReadModel, settle, writeAssignments, writeTimeline } from '../use-cases/update-read-model.ts';
-import type { ReadModelHandler } from './types.ts';
+import { prepareReadModel, settle, writeAssignments, writeTimeline, type ReadModelHandler } from '../use-cases/update-read-model.ts';
 import { onWorkorderUpdated } from './workorder-updated.ts';
+
+// intake's consumer skeleton (docs/architecture.md#consumer-files): the read model's one subscription,
+// which parses, orders and hands each event to the handler file named after it.
 
 /** Topics the read model follows. */
 export const READ_MODEL_TOPICS = [

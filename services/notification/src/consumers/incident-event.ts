@@ -81,6 +81,6 @@ function feederNotice(
   return [...smsDrafts(phonesOf(people), rendered, 'incident.opened'), ...wecomDrafts(robotFor(deps.config, d.gridId, area), rendered)];
 }
 
-export function incidentEventsConsumer(deps: ConsumerDeps): InboxConsumer {
+export function incidentEventConsumer(deps: ConsumerDeps): InboxConsumer {
   return batchNotificationConsumer(deps, TYPES, CONSUMER, planner);
 }

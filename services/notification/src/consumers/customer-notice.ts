@@ -14,7 +14,7 @@ type NoticeEvent = CloudEvent<'cn.griddispatch.customer.notice.v1'>;
  * pending SMS per account in the customer lane, in one transaction per batch with the inbox
  * rows. Logs carry the subject, stage and counts, never a phone number.
  */
-export function customerNoticesConsumer(
+export function customerNoticeConsumer(
   deps: ConsumerDeps & { renderCustomer: RenderCustomer; onRecorded?(event: NoticeEvent, result: RecordedNotice): void },
 ): InboxConsumer {
   const parse = parseEventOf('cn.griddispatch.customer.notice.v1');
