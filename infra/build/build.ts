@@ -181,14 +181,6 @@ export async function buildDist(): Promise<BuildResult> {
 let built: Promise<BuildResult> | undefined;
 
 /**
- * How a service process runs: source maps for stack traces, and a young generation of 64 MB
- * semi-spaces (V8's default is 16): the services allocate fast (every batch parses and builds its
- * events), and with room for a batch's garbage the storm profile's collector time fell 38 %
- * (docs/performance.md). `pnpm stack:up`, docker-compose.yml and `pnpm start` pass the same flags.
- */
-export const NODE_FLAGS = ['--enable-source-maps', '--max-semi-space-size=64'];
-
-/**
  * The node arguments that run one entry point of dist/ (`intake`, `griddispatch`, …), after
  * building it once per process: for harnesses that start services as `pnpm stack:up` does.
  */
@@ -196,7 +188,7 @@ export async function compiledEntry(name: keyof typeof ENTRY_POINTS): Promise<st
   if (!(name in ENTRY_POINTS)) throw new Error(`no entry point ${name} (${Object.keys(ENTRY_POINTS).join(', ')})`);
   built ??= buildDist();
   await built;
-  return [...NODE_FLAGS, join(DIST, `${name}.js`)];
+  return ['--enable-source-maps', join(DIST, `${name}.js`)];
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

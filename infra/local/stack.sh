@@ -320,7 +320,7 @@ start_instance() {
   (
     cd "$ROOT"
     DATABASE_URL="$(database_url)" PORT="$port" HOST="$HOST" GD_SAMPLE_DATA="$sample" \
-      nohup setsid node --enable-source-maps --max-semi-space-size=64 "dist/$service.js" >"$RUN/$name.log" 2>&1 </dev/null 9>&- &
+      nohup setsid node --enable-source-maps "dist/$service.js" >"$RUN/$name.log" 2>&1 </dev/null 9>&- &
     echo $! >"$RUN/$name.pid"
   )
   echo "$port" >"$RUN/$name.port"
