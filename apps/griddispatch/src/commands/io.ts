@@ -75,9 +75,9 @@ type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; o
 
 /**
  * node:util parseArgs with `--help`/`-h`, turning its errors (unknown option, missing value) into
- * UsageError. Returns null when help was asked for: the caller prints its usage and exits 0.
+ * UsageError. Returns null when help was asked for: runCommand prints the usage and exits 0.
  */
-export function parseCommandArgs<O extends Options>(args: string[], options: O): Parsed<O> | null {
+function parseCommandArgs<O extends Options>(args: string[], options: O): Parsed<O> | null {
   const end = args.indexOf('--');
   if ((end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h')) return null;
   try {
