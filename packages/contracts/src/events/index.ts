@@ -318,3 +318,12 @@ export const EventTypeName = {
   callbackAnswered: 'cn.griddispatch.callback.answered.v1',
   replyReceived: 'cn.griddispatch.reply.received.v1',
 } as const satisfies Record<string, EventType>;
+
+/** The events of incidents.events: one schema (the whole incident after each change), four names. */
+export const INCIDENT_EVENT_TYPES = [
+  EventTypeName.incidentOpened,
+  EventTypeName.incidentUpdated,
+  EventTypeName.incidentRestored,
+  EventTypeName.incidentClosed,
+] as const;
+export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];

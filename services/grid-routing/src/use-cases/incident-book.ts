@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { Incident, IncidentOrigin, IncidentStatus, Urgency } from '@griddispatch/contracts';
+import type { Incident, IncidentEventType, IncidentOrigin, IncidentStatus, Urgency } from '@griddispatch/contracts';
 import type { OutboxRecord } from '@griddispatch/db';
 import { currentTraceparent } from '@griddispatch/observability';
 import { planFor } from '@griddispatch/sla';
 import { maxUrgency, urgencyForCalls, type GroupingRules } from '../domain/incident.ts';
 import type { RoutingData } from '../routing-data.ts';
-import {
-  incidentRecord,
-  isOpen,
-  STATUS_RANK,
-  toIncident,
-  writeIncidentRows,
-  type IncidentEventType,
-  type IncidentRow,
-  type RestoredBy,
-} from './incident-row.ts';
+import { incidentRecord, isOpen, STATUS_RANK, toIncident, writeIncidentRows, type IncidentRow, type RestoredBy } from './incident-row.ts';
 import { countCustomers, lockKey, readChildIds, readFamilies, readLockKeys, readNear, readStorm, rowKey, takeLocks, type StormRows } from './incident-store.ts';
 import type { PlannedWindow, RoutingContext } from './routing-context.ts';
 

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { buildEvent, Topics, type Incident, type IncidentOrigin, type IncidentStatus, type Urgency } from '@griddispatch/contracts';
+import { buildEvent, Topics, type Incident, type IncidentEventType, type IncidentOrigin, type IncidentStatus, type Urgency } from '@griddispatch/contracts';
 import { eventRecord, type OutboxRecord } from '@griddispatch/db';
 
 // routing.incidents as this service reads and writes it, the row → `Incident` contract mapping
@@ -87,12 +87,6 @@ export function toIncident(row: IncidentRow, childIds: readonly string[]): Incid
     updatedAt: row.updated_at.toISOString(),
   };
 }
-
-export type IncidentEventType =
-  | 'cn.griddispatch.incident.opened.v1'
-  | 'cn.griddispatch.incident.updated.v1'
-  | 'cn.griddispatch.incident.restored.v1'
-  | 'cn.griddispatch.incident.closed.v1';
 
 /** One incidents.events record: the whole incident after `change`, keyed by its id. */
 export function incidentRecord(type: IncidentEventType, incident: Incident, change: string, time: Date, traceparent?: string): OutboxRecord {

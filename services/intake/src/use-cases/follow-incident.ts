@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { EventTypes, type CloudEvent, type Incident, type IncidentStatus } from '@griddispatch/contracts';
+import { EventTypes, type CloudEvent, type Incident, type IncidentEventType, type IncidentStatus } from '@griddispatch/contracts';
 import type { Logger } from '@griddispatch/observability';
 import type { RequestStatus } from '../domain/types.ts';
 import type { ReadModelBatch } from './update-read-model.ts';
@@ -11,7 +11,7 @@ import type { ReadModelBatch } from './update-read-model.ts';
 // incident's status, forward only (rule 3). Nothing is published for them: the incident's
 // primary work order carries the field events.
 
-export type IncidentEvent = CloudEvent<`cn.griddispatch.incident.${'opened' | 'updated' | 'restored' | 'closed'}.v1`>;
+export type IncidentEvent = CloudEvent<IncidentEventType>;
 
 /** Orders snapshots of one incident with equal updatedAt: further along wins. */
 export const INCIDENT_STATUS_RANK: Record<IncidentStatus, number> = { open: 0, dispatched: 1, en_route: 2, arrived: 3, restored: 4, closed: 5 };

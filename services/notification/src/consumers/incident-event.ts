@@ -1,5 +1,14 @@
 import type { InboxConsumer } from '@griddispatch/db';
-import { EventTypeName, EventTypes, type CloudEvent, type IncidentEventV1, type StaffRole, type SubscriptionEventName } from '@griddispatch/contracts';
+import {
+  EventTypeName,
+  EventTypes,
+  INCIDENT_EVENT_TYPES,
+  type CloudEvent,
+  type IncidentEventType,
+  type IncidentEventV1,
+  type StaffRole,
+  type SubscriptionEventName,
+} from '@griddispatch/contracts';
 import type { Mention } from '../templates/index.ts';
 import { contactsWithRoles, deskDrafts, phonesOf, robotFor, smsDrafts, webhookDrafts, wecomDrafts } from '../use-cases/draft-deliveries.ts';
 import { findGridsAndSubscribers } from '../use-cases/find-subscribers.ts';
@@ -9,9 +18,6 @@ import type { GridRecord } from '../use-cases/remember-grid.ts';
 import { batchNotificationConsumer, GridNotKnownYetError, type BatchPlanner, type ConsumerDeps, type PlanInput } from './consume.ts';
 
 export const CONSUMER = 'notification.incidents-events';
-
-const TYPES = [EventTypeName.incidentOpened, EventTypeName.incidentUpdated, EventTypeName.incidentRestored, EventTypeName.incidentClosed] as const;
-type IncidentEventType = (typeof TYPES)[number];
 
 /** Who hears of a feeder incident's opening: the line's repair crew and the station head. */
 const FEEDER_ROLES: readonly StaffRole[] = ['repair_crew', 'station_head'];
@@ -82,5 +88,5 @@ function feederNotice(
 }
 
 export function incidentEventConsumer(deps: ConsumerDeps): InboxConsumer {
-  return batchNotificationConsumer(deps, TYPES, CONSUMER, planner);
+  return batchNotificationConsumer(deps, INCIDENT_EVENT_TYPES, CONSUMER, planner);
 }
