@@ -23,6 +23,10 @@ export function createPool(url: string, opts: PoolOptions = {}): Pool {
     application_name: opts.applicationName ?? 'griddispatch',
   });
   pool.on('error', (err) => logger.warn({ err }, 'postgres: idle connection failed; it will be replaced'));
+  // pg-pool listens for errors only while a connection is idle: one the server ends while it is
+  // checked out between two queries (a restart) would otherwise crash the process. The next query
+  // on it fails and says so; releasing it then drops it from the pool.
+  pool.on('connect', (client) => client.on('error', (err) => logger.debug({ err }, 'postgres: a connection in use failed')));
   return pool;
 }
 
