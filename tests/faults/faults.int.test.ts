@@ -13,8 +13,9 @@ import { BOUNDED, FaultSuite, LONG, type Fault } from './harness/suite.ts';
 // precise definitions are in harness/audit.ts. The counts are printed per scenario and at the end.
 //
 // This bounded form runs in CI (`pnpm test`, ~3 minutes); `pnpm test:faults` runs the long one
-// (GD_FAULTS_LONG=1: more load, more kills, longer outages). Moments and downtimes come from a
-// seeded generator: the seed is printed, GD_FAULTS_SEED=<seed> replays the same choices.
+// (GD_FAULTS_LONG=1: a minute of load per scenario at 25/s, more kills, longer outages). Moments
+// and downtimes come from a seeded generator: the seed is printed, GD_FAULTS_SEED=<seed> replays
+// the same choices.
 
 const profile = process.env.GD_FAULTS_LONG === '1' ? LONG : BOUNDED;
 const seed = Number(process.env.GD_FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));

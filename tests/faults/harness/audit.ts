@@ -95,12 +95,37 @@ export async function waitUntilQuiet(pool: pg.Pool, kafka: KafkaLog, options: Qu
       if (notReady.length > 0) last += `; not ready: ${notReady.join(', ')}`;
     }
     if (Date.now() > nextReport) {
+      if (Date.now() - started > 30_000) last += await stallDetails(pool, kafka, last);
       options.log(`  waiting for quiet (${Math.round((Date.now() - started) / 1000)} s): ${last}`);
       nextReport = Date.now() + 15_000;
     }
     if (Date.now() - started > options.timeoutMs) throw new Error(`not quiet after ${options.timeoutMs} ms: ${last}`);
     await sleep(1_000);
   }
+}
+
+/**
+ * What a stack that stays busy is doing: the lagging groups' state and partitions, and the
+ * database sessions in a transaction for over 5 s (who, waiting on what, which statement).
+ */
+async function stallDetails(pool: pg.Pool, kafka: KafkaLog, backlog: string): Promise<string> {
+  const out: string[] = [];
+  try {
+    for (const group of /lag \[([^\]]*)\]/.exec(backlog)?.[1]?.split(' ') ?? []) {
+      const name = group.split('=')[0];
+      if (name && name !== '0') out.push(await kafka.describeGroup(name));
+    }
+    const { rows } = await pool.query<{ who: string; state: string; wait: string; seconds: number; query: string }>(
+      `SELECT application_name AS who, state, coalesce(wait_event_type || ':' || wait_event, '-') AS wait,
+              round(extract(epoch FROM now() - xact_start))::int AS seconds, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
+       FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start < now() - interval '5 seconds'`,
+    );
+    for (const r of rows) out.push(`pg ${r.who} ${r.state} ${r.seconds} s waiting ${r.wait}: ${r.query}`);
+  } catch (err) {
+    out.push(`(no details: ${(err as Error).message})`);
+  }
+  return out.length > 0 ? `\n    ${out.join('\n    ')}` : '';
 }
 
 /** Services whose /readyz does not answer 200 (a consumer that died, a dependency away). */

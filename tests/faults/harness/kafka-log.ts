@@ -88,6 +88,29 @@ export class KafkaLog {
     }
   }
 
+  /**
+   * A lagging group at a glance, for a scenario that does not come back to quiet: its state, how
+   * many members it has and which partitions are behind (`topic[partition]=lag`).
+   */
+  async describeGroup(groupId: string): Promise<string> {
+    const admin = await this.admin();
+    const { groups } = await admin.describeGroups([this.prefix + groupId]);
+    const group = groups[0];
+    const existing = new Set(await admin.listTopics());
+    const topics = (SERVICE_GROUPS[groupId] ?? []).filter((t) => existing.has(this.prefix + t));
+    const committed = await admin.fetchOffsets({ groupId: this.prefix + groupId, topics: topics.map((t) => this.prefix + t) });
+    const behind: string[] = [];
+    for (const topic of topics) {
+      const offsets = committed.find((c) => c.topic === this.prefix + topic);
+      for (const end of await admin.fetchTopicOffsets(this.prefix + topic)) {
+        const raw = Number(offsets?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        const lag = Math.max(0, Number(end.high) - (raw >= 0 ? raw : Number(end.low)));
+        if (lag > 0) behind.push(`${topic}[${end.partition}]=${lag}`);
+      }
+    }
+    return `${groupId}: ${group?.state ?? 'unknown'}, ${group?.members.length ?? 0} members, behind ${behind.join(' ') || 'nowhere'}`;
+  }
+
   /** Every record of the logical topics, from the beginning up to their ends right now. */
   async readAll(topics: readonly string[] = [...ALL_TOPICS, ...DLQ_TOPICS]): Promise<LoggedRecord[]> {
     const admin = await this.admin();
