@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioCounts } from './harness/audit.ts';
 import { formatCounts } from './harness/report.ts';
 import { SERVICE_NAMES } from './harness/stack.ts';
-import { BOUNDED, FaultSuite, LONG, type Fault } from './harness/suite.ts';
+import { BOUNDED, FaultSuite, LONG, type Fault, type Profile } from './harness/suite.ts';
 
 // The fault suite (issue 8): the distributed stack — intake, grid-routing, sla-timer and
 // notification as separate processes on the suite's own Kafka broker and PostgreSQL — under
@@ -15,12 +15,19 @@ import { BOUNDED, FaultSuite, LONG, type Fault } from './harness/suite.ts';
 // This bounded form runs in CI (`pnpm test`, ~3 minutes); `pnpm test:faults` runs the long one
 // (GD_FAULTS_LONG=1: a minute of load per scenario at 25/s, more kills, longer outages). Moments
 // and downtimes come from a seeded generator: the seed is printed, GD_FAULTS_SEED=<seed> replays
-// the same choices.
+// the same choices; GD_FAULTS_RATE=<requests/s> changes the load of the fault scenarios.
 
-const profile = process.env.GD_FAULTS_LONG === '1' ? LONG : BOUNDED;
+const profile = withRate(process.env.GD_FAULTS_LONG === '1' ? LONG : BOUNDED, process.env.GD_FAULTS_RATE);
 const seed = Number(process.env.GD_FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const started = Date.now();
 const log = (line: string) => console.log(`[faults +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
+
+function withRate(base: Profile, rate: string | undefined): Profile {
+  if (rate === undefined) return base;
+  const ratePerSecond = Number(rate);
+  if (!Number.isInteger(ratePerSecond) || ratePerSecond < 1) throw new Error(`GD_FAULTS_RATE must be a whole number of requests/s, got "${rate}"`);
+  return { ...base, ratePerSecond };
+}
 
 /** What every scenario must show; `unrecordedSends` says whether notification can lose a send's result in it. */
 function expectExactlyOnce(c: ScenarioCounts, opts: { unrecordedSends: boolean }): void {
