@@ -39,9 +39,10 @@ async function holdTheWriter(): Promise<{ release(): Promise<void>; blockers: Pr
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE intake.outbox IN EXCLUSIVE MODE');
   const blockers = [h.post('/v1/requests', requestBody()), h.post('/v1/requests', requestBody())];
+  // pg_stat_activity keeps a statement's first 1 KB: the request insert's text, not its outbox part.
   for (let waiting = 0; waiting < 2; await sleep(10)) {
     const { rows } = await h.db.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%outbox%'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO intake.requests%'`,
     );
     waiting = rows[0]!.n;
   }

@@ -1,5 +1,5 @@
 import type { RequestStatus } from '@griddispatch/contracts';
-import { enqueueOutbox, withTransaction, type GroupOutcome, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
+import { outboxChannel, type GroupOutcome, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
 import { SCHEMA } from '../schema.ts';
@@ -7,10 +7,11 @@ import type { IntakeRequestBody } from '../domain/request-body.ts';
 
 // The SQL behind POST /v1/requests (and the adapters and Open311): a request row, its first
 // timeline entry, the board's NOTIFY and the `requests.received` outbox row, all in one
-// transaction (docs/architecture.md#reliability-rules). (source, externalId) is the idempotency
-// key: the unique constraint makes concurrent writers of one key wait for each other, so exactly
-// one inserts and the others find its row. `storeRequests` writes a whole group with one
-// statement per table; `storeRequest` writes one request alone.
+// statement and so in one transaction (docs/architecture.md#reliability-rules). (source,
+// externalId) is the idempotency key: the unique constraint makes concurrent writers of one key
+// wait for each other, so exactly one inserts and the others find its row. A group is that one
+// statement, committed on its own: one round trip where BEGIN, the rows, the outbox and COMMIT
+// took four.
 
 /** A request ready to be written: id, event and fingerprint were fixed when it arrived. */
 export interface PreparedRequest {
@@ -51,16 +52,18 @@ function answerTaken(r: PreparedRequest, taken: ExistingRow): StoredRequest {
   return { id: taken.id, status: taken.status, duplicate: taken.id !== r.id };
 }
 
-// Rows, timeline entries and NOTIFYs for every request of `input` whose key is free, in one
-// statement; RETURNING names the ids inserted. Rows go in in key order so that two concurrent
-// groups take their key locks in the same order and cannot deadlock. On a conflict nothing of
-// that request happens.
+// Rows, timeline entries, outbox rows and NOTIFYs for every request of `input` whose key is free,
+// in one statement; RETURNING names the ids inserted. Rows go in in key order so that two
+// concurrent groups take their key locks in the same order and cannot deadlock; outbox rows in
+// group order (the relay publishes by id). On a conflict nothing of that request happens.
 const INSERT_REQUESTS = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-      $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[])
+      $9::text[], $10::timestamptz[], $11::timestamptz[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[],
+      $17::text[], $18::text[], $19::text[], $20::jsonb[]) WITH ORDINALITY
       AS t(id, source, external_id, body_hash, channel, received_by, category, urgency,
-        description, reported_at, received_at, customer, location, event_id, notice)),
+        description, reported_at, received_at, customer, location, event_id, notice,
+        topic, key, value, headers, n)),
   inserted AS (
     INSERT INTO intake.requests (id, source, external_id, body_hash, channel, received_by, category, urgency,
       description, reported_at, received_at, customer, location, status, updated_at)
@@ -72,12 +75,16 @@ const INSERT_REQUESTS = `
   entry AS (
     INSERT INTO intake.timeline (request_id, at, type, by, event_id)
     SELECT input.id, input.received_at, 'request.received', input.received_by, input.event_id FROM input JOIN inserted USING (id)
-    RETURNING request_id)
+    RETURNING request_id),
+  queued AS (
+    INSERT INTO intake.outbox (topic, key, value, headers)
+    SELECT input.topic, input.key, input.value, input.headers
+    FROM (SELECT pg_notify($21, '')) AS wake, input JOIN inserted USING (id) ORDER BY input.n)
   SELECT entry.request_id AS id, pg_notify($16, input.notice) FROM entry JOIN input ON input.id = entry.request_id`;
 
-async function insertRequests(client: PoolClient, requests: readonly PreparedRequest[]): Promise<Set<string>> {
+async function insertRequests(db: Pool | PoolClient, requests: readonly PreparedRequest[]): Promise<Set<string>> {
   const column = <V>(pick: (r: PreparedRequest) => V) => requests.map(pick);
-  const { rows } = await client.query<{ id: string }>(INSERT_REQUESTS, [
+  const { rows } = await db.query<{ id: string }>(INSERT_REQUESTS, [
     column((r) => r.id),
     column((r) => r.body.source),
     column((r) => r.body.externalId),
@@ -94,13 +101,18 @@ async function insertRequests(client: PoolClient, requests: readonly PreparedReq
     column((r) => r.eventId),
     column((r) => boardPayload(r.id, 'request.received')),
     BOARD_CHANNEL,
+    column((r) => r.outbox.topic),
+    column((r) => r.outbox.key),
+    column((r) => r.outbox.value),
+    column((r) => JSON.stringify(r.outbox.headers ?? {})),
+    outboxChannel(SCHEMA),
   ]);
   return new Set(rows.map((row) => row.id));
 }
 
 /** The rows already holding these requests' keys, by key. */
-async function findTaken(client: PoolClient, requests: readonly PreparedRequest[]): Promise<Map<string, ExistingRow>> {
-  const { rows } = await client.query<ExistingRow & { source: string; external_id: string }>(
+async function findTaken(db: Pool | PoolClient, requests: readonly PreparedRequest[]): Promise<Map<string, ExistingRow>> {
+  const { rows } = await db.query<ExistingRow & { source: string; external_id: string }>(
     `SELECT source, external_id, id, body_hash, status FROM intake.requests
      JOIN unnest($1::text[], $2::text[]) AS k(source, external_id) USING (source, external_id)`,
     [requests.map((r) => r.body.source), requests.map((r) => r.body.externalId)],
@@ -108,49 +120,41 @@ async function findTaken(client: PoolClient, requests: readonly PreparedRequest[
   return new Map(rows.map((row) => [JSON.stringify([row.source, row.external_id]), row]));
 }
 
-/** One request in its own transaction: a lone request, or a member of a group that failed. */
+/** One request on its own: a lone request, or a member of a group that failed. */
 export async function storeRequest(pool: Pool, request: PreparedRequest): Promise<StoredRequest> {
-  return withTransaction(pool, async (client) => {
-    if ((await insertRequests(client, [request])).size === 0) {
-      const taken = (await findTaken(client, [request])).get(keyOf(request));
-      if (!taken) throw new Error('request vanished between conflict and lookup');
-      return answerTaken(request, taken);
-    }
-    await enqueueOutbox(client, SCHEMA, [request.outbox]);
-    return { id: request.id, status: 'received', duplicate: false };
-  });
+  const [outcome] = await storeRequestsWith(pool, [request]);
+  if (!outcome!.ok) throw outcome!.error;
+  return outcome!.value;
 }
 
 /**
- * A group of requests in one transaction, answered exactly as if they had come one by one in
- * group order: the first of a key inserts (unless the key is already stored), a later one with
- * the same key is its duplicate or a 409, and a request answered 409 stores nothing. A 409 is
- * that member's outcome; anything unexpected rejects, and the whole group rolls back.
+ * A group of requests in one statement (one transaction), answered exactly as if they had come
+ * one by one in group order: the first of a key inserts (unless the key is already stored), a
+ * later one with the same key is its duplicate or a 409, and a request answered 409 stores
+ * nothing. A 409 is that member's outcome; anything unexpected rejects, and nothing of the group
+ * is stored.
  */
 export async function storeRequests(pool: Pool, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
-  return withTransaction(pool, (client) => storeRequestsWith(client, group));
+  return storeRequestsWith(pool, group);
 }
 
 /**
- * `storeRequests` inside a transaction the caller holds: how a consumer stores a request in the
- * same transaction as its inbox mark (an incident's own work order, docs/architecture.md#incidents rule 2).
+ * `storeRequests` on a pool (the statement commits on its own; the keys found taken are read
+ * after it, committed by their writers) or inside a transaction the caller holds: how a consumer
+ * stores a request in the same transaction as its inbox mark (an incident's own work order,
+ * docs/architecture.md#incidents rule 2).
  */
-export async function storeRequestsWith(client: PoolClient, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
+export async function storeRequestsWith(db: Pool | PoolClient, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
   const firstOfKey = new Map<string, PreparedRequest>();
   for (const r of group) if (!firstOfKey.has(keyOf(r))) firstOfKey.set(keyOf(r), r);
   const candidates = [...firstOfKey.values()];
-  const inserted = await insertRequests(client, candidates);
+  const inserted = await insertRequests(db, candidates);
   const notInserted = candidates.filter((r) => !inserted.has(r.id));
-  const taken = notInserted.length > 0 ? await findTaken(client, notInserted) : new Map<string, ExistingRow>();
+  const taken = notInserted.length > 0 ? await findTaken(db, notInserted) : new Map<string, ExistingRow>();
   for (const r of notInserted) if (!taken.has(keyOf(r))) throw new Error('request vanished between conflict and lookup');
   for (const r of candidates) {
     if (inserted.has(r.id)) taken.set(keyOf(r), { id: r.id, body_hash: r.bodyHash, status: 'received' });
   }
-  await enqueueOutbox(
-    client,
-    SCHEMA,
-    group.filter((r) => inserted.has(r.id)).map((r) => r.outbox),
-  );
   return group.map((r): GroupOutcome<StoredRequest> => {
     if (inserted.has(r.id)) return { ok: true, value: { id: r.id, status: 'received', duplicate: false } };
     try {
