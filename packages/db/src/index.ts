@@ -1,7 +1,7 @@
 export * from './types.ts';
 export { createPool, withTransaction } from './pool.ts';
 export { migrate, MigrationError } from './migrate.ts';
-export { enqueueOutbox, eventHeaders, eventRecord } from './outbox.ts';
+export { enqueueOutbox, eventHeaders, eventRecord, outboxColumns } from './outbox.ts';
 export { applyOnce, claimEvents } from './inbox.ts';
 export { startRelay } from './relay.ts';
 export { listen, type Listener, type ListenOptions } from './listen.ts';

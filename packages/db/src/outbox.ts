@@ -19,14 +19,17 @@ export async function enqueueOutbox(client: PoolClient, schema: string, records:
     `INSERT INTO ${table} (topic, key, value, headers)
      SELECT r.topic, r.key, r.value, r.headers
      FROM (SELECT pg_notify($5, '')) AS wake, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS r (topic, key, value, headers)`,
-    [
-      records.map((r) => r.topic),
-      records.map((r) => r.key),
-      records.map((r) => r.value),
-      records.map((r) => JSON.stringify(r.headers ?? {})),
-      outboxChannel(schema),
-    ],
+    [...outboxColumns(records), outboxChannel(schema)],
   );
+}
+
+/**
+ * Outbox rows as the four array parameters (topic, key, value, headers as jsonb text) that
+ * `unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])` reads: for a statement that writes its
+ * outbox rows together with its own (intake's request insert).
+ */
+export function outboxColumns(records: readonly OutboxRecord[]): [string[], string[], string[], string[]] {
+  return [records.map((r) => r.topic), records.map((r) => r.key), records.map((r) => r.value), records.map((r) => JSON.stringify(r.headers ?? {}))];
 }
 
 /**

@@ -78,12 +78,14 @@ export async function waitUntilQuiet(pool: pg.Pool, kafka: KafkaLog, options: Qu
   const started = Date.now();
   let quietChecks = 0;
   let last = 'not checked yet';
+  let lagging: string[] = [];
   let nextReport = started + 15_000;
   for (;;) {
     for (const s of options.services) if (!s.running) throw new Error(`${s.name} is not running:\n${s.logTail()}`);
     try {
       const b = await backlog(pool, kafka, options.sinks);
       last = describe(b);
+      lagging = Object.keys(b.lag).filter((g) => (b.lag[g] ?? 0) > 0);
       quietChecks = isQuiet(b) ? quietChecks + 1 : 0;
       if (quietChecks >= 2) return Date.now() - started;
     } catch (err) {
@@ -95,7 +97,7 @@ export async function waitUntilQuiet(pool: pg.Pool, kafka: KafkaLog, options: Qu
       if (notReady.length > 0) last += `; not ready: ${notReady.join(', ')}`;
     }
     if (Date.now() > nextReport) {
-      if (Date.now() - started > 30_000) last += await stallDetails(pool, kafka, last);
+      if (Date.now() - started > 30_000) last += await stallDetails(pool, kafka, lagging);
       options.log(`  waiting for quiet (${Math.round((Date.now() - started) / 1000)} s): ${last}`);
       nextReport = Date.now() + 15_000;
     }
@@ -108,13 +110,10 @@ export async function waitUntilQuiet(pool: pg.Pool, kafka: KafkaLog, options: Qu
  * What a stack that stays busy is doing: the lagging groups' state and partitions, and the
  * database sessions in a transaction for over 5 s (who, waiting on what, which statement).
  */
-async function stallDetails(pool: pg.Pool, kafka: KafkaLog, backlog: string): Promise<string> {
+async function stallDetails(pool: pg.Pool, kafka: KafkaLog, lagging: string[]): Promise<string> {
   const out: string[] = [];
   try {
-    for (const group of /lag \[([^\]]*)\]/.exec(backlog)?.[1]?.split(' ') ?? []) {
-      const name = group.split('=')[0];
-      if (name && name !== '0') out.push(await kafka.describeGroup(name));
-    }
+    for (const group of lagging) out.push(await kafka.describeGroup(group));
     const { rows } = await pool.query<{ who: string; state: string; wait: string; seconds: number; query: string }>(
       `SELECT application_name AS who, state, coalesce(wait_event_type || ':' || wait_event, '-') AS wait,
               round(extract(epoch FROM now() - xact_start))::int AS seconds, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query

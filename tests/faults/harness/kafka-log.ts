@@ -64,22 +64,10 @@ export class KafkaLog {
   /** Unhandled records per service group (committed offset against the high watermark). */
   async lag(): Promise<Record<string, number>> {
     try {
-      const admin = await this.admin();
-      const existing = new Set(await admin.listTopics());
+      const existing = new Set(await (await this.admin()).listTopics());
       const out: Record<string, number> = {};
-      for (const [groupId, topics] of Object.entries(SERVICE_GROUPS)) {
-        const present = topics.filter((t) => existing.has(this.prefix + t));
-        const committed = await admin.fetchOffsets({ groupId: this.prefix + groupId, topics: present.map((t) => this.prefix + t) });
-        let lag = 0;
-        for (const topic of present) {
-          const ends = await admin.fetchTopicOffsets(this.prefix + topic);
-          const group = committed.find((c) => c.topic === this.prefix + topic);
-          for (const end of ends) {
-            const raw = Number(group?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
-            lag += Math.max(0, Number(end.high) - (raw >= 0 ? raw : Number(end.low)));
-          }
-        }
-        out[groupId] = lag;
+      for (const groupId of Object.keys(SERVICE_GROUPS)) {
+        out[groupId] = (await this.partitionLags(groupId, existing)).reduce((sum, p) => sum + p.lag, 0);
       }
       return out;
     } catch (err) {
@@ -88,26 +76,32 @@ export class KafkaLog {
     }
   }
 
+  /** A group's unhandled records per partition of its topics (`existing`: the broker's topic names). */
+  private async partitionLags(groupId: string, existing: Set<string>): Promise<{ topic: string; partition: number; lag: number }[]> {
+    const admin = await this.admin();
+    const present = (SERVICE_GROUPS[groupId] ?? []).filter((t) => existing.has(this.prefix + t));
+    const committed = await admin.fetchOffsets({ groupId: this.prefix + groupId, topics: present.map((t) => this.prefix + t) });
+    const out: { topic: string; partition: number; lag: number }[] = [];
+    for (const topic of present) {
+      const group = committed.find((c) => c.topic === this.prefix + topic);
+      for (const end of await admin.fetchTopicOffsets(this.prefix + topic)) {
+        const raw = Number(group?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+        out.push({ topic, partition: end.partition, lag: Math.max(0, Number(end.high) - (raw >= 0 ? raw : Number(end.low))) });
+      }
+    }
+    return out;
+  }
+
   /**
    * A lagging group at a glance, for a scenario that does not come back to quiet: its state, how
    * many members it has and which partitions are behind (`topic[partition]=lag`).
    */
   async describeGroup(groupId: string): Promise<string> {
     const admin = await this.admin();
-    const { groups } = await admin.describeGroups([this.prefix + groupId]);
-    const group = groups[0];
-    const existing = new Set(await admin.listTopics());
-    const topics = (SERVICE_GROUPS[groupId] ?? []).filter((t) => existing.has(this.prefix + t));
-    const committed = await admin.fetchOffsets({ groupId: this.prefix + groupId, topics: topics.map((t) => this.prefix + t) });
-    const behind: string[] = [];
-    for (const topic of topics) {
-      const offsets = committed.find((c) => c.topic === this.prefix + topic);
-      for (const end of await admin.fetchTopicOffsets(this.prefix + topic)) {
-        const raw = Number(offsets?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
-        const lag = Math.max(0, Number(end.high) - (raw >= 0 ? raw : Number(end.low)));
-        if (lag > 0) behind.push(`${topic}[${end.partition}]=${lag}`);
-      }
-    }
+    const group = (await admin.describeGroups([this.prefix + groupId])).groups[0];
+    const behind = (await this.partitionLags(groupId, new Set(await admin.listTopics())))
+      .filter((p) => p.lag > 0)
+      .map((p) => `${p.topic}[${p.partition}]=${p.lag}`);
     return `${groupId}: ${group?.state ?? 'unknown'}, ${group?.members.length ?? 0} members, behind ${behind.join(' ') || 'nowhere'}`;
   }
 

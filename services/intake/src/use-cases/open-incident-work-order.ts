@@ -4,7 +4,7 @@ import type { Logger } from '@griddispatch/observability';
 import type { IntakeContext } from '../context.ts';
 import { IntakeRequestBody } from '../domain/request-body.ts';
 import { prepareRequest } from './create-request.ts';
-import { storeRequestsWith } from './store-requests.ts';
+import { storeRequests } from './store-requests.ts';
 
 // docs/architecture.md#incidents rule 2: an incident opened without a call — its meters reported the outage, or it
 // is a feeder incident over several 台区 — has no work order to carry its crew. intake opens one,
@@ -51,7 +51,7 @@ export async function openIncidentWorkOrder(
     return null;
   }
   const prepared = prepareRequest(ctx, { body: parsed.data, channel: 'incident', receivedBy: 'incidents.events', incidentId: incident.id });
-  const [outcome] = await storeRequestsWith(client, [prepared]);
+  const [outcome] = await storeRequests(client, [prepared]);
   if (!outcome!.ok) {
     // 409: someone posted grid-dispatch/incident:<id> with another body. Retrying cannot change
     // that; the incident stays without its own work order, and the log says why.

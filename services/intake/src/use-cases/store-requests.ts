@@ -1,5 +1,5 @@
 import type { RequestStatus } from '@griddispatch/contracts';
-import { outboxChannel, type GroupOutcome, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
+import { outboxChannel, outboxColumns, type GroupOutcome, type OutboxRecord, type Pool, type PoolClient } from '@griddispatch/db';
 import { HttpError } from '@griddispatch/http';
 import { BOARD_CHANNEL, boardPayload } from '../board/changes.ts';
 import { SCHEMA } from '../schema.ts';
@@ -101,10 +101,7 @@ async function insertRequests(db: Pool | PoolClient, requests: readonly Prepared
     column((r) => r.eventId),
     column((r) => boardPayload(r.id, 'request.received')),
     BOARD_CHANNEL,
-    column((r) => r.outbox.topic),
-    column((r) => r.outbox.key),
-    column((r) => r.outbox.value),
-    column((r) => JSON.stringify(r.outbox.headers ?? {})),
+    ...outboxColumns(column((r) => r.outbox)),
     outboxChannel(SCHEMA),
   ]);
   return new Set(rows.map((row) => row.id));
@@ -122,7 +119,7 @@ async function findTaken(db: Pool | PoolClient, requests: readonly PreparedReque
 
 /** One request on its own: a lone request, or a member of a group that failed. */
 export async function storeRequest(pool: Pool, request: PreparedRequest): Promise<StoredRequest> {
-  const [outcome] = await storeRequestsWith(pool, [request]);
+  const [outcome] = await storeRequests(pool, [request]);
   if (!outcome!.ok) throw outcome!.error;
   return outcome!.value;
 }
@@ -132,19 +129,12 @@ export async function storeRequest(pool: Pool, request: PreparedRequest): Promis
  * one by one in group order: the first of a key inserts (unless the key is already stored), a
  * later one with the same key is its duplicate or a 409, and a request answered 409 stores
  * nothing. A 409 is that member's outcome; anything unexpected rejects, and nothing of the group
- * is stored.
- */
-export async function storeRequests(pool: Pool, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
-  return storeRequestsWith(pool, group);
-}
-
-/**
- * `storeRequests` on a pool (the statement commits on its own; the keys found taken are read
- * after it, committed by their writers) or inside a transaction the caller holds: how a consumer
- * stores a request in the same transaction as its inbox mark (an incident's own work order,
+ * is stored. On a pool the statement commits on its own (the keys found taken are read after it,
+ * committed by their writers); on a client it joins the caller's transaction: how a consumer
+ * stores a request with its inbox mark (an incident's own work order,
  * docs/architecture.md#incidents rule 2).
  */
-export async function storeRequestsWith(db: Pool | PoolClient, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
+export async function storeRequests(db: Pool | PoolClient, group: readonly PreparedRequest[]): Promise<GroupOutcome<StoredRequest>[]> {
   const firstOfKey = new Map<string, PreparedRequest>();
   for (const r of group) if (!firstOfKey.has(keyOf(r))) firstOfKey.set(keyOf(r), r);
   const candidates = [...firstOfKey.values()];
