@@ -109,4 +109,23 @@ describe('GroupCommitWriter', () => {
       'statement failed',
     ]);
   });
+
+  it('with gather: what arrives in one turn of the event loop leaves as one group, even with slots free', async () => {
+    const groups: string[][] = [];
+    const writer = new GroupCommitWriter<string, string>({
+      gather: true,
+      async writeGroup(items) {
+        groups.push([...items]);
+        return items.map((item) => ({ ok: true as const, value: `stored ${item}` }));
+      },
+    });
+    const first = Promise.all(['a', 'b', 'c'].map((item) => writer.write(item)));
+    await Promise.resolve();
+    const late = writer.write('d'); // a microtask later: still the same turn
+    expect(groups).toEqual([]);
+    expect(await first).toEqual(['stored a', 'stored b', 'stored c']);
+    expect(await late).toBe('stored d');
+    expect(await writer.write('e')).toBe('stored e');
+    expect(groups).toEqual([['a', 'b', 'c', 'd'], ['e']]);
+  });
 });

@@ -3,7 +3,8 @@
 // slot is written at once (no added latency at a low rate), and whatever arrives while every slot
 // is busy committing waits and leaves as the next group — the classic "group commit while a flush
 // is in progress". Under load the groups grow by themselves; `maxInFlight` bounds the concurrent
-// transactions and `maxGroup` their size.
+// transactions and `maxGroup` their size. With `gather`, items wait for the end of the event
+// loop's turn they arrived in, so items that arrive together (a fetch's partitions) leave together.
 
 /** What one item of a group came to: its value, or the error its own caller gets (a 409, say). */
 export type GroupOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -25,6 +26,8 @@ export interface GroupCommitOptions<T, R> {
   maxGroup?: number;
   /** Transactions in flight at most. Default 2. */
   maxInFlight?: number;
+  /** Write only at the end of the event loop's turn (setImmediate), with all that arrived in it. */
+  gather?: boolean;
 }
 
 interface Waiting<T, R> {
@@ -36,6 +39,7 @@ interface Waiting<T, R> {
 export class GroupCommitWriter<T, R> {
   private queue: Waiting<T, R>[] = [];
   private inFlight = 0;
+  private gathering = false;
   private readonly maxGroup: number;
   private readonly maxInFlight: number;
 
@@ -48,7 +52,14 @@ export class GroupCommitWriter<T, R> {
   write(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      this.pump();
+      if (!this.options.gather) this.pump();
+      else if (!this.gathering) {
+        this.gathering = true;
+        setImmediate(() => {
+          this.gathering = false;
+          this.pump();
+        });
+      }
     });
   }
 

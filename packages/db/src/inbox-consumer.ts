@@ -1,6 +1,7 @@
 import type { BatchHandler, IncomingMessage, MessageHandler } from '@griddispatch/bus';
 import { InvalidEventError, isEvent, parseEvent, type CloudEvent, type EventType } from '@griddispatch/contracts';
 import { withBatchSpan, withConsumerSpan } from '@griddispatch/observability';
+import { GroupCommitWriter } from './group-commit.ts';
 import { claimEvents } from './inbox.ts';
 import { withTransaction } from './pool.ts';
 import type { Pool, PoolClient } from './types.ts';
@@ -11,7 +12,9 @@ import type { Pool, PoolClient } from './types.ts';
  * of `orderKey`), commit; the bus commits the offsets after. A redelivered event finds its inbox
  * row and changes nothing. A batch that fails (a malformed record, a failing effect) is retried
  * by the bus record by record through `handler`, the same code with a batch of one, so a poison
- * record reaches the DLQ alone.
+ * record reaches the DLQ alone. Batches handed over in the same turn of the event loop (one fetch's
+ * partitions) share one transaction; if it fails, each is tried again in a transaction of its own,
+ * and only a batch that fails alone goes back to the bus.
  */
 export interface InboxConsumerSpec<E extends { id: string }, R, P = undefined> {
   pool: Pool;
@@ -93,7 +96,15 @@ export function inboxConsumer<E extends { id: string }, R, P = undefined>(spec: 
     );
     spec.applied?.(results);
   }
-  return { handler: (message) => run([message]), batchHandler: run };
+  const batches = new GroupCommitWriter<IncomingMessage[], void>({
+    gather: true,
+    async writeGroup(group) {
+      await run(group.flat());
+      return group.map(() => ({ ok: true, value: undefined }));
+    },
+    writeOne: run,
+  });
+  return { handler: (message) => run([message]), batchHandler: (messages) => batches.write(messages) };
 }
 
 /**

@@ -72,15 +72,17 @@ describe('inbox', () => {
   });
 
   describe('inboxConsumer', () => {
-    const message = (id: string, amount: number, offset: number): IncomingMessage => ({
+    const message = (id: string, amount: number, offset: number, partition = 0): IncomingMessage => ({
       topic: 'credits',
       key: 'acc-1',
       value: Buffer.from(JSON.stringify({ id, amount })),
       headers: {},
-      partition: 0,
+      partition,
       offset: String(offset),
       attempt: 1,
     });
+    /** The transaction each event was applied in. */
+    const transactions = new Map<string, string>();
     function creditConsumer(onApplied: (ids: string[]) => void = () => undefined) {
       return inboxConsumer({
         pool: db.pool,
@@ -91,6 +93,8 @@ describe('inbox', () => {
         async apply(client, event) {
           if (event.amount < 0) throw new Error('a negative credit');
           await client.query("UPDATE consumer_svc.balances SET amount = amount + $1 WHERE account = 'acc-1'", [event.amount]);
+          const { rows } = await client.query<{ tx: string }>('SELECT txid_current()::text AS tx');
+          transactions.set(event.id, rows[0]!.tx);
           return event.id;
         },
         applied: (results) => onApplied(results.map((r) => r.result)),
@@ -119,6 +123,34 @@ describe('inbox', () => {
       await consumer.handler(message('c-1', 1, 0));
       await expect(consumer.handler(message('c-2', -1, 1))).rejects.toThrow('a negative credit');
       expect(await balance()).toBe(before + 1);
+    });
+
+    it('applies the batches of several partitions handed over together in one transaction', async () => {
+      const before = await balance();
+      const applied: string[][] = [];
+      const consumer = creditConsumer((ids) => applied.push(ids));
+      await Promise.all([
+        consumer.batchHandler([message('p0-1', 1, 0, 0), message('p0-2', 2, 1, 0)]),
+        consumer.batchHandler([message('p1-1', 4, 0, 1)]),
+        consumer.batchHandler([message('p2-1', 8, 0, 2)]),
+      ]);
+      expect(await balance()).toBe(before + 15);
+      expect(new Set(['p0-1', 'p0-2', 'p1-1', 'p2-1'].map((id) => transactions.get(id))).size).toBe(1);
+      expect(applied).toEqual([['p0-1', 'p0-2', 'p1-1', 'p2-1']]);
+    });
+
+    it('when the shared transaction fails, commits the good batches alone and fails only the bad one', async () => {
+      const before = await balance();
+      const consumer = creditConsumer();
+      const outcomes = await Promise.allSettled([
+        consumer.batchHandler([message('q0-1', 1, 0, 0)]),
+        consumer.batchHandler([message('q1-1', 2, 0, 1), message('q1-2', -1, 1, 1)]),
+        consumer.batchHandler([message('q2-1', 4, 0, 2)]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await balance()).toBe(before + 5);
+      expect(await inboxRows('q1-1')).toBe(0);
+      expect(transactions.get('q0-1')).not.toBe(transactions.get('q2-1'));
     });
   });
 });

@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from '@griddispatch/bus';
 import { serializeEvent, Topics, type CloudEvent } from '@griddispatch/contracts';
-import { withTransaction } from '@griddispatch/db';
+import { createPool, withTransaction, type Pool } from '@griddispatch/db';
 import { requestReceivedConsumer } from './consumers/request-received.ts';
 import {
   at,
@@ -239,9 +238,9 @@ describe('planned outages (the plannedOutages hook, rule 7)', () => {
 });
 
 describe('two replicas, two partitions', () => {
-  let second: pg.Pool;
+  let second: Pool;
   beforeAll(() => {
-    second = new pg.Pool({ connectionString: h.db.url, max: 4 });
+    second = createPool(h.db.url, { max: 4, logger: silentLogger() });
   });
   afterAll(async () => {
     await second?.end();
@@ -251,7 +250,7 @@ describe('two replicas, two partitions', () => {
     events.map((e, i) => message(e, partition, i));
 
   it('calls of one 台区 and of one feeder applied at once by two replicas: one incident per 台区, one primary each, one feeder incident', async () => {
-    const replica = (pool: pg.Pool) => requestReceivedConsumer({ pool, logger: silentLogger(), ctx: routingContext(pool) });
+    const replica = (pool: Pool) => requestReceivedConsumer({ pool, logger: silentLogger(), ctx: routingContext(pool) });
     const [r1, r2] = [replica(h.db.pool), replica(second)];
     for (let round = 0; round < 3; round++) {
       await closeAllIncidents(h);

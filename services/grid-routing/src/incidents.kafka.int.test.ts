@@ -1,7 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Bus } from '@griddispatch/bus';
 import { serializeEvent, Topics } from '@griddispatch/contracts';
+import { createPool, type Pool } from '@griddispatch/db';
 import { createTestKafkaBus, testGroupId } from '@griddispatch/testkit';
 import { buildGridRouting, type GridRoutingHandle } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -15,13 +15,13 @@ import { assigned, requestEvent, silentLogger, startHarness, type Harness } from
 let bus: Bus;
 let h: Harness;
 let second: GridRoutingHandle;
-let secondPool: pg.Pool;
+let secondPool: Pool;
 beforeAll(async () => {
   bus = await createTestKafkaBus({ clientId: 'grid-routing-incidents-test' });
   const groupId = testGroupId('grid-routing');
   h = await startHarness({ bus, groupId });
   await importFeederDistricts(h.db.pool);
-  secondPool = new pg.Pool({ connectionString: h.db.url, max: 5 });
+  secondPool = createPool(h.db.url, { max: 5, logger: silentLogger() });
   second = await buildGridRouting({ pool: secondPool, bus, logger: silentLogger(), config: loadConfig({}), groupId });
   await second.start();
 }, 120_000);

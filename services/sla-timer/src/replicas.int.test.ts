@@ -1,8 +1,8 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '@griddispatch/sla';
 import { createTestInProcessBus, freshDatabase, testGroupId, waitForIdle, type FreshDatabase } from '@griddispatch/testkit';
 import type { Bus } from '@griddispatch/bus';
+import { createPool, type Pool } from '@griddispatch/db';
 import { buildSlaTimer, type SlaTimerHandle } from './app.ts';
 import { collectSlaEvents, FakeClock, silentLogger, testConfig } from './testing/harness.ts';
 
@@ -13,12 +13,12 @@ const policy = parsePolicy({ rules: [{ name: 'default', match: {}, windows: { ac
 const N = 500;
 
 let db: FreshDatabase;
-let secondPool: pg.Pool;
+let secondPool: Pool;
 let bus: Bus;
 
 beforeAll(async () => {
   db = await freshDatabase('sla_replicas');
-  secondPool = new pg.Pool({ connectionString: db.url, max: 10 });
+  secondPool = createPool(db.url, { max: 10, logger: silentLogger });
   bus = createTestInProcessBus();
 });
 afterAll(async () => {
@@ -50,7 +50,7 @@ async function replicas(opts: {
   pollIntervalMs: number;
 }): Promise<[SlaTimerHandle, SlaTimerHandle]> {
   const groupId = testGroupId('sla-timer');
-  const make = (pool: pg.Pool) =>
+  const make = (pool: Pool) =>
     buildSlaTimer({
       pool,
       bus,
