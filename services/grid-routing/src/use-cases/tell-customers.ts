@@ -61,40 +61,41 @@ export async function noticesForIncident(client: PoolClient, incident: IncidentE
   }
   const etr = new Date(incident.etr);
   const notices: Notice[] = [];
-  // A 台区 told of its restoration since this incident opened is not told of its outage again (a
-  // parent's event that arrives after a child's restoration, on another partition).
-  const opened = await client.query<{ district_code: string }>(
-    `INSERT INTO routing.customer_episodes (district_code, episode_id, told_etr, opened_at)
-     SELECT d, $2, $3, $4 FROM unnest($1::text[]) AS d
-      WHERE NOT EXISTS (SELECT 1 FROM routing.customer_episodes e WHERE e.district_code = d AND e.restored_at >= $5)
-     ON CONFLICT (district_code) WHERE restored_at IS NULL DO NOTHING
-     RETURNING district_code`,
-    [codes, incident.id, etr, now, new Date(incident.openedAt)],
+  // One statement: the 台区 without an open episode open one and are told of the outage — not one
+  // told of its restoration since this incident opened (a parent's event that arrives after a
+  // child's restoration, on another partition) —; the open episodes of a top-level incident's 台区
+  // whose told ETR is ≥ 30 min off are told the new one (the ETR customers hear is their top-level
+  // incident's: a child's own would contradict it). The update does not see the rows the insert
+  // adds (one snapshot), and they were told this ETR with the outage anyway.
+  const { rows } = await client.query<{ district_code: string; episode_id: string; moved: boolean }>(
+    `WITH opened AS (
+       INSERT INTO routing.customer_episodes (district_code, episode_id, told_etr, opened_at)
+       SELECT d, $2, $3, $4 FROM unnest($1::text[]) AS d
+        WHERE NOT EXISTS (SELECT 1 FROM routing.customer_episodes e WHERE e.district_code = d AND e.restored_at >= $5)
+       ON CONFLICT (district_code) WHERE restored_at IS NULL DO NOTHING
+       RETURNING district_code, episode_id),
+     moved AS (
+       UPDATE routing.customer_episodes SET told_etr = $3
+        WHERE $6 AND district_code = ANY($1::text[]) AND restored_at IS NULL
+          AND (told_etr IS NULL OR abs(extract(epoch FROM told_etr - $3)) * 1000 >= $7)
+       RETURNING district_code, episode_id)
+     SELECT district_code, episode_id, false AS moved FROM opened
+     UNION ALL SELECT district_code, episode_id, true FROM moved`,
+    [codes, incident.id, etr, now, new Date(incident.openedAt), incident.parentId === null, ETR_NOTICE_THRESHOLD_MS],
   );
-  if (opened.rows.length > 0) {
+  const opened = rows.filter((r) => !r.moved);
+  if (opened.length > 0) {
     notices.push({
       subjectId: incident.id,
       subjectKind: 'incident',
       kind: 'outage.detected',
       stage: 'outage',
-      districtCodes: opened.rows.map((r) => r.district_code).sort(),
+      districtCodes: opened.map((r) => r.district_code).sort(),
       etr,
     });
   }
-  // The ETR customers hear is their top-level incident's: a child's own would contradict it.
-  if (incident.parentId === null) {
-    const moved = await client.query<{ district_code: string; episode_id: string }>(
-      `UPDATE routing.customer_episodes SET told_etr = $2
-        WHERE district_code = ANY($1::text[]) AND restored_at IS NULL
-          AND (told_etr IS NULL OR abs(extract(epoch FROM told_etr - $2)) * 1000 >= $3)
-       RETURNING district_code, episode_id`,
-      [codes, etr, ETR_NOTICE_THRESHOLD_MS],
-    );
-    // Episodes this event just opened were told this ETR with the outage; the update above finds
-    // them unchanged (told_etr = etr), so only real moves come back here.
-    for (const [episode, districtCodes] of byEpisode(moved.rows)) {
-      notices.push({ subjectId: episode, subjectKind: 'incident', kind: 'outage.etr_changed', stage: `etr:${etr.toISOString()}`, districtCodes, etr });
-    }
+  for (const [episode, districtCodes] of byEpisode(rows.filter((r) => r.moved))) {
+    notices.push({ subjectId: episode, subjectKind: 'incident', kind: 'outage.etr_changed', stage: `etr:${etr.toISOString()}`, districtCodes, etr });
   }
   return notices;
 }

@@ -30,18 +30,25 @@ const FOLLOWS: Record<IncidentStatus, RequestStatus | null> = {
 // (suspended, cancelled and unroutable orders are left alone: people decided those).
 const PATH: readonly RequestStatus[] = ['received', 'assigned', 'acknowledged', 'en_route', 'arrived', 'resolved', 'closed'];
 
+/** What the kept snapshot said before a newer one replaced it (null: the incident is new here). */
+type Before = { status: IncidentStatus; etr: Date } | null;
+
 /**
- * Stores the snapshot if it is newer than the one kept; answers whether it was. Redelivered and
- * overtaken events change nothing: (updatedAt, status rank, callCount) only grows.
+ * Stores the snapshot if it is newer than the one kept, in one statement: the kept row is locked
+ * and read first (`before`, evaluated before the insert), then replaced. Answers what it said
+ * before, or `undefined` when the event is not newer: redelivered and overtaken events change
+ * nothing, since (updatedAt, status rank, callCount) only grows.
  */
-async function storeSnapshot(client: PoolClient, incident: Incident): Promise<boolean> {
-  const res = await client.query(
-    `INSERT INTO intake.incidents AS i (id, status, status_rank, grid_id, feeder_code, parent_id, call_count, opened_at, etr, updated_at, data)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+async function storeSnapshot(client: PoolClient, incident: Incident): Promise<Before | undefined> {
+  const { rows } = await client.query<{ status: IncidentStatus | null; etr: Date | null }>(
+    `WITH before AS MATERIALIZED (SELECT status, etr FROM intake.incidents WHERE id = $1 FOR UPDATE)
+     INSERT INTO intake.incidents AS i (id, status, status_rank, grid_id, feeder_code, parent_id, call_count, opened_at, etr, updated_at, data)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE (SELECT count(*) FROM before) >= 0
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, status_rank = EXCLUDED.status_rank, grid_id = EXCLUDED.grid_id,
        feeder_code = EXCLUDED.feeder_code, parent_id = EXCLUDED.parent_id, call_count = EXCLUDED.call_count,
        opened_at = EXCLUDED.opened_at, etr = EXCLUDED.etr, updated_at = EXCLUDED.updated_at, data = EXCLUDED.data
-     WHERE (i.updated_at, i.status_rank, i.call_count) < (EXCLUDED.updated_at, EXCLUDED.status_rank, EXCLUDED.call_count)`,
+     WHERE (i.updated_at, i.status_rank, i.call_count) < (EXCLUDED.updated_at, EXCLUDED.status_rank, EXCLUDED.call_count)
+     RETURNING (SELECT status FROM before), (SELECT etr FROM before)`,
     [
       incident.id,
       incident.status,
@@ -56,7 +63,9 @@ async function storeSnapshot(client: PoolClient, incident: Incident): Promise<bo
       JSON.stringify(incident),
     ],
   );
-  return res.rowCount === 1;
+  const row = rows[0];
+  if (!row) return undefined;
+  return row.status && row.etr ? { status: row.status, etr: row.etr } : null;
 }
 
 /**
@@ -93,11 +102,8 @@ export async function recordIncident(client: PoolClient, event: IncidentEvent, l
   // What the work orders show already follows the kept snapshot: a storm's incident changes with
   // every batch of calls, and its thousands of work orders are visited only when the ETR or the
   // status they take from it changed.
-  const { rows: kept } = await client.query<{ status: IncidentStatus; etr: Date }>('SELECT status, etr FROM intake.incidents WHERE id = $1 FOR UPDATE', [
-    incident.id,
-  ]);
-  const before = kept[0];
-  if (!(await storeSnapshot(client, incident))) {
+  const before = await storeSnapshot(client, incident);
+  if (before === undefined) {
     log.info({ incidentId: incident.id, updatedAt: incident.updatedAt }, 'incident event older than the snapshot kept; nothing to do');
     return { applied: false };
   }
