@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distribution, formatMs, histogram, percentile, saturationVerdict } from './stats.ts';
+import { distribution, formatMs, histogram, latencyWindows, percentile, saturationVerdict } from './stats.ts';
 
 describe('distribution', () => {
   it('gives nearest-rank percentiles of what was observed', () => {
@@ -66,5 +66,22 @@ describe('formatMs', () => {
     expect(formatMs(250.4)).toBe('250 ms');
     expect(formatMs(1234)).toBe('1.23 s');
     expect(formatMs(null)).toBe('> wait');
+  });
+});
+
+describe('latencyWindows', () => {
+  it('groups latencies by their due time, counting the unmeasured as slower than all', () => {
+    const samples = [
+      { dueAt: 1_000, ms: 10 },
+      { dueAt: 9_999, ms: 30 },
+      { dueAt: 10_000, ms: 7_000 },
+      { dueAt: 25_000, ms: null },
+      { dueAt: 26_000, ms: 5 },
+    ];
+    expect(latencyWindows(samples, 0, 10_000)).toEqual([
+      { fromSeconds: 0, calls: 2, censored: 0, p50: 10, p99: 30, max: 30 },
+      { fromSeconds: 10, calls: 1, censored: 0, p50: 7_000, p99: 7_000, max: 7_000 },
+      { fromSeconds: 20, calls: 2, censored: 1, p50: 5, p99: null, max: null },
+    ]);
   });
 });

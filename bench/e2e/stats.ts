@@ -41,6 +41,36 @@ export function distribution(values: readonly number[], censored = 0): Distribut
   };
 }
 
+/** One window of a run: the calls due in it and how long they took. */
+export interface LatencyWindow {
+  /** Seconds from the first call's due time to the window's start. */
+  fromSeconds: number;
+  calls: number;
+  /** Calls of the window never measured (not answered or not dispatched): in the percentiles as slower than all. */
+  censored: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/**
+ * Latencies by the due time of their call, in windows of `windowMs` from `startAt`: whether a run
+ * stayed within a bound throughout, not just on the whole. `null` latencies are censored.
+ */
+export function latencyWindows(samples: readonly { dueAt: number; ms: number | null }[], startAt: number, windowMs: number): LatencyWindow[] {
+  const windows: { values: number[]; censored: number }[] = [];
+  for (const { dueAt, ms } of samples) {
+    const i = Math.max(0, Math.floor((dueAt - startAt) / windowMs));
+    while (windows.length <= i) windows.push({ values: [], censored: 0 });
+    if (ms === null) windows[i]!.censored += 1;
+    else windows[i]!.values.push(ms);
+  }
+  return windows.map(({ values, censored }, i) => {
+    const { count, p50, p99, max } = distribution(values, censored);
+    return { fromSeconds: (i * windowMs) / 1000, calls: count, censored, p50, p99, max };
+  });
+}
+
 export interface StepVerdict {
   saturated: boolean;
   reasons: string[];

@@ -10,7 +10,7 @@ import type { StormOptions } from './options.ts';
 import { findPids, ProcSampler, type WindowUsage } from './procstat.ts';
 import { machineInfo, writeResults, writeText } from './results.ts';
 import { startStack } from './stack.ts';
-import { distribution, formatMs, histogram, type Distribution } from './stats.ts';
+import { distribution, formatMs, histogram, latencyWindows, type Distribution, type LatencyWindow } from './stats.ts';
 import { countStorm, readStormDatabase, type StormCounts } from './storm-counts.ts';
 
 // The typhoon: N fault calls in M minutes (open loop) clustered on the 台区 of a few feeders, many
@@ -78,7 +78,12 @@ export interface StormResult {
     /** Incidents whose largest reported incidentSize differs from the calls counted here. */
     sizeMismatches: number;
   };
-  latency: { postToDispatch: Distribution; postToEventTime: Distribution };
+  latency: {
+    postToDispatch: Distribution;
+    postToEventTime: Distribution;
+    /** POST → dispatch of the calls due in each 10 s of the storm: the dispatch lag throughout. */
+    postToDispatchByWindow: LatencyWindow[];
+  };
   /** Read at the end from the databases (timers, incidents) and topics (breaches, incidents.events). */
   counts: StormCounts;
   drain: {
@@ -246,6 +251,7 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
     const httpMs: number[] = [];
     const dispatchMs: number[] = [];
     const eventMs: number[] = [];
+    const dispatchByDue: { dueAt: number; ms: number | null }[] = [];
     const ours = new Set<string>();
     let duplicates = 0;
     let lastAnswer = 0;
@@ -268,6 +274,7 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
       if (r.duplicate) duplicates += 1;
       ours.add(r.id);
       const d = watcher.dispatches.get(r.id);
+      dispatchByDue.push({ dueAt: due[i]!, ms: d ? d.at - due[i]! : null });
       if (!d) {
         missing += 1;
         continue;
@@ -360,7 +367,11 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
           .map(([incidentId, v]) => ({ incidentId, districtCode: v.districtCode, calls: v.calls, reportedSize: v.reported })),
         sizeMismatches: [...incidentCalls.values()].filter((v) => v.reported !== v.calls).length,
       },
-      latency: { postToDispatch: distribution(dispatchMs, missing + unanswered), postToEventTime: distribution(eventMs, missing + unanswered) },
+      latency: {
+        postToDispatch: distribution(dispatchMs, missing + unanswered),
+        postToEventTime: distribution(eventMs, missing + unanswered),
+        postToDispatchByWindow: latencyWindows(dispatchByDue, startAt, 10_000),
+      },
       counts,
       drain: {
         dispatchDrainSeconds: dispatchDrainAt === null ? null : Math.round((dispatchDrainAt - lastDue) / 100) / 10,
@@ -458,6 +469,13 @@ export function stormSummary(r: StormResult): string {
   );
   lines.push(
     `| POST → dispatch p50 / p99 / max | ${formatMs(r.latency.postToDispatch.p50)} / ${formatMs(r.latency.postToDispatch.p99)} / ${formatMs(r.latency.postToDispatch.max)} |`,
+  );
+  const windows = r.latency.postToDispatchByWindow;
+  const worst = windows.reduce<LatencyWindow | null>((w, x) => (w === null || (x.max ?? Infinity) > (w.max ?? Infinity) ? x : w), null);
+  const over = (bound: number) => windows.filter((w) => w.max === null || w.max > bound).length;
+  lines.push(
+    `| **POST → dispatch throughout** (calls by due time, 10 s windows) | ${windows.length} windows: max over 5 s in **${over(5_000)}**, over 2 s in ${over(2_000)}; ` +
+      `worst window at ${worst?.fromSeconds ?? '—'} s: p50 ${formatMs(worst?.p50 ?? null)}, p99 ${formatMs(worst?.p99 ?? null)}, max ${formatMs(worst?.max ?? null)} |`,
   );
   lines.push(`| **dispatch backlog drained** (last call → all dispatched, requests.received lag 0) | **${secs(d.dispatchDrainSeconds)}** |`);
   lines.push(`| every consumer group at lag 0 (read model, timers, notifications) | ${secs(d.fullDrainSeconds)} |`);
