@@ -249,8 +249,8 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
     // --- accounting by request id ---------------------------------------------------------
     const errorsByStatus: Record<string, number> = {};
     const httpMs: number[] = [];
-    const dispatchMs: number[] = [];
     const eventMs: number[] = [];
+    // Each accepted or unanswered call by its due time; null: never dispatched (or never answered).
     const dispatchByDue: { dueAt: number; ms: number | null }[] = [];
     const ours = new Set<string>();
     let duplicates = 0;
@@ -264,7 +264,10 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
     let withoutIncident = 0;
     for (let i = 0; i < count; i++) {
       const r = results[i];
-      if (!r) continue;
+      if (!r) {
+        dispatchByDue.push({ dueAt: due[i]!, ms: null });
+        continue;
+      }
       lastAnswer = Math.max(lastAnswer, r.doneAt);
       if (r.status !== 202 || !r.id) {
         errorsByStatus[String(r.status)] = (errorsByStatus[String(r.status)] ?? 0) + 1;
@@ -283,7 +286,6 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
       else duplicated += 1;
       if (d.kind === 'assigned') assigned += 1;
       else unroutable += 1;
-      dispatchMs.push(d.at - due[i]!);
       eventMs.push(d.eventTime - due[i]!);
       if (d.kind !== 'assigned') continue;
       if (d.incidentId === null) {
@@ -368,7 +370,10 @@ export async function runStorm(options: StormOptions, say: (line: string) => voi
         sizeMismatches: [...incidentCalls.values()].filter((v) => v.reported !== v.calls).length,
       },
       latency: {
-        postToDispatch: distribution(dispatchMs, missing + unanswered),
+        postToDispatch: distribution(
+          dispatchByDue.flatMap(({ ms }) => (ms === null ? [] : [ms])),
+          missing + unanswered,
+        ),
         postToEventTime: distribution(eventMs, missing + unanswered),
         postToDispatchByWindow: latencyWindows(dispatchByDue, startAt, 10_000),
       },

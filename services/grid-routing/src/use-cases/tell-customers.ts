@@ -61,12 +61,12 @@ export async function noticesForIncident(client: PoolClient, incident: IncidentE
   }
   const etr = new Date(incident.etr);
   const notices: Notice[] = [];
-  // One statement: the 台区 without an open episode open one and are told of the outage — not one
-  // told of its restoration since this incident opened (a parent's event that arrives after a
-  // child's restoration, on another partition) —; the open episodes of a top-level incident's 台区
-  // whose told ETR is ≥ 30 min off are told the new one (the ETR customers hear is their top-level
-  // incident's: a child's own would contradict it). The update does not see the rows the insert
-  // adds (one snapshot), and they were told this ETR with the outage anyway.
+  // One statement, two effects. `opened`: each 台区 without an open episode opens one and is told of
+  // the outage, unless it was told of its restoration since this incident opened (a parent's event
+  // that arrives after a child's restoration, on another partition). `moved`: for a top-level
+  // incident (the ETR customers hear is their top-level incident's: a child's own would contradict
+  // it), the open episodes whose told ETR is ≥ 30 min off are told the new one. The update does not
+  // see the rows the insert adds (one snapshot), and those were told this ETR with the outage.
   const { rows } = await client.query<{ district_code: string; episode_id: string; moved: boolean }>(
     `WITH opened AS (
        INSERT INTO routing.customer_episodes (district_code, episode_id, told_etr, opened_at)
